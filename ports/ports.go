@@ -1,0 +1,222 @@
+// Package ports holds the interfaces the GAS domain needs from the world,
+// written in domain types. Adapters (memory, aws, oidc, engine) implement
+// them; services and workers see the world only through them.
+package ports
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/gasproject/gas/domain"
+)
+
+//go:generate go tool moq -out mocks/ports_moq.go -pkg mocks . Clock IDs JobStore UserStore ObjectStore Queue Publisher Archive Notifier IdentityProvider Annotator Billing
+
+// Errors every adapter returns (wrapped with context) so services can react
+// to them without knowing the technology.
+var (
+	// ErrNotFound: no such job, user, object or archive.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a conditional write lost to a concurrent one (stale version).
+	ErrConflict = errors.New("conflicting concurrent update")
+	// ErrExists: a create found the item already there.
+	ErrExists = errors.New("already exists")
+	// ErrNoExpeditedCapacity: cold storage cannot take an Expedited retrieval
+	// now; callers fall back to Standard.
+	ErrNoExpeditedCapacity = errors.New("no expedited retrieval capacity")
+	// ErrTooLarge: an upload exceeded the size limit it was allowed.
+	ErrTooLarge = errors.New("object larger than allowed")
+	// ErrChecksum: stored bytes do not match the checksum recorded at write.
+	ErrChecksum = errors.New("checksum mismatch")
+)
+
+// Clock is injected so the domain never calls time.Now and tests can move
+// time forward through a download window in microseconds.
+type Clock interface {
+	Now() time.Time
+}
+
+// IDs makes new unique identifiers (job ids, tokens); injected so tests are
+// reproducible.
+type IDs interface {
+	NewID() string
+}
+
+// JobStore persists jobs. Every change is a conditional write on the job's
+// version so two workers, or a redelivered message, can never both win.
+type JobStore interface {
+	// Create stores a new job; ErrExists if its id is taken.
+	Create(ctx context.Context, job *domain.Job) error
+	// Get returns a job; ErrNotFound if absent.
+	Get(ctx context.Context, id domain.JobID) (*domain.Job, error)
+	// Update writes job if the stored version still equals job.Version(),
+	// returning the job at its new version; ErrConflict otherwise.
+	Update(ctx context.Context, job *domain.Job) (*domain.Job, error)
+	// ListByUser pages through a user's jobs newest first. cursor is opaque
+	// ("" for the first page); next is "" after the last page.
+	ListByUser(ctx context.Context, user domain.UserID, cursor string, limit int) (jobs []*domain.Job, next string, err error)
+	// ListByStorage returns a user's completed jobs in a storage state (the
+	// thawer lists ARCHIVED ones).
+	ListByStorage(ctx context.Context, user domain.UserID, state domain.Storage) ([]*domain.Job, error)
+}
+
+// UserStore persists profiles.
+type UserStore interface {
+	// Get returns a profile; ErrNotFound if the user never signed in.
+	Get(ctx context.Context, id domain.UserID) (*domain.User, error)
+	// Put creates or replaces a profile.
+	Put(ctx context.Context, user *domain.User) error
+}
+
+// ObjectInfo describes a stored object.
+type ObjectInfo struct {
+	Key     string
+	Size    int64
+	SHA256  string // hex; recorded on write, verified on restore
+	ModTime time.Time
+}
+
+// UploadForm is what a browser needs to post a file straight into object
+// storage: the action URL and the hidden fields (policy, signature, key).
+type UploadForm struct {
+	URL    string
+	Fields map[string]string
+	// Key is where the uploaded object will be stored.
+	Key string
+}
+
+// ObjectStore holds inputs and hot results. Reads and writes stream; nothing
+// buffers a whole file.
+type ObjectStore interface {
+	// Put streams r to key and returns what was stored.
+	Put(ctx context.Context, key string, r io.Reader) (ObjectInfo, error)
+	// Get opens key for reading; ErrNotFound if absent.
+	Get(ctx context.Context, key string) (io.ReadCloser, error)
+	// GetRange opens length bytes of key from offset (length < 0: to the end).
+	GetRange(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error)
+	// Head describes key; ErrNotFound if absent.
+	Head(ctx context.Context, key string) (ObjectInfo, error)
+	// Delete removes key; deleting a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+	// PresignUpload makes a browser upload form for key that refuses bodies
+	// over maxSize and redirects to redirect on success.
+	PresignUpload(ctx context.Context, key string, maxSize int64, redirect string, expires time.Duration) (UploadForm, error)
+	// PresignDownload makes a short-lived URL that downloads key as filename.
+	PresignDownload(ctx context.Context, key, filename string, expires time.Duration) (string, error)
+}
+
+// Message is one delivery from a queue.
+type Message struct {
+	ID      string
+	Body    []byte
+	Receipt string // handle for Delete and ExtendVisibility of this delivery
+	// Receives counts deliveries of this message, including this one.
+	Receives int
+}
+
+// QueueStats are queue depths for metrics and readiness.
+type QueueStats struct {
+	Visible, InFlight, Delayed int
+}
+
+// Queue is an at-least-once work queue with delays and visibility timeouts.
+// A message received more than the queue's configured number of times goes
+// to its dead-letter queue instead of being delivered again.
+type Queue interface {
+	// Send enqueues body, invisible until delay has passed.
+	Send(ctx context.Context, body []byte, delay time.Duration) error
+	// Receive waits up to wait for at most max messages, each hidden from
+	// other receivers for visibility unless deleted or extended.
+	Receive(ctx context.Context, max int, visibility, wait time.Duration) ([]Message, error)
+	// Delete acknowledges a delivery; call it only after its effects are durable.
+	Delete(ctx context.Context, receipt string) error
+	// ExtendVisibility keeps a delivery hidden for d from now; d = 0 releases it at once.
+	ExtendVisibility(ctx context.Context, receipt string, d time.Duration) error
+	// Stats reports depths.
+	Stats(ctx context.Context) (QueueStats, error)
+}
+
+// Publisher publishes events to a topic fanned out to subscribed queues.
+type Publisher interface {
+	Publish(ctx context.Context, body []byte) error
+}
+
+// RestoreStatus is the progress of a cold-storage retrieval.
+type RestoreStatus struct {
+	Done bool
+	Tier domain.RetrievalTier
+}
+
+// Archive is cold storage.
+type Archive interface {
+	// Put streams r into cold storage under key (derived from the job, so a
+	// retry overwrites rather than orphans) and returns the archive id.
+	Put(ctx context.Context, key string, r io.Reader) (archiveID string, err error)
+	// InitiateRestore starts a retrieval; ErrNoExpeditedCapacity when an
+	// Expedited one cannot be served now.
+	InitiateRestore(ctx context.Context, archiveID string, tier domain.RetrievalTier) (retrievalID string, err error)
+	// RestoreStatus polls a retrieval.
+	RestoreStatus(ctx context.Context, retrievalID string) (RestoreStatus, error)
+	// OpenRestored reads a completed retrieval's bytes.
+	OpenRestored(ctx context.Context, retrievalID string) (io.ReadCloser, error)
+	// Delete removes an archive; deleting a missing one is not an error.
+	Delete(ctx context.Context, archiveID string) error
+}
+
+// Email is one notification message.
+type Email struct {
+	To      string
+	Subject string
+	Text    string
+	HTML    string
+}
+
+// Notifier sends e-mail.
+type Notifier interface {
+	Notify(ctx context.Context, e Email) error
+}
+
+// Identity is who signed in, as the identity provider vouches.
+type Identity struct {
+	Subject     domain.UserID
+	Name        string
+	Email       string
+	Institution string
+}
+
+// AuthRequest carries the per-sign-in secrets the web layer keeps in the
+// session between redirect and callback.
+type AuthRequest struct {
+	State, Nonce, CodeVerifier string
+}
+
+// IdentityProvider is the OAuth2/OIDC sign-in (Globus Auth in production).
+type IdentityProvider interface {
+	// AuthURL is where to send the browser to sign in.
+	AuthURL(req AuthRequest) string
+	// Exchange trades the callback's code for a verified identity.
+	Exchange(ctx context.Context, code string, req AuthRequest) (Identity, error)
+}
+
+// Annotator is the annotation engine: it streams a VCF in and an annotated
+// VCF out, and returns the summary. Implementations hold their reference
+// data loaded once and are safe for concurrent use.
+type Annotator interface {
+	// Reference names the annotation database jobs are annotated against.
+	Reference() string
+	// Annotate reads a VCF (plain, gzip or BGZF) from in and writes the
+	// annotated VCF to out. Input errors wrap ErrBadInput.
+	Annotate(ctx context.Context, in io.Reader, out io.Writer) (domain.Summary, error)
+}
+
+// ErrBadInput marks an annotation failure caused by the user's file, which
+// no retry can fix; its message is shown to the user.
+var ErrBadInput = errors.New("bad input")
+
+// Billing takes payment for premium; local mode's adapter needs no card.
+type Billing interface {
+	Subscribe(ctx context.Context, user domain.UserID) error
+	Cancel(ctx context.Context, user domain.UserID) error
+}

@@ -1,0 +1,147 @@
+package memory_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/gasproject/gas/adapters/memory"
+	"github.com/gasproject/gas/ports"
+	"github.com/gasproject/gas/ports/contract"
+)
+
+// must returns a constructor's value, failing the test on its error:
+// must(t)(memory.NewMemoryQueue(...)).
+func must[T any](t *testing.T) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+func TestJobStoreContract(t *testing.T) {
+	contract.TestJobStore(t, func(t *testing.T) ports.JobStore { return memory.NewMemoryJobStore() })
+}
+
+func TestUserStoreContract(t *testing.T) {
+	contract.TestUserStore(t, func(t *testing.T) ports.UserStore { return memory.NewMemoryUserStore() })
+}
+
+func TestIDsContract(t *testing.T) {
+	t.Run("RandomIDs", func(t *testing.T) { contract.TestIDs(t, memory.NewRandomIDs()) })
+	t.Run("SequenceIDs", func(t *testing.T) { contract.TestIDs(t, memory.NewSequenceIDs("job")) })
+}
+
+// newQueueFixture builds a queue with a dead-letter queue on clock; sleep
+// lets the clock's time pass.
+func newQueueFixture(t *testing.T, clock memory.AlarmClock, sleep func(time.Duration), maxReceives int) contract.QueueFixture {
+	dlq := must[*memory.MemoryQueue](t)(memory.NewMemoryQueue("dead", clock))
+	q := must[*memory.MemoryQueue](t)(memory.NewMemoryQueue("work", clock, memory.WithDeadLetter(dlq, maxReceives)))
+	return contract.QueueFixture{Queue: q, DeadLetters: dlq, Sleep: sleep}
+}
+
+func TestQueueContract(t *testing.T) {
+	t.Run("FakeClock", func(t *testing.T) {
+		t.Parallel()
+		contract.TestQueue(t, func(t *testing.T, maxReceives int) contract.QueueFixture {
+			c := memory.NewFakeClock(time.Time{})
+			return newQueueFixture(t, c, c.Advance, maxReceives)
+		})
+	})
+	t.Run("SystemClock", func(t *testing.T) {
+		t.Parallel()
+		contract.TestQueue(t, func(t *testing.T, maxReceives int) contract.QueueFixture {
+			return newQueueFixture(t, memory.SystemClock{}, time.Sleep, maxReceives)
+		})
+	})
+}
+
+func TestPublisherContract(t *testing.T) {
+	contract.TestPublisher(t, func(t *testing.T, n int) contract.PublisherFixture {
+		clock := memory.NewFakeClock(time.Time{})
+		topic := must[*memory.MemoryTopic](t)(memory.NewMemoryTopic("events"))
+		var subs []ports.Queue
+		for range n {
+			q := must[*memory.MemoryQueue](t)(memory.NewMemoryQueue("sub", clock))
+			if err := topic.Subscribe(q); err != nil {
+				t.Fatal(err)
+			}
+			subs = append(subs, q)
+		}
+		return contract.PublisherFixture{Publisher: topic, Subscribers: subs}
+	})
+}
+
+func TestArchiveContract(t *testing.T) {
+	for name, dir := range map[string]bool{"Memory": false, "Disk": true} {
+		t.Run(name, func(t *testing.T) {
+			contract.TestArchive(t, func(t *testing.T) contract.ArchiveFixture {
+				clock := memory.NewFakeClock(time.Time{})
+				opts := []memory.ArchiveOption{memory.WithRetrievalTimes(5*time.Minute, 5*time.Hour)}
+				if dir {
+					opts = append(opts, memory.WithArchiveDir(t.TempDir()))
+				}
+				a := must[*memory.MemoryArchive](t)(memory.NewMemoryArchive(clock, opts...))
+				t.Cleanup(func() { a.Close() })
+				return contract.ArchiveFixture{Archive: a, Sleep: clock.Advance, RefuseExpedited: a.RefuseExpedited, MaxRestore: 5 * time.Hour}
+			})
+		})
+	}
+	t.Run("SystemClock", func(t *testing.T) {
+		contract.TestArchive(t, func(t *testing.T) contract.ArchiveFixture {
+			a := must[*memory.MemoryArchive](t)(memory.NewMemoryArchive(memory.SystemClock{}, memory.WithRetrievalTimes(time.Second, 2*time.Second)))
+			t.Cleanup(func() { a.Close() })
+			return contract.ArchiveFixture{Archive: a, Sleep: time.Sleep, RefuseExpedited: a.RefuseExpedited, MaxRestore: 2 * time.Second}
+		})
+	})
+}
+
+func TestNotifierContract(t *testing.T) {
+	contract.TestNotifier(t, func(t *testing.T) contract.NotifierFixture {
+		o := must[*memory.MemoryOutbox](t)(memory.NewMemoryOutbox(memory.NewFakeClock(time.Time{}), 0))
+		return contract.NotifierFixture{Notifier: o, Sent: func(t *testing.T) []ports.Email {
+			var out []ports.Email
+			for _, e := range o.Sent() {
+				out = append(out, e.Email)
+			}
+			return out
+		}}
+	})
+}
+
+// objectFixture serves the store's presigned requests from a loopback test
+// server mounted under /objects, as the web app mounts it.
+func objectFixture(t *testing.T, disk bool) contract.ObjectStoreFixture {
+	clock := memory.NewFakeClock(time.Now())
+	srv := httptest.NewUnstartedServer(nil)
+	prefix := "http://" + srv.Listener.Addr().String() + "/objects"
+	opts := []memory.ObjectStoreOption{memory.WithURLPrefix(prefix), memory.WithObjectClock(clock)}
+	var store interface {
+		ports.ObjectStore
+		Handler() http.Handler
+	}
+	if disk {
+		store = must[*memory.DiskObjectStore](t)(memory.NewDiskObjectStore(t.TempDir(), opts...))
+	} else {
+		store = must[*memory.MemoryObjectStore](t)(memory.NewMemoryObjectStore(opts...))
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/objects/", store.Handler())
+	srv.Config.Handler = mux
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return contract.ObjectStoreFixture{Store: store, HTTP: srv.Client(), EnforcesPresigned: true, ServesDownloadName: true, Sleep: clock.Advance}
+}
+
+func TestObjectStoreContract(t *testing.T) {
+	t.Run("Memory", func(t *testing.T) {
+		contract.TestObjectStore(t, func(t *testing.T) contract.ObjectStoreFixture { return objectFixture(t, false) })
+	})
+	t.Run("Disk", func(t *testing.T) {
+		contract.TestObjectStore(t, func(t *testing.T) contract.ObjectStoreFixture { return objectFixture(t, true) })
+	})
+}

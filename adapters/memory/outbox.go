@@ -1,0 +1,100 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"net/mail"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gasproject/gas/ports"
+)
+
+// SentEmail is one message the outbox accepted, with when it was sent.
+type SentEmail struct {
+	ports.Email
+	// Seq numbers messages in sending order, so a page can link to one.
+	Seq    int
+	SentAt time.Time
+}
+
+// MemoryOutbox is the local-mode ports.Notifier: instead of mailing anyone
+// it keeps sent e-mails so the local outbox page can show what a user
+// would have received. It keeps the most recent messages only, so a
+// long-running local server does not grow without bound.
+type MemoryOutbox struct {
+	clock ports.Clock
+	keep  int
+	mu    sync.Mutex
+	seq   int
+	sent  []SentEmail // oldest first
+}
+
+// DefaultOutboxSize is how many e-mails NewMemoryOutbox keeps when asked for 0.
+const DefaultOutboxSize = 1000
+
+// NewMemoryOutbox keeps up to keep e-mails (DefaultOutboxSize when keep is
+// 0), timestamped with clock.
+func NewMemoryOutbox(clock ports.Clock, keep int) (*MemoryOutbox, error) {
+	if clock == nil {
+		return nil, fmt.Errorf("memory outbox: nil clock")
+	}
+	if keep < 0 {
+		return nil, fmt.Errorf("memory outbox: negative size %d", keep)
+	}
+	if keep == 0 {
+		keep = DefaultOutboxSize
+	}
+	return &MemoryOutbox{clock: clock, keep: keep}, nil
+}
+
+// Notify validates e the way a mail service would (a valid recipient
+// address, a subject and a body) and keeps it.
+func (o *MemoryOutbox) Notify(ctx context.Context, e ports.Email) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("notify %s: %w", e.To, err)
+	}
+	if _, err := mail.ParseAddress(e.To); err != nil || strings.TrimSpace(e.To) == "" {
+		return fmt.Errorf("notify: invalid recipient %q", e.To)
+	}
+	if strings.TrimSpace(e.Subject) == "" {
+		return fmt.Errorf("notify %s: empty subject", e.To)
+	}
+	if e.Text == "" && e.HTML == "" {
+		return fmt.Errorf("notify %s: empty body", e.To)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.seq++
+	o.sent = append(o.sent, SentEmail{Email: e, Seq: o.seq, SentAt: o.clock.Now()})
+	if len(o.sent) > o.keep {
+		o.sent = append([]SentEmail(nil), o.sent[len(o.sent)-o.keep:]...)
+	}
+	return nil
+}
+
+// Sent lists kept e-mails newest first, as the outbox page shows them.
+func (o *MemoryOutbox) Sent() []SentEmail {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make([]SentEmail, len(o.sent))
+	for i, e := range o.sent {
+		out[len(o.sent)-1-i] = e
+	}
+	return out
+}
+
+// SentTo lists the e-mails kept for one recipient, newest first, so a
+// signed-in user sees only their own mail.
+func (o *MemoryOutbox) SentTo(to string) []SentEmail {
+	var out []SentEmail
+	for _, e := range o.Sent() {
+		if strings.EqualFold(e.To, to) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+var _ ports.Notifier = (*MemoryOutbox)(nil)

@@ -1,0 +1,313 @@
+package memory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/gasproject/gas/ports"
+)
+
+// Queue limits shared with SQS, so code that runs locally also runs on AWS.
+const (
+	// MaxReceiveBatch is the most messages one Receive returns (SQS: 10).
+	MaxReceiveBatch = 10
+	// SQSMaxDelay is the longest delay SQS accepts; longer delays are
+	// clamped to it by default, so local mode exercises the re-delay path
+	// the archive scheduler needs on AWS.
+	SQSMaxDelay = 15 * time.Minute
+	// DefaultVisibility is used when Receive is given no visibility (SQS's
+	// queue default).
+	DefaultVisibility = 30 * time.Second
+)
+
+// ErrStaleReceipt is returned by ExtendVisibility for a delivery that is no
+// longer in flight (deleted, expired or redelivered), so a worker learns it
+// no longer owns the message.
+var ErrStaleReceipt = errors.New("receipt is not for a message in flight")
+
+// MemoryQueue is an at-least-once queue with SQS semantics: delayed sends,
+// visibility timeouts with redelivery, a receive count per message, and a
+// dead-letter queue that takes a message instead of delivering it after it
+// was received maxReceives times. All timing is read from the injected
+// clock, so a FakeClock drives delays and timeouts in tests.
+type MemoryQueue struct {
+	name        string
+	clock       ports.Clock
+	ids         ports.IDs
+	dlq         *MemoryQueue
+	maxReceives int
+	maxDelay    time.Duration
+
+	mu       sync.Mutex
+	seq      uint64
+	msgs     map[string]*queued // by message id
+	receipts map[string]*queued // every receipt ever issued for a live message
+	wake     chan struct{}      // closed and replaced whenever a message may have become receivable
+}
+
+type queued struct {
+	id        string
+	body      []byte
+	seq       uint64
+	visibleAt time.Time
+	receives  int
+	receipt   string // current delivery's receipt ("" before the first)
+	receipts  []string
+}
+
+// QueueOption configures a MemoryQueue.
+type QueueOption func(*MemoryQueue) error
+
+// WithDeadLetter sends a message to dlq instead of delivering it a
+// (maxReceives+1)th time, like an SQS redrive policy.
+func WithDeadLetter(dlq *MemoryQueue, maxReceives int) QueueOption {
+	return func(q *MemoryQueue) error {
+		if dlq == nil || maxReceives < 1 {
+			return fmt.Errorf("dead-letter queue needs a queue and maxReceives >= 1 (got %d)", maxReceives)
+		}
+		if dlq == q {
+			return fmt.Errorf("a queue cannot be its own dead-letter queue")
+		}
+		q.dlq, q.maxReceives = dlq, maxReceives
+		return nil
+	}
+}
+
+// WithMaxDelay changes the longest delay Send honours (longer ones are
+// clamped); 0 lifts the limit.
+func WithMaxDelay(d time.Duration) QueueOption {
+	return func(q *MemoryQueue) error {
+		if d < 0 {
+			return fmt.Errorf("negative max delay %s", d)
+		}
+		q.maxDelay = d
+		return nil
+	}
+}
+
+// WithQueueIDs sets how message ids and receipts are made (RandomIDs by default).
+func WithQueueIDs(ids ports.IDs) QueueOption {
+	return func(q *MemoryQueue) error {
+		if ids == nil {
+			return fmt.Errorf("nil ids")
+		}
+		q.ids = ids
+		return nil
+	}
+}
+
+// NewMemoryQueue makes an empty queue named name (used in errors and logs)
+// whose timing follows clock.
+func NewMemoryQueue(name string, clock ports.Clock, opts ...QueueOption) (*MemoryQueue, error) {
+	if name == "" {
+		return nil, fmt.Errorf("memory queue: empty name")
+	}
+	if clock == nil {
+		return nil, fmt.Errorf("memory queue %s: nil clock", name)
+	}
+	q := &MemoryQueue{
+		name: name, clock: clock, ids: RandomIDs{}, maxDelay: SQSMaxDelay,
+		msgs: map[string]*queued{}, receipts: map[string]*queued{}, wake: make(chan struct{}),
+	}
+	for _, o := range opts {
+		if err := o(q); err != nil {
+			return nil, fmt.Errorf("memory queue %s: %w", name, err)
+		}
+	}
+	return q, nil
+}
+
+// Name is the queue's name.
+func (q *MemoryQueue) Name() string { return q.name }
+
+// Send enqueues a copy of body, invisible until delay has passed (clamped
+// to the queue's maximum delay).
+func (q *MemoryQueue) Send(ctx context.Context, body []byte, delay time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("send to %s: %w", q.name, err)
+	}
+	if delay < 0 {
+		return fmt.Errorf("send to %s: negative delay %s", q.name, delay)
+	}
+	if q.maxDelay > 0 && delay > q.maxDelay {
+		delay = q.maxDelay
+	}
+	m := &queued{id: q.ids.NewID(), body: append([]byte(nil), body...)}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	m.visibleAt = q.clock.Now().Add(delay)
+	q.enqueueLocked(m)
+	return nil
+}
+
+// enqueueLocked adds m (keeping its receive count) and wakes receivers.
+func (q *MemoryQueue) enqueueLocked(m *queued) {
+	q.seq++
+	m.seq = q.seq
+	m.receipt, m.receipts = "", nil
+	q.msgs[m.id] = m
+	q.wakeLocked()
+}
+
+func (q *MemoryQueue) wakeLocked() {
+	close(q.wake)
+	q.wake = make(chan struct{})
+}
+
+// Receive waits up to wait (on the queue's clock) until at least one
+// message is visible and returns up to maxMessages of them (1 to MaxReceiveBatch;
+// out-of-range values are clamped), each hidden for visibility
+// (DefaultVisibility if not positive). Messages already received
+// maxReceives times go to the dead-letter queue instead. Oldest visible
+// messages come first.
+func (q *MemoryQueue) Receive(ctx context.Context, maxMessages int, visibility, wait time.Duration) ([]ports.Message, error) {
+	limit := min(MaxReceiveBatch, max(maxMessages, 1))
+	if visibility <= 0 {
+		visibility = DefaultVisibility
+	}
+	deadline := q.clock.Now().Add(max(wait, 0))
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("receive from %s: %w", q.name, err)
+		}
+		q.mu.Lock()
+		now := q.clock.Now()
+		got := q.takeLocked(now, limit, visibility)
+		if len(got) > 0 || !now.Before(deadline) {
+			q.mu.Unlock()
+			return got, nil
+		}
+		next := deadline
+		for _, m := range q.msgs {
+			if m.visibleAt.After(now) && m.visibleAt.Before(next) {
+				next = m.visibleAt
+			}
+		}
+		wake := q.wake
+		q.mu.Unlock()
+
+		alarm := make(chan struct{})
+		stop := atFunc(q.clock, next, func() { close(alarm) })
+		select {
+		case <-wake:
+		case <-alarm:
+		case <-ctx.Done():
+		}
+		stop()
+	}
+}
+
+// takeLocked delivers up to limit visible messages, moving exhausted ones to
+// the dead-letter queue.
+func (q *MemoryQueue) takeLocked(now time.Time, limit int, visibility time.Duration) []ports.Message {
+	var ready []*queued
+	for _, m := range q.msgs {
+		if !m.visibleAt.After(now) {
+			ready = append(ready, m)
+		}
+	}
+	sort.Slice(ready, func(i, j int) bool {
+		if !ready[i].visibleAt.Equal(ready[j].visibleAt) {
+			return ready[i].visibleAt.Before(ready[j].visibleAt)
+		}
+		return ready[i].seq < ready[j].seq
+	})
+	var out []ports.Message
+	for _, m := range ready {
+		if len(out) == limit {
+			break
+		}
+		if q.dlq != nil && m.receives >= q.maxReceives {
+			q.removeLocked(m)
+			q.dlq.acceptDeadLetter(m)
+			continue
+		}
+		m.receives++
+		m.visibleAt = now.Add(visibility)
+		m.receipt = m.id + "." + q.ids.NewID()
+		m.receipts = append(m.receipts, m.receipt)
+		q.receipts[m.receipt] = m
+		out = append(out, ports.Message{ID: m.id, Body: append([]byte(nil), m.body...), Receipt: m.receipt, Receives: m.receives})
+	}
+	return out
+}
+
+// acceptDeadLetter takes a message another queue gave up on, visible at
+// once and keeping its receive count (as SQS does).
+func (q *MemoryQueue) acceptDeadLetter(m *queued) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	moved := &queued{id: m.id, body: m.body, receives: m.receives, visibleAt: q.clock.Now()}
+	q.enqueueLocked(moved)
+}
+
+func (q *MemoryQueue) removeLocked(m *queued) {
+	delete(q.msgs, m.id)
+	for _, r := range m.receipts {
+		delete(q.receipts, r)
+	}
+}
+
+// Delete acknowledges a delivery: the message is gone for good. Like SQS,
+// any receipt ever issued for the message deletes it, and deleting an
+// already deleted message is not an error, so a redelivered worker's late
+// acknowledgement is harmless.
+func (q *MemoryQueue) Delete(ctx context.Context, receipt string) error {
+	if receipt == "" {
+		return fmt.Errorf("delete from %s: empty receipt", q.name)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if m, ok := q.receipts[receipt]; ok {
+		q.removeLocked(m)
+	}
+	return nil
+}
+
+// ExtendVisibility hides the delivery for d from now; d = 0 makes it
+// visible at once (a worker shutting down gives it back). It fails with
+// ErrStaleReceipt when the delivery is no longer the message's current,
+// in-flight one.
+func (q *MemoryQueue) ExtendVisibility(ctx context.Context, receipt string, d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("extend visibility in %s: negative duration %s", q.name, d)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	m, ok := q.receipts[receipt]
+	now := q.clock.Now()
+	if !ok || m.receipt != receipt || !m.visibleAt.After(now) {
+		return fmt.Errorf("extend visibility in %s: %w", q.name, ErrStaleReceipt)
+	}
+	m.visibleAt = now.Add(d)
+	if d == 0 {
+		q.wakeLocked()
+	}
+	return nil
+}
+
+// Stats counts messages now visible, in flight (received, hidden) and
+// delayed (sent with a delay not yet passed).
+func (q *MemoryQueue) Stats(ctx context.Context) (ports.QueueStats, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	now := q.clock.Now()
+	var s ports.QueueStats
+	for _, m := range q.msgs {
+		switch {
+		case !m.visibleAt.After(now):
+			s.Visible++
+		case m.receipt != "":
+			s.InFlight++
+		default:
+			s.Delayed++
+		}
+	}
+	return s, nil
+}
+
+var _ ports.Queue = (*MemoryQueue)(nil)

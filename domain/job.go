@@ -306,9 +306,11 @@ func (j *Job) Cancel(now time.Time) error {
 }
 
 // Archived records that the results are durably in cold storage under
-// archiveID. Only after this is saved may the hot copy be deleted.
+// archiveID. Only after this is saved may the hot copy be deleted. It is
+// refused while an earlier archive copy is still recorded (a restore not yet
+// cleaned up), which would otherwise orphan that copy.
 func (j *Job) Archived(archiveID string) error {
-	if j.status != StatusCompleted || j.storage != StorageAvailable {
+	if j.status != StatusCompleted || j.storage != StorageAvailable || j.archiveID != "" {
 		return j.refuse("archive")
 	}
 	if archiveID == "" {
@@ -338,10 +340,19 @@ func (j *Job) RestoreStarted(retrievalID string, tier RetrievalTier, expectedBy 
 // Restored marks the results hot again. The archive id is kept until
 // ArchiveDeleted, so a crash before the archive copy is deleted is repaired
 // on redelivery instead of orphaning it.
-func (j *Job) Restored() error {
+func (j *Job) Restored() error { return j.RestoredTo(j.results) }
+
+// RestoredTo is Restored for bytes written back under new keys. Restoring to
+// fresh keys means a slow archiver still deleting the old hot copy can never
+// destroy the restored one.
+func (j *Job) RestoredTo(results ResultKeys) error {
 	if j.status != StatusCompleted || j.storage != StorageRestoring {
 		return j.refuse("finish restore")
 	}
+	if results.VCF == "" {
+		return fmt.Errorf("%w: job %s restored without a result key", ErrInvalidJob, j.id)
+	}
+	j.results = results
 	j.storage = StorageAvailable
 	j.retrieval = ""
 	j.tier = TierNone

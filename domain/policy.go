@@ -88,14 +88,21 @@ var ErrInputTooLarge = errors.New("input is larger than allowed")
 type InputTooLargeError struct {
 	Size, Limit int64
 	Tier        Tier
+	// AtLeast marks Size as a lower bound: a streamed upload was stopped as
+	// soon as it passed Limit, so its real size is unknown.
+	AtLeast bool
 }
 
 func (e *InputTooLargeError) Error() string {
-	if e.Tier == TierFree {
-		return fmt.Sprintf("the file is %s; free accounts may submit up to %s — upgrade to premium for files up to the service maximum",
-			HumanBytes(e.Size), HumanBytes(e.Limit))
+	size := "the file is " + HumanBytes(e.Size)
+	if e.AtLeast {
+		size = "the file is larger than " + HumanBytes(e.Limit)
 	}
-	return fmt.Sprintf("the file is %s; the service accepts at most %s", HumanBytes(e.Size), HumanBytes(e.Limit))
+	if e.Tier == TierFree {
+		return fmt.Sprintf("%s; free accounts may submit up to %s — upgrade to premium for files up to the service maximum",
+			size, HumanBytes(e.Limit))
+	}
+	return fmt.Sprintf("%s; the service accepts at most %s", size, HumanBytes(e.Limit))
 }
 
 // Is matches ErrInputTooLarge.

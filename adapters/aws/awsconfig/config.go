@@ -1,0 +1,370 @@
+// Package awsconfig is the one place that knows how a GAS deployment on AWS
+// is named and reached: region, endpoint override (moto, LocalStack), bucket,
+// table, queue and topic names, the retry policy, and how SDK clients are
+// built from them. Every AWS adapter and role takes a Config so the Wire
+// providers, `gas aws bootstrap` and the tests all agree on names.
+package awsconfig
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Cold-storage back ends selectable with GAS_COLD_STORAGE.
+const (
+	// ColdS3Glacier stores archives as S3 objects in the GLACIER storage
+	// class: the default, since AWS closed Glacier vaults to new customers.
+	ColdS3Glacier = "s3-glacier"
+	// ColdVault stores archives in a Glacier vault, for accounts that have one.
+	ColdVault = "glacier-vault"
+)
+
+// Mailers selectable with GAS_MAILER.
+const (
+	// MailerSES sends through Amazon SES v2.
+	MailerSES = "ses"
+	// MailerSMTP sends through any SMTP relay, for deployments without SES.
+	MailerSMTP = "smtp"
+)
+
+// ErrInvalidConfig is wrapped by every configuration mistake so commands can
+// report it as a usage error rather than a runtime failure.
+var ErrInvalidConfig = errors.New("invalid AWS configuration")
+
+// Names are the AWS resource names of one deployment. They default to a
+// prefix plus a fixed suffix so a whole deployment (or one test) is renamed
+// by changing GAS_AWS_PREFIX alone.
+type Names struct {
+	InputsBucket  string // uploaded VCFs (presigned POST target)
+	ResultsBucket string // annotated VCFs, indexes, summaries, logs
+	ArchiveBucket string // cold copies in the GLACIER storage class
+	Vault         string // Glacier vault, when ColdStorage is ColdVault
+
+	JobsTable  string
+	UsersTable string
+
+	AnnotateQueue string // fed by the job-requests topic
+	NotifyQueue   string // fed by the job-results topic
+	ThawQueue     string // fed by the thaw-requests topic
+	RestoreQueue  string // fed by restore-completions (and sent to directly for polling)
+	ArchiveQueue  string // sent to directly, with delays
+
+	JobRequestsTopic        string
+	JobResultsTopic         string
+	ThawRequestsTopic       string
+	RestoreCompletionsTopic string
+}
+
+// DefaultNames derives every resource name from prefix (for example "gas-").
+func DefaultNames(prefix string) Names {
+	return Names{
+		InputsBucket:  prefix + "inputs",
+		ResultsBucket: prefix + "results",
+		ArchiveBucket: prefix + "archive",
+		Vault:         prefix + "archive",
+
+		JobsTable:  prefix + "jobs",
+		UsersTable: prefix + "users",
+
+		AnnotateQueue: prefix + "annotate",
+		NotifyQueue:   prefix + "notify",
+		ThawQueue:     prefix + "thaw",
+		RestoreQueue:  prefix + "restore",
+		ArchiveQueue:  prefix + "archive",
+
+		JobRequestsTopic:        prefix + "job-requests",
+		JobResultsTopic:         prefix + "job-results",
+		ThawRequestsTopic:       prefix + "thaw-requests",
+		RestoreCompletionsTopic: prefix + "restore-completions",
+	}
+}
+
+// Queues lists the work queues (each gets a dead-letter queue "<name>-dlq").
+func (n Names) Queues() []string {
+	return []string{n.AnnotateQueue, n.NotifyQueue, n.ThawQueue, n.RestoreQueue, n.ArchiveQueue}
+}
+
+// Topics lists the SNS topics.
+func (n Names) Topics() []string {
+	return []string{n.JobRequestsTopic, n.JobResultsTopic, n.ThawRequestsTopic, n.RestoreCompletionsTopic}
+}
+
+// Buckets lists the S3 buckets.
+func (n Names) Buckets() []string {
+	return []string{n.InputsBucket, n.ResultsBucket, n.ArchiveBucket}
+}
+
+// Subscriptions is the fan-out of ARCHITECTURE.md: topic name -> queue name.
+func (n Names) Subscriptions() map[string]string {
+	return map[string]string{
+		n.JobRequestsTopic:        n.AnnotateQueue,
+		n.JobResultsTopic:         n.NotifyQueue,
+		n.ThawRequestsTopic:       n.ThawQueue,
+		n.RestoreCompletionsTopic: n.RestoreQueue,
+	}
+}
+
+// DeadLetterName is the name of queue's dead-letter queue.
+func DeadLetterName(queue string) string { return queue + "-dlq" }
+
+// SMTP is the relay used when Mailer is MailerSMTP.
+type SMTP struct {
+	Addr     string // host:port
+	Username string // empty: no AUTH
+	Password string
+}
+
+// Config is everything an AWS adapter needs to find its resources.
+type Config struct {
+	Region string
+	// Endpoint overrides every service endpoint (moto, LocalStack); empty
+	// means the real AWS endpoints.
+	Endpoint string
+	// PathStyle addresses S3 as endpoint/bucket/key; required by moto and
+	// implied by Endpoint unless GAS_S3_PATH_STYLE=false.
+	PathStyle bool
+	Prefix    string
+	Names     Names
+
+	ColdStorage string // ColdS3Glacier or ColdVault
+	Mailer      string // MailerSES or MailerSMTP
+	MailFrom    string
+	SMTP        SMTP
+
+	// MaxAttempts and MaxBackoff shape the SDK retryer (exponential backoff
+	// with full jitter); throttling and 5xx are retried up to MaxAttempts.
+	MaxAttempts int
+	MaxBackoff  time.Duration
+	// MaxReceives is the redrive policy's maxReceiveCount: a message
+	// received more often goes to the queue's dead-letter queue.
+	MaxReceives int
+	// InputRetention expires uploaded inputs (lifecycle rule); 0 keeps them.
+	InputRetentionDays int
+}
+
+// Default is a Config for prefix with the documented defaults.
+func Default(prefix string) Config {
+	return Config{
+		Region:      "us-east-1",
+		Prefix:      prefix,
+		Names:       DefaultNames(prefix),
+		ColdStorage: ColdS3Glacier,
+		Mailer:      MailerSES,
+		MailFrom:    "gas@example.org",
+		MaxAttempts: 8,
+		MaxBackoff:  20 * time.Second,
+		MaxReceives: 5,
+	}
+}
+
+// EnvVar documents one environment variable; Variables is what the README
+// table is generated from, so code and documentation cannot drift.
+type EnvVar struct {
+	Name, Default, Meaning string
+}
+
+// Variables lists every environment variable FromEnv reads.
+func Variables() []EnvVar {
+	d := Default("gas-")
+	n := d.Names
+	return []EnvVar{
+		{"GAS_AWS_REGION", d.Region, "AWS region (falls back to AWS_REGION)"},
+		{"GAS_AWS_ENDPOINT", "", "endpoint override for every service, e.g. http://127.0.0.1:5000 for moto"},
+		{"GAS_S3_PATH_STYLE", "true with an endpoint", "address S3 as endpoint/bucket/key"},
+		{"GAS_AWS_PREFIX", d.Prefix, "prefix of every default resource name (bucket names are global: make it unique)"},
+		{"GAS_INPUTS_BUCKET", n.InputsBucket, "bucket for uploaded inputs"},
+		{"GAS_RESULTS_BUCKET", n.ResultsBucket, "bucket for results"},
+		{"GAS_ARCHIVE_BUCKET", n.ArchiveBucket, "bucket for GLACIER-class archives"},
+		{"GAS_GLACIER_VAULT", n.Vault, "Glacier vault (GAS_COLD_STORAGE=glacier-vault)"},
+		{"GAS_JOBS_TABLE", n.JobsTable, "DynamoDB jobs table"},
+		{"GAS_USERS_TABLE", n.UsersTable, "DynamoDB users table"},
+		{"GAS_ANNOTATE_QUEUE", n.AnnotateQueue, "SQS queue of annotation requests"},
+		{"GAS_NOTIFY_QUEUE", n.NotifyQueue, "SQS queue of job results to e-mail"},
+		{"GAS_THAW_QUEUE", n.ThawQueue, "SQS queue of thaw-user requests"},
+		{"GAS_RESTORE_QUEUE", n.RestoreQueue, "SQS queue of restore completions and checks"},
+		{"GAS_ARCHIVE_QUEUE", n.ArchiveQueue, "SQS queue of delayed archive requests"},
+		{"GAS_JOB_REQUESTS_TOPIC", n.JobRequestsTopic, "SNS topic of job requests"},
+		{"GAS_JOB_RESULTS_TOPIC", n.JobResultsTopic, "SNS topic of job results"},
+		{"GAS_THAW_REQUESTS_TOPIC", n.ThawRequestsTopic, "SNS topic of thaw requests"},
+		{"GAS_RESTORE_COMPLETIONS_TOPIC", n.RestoreCompletionsTopic, "SNS topic of restore completions"},
+		{"GAS_COLD_STORAGE", d.ColdStorage, "s3-glacier (GLACIER storage class) or glacier-vault"},
+		{"GAS_MAILER", d.Mailer, "ses or smtp"},
+		{"GAS_MAIL_FROM", d.MailFrom, "sender address (a verified SES identity)"},
+		{"GAS_SMTP_ADDR", "", "SMTP relay host:port (GAS_MAILER=smtp)"},
+		{"GAS_SMTP_USERNAME", "", "SMTP AUTH user (empty: no AUTH)"},
+		{"GAS_SMTP_PASSWORD", "", "SMTP AUTH password"},
+		{"GAS_AWS_MAX_ATTEMPTS", strconv.Itoa(d.MaxAttempts), "SDK retry attempts (backoff with jitter)"},
+		{"GAS_AWS_MAX_BACKOFF", d.MaxBackoff.String(), "longest pause between retries"},
+		{"GAS_MAX_RECEIVES", strconv.Itoa(d.MaxReceives), "deliveries before a message goes to its dead-letter queue"},
+		{"GAS_INPUT_RETENTION_DAYS", "0", "expire uploaded inputs after this many days (0: keep)"},
+	}
+}
+
+// FromEnv reads the configuration from getenv (os.Getenv in production, a
+// map in tests) and validates it.
+func FromEnv(getenv func(string) string) (Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	prefix := "gas-"
+	if v, ok := lookup(getenv, "GAS_AWS_PREFIX"); ok {
+		prefix = v
+	}
+	c := Default(prefix)
+	if v, ok := lookup(getenv, "GAS_AWS_REGION"); ok {
+		c.Region = v
+	} else if v, ok := lookup(getenv, "AWS_REGION"); ok {
+		c.Region = v
+	}
+	c.Endpoint = getenv("GAS_AWS_ENDPOINT")
+	c.PathStyle = c.Endpoint != ""
+	var errs []error
+	if v, ok := lookup(getenv, "GAS_S3_PATH_STYLE"); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("GAS_S3_PATH_STYLE=%q: %w", v, err))
+		}
+		c.PathStyle = b
+	}
+	str := func(name string, dst *string) {
+		if v, ok := lookup(getenv, name); ok {
+			*dst = v
+		}
+	}
+	n := &c.Names
+	str("GAS_INPUTS_BUCKET", &n.InputsBucket)
+	str("GAS_RESULTS_BUCKET", &n.ResultsBucket)
+	str("GAS_ARCHIVE_BUCKET", &n.ArchiveBucket)
+	str("GAS_GLACIER_VAULT", &n.Vault)
+	str("GAS_JOBS_TABLE", &n.JobsTable)
+	str("GAS_USERS_TABLE", &n.UsersTable)
+	str("GAS_ANNOTATE_QUEUE", &n.AnnotateQueue)
+	str("GAS_NOTIFY_QUEUE", &n.NotifyQueue)
+	str("GAS_THAW_QUEUE", &n.ThawQueue)
+	str("GAS_RESTORE_QUEUE", &n.RestoreQueue)
+	str("GAS_ARCHIVE_QUEUE", &n.ArchiveQueue)
+	str("GAS_JOB_REQUESTS_TOPIC", &n.JobRequestsTopic)
+	str("GAS_JOB_RESULTS_TOPIC", &n.JobResultsTopic)
+	str("GAS_THAW_REQUESTS_TOPIC", &n.ThawRequestsTopic)
+	str("GAS_RESTORE_COMPLETIONS_TOPIC", &n.RestoreCompletionsTopic)
+	str("GAS_COLD_STORAGE", &c.ColdStorage)
+	str("GAS_MAILER", &c.Mailer)
+	str("GAS_MAIL_FROM", &c.MailFrom)
+	str("GAS_SMTP_ADDR", &c.SMTP.Addr)
+	str("GAS_SMTP_USERNAME", &c.SMTP.Username)
+	str("GAS_SMTP_PASSWORD", &c.SMTP.Password)
+	integer := func(name string, dst *int) {
+		if v, ok := lookup(getenv, name); ok {
+			i, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", name, v, err))
+			}
+			*dst = i
+		}
+	}
+	integer("GAS_AWS_MAX_ATTEMPTS", &c.MaxAttempts)
+	integer("GAS_MAX_RECEIVES", &c.MaxReceives)
+	integer("GAS_INPUT_RETENTION_DAYS", &c.InputRetentionDays)
+	if v, ok := lookup(getenv, "GAS_AWS_MAX_BACKOFF"); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("GAS_AWS_MAX_BACKOFF=%q: %w", v, err))
+		}
+		c.MaxBackoff = d
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	return c, c.Validate()
+}
+
+func lookup(getenv func(string) string, name string) (string, bool) {
+	v := strings.TrimSpace(getenv(name))
+	return v, v != ""
+}
+
+var (
+	bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	tableName  = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
+	queueName  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,76}$`) // room for "-dlq"
+	topicName  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+)
+
+// Validate rejects a configuration AWS would refuse, naming the bad field.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.Region == "" {
+		bad("region is empty")
+	}
+	if c.Endpoint != "" {
+		u, err := url.Parse(c.Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("endpoint %q is not an http(s) URL", c.Endpoint)
+		}
+	}
+	n := c.Names
+	for _, b := range n.Buckets() {
+		if !bucketName.MatchString(b) {
+			bad("bucket name %q is not a valid S3 bucket name", b)
+		}
+	}
+	for _, t := range []string{n.JobsTable, n.UsersTable} {
+		if !tableName.MatchString(t) {
+			bad("table name %q is not a valid DynamoDB table name", t)
+		}
+	}
+	for _, q := range n.Queues() {
+		if !queueName.MatchString(q) {
+			bad("queue name %q is not a valid SQS queue name (max 76 characters)", q)
+		}
+	}
+	for _, t := range n.Topics() {
+		if !topicName.MatchString(t) {
+			bad("topic name %q is not a valid SNS topic name", t)
+		}
+	}
+	switch c.ColdStorage {
+	case ColdS3Glacier:
+	case ColdVault:
+		if n.Vault == "" {
+			bad("cold storage %q needs a vault name", ColdVault)
+		}
+	default:
+		bad("cold storage %q is neither %q nor %q", c.ColdStorage, ColdS3Glacier, ColdVault)
+	}
+	switch c.Mailer {
+	case MailerSES:
+	case MailerSMTP:
+		if c.SMTP.Addr == "" {
+			bad("mailer smtp needs GAS_SMTP_ADDR")
+		}
+	default:
+		bad("mailer %q is neither %q nor %q", c.Mailer, MailerSES, MailerSMTP)
+	}
+	if c.MailFrom == "" {
+		bad("mail sender is empty")
+	}
+	if c.MaxAttempts < 1 {
+		bad("max attempts %d must be at least 1", c.MaxAttempts)
+	}
+	if c.MaxBackoff <= 0 {
+		bad("max backoff %s must be positive", c.MaxBackoff)
+	}
+	if c.MaxReceives < 1 || c.MaxReceives > 1000 {
+		bad("max receives %d must be within 1..1000", c.MaxReceives)
+	}
+	if c.InputRetentionDays < 0 {
+		bad("input retention %d days is negative", c.InputRetentionDays)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	return nil
+}

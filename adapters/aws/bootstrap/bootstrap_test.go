@@ -1,0 +1,106 @@
+package bootstrap_test
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/gasproject/gas/adapters/aws/awsconfig"
+	"github.com/gasproject/gas/adapters/aws/awstest"
+	"github.com/gasproject/gas/adapters/aws/bootstrap"
+	"github.com/gasproject/gas/adapters/aws/dynamostore"
+)
+
+// TestBootstrapIsIdempotent runs bootstrap twice: the first run creates
+// every resource, the second creates nothing and duplicates no
+// subscription, and the deployment is wired as ARCHITECTURE.md says.
+func TestBootstrapIsIdempotent(t *testing.T) {
+	c := awstest.Config(t)
+	c.ColdStorage = awsconfig.ColdVault
+	env, first := awstest.DeploymentWith(t, c)
+	ctx := awstest.Ctx(t)
+	n := c.Names
+	// 3 buckets, 2 tables, 5 queues + 5 DLQs, 4 topics, 4 subscriptions.
+	if got, want := len(first.Created), 3+2+10+4+4; got != want {
+		t.Fatalf("first run created %d resources, want %d: %v", got, want, first.Created)
+	}
+	second, err := bootstrap.Run(ctx, env.Clients, c, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatalf("second run: %v", err)
+	}
+	if len(second.Created) != 0 || second.Subscriptions != 0 {
+		t.Fatalf("second run created %v (%d subscriptions), want nothing", second.Created, second.Subscriptions)
+	}
+	for topic, q := range n.Subscriptions() {
+		subs, err := env.Clients.SNS.ListSubscriptionsByTopic(ctx, &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(second.TopicARNs[topic])})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(subs.Subscriptions) != 1 || aws.ToString(subs.Subscriptions[0].Endpoint) != second.QueueARNs[q] {
+			t.Fatalf("topic %s subscriptions = %+v, want exactly queue %s", topic, subs.Subscriptions, q)
+		}
+		attrs, err := env.Clients.SNS.GetSubscriptionAttributes(ctx, &sns.GetSubscriptionAttributesInput{SubscriptionArn: subs.Subscriptions[0].SubscriptionArn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if attrs.Attributes["RawMessageDelivery"] != "true" {
+			t.Errorf("subscription %s -> %s is not raw delivery: %v", topic, q, attrs.Attributes)
+		}
+	}
+	for _, q := range n.Queues() {
+		a, err := env.Clients.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+			QueueUrl: aws.String(second.QueueURLs[q]), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var redrive struct {
+			Target string `json:"deadLetterTargetArn"`
+			Max    any    `json:"maxReceiveCount"`
+		}
+		if err := json.Unmarshal([]byte(a.Attributes["RedrivePolicy"]), &redrive); err != nil {
+			t.Fatalf("queue %s redrive policy %q: %v", q, a.Attributes["RedrivePolicy"], err)
+		}
+		if redrive.Target != second.QueueARNs[awsconfig.DeadLetterName(q)] {
+			t.Errorf("queue %s dead-letters to %s, want its DLQ", q, redrive.Target)
+		}
+		if a.Attributes["ReceiveMessageWaitTimeSeconds"] != "0" {
+			t.Errorf("queue %s default receive wait = %s s, want 0 (the adapter asks per receive)", q, a.Attributes["ReceiveMessageWaitTimeSeconds"])
+		}
+	}
+	d, err := env.Clients.DynamoDB.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(n.JobsTable)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := map[string]bool{}
+	for _, g := range d.Table.GlobalSecondaryIndexes {
+		idx[aws.ToString(g.IndexName)] = true
+	}
+	if !idx[dynamostore.ByOwnerIndex] || !idx[dynamostore.ByOwnerStorageIndex] {
+		t.Errorf("jobs table indexes = %v", idx)
+	}
+	for _, b := range n.Buckets() {
+		lc, err := env.Clients.S3.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: aws.String(b)})
+		if err != nil {
+			t.Fatalf("lifecycle of %s: %v", b, err)
+		}
+		if len(lc.Rules) == 0 || lc.Rules[0].AbortIncompleteMultipartUpload == nil {
+			t.Errorf("bucket %s has no abort-incomplete-upload rule: %+v", b, lc.Rules)
+		}
+	}
+	nc, err := env.Clients.S3.GetBucketNotificationConfiguration(ctx, &s3.GetBucketNotificationConfigurationInput{Bucket: aws.String(n.ArchiveBucket)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nc.TopicConfigurations) != 1 || aws.ToString(nc.TopicConfigurations[0].TopicArn) != second.TopicARNs[n.RestoreCompletionsTopic] {
+		t.Errorf("archive bucket notifications = %+v, want restore-completions topic", nc.TopicConfigurations)
+	}
+}

@@ -1,0 +1,32 @@
+package dynamostore_test
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/gasproject/gas/adapters/aws/awstest"
+	"github.com/gasproject/gas/ports"
+	"github.com/gasproject/gas/ports/contract"
+)
+
+// The same suites the memory stores pass, against DynamoDB on the test
+// server; the factories share one pair of tables (the suites use random ids).
+func TestJobStoreContract(t *testing.T) {
+	awstest.Endpoint(t)
+	var once sync.Once
+	var js ports.JobStore
+	contract.TestJobStore(t, func(t *testing.T) ports.JobStore {
+		once.Do(func() { js, _ = tables(t) })
+		return js
+	})
+}
+
+func TestUserStoreContract(t *testing.T) {
+	awstest.Endpoint(t)
+	var once sync.Once
+	var us ports.UserStore
+	contract.TestUserStore(t, func(t *testing.T) ports.UserStore {
+		once.Do(func() { _, us = tables(t) })
+		return us
+	})
+}

@@ -1,0 +1,267 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/gasproject/gas/domain"
+	"github.com/gasproject/gas/domain/jobs"
+)
+
+// The JSON API (/api/v1) authenticates with personal bearer tokens only:
+// no cookies, so no CSRF exposure.
+
+type apiUserKey struct{}
+
+func apiError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func (s *Server) apiRoutes(r *mux.Router) {
+	r.HandleFunc("/me", s.api(s.apiMe)).Methods(http.MethodGet)
+	r.HandleFunc("/jobs", s.api(s.apiSubmit)).Methods(http.MethodPost)
+	r.HandleFunc("/jobs", s.api(s.apiList)).Methods(http.MethodGet)
+	r.HandleFunc("/jobs/{id}", s.api(s.apiJob(s.apiGet))).Methods(http.MethodGet)
+	r.HandleFunc("/jobs/{id}/result", s.api(s.apiJob(s.apiResult))).Methods(http.MethodGet)
+	r.HandleFunc("/jobs/{id}/summary", s.api(s.apiJob(s.apiSummary))).Methods(http.MethodGet)
+	r.HandleFunc("/jobs/{id}/log", s.api(s.apiJob(s.apiLog))).Methods(http.MethodGet)
+	r.HandleFunc("/jobs/{id}/cancel", s.api(s.apiJob(s.apiCancel))).Methods(http.MethodPost)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { apiError(w, http.StatusNotFound, "not found") })
+}
+
+// api authenticates a bearer token.
+func (s *Server) api(next func(w http.ResponseWriter, r *http.Request, u *domain.User)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		u, err := s.bearerUser(r.Context(), r.Header.Get("Authorization"))
+		if err != nil {
+			if !errors.Is(err, errNoToken) && !isNotFound(err) {
+				s.log.ErrorContext(r.Context(), "token lookup failed", "err", err)
+				apiError(w, http.StatusInternalServerError, "internal error")
+				return
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gas"`)
+			apiError(w, http.StatusUnauthorized, "a valid API token is required (Authorization: Bearer gas_...)")
+			return
+		}
+		next(w, r, u)
+	}
+}
+
+func (s *Server) apiJob(next func(w http.ResponseWriter, r *http.Request, u *domain.User, j *domain.Job)) func(http.ResponseWriter, *http.Request, *domain.User) {
+	return func(w http.ResponseWriter, r *http.Request, u *domain.User) {
+		j, err := s.d.Jobs.Get(r.Context(), u.ID(), domain.JobID(mux.Vars(r)["id"]))
+		if err != nil {
+			if isNotFound(err) || isInvalidRequest(err) {
+				apiError(w, http.StatusNotFound, "no such job")
+				return
+			}
+			s.log.ErrorContext(r.Context(), "api get job", "err", err)
+			apiError(w, http.StatusInternalServerError, "internal error")
+			return
+		}
+		next(w, r, u, j)
+	}
+}
+
+func isInvalidRequest(err error) bool { return errors.Is(err, jobs.ErrInvalidRequest) }
+
+type userJSON struct {
+	ID          domain.UserID `json:"id"`
+	Name        string        `json:"name"`
+	Email       string        `json:"email"`
+	Institution string        `json:"institution"`
+	Tier        domain.Tier   `json:"tier"`
+	MemberSince time.Time     `json:"member_since"`
+}
+
+func (s *Server) apiMe(w http.ResponseWriter, r *http.Request, u *domain.User) {
+	writeJSON(w, http.StatusOK, userJSON{u.ID(), u.Name(), u.Email(), u.Institution(), u.Tier(), u.CreatedAt()})
+}
+
+type downloadJSON struct {
+	State      domain.DownloadState `json:"state"`
+	Tier       domain.RetrievalTier `json:"retrieval_tier,omitempty"`
+	ExpectedBy *time.Time           `json:"expected_by,omitempty"`
+	ArchiveAt  *time.Time           `json:"archive_at,omitempty"`
+}
+
+type jobJSON struct {
+	ID            domain.JobID      `json:"id"`
+	InputName     string            `json:"input_name"`
+	InputSize     int64             `json:"input_size"`
+	Status        domain.Status     `json:"status"`
+	Storage       domain.Storage    `json:"storage,omitempty"`
+	SubmittedAt   time.Time         `json:"submitted_at"`
+	StartedAt     *time.Time        `json:"started_at,omitempty"`
+	CompletedAt   *time.Time        `json:"completed_at,omitempty"`
+	FailureReason string            `json:"failure_reason,omitempty"`
+	Reference     string            `json:"reference,omitempty"`
+	Download      downloadJSON      `json:"download"`
+	Links         map[string]string `json:"links"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func jobToJSON(j *domain.Job, d domain.DownloadDecision) jobJSON {
+	base := "/api/v1/jobs/" + string(j.ID())
+	out := jobJSON{ID: j.ID(), InputName: j.InputName(), InputSize: j.InputSize(), Status: j.Status(), Storage: j.Storage(),
+		SubmittedAt: j.SubmittedAt(), StartedAt: timePtr(j.StartedAt()), CompletedAt: timePtr(j.CompletedAt()),
+		Reference: j.Reference(),
+		Download:  downloadJSON{State: d.State, Tier: d.Tier, ExpectedBy: timePtr(d.ExpectedBy), ArchiveAt: timePtr(d.ArchiveAt)},
+		Links:     map[string]string{"self": base, "page": "/annotations/" + string(j.ID())}}
+	if j.Status() == domain.StatusFailed {
+		out.FailureReason = failureText(j)
+	}
+	if j.Status() == domain.StatusCompleted {
+		out.Links["result"], out.Links["summary"], out.Links["log"] = base+"/result", base+"/summary", base+"/log"
+	}
+	return out
+}
+
+// apiSubmit takes a multipart upload (field "file") and streams it into a
+// new job, like the local-mode form.
+func (s *Server) apiSubmit(w http.ResponseWriter, r *http.Request, u *domain.User) {
+	r.Body = http.MaxBytesReader(w, r.Body, s.d.Jobs.Policy().MaxInputSize+(1<<20))
+	mr, err := r.MultipartReader()
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "send the VCF as multipart/form-data in a field named \"file\"")
+		return
+	}
+	for {
+		part, err := mr.NextPart()
+		if err != nil {
+			apiError(w, http.StatusBadRequest, "the form has no \"file\" field")
+			return
+		}
+		if part.FormName() != "file" {
+			_, _ = io.Copy(io.Discard, io.LimitReader(part, 64<<10))
+			continue
+		}
+		name := part.FileName()
+		if name == "" {
+			apiError(w, http.StatusBadRequest, "the \"file\" field needs a file name ending in .vcf, .vcf.gz or .vcf.bgz")
+			return
+		}
+		j, err := s.d.Jobs.Upload(r.Context(), u.ID(), name, part)
+		if err != nil {
+			_, _ = io.CopyN(io.Discard, r.Body, 32<<20)
+			var tooLarge *domain.InputTooLargeError
+			switch {
+			case errors.As(err, &tooLarge):
+				apiError(w, http.StatusRequestEntityTooLarge, tooLarge.Error())
+			case errors.Is(err, domain.ErrNotVCF), errors.Is(err, domain.ErrInvalidInputName):
+				apiError(w, http.StatusBadRequest, plainError(err))
+			default:
+				s.log.ErrorContext(r.Context(), "api upload", "err", err)
+				apiError(w, http.StatusInternalServerError, "the upload could not be stored")
+			}
+			return
+		}
+		w.Header().Set("Location", "/api/v1/jobs/"+string(j.ID()))
+		writeJSON(w, http.StatusCreated, jobToJSON(j, domain.DownloadDecision{State: domain.DownloadNotReady}))
+		return
+	}
+}
+
+func (s *Server) apiList(w http.ResponseWriter, r *http.Request, u *domain.User) {
+	limit := 25
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			apiError(w, http.StatusBadRequest, "limit must be 1..100")
+			return
+		}
+		limit = n
+	}
+	js, next, err := s.d.Jobs.List(r.Context(), u.ID(), r.URL.Query().Get("cursor"), limit)
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "bad cursor or limit")
+		return
+	}
+	p := s.d.Jobs.Policy()
+	out := struct {
+		Jobs []jobJSON `json:"jobs"`
+		Next string    `json:"next,omitempty"`
+	}{Jobs: make([]jobJSON, 0, len(js)), Next: next}
+	for _, j := range js {
+		out.Jobs = append(out.Jobs, jobToJSON(j, domain.DecideDownload(j, u, p)))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) apiGet(w http.ResponseWriter, r *http.Request, u *domain.User, j *domain.Job) {
+	writeJSON(w, http.StatusOK, jobToJSON(j, domain.DecideDownload(j, u, s.d.Jobs.Policy())))
+}
+
+// apiResult streams the annotated VCF, or says why it cannot (409 with the
+// download decision).
+func (s *Server) apiResult(w http.ResponseWriter, r *http.Request, u *domain.User, j *domain.Job) {
+	d := domain.DecideDownload(j, u, s.d.Jobs.Policy())
+	if d.State != domain.DownloadAllowed {
+		writeJSON(w, http.StatusConflict, map[string]any{"error": "results not downloadable now", "download": jobToJSON(j, d).Download})
+		return
+	}
+	s.streamObject(r.Context(), w, j.Results().VCF, "text/x-vcf; charset=utf-8", jobs.AnnotatedName(j.InputName()))
+}
+
+func (s *Server) apiSummary(w http.ResponseWriter, r *http.Request, u *domain.User, j *domain.Job) {
+	if j.Status() != domain.StatusCompleted || j.Results().Summary == "" {
+		apiError(w, http.StatusConflict, "the job has no summary yet")
+		return
+	}
+	s.streamObject(r.Context(), w, j.Results().Summary, "application/json", "")
+}
+
+func (s *Server) apiLog(w http.ResponseWriter, r *http.Request, u *domain.User, j *domain.Job) {
+	if j.Results().Log == "" {
+		apiError(w, http.StatusConflict, "the job has no log yet")
+		return
+	}
+	s.streamObject(r.Context(), w, j.Results().Log, "text/plain; charset=utf-8", "")
+}
+
+func (s *Server) apiCancel(w http.ResponseWriter, r *http.Request, u *domain.User, j *domain.Job) {
+	if err := s.d.Jobs.Cancel(r.Context(), u.ID(), j.ID()); err != nil {
+		if errors.Is(err, domain.ErrIllegalTransition) {
+			apiError(w, http.StatusConflict, "the job has already started")
+			return
+		}
+		apiError(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	j, err := s.d.Jobs.Get(r.Context(), u.ID(), j.ID())
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	writeJSON(w, http.StatusOK, jobToJSON(j, domain.DecideDownload(j, u, s.d.Jobs.Policy())))
+}
+
+func (s *Server) streamObject(ctx context.Context, w http.ResponseWriter, key, ctype, filename string) {
+	rc, err := s.d.Objects.Get(ctx, key)
+	if err != nil {
+		if isNotFound(err) {
+			apiError(w, http.StatusNotFound, "object not stored")
+			return
+		}
+		apiError(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", ctype)
+	if filename != "" {
+		w.Header().Set("Content-Disposition", attachment(filename))
+	}
+	_, _ = io.Copy(w, rc)
+}

@@ -1,0 +1,275 @@
+package web
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/gasproject/gas/domain"
+	"github.com/gasproject/gas/ports"
+)
+
+func contextWithUser(ctx context.Context, u *domain.User) context.Context {
+	return context.WithValue(ctx, userKey, u)
+}
+
+type planData struct {
+	FreeLimit, MaxSize, Window string
+	LocalBilling               bool
+}
+
+func (s *Server) plan() planData {
+	p := s.d.Jobs.Policy()
+	return planData{FreeLimit: domain.HumanBytes(p.FreeInputLimit), MaxSize: domain.HumanBytes(p.MaxInputSize),
+		Window: humanDuration(p.FreeWindow), LocalBilling: s.o.LocalBilling}
+}
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "home", view{Title: "Genomics Annotation Service", Nav: "home", Data: s.plan()})
+}
+
+func (s *Server) about(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "about", view{Title: "About", Nav: "about", Data: s.plan()})
+}
+
+type signinData struct {
+	Globus, Dev bool
+	Error       string
+}
+
+func (s *Server) signinPage(w http.ResponseWriter, r *http.Request) {
+	if currentUser(r) != nil {
+		http.Redirect(w, r, "/annotations", http.StatusSeeOther)
+		return
+	}
+	s.render(w, r, http.StatusOK, "signin", view{Title: "Sign in", Data: signinData{Globus: s.d.Identity != nil, Dev: s.o.DevSignIn}})
+}
+
+func (s *Server) signinFailed(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	s.render(w, r, status, "signin", view{Title: "Sign in", Data: signinData{Globus: s.d.Identity != nil, Dev: s.o.DevSignIn, Error: msg}})
+}
+
+// authLogin starts an OIDC sign-in: fresh state, nonce and PKCE verifier
+// kept in the session, browser sent to the provider.
+func (s *Server) authLogin(w http.ResponseWriter, r *http.Request) {
+	if s.d.Identity == nil {
+		s.notFound(w, r)
+		return
+	}
+	sess := s.loadSession(r)
+	req := ports.AuthRequest{State: randomToken(32), Nonce: randomToken(32), CodeVerifier: randomToken(48)}
+	sess.Auth = &req
+	sess.changed = true
+	s.saveSession(w, sess)
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, s.d.Identity.AuthURL(req), http.StatusFound)
+}
+
+// authCallback finishes an OIDC sign-in. The state must match this
+// browser's sign-in; the provider adapter verifies the code, ID token and
+// nonce. First sign-in creates a FREE profile.
+func (s *Server) authCallback(w http.ResponseWriter, r *http.Request) {
+	if s.d.Identity == nil {
+		s.notFound(w, r)
+		return
+	}
+	sess := s.loadSession(r)
+	q := r.URL.Query()
+	req := sess.Auth
+	sess.Auth = nil
+	sess.changed = true
+	switch {
+	case req == nil:
+		s.signinFailed(w, r, http.StatusBadRequest, "This sign-in link has expired. Please start again.")
+		return
+	case q.Get("error") != "":
+		s.signinFailed(w, r, http.StatusBadRequest, "The identity provider did not sign you in ("+q.Get("error")+"). Please try again.")
+		return
+	case !constantEqual(q.Get("state"), req.State) || q.Get("code") == "":
+		s.log.WarnContext(r.Context(), "OIDC state mismatch")
+		s.signinFailed(w, r, http.StatusBadRequest, "The sign-in response did not match this browser's sign-in. Please start again.")
+		return
+	}
+	id, err := s.d.Identity.Exchange(r.Context(), q.Get("code"), *req)
+	if err != nil {
+		s.log.WarnContext(r.Context(), "OIDC exchange failed", "err", err)
+		s.signinFailed(w, r, http.StatusUnauthorized, "The sign-in could not be verified. Please try again.")
+		return
+	}
+	s.finishSignIn(w, r, sess, id, "")
+}
+
+func constantEqual(a, b string) bool {
+	return a != "" && len(a) == len(b) && (&session{CSRF: b}).csrfOK(a)
+}
+
+func (s *Server) finishSignIn(w http.ResponseWriter, r *http.Request, sess *session, id ports.Identity, tier domain.Tier) {
+	u, err := s.d.Accounts.SignIn(r.Context(), id)
+	if err != nil {
+		if errors.Is(err, domain.ErrInvalidUser) {
+			s.signinFailed(w, r, http.StatusBadRequest, "Your profile could not be created: "+err.Error())
+			return
+		}
+		s.serverError(w, r, err)
+		return
+	}
+	switch {
+	case tier == domain.TierPremium && !u.Premium():
+		if _, err := s.d.Accounts.Upgrade(r.Context(), u.ID()); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+	case tier == domain.TierFree && u.Premium():
+		if _, err := s.d.Accounts.Downgrade(r.Context(), u.ID()); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+	}
+	next := sess.Next
+	sess.Next = ""
+	sess.signIn(u.ID())
+	s.saveSession(w, sess)
+	s.log.InfoContext(r.Context(), "signed in", "user", u.ID())
+	if !isSafeNext(next) {
+		next = "/annotations"
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// devSignIn is local mode's sign-in: any name, e-mail and plan. The user id
+// derives from the e-mail so signing in again finds the same profile.
+func (s *Server) devSignIn(w http.ResponseWriter, r *http.Request) {
+	if !s.o.DevSignIn {
+		s.notFound(w, r)
+		return
+	}
+	email := strings.TrimSpace(r.PostForm.Get("email"))
+	name := strings.TrimSpace(r.PostForm.Get("name"))
+	if email == "" || name == "" {
+		s.signinFailed(w, r, http.StatusBadRequest, "Name and e-mail are required.")
+		return
+	}
+	sum := sha256.Sum256([]byte(strings.ToLower(email)))
+	id := ports.Identity{Subject: domain.UserID("dev-" + hex.EncodeToString(sum[:8])), Name: name, Email: email,
+		Institution: strings.TrimSpace(r.PostForm.Get("institution"))}
+	tier := domain.TierFree
+	if r.PostForm.Get("tier") == string(domain.TierPremium) {
+		tier = domain.TierPremium
+	}
+	s.finishSignIn(w, r, s.loadSession(r), id, tier)
+}
+
+func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
+	sess := s.loadSession(r)
+	*sess = session{CSRF: randomToken(32), changed: true}
+	s.saveSession(w, sess)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+type profileData struct {
+	Tokens                 []APIToken
+	NewToken, NewTokenName string
+}
+
+func (s *Server) profile(w http.ResponseWriter, r *http.Request) {
+	s.renderProfile(w, r, "", "")
+}
+
+func (s *Server) renderProfile(w http.ResponseWriter, r *http.Request, newToken, newName string) {
+	u := currentUser(r)
+	toks, err := s.d.Tokens.List(r.Context(), u.ID())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "profile", view{Title: "Profile", Nav: "profile",
+		Data: profileData{Tokens: toks, NewToken: newToken, NewTokenName: newName}})
+}
+
+// createToken makes a personal API token and shows its secret exactly once.
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
+	u := currentUser(r)
+	name := strings.TrimSpace(r.PostForm.Get("name"))
+	if name == "" || len(name) > 64 {
+		s.errorPage(w, r, http.StatusBadRequest, "Token not created", "Give the token a name of at most 64 characters.")
+		return
+	}
+	secret := tokenPrefix + randomToken(32)
+	t := APIToken{ID: randomToken(9), User: u.ID(), Name: name, Hash: hashToken(secret), CreatedAt: s.d.Clock.Now()}
+	if err := s.d.Tokens.Create(r.Context(), t); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.renderProfile(w, r, secret, name)
+}
+
+func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) {
+	u := currentUser(r)
+	if err := s.d.Tokens.Delete(r.Context(), u.ID(), mux.Vars(r)["token"]); err != nil {
+		if isNotFound(err) {
+			s.notFound(w, r)
+			return
+		}
+		s.serverError(w, r, err)
+		return
+	}
+	s.redirectFlash(w, r, "/profile#tokens", "Token revoked.")
+}
+
+func (s *Server) subscribePage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "subscribe", view{Title: "Plan", Nav: "subscribe", Data: s.plan()})
+}
+
+// upgrade makes the user premium; the accounts service asks the thawer to
+// restore every archived result, and the page says so.
+func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
+	u := currentUser(r)
+	if _, err := s.d.Accounts.Upgrade(r.Context(), u.ID()); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.redirectFlash(w, r, "/annotations", "You are now premium. Restoring your archived results has started; each result's page shows its retrieval tier and when it is expected back.")
+}
+
+func (s *Server) downgrade(w http.ResponseWriter, r *http.Request) {
+	u := currentUser(r)
+	if _, err := s.d.Accounts.Downgrade(r.Context(), u.ID()); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.redirectFlash(w, r, "/subscribe", "Premium cancelled. Results of jobs completed from now on follow the free plan.")
+}
+
+type outboxData struct{ Emails []OutboxEmail }
+
+// outbox shows, in local mode only, the e-mails sent to the signed-in user.
+func (s *Server) outbox(w http.ResponseWriter, r *http.Request) {
+	if s.o.Outbox == nil {
+		s.notFound(w, r)
+		return
+	}
+	u := currentUser(r)
+	all := s.o.Outbox()
+	var mine []OutboxEmail
+	for i := len(all) - 1; i >= 0; i-- {
+		if u.Email() != "" && strings.EqualFold(all[i].To, u.Email()) {
+			mine = append(mine, all[i])
+		}
+	}
+	s.render(w, r, http.StatusOK, "outbox", view{Title: "Outbox", Nav: "outbox", Data: outboxData{Emails: mine}})
+}
+
+// redirectFlash redirects after a form, with a message for the next page.
+func (s *Server) redirectFlash(w http.ResponseWriter, r *http.Request, to, msg string) {
+	sess := s.loadSession(r)
+	if msg != "" {
+		sess.flash(msg)
+	}
+	s.saveSession(w, sess)
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}

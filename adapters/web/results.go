@@ -1,0 +1,519 @@
+package web
+
+import (
+	"bufio"
+	"container/list"
+	"context"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/gasproject/gas/domain"
+	"github.com/gasproject/gas/domain/jobs"
+	"github.com/gasproject/gas/domain/variants"
+)
+
+// indexCache keeps recently opened variant indexes (their dictionaries and
+// recent selections), so paging through a table costs a few range reads.
+type indexCache struct {
+	mu    sync.Mutex
+	max   int
+	order *list.List
+	items map[string]*list.Element
+}
+
+type indexEntry struct {
+	key string
+	ix  *variants.Index
+}
+
+func newIndexCache(max int) *indexCache {
+	return &indexCache{max: max, order: list.New(), items: map[string]*list.Element{}}
+}
+
+func (c *indexCache) get(key string) *variants.Index {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.items[key]; ok {
+		c.order.MoveToFront(e)
+		return e.Value.(*indexEntry).ix
+	}
+	return nil
+}
+
+func (c *indexCache) put(key string, ix *variants.Index) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.items[key]; ok {
+		c.order.MoveToFront(e)
+		return
+	}
+	c.items[key] = c.order.PushFront(&indexEntry{key, ix})
+	for c.order.Len() > c.max {
+		last := c.order.Back()
+		c.order.Remove(last)
+		delete(c.items, last.Value.(*indexEntry).key)
+	}
+}
+
+// ranger reads ranges of one stored object.
+func (s *Server) ranger(key string) variants.Ranger {
+	return func(ctx context.Context, off, n int64) (io.ReadCloser, error) {
+		return s.d.Objects.GetRange(ctx, key, off, n)
+	}
+}
+
+// openIndex opens (or finds cached) the variant index stored at key.
+func (s *Server) openIndex(ctx context.Context, key string) (*variants.Index, error) {
+	if ix := s.indexes.get(key); ix != nil {
+		return ix, nil
+	}
+	info, err := s.d.Objects.Head(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("open variant index %s: %w", key, err)
+	}
+	ix, err := variants.Open(ctx, s.ranger(key), info.Size)
+	if err != nil {
+		return nil, fmt.Errorf("open variant index %s: %w", key, err)
+	}
+	s.indexes.put(key, ix)
+	return ix, nil
+}
+
+type chart struct {
+	Title string
+	SVG   template.HTML
+}
+
+type detailData struct {
+	Job          *domain.Job
+	Decision     domain.DownloadDecision
+	Summary      *domain.Summary
+	SummaryError string
+	Charts       []chart
+	Table        *tableView
+	TableNote    string
+	Failure      string
+	FailureHint  string
+	Window       string
+}
+
+// annotation is the job page: times, downloads or why not, charts, top
+// genes and the variant table.
+func (s *Server) annotation(w http.ResponseWriter, r *http.Request, j *domain.Job) {
+	u := currentUser(r)
+	j, dec, err := s.d.Jobs.Download(r.Context(), u.ID(), j.ID())
+	if err != nil {
+		s.jobError(w, r, err)
+		return
+	}
+	d := detailData{Job: j, Decision: dec, Window: humanDuration(s.d.Jobs.Policy().FreeWindow)}
+	if j.Status() == domain.StatusFailed {
+		d.Failure, d.FailureHint = failureText(j), failureHint(j)
+	}
+	if j.Status() == domain.StatusCompleted {
+		if sum, err := s.summary(r.Context(), j); err != nil {
+			s.log.WarnContext(r.Context(), "summary unavailable", "job", j.ID(), "err", err)
+			d.SummaryError = "The summary of this job could not be read."
+		} else {
+			d.Summary = sum
+			d.Charts = summaryCharts(sum)
+		}
+		switch {
+		case dec.State != domain.DownloadAllowed:
+			d.TableNote = "The variant table is shown while the results are in hot storage."
+		case j.Results().Index == "":
+			d.TableNote = "This job has no variant index."
+		default:
+			tv, err := s.table(r, j)
+			if err != nil {
+				s.log.WarnContext(r.Context(), "variant table unavailable", "job", j.ID(), "err", err)
+				d.TableNote = "The variant table could not be read."
+			}
+			d.Table = tv
+		}
+	}
+	s.render(w, r, http.StatusOK, "annotation", view{Title: j.InputName(), Nav: "annotations", Data: d})
+}
+
+func (s *Server) summary(ctx context.Context, j *domain.Job) (*domain.Summary, error) {
+	if j.Results().Summary == "" {
+		return nil, fmt.Errorf("job %s has no summary", j.ID())
+	}
+	b, err := s.readSmall(ctx, j.Results().Summary, 16<<20)
+	if err != nil {
+		return nil, err
+	}
+	var sum domain.Summary
+	if err := json.Unmarshal(b, &sum); err != nil {
+		return nil, fmt.Errorf("decode summary of %s: %w", j.ID(), err)
+	}
+	return &sum, nil
+}
+
+// tableView is the variant table's page model.
+type tableView struct {
+	Rows                         []variants.Row
+	Total, From, To              int64
+	Page, Pages                  int64
+	Filter                       variants.Filter
+	Filtered                     bool
+	Sort                         variants.SortKey
+	Desc                         bool
+	Impacts, Consequences, Genes []variants.ValueCount
+	PrevURL, NextURL, SubsetURL  string
+	base                         url.Values
+}
+
+const tablePageSize = 50
+
+// tableQuery reads filter, sort and page from the query string.
+func tableQuery(q url.Values) (variants.Filter, variants.SortKey, bool, int64) {
+	f := variants.Filter{Impact: q.Get("impact"), Consequence: q.Get("consequence"), Gene: strings.TrimSpace(q.Get("gene")), Known: q.Get("known")}
+	if f.Known != "known" && f.Known != "novel" {
+		f.Known = ""
+	}
+	key, err := variants.ParseSortKey(q.Get("sort"))
+	if err != nil {
+		key = variants.SortPosition
+	}
+	page, _ := strconv.ParseInt(q.Get("page"), 10, 64)
+	if page < 1 {
+		page = 1
+	}
+	return f, key, q.Get("desc") == "1", page
+}
+
+func (s *Server) table(r *http.Request, j *domain.Job) (*tableView, error) {
+	ix, err := s.openIndex(r.Context(), j.Results().Index)
+	if err != nil {
+		return nil, err
+	}
+	f, key, desc, page := tableQuery(r.URL.Query())
+	pg, err := ix.Query(r.Context(), variants.Query{Filter: f, Sort: key, Desc: desc, Offset: (page - 1) * tablePageSize, Limit: tablePageSize})
+	if err != nil {
+		return nil, err
+	}
+	rows, err := variants.ReadRows(r.Context(), s.ranger(j.Results().VCF), pg.Variants)
+	if err != nil {
+		return nil, err
+	}
+	base := url.Values{}
+	for k, v := range map[string]string{"impact": f.Impact, "consequence": f.Consequence, "gene": f.Gene, "known": f.Known} {
+		if v != "" {
+			base.Set(k, v)
+		}
+	}
+	tv := &tableView{Rows: rows, Total: pg.Total, Page: page, Pages: max(1, (pg.Total+tablePageSize-1)/tablePageSize),
+		Filter: f, Filtered: len(base) > 0, Sort: key, Desc: desc, base: base,
+		Impacts: ix.Values(variants.FacetImpact), Consequences: nonEmpty(ix.Values(variants.FacetConsequence)),
+		Genes: firstN(nonEmpty(ix.Values(variants.FacetGene)), 2000)}
+	if len(rows) > 0 {
+		tv.From, tv.To = (page-1)*tablePageSize+1, (page-1)*tablePageSize+int64(len(rows))
+	}
+	pageURL := func(p int64) string {
+		v := tv.withSort(key, desc)
+		v.Set("page", strconv.FormatInt(p, 10))
+		return "?" + v.Encode() + "#variants"
+	}
+	if page > 1 {
+		tv.PrevURL = pageURL(page - 1)
+	}
+	if page < tv.Pages {
+		tv.NextURL = pageURL(page + 1)
+	}
+	tv.SubsetURL = "/annotations/" + url.PathEscape(string(j.ID())) + "/variants.tsv?" + tv.withSort(key, desc).Encode()
+	return tv, nil
+}
+
+func (t *tableView) withSort(key variants.SortKey, desc bool) url.Values {
+	v := url.Values{}
+	for k, vs := range t.base {
+		v[k] = vs
+	}
+	if key != variants.SortPosition {
+		v.Set("sort", string(key))
+	}
+	if desc {
+		v.Set("desc", "1")
+	}
+	return v
+}
+
+// SortURL is the link of a column header: sort by it, or flip the order
+// when it is already the sort.
+func (t *tableView) SortURL(key string) string {
+	k := variants.SortKey(key)
+	desc := false
+	if k == t.Sort {
+		desc = !t.Desc
+	}
+	return "?" + t.withSort(k, desc).Encode() + "#variants"
+}
+
+// AriaSort tells assistive technology how the column is sorted.
+func (t *tableView) AriaSort(key string) string {
+	if variants.SortKey(key) != t.Sort {
+		return "none"
+	}
+	if t.Desc {
+		return "descending"
+	}
+	return "ascending"
+}
+
+func nonEmpty(vs []variants.ValueCount) []variants.ValueCount {
+	out := vs[:0:0]
+	for _, v := range vs {
+		if v.Value != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func firstN(vs []variants.ValueCount, n int) []variants.ValueCount {
+	if len(vs) > n {
+		return vs[:n]
+	}
+	return vs
+}
+
+// tsvHeader is the column line of TSV exports.
+const tsvHeader = "CHROM\tPOS\tID\tREF\tALT\tGENE\tCONSEQUENCE\tIMPACT\tFEATURE\tBIOTYPE\tHGVS_C\tHGVS_P\tKNOWN\n"
+
+func writeTSVRow(w *bufio.Writer, r variants.Row) {
+	known := "novel"
+	if r.Known {
+		known = "known"
+	}
+	for i, f := range []string{r.Chrom, strconv.FormatInt(r.Pos, 10), r.ID, r.Ref, r.Alt, r.Gene, r.Consequence,
+		r.Impact.String(), r.Feature, r.Biotype, r.HGVSc, r.HGVSp, known} {
+		if i > 0 {
+			w.WriteByte('\t')
+		}
+		w.WriteString(strings.Map(func(c rune) rune {
+			if c == '\t' || c == '\n' || c == '\r' {
+				return ' '
+			}
+			return c
+		}, f))
+	}
+	w.WriteByte('\n')
+}
+
+// export writes the whole result as TSV or JSON: through the engine's
+// exporter when configured, else from the variant index.
+func (s *Server) export(ctx context.Context, w http.ResponseWriter, j *domain.Job, format string) error {
+	base := strings.TrimSuffix(jobs.AnnotatedName(j.InputName()), ".vcf")
+	ctype := "text/tab-separated-values; charset=utf-8"
+	if format == "json" {
+		ctype = "application/json"
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Disposition", attachment(base+"."+format))
+	w.Header().Set("Cache-Control", "no-store")
+	if s.d.Exporter != nil {
+		rc, err := s.d.Objects.Get(ctx, j.Results().VCF)
+		if err != nil {
+			http.Error(w, "result not available", http.StatusInternalServerError)
+			return err
+		}
+		defer rc.Close()
+		return s.d.Exporter.Export(ctx, format, rc, w)
+	}
+	if j.Results().Index == "" {
+		http.Error(w, "this result has no variant index to export from", http.StatusNotFound)
+		return fmt.Errorf("job %s has no index", j.ID())
+	}
+	ix, err := s.openIndex(ctx, j.Results().Index)
+	if err != nil {
+		http.Error(w, "result not available", http.StatusInternalServerError)
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	defer bw.Flush()
+	if format == "tsv" {
+		bw.WriteString(tsvHeader)
+	} else {
+		bw.WriteString("[")
+	}
+	first := true
+	enc := json.NewEncoder(bw)
+	err = ix.Each(ctx, variants.Filter{}, variants.SortPosition, false, 2000, func(vs []variants.Variant) error {
+		rows, err := variants.ReadRows(ctx, s.ranger(j.Results().VCF), vs)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if format == "tsv" {
+				writeTSVRow(bw, r)
+				continue
+			}
+			if !first {
+				bw.WriteString(",")
+			}
+			first = false
+			_ = enc.Encode(jsonRow(r))
+		}
+		return nil
+	})
+	if format == "json" {
+		bw.WriteString("]\n")
+	}
+	return err
+}
+
+type variantJSON struct {
+	Chrom       string `json:"chrom"`
+	Pos         int64  `json:"pos"`
+	ID          string `json:"id"`
+	Ref         string `json:"ref"`
+	Alt         string `json:"alt"`
+	Gene        string `json:"gene"`
+	Consequence string `json:"consequence"`
+	Impact      string `json:"impact"`
+	Feature     string `json:"feature"`
+	Biotype     string `json:"biotype"`
+	HGVSc       string `json:"hgvs_c"`
+	HGVSp       string `json:"hgvs_p"`
+	Known       bool   `json:"known"`
+}
+
+func jsonRow(r variants.Row) variantJSON {
+	return variantJSON{r.Chrom, r.Pos, r.ID, r.Ref, r.Alt, r.Gene, r.Consequence, r.Impact.String(), r.Feature, r.Biotype, r.HGVSc, r.HGVSp, r.Known}
+}
+
+// subsetTSV streams the filtered, sorted table as TSV.
+func (s *Server) subsetTSV(w http.ResponseWriter, r *http.Request, j *domain.Job) {
+	j, d, err := s.d.Jobs.Download(r.Context(), currentUser(r).ID(), j.ID())
+	if err != nil {
+		s.jobError(w, r, err)
+		return
+	}
+	if d.State != domain.DownloadAllowed {
+		s.notDownloadable(w, r, d)
+		return
+	}
+	if j.Results().Index == "" {
+		s.errorPage(w, r, http.StatusNotFound, "No variant index", "This job has no variant index to filter.")
+		return
+	}
+	ix, err := s.openIndex(r.Context(), j.Results().Index)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	f, key, desc, _ := tableQuery(r.URL.Query())
+	w.Header().Set("Content-Type", "text/tab-separated-values; charset=utf-8")
+	w.Header().Set("Content-Disposition", attachment(strings.TrimSuffix(jobs.AnnotatedName(j.InputName()), ".vcf")+".subset.tsv"))
+	bw := bufio.NewWriterSize(w, 64<<10)
+	defer bw.Flush()
+	bw.WriteString(tsvHeader)
+	err = ix.Each(r.Context(), f, key, desc, 2000, func(vs []variants.Variant) error {
+		rows, err := variants.ReadRows(r.Context(), s.ranger(j.Results().VCF), vs)
+		if err != nil {
+			return err
+		}
+		for _, row := range rows {
+			writeTSVRow(bw, row)
+		}
+		return nil
+	})
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "subset export failed", "job", j.ID(), "err", err)
+	}
+}
+
+// summaryCharts are the detail page's charts, rendered here as SVG.
+func summaryCharts(s *domain.Summary) []chart {
+	var out []chart
+	impact := orderedImpacts(s.ByImpact)
+	if len(impact) > 0 {
+		out = append(out, chart{"Impact", barChart("Variants by impact", impact, true)})
+	}
+	if c := domain.Sorted(s.ByConsequence); len(c) > 0 {
+		out = append(out, chart{"Consequences", barChart("Variants by consequence", firstCounted(c, 14), false)})
+	}
+	if c := domain.Sorted(s.ByClass); len(c) > 0 {
+		out = append(out, chart{"Variant classes", barChart("Variants by class", c, false)})
+	}
+	return out
+}
+
+func orderedImpacts(m map[string]int64) []domain.Counted {
+	var out []domain.Counted
+	for _, k := range []string{"HIGH", "MODERATE", "LOW", "MODIFIER"} {
+		if m[k] > 0 {
+			out = append(out, domain.Counted{Label: k, Count: m[k]})
+		}
+	}
+	for _, c := range domain.Sorted(m) {
+		switch c.Label {
+		case "HIGH", "MODERATE", "LOW", "MODIFIER":
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func firstCounted(c []domain.Counted, n int) []domain.Counted {
+	if len(c) <= n {
+		return c
+	}
+	rest := domain.Counted{Label: "other"}
+	for _, x := range c[n-1:] {
+		rest.Count += x.Count
+	}
+	return append(c[:n-1:n-1], rest)
+}
+
+// barChart draws a horizontal bar chart. Every label and number is
+// escaped; the SVG has a title and role for screen readers, and each bar a
+// <title> with its exact count.
+func barChart(title string, data []domain.Counted, impactColours bool) template.HTML {
+	const (
+		width  = 520
+		labelW = 230
+		valueW = 70
+		barH   = 20
+		gap    = 6
+	)
+	var maxV int64 = 1
+	for _, d := range data {
+		maxV = max(maxV, d.Count)
+	}
+	height := len(data)*(barH+gap) + gap
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" role="img" aria-label="%s">`, width, height, template.HTMLEscapeString(title))
+	fmt.Fprintf(&b, `<title>%s</title>`, template.HTMLEscapeString(title))
+	for i, d := range data {
+		y := gap + i*(barH+gap)
+		w := int(math.Round(float64(width-labelW-valueW) * float64(d.Count) / float64(maxV)))
+		if d.Count > 0 && w < 2 {
+			w = 2
+		}
+		class := "bar"
+		if impactColours {
+			class += " bar-" + template.HTMLEscapeString(d.Label)
+		}
+		label := strings.ReplaceAll(d.Label, "_", " ")
+		if len(label) > 30 {
+			label = label[:29] + "…"
+		}
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`, labelW-8, y+barH-6, template.HTMLEscapeString(label))
+		fmt.Fprintf(&b, `<rect class="%s" x="%d" y="%d" width="%d" height="%d" rx="3"><title>%s: %d</title></rect>`,
+			class, labelW, y, w, barH, template.HTMLEscapeString(d.Label), d.Count)
+		fmt.Fprintf(&b, `<text class="val" x="%d" y="%d">%d</text>`, labelW+w+6, y+barH-6, d.Count)
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String()) // built from escaped parts above
+}

@@ -1,0 +1,302 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"github.com/gasproject/gas/domain"
+	"github.com/gasproject/gas/domain/engine"
+	"github.com/gasproject/gas/domain/engine/bgzf"
+	"github.com/gasproject/gas/domain/engine/export"
+	"github.com/gasproject/gas/domain/engine/gasdb"
+	"github.com/gasproject/gas/domain/engine/known"
+	"github.com/gasproject/gas/domain/engine/model"
+	"github.com/gasproject/gas/ports"
+)
+
+func init() {
+	commands["annotate"] = command{"annotate a VCF with consequences (ANN), HGVS and known variants", runAnnotate}
+}
+
+// refFlags are the flags that choose a reference, shared by annotate and db build.
+type refFlags struct {
+	gff3, gtf, fasta, db, known, name string
+	dbKnown                           string // known source recorded in the database
+}
+
+func (r *refFlags) register(fs *flag.FlagSet, withDB bool) {
+	fs.StringVar(&r.gff3, "gff3", "", "gene models in GFF3 (plain or gzip)")
+	fs.StringVar(&r.gtf, "gtf", "", "gene models in GTF (instead of --gff3)")
+	fs.StringVar(&r.fasta, "fasta", "", "reference FASTA (plain or gzip; a .fai beside a plain one is used)")
+	fs.StringVar(&r.known, "known", "", "known variants VCF (bgzip+tabix or sorted) for IDs and allele frequencies")
+	fs.StringVar(&r.name, "name", "", "reference label (default: the FASTA file name)")
+	if withDB {
+		fs.StringVar(&r.db, "db", "", "annotation database built by `gas db build` (instead of --gff3/--fasta)")
+	}
+}
+
+// parseInterspersed parses flags that may come before or after positional
+// arguments, returning the positionals.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if rest[0] == "--" {
+			return append(pos, rest[1:]...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+func (r *refFlags) load() (*model.Reference, error) {
+	if r.db != "" {
+		if r.gff3 != "" || r.gtf != "" || r.fasta != "" {
+			return nil, fmt.Errorf("%w: --db excludes --gff3, --gtf and --fasta", errUsage)
+		}
+		f, err := os.Open(r.db)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		ref, meta, err := gasdb.ReadMeta(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.db, err)
+		}
+		r.dbKnown = meta.Known
+		return ref, nil
+	}
+	if (r.gff3 == "") == (r.gtf == "") {
+		return nil, fmt.Errorf("%w: give exactly one of --gff3 and --gtf (or --db)", errUsage)
+	}
+	if r.fasta == "" {
+		return nil, fmt.Errorf("%w: --fasta is required with --gff3/--gtf", errUsage)
+	}
+	src := engine.Sources{Name: r.name, Format: engine.GFF3}
+	path := r.gff3
+	if r.gtf != "" {
+		path, src.Format = r.gtf, engine.GTF
+	}
+	if src.Name == "" {
+		src.Name = refLabel(r.fasta)
+	}
+	gf, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer gf.Close()
+	src.Genes = gf
+	ff, err := os.Open(r.fasta)
+	if err != nil {
+		return nil, err
+	}
+	defer ff.Close()
+	src.FASTA = ff
+	if !strings.HasSuffix(r.fasta, ".gz") {
+		if fai, err := os.Open(r.fasta + ".fai"); err == nil {
+			defer fai.Close()
+			src.FASTAAt, src.FAI = ff, fai
+		}
+	}
+	ref, err := engine.BuildReference(src)
+	if err != nil {
+		if errors.Is(err, ports.ErrBadInput) {
+			return nil, fmt.Errorf("%w: %v", errBadInput, err)
+		}
+		return nil, err
+	}
+	return ref, nil
+}
+
+// refLabel derives a reference name from a FASTA path.
+func refLabel(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		p = p[i+1:]
+	}
+	for _, s := range []string{".gz", ".fa", ".fasta", ".fna"} {
+		p = strings.TrimSuffix(p, s)
+	}
+	return p
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func runAnnotate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("annotate", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var rf refFlags
+	rf.register(fs, true)
+	var outPath, format, onError string
+	var maxLine, maxAllele, workers int
+	fs.StringVar(&outPath, "o", "", "output file (default stdout; .gz → BGZF)")
+	fs.StringVar(&outPath, "output", "", "same as -o")
+	fs.StringVar(&format, "format", "vcf", "output format: vcf, tsv or json (JSON lines)")
+	fs.StringVar(&onError, "on-error", "fail", "malformed lines: fail or skip")
+	fs.IntVar(&maxLine, "max-line", 0, "longest accepted VCF line in bytes (default 1 MiB)")
+	fs.IntVar(&maxAllele, "max-allele", 0, "longest accepted allele (default 100000)")
+	fs.IntVar(&workers, "workers", 0, "annotating goroutines (default: CPUs)")
+	var cpuProfile string
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) to this file")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return fmt.Errorf("%w\nusage: gas annotate --gff3 GENES.gff3[.gz] --fasta REF.fa[.gz] [--known KNOWN.vcf.gz] [-o OUT.vcf[.gz]] [IN.vcf[.gz]]", err)
+	}
+	if len(pos) > 1 {
+		return fmt.Errorf("%w: one input file at most, got %d", errUsage, len(pos))
+	}
+	opt := engine.Options{MaxLine: maxLine, MaxAllele: maxAllele, Workers: workers}
+	switch onError {
+	case "fail":
+	case "skip":
+		opt.OnError = engine.Skip
+	default:
+		return fmt.Errorf("%w: --on-error must be fail or skip", errUsage)
+	}
+	switch format {
+	case "vcf", "tsv", "json":
+	default:
+		return fmt.Errorf("%w: --format must be vcf, tsv or json", errUsage)
+	}
+	if cpuProfile != "" {
+		pf, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	start := time.Now()
+	ref, err := rf.load()
+	if err != nil {
+		return err
+	}
+	if rf.known == "" && rf.dbKnown != "" {
+		if _, err := os.Stat(rf.dbKnown); err == nil {
+			rf.known = rf.dbKnown
+		} else {
+			fmt.Fprintf(os.Stderr, "gas annotate: warning: known variants %s recorded in %s are unavailable (%v); annotating without them\n", rf.dbKnown, rf.db, err)
+		}
+	}
+	if rf.known != "" {
+		k, err := openKnown(rf.known)
+		if err != nil {
+			return err
+		}
+		opt.Known = k
+	}
+	if isTerminal(os.Stderr) {
+		opt.Progress = func(n int64) { fmt.Fprintf(os.Stderr, "\r%d records…", n) }
+	}
+	eng, err := engine.New(ref, opt)
+	if err != nil {
+		return err
+	}
+	var in io.Reader = os.Stdin
+	if len(pos) == 1 && pos[0] != "-" {
+		f, err := os.Open(pos[0])
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in = f
+	}
+	var out io.Writer = os.Stdout
+	var outFile *os.File
+	if outPath != "" && outPath != "-" {
+		outFile, err = os.Create(outPath)
+		if err != nil {
+			return err
+		}
+		defer outFile.Close()
+		out = outFile
+	}
+	var bz *bgzf.Writer
+	if strings.HasSuffix(outPath, ".gz") || strings.HasSuffix(outPath, ".bgz") {
+		bz, err = bgzf.NewWriter(out)
+		if err != nil {
+			return err
+		}
+		out = bz
+	}
+	sum, err := annotateAs(ctx, eng, format, in, out)
+	if opt.Progress != nil {
+		fmt.Fprint(os.Stderr, "\r")
+	}
+	if bz != nil {
+		if cerr := bz.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}
+	if outFile != nil {
+		if cerr := outFile.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		if errors.Is(err, ports.ErrBadInput) {
+			return fmt.Errorf("%w: %v", errBadInput, err)
+		}
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "gas annotate: %d records, %d alleles, %d skipped, %d known, %d REF mismatches, Ts/Tv %.2f, %s in %.2fs\n",
+		sum.Records, sum.Variants, sum.Skipped, sum.Known, sum.RefMismatches, sum.TsTv(), sum.Reference, time.Since(start).Seconds())
+	return nil
+}
+
+// annotateAs runs the engine and converts its VCF into the chosen format.
+func annotateAs(ctx context.Context, eng *engine.Engine, format string, in io.Reader, out io.Writer) (domain.Summary, error) {
+	if format == "vcf" {
+		return eng.Annotate(ctx, in, out)
+	}
+	pr, pw := io.Pipe()
+	conv := make(chan error, 1)
+	go func() {
+		var err error
+		if format == "tsv" {
+			err = export.ToTSV(pr, out)
+		} else {
+			err = export.ToJSON(pr, out)
+		}
+		pr.CloseWithError(err)
+		conv <- err
+	}()
+	sum, err := eng.Annotate(ctx, in, pw)
+	pw.CloseWithError(err)
+	if err != nil {
+		<-conv
+		return sum, err
+	}
+	if cerr := <-conv; err == nil {
+		err = cerr
+	}
+	return sum, err
+}
+
+// openKnown returns an opener for --known (a fresh matcher per run).
+func openKnown(path string) (engine.KnownOpener, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, err
+	}
+	return func(ref known.Reference) (known.Matcher, error) {
+		return known.Open(path, known.Options{Reference: ref})
+	}, nil
+}

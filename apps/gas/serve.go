@@ -1,0 +1,442 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/google/wire"
+
+	"github.com/gasproject/gas/adapters/memory"
+	"github.com/gasproject/gas/adapters/oidc"
+	"github.com/gasproject/gas/adapters/web"
+	"github.com/gasproject/gas/apps/internal/providers"
+	"github.com/gasproject/gas/domain"
+	"github.com/gasproject/gas/domain/accounts"
+	"github.com/gasproject/gas/domain/archival"
+	"github.com/gasproject/gas/domain/engine"
+	"github.com/gasproject/gas/domain/engine/gasdb"
+	"github.com/gasproject/gas/domain/engine/synth"
+	"github.com/gasproject/gas/domain/jobs"
+	"github.com/gasproject/gas/domain/pipeline"
+	"github.com/gasproject/gas/domain/variants"
+	"github.com/gasproject/gas/ports"
+)
+
+func init() {
+	commands["serve"] = command{"run the whole service locally: web app, annotators, archiver, restorer, notifier", runServe}
+}
+
+// serveConfig is `gas serve`'s command line.
+type serveConfig struct {
+	Addr             string
+	BaseURL          string
+	Window           time.Duration
+	Data             string
+	DB               string
+	Workers          int
+	ExpeditedRestore time.Duration
+	StandardRestore  time.Duration
+	OIDC             oidc.Config
+	Quiet            bool
+}
+
+func parseServe(args []string) (serveConfig, error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	def := domain.DefaultPolicy()
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	var c serveConfig
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
+	fs.StringVar(&c.BaseURL, "base-url", "", "external URL of the site for links and redirects (default http://ADDR)")
+	fs.DurationVar(&c.Window, "window", def.FreeWindow, "free download window before results are archived")
+	fs.StringVar(&c.Data, "data", filepath.Join(cache, "gas"), "directory holding the default annotation database")
+	fs.StringVar(&c.DB, "db", "", "annotation database to use instead of the default synthetic one (see `gas db build`)")
+	fs.IntVar(&c.Workers, "workers", 2*runtime.NumCPU(), "jobs annotated at once")
+	fs.DurationVar(&c.ExpeditedRestore, "expedited-restore", 20*time.Second, "how long an Expedited retrieval from the local archive takes")
+	fs.DurationVar(&c.StandardRestore, "standard-restore", 2*time.Minute, "how long a Standard retrieval from the local archive takes")
+	fs.StringVar(&c.OIDC.Issuer, "oidc-issuer", oidc.GlobusIssuer, "OpenID Connect issuer for sign-in")
+	fs.StringVar(&c.OIDC.ClientID, "oidc-client-id", os.Getenv("GAS_OIDC_CLIENT_ID"), "OIDC client id (enables Globus sign-in; env GAS_OIDC_CLIENT_ID)")
+	fs.StringVar(&c.OIDC.RedirectURL, "oidc-redirect", "", "OIDC redirect URL (default BASE-URL/auth/callback)")
+	fs.BoolVar(&c.Quiet, "quiet", false, "log warnings and errors only")
+	c.OIDC.ClientSecret = os.Getenv("GAS_OIDC_CLIENT_SECRET")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return c, fmt.Errorf("%w\nusage: gas serve [--addr 127.0.0.1:8080] [--window 5m] [--data DIR] [--db REF.gasdb]", err)
+	}
+	if len(pos) > 0 {
+		return c, fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
+	}
+	if c.Window < 0 || c.Workers < 1 || c.ExpeditedRestore < 0 || c.StandardRestore < 0 {
+		return c, fmt.Errorf("%w: --window and restore times must not be negative, --workers at least 1", errUsage)
+	}
+	return c, nil
+}
+
+func runServe(ctx context.Context, args []string) error {
+	cfg, err := parseServe(args)
+	if err != nil {
+		return err
+	}
+	if cfg.Quiet {
+		slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	}
+	app, cleanup, err := initLocal(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	return app.run(ctx)
+}
+
+// localSet is everything local mode adds to the memory and services sets.
+var localSet = wire.NewSet(
+	localListener,
+	localSettings,
+	localMemoryOptions,
+	localReference,
+	localMetrics,
+	localIdentity,
+	localWeb,
+	localWorkers,
+	wire.Struct(new(localApp), "*"),
+)
+
+// localApp is the running local service.
+type localApp struct {
+	Listener net.Listener
+	Server   *web.Server
+	Workers  *workerSet
+	Ref      *localRef
+	Settings providers.Settings
+}
+
+// localListener listens before anything else starts, so the base URL is
+// known even for --addr 127.0.0.1:0.
+func localListener(cfg serveConfig) (net.Listener, func(), error) {
+	l, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	return l, func() { _ = l.Close() }, nil
+}
+
+func localSettings(cfg serveConfig, l net.Listener) providers.Settings {
+	p := domain.DefaultPolicy()
+	p.FreeWindow = cfg.Window
+	p.ExpeditedRestore, p.StandardRestore = cfg.ExpeditedRestore, cfg.StandardRestore
+	base := cfg.BaseURL
+	if base == "" {
+		base = "http://" + l.Addr().String()
+	}
+	return providers.Settings{Policy: p, BaseURL: base, Logger: slog.Default()}
+}
+
+func localMemoryOptions(cfg serveConfig) providers.MemoryOptions {
+	return providers.MemoryOptions{ExpeditedRestore: cfg.ExpeditedRestore, StandardRestore: cfg.StandardRestore}
+}
+
+// localRef is the loaded annotation database and the sample VCFs that
+// match it.
+type localRef struct {
+	Engine  *engine.Engine
+	Samples []web.Sample
+}
+
+// syntheticName labels the default reference on every page.
+const syntheticName = "GAS synthetic reference (small, seed 1)"
+
+// localReference loads --db, or builds the default synthetic database into
+// --data on first start (deterministic, so every machine gets the same one)
+// and loads it afterwards.
+func localReference(cfg serveConfig) (*localRef, error) {
+	workers := max(1, runtime.NumCPU()/2)
+	if cfg.DB != "" {
+		f, err := os.Open(cfg.DB)
+		if err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+		defer f.Close()
+		ref, err := gasdb.Read(f)
+		if err != nil {
+			return nil, fmt.Errorf("read database %s: %w", cfg.DB, err)
+		}
+		eng, err := engine.New(ref, engine.Options{Workers: workers})
+		if err != nil {
+			return nil, err
+		}
+		return &localRef{Engine: eng}, nil
+	}
+	g, err := synth.New(synth.Small())
+	if err != nil {
+		return nil, fmt.Errorf("synthetic reference: %w", err)
+	}
+	path := filepath.Join(cfg.Data, "synthetic-small-v1.gasdb")
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		start := time.Now()
+		if err := buildSynthetic(g, path); err != nil {
+			return nil, err
+		}
+		slog.Info("built the default synthetic annotation database", "path", path, "took", time.Since(start).Round(time.Millisecond))
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ref, err := gasdb.Read(f)
+	if err != nil {
+		return nil, fmt.Errorf("read %s (delete it to rebuild): %w", path, err)
+	}
+	eng, err := engine.New(ref, engine.Options{Workers: workers})
+	if err != nil {
+		return nil, err
+	}
+	r := &localRef{Engine: eng}
+	for _, s := range []struct {
+		name, desc string
+		size       int
+	}{
+		{"sample-small.vcf", "About 300 variants on the synthetic genome; annotates in a blink.", 8 << 10},
+		{"sample-medium.vcf", "About 4,000 variants; close to the free plan's limit.", 120 << 10},
+		{"sample-over-free-limit.vcf", "Just over 150 KB: free accounts are refused, premium accepted.", 150<<10 + 1},
+	} {
+		var b bytes.Buffer
+		if err := g.WriteSampleVCF(&b, s.size); err != nil {
+			return nil, fmt.Errorf("sample %s: %w", s.name, err)
+		}
+		r.Samples = append(r.Samples, web.Sample{Name: s.name, Description: s.desc, Data: b.Bytes()})
+	}
+	return r, nil
+}
+
+func buildSynthetic(g *synth.Genome, path string) error {
+	var gff, fa bytes.Buffer
+	if err := g.WriteGFF3(&gff); err != nil {
+		return err
+	}
+	if err := g.WriteFASTA(&fa); err != nil {
+		return err
+	}
+	ref, err := engine.BuildReference(engine.Sources{Name: syntheticName, Genes: &gff, Format: engine.GFF3, FASTA: &fa})
+	if err != nil {
+		return fmt.Errorf("build synthetic reference: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if err := gasdb.Write(f, ref, gasdb.Meta{}); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func localMetrics(store *providers.CountedJobStore, m *providers.Messaging) *web.Metrics {
+	met := web.NewMetrics()
+	met.CountJobs(store.Counts)
+	for name, q := range map[string]ports.Queue{"annotate": m.Queues.Annotate, "notify": m.Queues.Notify,
+		"archive": m.Queues.Archive, "thaw": m.Queues.Thaw, "restore": m.Queues.Restore} {
+		met.WatchQueue(name, q)
+		met.WatchQueue(name+"-dlq", m.Queues.DeadLetters[q])
+	}
+	return met
+}
+
+// localIdentity is Globus (or another OIDC issuer) sign-in when a client id
+// is configured; otherwise local mode has only the dev sign-in.
+func localIdentity(ctx context.Context, cfg serveConfig, s providers.Settings) (ports.IdentityProvider, error) {
+	if cfg.OIDC.ClientID == "" {
+		return nil, nil
+	}
+	oc := cfg.OIDC
+	if oc.RedirectURL == "" {
+		oc.RedirectURL = s.BaseURL + "/auth/callback"
+	}
+	p, err := oidc.New(ctx, oc)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func localWeb(js *jobs.Service, acc *accounts.Service, objects *memory.MemoryObjectStore, tokens web.TokenStore,
+	clock ports.Clock, idp ports.IdentityProvider, met *web.Metrics, outbox *memory.MemoryOutbox, m *providers.Messaging,
+	ref *localRef, s providers.Settings) (*web.Server, error) {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	queues := []ports.Queue{m.Queues.Annotate, m.Queues.Notify, m.Queues.Archive, m.Queues.Thaw, m.Queues.Restore}
+	return web.New(web.Deps{
+		Jobs: js, Accounts: acc, Objects: objects, Tokens: tokens, Clock: clock, Identity: idp,
+		Exporter: web.EngineExporter{}, Metrics: met,
+		Ready: func(ctx context.Context) error {
+			for _, q := range queues {
+				if _, err := q.Stats(ctx); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}, web.Options{
+		SessionKey: key, BaseURL: s.BaseURL, DevSignIn: true, StreamUploads: true, LocalBilling: true,
+		Outbox: func() []web.OutboxEmail {
+			sent := outbox.Sent()
+			out := make([]web.OutboxEmail, len(sent))
+			for i, e := range sent {
+				out[i] = web.OutboxEmail{To: e.To, Subject: e.Subject, Text: e.Text, SentAt: e.SentAt}
+			}
+			return out
+		},
+		Samples: ref.Samples, Reference: ref.Engine.Reference(), Logger: s.Logger,
+		Mounts: map[string]http.Handler{memory.DefaultURLPrefix: objects.Handler()},
+	})
+}
+
+// worker is one background loop.
+type worker struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+// workerSet is local mode's pipeline: annotator pool, archiver, thawer,
+// restorer, notifier and a dead-letter handler per queue.
+type workerSet struct{ list []worker }
+
+func localWorkers(store ports.JobStore, users ports.UserStore, objects ports.ObjectStore, notifier ports.Notifier,
+	m *providers.Messaging, arch *archival.Service, clock ports.Clock, ref *localRef, met *web.Metrics,
+	cfg serveConfig, s providers.Settings) (*workerSet, error) {
+	pc := pipeline.Config{Policy: s.Policy, ResultPrefix: "results/", BaseURL: s.BaseURL, Logger: s.Logger}
+	ws := &workerSet{}
+	add := func(name string, run func(context.Context) error, err error) error {
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		ws.list = append(ws.list, worker{name, run})
+		return nil
+	}
+	rc := pc
+	rc.Concurrency = cfg.Workers
+	runner, err := pipeline.NewRunner(pipeline.RunnerPorts{
+		Requests: m.Queues.Annotate, Archives: m.Queues.Archive, Results: m.Topics.JobResults,
+		Jobs: store, Users: users, Objects: objects, Annotator: met.InstrumentAnnotator(ref.Engine),
+		Indexer: variants.NewIndexer(), Clock: clock,
+	}, rc)
+	if err := add("annotator", runnerRun(runner), err); err != nil {
+		return nil, err
+	}
+	archiver, err := pipeline.NewArchiver(m.Queues.Archive, arch, clock, pc)
+	if err := add("archiver", runOf(archiver), err); err != nil {
+		return nil, err
+	}
+	thawer, err := pipeline.NewThawer(m.Queues.Thaw, arch, clock, pc)
+	if err := add("thawer", runOf(thawer), err); err != nil {
+		return nil, err
+	}
+	restorer, err := pipeline.NewRestorer(m.Queues.Restore, arch, clock, pc)
+	if err := add("restorer", runOf(restorer), err); err != nil {
+		return nil, err
+	}
+	notif, err := pipeline.NewNotifier(pipeline.NotifierPorts{Queue: m.Queues.Notify, Jobs: store, Users: users,
+		Objects: objects, Notifier: notifier, Clock: clock}, pc)
+	if err := add("notifier", runOf(notif), err); err != nil {
+		return nil, err
+	}
+	for name, q := range map[string]ports.Queue{"annotate": m.Queues.Annotate, "notify": m.Queues.Notify,
+		"archive": m.Queues.Archive, "thaw": m.Queues.Thaw, "restore": m.Queues.Restore} {
+		dl, err := pipeline.NewDeadLetters(pipeline.DeadLetterPorts{DLQ: m.Queues.DeadLetters[q], Origin: q,
+			Results: m.Topics.JobResults, Jobs: store, Clock: clock}, pc)
+		if err := add("dead-letters-"+name, runOf(dl), err); err != nil {
+			return nil, err
+		}
+	}
+	return ws, nil
+}
+
+type runner interface {
+	Run(ctx context.Context) error
+}
+
+func runOf(r runner) func(context.Context) error {
+	if r == nil {
+		return nil
+	}
+	return r.Run
+}
+
+func runnerRun(r *pipeline.Runner) func(context.Context) error {
+	if r == nil {
+		return nil
+	}
+	return r.Run
+}
+
+// run serves until ctx is cancelled (SIGINT/SIGTERM), then shuts down in
+// order: stop taking requests and let in-flight ones finish, then stop the
+// workers, which release jobs they were annotating back to PENDING.
+func (a *localApp) run(ctx context.Context) error {
+	srv := &http.Server{Handler: a.Server, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWorkers()
+	var wg sync.WaitGroup
+	for _, w := range a.Workers.list {
+		wg.Go(func() {
+			if err := w.run(wctx); err != nil && wctx.Err() == nil {
+				slog.Error("worker stopped", "worker", w.name, "err", err)
+			}
+		})
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(a.Listener) }()
+	slog.Info("GAS local mode ready", "url", a.Settings.BaseURL, "reference", a.Ref.Engine.Reference(),
+		"free_window", a.Settings.Policy.FreeWindow, "workers", len(a.Workers.list))
+	fmt.Fprintf(os.Stderr, "gas serve: listening on %s\n", a.Settings.BaseURL)
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-served:
+		err = fmt.Errorf("web server: %w", err)
+	}
+	slog.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
+		err = fmt.Errorf("web shutdown: %w", serr)
+	}
+	stopWorkers()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-sctx.Done():
+		slog.Warn("workers did not stop in time")
+	}
+	slog.Info("stopped")
+	return err
+}

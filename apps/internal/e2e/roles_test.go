@@ -1,0 +1,348 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gasproject/gas/adapters/aws/snstopic"
+	"github.com/gasproject/gas/domain"
+	"github.com/gasproject/gas/domain/pipeline/message"
+)
+
+// Users of the test. bob's subject is what the thawer's Expedited refusal
+// hook matches in archive keys (archive/<owner>/<job>/...).
+const (
+	aliceSub = "sub-alice"
+	bobSub   = "sub-bob-no-expedited"
+	carolSub = "sub-carol"
+	daveSub  = "sub-dave"
+)
+
+// TestRolesEndToEnd runs every role as its own process against the AWS API
+// server and walks a job through its whole life, then the faults of
+// issue 5: a conditional-write race between two annotators, Expedited
+// retrieval refused, a poison message, kill -9 of an annotator mid-job, and
+// SIGTERM of every role.
+func TestRolesEndToEnd(t *testing.T) {
+	c := newCluster(t)
+	start := time.Now()
+	r := c.startRoles(t, map[string][]string{
+		// Poison: the store refuses writes of these jobs in annotators only,
+		// so their requests can never be claimed and go to the DLQ; and the
+		// claim race is widened so both annotators read before either writes.
+		"annotator": {"GAS_TEST_FAIL_JOB_WRITES=poison-", "GAS_TEST_JOB_WRITE_DELAY=1s"},
+		"archiver":  {"GAS_TEST_REFUSE_EXPEDITED=" + bobSub},
+		"thawer":    {"GAS_TEST_REFUSE_EXPEDITED=" + bobSub},
+	}, 2)
+	a1, a2, thawer, notifier := r["annotator-1"], r["annotator-2"], r["thawer"], r["notifier"]
+	t.Logf("deployment bootstrapped and %d roles ready in %s", len(r), time.Since(start).Round(time.Millisecond))
+
+	alice := c.signIn(aliceSub, "Alice Researcher", "alice@example.org")
+	bob := c.signIn(bobSub, "Bob Builder", "bob@example.org")
+	carol := c.signIn(carolSub, "Carol Poison", "carol@example.org")
+	dave := c.signIn(daveSub, "Dave Racer", "dave@example.org")
+	input := c.sampleVCF(16 << 10)
+
+	// Both annotators idle: one request delivered twice (as SNS may) makes
+	// them race for the same job in DynamoDB.
+	t.Run("ConditionalWriteRace", func(t *testing.T) {
+		dave.t = t
+		topic, err := snstopic.Open(context.Background(), c.aws.SNS, c.cfg.Names.JobRequestsTopic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dupErr error
+		id := dave.upload("race.vcf", input, func(id domain.JobID) {
+			dupErr = message.Publish(context.Background(), topic, message.JobRequest(id, daveSub))
+		})
+		if dupErr != nil {
+			t.Fatal(dupErr)
+		}
+		j := c.waitJob(t, id, "completed", 60*time.Second, func(j *domain.Job) bool { return j.Status() == domain.StatusCompleted })
+		if j.Attempts() != 1 {
+			t.Fatalf("raced job ran %d times", j.Attempts())
+		}
+		claimed := len(a1.find(msgJob("job claimed", id))) + len(a2.find(msgJob("job claimed", id)))
+		lost := len(a1.find(msgJob("conditional write lost to a concurrent update; backing off", id))) +
+			len(a2.find(msgJob("conditional write lost to a concurrent update; backing off", id)))
+		if claimed != 1 || lost < 1 {
+			t.Fatalf("race for %s: %d claims, %d lost conditional writes (want 1 and at least 1)", id, claimed, lost)
+		}
+		winner, loser := a1, a2
+		if len(a2.find(msgJob("job claimed", id))) == 1 {
+			winner, loser = a2, a1
+		}
+		if len(loser.find(msgJob("conditional write lost to a concurrent update; backing off", id))) == 0 {
+			t.Fatalf("the conflict was not on the losing annotator %s", loser.name)
+		}
+		t.Logf("%s claimed %s; %s lost the conditional write and backed off", winner.name, id, loser.name)
+	})
+
+	t.Run("Lifecycle", func(t *testing.T) {
+		t.Run("FreeUserUploadAnnotateArchiveUpgradeRestore", func(t *testing.T) {
+			t.Parallel()
+			alice.t = t
+			lifecycle(t, c, alice, input, domain.TierExpedited, thawer, true)
+		})
+		t.Run("ExpeditedRefusedFallsBackToStandard", func(t *testing.T) {
+			t.Parallel()
+			bob.t = t
+			lifecycle(t, c, bob, input, domain.TierStandard, thawer, true)
+		})
+		t.Run("PoisonMessageDeadLettered", func(t *testing.T) {
+			t.Parallel()
+			carol.t = t
+			id := carol.upload("poison-pill.vcf", input)
+			j := c.waitJob(t, id, "FAILED by the dead-letter handler", 60*time.Second,
+				func(j *domain.Job) bool { return j.Status() == domain.StatusFailed })
+			if j.Attempts() != 0 || !strings.Contains(j.FailureReason(), "after repeated attempts") {
+				t.Fatalf("poisoned job: attempts %d, reason %q", j.Attempts(), j.FailureReason())
+			}
+			notifier.waitFor(t, "the abandonment", 10*time.Second, msgJob("job abandoned after repeated failures", id))
+			_, page := carol.get("/annotations/" + string(id))
+			if !strings.Contains(page, "after repeated attempts") {
+				t.Fatalf("job page does not give the reason:\n%s", page)
+			}
+			e := c.waitEmail(t, "carol@example.org", id, 30*time.Second)
+			t.Logf("poison job %s FAILED via the DLQ; e-mail %q", id, e.Subject)
+		})
+	})
+
+	// kill -9 an annotator mid-job: the job completes exactly once on another.
+	t.Run("KillAnnotatorMidJob", func(t *testing.T) {
+		for _, a := range []*proc{a1, a2} {
+			begin := time.Now()
+			if code := a.stop(t, syscall.SIGTERM, 15*time.Second); code != 0 {
+				t.Fatalf("%s exited %d on SIGTERM", a.name, code)
+			}
+			t.Logf("%s stopped on SIGTERM in %s", a.name, time.Since(begin).Round(time.Millisecond))
+		}
+		slow := c.start("annotator-slow", "annotator", "GAS_ANNOTATION_DB="+c.db, "GAS_TEST_ANNOTATE_DELAY=60s")
+		slow.waitFor(t, "database loaded", 30*time.Second, msg("annotation database loaded"))
+		dave.t = t
+		id := dave.upload("killed.vcf", input)
+		slow.waitFor(t, "the claim", 30*time.Second, msgJob("job claimed", id))
+		time.Sleep(1500 * time.Millisecond) // mid-job: leases and visibility renewed at least once
+		if j := c.job(t, id); j.Status() != domain.StatusRunning {
+			t.Fatalf("job %s is %s while the slow annotator holds it", id, j.Status())
+		}
+		if err := slow.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		<-slow.exited
+		killedAt := time.Now()
+		rescuer := c.start("annotator-3", "annotator", "GAS_ANNOTATION_DB="+c.db)
+		j := c.waitJob(t, id, "completed by another annotator", 60*time.Second, func(j *domain.Job) bool { return j.Status() == domain.StatusCompleted })
+		t.Logf("job %s completed %s after the kill", id, time.Since(killedAt).Round(time.Millisecond))
+		if j.Attempts() != 2 {
+			t.Fatalf("job ran %d times, want 2 (the killed run and the rescue)", j.Attempts())
+		}
+		if n := len(rescuer.find(msgJob("job completed", id))); n != 1 {
+			t.Fatalf("rescuer completed the job %d times", n)
+		}
+		keys := c.listKeys(t, c.cfg.Names.ResultsBucket, "results/"+daveSub+"/"+string(id)+"/")
+		if len(keys) == 0 {
+			t.Fatal("no results stored")
+		}
+		gen := strings.TrimSuffix(j.Results().VCF, "annotated.vcf")
+		for _, k := range keys {
+			if !strings.HasPrefix(k, gen) {
+				t.Fatalf("result %s outside the one completed generation %s: %v", k, gen, keys)
+			}
+		}
+		// Let the rescuer settle its follow-ups before everything stops.
+		time.Sleep(500 * time.Millisecond)
+	})
+
+	t.Run("SIGTERMStopsEveryRoleCleanly", func(t *testing.T) {
+		c.mu.Lock()
+		procs := append([]*proc(nil), c.procs...)
+		c.mu.Unlock()
+		for _, p := range procs {
+			if !p.running() {
+				continue
+			}
+			if code := p.stop(t, syscall.SIGTERM, 15*time.Second); code != 0 {
+				t.Errorf("%s exited %d on SIGTERM", p.name, code)
+			}
+			if len(p.find(msg("stopped"))) != 1 {
+				t.Errorf("%s did not log its clean stop", p.name)
+			}
+		}
+	})
+	t.Logf("end-to-end run took %s", time.Since(start).Round(time.Millisecond))
+}
+
+// lifecycle is the life of a free user's job on AWS: upload through the
+// presigned POST, annotation, e-mail, download, archive after the window
+// (hot copy gone, archive present), upgrade, restore with the expected
+// tier, and a byte-identical download.
+//
+// s3Events says cold storage is the S3 Glacier storage class, whose
+// archives are S3 objects and whose completion events moto emits.
+func lifecycle(t *testing.T, c *cluster, b *browser, input []byte, tier domain.RetrievalTier, thawer *proc, s3Events bool) {
+	id := b.upload("sample.vcf", input)
+	j := c.waitJob(t, id, "completed", 60*time.Second, func(j *domain.Job) bool { return j.Status() == domain.StatusCompleted })
+	if j.Reference() != c.refName || j.InputName() != "sample.vcf" || j.InputSize() != int64(len(input)) {
+		t.Fatalf("job %s: reference %q, input %q (%d bytes)", id, j.Reference(), j.InputName(), j.InputSize())
+	}
+	e := c.waitEmail(t, b.email, id, 30*time.Second)
+	if !strings.Contains(e.Text, c.webURL+"/") {
+		t.Fatalf("e-mail has no link to the site:\n%s", e.Text)
+	}
+	vcf, sum := b.download(id)
+	if !bytes.Contains(vcf, []byte("ANN=")) || !bytes.Contains(vcf, []byte("##INFO=<ID=ANN")) {
+		t.Fatalf("downloaded result is not annotated:\n%.400s", vcf)
+	}
+	hot := j.Results()
+
+	// The free window (4 s) passes: archived, hot copy gone, archive present.
+	j = c.waitJob(t, id, "archived", 60*time.Second, func(j *domain.Job) bool { return j.Storage() == domain.StorageArchived })
+	if ok, _ := c.headObject(t, c.cfg.Names.ResultsBucket, hot.VCF); ok {
+		t.Fatalf("hot copy %s still there after archiving", hot.VCF)
+	}
+	archiveID := j.ArchiveID()
+	if s3Events {
+		ok, class := c.headObject(t, c.cfg.Names.ArchiveBucket, archiveID)
+		if !ok || class != "GLACIER" {
+			t.Fatalf("archive %s: present %v, storage class %q", j.ArchiveID(), ok, class)
+		}
+	} else if n := strings.Count(archiveID, "#"); n != 2 {
+		t.Fatalf("archive id %q is not a vault archive id", archiveID)
+	}
+	if st := b.status(id); st.Storage != string(domain.StorageArchived) {
+		t.Fatalf("status page says storage %q", st.Storage)
+	}
+	if resp, _ := b.get("/annotations/" + string(id) + "/download/vcf"); resp.StatusCode == http.StatusOK &&
+		strings.HasPrefix(resp.Request.URL.String(), c.cfg.Endpoint) {
+		t.Fatal("an archived result was downloadable by a free user")
+	}
+
+	// Upgrade: the thawer starts the retrieval, the restorer brings it back.
+	if resp, page := b.postForm("/subscribe", "/subscribe", nil); resp.StatusCode != http.StatusOK || !strings.Contains(page, "Restoring your archived results has started") {
+		t.Fatalf("upgrade: %d\n%s", resp.StatusCode, page)
+	}
+	started := thawer.waitFor(t, "the restore", 30*time.Second, msgJob("restore started", id))
+	if got := started.str("tier"); got != string(tier) {
+		t.Fatalf("restore of %s started with %q, want %s", id, got, tier)
+	}
+	if tier == domain.TierStandard {
+		standardRestoring(t, c, b, id, archiveID, s3Events)
+	}
+	j = c.waitJob(t, id, "restored", 60*time.Second, func(j *domain.Job) bool {
+		return j.Storage() == domain.StorageAvailable && j.ArchiveID() == ""
+	})
+	if s3Events {
+		if ok, _ := c.headObject(t, c.cfg.Names.ArchiveBucket, archiveID); ok {
+			t.Fatalf("archive copy %s kept after the restore", archiveID)
+		}
+	}
+	again, sum2 := b.download(id)
+	if sum2 != sum {
+		t.Fatalf("restored result differs: %d bytes %s, was %d bytes %s", len(again), sum2, len(vcf), sum)
+	}
+	t.Logf("job %s: annotated, e-mailed, archived, restored (%s) and byte-identical (sha256 %s)", id, tier, sum[:16])
+}
+
+// standardRestoring checks the page of a job restoring with Standard and,
+// on S3, that the completion event finishes it before the poll would.
+func standardRestoring(t *testing.T, c *cluster, b *browser, id domain.JobID, archiveID string, s3Events bool) {
+	// While it runs, the page says which tier is used.
+	j := c.waitJob(t, id, "restoring", 10*time.Second, func(j *domain.Job) bool { return j.Storage() != domain.StorageArchived })
+	if j.Storage() != domain.StorageRestoring {
+		t.Fatalf("job %s left ARCHIVED as %s before the page could show the tier", id, j.Storage())
+	}
+	if _, page := b.get("/annotations/" + string(id)); !strings.Contains(page, "Standard retrieval") {
+		t.Fatalf("restoring page does not say Standard:\n%s", page)
+	}
+	if !s3Events {
+		return // vaults send no event on moto: polling finishes the restore
+	}
+	// The restorer's polling check is due when Standard is expected (6 s).
+	// moto completes S3 restores at once but emits ObjectRestore:Completed
+	// only when the object is next read: read it, and the event (S3 -> SNS
+	// -> SQS -> restorer) must finish the restore well before the poll.
+	polledBy := time.Now().Add(5 * time.Second)
+	if ok, _ := c.headObject(t, c.cfg.Names.ArchiveBucket, archiveID); !ok {
+		t.Fatalf("archive %s gone before the restore", archiveID)
+	}
+	c.waitJob(t, id, "restored by the completion event", 30*time.Second, func(j *domain.Job) bool {
+		return j.Storage() == domain.StorageAvailable
+	})
+	if time.Now().After(polledBy) {
+		t.Fatalf("restore of %s finished only when the poll was due: the completion event was not used", id)
+	}
+}
+
+// TestRolesVaultColdStorage runs the roles with Glacier vaults as cold
+// storage (GAS_COLD_STORAGE=glacier-vault) and no Expedited capacity at
+// all: InsufficientCapacityException makes the thawer use Standard, and as
+// moto's vaults send no completion notification, the restorer's polling
+// chain (check, still running, check again) brings the result back.
+func TestRolesVaultColdStorage(t *testing.T) {
+	c := newCluster(t, "GAS_COLD_STORAGE=glacier-vault", "GAS_STANDARD_RESTORE=2s")
+	r := c.startRoles(t, map[string][]string{
+		"archiver": {"GAS_TEST_REFUSE_EXPEDITED=*"},
+		"thawer":   {"GAS_TEST_REFUSE_EXPEDITED=*"},
+	}, 1)
+	erin := c.signIn("sub-erin", "Erin Vault", "erin@example.org")
+	lifecycle(t, c, erin, c.sampleVCF(8<<10), domain.TierStandard, r["thawer"], false)
+	// moto's Standard vault retrieval takes 5 s; the first check was due
+	// after 2 s, so the polling chain must have checked again (every 1 s).
+	restored := r["restorer"].find(msg("job restored"))
+	started := r["thawer"].find(msg("restore started"))
+	if len(restored) != 1 || len(started) != 1 {
+		t.Fatalf("%d restores started, %d finished", len(started), len(restored))
+	}
+	took := restored[0].time(t).Sub(started[0].time(t))
+	if took < 3*time.Second {
+		t.Fatalf("vault restore finished %s after it started: before moto could have completed it", took)
+	}
+	t.Logf("vault retrieval restored by polling %s after it started", took.Round(time.Millisecond))
+}
+
+// startRoles starts web, annotators (n of them), archiver, thawer, restorer
+// and notifier with extra settings per binary, and waits until each
+// listens and is ready. Processes are named by binary ("annotator-1" ...).
+func (c *cluster) startRoles(t *testing.T, extra map[string][]string, annotators int) map[string]*proc {
+	t.Helper()
+	procs := map[string]*proc{}
+	procs["web"] = c.start("web", "web", append([]string{"GAS_ADDR=" + strings.TrimPrefix(c.webURL, "http://"),
+		"GAS_SESSION_KEY=" + strings.Repeat("e2e-session-key-", 3),
+		"GAS_OIDC_ISSUER=" + c.oidc.Issuer, "GAS_OIDC_CLIENT_ID=" + c.oidc.ClientID, "GAS_OIDC_CLIENT_SECRET=" + c.oidc.ClientSecret,
+		"GAS_REFERENCE_NAME=" + c.refName}, extra["web"]...)...)
+	for i := 1; i <= annotators; i++ {
+		name := fmt.Sprintf("annotator-%d", i)
+		procs[name] = c.start(name, "annotator", append([]string{"GAS_ANNOTATION_DB=" + c.db}, extra["annotator"]...)...)
+	}
+	for _, role := range []string{"archiver", "thawer", "restorer", "notifier"} {
+		procs[role] = c.start(role, role, extra[role]...)
+	}
+	for name, p := range procs {
+		if code := httpStatus(t, "http://"+p.addr(t)+"/readyz"); code != http.StatusOK {
+			t.Fatalf("%s /readyz answered %d", name, code)
+		}
+		if strings.HasPrefix(name, "annotator") {
+			p.waitFor(t, "database loaded", 30*time.Second, func(r record) bool {
+				return r.str("msg") == "annotation database loaded" && r.str("reference") == c.refName && r.str("source") == c.db
+			})
+		}
+	}
+	return procs
+}
+
+func httpStatus(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}

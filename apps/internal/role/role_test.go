@@ -1,0 +1,393 @@
+package role
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gasproject/gas/adapters/memory"
+	"github.com/gasproject/gas/domain"
+	"github.com/gasproject/gas/domain/jobs"
+	"github.com/gasproject/gas/domain/pipeline"
+	"github.com/gasproject/gas/ports"
+)
+
+var update = flag.Bool("update", false, "rewrite docs/configuration.md")
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadReadsVariablesAndFlagsWin(t *testing.T) {
+	c, err := Load(Annotator, []string{"--free-window", "7s", "--annotation-db", "s3://b/k.gasdb", "--jobs-table", "flagged"},
+		env(map[string]string{
+			"GAS_FREE_WINDOW": "1m", "GAS_FREE_INPUT_LIMIT": "10KiB", "GAS_LEASE": "3s", "GAS_CONCURRENCY": "2",
+			"GAS_AWS_PREFIX": "t1-", "GAS_JOBS_TABLE": "from-env", "GAS_LOG_LEVEL": "debug",
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Policy.FreeWindow != 7*time.Second || c.Policy.FreeInputLimit != 10<<10 || c.Policy.Lease != 3*time.Second {
+		t.Fatalf("policy %+v", c.Policy)
+	}
+	if c.Annotator.Database != "s3://b/k.gasdb" || c.Pipeline.Concurrency != 2 || c.LogLevel.String() != "DEBUG" {
+		t.Fatalf("config %+v", c)
+	}
+	if c.AWS.Names.JobsTable != "flagged" || c.AWS.Names.UsersTable != "t1-users" {
+		t.Fatalf("aws names %+v", c.AWS.Names)
+	}
+	if c.Addr != "127.0.0.1:9090" || c.ShutdownGrace != 25*time.Second || !c.DeadLetters {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestLoadRefusesWhatCannotRun(t *testing.T) {
+	for _, tc := range []struct {
+		role Name
+		env  map[string]string
+		want string
+	}{
+		{Annotator, nil, "GAS_ANNOTATION_DB is required"},
+		{Web, map[string]string{"GAS_OIDC_CLIENT_ID": "c"}, "GAS_SESSION_KEY"},
+		{Web, map[string]string{"GAS_SESSION_KEY": strings.Repeat("k", 32)}, "GAS_OIDC_CLIENT_ID"},
+		{Notifier, map[string]string{"GAS_BASE_URL": "gas.example.org"}, "GAS_BASE_URL"},
+		{Archiver, map[string]string{"GAS_FREE_WINDOW": "soon"}, "GAS_FREE_WINDOW"},
+		{Archiver, map[string]string{"GAS_FREE_INPUT_LIMIT": "-3"}, "GAS_FREE_INPUT_LIMIT"},
+		{Thawer, map[string]string{"GAS_TEST_REFUSE_EXPEDITED": "*"}, "loopback"},
+		{Archiver, map[string]string{"GAS_TEST_REFUSE_EXPEDITED": "*", "GAS_AWS_ENDPOINT": "https://s3.amazonaws.com"}, "loopback"},
+		{Restorer, map[string]string{"GAS_COLD_STORAGE": "tape"}, "cold storage"},
+		{"cron", nil, "unknown role"},
+	} {
+		_, err := Load(tc.role, nil, env(tc.env))
+		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %v: err %v, want ErrConfig mentioning %q", tc.role, tc.env, err, tc.want)
+		}
+	}
+	if _, err := Load(Thawer, []string{"--annotation-db", "x"}, env(nil)); !errors.Is(err, ErrConfig) {
+		t.Errorf("a flag of another role was accepted: %v", err)
+	}
+	c, err := Load(Thawer, nil, env(map[string]string{"GAS_TEST_REFUSE_EXPEDITED": "*", "GAS_AWS_ENDPOINT": "http://127.0.0.1:5000"}))
+	if err != nil || c.Hooks.RefuseExpedited != "*" {
+		t.Fatalf("hook against a loopback server: %+v %v", c.Hooks, err)
+	}
+}
+
+func TestParseBytes(t *testing.T) {
+	for in, want := range map[string]int64{"153600": 153600, "150KiB": 150 << 10, "150k": 150 << 10, "2GiB": 2 << 30, "3 MB": 3 << 20, "10B": 10} {
+		if got, err := ParseBytes(in); err != nil || got != want {
+			t.Errorf("ParseBytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0", "-1", "12XB", "KiB"} {
+		if _, err := ParseBytes(in); err == nil {
+			t.Errorf("ParseBytes(%q) accepted", in)
+		}
+	}
+}
+
+// The configuration table in docs/ is generated; this keeps it current.
+func TestConfigurationDoc(t *testing.T) {
+	const path = "../../../docs/configuration.md"
+	want := Markdown()
+	if *update {
+		if err := os.MkdirAll("../../../docs", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || string(got) != want {
+		t.Fatalf("docs/configuration.md is stale (%v); run go test ./apps/internal/role -run TestConfigurationDoc -update", err)
+	}
+	for _, s := range append(Settings(), AWSSettings()...) {
+		if !strings.Contains(want, "`"+s.Env+"`") || !strings.Contains(want, "`--"+s.Flag()+"`") {
+			t.Errorf("%s missing from the table", s.Env)
+		}
+	}
+}
+
+// world is one annotator role on the in-memory adapters, so shutdown can be
+// tested deterministically.
+type world struct {
+	t       *testing.T
+	rt      *Runtime
+	store   *memory.MemoryJobStore
+	queue   *memory.MemoryQueue
+	jobsSvc *jobs.Service
+	ann     *gatedAnnotator
+	app     *App
+	logs    *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// gatedAnnotator copies its input once released (or when ctx ends).
+type gatedAnnotator struct {
+	started chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (g *gatedAnnotator) Reference() string { return "test-ref" }
+
+func (g *gatedAnnotator) Annotate(ctx context.Context, in io.Reader, out io.Writer) (domain.Summary, error) {
+	g.once.Do(func() { close(g.started) })
+	select {
+	case <-ctx.Done():
+		return domain.Summary{}, ctx.Err()
+	case <-g.release:
+	}
+	_, err := io.Copy(out, in)
+	return domain.Summary{Reference: "test-ref"}, err
+}
+
+func newWorld(t *testing.T, grace time.Duration) *world {
+	t.Helper()
+	clock := memory.NewSystemClock()
+	top, err := memory.NewTopology(clock, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, users := memory.NewMemoryJobStore(), memory.NewMemoryUserStore()
+	objects, err := memory.NewMemoryObjectStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := defaults(Annotator)
+	c.Addr = "127.0.0.1:0"
+	c.ShutdownGrace = grace
+	logs := &syncBuffer{}
+	rt := NewRuntime(c, logs)
+	u, _ := domain.NewUser("ada", "Ada", "ada@example.org", "", time.Now())
+	if err := users.Put(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	js, err := jobs.NewService(store, users, objects, top.JobRequests, clock, memory.NewRandomIDs(),
+		jobs.Config{Policy: c.Policy, InputPrefix: "inputs/", ResultPrefix: "results/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann := &gatedAnnotator{started: make(chan struct{}), release: make(chan struct{})}
+	requests := NewDrainQueue(top.Annotate, 1)
+	r, err := pipeline.NewRunner(pipeline.RunnerPorts{Requests: requests, Archives: top.Archive, Results: top.JobResults,
+		Jobs: rt.ObserveJobs(store), Users: users, Objects: objects, Annotator: ann, Clock: clock},
+		pipeline.Config{Policy: c.Policy, ResultPrefix: "results/", Wait: 50 * time.Millisecond, Logger: rt.Log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := &App{Workers: []Worker{{Name: "runner", Run: r.Run, Queue: requests}},
+		Ready: rt.Ready(func(ctx context.Context) error { _, err := top.Annotate.Stats(ctx); return err })}
+	return &world{t: t, rt: rt, store: store, queue: top.Annotate, jobsSvc: js, ann: ann, app: app, logs: logs}
+}
+
+// serve runs the app until stop is called; it returns Serve's result.
+func (w *world) serve() (stop func() error, addr func() string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.rt.Serve(ctx, w.app) }()
+	return func() error {
+			cancel()
+			select {
+			case err := <-done:
+				return err
+			case <-time.After(20 * time.Second):
+				w.t.Fatal("Serve did not return")
+				return nil
+			}
+		}, func() string {
+			deadline := time.Now().Add(5 * time.Second)
+			for time.Now().Before(deadline) {
+				for _, line := range strings.Split(w.logs.String(), "\n") {
+					var rec struct{ Msg, Addr string }
+					if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" {
+						return rec.Addr
+					}
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			w.t.Fatal("no listening log line")
+			return ""
+		}
+}
+
+func (w *world) submit() *domain.Job {
+	w.t.Helper()
+	j, err := w.jobsSvc.Upload(context.Background(), "ada", "in.vcf", strings.NewReader("##fileformat=VCFv4.2\n"))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return j
+}
+
+func (w *world) job(id domain.JobID) *domain.Job {
+	w.t.Helper()
+	j, err := w.store.Get(context.Background(), id)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return j
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// SIGTERM while a job runs: the annotator stops taking work, says it is not
+// ready, lets the job finish within the grace period, then exits cleanly.
+func TestShutdownFinishesJobInFlight(t *testing.T) {
+	w := newWorld(t, 10*time.Second)
+	stop, addr := w.serve()
+	base := "http://" + addr()
+	if code, body := get(t, base+"/healthz"); code != 200 || body != "ok\n" {
+		t.Fatalf("healthz %d %q", code, body)
+	}
+	if code, _ := get(t, base+"/readyz"); code != 200 {
+		t.Fatalf("readyz %d", code)
+	}
+	j := w.submit()
+	<-w.ann.started
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	deadline := time.Now().Add(5 * time.Second)
+	for !w.rt.Draining() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if code, body := get(t, base+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "shutting down") {
+		t.Fatalf("readyz while draining: %d %q", code, body)
+	}
+	select {
+	case err := <-stopped:
+		t.Fatalf("stopped before the job finished: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(w.ann.release)
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	if got := w.job(j.ID()); got.Status() != domain.StatusCompleted {
+		t.Fatalf("job %s after graceful stop", got.Status())
+	}
+	if st, _ := w.queue.Stats(context.Background()); st != (ports.QueueStats{}) {
+		t.Fatalf("request not acknowledged: %+v", st)
+	}
+	if !strings.Contains(w.logs.String(), `"msg":"in-flight work finished"`) {
+		t.Fatalf("logs: %s", w.logs.String())
+	}
+}
+
+// SIGTERM with a job that outlasts the grace period: it is released — the
+// job back to PENDING, its request visible at once for another annotator.
+func TestShutdownReleasesJobAfterGrace(t *testing.T) {
+	w := newWorld(t, 300*time.Millisecond)
+	stop, _ := w.serve()
+	j := w.submit()
+	<-w.ann.started
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	got := w.job(j.ID())
+	if got.Status() != domain.StatusPending || got.Attempts() != 0 {
+		t.Fatalf("released job: %s, %d attempts", got.Status(), got.Attempts())
+	}
+	st, _ := w.queue.Stats(context.Background())
+	if st.Visible != 1 {
+		t.Fatalf("request not visible again at once: %+v", st)
+	}
+	if !strings.Contains(w.logs.String(), "grace period over") {
+		t.Fatalf("logs: %s", w.logs.String())
+	}
+}
+
+// A drained worker with nothing in flight stops at once, and messages a
+// receive got after the drain began are handed back, not processed.
+func TestDrainQueueHandsBackLateMessages(t *testing.T) {
+	clock := memory.NewSystemClock()
+	q, err := memory.NewMemoryQueue("q", clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDrainQueue(q, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan []ports.Message, 1)
+	go func() {
+		ms, _ := d.Receive(ctx, 1, time.Minute, 5*time.Second)
+		got <- ms
+	}()
+	time.Sleep(50 * time.Millisecond)
+	d.Drain()
+	select {
+	case <-d.Drained():
+	case <-time.After(2 * time.Second):
+		t.Fatal("idle worker not drained")
+	}
+	if err := q.Send(ctx, []byte("late"), 0); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if ms := <-got; len(ms) != 0 {
+		t.Fatalf("drained receive returned %d messages", len(ms))
+	}
+	if st, _ := q.Stats(context.Background()); st.Visible != 1 {
+		t.Fatalf("late message not left visible: %+v", st)
+	}
+}
+
+func TestRunExitsWithUsageOnBadConfig(t *testing.T) {
+	var stderr bytes.Buffer
+	code := Run(context.Background(), Annotator, nil, env(nil), &stderr, func(context.Context, *Runtime) (*App, func(), error) {
+		t.Fatal("built despite a bad configuration")
+		return nil, nil, nil
+	})
+	if code != ExitUsage || !strings.Contains(stderr.String(), "GAS_ANNOTATION_DB") {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	stderr.Reset()
+	code = Run(context.Background(), Archiver, nil, env(map[string]string{"GAS_ADDR": "127.0.0.1:0"}), &stderr,
+		func(context.Context, *Runtime) (*App, func(), error) { return nil, nil, errors.New("no such queue") })
+	if code != ExitFailure || !strings.Contains(stderr.String(), `"msg":"start failed"`) || !strings.Contains(stderr.String(), `"role":"archiver"`) {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+}
+
+// A worker that stops on its own is a failure of the role, not a clean exit.
+func TestWorkerStoppingIsAFailure(t *testing.T) {
+	c := defaults(Archiver)
+	c.Addr = "127.0.0.1:0"
+	rt := NewRuntime(c, io.Discard)
+	err := rt.Serve(context.Background(), &App{Workers: []Worker{{Name: "w", Run: func(context.Context) error { return errors.New("boom") }}}})
+	if err == nil || !strings.Contains(err.Error(), "worker w stopped unexpectedly: boom") {
+		t.Fatalf("Serve = %v", err)
+	}
+}

@@ -1,0 +1,163 @@
+package accounts_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/gasproject/gas/adapters/memory"
+	"github.com/gasproject/gas/domain"
+	"github.com/gasproject/gas/domain/accounts"
+	"github.com/gasproject/gas/domain/pipeline/message"
+	"github.com/gasproject/gas/ports"
+	"github.com/gasproject/gas/ports/mocks"
+)
+
+var ctx = context.Background()
+
+type fixture struct {
+	svc     *accounts.Service
+	users   *memory.MemoryUserStore
+	billing *mocks.BillingMock
+	thaws   *mocks.PublisherMock
+	subs    map[domain.UserID]bool
+	failPub error
+	failSub error
+	clock   *memory.FakeClock
+}
+
+func newFixture() *fixture {
+	f := &fixture{users: memory.NewMemoryUserStore(), subs: map[domain.UserID]bool{}, clock: memory.NewFakeClock(time.Time{})}
+	f.billing = &mocks.BillingMock{
+		SubscribeFunc: func(_ context.Context, u domain.UserID) error {
+			if f.failSub != nil {
+				return f.failSub
+			}
+			f.subs[u] = true
+			return nil
+		},
+		CancelFunc: func(_ context.Context, u domain.UserID) error { delete(f.subs, u); return nil },
+	}
+	f.thaws = &mocks.PublisherMock{PublishFunc: func(context.Context, []byte) error { return f.failPub }}
+	f.svc = accounts.NewService(f.users, f.billing, f.thaws, f.clock)
+	return f
+}
+
+func TestSignInCreatesFreeProfileThenUpdatesContact(t *testing.T) {
+	f := newFixture()
+	u, err := f.svc.SignIn(ctx, ports.Identity{Subject: "s1", Name: "Ada", Email: "ada@x.org", Institution: "Lab"})
+	if err != nil || u.Tier() != domain.TierFree || u.Email() != "ada@x.org" {
+		t.Fatalf("first sign-in: %v %+v", err, u)
+	}
+	if _, err := f.svc.Upgrade(ctx, "s1"); err != nil {
+		t.Fatal(err)
+	}
+	u, err = f.svc.SignIn(ctx, ports.Identity{Subject: "s1", Name: "Ada L", Email: "ada@lab.org"})
+	if err != nil || u.Name() != "Ada L" || u.Email() != "ada@lab.org" || !u.Premium() {
+		t.Fatalf("second sign-in: %v %+v", err, u.Snapshot())
+	}
+	if _, err := f.svc.SignIn(ctx, ports.Identity{Subject: "s2", Email: "not an address"}); !errors.Is(err, domain.ErrInvalidUser) {
+		t.Fatalf("invalid e-mail: %v", err)
+	}
+	if _, err := f.svc.Profile(ctx, "nobody"); !errors.Is(err, ports.ErrNotFound) {
+		t.Fatalf("unknown profile: %v", err)
+	}
+}
+
+// An unchanged sign-in writes nothing, so it cannot overwrite a concurrent upgrade.
+func TestSignInWithoutChangesDoesNotWrite(t *testing.T) {
+	f := newFixture()
+	id := ports.Identity{Subject: "s1", Name: "Ada"}
+	f.svc.SignIn(ctx, id)
+	var puts int
+	users := &mocks.UserStoreMock{GetFunc: f.users.Get, PutFunc: func(ctx context.Context, u *domain.User) error { puts++; return f.users.Put(ctx, u) }}
+	svc := accounts.NewService(users, f.billing, f.thaws, f.clock)
+	if _, err := svc.SignIn(ctx, id); err != nil || puts != 0 {
+		t.Fatalf("err %v, %d writes", err, puts)
+	}
+}
+
+func TestUpgradeChargesSetsTierAndRequestsThaw(t *testing.T) {
+	f := newFixture()
+	f.svc.SignIn(ctx, ports.Identity{Subject: "s1"})
+	f.clock.Advance(time.Hour)
+	u, err := f.svc.Upgrade(ctx, "s1")
+	if err != nil || !u.Premium() || !f.subs["s1"] || !u.UpgradedAt().Equal(f.clock.Now()) {
+		t.Fatalf("upgrade: %v %+v", err, u.Snapshot())
+	}
+	calls := f.thaws.PublishCalls()
+	if len(calls) != 1 {
+		t.Fatalf("%d thaw requests", len(calls))
+	}
+	m, err := message.Decode(calls[0].Body)
+	if err != nil || m.Kind != message.KindThaw || m.User != "s1" {
+		t.Fatalf("thaw request %+v %v", m, err)
+	}
+	stored, _ := f.users.Get(ctx, "s1")
+	if !stored.Premium() {
+		t.Fatal("tier not stored")
+	}
+}
+
+func TestUpgradeBillingFailureChangesNothing(t *testing.T) {
+	f := newFixture()
+	f.svc.SignIn(ctx, ports.Identity{Subject: "s1"})
+	f.failSub = errors.New("card declined")
+	if _, err := f.svc.Upgrade(ctx, "s1"); err == nil {
+		t.Fatal("billing failure not reported")
+	}
+	if u, _ := f.users.Get(ctx, "s1"); u.Premium() || len(f.thaws.PublishCalls()) != 0 {
+		t.Fatal("failed payment still upgraded or thawed")
+	}
+}
+
+// A thaw request that fails to publish is reported, and retrying the
+// upgrade publishes it without charging again.
+func TestUpgradeRetryAfterPublishFailure(t *testing.T) {
+	f := newFixture()
+	f.svc.SignIn(ctx, ports.Identity{Subject: "s1"})
+	f.failPub = errors.New("topic down")
+	if _, err := f.svc.Upgrade(ctx, "s1"); err == nil {
+		t.Fatal("publish failure not reported")
+	}
+	f.failPub = nil
+	if _, err := f.svc.Upgrade(ctx, "s1"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.billing.SubscribeCalls()); n != 1 {
+		t.Fatalf("charged %d times", n)
+	}
+	if n := len(f.thaws.PublishCalls()); n != 2 {
+		t.Fatalf("%d publish attempts", n)
+	}
+}
+
+func TestUpgradeStoreFailurePublishesNothing(t *testing.T) {
+	f := newFixture()
+	f.svc.SignIn(ctx, ports.Identity{Subject: "s1"})
+	users := &mocks.UserStoreMock{GetFunc: f.users.Get, PutFunc: func(context.Context, *domain.User) error { return errors.New("db down") }}
+	svc := accounts.NewService(users, f.billing, f.thaws, f.clock)
+	if _, err := svc.Upgrade(ctx, "s1"); err == nil {
+		t.Fatal("store failure not reported")
+	}
+	if len(f.thaws.PublishCalls()) != 0 {
+		t.Fatal("thaw requested for an upgrade that was not saved")
+	}
+}
+
+func TestDowngrade(t *testing.T) {
+	f := newFixture()
+	f.svc.SignIn(ctx, ports.Identity{Subject: "s1"})
+	if u, err := f.svc.Downgrade(ctx, "s1"); err != nil || u.Premium() || len(f.billing.CancelCalls()) != 0 {
+		t.Fatalf("downgrading a free user: %v", err)
+	}
+	f.svc.Upgrade(ctx, "s1")
+	u, err := f.svc.Downgrade(ctx, "s1")
+	if err != nil || u.Premium() || f.subs["s1"] {
+		t.Fatalf("downgrade: %v", err)
+	}
+	if stored, _ := f.users.Get(ctx, "s1"); stored.Premium() {
+		t.Fatal("tier not stored")
+	}
+}

@@ -1,0 +1,443 @@
+package domain
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+const (
+	lease       = 2 * time.Minute
+	maxAttempts = 3
+)
+
+var keys = ResultKeys{VCF: "r/v1/annotated.vcf", Index: "r/v1/annotated.idx", Summary: "r/v1/summary.json", Log: "r/v1/summary.log"}
+
+// state builds a job in one named lifecycle state through the public
+// transitions only, so the table below also proves each state reachable.
+func state(t *testing.T, name string) *Job {
+	t.Helper()
+	j, err := NewJob("j1", "u1", "in.vcf", "inputs/u1/j1/input", 10, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("building state %s: %v", name, err)
+		}
+	}
+	complete := func() {
+		must(j.Claim(t0, lease, maxAttempts))
+		must(j.Complete(t0.Add(time.Minute), keys, "ref1"))
+	}
+	switch name {
+	case "pending":
+	case "pending-exhausted":
+		for range maxAttempts {
+			must(j.Claim(t0, lease, maxAttempts))
+			_, err := j.Fail(t0, "boom", false, maxAttempts+1)
+			must(err)
+		}
+	case "running":
+		must(j.Claim(t0, lease, maxAttempts))
+	case "running-last":
+		for range maxAttempts - 1 {
+			must(j.Claim(t0, lease, maxAttempts))
+			_, err := j.Fail(t0, "boom", false, maxAttempts)
+			must(err)
+		}
+		must(j.Claim(t0, lease, maxAttempts))
+	case "available":
+		complete()
+	case "archived":
+		complete()
+		must(j.Archived("a1"))
+	case "restoring":
+		complete()
+		must(j.Archived("a1"))
+		must(j.RestoreStarted("r1", TierExpedited, t0.Add(time.Hour)))
+	case "restored":
+		complete()
+		must(j.Archived("a1"))
+		must(j.RestoreStarted("r1", TierExpedited, t0.Add(time.Hour)))
+		must(j.Restored())
+	case "failed":
+		must(j.Claim(t0, lease, maxAttempts))
+		_, err := j.Fail(t0, "bad input", true, maxAttempts)
+		must(err)
+	case "cancelled":
+		must(j.Cancel(t0))
+	default:
+		t.Fatalf("unknown state %s", name)
+	}
+	return j
+}
+
+// describe renders the parts of a job's state the lifecycle is about.
+func describe(j *Job) string {
+	s := string(j.Status())
+	if j.Storage() != StorageNone {
+		s += "/" + string(j.Storage())
+	}
+	if j.ArchiveID() != "" {
+		s += "+archive"
+	}
+	return s
+}
+
+type action struct {
+	name string
+	do   func(j *Job) error
+}
+
+var (
+	live    = t0.Add(lease / 2)           // inside the lease taken at t0
+	expired = t0.Add(lease + time.Second) // after it
+)
+
+var actions = []action{
+	{"claim", func(j *Job) error { return j.Claim(live, lease, maxAttempts) }},
+	{"claim-after-expiry", func(j *Job) error { return j.Claim(expired, lease, maxAttempts) }},
+	{"extend", func(j *Job) error { return j.ExtendLease(live, lease) }},
+	{"release", func(j *Job) error { return j.Release() }},
+	{"complete", func(j *Job) error { return j.Complete(live, keys, "ref") }},
+	{"fail-retryable", func(j *Job) error { _, err := j.Fail(live, "transient", false, maxAttempts); return err }},
+	{"fail-permanent", func(j *Job) error { _, err := j.Fail(live, "bad", true, maxAttempts); return err }},
+	{"abandon", func(j *Job) error { return j.Abandon(live, "dead letter") }},
+	{"cancel", func(j *Job) error { return j.Cancel(live) }},
+	{"archive", func(j *Job) error { return j.Archived("a2") }},
+	{"start-restore", func(j *Job) error { return j.RestoreStarted("r2", TierStandard, live.Add(time.Hour)) }},
+	{"restored", func(j *Job) error { return j.Restored() }},
+	{"restored-to", func(j *Job) error {
+		k := keys
+		k.VCF = "r/r2/annotated.vcf"
+		return j.RestoredTo(k)
+	}},
+	{"forget-archive", func(j *Job) error { return j.ArchiveDeleted() }},
+}
+
+// TestJobTransitions is the whole state machine: every action from every
+// state, with the resulting state or the kind of refusal. A refused action
+// must leave the job exactly as it was.
+func TestJobTransitions(t *testing.T) {
+	const (
+		illegal   = "illegal"
+		held      = "lease-held"
+		exhausted = "exhausted"
+	)
+	table := map[string]map[string]string{
+		"pending": {
+			"claim": "RUNNING", "claim-after-expiry": "RUNNING", "extend": illegal, "release": illegal,
+			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": "FAILED",
+			"cancel": "CANCELLED", "archive": illegal, "start-restore": illegal, "restored": illegal,
+			"restored-to": illegal, "forget-archive": illegal,
+		},
+		"pending-exhausted": {
+			"claim": exhausted, "claim-after-expiry": exhausted, "extend": illegal, "release": illegal,
+			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": "FAILED",
+			"cancel": "CANCELLED", "archive": illegal, "start-restore": illegal, "restored": illegal,
+			"restored-to": illegal, "forget-archive": illegal,
+		},
+		"running": {
+			"claim": held, "claim-after-expiry": "RUNNING", "extend": "RUNNING", "release": "PENDING",
+			"complete": "COMPLETED/AVAILABLE", "fail-retryable": "PENDING", "fail-permanent": "FAILED",
+			"abandon": "FAILED", "cancel": illegal, "archive": illegal, "start-restore": illegal,
+			"restored": illegal, "restored-to": illegal, "forget-archive": illegal,
+		},
+		"running-last": {
+			"claim": held, "claim-after-expiry": exhausted, "extend": "RUNNING", "release": "PENDING",
+			"complete": "COMPLETED/AVAILABLE", "fail-retryable": "FAILED", "fail-permanent": "FAILED",
+			"abandon": "FAILED", "cancel": illegal, "archive": illegal, "start-restore": illegal,
+			"restored": illegal, "restored-to": illegal, "forget-archive": illegal,
+		},
+		"available": {
+			"claim": illegal, "claim-after-expiry": illegal, "extend": illegal, "release": illegal,
+			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": illegal,
+			"cancel": illegal, "archive": "COMPLETED/ARCHIVED+archive", "start-restore": illegal,
+			"restored": illegal, "restored-to": illegal, "forget-archive": illegal,
+		},
+		"archived": {
+			"claim": illegal, "claim-after-expiry": illegal, "extend": illegal, "release": illegal,
+			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": illegal,
+			"cancel": illegal, "archive": illegal, "start-restore": "COMPLETED/RESTORING+archive",
+			"restored": illegal, "restored-to": illegal, "forget-archive": illegal,
+		},
+		"restoring": {
+			"claim": illegal, "claim-after-expiry": illegal, "extend": illegal, "release": illegal,
+			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": illegal,
+			"cancel": illegal, "archive": illegal, "start-restore": illegal,
+			"restored": "COMPLETED/AVAILABLE+archive", "restored-to": "COMPLETED/AVAILABLE+archive",
+			"forget-archive": illegal,
+		},
+		"restored": {
+			"claim": illegal, "claim-after-expiry": illegal, "extend": illegal, "release": illegal,
+			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": illegal,
+			"cancel": illegal, "archive": illegal, "start-restore": illegal, "restored": illegal,
+			"restored-to": illegal, "forget-archive": "COMPLETED/AVAILABLE",
+		},
+		"failed": {
+			"claim": illegal, "claim-after-expiry": illegal, "extend": illegal, "release": illegal,
+			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": illegal,
+			"cancel": illegal, "archive": illegal, "start-restore": illegal, "restored": illegal,
+			"restored-to": illegal, "forget-archive": illegal,
+		},
+		"cancelled": {
+			"claim": illegal, "claim-after-expiry": illegal, "extend": illegal, "release": illegal,
+			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": illegal,
+			"cancel": illegal, "archive": illegal, "start-restore": illegal, "restored": illegal,
+			"restored-to": illegal, "forget-archive": illegal,
+		},
+	}
+	for from, row := range table {
+		if len(row) != len(actions) {
+			t.Fatalf("state %s: table covers %d of %d actions", from, len(row), len(actions))
+		}
+		for _, a := range actions {
+			want, ok := row[a.name]
+			if !ok {
+				t.Fatalf("state %s: no expectation for %s", from, a.name)
+			}
+			t.Run(from+"/"+a.name, func(t *testing.T) {
+				j := state(t, from)
+				before := j.Snapshot()
+				err := a.do(j)
+				switch want {
+				case illegal:
+					var te *TransitionError
+					if !errors.Is(err, ErrIllegalTransition) || !errors.As(err, &te) {
+						t.Fatalf("got %v, want a TransitionError", err)
+					}
+					if te.Job != "j1" || te.Status != before.Status || te.Storage != before.Storage {
+						t.Errorf("TransitionError %+v does not describe the refused state", te)
+					}
+				case held:
+					if !errors.Is(err, ErrLeaseHeld) {
+						t.Fatalf("got %v, want ErrLeaseHeld", err)
+					}
+				case exhausted:
+					if !errors.Is(err, ErrAttemptsExhausted) {
+						t.Fatalf("got %v, want ErrAttemptsExhausted", err)
+					}
+				default:
+					if err != nil {
+						t.Fatalf("got %v, want %s", err, want)
+					}
+					if got := describe(j); got != want {
+						t.Fatalf("state after %s = %s, want %s", a.name, got, want)
+					}
+					return
+				}
+				if after := j.Snapshot(); !reflect.DeepEqual(before, after) {
+					t.Errorf("refused %s changed the job:\nbefore %+v\nafter  %+v", a.name, before, after)
+				}
+			})
+		}
+	}
+}
+
+func TestClaimCountsAttemptsAndSetsLease(t *testing.T) {
+	j := state(t, "pending")
+	if err := j.Claim(t0, lease, maxAttempts); err != nil {
+		t.Fatal(err)
+	}
+	if j.Attempts() != 1 || !j.LeaseUntil().Equal(t0.Add(lease)) || !j.StartedAt().Equal(t0) {
+		t.Fatalf("attempts %d lease %s started %s", j.Attempts(), j.LeaseUntil(), j.StartedAt())
+	}
+	// A takeover after the lease lapsed is charged as a new attempt.
+	if err := j.Claim(expired, lease, maxAttempts); err != nil {
+		t.Fatal(err)
+	}
+	if j.Attempts() != 2 || !j.LeaseUntil().Equal(expired.Add(lease)) {
+		t.Fatalf("after takeover: attempts %d lease %s", j.Attempts(), j.LeaseUntil())
+	}
+	// Release hands it back without charging the attempt.
+	if err := j.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if j.Attempts() != 1 || !j.LeaseUntil().IsZero() || j.Status() != StatusPending {
+		t.Fatalf("after release: attempts %d lease %s status %s", j.Attempts(), j.LeaseUntil(), j.Status())
+	}
+	if err := j.ExtendLease(live, lease); !errors.Is(err, ErrIllegalTransition) {
+		t.Fatalf("extending a released job: %v", err)
+	}
+}
+
+func TestFailReportsRetryAndKeepsReason(t *testing.T) {
+	j := state(t, "running")
+	retry, err := j.Fail(live, "network hiccup", false, maxAttempts)
+	if err != nil || !retry || j.Status() != StatusPending || j.FailureReason() != "network hiccup" {
+		t.Fatalf("retryable fail: retry=%v err=%v status %s reason %q", retry, err, j.Status(), j.FailureReason())
+	}
+	j = state(t, "running")
+	retry, err = j.Fail(live, "line 3: not a VCF", true, maxAttempts)
+	if err != nil || retry || j.Status() != StatusFailed || j.FailureReason() != "line 3: not a VCF" || !j.CompletedAt().Equal(live) {
+		t.Fatalf("permanent fail: retry=%v err=%v status %s reason %q", retry, err, j.Status(), j.FailureReason())
+	}
+	j = state(t, "running-last")
+	if retry, _ := j.Fail(live, "again", false, maxAttempts); retry || j.Status() != StatusFailed {
+		t.Fatalf("last attempt: retry=%v status %s", retry, j.Status())
+	}
+}
+
+func TestCompleteRecordsResults(t *testing.T) {
+	j := state(t, "running")
+	if err := j.Complete(live, ResultKeys{}, "ref"); !errors.Is(err, ErrInvalidJob) || j.Status() != StatusRunning {
+		t.Fatalf("complete without result key: %v, status %s", err, j.Status())
+	}
+	if err := j.Complete(live, keys, "GRCh38-demo"); err != nil {
+		t.Fatal(err)
+	}
+	if j.Results() != keys || j.Reference() != "GRCh38-demo" || !j.CompletedAt().Equal(live) || !j.LeaseUntil().IsZero() {
+		t.Fatalf("completed job: %+v", j.Snapshot())
+	}
+}
+
+func TestArchiveRestoreCycleKeepsIDsUntilForgotten(t *testing.T) {
+	j := state(t, "available")
+	if err := j.Archived(""); !errors.Is(err, ErrInvalidJob) {
+		t.Fatalf("archive without id: %v", err)
+	}
+	if err := j.Archived("a1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.RestoreStarted("", TierExpedited, live); !errors.Is(err, ErrInvalidJob) {
+		t.Fatalf("restore without retrieval id: %v", err)
+	}
+	if err := j.RestoreStarted("r1", "Bulk", live); !errors.Is(err, ErrInvalidJob) {
+		t.Fatalf("restore with unknown tier: %v", err)
+	}
+	if err := j.RestoreStarted("r1", TierStandard, live.Add(5*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if j.RetrievalID() != "r1" || j.RetrievalTier() != TierStandard || !j.RestoreExpectedBy().Equal(live.Add(5*time.Hour)) {
+		t.Fatalf("restoring job: %+v", j.Snapshot())
+	}
+	if err := j.RestoredTo(ResultKeys{}); !errors.Is(err, ErrInvalidJob) {
+		t.Fatalf("restore to no key: %v", err)
+	}
+	moved := keys
+	moved.VCF = "r/r1/annotated.vcf"
+	if err := j.RestoredTo(moved); err != nil {
+		t.Fatal(err)
+	}
+	if j.Results() != moved || j.RetrievalID() != "" || j.RetrievalTier() != TierNone || j.ArchiveID() != "a1" {
+		t.Fatalf("restored job: %+v", j.Snapshot())
+	}
+	if err := j.ArchiveDeleted(); err != nil || j.ArchiveID() != "" {
+		t.Fatalf("forget archive: %v, id %q", err, j.ArchiveID())
+	}
+	// Archived again later (a downgraded owner), with a new id.
+	if err := j.Archived("a2"); err != nil || j.ArchiveID() != "a2" {
+		t.Fatalf("re-archive: %v", err)
+	}
+}
+
+func TestNewJobValidates(t *testing.T) {
+	cases := []struct {
+		id, owner, name, key string
+		size                 int64
+		at                   time.Time
+		want                 error
+	}{
+		{"", "u", "a.vcf", "k", 1, t0, ErrInvalidJob},
+		{"j", "", "a.vcf", "k", 1, t0, ErrInvalidJob},
+		{"j", "u", "a.vcf", "", 1, t0, ErrInvalidJob},
+		{"j", "u", "a.vcf", "k", -1, t0, ErrInvalidJob},
+		{"j", "u", "a.vcf", "k", 1, time.Time{}, ErrInvalidJob},
+		{"j", "u", "a.txt", "k", 1, t0, ErrNotVCF},
+		{"j", "u", "", "k", 1, t0, ErrInvalidInputName},
+		{"j", "u", "a.vcf", "k", 0, t0, nil},
+	}
+	for _, c := range cases {
+		j, err := NewJob(JobID(c.id), UserID(c.owner), c.name, c.key, c.size, c.at)
+		if !errors.Is(err, c.want) || (c.want == nil) != (j != nil) {
+			t.Errorf("NewJob(%q,%q,%q,%q,%d) = %v, %v; want %v", c.id, c.owner, c.name, c.key, c.size, j, err, c.want)
+		}
+	}
+	j, _ := NewJob("j", "u", "a.vcf", "k", 5, t0.In(time.FixedZone("x", 3600)))
+	if j.Status() != StatusPending || j.SubmittedAt().Location() != time.UTC || j.Storage() != StorageNone {
+		t.Errorf("new job: %+v", j.Snapshot())
+	}
+}
+
+func TestValidateInputName(t *testing.T) {
+	ok := []string{"a.vcf", "A.VCF", "sample.vcf.gz", "x.vcf.bgz", "with space.vcf"}
+	notVCF := []string{"a.txt", ".vcf", "a.vcf.zip", "vcf", "a.gz"}
+	invalid := []string{"", "a/b.vcf", `a\b.vcf`, "a\x00.vcf", "a\n.vcf", strings.Repeat("a", 256) + ".vcf"}
+	for _, n := range ok {
+		if err := ValidateInputName(n); err != nil {
+			t.Errorf("%q: %v", n, err)
+		}
+	}
+	for _, n := range notVCF {
+		if err := ValidateInputName(n); !errors.Is(err, ErrNotVCF) {
+			t.Errorf("%q: %v, want ErrNotVCF", n, err)
+		}
+	}
+	for _, n := range invalid {
+		if err := ValidateInputName(n); !errors.Is(err, ErrInvalidInputName) {
+			t.Errorf("%q: %v, want ErrInvalidInputName", n, err)
+		}
+	}
+}
+
+func TestSnapshotRoundTripAndRestoreValidation(t *testing.T) {
+	for _, name := range []string{"pending", "running", "available", "archived", "restoring", "restored", "failed", "cancelled"} {
+		j := state(t, name)
+		back, err := RestoreJob(j.Snapshot())
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !reflect.DeepEqual(back.Snapshot(), j.Snapshot()) {
+			t.Errorf("%s: round trip changed the job", name)
+		}
+	}
+	base := state(t, "archived").Snapshot()
+	bad := map[string]func(s *JobSnapshot){
+		"no id":                func(s *JobSnapshot) { s.ID = "" },
+		"no owner":             func(s *JobSnapshot) { s.Owner = "" },
+		"no input key":         func(s *JobSnapshot) { s.InputKey = "" },
+		"unknown status":       func(s *JobSnapshot) { s.Status = "DONE" },
+		"unknown storage":      func(s *JobSnapshot) { s.Storage = "FROZEN" },
+		"completed no storage": func(s *JobSnapshot) { s.Storage = StorageNone },
+		"pending with storage": func(s *JobSnapshot) { s.Status = StatusPending },
+		"archived without id":  func(s *JobSnapshot) { s.ArchiveID = "" },
+		"restoring without retrieval": func(s *JobSnapshot) {
+			s.Storage = StorageRestoring
+			s.RetrievalID = ""
+		},
+	}
+	for name, mutate := range bad {
+		s := base
+		mutate(&s)
+		if _, err := RestoreJob(s); !errors.Is(err, ErrInvalidJob) {
+			t.Errorf("%s: %v, want ErrInvalidJob", name, err)
+		}
+	}
+}
+
+func TestTerminal(t *testing.T) {
+	want := map[Status]bool{StatusPending: false, StatusRunning: false, StatusCompleted: true, StatusFailed: true, StatusCancelled: true}
+	for s, w := range want {
+		if s.Terminal() != w {
+			t.Errorf("%s.Terminal() = %v", s, !w)
+		}
+	}
+}
+
+func TestTransitionErrorMessage(t *testing.T) {
+	err := state(t, "archived").Cancel(live)
+	if got := fmt.Sprint(err); got != "job j1: cannot cancel while COMPLETED/ARCHIVED" {
+		t.Errorf("message %q", got)
+	}
+	err = state(t, "failed").Cancel(live)
+	if got := fmt.Sprint(err); got != "job j1: cannot cancel while FAILED" {
+		t.Errorf("message %q", got)
+	}
+}

@@ -1,0 +1,197 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net/url"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/gasproject/gas/domain"
+	"github.com/gasproject/gas/domain/pipeline/message"
+	"github.com/gasproject/gas/ports"
+)
+
+// NotifierPorts are what the notifier talks to.
+type NotifierPorts struct {
+	Queue    ports.Queue // notify queue (job-results topic)
+	Jobs     ports.JobStore
+	Users    ports.UserStore // for the owner's e-mail address
+	Objects  ports.ObjectStore
+	Notifier ports.Notifier
+	Clock    ports.Clock
+}
+
+// Notifier e-mails users when their job completed or failed, with a link to
+// the job page and, on success, the headline numbers of the summary.
+type Notifier struct {
+	p NotifierPorts
+	c *consumer
+}
+
+// NewNotifier checks ports and configuration; cfg.BaseURL must be an
+// absolute URL because e-mail links are opened outside the site.
+func NewNotifier(p NotifierPorts, cfg Config) (*Notifier, error) {
+	if p.Jobs == nil || p.Users == nil || p.Objects == nil || p.Notifier == nil {
+		return nil, fmt.Errorf("%w: notifier needs every port", ErrConfig)
+	}
+	if u, err := url.Parse(cfg.BaseURL); err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("%w: notifier needs an absolute base URL, got %q", ErrConfig, cfg.BaseURL)
+	}
+	c, err := newConsumer("notify", p.Queue, p.Clock, cfg, message.KindJobResult)
+	if err != nil {
+		return nil, err
+	}
+	n := &Notifier{p: p, c: c}
+	c.process = n.process
+	return n, nil
+}
+
+// Run notifies until ctx is cancelled.
+func (n *Notifier) Run(ctx context.Context) error { return n.c.run(ctx) }
+
+// Handle processes and settles one delivery.
+func (n *Notifier) Handle(ctx context.Context, d ports.Message) error { return n.c.handle(ctx, d) }
+
+// JobURL is the job's page, linked from e-mails.
+func JobURL(base string, id domain.JobID) string {
+	return strings.TrimRight(base, "/") + "/jobs/" + url.PathEscape(string(id))
+}
+
+func (n *Notifier) process(ctx context.Context, m message.Message, _ ports.Message) error {
+	j, err := n.p.Jobs.Get(ctx, m.Job)
+	if errors.Is(err, ports.ErrNotFound) {
+		n.c.log.WarnContext(ctx, "result for unknown job dropped", "job", m.Job)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("load job: %w", err)
+	}
+	if j.Status() != domain.StatusCompleted && j.Status() != domain.StatusFailed {
+		return nil
+	}
+	owner, err := n.p.Users.Get(ctx, j.Owner())
+	if err != nil {
+		return fmt.Errorf("load owner: %w", err)
+	}
+	if owner.Email() == "" {
+		n.c.log.InfoContext(ctx, "owner has no e-mail address; not notified", "job", j.ID(), "user", owner.ID())
+		return nil
+	}
+	var summary *domain.Summary
+	if j.Status() == domain.StatusCompleted && j.Results().Summary != "" {
+		summary, err = n.summary(ctx, j.Results().Summary)
+		if err != nil {
+			n.c.log.WarnContext(ctx, "summary unreadable; e-mail sent without it", "job", j.ID(), "err", err)
+		}
+	}
+	e, err := composeEmail(j, owner, summary, n.c.cfg)
+	if err != nil {
+		return err
+	}
+	if err := n.p.Notifier.Notify(ctx, e); err != nil {
+		return fmt.Errorf("send e-mail: %w", err)
+	}
+	n.c.log.InfoContext(ctx, "user notified", "job", j.ID(), "status", j.Status())
+	return nil
+}
+
+// maxSummaryBytes bounds what the notifier reads of a summary object.
+const maxSummaryBytes = 1 << 20
+
+func (n *Notifier) summary(ctx context.Context, key string) (*domain.Summary, error) {
+	rc, err := n.p.Objects.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	var s domain.Summary
+	if err := json.NewDecoder(io.LimitReader(rc, maxSummaryBytes)).Decode(&s); err != nil {
+		return nil, fmt.Errorf("decode summary %s: %w", key, err)
+	}
+	return &s, nil
+}
+
+type emailData struct {
+	Name, Input, Link, Reason, Completed, ArchiveAt string
+	Failed                                          bool
+	Summary                                         *domain.Summary
+	TsTv, KnownPct                                  string
+	Top                                             []domain.Counted
+}
+
+var textEmail = texttemplate.Must(texttemplate.New("text").Parse(`Hello{{if .Name}} {{.Name}}{{end}},
+
+{{if .Failed}}Your GAS annotation of "{{.Input}}" failed.
+
+Reason: {{.Reason}}
+{{else}}Your GAS annotation of "{{.Input}}" completed at {{.Completed}}.
+{{with .Summary}}
+Records: {{.Records}}; alleles annotated: {{.Variants}}; skipped lines: {{.Skipped}}
+Known variants: {{$.KnownPct}}; Ts/Tv: {{$.TsTv}}
+{{if $.Top}}Most frequent consequences:
+{{range $.Top}}  {{.Label}}: {{.Count}}
+{{end}}{{end}}{{end}}{{if .ArchiveAt}}
+Free accounts can download results until {{.ArchiveAt}}; after that they move to cold storage.
+Upgrade to premium to keep them available.
+{{end}}{{end}}
+View the job: {{.Link}}
+
+-- GAS, the Genomics Annotation Service
+`))
+
+var htmlEmail = template.Must(template.New("html").Parse(`<!doctype html>
+<html><body style="font-family: sans-serif">
+<p>Hello{{if .Name}} {{.Name}}{{end}},</p>
+{{if .Failed}}<p>Your GAS annotation of <b>{{.Input}}</b> failed.</p>
+<p>Reason: {{.Reason}}</p>
+{{else}}<p>Your GAS annotation of <b>{{.Input}}</b> completed at {{.Completed}}.</p>
+{{with .Summary}}<table>
+<tr><td>Records</td><td>{{.Records}}</td></tr>
+<tr><td>Alleles annotated</td><td>{{.Variants}}</td></tr>
+<tr><td>Skipped lines</td><td>{{.Skipped}}</td></tr>
+<tr><td>Known variants</td><td>{{$.KnownPct}}</td></tr>
+<tr><td>Ts/Tv</td><td>{{$.TsTv}}</td></tr>
+</table>
+{{if $.Top}}<p>Most frequent consequences:</p><ul>{{range $.Top}}<li>{{.Label}}: {{.Count}}</li>{{end}}</ul>{{end}}{{end}}
+{{if .ArchiveAt}}<p>Free accounts can download results until {{.ArchiveAt}}; after that they move to cold storage.
+Upgrade to premium to keep them available.</p>{{end}}{{end}}
+<p><a href="{{.Link}}">View the job</a></p>
+<p>&mdash; GAS, the Genomics Annotation Service</p>
+</body></html>
+`))
+
+func composeEmail(j *domain.Job, owner *domain.User, s *domain.Summary, cfg Config) (ports.Email, error) {
+	d := emailData{Name: owner.Name(), Input: j.InputName(), Link: JobURL(cfg.BaseURL, j.ID()),
+		Completed: j.CompletedAt().Format(time.RFC1123), Failed: j.Status() == domain.StatusFailed,
+		Reason: j.FailureReason(), Summary: s}
+	if !d.Failed && cfg.Policy.Archives(owner.Tier()) {
+		d.ArchiveAt = j.CompletedAt().Add(cfg.Policy.FreeWindow).Format(time.RFC1123)
+	}
+	if s != nil {
+		d.TsTv = fmt.Sprintf("%.2f", s.TsTv())
+		d.KnownPct = fmt.Sprintf("%.1f%%", 100*s.KnownRate())
+		d.Top = domain.Sorted(s.ByConsequence)
+		if len(d.Top) > 5 {
+			d.Top = d.Top[:5]
+		}
+	}
+	subject := fmt.Sprintf("GAS: annotation of %s completed", j.InputName())
+	if d.Failed {
+		subject = fmt.Sprintf("GAS: annotation of %s failed", j.InputName())
+	}
+	var text, html bytes.Buffer
+	if err := textEmail.Execute(&text, d); err != nil {
+		return ports.Email{}, fmt.Errorf("render e-mail: %w", err)
+	}
+	if err := htmlEmail.Execute(&html, d); err != nil {
+		return ports.Email{}, fmt.Errorf("render e-mail: %w", err)
+	}
+	return ports.Email{To: owner.Email(), Subject: subject, Text: text.String(), HTML: html.String()}, nil
+}

@@ -1,0 +1,308 @@
+package pipeline_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gasproject/gas/domain"
+	"github.com/gasproject/gas/domain/jobs"
+	"github.com/gasproject/gas/domain/pipeline"
+	"github.com/gasproject/gas/domain/pipeline/message"
+	"github.com/gasproject/gas/ports/mocks"
+)
+
+// lineIndexer is a stand-in for the variants indexer: it writes the byte
+// offset of every line, proving it saw the whole annotated VCF.
+type lineIndexer struct{ fail error }
+
+func (x lineIndexer) Index(ctx context.Context, vcf io.Reader, index io.Writer) error {
+	if x.fail != nil {
+		return x.fail
+	}
+	r := bufio.NewReader(vcf)
+	var off int64
+	for {
+		line, err := r.ReadString('\n')
+		if line != "" {
+			fmt.Fprintf(index, "%d\n", off)
+			off += int64(len(line))
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func TestIndexIsBuiltWhileTheResultStreamsAndTravelsThroughTheArchive(t *testing.T) {
+	w := newWorld(t)
+	w.indexer = lineIndexer{}
+	w.signIn("ada")
+	j := w.uploadAndRun("ada", 1)
+	keys := j.Results()
+	idx, ok := w.object(keys.Index)
+	if !ok || idx != "0\n21\n42\n64\n" {
+		t.Fatalf("index %q (exists %v) for %q", idx, ok, annotated(inputFor(1)))
+	}
+	w.passWindowAndArchive()
+	files, _ := w.archive.bundle(w.job(j.ID()).ArchiveID())
+	if files[jobs.ResultIndexName] != idx {
+		t.Fatalf("bundle lacks the index: %v", files)
+	}
+	if _, ok := w.object(keys.Index); ok {
+		t.Fatal("hot index kept after archiving")
+	}
+	w.accounts.Upgrade(w.ctx, "ada")
+	w.mustDeliver(qThaw)
+	w.clock.Advance(w.policy.ExpeditedRestore)
+	w.settle()
+	got := w.job(j.ID())
+	if back, ok := w.object(got.Results().Index); got.Storage() != domain.StorageAvailable || !ok || back != idx {
+		t.Fatalf("restored index %q (%v), job %s", back, ok, got.Storage())
+	}
+}
+
+func TestIndexerFailureIsRetriedNotBlamedOnTheUser(t *testing.T) {
+	w := newWorld(t)
+	w.indexer = lineIndexer{fail: errors.New("index disk full")}
+	w.signIn("ada")
+	j, _ := w.jobsSvc.Upload(w.ctx, "ada", "a.vcf", strings.NewReader(inputFor(1)))
+	if ok, err := w.deliver(qAnnotate); !ok || err == nil || !strings.Contains(err.Error(), "index disk full") {
+		t.Fatalf("delivered %v: %v", ok, err)
+	}
+	got := w.job(j.ID())
+	if got.Status() != domain.StatusPending || got.Attempts() != 1 {
+		t.Fatalf("job %s attempts %d", got.Status(), got.Attempts())
+	}
+	// The run's generation is the version its claim wrote (the failure wrote the next).
+	keys := jobs.ResultKeys("results/", "ada", j.ID(), fmt.Sprintf("v%d", got.Version()-1))
+	for _, key := range []string{keys.VCF, keys.Index} {
+		if _, ok := w.object(key); ok {
+			t.Errorf("failed run left %s behind", key)
+		}
+	}
+}
+
+// Run loops until its context ends; a job in progress is released back to
+// PENDING without charging the attempt, and its delivery made visible at once.
+func TestRunnerShutdownReleasesJob(t *testing.T) {
+	w := newWorld(t)
+	w.signIn("ada")
+	started := make(chan struct{})
+	w.annotator.during = func(ctx context.Context, _ string) error {
+		close(started)
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	j, _ := w.jobsSvc.Upload(w.ctx, "ada", "a.vcf", strings.NewReader(inputFor(1)))
+	r, err := pipeline.NewRunner(pipeline.RunnerPorts{Requests: w.queues[qAnnotate], Archives: w.queues[qArchive],
+		Results: w.ports(nil).topic(tResults), Jobs: w.jobStore, Users: w.users, Objects: w.objects,
+		Annotator: w.annotator, Clock: w.clock}, w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(w.ctx)
+	done := make(chan error)
+	go func() { done <- r.Run(ctx) }()
+	<-started
+	if got := w.job(j.ID()); got.Status() != domain.StatusRunning {
+		t.Fatalf("while running: %s", got.Status())
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not stop")
+	}
+	got := w.job(j.ID())
+	if got.Status() != domain.StatusPending || got.Attempts() != 0 {
+		t.Fatalf("after shutdown: %s attempts %d", got.Status(), got.Attempts())
+	}
+	if s := w.stats(qAnnotate); s.Visible != 1 {
+		t.Fatalf("request not handed back: %+v", s)
+	}
+	w.annotator.during = nil
+	w.mustDeliver(qAnnotate)
+	if got := w.job(j.ID()); got.Status() != domain.StatusCompleted || got.Attempts() != 1 {
+		t.Fatalf("after restart: %s attempts %d", got.Status(), got.Attempts())
+	}
+}
+
+// A concurrent pool runs several jobs at once through the shared loop.
+func TestRunnerPoolRunsJobsConcurrently(t *testing.T) {
+	w := newWorld(t)
+	w.signIn("ada")
+	const n = 4
+	var mu sync.Mutex
+	running, peak := 0, 0
+	all := make(chan struct{})
+	w.annotator.during = func(ctx context.Context, _ string) error {
+		mu.Lock()
+		running++
+		peak = max(peak, running)
+		if running == n {
+			close(all)
+		}
+		mu.Unlock()
+		select { // hold every run until all n are in progress together
+		case <-all:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		mu.Lock()
+		running--
+		mu.Unlock()
+		return nil
+	}
+	for i := range n {
+		if _, err := w.jobsSvc.Upload(w.ctx, "ada", "a.vcf", strings.NewReader(inputFor(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := w.cfg
+	cfg.Concurrency = n
+	r, _ := pipeline.NewRunner(pipeline.RunnerPorts{Requests: w.queues[qAnnotate], Archives: w.queues[qArchive],
+		Results: w.ports(nil).topic(tResults), Jobs: w.jobStore, Users: w.users, Objects: w.objects,
+		Annotator: w.annotator, Clock: w.clock}, cfg)
+	ctx, cancel := context.WithCancel(w.ctx)
+	done := make(chan error)
+	go func() { done <- r.Run(ctx) }()
+	deadline := time.After(10 * time.Second)
+	for {
+		js, _, _ := w.jobStore.ListByUser(w.ctx, "ada", "", 10)
+		completed := 0
+		for _, j := range js {
+			if j.Status() == domain.StatusCompleted {
+				completed++
+			}
+		}
+		if completed == n {
+			break
+		}
+		select {
+		case <-deadline:
+			cancel()
+			t.Fatalf("only %d of %d jobs completed (peak concurrency %d)", completed, n, peak)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	cancel()
+	<-done
+	if peak != n {
+		t.Fatalf("peak concurrency %d, want %d", peak, n)
+	}
+}
+
+// While a run is long, the heartbeat extends the job's lease and the
+// delivery's visibility; when someone else changes the job, the run stops
+// and its delivery is not acknowledged.
+func TestHeartbeatExtendsLeaseAndStopsLostRuns(t *testing.T) {
+	w := newWorld(t)
+	w.cfg.Heartbeat = 5 * time.Millisecond
+	w.signIn("ada")
+	j, _ := w.jobsSvc.Upload(w.ctx, "ada", "a.vcf", strings.NewReader(inputFor(1)))
+	var extended, stopped bool
+	w.annotator.during = func(ctx context.Context, _ string) error {
+		claimed := w.job(j.ID()).Version()
+		deadline := time.Now().Add(5 * time.Second)
+		for w.job(j.ID()).Version() < claimed+2 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		extended = w.job(j.ID()).Version() >= claimed+2
+		// Another party takes the job: the DLQ handler abandons it.
+		if _, err := jobs.Mutate(ctx, w.jobStore, j.ID(), func(j *domain.Job) (bool, error) {
+			return true, j.Abandon(w.clock.Now(), "test")
+		}); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			stopped = true
+			return ctx.Err()
+		case <-time.After(5 * time.Second):
+			return nil
+		}
+	}
+	q := ackQueue()
+	var visMu sync.Mutex
+	var vis []time.Duration
+	q.ExtendVisibilityFunc = func(_ context.Context, _ string, d time.Duration) error {
+		visMu.Lock()
+		vis = append(vis, d)
+		visMu.Unlock()
+		return nil
+	}
+	r, err := pipeline.NewRunner(pipeline.RunnerPorts{Requests: q, Archives: ackQueue(), Results: publisherMock(nil),
+		Jobs: w.jobStore, Users: w.users, Objects: w.objects, Annotator: w.annotator, Clock: w.clock}, w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = r.Handle(w.ctx, delivery(message.JobRequest(j.ID(), "ada")))
+	if !extended || !stopped {
+		t.Fatalf("lease extended %v, run stopped %v", extended, stopped)
+	}
+	if err == nil || len(q.DeleteCalls()) != 0 {
+		t.Fatalf("lost run acknowledged: %v, %d deletes", err, len(q.DeleteCalls()))
+	}
+	visMu.Lock()
+	defer visMu.Unlock()
+	if len(vis) < 2 || vis[0] != w.cfg.Visibility {
+		t.Fatalf("visibility extensions %v", vis)
+	}
+	if got := w.job(j.ID()); got.Status() != domain.StatusFailed || got.FailureReason() != "test" {
+		t.Fatalf("job %s %q", got.Status(), got.FailureReason())
+	}
+}
+
+func TestConstructorsRejectMissingPorts(t *testing.T) {
+	w := newWorld(t)
+	if _, err := pipeline.NewRunner(pipeline.RunnerPorts{}, w.cfg); !errors.Is(err, pipeline.ErrConfig) {
+		t.Errorf("runner: %v", err)
+	}
+	if _, err := pipeline.NewArchiver(nil, nil, w.clock, w.cfg); !errors.Is(err, pipeline.ErrConfig) {
+		t.Errorf("archiver: %v", err)
+	}
+	cfg := w.cfg
+	cfg.BaseURL = "/relative"
+	if _, err := pipeline.NewNotifier(pipeline.NotifierPorts{Queue: ackQueue(), Jobs: w.jobStore, Users: w.users,
+		Objects: w.objects, Notifier: &mocks.NotifierMock{}, Clock: w.clock}, cfg); !errors.Is(err, pipeline.ErrConfig) {
+		t.Errorf("notifier with relative base URL: %v", err)
+	}
+	bad := w.cfg
+	bad.Policy.MaxAttempts = 0
+	if _, err := pipeline.NewThawer(ackQueue(), w.ports(nil).archival(), w.clock, bad); !errors.Is(err, pipeline.ErrConfig) {
+		t.Errorf("invalid policy: %v", err)
+	}
+}
+
+// Early deliveries of delayed messages are re-sent for the time left
+// (capped at the queue maximum) and acknowledged, without processing.
+func TestEarlyDeliveryIsRedelayed(t *testing.T) {
+	w := newWorld(t)
+	q := ackQueue()
+	a, _ := pipeline.NewArchiver(q, w.ports(nil).archival(), w.clock, w.cfg)
+	due := w.clock.Now().Add(time.Hour)
+	if err := a.Handle(w.ctx, delivery(message.ArchiveJob("j1", due))); err != nil {
+		t.Fatal(err)
+	}
+	sends := q.SendCalls()
+	if len(sends) != 1 || sends[0].Delay != message.MaxDelay || len(q.DeleteCalls()) != 1 {
+		t.Fatalf("sends %+v deletes %d", sends, len(q.DeleteCalls()))
+	}
+	m, _ := message.Decode(sends[0].Body)
+	if !m.Due.Equal(due) {
+		t.Fatalf("re-sent due %s, want %s", m.Due, due)
+	}
+}

@@ -1,0 +1,123 @@
+package domain
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPolicyDefaultsAndValidate(t *testing.T) {
+	p := DefaultPolicy()
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if p.FreeInputLimit != 150*1024 || p.FreeWindow != 5*time.Minute || p.MaxInputSize != 2<<30 || p.Archives(TierPremium) || !p.Archives(TierFree) {
+		t.Fatalf("defaults %+v", p)
+	}
+	bad := []func(*Policy){
+		func(p *Policy) { p.FreeInputLimit = 0 },
+		func(p *Policy) { p.MaxInputSize = -1 },
+		func(p *Policy) { p.FreeInputLimit = p.MaxInputSize + 1 },
+		func(p *Policy) { p.FreeWindow = -time.Second },
+		func(p *Policy) { p.MaxAttempts = 0 },
+		func(p *Policy) { p.Lease = 0 },
+	}
+	for i, f := range bad {
+		q := DefaultPolicy()
+		f(&q)
+		if err := q.Validate(); !errors.Is(err, ErrInvalidPolicy) {
+			t.Errorf("case %d: %v", i, err)
+		}
+	}
+}
+
+func TestCheckInputSize(t *testing.T) {
+	p := DefaultPolicy()
+	if err := p.CheckInputSize(TierFree, 150*1024); err != nil {
+		t.Errorf("at the limit: %v", err)
+	}
+	err := p.CheckInputSize(TierFree, 150*1024+1)
+	var tl *InputTooLargeError
+	if !errors.Is(err, ErrInputTooLarge) || !errors.As(err, &tl) || tl.Limit != 150*1024 || tl.Tier != TierFree {
+		t.Fatalf("over the free limit: %v", err)
+	}
+	if !strings.Contains(err.Error(), "upgrade to premium") {
+		t.Errorf("free refusal should offer the upgrade: %q", err)
+	}
+	if err := p.CheckInputSize(TierPremium, 1<<30); err != nil {
+		t.Errorf("premium 1 GiB: %v", err)
+	}
+	if err := p.CheckInputSize(TierPremium, 2<<30+1); !errors.Is(err, ErrInputTooLarge) || strings.Contains(err.Error(), "upgrade") {
+		t.Errorf("premium over service max: %v", err)
+	}
+	cut := &InputTooLargeError{Size: 150*1024 + 1, Limit: 150 * 1024, Tier: TierFree, AtLeast: true}
+	if !strings.HasPrefix(cut.Error(), "the file is larger than 150 KB;") {
+		t.Errorf("streamed refusal: %q", cut.Error())
+	}
+}
+
+func TestHumanBytes(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 bytes", 1023: "1023 bytes", 1024: "1 KB", 1536: "1.5 KB", 150 * 1024: "150 KB", 2 << 30: "2 GB"} {
+		if got := HumanBytes(n); got != want {
+			t.Errorf("HumanBytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestExpectedRestore(t *testing.T) {
+	p := DefaultPolicy()
+	if p.ExpectedRestore(TierExpedited) != p.ExpeditedRestore || p.ExpectedRestore(TierStandard) != p.StandardRestore {
+		t.Fatal("expected restore times")
+	}
+}
+
+func TestDecideDownload(t *testing.T) {
+	p := DefaultPolicy()
+	free, premium := newUser(t, false), newUser(t, true)
+	completedAt := t0.Add(time.Minute) // see state(): Complete at t0+1m
+	cases := []struct {
+		state string
+		owner *User
+		want  DownloadDecision
+	}{
+		{"pending", free, DownloadDecision{State: DownloadNotReady}},
+		{"running", free, DownloadDecision{State: DownloadNotReady}},
+		{"failed", free, DownloadDecision{State: DownloadNotReady}},
+		{"cancelled", free, DownloadDecision{State: DownloadNotReady}},
+		{"available", free, DownloadDecision{State: DownloadAllowed, ArchiveAt: completedAt.Add(p.FreeWindow)}},
+		{"available", premium, DownloadDecision{State: DownloadAllowed}},
+		{"archived", free, DownloadDecision{State: DownloadUpgradeRequired}},
+		{"restoring", premium, DownloadDecision{State: DownloadRestoring, Tier: TierExpedited, ExpectedBy: t0.Add(time.Hour)}},
+		{"restored", premium, DownloadDecision{State: DownloadAllowed}},
+	}
+	for _, c := range cases {
+		got := DecideDownload(state(t, c.state), c.owner, p)
+		if got != c.want {
+			t.Errorf("%s (premium=%v): %+v, want %+v", c.state, c.owner.Premium(), got, c.want)
+		}
+	}
+}
+
+func TestSummaryLogAndRatios(t *testing.T) {
+	s := Summary{Reference: "demo", Records: 10, Variants: 12, Known: 3, Transitions: 8, Transversions: 4,
+		ByImpact: map[string]int64{"HIGH": 1, "LOW": 5, "MODERATE": 5}, TopHighImpactGenes: []GeneCount{{"BRCA2", 1}},
+		SkippedLines: []string{"line 7: bad POS"}, Skipped: 1}
+	if s.TsTv() != 2 || s.KnownRate() != 0.25 || (Summary{}).TsTv() != 0 || (Summary{}).KnownRate() != 0 {
+		t.Fatal("ratios")
+	}
+	var b strings.Builder
+	if err := s.WriteLog(&b); err != nil {
+		t.Fatal(err)
+	}
+	log := b.String()
+	for _, want := range []string{"Reference:            demo", "Ts/Tv:                2.000 (8/4)", "Known variants:       3 (25.0%)", "line 7: bad POS", "BRCA2"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	// Sorted: count descending, then label.
+	if strings.Index(log, "LOW") > strings.Index(log, "MODERATE") || strings.Index(log, "MODERATE") > strings.Index(log, "  HIGH") {
+		t.Errorf("impact order wrong:\n%s", log)
+	}
+}

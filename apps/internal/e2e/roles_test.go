@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"syscall"
@@ -112,6 +113,27 @@ func TestRolesEndToEnd(t *testing.T) {
 			e := c.waitEmail(t, "carol@example.org", id, 30*time.Second)
 			t.Logf("poison job %s FAILED via the DLQ; e-mail %q", id, e.Subject)
 		})
+	})
+
+	// Every role exposes Prometheus metrics: the annotators their runs and
+	// queue depth, the web its request latencies, the notifier the DLQs.
+	t.Run("Metrics", func(t *testing.T) {
+		for _, m := range []struct {
+			p     *proc
+			wants []string
+		}{
+			{a1, []string{`gas_annotations_total{outcome="ok"}`, `gas_queue_messages{queue="annotate",state="visible"}`,
+				"gas_job_write_conflicts_total", "go_goroutines"}},
+			{r["web"], []string{`gas_http_request_duration_seconds_count{code="2xx",method="GET",route="/annotations/{id}/status"}`}},
+			{notifier, []string{`gas_queue_messages{queue="annotate-dlq",state="visible"} 0`, `gas_queue_messages{queue="notify",state="in_flight"}`}},
+		} {
+			body := httpBody(t, "http://"+m.p.addr(t)+"/metrics")
+			for _, w := range m.wants {
+				if !strings.Contains(body, w) {
+					t.Errorf("%s /metrics lacks %s", m.p.name, w)
+				}
+			}
+		}
 	})
 
 	// kill -9 an annotator mid-job: the job completes exactly once on another.
@@ -335,6 +357,20 @@ func (c *cluster) startRoles(t *testing.T, extra map[string][]string, annotators
 		}
 	}
 	return procs
+}
+
+func httpBody(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d", url, resp.StatusCode)
+	}
+	return string(b)
 }
 
 func httpStatus(t *testing.T, url string) int {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -151,8 +152,9 @@ func runAnnotate(ctx context.Context, args []string) error {
 	fs.IntVar(&maxLine, "max-line", 0, "longest accepted VCF line in bytes (default 1 MiB)")
 	fs.IntVar(&maxAllele, "max-allele", 0, "longest accepted allele (default 100000)")
 	fs.IntVar(&workers, "workers", 0, "annotating goroutines (default: CPUs)")
-	var cpuProfile string
+	var cpuProfile, memProfile string
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) to this file")
+	fs.StringVar(&memProfile, "memprofile", "", "write a heap profile (pprof) to this file at the end")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return fmt.Errorf("%w\nusage: gas annotate --gff3 GENES.gff3[.gz] --fasta REF.fa[.gz] [--known KNOWN.vcf.gz] [-o OUT.vcf[.gz]] [IN.vcf[.gz]]", err)
@@ -172,6 +174,9 @@ func runAnnotate(ctx context.Context, args []string) error {
 	case "vcf", "tsv", "json":
 	default:
 		return fmt.Errorf("%w: --format must be vcf, tsv or json", errUsage)
+	}
+	if memProfile != "" {
+		runtime.MemProfileRate = 4096
 	}
 	if cpuProfile != "" {
 		pf, err := os.Create(cpuProfile)
@@ -257,9 +262,27 @@ func runAnnotate(ctx context.Context, args []string) error {
 		}
 		return err
 	}
+	if memProfile != "" {
+		if err := writeHeapProfile(memProfile); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(os.Stderr, "gas annotate: %d records, %d alleles, %d skipped, %d known, %d REF mismatches, Ts/Tv %.2f, %s in %.2fs\n",
 		sum.Records, sum.Variants, sum.Skipped, sum.Known, sum.RefMismatches, sum.TsTv(), sum.Reference, time.Since(start).Seconds())
 	return nil
+}
+
+// writeHeapProfile records live and total allocations (diagnostics).
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // annotateAs runs the engine and converts its VCF into the chosen format.

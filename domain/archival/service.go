@@ -315,7 +315,9 @@ func verify(h hash.Hash, want string) error {
 // Thaw restores every archived job of a premium user (restore protocol
 // step 1): each gets an Expedited retrieval, or Standard when cold storage
 // has no Expedited capacity, recorded as RESTORING with its tier and
-// expected time, plus a scheduled restore check. Jobs already RESTORING get
+// expected time, plus a scheduled restore check. Before listing archived
+// jobs it fences archivers still working on the user's hot jobs (see
+// fenceArchivers), so none can be archived unseen. Jobs already RESTORING get
 // a fresh check whatever the user's plan now, which repairs a crash between
 // recording a retrieval and scheduling its check.
 func (s *Service) Thaw(ctx context.Context, user domain.UserID) error {

@@ -133,8 +133,12 @@ func (s *schedule) logf(format string, args ...any) {
 
 // observe sees every job write: a write into RUNNING with a new attempt is
 // a claim by the running worker, which must not overlap another worker's
-// live claim.
+// live claim; a write out of RUNNING ends every claim.
 func (s *schedule) observe(before, after domain.JobSnapshot) {
+	if before.Status == domain.StatusRunning && after.Status != domain.StatusRunning {
+		delete(s.runs, after.ID) // completed, failed, released or abandoned: no claim holds
+		return
+	}
 	if after.Status != domain.StatusRunning || (before.Status == domain.StatusRunning && after.Attempts <= before.Attempts) {
 		return
 	}

@@ -73,11 +73,11 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // cannot locate (no CHROM/POS); annotation content it does not understand is
 // indexed as unannotated rather than refused.
 func (Indexer) Index(ctx context.Context, annotatedVCF io.Reader, index io.Writer) error {
-	br := bufio.NewReaderSize(annotatedVCF, 256<<10)
+	br := bufio.NewReaderSize(annotatedVCF, 64<<10)
 	if magic, err := br.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
 		return ErrCompressed
 	}
-	b := &builder{out: &countingWriter{w: bufio.NewWriterSize(index, 256<<10)}}
+	b := &builder{out: &countingWriter{w: bufio.NewWriterSize(index, 64<<10)}}
 	if _, err := io.WriteString(b.out, headerMagic); err != nil {
 		return fmt.Errorf("write index header: %w", err)
 	}

@@ -363,6 +363,9 @@ func Load(r Name, args []string, getenv func(string) string) (Config, error) {
 		}
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return Config{}, flag.ErrHelp
+		}
 		return Config{}, fmt.Errorf("%w: %v (see docs/configuration.md)", ErrConfig, err)
 	}
 	if fs.NArg() > 0 {
@@ -404,6 +407,23 @@ func Load(r Name, args []string, getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// Usage lists role r's flags with their variables, for --help.
+func Usage(r Name) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "usage: %s [flags]\n\nEvery flag has an environment variable; flags win. See docs/configuration.md.\n\n", r)
+	for _, s := range append(Settings(), AWSSettings()...) {
+		if !s.For(r) {
+			continue
+		}
+		def := ""
+		if s.Default != "" {
+			def = " (default " + s.Default + ")"
+		}
+		fmt.Fprintf(&b, "  --%s  $%s%s\n      %s\n", s.Flag(), s.Env, def, s.Help)
+	}
+	return b.String()
 }
 
 // Validate rejects a configuration the role cannot run with, naming what
@@ -510,5 +530,23 @@ Create the resources first with ` + "`gas aws bootstrap`" + ` (same variables).
 	table("Roles, tier policy and pipeline", roleRows)
 	table("AWS resources (shared with `gas aws bootstrap`)", AWSSettings())
 	table("Test-only hooks (refused unless GAS_AWS_ENDPOINT is a loopback test server)", testRows)
+	b.WriteString(`## Example: a whole deployment against moto on one machine
+
+` + "```sh" + `
+moto_server -H 127.0.0.1 -p 5000 &
+export GAS_AWS_ENDPOINT=http://127.0.0.1:5000 GAS_AWS_PREFIX=demo- GAS_MAIL_FROM=gas@example.org
+go build -o bin/ ./apps/gas ./apps/web ./apps/annotator ./apps/archiver ./apps/thawer ./apps/restorer ./apps/notifier
+bin/gas aws bootstrap                                   # buckets, tables, queues + DLQs, topics (idempotent)
+aws --endpoint-url $GAS_AWS_ENDPOINT sesv2 create-email-identity --email-identity $GAS_MAIL_FROM
+bin/gas db build --gff3 genes.gff3 --fasta genome.fa -o ref.gasdb
+GAS_ANNOTATION_DB=ref.gasdb GAS_ADDR=127.0.0.1:9101 bin/annotator &   # or s3://bucket/key
+GAS_ADDR=127.0.0.1:9102 bin/archiver & GAS_ADDR=127.0.0.1:9103 bin/thawer &
+GAS_ADDR=127.0.0.1:9104 bin/restorer & GAS_ADDR=127.0.0.1:9105 bin/notifier &
+GAS_SESSION_KEY=$(head -c 32 /dev/urandom | base64) GAS_OIDC_CLIENT_ID=... GAS_OIDC_CLIENT_SECRET=... bin/web
+` + "```" + `
+
+Run more annotators for more throughput (each needs its own GAS_ADDR on one machine). The end-to-end test
+(` + "`apps/internal/e2e`" + `, run by ` + "`./scripts/test.sh`" + `) does exactly this with short windows.
+`)
 	return b.String()
 }

@@ -14,6 +14,7 @@ package role
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -111,6 +112,10 @@ func Main(r Name, build Build) {
 // role and serves it until ctx is cancelled, returning the exit status.
 func Run(ctx context.Context, r Name, args []string, getenv func(string) string, stderr io.Writer, build Build) int {
 	c, err := Load(r, args, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stderr, Usage(r))
+		return ExitOK
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "gas %s: %v\nsee docs/configuration.md for every variable and flag\n", r, err)
 		return ExitUsage
@@ -198,6 +203,9 @@ func (rt *Runtime) drain(ws []Worker, deadline time.Time) {
 		if w.Queue != nil {
 			w.Queue.Drain()
 		}
+	}
+	if len(ws) == 0 {
+		return
 	}
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()

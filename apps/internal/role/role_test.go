@@ -374,6 +374,11 @@ func TestRunExitsWithUsageOnBadConfig(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	stderr.Reset()
+	if code := Run(context.Background(), Thawer, []string{"--help"}, env(nil), &stderr, nil); code != ExitOK ||
+		!strings.Contains(stderr.String(), "--free-window  $GAS_FREE_WINDOW (default 5m0s)") || strings.Contains(stderr.String(), "--annotation-db") {
+		t.Fatalf("--help: exit %d\n%s", code, stderr.String())
+	}
+	stderr.Reset()
 	code = Run(context.Background(), Archiver, nil, env(map[string]string{"GAS_ADDR": "127.0.0.1:0"}), &stderr,
 		func(context.Context, *Runtime) (*App, func(), error) { return nil, nil, errors.New("no such queue") })
 	if code != ExitFailure || !strings.Contains(stderr.String(), `"msg":"start failed"`) || !strings.Contains(stderr.String(), `"role":"archiver"`) {

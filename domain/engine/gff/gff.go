@@ -38,6 +38,7 @@ func ReadGTF(r io.Reader, b *model.Builder, opt Options) error {
 func read(r io.Reader, b *model.Builder, opt Options, gtf bool) error {
 	lr := lineio.NewReader(r, opt.MaxLine)
 	var cols [9][]byte
+	p := &parser{gtf: gtf}
 	for {
 		line, err := lr.Next()
 		if err == io.EOF {
@@ -71,7 +72,7 @@ func read(r io.Reader, b *model.Builder, opt Options, gtf bool) error {
 			}
 			return fmt.Errorf("%w: %w", ErrFormat, lineio.Errorf(lr.Line(), "expected 9 tab-separated columns, found %d", n))
 		}
-		f, ok, err := parseLine(cols, gtf)
+		f, ok, err := p.parseLine(&cols)
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrFormat, lineio.Errorf(lr.Line(), "%v", err))
 		}
@@ -81,8 +82,148 @@ func read(r io.Reader, b *model.Builder, opt Options, gtf bool) error {
 	}
 }
 
-func kindOf(t string, gtf bool) model.FeatureKind {
-	switch t {
+// parser holds per-file state that lets a line be parsed without
+// allocating: attributes are kept as slices of the line, and the strings
+// that repeat from line to line (sequence name, parent identifier,
+// biotype) are reused rather than copied again. Gene-model files have
+// hundreds of thousands of lines, and this is most of a reference's load
+// time.
+type parser struct {
+	gtf     bool
+	attrs   []attr
+	parents []string
+	chrom   string
+	parent  string
+	words   map[string]string // biotypes and other short repeated values
+}
+
+// attr is one key/value attribute, both slices of the current line.
+type attr struct{ k, v []byte }
+
+// maxWords bounds the reuse table (distinct biotypes number a few dozen).
+const maxWords = 256
+
+// reuse returns b as a string, reusing last when it has the same bytes.
+func reuse(last *string, b []byte) string {
+	if string(b) != *last {
+		*last = string(b)
+	}
+	return *last
+}
+
+// word returns b as a string from the table of short repeated values.
+func (p *parser) word(b []byte) string {
+	if s, ok := p.words[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if p.words == nil {
+		p.words = map[string]string{}
+	}
+	if len(p.words) < maxWords {
+		p.words[s] = s
+	}
+	return s
+}
+
+// val is the raw value of the last attribute named key (nil when absent).
+func (p *parser) val(key string) []byte {
+	for i := len(p.attrs) - 1; i >= 0; i-- {
+		if string(p.attrs[i].k) == key {
+			return p.attrs[i].v
+		}
+	}
+	return nil
+}
+
+// decode turns a raw value into a string: GFF3 values are percent-decoded.
+func (p *parser) decode(v []byte) string {
+	if !p.gtf && bytes.IndexByte(v, '%') >= 0 {
+		if u, err := url.PathUnescape(string(v)); err == nil {
+			return u
+		}
+	}
+	return string(v)
+}
+
+// str is the decoded value of key ("" when absent). Repeated "tag"
+// attributes are joined with commas.
+func (p *parser) str(key string) string {
+	if key == "tag" {
+		var out string
+		n := 0
+		for _, a := range p.attrs {
+			if string(a.k) == "tag" {
+				if n > 0 {
+					out += ","
+				}
+				out += p.decode(a.v)
+				n++
+			}
+		}
+		return out
+	}
+	return p.decode(p.val(key))
+}
+
+// has reports whether key has a non-empty value.
+func (p *parser) has(key string) bool {
+	v := p.val(key)
+	if len(v) == 0 {
+		return false
+	}
+	return p.decode(v) != ""
+}
+
+// first is the first of keys with a non-empty value.
+func (p *parser) first(keys ...string) string {
+	for _, k := range keys {
+		if v := p.val(k); len(v) > 0 {
+			if s := p.decode(v); s != "" {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// firstWord is first for values that repeat across the file (biotypes).
+func (p *parser) firstWord(keys ...string) string {
+	for _, k := range keys {
+		if v := p.val(k); len(v) > 0 {
+			if p.gtf || bytes.IndexByte(v, '%') < 0 {
+				return p.word(v)
+			}
+			if s := p.decode(v); s != "" {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// splitParents fills p.parents from a comma-separated value.
+func (p *parser) splitParents(v []byte) []string {
+	p.parents = p.parents[:0]
+	if len(v) == 0 {
+		return nil
+	}
+	if p.gtf || bytes.IndexByte(v, '%') < 0 {
+		for {
+			i := bytes.IndexByte(v, ',')
+			if i < 0 {
+				p.parents = append(p.parents, reuse(&p.parent, v))
+				return p.parents
+			}
+			p.parents = append(p.parents, string(v[:i]))
+			v = v[i+1:]
+		}
+	}
+	return append(p.parents, strings.Split(p.decode(v), ",")...)
+}
+
+func kindOf(tb []byte, gtf bool) model.FeatureKind {
+	switch t := string(tb); t {
 	case "gene", "pseudogene", "ncRNA_gene":
 		return model.KindGene
 	case "exon", "pseudogenic_exon", "noncoding_exon":
@@ -106,18 +247,19 @@ func kindOf(t string, gtf bool) model.FeatureKind {
 		"RNase_MRP_RNA", "RNase_P_RNA", "telomerase_RNA", "guide_RNA", "piRNA", "siRNA", "transcript_region":
 		return model.KindTranscript
 	}
-	if !gtf && strings.HasSuffix(t, "_transcript") {
+	if !gtf && bytes.HasSuffix(tb, []byte("_transcript")) {
 		return model.KindTranscript
 	}
-	if strings.HasSuffix(t, "_gene") {
+	if bytes.HasSuffix(tb, []byte("_gene")) {
 		return model.KindGene // Ensembl: lincRNA_gene, miRNA_gene, snRNA_gene, ...
 	}
 	return model.KindOther
 }
 
-func parseLine(c [9][]byte, gtf bool) (model.Feature, bool, error) {
+func (p *parser) parseLine(c *[9][]byte) (model.Feature, bool, error) {
 	var f model.Feature
-	f.Kind = kindOf(string(c[2]), gtf)
+	gtf := p.gtf
+	f.Kind = kindOf(c[2], gtf)
 	if f.Kind == model.KindOther {
 		// GFF3: any other feature with both an ID and a Parent is a
 		// transcript of some type (Ensembl: processed_pseudogene, RNA, ...)
@@ -136,10 +278,10 @@ func parseLine(c [9][]byte, gtf bool) (model.Feature, bool, error) {
 	if len(c[0]) == 0 {
 		return f, false, errors.New("empty sequence name")
 	}
-	f.Chrom = string(c[0])
-	s, err1 := strconv.ParseInt(string(c[3]), 10, 32)
-	e, err2 := strconv.ParseInt(string(c[4]), 10, 32)
-	if err1 != nil || err2 != nil {
+	f.Chrom = reuse(&p.chrom, c[0])
+	s, ok1 := atoi32(c[3])
+	e, ok2 := atoi32(c[4])
+	if !ok1 || !ok2 {
 		return f, false, fmt.Errorf("start %q / end %q are not integers", c[3], c[4])
 	}
 	if s < 1 && (f.Kind == model.KindGene || f.Kind == model.KindTranscript) && e >= 1 {
@@ -167,43 +309,76 @@ func parseLine(c [9][]byte, gtf bool) (model.Feature, bool, error) {
 	default:
 		return f, false, fmt.Errorf("phase %q is not 0, 1, 2 or .", c[7])
 	}
-	var attrs map[string]string
 	var err error
 	if gtf {
-		attrs, err = gtfAttrs(c[8])
+		err = p.gtfAttrs(c[8])
 	} else {
-		attrs, err = gff3Attrs(c[8])
+		err = p.gff3Attrs(c[8])
 	}
 	if err != nil {
 		return f, false, err
 	}
 	if gtf {
-		return fromGTF(f, attrs)
+		return p.fromGTF(f)
 	}
-	return fromGFF3(f, attrs)
+	return p.fromGFF3(f)
 }
 
-func first(a map[string]string, keys ...string) string {
-	for _, k := range keys {
-		if v := a[k]; v != "" {
-			return v
+// atoi32 parses a signed decimal that fits in 32 bits, as
+// strconv.ParseInt(s, 10, 32) would accept it.
+func atoi32(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 11 {
+		v, err := strconv.ParseInt(string(b), 10, 32)
+		return v, err == nil
+	}
+	neg := false
+	d := b
+	if d[0] == '-' || d[0] == '+' {
+		neg = d[0] == '-'
+		d = d[1:]
+		if len(d) == 0 {
+			return 0, false
 		}
 	}
-	return ""
+	var v int64
+	for _, ch := range d {
+		if ch < '0' || ch > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(ch-'0')
+	}
+	if neg {
+		v = -v
+	}
+	if v > 1<<31-1 || v < -1<<31 {
+		return 0, false
+	}
+	return v, true
 }
 
-func fromGFF3(f model.Feature, a map[string]string) (model.Feature, bool, error) {
-	id := a["ID"]
+func (p *parser) fromGFF3(f model.Feature) (model.Feature, bool, error) {
 	var parents []string
-	if p := a["Parent"]; p != "" {
-		parents = strings.Split(p, ",")
+	if v := p.val("Parent"); len(v) > 0 {
+		parents = p.splitParents(v)
+		if len(parents) == 1 && parents[0] == "" {
+			parents = nil // "Parent=%" style values that decode to nothing
+		}
 	}
 	// Ensembl types some genes as their transcripts' type and some
 	// transcripts as genes: the identifiers decide.
 	if f.Kind == model.KindGene && len(parents) > 0 {
 		f.Kind = model.KindTranscript // e.g. "pseudogene" lines under a gene
 	}
-	if f.Kind == model.KindTranscript && len(parents) == 0 && (strings.HasPrefix(id, "gene:") || a["gene_id"] != "" && a["transcript_id"] == "") {
+	if f.Kind == model.KindExon || f.Kind == model.KindCDS || f.Kind == model.KindUTR5 || f.Kind == model.KindUTR3 ||
+		f.Kind == model.KindUTR || f.Kind == model.KindStartCodon || f.Kind == model.KindStopCodon {
+		if len(parents) == 0 {
+			return f, false, errors.New("feature without Parent")
+		}
+		f.Parents = parents
+		return f, true, nil
+	}
+	id := p.str("ID")
+	if f.Kind == model.KindTranscript && len(parents) == 0 && (strings.HasPrefix(id, "gene:") || p.has("gene_id") && !p.has("transcript_id")) {
 		f.Kind = model.KindGene // e.g. a "processed_transcript" line with ID=gene:...
 	}
 	switch f.Kind {
@@ -212,89 +387,84 @@ func fromGFF3(f model.Feature, a map[string]string) (model.Feature, bool, error)
 			return f, false, errors.New("gene line without ID")
 		}
 		f.ID = id
-		f.Name = first(a, "Name", "gene_name", "gene", "locus_tag")
-		f.Label = a["gene_id"]
-		f.Biotype = first(a, "biotype", "gene_biotype", "gene_type")
+		f.Name = p.first("Name", "gene_name", "gene", "locus_tag")
+		f.Label = p.str("gene_id")
+		f.Biotype = p.firstWord("biotype", "gene_biotype", "gene_type")
 	case model.KindTranscript:
 		if id == "" {
 			return f, false, errors.New("transcript line without ID")
 		}
 		f.ID = id
 		f.Parents = parents
-		f.Name = a["Name"]
-		f.Label = a["transcript_id"]
-		f.Biotype = first(a, "biotype", "transcript_biotype", "transcript_type", "gene_biotype", "gene_type")
-		f.Tags = a["tag"]
-	default:
-		if len(parents) == 0 {
-			return f, false, errors.New("feature without Parent")
-		}
-		f.Parents = parents
+		f.Name = p.str("Name")
+		f.Label = p.str("transcript_id")
+		f.Biotype = p.firstWord("biotype", "transcript_biotype", "transcript_type", "gene_biotype", "gene_type")
+		f.Tags = p.str("tag")
 	}
 	return f, true, nil
 }
 
-func fromGTF(f model.Feature, a map[string]string) (model.Feature, bool, error) {
-	gid := a["gene_id"]
-	tid := a["transcript_id"]
+func (p *parser) fromGTF(f model.Feature) (model.Feature, bool, error) {
 	switch f.Kind {
 	case model.KindGene:
+		gid := p.str("gene_id")
 		if gid == "" {
 			return f, false, errors.New("gene line without gene_id")
 		}
 		f.ID = gid
 		f.Label = gid
-		f.Name = first(a, "gene_name", "gene")
-		f.Biotype = first(a, "gene_biotype", "gene_type")
+		f.Name = p.first("gene_name", "gene")
+		f.Biotype = p.firstWord("gene_biotype", "gene_type")
 	case model.KindTranscript:
+		tid := p.str("transcript_id")
 		if tid == "" {
 			return f, false, errors.New("transcript line without transcript_id")
 		}
 		f.ID = tid
 		f.Label = tid
-		f.Parents = []string{gid}
-		f.Biotype = first(a, "transcript_biotype", "transcript_type", "gene_biotype", "gene_type")
-		f.Tags = a["tag"]
+		f.Parents = []string{p.str("gene_id")}
+		f.Biotype = p.firstWord("transcript_biotype", "transcript_type", "gene_biotype", "gene_type")
+		f.Tags = p.str("tag")
 	default:
-		if tid == "" {
+		tid := p.val("transcript_id")
+		if len(tid) == 0 {
 			return f, false, errors.New("feature without transcript_id")
 		}
-		f.Parents = strings.Split(tid, ",") // shared exons list several (seen in Ensembl files)
+		f.Parents = p.splitParents(tid) // shared exons list several (seen in Ensembl files)
 	}
 	return f, true, nil
 }
 
-func gff3Attrs(col []byte) (map[string]string, error) {
-	a := make(map[string]string, 8)
+// gff3Attrs splits a GFF3 attribute column (key=value pairs separated by
+// semicolons) into p.attrs.
+func (p *parser) gff3Attrs(col []byte) error {
+	p.attrs = p.attrs[:0]
 	if len(col) == 0 || (len(col) == 1 && col[0] == '.') {
-		return a, nil
+		return nil
 	}
-	for _, kv := range bytes.Split(col, []byte{';'}) {
+	for len(col) > 0 {
+		var kv []byte
+		if i := bytes.IndexByte(col, ';'); i >= 0 {
+			kv, col = col[:i], col[i+1:]
+		} else {
+			kv, col = col, nil
+		}
 		kv = bytes.TrimSpace(kv)
 		if len(kv) == 0 {
 			continue
 		}
 		i := bytes.IndexByte(kv, '=')
 		if i <= 0 {
-			return nil, fmt.Errorf("attribute %q is not key=value", truncate(kv))
+			return fmt.Errorf("attribute %q is not key=value", truncate(kv))
 		}
-		k := string(kv[:i])
-		v := string(kv[i+1:])
-		if strings.IndexByte(v, '%') >= 0 {
-			if u, err := url.PathUnescape(v); err == nil {
-				v = u
-			}
-		}
-		if old, ok := a[k]; ok && k == "tag" {
-			v = old + "," + v
-		}
-		a[k] = v
+		p.attrs = append(p.attrs, attr{kv[:i], kv[i+1:]})
 	}
-	return a, nil
+	return nil
 }
 
-func gtfAttrs(col []byte) (map[string]string, error) {
-	a := make(map[string]string, 8)
+// gtfAttrs splits a GTF attribute column (key "value"; pairs) into p.attrs.
+func (p *parser) gtfAttrs(col []byte) error {
+	p.attrs = p.attrs[:0]
 	rest := bytes.TrimSpace(col)
 	for len(rest) > 0 {
 		if rest[0] == ';' { // empty attribute (";;" occurs in real files)
@@ -303,39 +473,36 @@ func gtfAttrs(col []byte) (map[string]string, error) {
 		}
 		i := bytes.IndexAny(rest, " \t")
 		if i <= 0 {
-			return nil, fmt.Errorf("attribute %q has no value", truncate(rest))
+			return fmt.Errorf("attribute %q has no value", truncate(rest))
 		}
-		k := string(rest[:i])
+		k := rest[:i]
 		rest = bytes.TrimLeft(rest[i:], " \t")
-		var v string
+		var v []byte
 		if len(rest) > 0 && rest[0] == '"' {
 			j := bytes.IndexByte(rest[1:], '"')
 			if j < 0 {
-				return nil, fmt.Errorf("attribute %s: unterminated quote", k)
+				return fmt.Errorf("attribute %s: unterminated quote", k)
 			}
-			v = string(rest[1 : 1+j])
+			v = rest[1 : 1+j]
 			rest = rest[2+j:]
 		} else {
 			j := bytes.IndexByte(rest, ';')
 			if j < 0 {
 				j = len(rest)
 			}
-			v = string(bytes.TrimSpace(rest[:j]))
+			v = bytes.TrimSpace(rest[:j])
 			rest = rest[j:]
 		}
 		rest = bytes.TrimLeft(rest, " \t")
 		if len(rest) > 0 {
 			if rest[0] != ';' {
-				return nil, fmt.Errorf("attribute %s: expected ';' after the value", k)
+				return fmt.Errorf("attribute %s: expected ';' after the value", k)
 			}
 			rest = bytes.TrimLeft(rest[1:], " \t")
 		}
-		if old, ok := a[k]; ok && k == "tag" {
-			v = old + "," + v
-		}
-		a[k] = v
+		p.attrs = append(p.attrs, attr{k, v})
 	}
-	return a, nil
+	return nil
 }
 
 func truncate(b []byte) string {

@@ -6,13 +6,14 @@ package ports
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
 	"github.com/gasproject/gas/domain"
 )
 
-//go:generate go tool moq -out mocks/ports_moq.go -pkg mocks . Clock IDs JobStore UserStore ObjectStore Queue Publisher Archive Notifier IdentityProvider Annotator Billing
+//go:generate go tool moq -out mocks/ports_moq.go -pkg mocks . Clock IDs JobStore UserStore ObjectStore Queue Publisher Archive Notifier IdentityProvider Annotator Billing TokenStore
 
 // Errors every adapter returns (wrapped with context) so services can react
 // to them without knowing the technology.
@@ -219,4 +220,70 @@ var ErrBadInput = errors.New("bad input")
 type Billing interface {
 	Subscribe(ctx context.Context, user domain.UserID) error
 	Cancel(ctx context.Context, user domain.UserID) error
+}
+
+// APIToken is a personal API token as stored. Only the SHA-256 of the
+// secret is kept (the secret is shown to its owner once, at creation), so a
+// leaked table or backup yields no usable token and a lookup needs nothing
+// but the hash of the presented bearer secret.
+type APIToken struct {
+	ID        string        // short, URL-safe; unique per user, names the token in the revoke URL
+	User      domain.UserID // owner: requests with this token act as this user
+	Name      string        // the owner's label ("laptop", "pipeline")
+	Hash      string        // hex SHA-256 of the secret: 64 lowercase hex digits
+	CreatedAt time.Time
+	LastUsed  time.Time // zero until first used
+}
+
+// ErrInvalidToken marks a token a store refuses to create (missing id,
+// owner or creation time, or a hash that is not a hex SHA-256), so a bug
+// that would store a secret instead of its hash fails loudly.
+var ErrInvalidToken = errors.New("invalid API token")
+
+// Validate checks what every TokenStore requires before storing t; the
+// error wraps ErrInvalidToken.
+func (t APIToken) Validate() error {
+	switch {
+	case t.ID == "" || t.User == "":
+		return fmt.Errorf("token %q of %q: id and user are required: %w", t.ID, t.User, ErrInvalidToken)
+	case t.CreatedAt.IsZero():
+		return fmt.Errorf("token %s: creation time is required: %w", t.ID, ErrInvalidToken)
+	case !isSHA256Hex(t.Hash):
+		return fmt.Errorf("token %s: hash is not a lowercase hex SHA-256: %w", t.ID, ErrInvalidToken)
+	}
+	return nil
+}
+
+func isSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// TokenStore keeps personal API tokens for the JSON API's bearer
+// authentication. It is a port rather than web-layer state because tokens
+// must outlive a web process and be shared by every web server behind the
+// load balancer: memory in local mode, a DynamoDB table on AWS.
+// Implementations store tokens hashed (APIToken.Hash) and never see secrets.
+type TokenStore interface {
+	// Create stores a new token; ErrExists if a token with the same hash,
+	// or the same id for the same user, is already stored.
+	Create(ctx context.Context, t APIToken) error
+	// ByHash finds the token with the given secret hash; ErrNotFound if none.
+	ByHash(ctx context.Context, hash string) (APIToken, error)
+	// List returns a user's tokens, newest first (ties by id, ascending);
+	// empty, not an error, for a user without tokens.
+	List(ctx context.Context, user domain.UserID) ([]APIToken, error)
+	// Delete revokes a user's token at once; ErrNotFound if the user has no
+	// such token (another user's token id included), so revoking is scoped
+	// to its owner.
+	Delete(ctx context.Context, user domain.UserID, id string) error
+	// Touch records that a token was used at at; ErrNotFound if it was revoked.
+	Touch(ctx context.Context, hash string, at time.Time) error
 }

@@ -31,6 +31,10 @@ func TestUserStoreContract(t *testing.T) {
 	contract.TestUserStore(t, func(t *testing.T) ports.UserStore { return memory.NewMemoryUserStore() })
 }
 
+func TestTokenStoreContract(t *testing.T) {
+	contract.TestTokenStore(t, func(t *testing.T) ports.TokenStore { return memory.NewMemoryTokenStore() })
+}
+
 func TestIDsContract(t *testing.T) {
 	t.Run("RandomIDs", func(t *testing.T) { contract.TestIDs(t, memory.NewRandomIDs()) })
 	t.Run("SequenceIDs", func(t *testing.T) { contract.TestIDs(t, memory.NewSequenceIDs("job")) })
@@ -87,7 +91,7 @@ func TestArchiveContract(t *testing.T) {
 				}
 				a := must[*memory.MemoryArchive](t)(memory.NewMemoryArchive(clock, opts...))
 				t.Cleanup(func() { a.Close() })
-				return contract.ArchiveFixture{Archive: a, Sleep: clock.Advance, RefuseExpedited: a.RefuseExpedited, MaxRestore: 5 * time.Hour}
+				return contract.ArchiveFixture{Archive: a, Sleep: clock.Advance, RefuseExpedited: a.RefuseExpedited, MaxRestore: 5 * time.Hour, ModelsDeletion: true}
 			})
 		})
 	}
@@ -95,7 +99,7 @@ func TestArchiveContract(t *testing.T) {
 		contract.TestArchive(t, func(t *testing.T) contract.ArchiveFixture {
 			a := must[*memory.MemoryArchive](t)(memory.NewMemoryArchive(memory.SystemClock{}, memory.WithRetrievalTimes(time.Second, 2*time.Second)))
 			t.Cleanup(func() { a.Close() })
-			return contract.ArchiveFixture{Archive: a, Sleep: time.Sleep, RefuseExpedited: a.RefuseExpedited, MaxRestore: 2 * time.Second}
+			return contract.ArchiveFixture{Archive: a, Sleep: time.Sleep, RefuseExpedited: a.RefuseExpedited, MaxRestore: 2 * time.Second, ModelsDeletion: true}
 		})
 	})
 }
@@ -134,7 +138,7 @@ func objectFixture(t *testing.T, disk bool) contract.ObjectStoreFixture {
 	srv.Config.Handler = mux
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return contract.ObjectStoreFixture{Store: store, HTTP: srv.Client(), EnforcesPresigned: true, ServesDownloadName: true, Sleep: clock.Advance}
+	return contract.ObjectStoreFixture{Store: store, HTTP: srv.Client(), EnforcesPresigned: true, ServesDownloadName: true, HashesPresignedUploads: true, Sleep: clock.Advance}
 }
 
 func TestObjectStoreContract(t *testing.T) {

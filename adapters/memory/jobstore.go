@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -25,10 +27,41 @@ var ErrBadCursor = errors.New("invalid page cursor")
 // mutates a job it got or stored never changes what the store holds — the
 // same isolation a database gives. Updates compare the version exactly
 // like DynamoDB's conditional write.
+//
+// It is built for local mode's concurrency: jobs are spread over shards by
+// id, each with its own lock, so workers getting and updating different
+// jobs rarely meet; each user's jobs are indexed in submission order in a
+// slice that Create appends to (submissions arrive in time order, so an
+// insert is O(1) amortised, or a binary search and a short move for the
+// few that arrive out of order), which a page reads backwards from a
+// binary-searched cursor. Completed jobs are also indexed by results
+// storage state, so ListByStorage reads only the jobs it returns. Locks
+// are always taken job shard first, then user shard, and lists copy what
+// they need from the user index before reading jobs.
 type MemoryJobStore struct {
-	mu     sync.RWMutex
-	jobs   map[domain.JobID]domain.JobSnapshot
-	byUser map[domain.UserID][]jobKey // newest first
+	seed  maphash.Seed
+	jobs  [storeShards]jobShard
+	users [storeShards]userShard
+}
+
+// storeShards is the number of job and user shards: a few times the cores
+// of a large machine, so lock contention stays low without wasting memory.
+const storeShards = 64
+
+type jobShard struct {
+	mu   sync.RWMutex
+	jobs map[domain.JobID]domain.JobSnapshot
+}
+
+type userShard struct {
+	mu    sync.RWMutex
+	users map[domain.UserID]*userIndex
+}
+
+// userIndex is one user's jobs in order.
+type userIndex struct {
+	keys   []jobKey // oldest first: newest pages are at the end
+	stored map[domain.Storage]map[domain.JobID]jobKey
 }
 
 // jobKey is a job's position in its owner's list.
@@ -37,17 +70,37 @@ type jobKey struct {
 	ID domain.JobID `json:"i"`
 }
 
-// before reports whether a sorts ahead of b: newer first, then larger id first.
-func (a jobKey) before(b jobKey) bool {
-	if !a.At.Equal(b.At) {
-		return a.At.After(b.At)
+// less orders keys oldest first, ties by id ascending: the reverse of the
+// newest-first (ties by id descending) order lists are returned in.
+func (a jobKey) less(b jobKey) bool {
+	if c := a.At.Compare(b.At); c != 0 {
+		return c < 0
 	}
-	return a.ID > b.ID
+	return a.ID < b.ID
 }
 
 // NewMemoryJobStore returns an empty job store.
 func NewMemoryJobStore() *MemoryJobStore {
-	return &MemoryJobStore{jobs: map[domain.JobID]domain.JobSnapshot{}, byUser: map[domain.UserID][]jobKey{}}
+	s := &MemoryJobStore{seed: maphash.MakeSeed()}
+	for i := range s.jobs {
+		s.jobs[i].jobs = map[domain.JobID]domain.JobSnapshot{}
+		s.users[i].users = map[domain.UserID]*userIndex{}
+	}
+	return s
+}
+
+func (s *MemoryJobStore) jobShard(id domain.JobID) *jobShard {
+	return &s.jobs[maphash.String(s.seed, string(id))%storeShards]
+}
+
+func (s *MemoryJobStore) userShard(u domain.UserID) *userShard {
+	return &s.users[maphash.String(s.seed, string(u))%storeShards]
+}
+
+// storedState is the results-storage index a snapshot belongs to: only
+// completed jobs have results.
+func storedState(snap domain.JobSnapshot) (domain.Storage, bool) {
+	return snap.Storage, snap.Status == domain.StatusCompleted
 }
 
 // Create stores job as it is (including its version); ErrExists if the id is taken.
@@ -56,31 +109,58 @@ func (s *MemoryJobStore) Create(ctx context.Context, job *domain.Job) error {
 		return fmt.Errorf("create job: nil job")
 	}
 	snap := job.Snapshot()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.jobs[snap.ID]; ok {
+	js := s.jobShard(snap.ID)
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	if _, ok := js.jobs[snap.ID]; ok {
 		return fmt.Errorf("create job %s: %w", snap.ID, ports.ErrExists)
 	}
-	s.jobs[snap.ID] = snap
+	js.jobs[snap.ID] = snap
 	k := jobKey{At: snap.SubmittedAt, ID: snap.ID}
-	list := s.byUser[snap.Owner]
-	i := sort.Search(len(list), func(i int) bool { return !list[i].before(k) })
-	list = append(list, jobKey{})
-	copy(list[i+1:], list[i:])
-	list[i] = k
-	s.byUser[snap.Owner] = list
+	us := s.userShard(snap.Owner)
+	us.mu.Lock()
+	defer us.mu.Unlock()
+	idx := us.users[snap.Owner]
+	if idx == nil {
+		idx = &userIndex{stored: map[domain.Storage]map[domain.JobID]jobKey{}}
+		us.users[snap.Owner] = idx
+	}
+	if n := len(idx.keys); n == 0 || idx.keys[n-1].less(k) {
+		idx.keys = append(idx.keys, k) // the usual case: the newest job
+	} else {
+		i := sort.Search(n, func(i int) bool { return k.less(idx.keys[i]) })
+		idx.keys = slices.Insert(idx.keys, i, k)
+	}
+	if st, ok := storedState(snap); ok {
+		idx.store(st, k)
+	}
 	return nil
+}
+
+func (idx *userIndex) store(st domain.Storage, k jobKey) {
+	m := idx.stored[st]
+	if m == nil {
+		m = map[domain.JobID]jobKey{}
+		idx.stored[st] = m
+	}
+	m[k.ID] = k
 }
 
 // Get returns a fresh copy of the job; ErrNotFound if absent.
 func (s *MemoryJobStore) Get(ctx context.Context, id domain.JobID) (*domain.Job, error) {
-	s.mu.RLock()
-	snap, ok := s.jobs[id]
-	s.mu.RUnlock()
+	snap, ok := s.snapshot(id)
 	if !ok {
 		return nil, fmt.Errorf("get job %s: %w", id, ports.ErrNotFound)
 	}
 	return restoreJob(snap)
+}
+
+func (s *MemoryJobStore) snapshot(id domain.JobID) (domain.JobSnapshot, bool) {
+	js := s.jobShard(id)
+	js.mu.RLock()
+	snap, ok := js.jobs[id]
+	js.mu.RUnlock()
+	return snap, ok
 }
 
 // Update writes job if the stored version equals job.Version() and returns
@@ -91,9 +171,10 @@ func (s *MemoryJobStore) Update(ctx context.Context, job *domain.Job) (*domain.J
 		return nil, fmt.Errorf("update job: nil job")
 	}
 	snap := job.Snapshot()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cur, ok := s.jobs[snap.ID]
+	js := s.jobShard(snap.ID)
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	cur, ok := js.jobs[snap.ID]
 	if !ok {
 		return nil, fmt.Errorf("update job %s: %w", snap.ID, ports.ErrNotFound)
 	}
@@ -108,7 +189,21 @@ func (s *MemoryJobStore) Update(ctx context.Context, job *domain.Job) (*domain.J
 	if err != nil {
 		return nil, err
 	}
-	s.jobs[snap.ID] = snap
+	js.jobs[snap.ID] = snap
+	oldSt, wasStored := storedState(cur)
+	newSt, isStored := storedState(snap)
+	if wasStored != isStored || oldSt != newSt {
+		us := s.userShard(snap.Owner)
+		us.mu.Lock()
+		idx := us.users[snap.Owner]
+		if wasStored {
+			delete(idx.stored[oldSt], snap.ID)
+		}
+		if isStored {
+			idx.store(newSt, jobKey{At: snap.SubmittedAt, ID: snap.ID})
+		}
+		us.mu.Unlock()
+	}
 	return out, nil
 }
 
@@ -127,38 +222,66 @@ func (s *MemoryJobStore) ListByUser(ctx context.Context, user domain.UserID, cur
 		}
 		after = &k
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	list := s.byUser[user]
-	start := 0
-	if after != nil {
-		start = sort.Search(len(list), func(i int) bool { return after.before(list[i]) })
+	us := s.userShard(user)
+	us.mu.RLock()
+	var keys []jobKey
+	more := false
+	if idx := us.users[user]; idx != nil {
+		end := len(idx.keys)
+		if after != nil {
+			// Older than the cursor: everything before the first key >= it.
+			end = sort.Search(end, func(i int) bool { return !idx.keys[i].less(*after) })
+		}
+		start := max(end-limit, 0)
+		keys = slices.Clone(idx.keys[start:end])
+		more = start > 0
 	}
-	end := min(start+limit, len(list))
-	jobs := make([]*domain.Job, 0, end-start)
-	for _, k := range list[start:end] {
-		j, err := restoreJob(s.jobs[k.ID])
+	us.mu.RUnlock()
+	jobs := make([]*domain.Job, 0, len(keys))
+	for i := len(keys) - 1; i >= 0; i-- {
+		snap, ok := s.snapshot(keys[i].ID)
+		if !ok {
+			return nil, "", fmt.Errorf("list jobs of %s: job %s indexed but not stored", user, keys[i].ID)
+		}
+		j, err := restoreJob(snap)
 		if err != nil {
 			return nil, "", err
 		}
 		jobs = append(jobs, j)
 	}
 	next := ""
-	if end < len(list) && end > start {
-		next = encodeCursor(list[end-1])
+	if more && len(keys) > 0 {
+		next = encodeCursor(keys[0])
 	}
 	return jobs, next, nil
 }
 
 // ListByStorage returns user's completed jobs whose results are in state,
-// newest first.
+// newest first. It reads only those jobs, from the user's storage index.
 func (s *MemoryJobStore) ListByStorage(ctx context.Context, user domain.UserID, state domain.Storage) ([]*domain.Job, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var out []*domain.Job
-	for _, k := range s.byUser[user] {
-		snap := s.jobs[k.ID]
-		if snap.Status != domain.StatusCompleted || snap.Storage != state {
+	us := s.userShard(user)
+	us.mu.RLock()
+	var keys []jobKey
+	if idx := us.users[user]; idx != nil {
+		for _, k := range idx.stored[state] {
+			keys = append(keys, k)
+		}
+	}
+	us.mu.RUnlock()
+	slices.SortFunc(keys, func(a, b jobKey) int {
+		switch {
+		case b.less(a):
+			return -1
+		case a.less(b):
+			return 1
+		}
+		return 0
+	})
+	out := make([]*domain.Job, 0, len(keys))
+	for _, k := range keys {
+		snap, ok := s.snapshot(k.ID)
+		// A job updated since the index was read is re-checked here.
+		if !ok || snap.Status != domain.StatusCompleted || snap.Storage != state {
 			continue
 		}
 		j, err := restoreJob(snap)

@@ -1,10 +1,10 @@
 package memory
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 
@@ -34,6 +34,14 @@ var ErrStaleReceipt = errors.New("receipt is not for a message in flight")
 // dead-letter queue that takes a message instead of delivering it after it
 // was received maxReceives times. All timing is read from the injected
 // clock, so a FakeClock drives delays and timeouts in tests.
+//
+// Messages live in one min-heap ordered by the time they (next) become
+// visible, then by send order: visible messages sit at the top in delivery
+// order, delayed and in-flight ones below until their time comes. A
+// receive takes from the top and re-files each delivery at its visibility
+// timeout, a delete or visibility change re-files one message, so every
+// operation is O(log n) in the queue's length; nothing scans or sorts the
+// whole queue under the lock (only Stats counts it).
 type MemoryQueue struct {
 	name        string
 	clock       ports.Clock
@@ -44,7 +52,7 @@ type MemoryQueue struct {
 
 	mu       sync.Mutex
 	seq      uint64
-	msgs     map[string]*queued // by message id
+	msgs     byVisibility       // every live message
 	receipts map[string]*queued // every receipt ever issued for a live message
 	wake     chan struct{}      // closed and replaced whenever a message may have become receivable
 }
@@ -57,6 +65,40 @@ type queued struct {
 	receives  int
 	receipt   string // current delivery's receipt ("" before the first)
 	receipts  []string
+	index     int // position in the heap; -1 once removed
+}
+
+// byVisibility is a container/heap of messages ordered by visibleAt, then
+// seq: the order in which they are (or will be) receivable.
+type byVisibility []*queued
+
+func (h byVisibility) Len() int { return len(h) }
+
+func (h byVisibility) Less(i, j int) bool {
+	if c := h[i].visibleAt.Compare(h[j].visibleAt); c != 0 {
+		return c < 0
+	}
+	return h[i].seq < h[j].seq
+}
+
+func (h byVisibility) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+
+func (h *byVisibility) Push(x any) {
+	m := x.(*queued)
+	m.index = len(*h)
+	*h = append(*h, m)
+}
+
+func (h *byVisibility) Pop() any {
+	old := *h
+	m := old[len(old)-1]
+	old[len(old)-1] = nil
+	m.index = -1
+	*h = old[:len(old)-1]
+	return m
 }
 
 // QueueOption configures a MemoryQueue.
@@ -111,7 +153,7 @@ func NewMemoryQueue(name string, clock ports.Clock, opts ...QueueOption) (*Memor
 	}
 	q := &MemoryQueue{
 		name: name, clock: clock, ids: RandomIDs{}, maxDelay: SQSMaxDelay,
-		msgs: map[string]*queued{}, receipts: map[string]*queued{}, wake: make(chan struct{}),
+		receipts: map[string]*queued{}, wake: make(chan struct{}),
 	}
 	for _, o := range opts {
 		if err := o(q); err != nil {
@@ -149,7 +191,7 @@ func (q *MemoryQueue) enqueueLocked(m *queued) {
 	q.seq++
 	m.seq = q.seq
 	m.receipt, m.receipts = "", nil
-	q.msgs[m.id] = m
+	heap.Push(&q.msgs, m)
 	q.wakeLocked()
 }
 
@@ -181,11 +223,11 @@ func (q *MemoryQueue) Receive(ctx context.Context, maxMessages int, visibility, 
 			q.mu.Unlock()
 			return got, nil
 		}
+		// Nothing is visible, so the top of the heap is the next message
+		// to become so.
 		next := deadline
-		for _, m := range q.msgs {
-			if m.visibleAt.After(now) && m.visibleAt.Before(next) {
-				next = m.visibleAt
-			}
+		if len(q.msgs) > 0 && q.msgs[0].visibleAt.Before(next) {
+			next = q.msgs[0].visibleAt
 		}
 		wake := q.wake
 		q.mu.Unlock()
@@ -201,26 +243,14 @@ func (q *MemoryQueue) Receive(ctx context.Context, maxMessages int, visibility, 
 	}
 }
 
-// takeLocked delivers up to limit visible messages, moving exhausted ones to
-// the dead-letter queue.
+// takeLocked delivers up to limit visible messages from the top of the
+// heap, oldest first, moving exhausted ones to the dead-letter queue. Each
+// delivery is re-filed at its visibility timeout (visibility > 0, so it
+// sinks below everything visible now).
 func (q *MemoryQueue) takeLocked(now time.Time, limit int, visibility time.Duration) []ports.Message {
-	var ready []*queued
-	for _, m := range q.msgs {
-		if !m.visibleAt.After(now) {
-			ready = append(ready, m)
-		}
-	}
-	sort.Slice(ready, func(i, j int) bool {
-		if !ready[i].visibleAt.Equal(ready[j].visibleAt) {
-			return ready[i].visibleAt.Before(ready[j].visibleAt)
-		}
-		return ready[i].seq < ready[j].seq
-	})
 	var out []ports.Message
-	for _, m := range ready {
-		if len(out) == limit {
-			break
-		}
+	for len(out) < limit && len(q.msgs) > 0 && !q.msgs[0].visibleAt.After(now) {
+		m := q.msgs[0]
 		if q.dlq != nil && m.receives >= q.maxReceives {
 			q.removeLocked(m)
 			q.dlq.acceptDeadLetter(m)
@@ -231,6 +261,7 @@ func (q *MemoryQueue) takeLocked(now time.Time, limit int, visibility time.Durat
 		m.receipt = m.id + "." + q.ids.NewID()
 		m.receipts = append(m.receipts, m.receipt)
 		q.receipts[m.receipt] = m
+		heap.Fix(&q.msgs, m.index)
 		out = append(out, ports.Message{ID: m.id, Body: append([]byte(nil), m.body...), Receipt: m.receipt, Receives: m.receives})
 	}
 	return out
@@ -246,7 +277,9 @@ func (q *MemoryQueue) acceptDeadLetter(m *queued) {
 }
 
 func (q *MemoryQueue) removeLocked(m *queued) {
-	delete(q.msgs, m.id)
+	if m.index >= 0 {
+		heap.Remove(&q.msgs, m.index)
+	}
 	for _, r := range m.receipts {
 		delete(q.receipts, r)
 	}
@@ -284,6 +317,7 @@ func (q *MemoryQueue) ExtendVisibility(ctx context.Context, receipt string, d ti
 		return fmt.Errorf("extend visibility in %s: %w", q.name, ErrStaleReceipt)
 	}
 	m.visibleAt = now.Add(d)
+	heap.Fix(&q.msgs, m.index)
 	if d == 0 {
 		q.wakeLocked()
 	}
@@ -291,7 +325,8 @@ func (q *MemoryQueue) ExtendVisibility(ctx context.Context, receipt string, d ti
 }
 
 // Stats counts messages now visible, in flight (received, hidden) and
-// delayed (sent with a delay not yet passed).
+// delayed (sent with a delay not yet passed). It is the one operation that
+// walks the whole queue (for metrics and readiness, not per message).
 func (q *MemoryQueue) Stats(ctx context.Context) (ports.QueueStats, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()

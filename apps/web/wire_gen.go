@@ -52,7 +52,11 @@ func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error
 	}
 	billing := providers.MemoryBilling()
 	accountsService := providers.AccountsService(userStore, billing, messaging, clock, settings)
-	tokenStore := providers.RoleTokens(rt)
+	tokenStore, err := providers.AWSTokenStore(clients, config)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
 	identityProvider, err := providers.RoleIdentity(ctx, rt)
 	if err != nil {
 		cleanup()

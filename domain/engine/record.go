@@ -2,7 +2,9 @@ package engine
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"strconv"
 
 	"github.com/gasproject/gas/domain/engine/csq"
@@ -17,9 +19,11 @@ type processor struct {
 	lastChrom []byte
 	lastIdx   int32
 	lastOK    bool
-	refU      []byte
-	altU      []byte
+	refBuf    []byte // storage for an upper-cased REF (only lower-case input needs it)
+	altBuf    []byte
 	alleles   [][]byte
+	symb      []bool // per allele: symbolic, breakend or '*'
+	seq       model.SeqCursor
 	batch     *batch
 	lineIdx   int
 }
@@ -95,12 +99,17 @@ func (p *processor) fail(b *batch, st *stats, line int64, msg string) bool {
 	return true
 }
 
-func isAlleleBase(c byte) bool {
-	switch c {
-	case 'A', 'C', 'G', 'T', 'N', 'a', 'c', 'g', 't', 'n':
-		return true
+// alleleBase marks the bytes a sequence allele may contain.
+var alleleBase = [256]bool{'A': true, 'C': true, 'G': true, 'T': true, 'N': true, 'a': true, 'c': true, 'g': true, 't': true, 'n': true}
+
+// firstNonBase is the index of the first byte of a that is not a base, or -1.
+func firstNonBase(a []byte) int {
+	for i, c := range a {
+		if !alleleBase[c] {
+			return i
+		}
 	}
-	return false
+	return -1
 }
 
 func upper(dst, s []byte) []byte {
@@ -114,48 +123,118 @@ func upper(dst, s []byte) []byte {
 	return dst
 }
 
+// findTabs records the positions of the first len(tabs) tabs of l and
+// returns how many it found. It tests eight bytes at a time: the fields
+// before INFO are short, so a byte loop spends most of its time on loop
+// overhead, and IndexByte on call overhead.
+func findTabs(l []byte, tabs *[8]int) int {
+	const (
+		ones  = 0x0101010101010101
+		low7  = 0x7f7f7f7f7f7f7f7f
+		tabx8 = '\t' * ones
+	)
+	k, i := 0, 0
+	for ; i+8 <= len(l); i += 8 {
+		x := binary.LittleEndian.Uint64(l[i:]) ^ tabx8 // tab bytes become zero
+		// high bit set exactly in the zero bytes (no borrow between bytes)
+		z := ^(((x & low7) + low7) | x | low7)
+		for z != 0 {
+			tabs[k] = i + bits.TrailingZeros64(z)>>3
+			k++
+			if k == len(tabs) {
+				return k
+			}
+			z &= z - 1
+		}
+	}
+	for ; i < len(l); i++ {
+		if l[i] == '\t' {
+			tabs[k] = i
+			k++
+			if k == len(tabs) {
+				return k
+			}
+		}
+	}
+	return k
+}
+
+// parsePos parses l[a:b] as a VCF position: 1 to 10 decimal digits. Up to
+// eight digits are converted eight bytes at a time when the line has room
+// to load them (the field is followed by more columns, so it nearly always
+// has).
+func parsePos(l []byte, a, b int) (int64, bool) {
+	n := b - a
+	if n <= 0 || n > 10 {
+		return 0, false
+	}
+	if n <= 8 && a+8 <= len(l) {
+		const (
+			ascii0 = 0x3030303030303030
+			high   = 0xf0f0f0f0f0f0f0f0
+			six    = 0x0606060606060606
+		)
+		x := binary.LittleEndian.Uint64(l[a:])
+		keep := ^uint64(0) >> (64 - 8*n) // the n bytes of the field
+		x &= keep
+		// every kept byte is 0x30..0x39: high nibble 3, and adding 6 to
+		// the low nibble does not carry into it
+		if x&high != ascii0&keep || (x+six&keep)&high != ascii0&keep {
+			return 0, false
+		}
+		// digits, most significant first, right-aligned: leading zeros
+		x = (x & 0x0f0f0f0f0f0f0f0f) << (64 - 8*n)
+		x = (x * (1 + 10<<8)) >> 8
+		x = ((x & 0x00ff00ff00ff00ff) * (1 + 100<<16)) >> 16
+		x = ((x & 0x0000ffff0000ffff) * (1 + 10000<<32)) >> 32
+		return int64(x), true
+	}
+	var v int64
+	for _, c := range l[a:b] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	return v, true
+}
+
+// upperView returns s upper-cased: s itself when it has no lower-case
+// letter (the usual case), else a copy made in *buf.
+func upperView(buf *[]byte, s []byte) []byte {
+	for _, c := range s {
+		if c >= 'a' && c <= 'z' {
+			*buf = upper(*buf, s)
+			return *buf
+		}
+	}
+	return s
+}
+
 // record annotates one data line, appending the output line to out. On a
 // malformed line it returns out unchanged and a message.
 func (p *processor) record(out, l []byte, st *stats) ([]byte, string) {
-	// split the first 8 columns (a byte loop: fields are short)
-	var f [8][]byte
-	k, start := 0, 0
-	infoEnd := -1
-	for i := 0; i < len(l); i++ {
-		if l[i] != '\t' {
-			continue
-		}
-		if k < 7 {
-			f[k] = l[start:i]
-			k++
-			start = i + 1
-			continue
-		}
-		infoEnd = i
-		break
-	}
+	// split the first 8 columns
+	var tabs [8]int
+	k := findTabs(l, &tabs)
 	if k < 7 {
 		return out, fmt.Sprintf("expected at least 8 tab-separated columns, found %d", k+1)
 	}
-	var tail []byte
-	if infoEnd < 0 {
-		f[7] = l[start:]
-	} else {
-		f[7], tail = l[start:infoEnd], l[infoEnd:]
+	chrom := l[:tabs[0]]
+	posB := l[tabs[0]+1 : tabs[1]]
+	id := l[tabs[1]+1 : tabs[2]]
+	refB := l[tabs[2]+1 : tabs[3]]
+	altB := l[tabs[3]+1 : tabs[4]]
+	info, tail := l[tabs[6]+1:], []byte(nil)
+	if k == 8 {
+		info, tail = l[tabs[6]+1:tabs[7]], l[tabs[7]:]
 	}
-	chrom, posB, refB, altB := f[0], f[1], f[3], f[4]
 	if len(chrom) == 0 {
 		return out, "empty CHROM"
 	}
-	var pos int64
-	if len(posB) == 0 || len(posB) > 10 {
+	pos, ok := parsePos(l, tabs[0]+1, tabs[1])
+	if !ok {
 		return out, fmt.Sprintf("POS %q is not a position", trunc(posB))
-	}
-	for _, c := range posB {
-		if c < '0' || c > '9' {
-			return out, fmt.Sprintf("POS %q is not a position", trunc(posB))
-		}
-		pos = pos*10 + int64(c-'0')
 	}
 	if pos > 1<<31-1 {
 		return out, fmt.Sprintf("POS %d is too large", pos)
@@ -166,19 +245,18 @@ func (p *processor) record(out, l []byte, st *stats) ([]byte, string) {
 	if len(refB) > p.e.opt.MaxAllele {
 		return out, fmt.Sprintf("REF allele longer than %d bases", p.e.opt.MaxAllele)
 	}
-	for _, c := range refB {
-		if !isAlleleBase(c) {
-			return out, fmt.Sprintf("REF %q contains %q, not a nucleotide (A, C, G, T, N)", trunc(refB), c)
-		}
+	if i := firstNonBase(refB); i >= 0 {
+		return out, fmt.Sprintf("REF %q contains %q, not a nucleotide (A, C, G, T, N)", trunc(refB), refB[i])
 	}
 	if len(altB) == 0 {
 		return out, "empty ALT"
 	}
-	if len(f[7]) == 0 {
+	if len(info) == 0 {
 		return out, "empty INFO"
 	}
 	// split and validate ALT alleles before producing anything
 	p.alleles = p.alleles[:0]
+	p.symb = p.symb[:0]
 	if !(len(altB) == 1 && altB[0] == '.') {
 		a := altB
 		for {
@@ -195,14 +273,16 @@ func (p *processor) record(out, l []byte, st *stats) ([]byte, string) {
 			if len(al) > p.e.opt.MaxAllele {
 				return out, fmt.Sprintf("ALT allele longer than %d bases", p.e.opt.MaxAllele)
 			}
-			if !symbolic(al) {
-				for _, c := range al {
-					if !isAlleleBase(c) {
-						return out, fmt.Sprintf("ALT %q contains %q, not a nucleotide", trunc(al), c)
-					}
+			// an allele of bases only is never symbolic: test that first
+			sym := false
+			if j := firstNonBase(al); j >= 0 {
+				if !symbolic(al) {
+					return out, fmt.Sprintf("ALT %q contains %q, not a nucleotide", trunc(al), al[j])
 				}
+				sym = true
 			}
 			p.alleles = append(p.alleles, al)
+			p.symb = append(p.symb, sym)
 			if i < 0 {
 				break
 			}
@@ -219,19 +299,19 @@ func (p *processor) record(out, l []byte, st *stats) ([]byte, string) {
 	// chromosome
 	if !p.lastOK || !bytes.Equal(chrom, p.lastChrom) {
 		p.lastChrom = append(p.lastChrom[:0], chrom...)
-		p.lastIdx, _ = p.ref.ChromBytes(chrom)
-		if _, ok := p.ref.ChromBytes(chrom); !ok {
+		var ok bool
+		if p.lastIdx, ok = p.ref.ChromBytes(chrom); !ok {
 			p.lastIdx = -1
 		}
 		p.lastOK = true
 	}
 	ci := p.lastIdx
-	p.refU = upper(p.refU, refB)
+	refU := upperView(&p.refBuf, refB)
 	var warn csq.Warning
 	if ci < 0 {
 		warn |= csq.WarnNoChrom
-	} else if s := p.ref.Seq(ci, int32(pos), int32(pos)+int32(len(p.refU))-1); s != nil && pos >= 1 {
-		for i, c := range p.refU {
+	} else if s := p.ref.SeqAt(&p.seq, ci, int32(pos), int32(pos)+int32(len(refU))-1); s != nil && pos >= 1 {
+		for i, c := range refU {
 			if c != s[i] && c != 'N' && s[i] != 'N' {
 				warn |= csq.WarnRefMismatch
 				st.refMismatches++
@@ -240,7 +320,7 @@ func (p *processor) record(out, l []byte, st *stats) ([]byte, string) {
 		}
 	}
 	// output: columns up to INFO, INFO with ANN, the rest untouched
-	head := l[:len(l)-len(f[7])-len(tail)]
+	head := l[:tabs[6]+1]
 	hits := p.hits()
 	var anyKnown bool
 	for _, h := range hits {
@@ -249,9 +329,9 @@ func (p *processor) record(out, l []byte, st *stats) ([]byte, string) {
 			st.known++
 		}
 	}
-	if anyKnown && len(f[2]) == 1 && f[2][0] == '.' {
+	if anyKnown && len(id) == 1 && id[0] == '.' {
 		// fill the ID column from the known source
-		idStart := len(f[0]) + len(f[1]) + 2
+		idStart := tabs[1] + 1
 		out = append(out, head[:idStart]...)
 		n := 0
 		for _, h := range hits {
@@ -270,7 +350,6 @@ func (p *processor) record(out, l []byte, st *stats) ([]byte, string) {
 	} else {
 		out = append(out, head...)
 	}
-	info := f[7]
 	if len(info) == 1 && info[0] == '.' {
 		out = append(out, "ANN="...)
 	} else {
@@ -291,17 +370,17 @@ func (p *processor) record(out, l []byte, st *stats) ([]byte, string) {
 		case len(al) == 1 && al[0] == '*':
 			effs = p.c.Passthrough(warn | csq.WarnStar)
 			st.class(clOther)
-		case symbolic(al):
+		case p.symb[k]:
 			effs = p.c.Passthrough(warn | csq.WarnSymbolic)
 			st.class(clOther)
 		case ci < 0:
 			effs = p.c.Passthrough(warn)
 			effs[0].Terms = csq.Intergenic
-			st.classify(p.refU, al)
+			st.classify(refU, al)
 		default:
-			p.altU = upper(p.altU, al)
-			effs = p.c.Annotate(ci, int32(pos), p.refU, p.altU, warn)
-			st.classify(p.refU, p.altU)
+			altU := upperView(&p.altBuf, al)
+			effs = p.c.Annotate(ci, int32(pos), refU, altU, warn)
+			st.classify(refU, altU)
 		}
 		st.effects(p.ref, effs)
 		out = p.c.AppendANN(out, al, effs)

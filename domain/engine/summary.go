@@ -76,6 +76,15 @@ func (s *stats) class(c int) { s.byClass[c]++ }
 
 // classify counts the variant class and Ts/Tv of one allele.
 func (s *stats) classify(ref, alt []byte) {
+	if len(ref) == 1 && len(alt) == 1 && ref[0] != alt[0] { // most alleles: an SNV
+		s.byClass[clSNV]++
+		if isTransition(ref[0], alt[0]) {
+			s.transitions++
+		} else {
+			s.transversions++
+		}
+		return
+	}
 	r, a := ref, alt
 	for len(r) > 0 && len(a) > 0 && r[len(r)-1] == a[len(a)-1] {
 		r, a = r[:len(r)-1], a[:len(a)-1]
@@ -104,10 +113,12 @@ func (s *stats) classify(ref, alt []byte) {
 	}
 }
 
+// baseKind is 1 for purines (A, G), 2 for pyrimidines (C, T), 0 otherwise.
+var baseKind = [256]uint8{'A': 1, 'G': 1, 'C': 2, 'T': 2}
+
 func isTransition(a, b byte) bool {
-	p := func(x byte) bool { return x == 'A' || x == 'G' }
-	y := func(x byte) bool { return x == 'C' || x == 'T' }
-	return (p(a) && p(b)) || (y(a) && y(b))
+	k := baseKind[a]
+	return k != 0 && k == baseKind[b]
 }
 
 // effects counts one allele's consequences: each term once, the worst

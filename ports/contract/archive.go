@@ -23,6 +23,14 @@ type ArchiveFixture struct {
 	// MaxRestore is the longest a retrieval of either tier may take in this
 	// fixture (e.g. a few seconds against moto or a short fake setting).
 	MaxRestore time.Duration
+	// ModelsDeletion says the server behind the archive remembers deleted
+	// archives: deleting one again succeeds and restoring it fails with
+	// ErrNotFound. Real cold storage and the memory archive do. moto's
+	// Glacier vault does not (a second DeleteArchive is a 500, a retrieval
+	// of a deleted archive is accepted), so its fixture clears this and the
+	// suite checks only that the first delete succeeds; the adapter's own
+	// tests cover its mapping of AWS's not-found answers.
+	ModelsDeletion bool
 }
 
 // TestArchive checks a ports.Archive: streaming put, retrieval with the
@@ -101,6 +109,9 @@ func TestArchive(t *testing.T, newArchive func(t *testing.T) ArchiveFixture) {
 		id, err := fx.Archive.Put(ctx, uniq("archive/job")+".tar", bytes.NewReader([]byte("gone soon")))
 		must(t, err)
 		must(t, fx.Archive.Delete(ctx, id))
+		if !fx.ModelsDeletion {
+			return
+		}
 		must(t, fx.Archive.Delete(ctx, id))
 		if _, err := fx.Archive.InitiateRestore(ctx, id, domain.TierStandard); !errors.Is(err, ports.ErrNotFound) {
 			t.Fatalf("restore of a deleted archive: got %v, want ErrNotFound", err)

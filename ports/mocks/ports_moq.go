@@ -2038,3 +2038,287 @@ func (mock *BillingMock) SubscribeCalls() []struct {
 	mock.lockSubscribe.RUnlock()
 	return calls
 }
+
+// Ensure, that TokenStoreMock does implement ports.TokenStore.
+// If this is not the case, regenerate this file with moq.
+var _ ports.TokenStore = &TokenStoreMock{}
+
+// TokenStoreMock is a mock implementation of ports.TokenStore.
+//
+//	func TestSomethingThatUsesTokenStore(t *testing.T) {
+//
+//		// make and configure a mocked ports.TokenStore
+//		mockedTokenStore := &TokenStoreMock{
+//			ByHashFunc: func(ctx context.Context, hash string) (ports.APIToken, error) {
+//				panic("mock out the ByHash method")
+//			},
+//			CreateFunc: func(ctx context.Context, t ports.APIToken) error {
+//				panic("mock out the Create method")
+//			},
+//			DeleteFunc: func(ctx context.Context, user domain.UserID, id string) error {
+//				panic("mock out the Delete method")
+//			},
+//			ListFunc: func(ctx context.Context, user domain.UserID) ([]ports.APIToken, error) {
+//				panic("mock out the List method")
+//			},
+//			TouchFunc: func(ctx context.Context, hash string, at time.Time) error {
+//				panic("mock out the Touch method")
+//			},
+//		}
+//
+//		// use mockedTokenStore in code that requires ports.TokenStore
+//		// and then make assertions.
+//
+//	}
+type TokenStoreMock struct {
+	// ByHashFunc mocks the ByHash method.
+	ByHashFunc func(ctx context.Context, hash string) (ports.APIToken, error)
+
+	// CreateFunc mocks the Create method.
+	CreateFunc func(ctx context.Context, t ports.APIToken) error
+
+	// DeleteFunc mocks the Delete method.
+	DeleteFunc func(ctx context.Context, user domain.UserID, id string) error
+
+	// ListFunc mocks the List method.
+	ListFunc func(ctx context.Context, user domain.UserID) ([]ports.APIToken, error)
+
+	// TouchFunc mocks the Touch method.
+	TouchFunc func(ctx context.Context, hash string, at time.Time) error
+
+	// calls tracks calls to the methods.
+	calls struct {
+		// ByHash holds details about calls to the ByHash method.
+		ByHash []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// Hash is the hash argument value.
+			Hash string
+		}
+		// Create holds details about calls to the Create method.
+		Create []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// T is the t argument value.
+			T ports.APIToken
+		}
+		// Delete holds details about calls to the Delete method.
+		Delete []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// User is the user argument value.
+			User domain.UserID
+			// ID is the id argument value.
+			ID string
+		}
+		// List holds details about calls to the List method.
+		List []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// User is the user argument value.
+			User domain.UserID
+		}
+		// Touch holds details about calls to the Touch method.
+		Touch []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// Hash is the hash argument value.
+			Hash string
+			// At is the at argument value.
+			At time.Time
+		}
+	}
+	lockByHash sync.RWMutex
+	lockCreate sync.RWMutex
+	lockDelete sync.RWMutex
+	lockList   sync.RWMutex
+	lockTouch  sync.RWMutex
+}
+
+// ByHash calls ByHashFunc.
+func (mock *TokenStoreMock) ByHash(ctx context.Context, hash string) (ports.APIToken, error) {
+	if mock.ByHashFunc == nil {
+		panic("TokenStoreMock.ByHashFunc: method is nil but TokenStore.ByHash was just called")
+	}
+	callInfo := struct {
+		Ctx  context.Context
+		Hash string
+	}{
+		Ctx:  ctx,
+		Hash: hash,
+	}
+	mock.lockByHash.Lock()
+	mock.calls.ByHash = append(mock.calls.ByHash, callInfo)
+	mock.lockByHash.Unlock()
+	return mock.ByHashFunc(ctx, hash)
+}
+
+// ByHashCalls gets all the calls that were made to ByHash.
+// Check the length with:
+//
+//	len(mockedTokenStore.ByHashCalls())
+func (mock *TokenStoreMock) ByHashCalls() []struct {
+	Ctx  context.Context
+	Hash string
+} {
+	var calls []struct {
+		Ctx  context.Context
+		Hash string
+	}
+	mock.lockByHash.RLock()
+	calls = mock.calls.ByHash
+	mock.lockByHash.RUnlock()
+	return calls
+}
+
+// Create calls CreateFunc.
+func (mock *TokenStoreMock) Create(ctx context.Context, t ports.APIToken) error {
+	if mock.CreateFunc == nil {
+		panic("TokenStoreMock.CreateFunc: method is nil but TokenStore.Create was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		T   ports.APIToken
+	}{
+		Ctx: ctx,
+		T:   t,
+	}
+	mock.lockCreate.Lock()
+	mock.calls.Create = append(mock.calls.Create, callInfo)
+	mock.lockCreate.Unlock()
+	return mock.CreateFunc(ctx, t)
+}
+
+// CreateCalls gets all the calls that were made to Create.
+// Check the length with:
+//
+//	len(mockedTokenStore.CreateCalls())
+func (mock *TokenStoreMock) CreateCalls() []struct {
+	Ctx context.Context
+	T   ports.APIToken
+} {
+	var calls []struct {
+		Ctx context.Context
+		T   ports.APIToken
+	}
+	mock.lockCreate.RLock()
+	calls = mock.calls.Create
+	mock.lockCreate.RUnlock()
+	return calls
+}
+
+// Delete calls DeleteFunc.
+func (mock *TokenStoreMock) Delete(ctx context.Context, user domain.UserID, id string) error {
+	if mock.DeleteFunc == nil {
+		panic("TokenStoreMock.DeleteFunc: method is nil but TokenStore.Delete was just called")
+	}
+	callInfo := struct {
+		Ctx  context.Context
+		User domain.UserID
+		ID   string
+	}{
+		Ctx:  ctx,
+		User: user,
+		ID:   id,
+	}
+	mock.lockDelete.Lock()
+	mock.calls.Delete = append(mock.calls.Delete, callInfo)
+	mock.lockDelete.Unlock()
+	return mock.DeleteFunc(ctx, user, id)
+}
+
+// DeleteCalls gets all the calls that were made to Delete.
+// Check the length with:
+//
+//	len(mockedTokenStore.DeleteCalls())
+func (mock *TokenStoreMock) DeleteCalls() []struct {
+	Ctx  context.Context
+	User domain.UserID
+	ID   string
+} {
+	var calls []struct {
+		Ctx  context.Context
+		User domain.UserID
+		ID   string
+	}
+	mock.lockDelete.RLock()
+	calls = mock.calls.Delete
+	mock.lockDelete.RUnlock()
+	return calls
+}
+
+// List calls ListFunc.
+func (mock *TokenStoreMock) List(ctx context.Context, user domain.UserID) ([]ports.APIToken, error) {
+	if mock.ListFunc == nil {
+		panic("TokenStoreMock.ListFunc: method is nil but TokenStore.List was just called")
+	}
+	callInfo := struct {
+		Ctx  context.Context
+		User domain.UserID
+	}{
+		Ctx:  ctx,
+		User: user,
+	}
+	mock.lockList.Lock()
+	mock.calls.List = append(mock.calls.List, callInfo)
+	mock.lockList.Unlock()
+	return mock.ListFunc(ctx, user)
+}
+
+// ListCalls gets all the calls that were made to List.
+// Check the length with:
+//
+//	len(mockedTokenStore.ListCalls())
+func (mock *TokenStoreMock) ListCalls() []struct {
+	Ctx  context.Context
+	User domain.UserID
+} {
+	var calls []struct {
+		Ctx  context.Context
+		User domain.UserID
+	}
+	mock.lockList.RLock()
+	calls = mock.calls.List
+	mock.lockList.RUnlock()
+	return calls
+}
+
+// Touch calls TouchFunc.
+func (mock *TokenStoreMock) Touch(ctx context.Context, hash string, at time.Time) error {
+	if mock.TouchFunc == nil {
+		panic("TokenStoreMock.TouchFunc: method is nil but TokenStore.Touch was just called")
+	}
+	callInfo := struct {
+		Ctx  context.Context
+		Hash string
+		At   time.Time
+	}{
+		Ctx:  ctx,
+		Hash: hash,
+		At:   at,
+	}
+	mock.lockTouch.Lock()
+	mock.calls.Touch = append(mock.calls.Touch, callInfo)
+	mock.lockTouch.Unlock()
+	return mock.TouchFunc(ctx, hash, at)
+}
+
+// TouchCalls gets all the calls that were made to Touch.
+// Check the length with:
+//
+//	len(mockedTokenStore.TouchCalls())
+func (mock *TokenStoreMock) TouchCalls() []struct {
+	Ctx  context.Context
+	Hash string
+	At   time.Time
+} {
+	var calls []struct {
+		Ctx  context.Context
+		Hash string
+		At   time.Time
+	}
+	mock.lockTouch.RLock()
+	calls = mock.calls.Touch
+	mock.lockTouch.RUnlock()
+	return calls
+}

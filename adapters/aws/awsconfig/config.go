@@ -46,8 +46,9 @@ type Names struct {
 	ArchiveBucket string // cold copies in the GLACIER storage class
 	Vault         string // Glacier vault, when ColdStorage is ColdVault
 
-	JobsTable  string
-	UsersTable string
+	JobsTable   string
+	UsersTable  string
+	TokensTable string // personal API tokens (hashes only), read by the web role
 
 	AnnotateQueue string // fed by the job-requests topic
 	NotifyQueue   string // fed by the job-results topic
@@ -69,8 +70,9 @@ func DefaultNames(prefix string) Names {
 		ArchiveBucket: prefix + "archive",
 		Vault:         prefix + "archive",
 
-		JobsTable:  prefix + "jobs",
-		UsersTable: prefix + "users",
+		JobsTable:   prefix + "jobs",
+		UsersTable:  prefix + "users",
+		TokensTable: prefix + "tokens",
 
 		AnnotateQueue: prefix + "annotate",
 		NotifyQueue:   prefix + "notify",
@@ -93,6 +95,11 @@ func (n Names) Queues() []string {
 // Topics lists the SNS topics.
 func (n Names) Topics() []string {
 	return []string{n.JobRequestsTopic, n.JobResultsTopic, n.ThawRequestsTopic, n.RestoreCompletionsTopic}
+}
+
+// Tables lists the DynamoDB tables.
+func (n Names) Tables() []string {
+	return []string{n.JobsTable, n.UsersTable, n.TokensTable}
 }
 
 // Buckets lists the S3 buckets.
@@ -184,6 +191,7 @@ func Variables() []EnvVar {
 		{"GAS_GLACIER_VAULT", n.Vault, "Glacier vault (GAS_COLD_STORAGE=glacier-vault)"},
 		{"GAS_JOBS_TABLE", n.JobsTable, "DynamoDB jobs table"},
 		{"GAS_USERS_TABLE", n.UsersTable, "DynamoDB users table"},
+		{"GAS_TOKENS_TABLE", n.TokensTable, "DynamoDB table of personal API tokens (hashes only)"},
 		{"GAS_ANNOTATE_QUEUE", n.AnnotateQueue, "SQS queue of annotation requests"},
 		{"GAS_NOTIFY_QUEUE", n.NotifyQueue, "SQS queue of job results to e-mail"},
 		{"GAS_THAW_QUEUE", n.ThawQueue, "SQS queue of thaw-user requests"},
@@ -244,6 +252,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("GAS_GLACIER_VAULT", &n.Vault)
 	str("GAS_JOBS_TABLE", &n.JobsTable)
 	str("GAS_USERS_TABLE", &n.UsersTable)
+	str("GAS_TOKENS_TABLE", &n.TokensTable)
 	str("GAS_ANNOTATE_QUEUE", &n.AnnotateQueue)
 	str("GAS_NOTIFY_QUEUE", &n.NotifyQueue)
 	str("GAS_THAW_QUEUE", &n.ThawQueue)
@@ -315,7 +324,7 @@ func (c Config) Validate() error {
 			bad("bucket name %q is not a valid S3 bucket name", b)
 		}
 	}
-	for _, t := range []string{n.JobsTable, n.UsersTable} {
+	for _, t := range n.Tables() {
 		if !tableName.MatchString(t) {
 			bad("table name %q is not a valid DynamoDB table name", t)
 		}

@@ -22,13 +22,13 @@ func TestFromEnvDefaultsAndOverrides(t *testing.T) {
 	}
 	c, err = FromEnv(env(map[string]string{
 		"GAS_AWS_PREFIX": "acme-", "GAS_AWS_ENDPOINT": "http://127.0.0.1:5000", "AWS_REGION": "eu-west-1",
-		"GAS_JOBS_TABLE": "Jobs", "GAS_COLD_STORAGE": "glacier-vault", "GAS_AWS_MAX_BACKOFF": "3s",
+		"GAS_JOBS_TABLE": "Jobs", "GAS_TOKENS_TABLE": "Tokens", "GAS_COLD_STORAGE": "glacier-vault", "GAS_AWS_MAX_BACKOFF": "3s",
 		"GAS_MAILER": "smtp", "GAS_SMTP_ADDR": "127.0.0.1:25",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Region != "eu-west-1" || !c.PathStyle || c.Names.InputsBucket != "acme-inputs" || c.Names.JobsTable != "Jobs" ||
+	if c.Region != "eu-west-1" || !c.PathStyle || c.Names.InputsBucket != "acme-inputs" || c.Names.JobsTable != "Jobs" || c.Names.TokensTable != "Tokens" ||
 		c.ColdStorage != ColdVault || c.Names.Vault != "acme-archive" || c.MaxBackoff != 3*time.Second || c.Mailer != MailerSMTP {
 		t.Fatalf("overrides: %+v", c)
 	}
@@ -47,6 +47,7 @@ func TestFromEnvRejectsMistakes(t *testing.T) {
 		"backoff":      {"GAS_AWS_MAX_BACKOFF": "-1s"},
 		"queue name":   {"GAS_THAW_QUEUE": strings.Repeat("q", 77)},
 		"path style":   {"GAS_S3_PATH_STYLE": "sometimes"},
+		"tokens table": {"GAS_TOKENS_TABLE": "no"},
 	} {
 		if _, err := FromEnv(env(m)); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%s: %v, want ErrInvalidConfig", name, err)
@@ -62,7 +63,7 @@ func TestVariablesDocumentEveryOverride(t *testing.T) {
 		}
 		seen[v.Name] = true
 	}
-	for _, must := range []string{"GAS_AWS_REGION", "GAS_AWS_ENDPOINT", "GAS_JOBS_TABLE", "GAS_RESTORE_QUEUE", "GAS_COLD_STORAGE", "GAS_MAX_RECEIVES"} {
+	for _, must := range []string{"GAS_AWS_REGION", "GAS_AWS_ENDPOINT", "GAS_JOBS_TABLE", "GAS_TOKENS_TABLE", "GAS_RESTORE_QUEUE", "GAS_COLD_STORAGE", "GAS_MAX_RECEIVES"} {
 		if !seen[must] {
 			t.Errorf("%s is not documented", must)
 		}

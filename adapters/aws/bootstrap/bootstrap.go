@@ -377,6 +377,7 @@ func (b *run) tables(ctx context.Context) error {
 	for _, spec := range []*dynamodb.CreateTableInput{
 		dynamostore.JobsTableSpec(b.c.Names.JobsTable),
 		dynamostore.UsersTableSpec(b.c.Names.UsersTable),
+		dynamostore.TokensTableSpec(b.c.Names.TokensTable),
 	} {
 		name := aws.ToString(spec.TableName)
 		_, err := b.cl.DynamoDB.CreateTable(ctx, spec)

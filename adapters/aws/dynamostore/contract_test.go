@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gasproject/gas/adapters/aws/awstest"
+	"github.com/gasproject/gas/adapters/aws/dynamostore"
 	"github.com/gasproject/gas/ports"
 	"github.com/gasproject/gas/ports/contract"
 )
@@ -29,4 +30,29 @@ func TestUserStoreContract(t *testing.T) {
 		once.Do(func() { _, us = tables(t) })
 		return us
 	})
+}
+
+func TestTokenStoreContract(t *testing.T) {
+	awstest.Endpoint(t)
+	var once sync.Once
+	var ts ports.TokenStore
+	contract.TestTokenStore(t, func(t *testing.T) ports.TokenStore {
+		once.Do(func() { ts = tokensTable(t) })
+		return ts
+	})
+}
+
+// tokensTable creates a fresh API-tokens table on the test server.
+func tokensTable(t *testing.T) *dynamostore.TokenStore {
+	t.Helper()
+	env := awstest.New(t)
+	name := env.Config.Names.TokensTable
+	if _, err := env.Clients.DynamoDB.CreateTable(awstest.Ctx(t), dynamostore.TokensTableSpec(name)); err != nil {
+		t.Fatal(err)
+	}
+	s, err := dynamostore.NewTokenStore(env.Clients.DynamoDB, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -368,6 +368,7 @@ func (c *cluster) start(name, bin string, extra ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(c.bin, bin))
 	cmd.Env = append(append([]string(nil), c.env...), extra...)
+	cmd.SysProcAttr = procAttr()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

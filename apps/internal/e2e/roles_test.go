@@ -3,9 +3,13 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -139,6 +143,44 @@ func TestRolesEndToEnd(t *testing.T) {
 		}
 	})
 
+	// Web servers are stateless: sessions are cookies sealed with the shared
+	// key and API tokens live in DynamoDB, so both outlive the server.
+	t.Run("WebRestartKeepsSessionsAndAPITokens", func(t *testing.T) {
+		alice.t = t
+		_, page := alice.postForm("/profile", "/profile/tokens", url.Values{"name": {"e2e script"}})
+		m := regexp.MustCompile(`id="new-token">(gas_[^<]+)<`).FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("no new token on the profile page:\n%s", page)
+		}
+		if code := r["web"].stop(t, syscall.SIGTERM, 20*time.Second); code != 0 {
+			t.Fatalf("web exited %d on SIGTERM", code)
+		}
+		r["web"] = c.startWeb("web-2")
+		if code := httpStatus(t, "http://"+r["web"].addr(t)+"/readyz"); code != http.StatusOK {
+			t.Fatalf("restarted web /readyz answered %d", code)
+		}
+		req, _ := http.NewRequest(http.MethodGet, c.webURL+"/api/v1/jobs", nil)
+		req.Header.Set("Authorization", "Bearer "+html.UnescapeString(m[1]))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var list struct {
+			Jobs []struct {
+				ID     string `json:"id"`
+				Status string `json:"status"`
+			} `json:"jobs"`
+		}
+		if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &list) != nil || len(list.Jobs) != 1 || list.Jobs[0].Status != "COMPLETED" {
+			t.Fatalf("API with the token after a web restart: %d %s", resp.StatusCode, body)
+		}
+		if _, page := alice.get("/profile"); !strings.Contains(page, "alice@example.org") {
+			t.Fatal("browser session lost across the web restart")
+		}
+	})
+
 	// Scale-in, then a crash, on one job: an annotator told to stop (SIGTERM)
 	// mid-job releases it once its grace period is over — job PENDING again
 	// without charging the attempt, request visible at once; the next
@@ -146,20 +188,23 @@ func TestRolesEndToEnd(t *testing.T) {
 	// it, exactly once.
 	var id domain.JobID
 	t.Run("SIGTERMReleasesJobMidRun", func(t *testing.T) {
-		for _, a := range []*proc{a1, a2} {
-			begin := time.Now()
-			if code := a.stop(t, syscall.SIGTERM, 15*time.Second); code != 0 {
-				t.Fatalf("%s exited %d on SIGTERM", a.name, code)
+		// Idle annotators stop once their last long poll returns (at most
+		// GAS_POLL_WAIT): cutting it short could hide the next request.
+		begin := time.Now()
+		for p, code := range stopAll(t, a1, a2) {
+			if code != 0 {
+				t.Fatalf("%s exited %d on SIGTERM", p.name, code)
 			}
-			t.Logf("idle %s stopped on SIGTERM in %s", a.name, time.Since(begin).Round(time.Millisecond))
 		}
+		t.Logf("idle annotators stopped on SIGTERM in %s", time.Since(begin).Round(time.Millisecond))
+		// A grace period ending between two lease renewals (every 1 s).
 		leaving := c.start("annotator-leaving", "annotator", "GAS_ANNOTATION_DB="+c.db, "GAS_TEST_ANNOTATE_DELAY=60s",
-			"GAS_SHUTDOWN_GRACE=1s")
+			"GAS_SHUTDOWN_GRACE=1500ms")
 		leaving.waitFor(t, "database loaded", 30*time.Second, msg("annotation database loaded"))
 		dave.t = t
 		id = dave.upload("interrupted.vcf", input)
 		leaving.waitFor(t, "the claim", 30*time.Second, msgJob("job claimed", id))
-		begin := time.Now()
+		begin = time.Now()
 		if code := leaving.stop(t, syscall.SIGTERM, 15*time.Second); code != 0 {
 			t.Fatalf("annotator exited %d on SIGTERM mid-job", code)
 		}
@@ -213,13 +258,15 @@ func TestRolesEndToEnd(t *testing.T) {
 
 	t.Run("SIGTERMStopsEveryRoleCleanly", func(t *testing.T) {
 		c.mu.Lock()
-		procs := append([]*proc(nil), c.procs...)
-		c.mu.Unlock()
-		for _, p := range procs {
-			if !p.running() {
-				continue
+		var running []*proc
+		for _, p := range c.procs {
+			if p.running() {
+				running = append(running, p)
 			}
-			if code := p.stop(t, syscall.SIGTERM, 15*time.Second); code != 0 {
+		}
+		c.mu.Unlock()
+		for p, code := range stopAll(t, running...) {
+			if code != 0 {
 				t.Errorf("%s exited %d on SIGTERM", p.name, code)
 			}
 			if len(p.find(msg("stopped"))) != 1 {
@@ -358,16 +405,21 @@ func TestRolesVaultColdStorage(t *testing.T) {
 	t.Logf("vault retrieval restored by polling %s after it started", took.Round(time.Millisecond))
 }
 
+// startWeb starts a web role on the cluster's web address.
+func (c *cluster) startWeb(name string, extra ...string) *proc {
+	return c.start(name, "web", append([]string{"GAS_ADDR=" + strings.TrimPrefix(c.webURL, "http://"),
+		"GAS_SESSION_KEY=" + strings.Repeat("e2e-session-key-", 3),
+		"GAS_OIDC_ISSUER=" + c.oidc.Issuer, "GAS_OIDC_CLIENT_ID=" + c.oidc.ClientID, "GAS_OIDC_CLIENT_SECRET=" + c.oidc.ClientSecret,
+		"GAS_REFERENCE_NAME=" + c.refName}, extra...)...)
+}
+
 // startRoles starts web, annotators (n of them), archiver, thawer, restorer
 // and notifier with extra settings per binary, and waits until each
 // listens and is ready. Processes are named by binary ("annotator-1" ...).
 func (c *cluster) startRoles(t *testing.T, extra map[string][]string, annotators int) map[string]*proc {
 	t.Helper()
 	procs := map[string]*proc{}
-	procs["web"] = c.start("web", "web", append([]string{"GAS_ADDR=" + strings.TrimPrefix(c.webURL, "http://"),
-		"GAS_SESSION_KEY=" + strings.Repeat("e2e-session-key-", 3),
-		"GAS_OIDC_ISSUER=" + c.oidc.Issuer, "GAS_OIDC_CLIENT_ID=" + c.oidc.ClientID, "GAS_OIDC_CLIENT_SECRET=" + c.oidc.ClientSecret,
-		"GAS_REFERENCE_NAME=" + c.refName}, extra["web"]...)...)
+	procs["web"] = c.startWeb("web", extra["web"]...)
 	for i := 1; i <= annotators; i++ {
 		name := fmt.Sprintf("annotator-%d", i)
 		procs[name] = c.start(name, "annotator", append([]string{"GAS_ANNOTATION_DB=" + c.db}, extra["annotator"]...)...)
@@ -386,6 +438,19 @@ func (c *cluster) startRoles(t *testing.T, extra map[string][]string, annotators
 		}
 	}
 	return procs
+}
+
+// stopAll sends SIGTERM to every process at once and returns their exit codes.
+func stopAll(t *testing.T, ps ...*proc) map[*proc]int {
+	t.Helper()
+	for _, p := range ps {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	codes := map[*proc]int{}
+	for _, p := range ps {
+		codes[p] = p.stop(t, syscall.SIGTERM, 20*time.Second)
+	}
+	return codes
 }
 
 func httpBody(t *testing.T, url string) string {

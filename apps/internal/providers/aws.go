@@ -31,6 +31,7 @@ var AWSSet = wire.NewSet(
 	AWSClients,
 	AWSJobStore,
 	AWSUserStore,
+	AWSTokenStore,
 	AWSObjectStore,
 	AWSArchive,
 	AWSNotifier,
@@ -72,6 +73,12 @@ func AWSJobStore(cl *awsconfig.Clients, c awsconfig.Config) (ports.JobStore, err
 // AWSUserStore is the DynamoDB users table.
 func AWSUserStore(cl *awsconfig.Clients, c awsconfig.Config) (ports.UserStore, error) {
 	return dynamostore.NewUserStore(cl.DynamoDB, c.Names.UsersTable)
+}
+
+// AWSTokenStore is the DynamoDB API-tokens table, so tokens survive
+// restarts and every web server behind the load balancer accepts them.
+func AWSTokenStore(cl *awsconfig.Clients, c awsconfig.Config) (ports.TokenStore, error) {
+	return dynamostore.NewTokenStore(cl.DynamoDB, c.Names.TokensTable)
 }
 
 // InputPrefix is the default key prefix of uploaded inputs

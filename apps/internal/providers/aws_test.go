@@ -9,6 +9,7 @@ import (
 	"github.com/gasproject/gas/adapters/aws/awstest"
 	"github.com/gasproject/gas/adapters/aws/coldstore"
 	"github.com/gasproject/gas/adapters/aws/s3store"
+	"github.com/gasproject/gas/ports"
 )
 
 type awsWallClock struct{}
@@ -42,6 +43,18 @@ func TestAWSProvidersOnBootstrappedDeployment(t *testing.T) {
 	}
 	if _, err := AWSUserStore(cl, c); err != nil {
 		t.Fatal(err)
+	}
+	// The bootstrapped tokens table takes and finds a token.
+	tokens, err := AWSTokenStore(cl, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := ports.APIToken{ID: "t1", User: "u1", Name: "ci", Hash: strings.Repeat("ab", 32), CreatedAt: time.Now()}
+	if err := tokens.Create(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := tokens.ByHash(ctx, tok.Hash); err != nil || got.User != "u1" {
+		t.Fatalf("token from the bootstrapped table: %+v, %v", got, err)
 	}
 	objects, err := AWSObjectStore(cl, c)
 	if err != nil {

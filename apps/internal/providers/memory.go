@@ -10,7 +10,6 @@ import (
 	"github.com/google/wire"
 
 	"github.com/gasproject/gas/adapters/memory"
-	"github.com/gasproject/gas/adapters/web"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/pipeline/message"
 	"github.com/gasproject/gas/ports"
@@ -68,7 +67,7 @@ var MemorySet = wire.NewSet(
 	wire.Bind(new(ports.Notifier), new(*memory.MemoryOutbox)),
 	MemoryBilling,
 	MemoryTokens,
-	wire.Bind(new(web.TokenStore), new(*web.MemoryTokenStore)),
+	wire.Bind(new(ports.TokenStore), new(*memory.MemoryTokenStore)),
 )
 
 // MemoryClock is the wall clock.
@@ -193,7 +192,7 @@ func MemoryOutbox(clock ports.Clock) (*memory.MemoryOutbox, error) {
 func MemoryBilling() ports.Billing { return memory.NewFreeBilling() }
 
 // MemoryTokens keeps API tokens in memory.
-func MemoryTokens() *web.MemoryTokenStore { return web.NewMemoryTokenStore() }
+func MemoryTokens() *memory.MemoryTokenStore { return memory.NewMemoryTokenStore() }
 
 // CountedJobStore wraps a job store and keeps a count of jobs by status,
 // so /metrics can report it without scanning the store.

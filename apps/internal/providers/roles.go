@@ -52,7 +52,7 @@ var RoleSet = wire.NewSet(
 
 // WebRoleSet serves the web application with presigned uploads straight
 // to S3 and OIDC sign-in.
-var WebRoleSet = wire.NewSet(RoleSet, JobsService, AccountsService, MemoryBilling, RoleTokens, RoleIdentity, WebRoleApp)
+var WebRoleSet = wire.NewSet(RoleSet, JobsService, AccountsService, MemoryBilling, AWSTokenStore, RoleIdentity, WebRoleApp)
 
 // AnnotatorRoleSet runs the annotator runner over the database loaded at start.
 var AnnotatorRoleSet = wire.NewSet(RoleSet, RoleAnnotator, AnnotatorRoleApp)
@@ -126,17 +126,6 @@ func RoleJobStore(rt *role.Runtime, cl *awsconfig.Clients, c awsconfig.Config) (
 	return rt.ObserveJobs(role.WithJobHooks(s, rt.Config.Hooks)), nil
 }
 
-// RoleTokens keeps personal API tokens.
-//
-// TEMPORARY SHIM: no DynamoDB token store exists yet, so tokens live in
-// this web process only — they are lost on restart and unknown to other
-// web servers behind the load balancer. Replace with an adapters/aws
-// table-backed web.TokenStore (requested from the AWS helper).
-func RoleTokens(rt *role.Runtime) web.TokenStore {
-	rt.Log.Warn("API tokens are kept in this process only (no DynamoDB token store yet); run one web server if you use them")
-	return web.NewMemoryTokenStore()
-}
-
 // RoleIdentity is OIDC sign-in (Globus Auth by default), discovered at
 // start so a misconfigured issuer stops the role at once.
 func RoleIdentity(ctx context.Context, rt *role.Runtime) (ports.IdentityProvider, error) {
@@ -174,8 +163,9 @@ func queuesReachable(qs ...ports.Queue) func(ctx context.Context) error {
 
 // WebRoleApp is the web application. Uploads go straight to S3 through a
 // presigned POST (the jobs service re-checks the stored size); sign-in is
-// OIDC; billing takes no card yet (no payment adapter exists).
-func WebRoleApp(rt *role.Runtime, js *jobs.Service, acc *accounts.Service, objects ports.ObjectStore, tokens web.TokenStore,
+// OIDC; API tokens live in DynamoDB so every web server accepts them;
+// billing takes no card yet (no payment adapter exists).
+func WebRoleApp(rt *role.Runtime, js *jobs.Service, acc *accounts.Service, objects ports.ObjectStore, tokens ports.TokenStore,
 	clock ports.Clock, idp ports.IdentityProvider, store ports.JobStore, m *Messaging, s Settings) (*role.App, error) {
 	rt.Metrics.WatchQueue("annotate", m.Queues.Annotate)
 	srv, err := web.New(web.Deps{

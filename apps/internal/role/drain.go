@@ -12,20 +12,22 @@ import (
 // taking new messages without interrupting the one it is working on.
 //
 // The pipeline's consumer loops receive → handle → receive on each of its
-// goroutines; a goroutine waiting in Receive is idle. Once Drain is called,
-// receives in progress are cut short (anything they still got is made
-// visible again at once) and new ones wait for the worker's context to end,
-// so when every goroutine is back in Receive the worker has finished its
-// in-flight work: Drained is closed. Everything else passes through.
+// goroutines. Once Drain is called, a goroutine coming back for more work
+// parks instead (it waits for the worker's context to end), and a receive
+// already waiting on the server is let finish — cutting a long poll short
+// does not stop SQS from handing it a message, which would then stay
+// invisible for a whole visibility timeout — and anything it got is made
+// visible again at once. When every goroutine is parked the worker has
+// finished its in-flight work: Drained is closed. Everything else passes
+// through.
 type DrainQueue struct {
 	ports.Queue
 	receivers int
 
 	mu       sync.Mutex
-	idle     int
+	parked   int
 	draining bool
-	stop     chan struct{} // closed by Drain
-	drained  chan struct{} // closed once draining and idle
+	drained  chan struct{} // closed once draining and every receiver parked
 }
 
 // NewDrainQueue wraps q for a worker running receivers goroutines
@@ -34,18 +36,14 @@ func NewDrainQueue(q ports.Queue, receivers int) *DrainQueue {
 	if receivers < 1 {
 		receivers = 1
 	}
-	return &DrainQueue{Queue: q, receivers: receivers, stop: make(chan struct{}), drained: make(chan struct{})}
+	return &DrainQueue{Queue: q, receivers: receivers, drained: make(chan struct{})}
 }
 
 // Drain stops new work; it is idempotent.
 func (d *DrainQueue) Drain() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.draining {
-		return
-	}
 	d.draining = true
-	close(d.stop)
 	d.check()
 }
 
@@ -54,27 +52,13 @@ func (d *DrainQueue) Drained() <-chan struct{} { return d.drained }
 
 // check closes drained when due; d.mu must be held.
 func (d *DrainQueue) check() {
-	if d.draining && d.idle >= d.receivers {
+	if d.draining && d.parked >= d.receivers {
 		select {
 		case <-d.drained:
 		default:
 			close(d.drained)
 		}
 	}
-}
-
-func (d *DrainQueue) enter() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.idle++
-	d.check()
-	return d.draining
-}
-
-func (d *DrainQueue) leave() {
-	d.mu.Lock()
-	d.idle--
-	d.mu.Unlock()
 }
 
 func (d *DrainQueue) isDraining() bool {
@@ -84,35 +68,31 @@ func (d *DrainQueue) isDraining() bool {
 }
 
 // Receive receives as the wrapped queue does until Drain; from then on it
-// hands back what it got and waits for ctx to end.
+// hands back what it got and parks until ctx ends.
 func (d *DrainQueue) Receive(ctx context.Context, max int, visibility, wait time.Duration) ([]ports.Message, error) {
-	if d.enter() {
-		return d.parked(ctx)
-	}
-	rctx, cancel := context.WithCancel(ctx)
-	go func() {
-		select {
-		case <-d.stop:
-			cancel()
-		case <-rctx.Done():
-		}
-	}()
-	ms, err := d.Queue.Receive(rctx, max, visibility, wait)
-	cancel()
 	if d.isDraining() {
+		return d.park(ctx)
+	}
+	ms, err := d.Queue.Receive(ctx, max, visibility, wait)
+	if d.isDraining() && ctx.Err() == nil {
 		for _, m := range ms {
-			// Not started: another instance may have it now.
+			// Not started: another instance may take it now.
 			_ = d.Queue.ExtendVisibility(context.WithoutCancel(ctx), m.Receipt, 0)
 		}
-		return d.parked(ctx)
+		return d.park(ctx)
 	}
-	d.leave()
 	return ms, err
 }
 
-// parked waits, idle, for the worker's context to end.
-func (d *DrainQueue) parked(ctx context.Context) ([]ports.Message, error) {
-	defer d.leave()
+// park waits, idle, for the worker's context to end.
+func (d *DrainQueue) park(ctx context.Context) ([]ports.Message, error) {
+	d.mu.Lock()
+	d.parked++
+	d.check()
+	d.mu.Unlock()
 	<-ctx.Done()
+	d.mu.Lock()
+	d.parked--
+	d.mu.Unlock()
 	return nil, ctx.Err()
 }

@@ -12,6 +12,7 @@
 package role
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -163,6 +164,10 @@ func (rt *Runtime) Serve(ctx context.Context, app *App) error {
 		}
 	}()
 	rt.Log.Info("listening", "addr", ln.Addr().String())
+	if wait := cmp.Or(rt.Config.Pipeline.Wait, 20*time.Second); len(app.Workers) > 0 && rt.Config.ShutdownGrace <= wait {
+		rt.Log.Warn("GAS_SHUTDOWN_GRACE is not longer than GAS_POLL_WAIT: an idle worker's last long poll may be cut short on SIGTERM, hiding a message for a visibility timeout",
+			"grace", rt.Config.ShutdownGrace.String(), "poll_wait", wait.String())
+	}
 
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()

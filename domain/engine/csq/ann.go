@@ -1,6 +1,8 @@
 package csq
 
 import (
+	"math/bits"
+
 	"github.com/gasproject/gas/domain/engine/model"
 )
 
@@ -25,6 +27,18 @@ func appendSafe(dst []byte, s string) []byte {
 	}
 	return dst
 }
+
+// unsafe marks the bytes appendSafeBytes replaces.
+var unsafe = [256]bool{',': true, ';': true, '|': true, '=': true, ' ': true, '\t': true}
+
+// termImpact is "term|IMPACT|" for each single term: most entries carry
+// one term, so formatting them is one copy.
+var termImpact = func() (t [numTerms]string) {
+	for i := range t {
+		t[i] = termNames[i] + "|" + ImpactOf(Term(1)<<i).String() + "|"
+	}
+	return t
+}()
 
 func appendSafeBytes(dst, s []byte) []byte {
 	for _, b := range s {
@@ -70,18 +84,38 @@ func NewLabels(ref *model.Reference) *Labels {
 // (without the "ANN=" key). allele is the VCF ALT text.
 func (c *Caller) AppendANN(dst []byte, allele []byte, effs []Effect) []byte {
 	ref := c.ref
+	safe := true // sequence alleles need no escaping; symbolic ones might
+	for _, b := range allele {
+		if unsafe[b] {
+			safe = false
+			break
+		}
+	}
 	for k := range effs {
 		e := &effs[k]
 		if k > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendSafeBytes(dst, allele)
+		if safe {
+			dst = append(dst, allele...)
+		} else {
+			dst = appendSafeBytes(dst, allele)
+		}
 		dst = append(dst, '|')
-		dst = AppendTerms(dst, e.Terms)
-		dst = append(dst, '|')
-		dst = append(dst, ImpactOf(e.Terms).String()...)
-		dst = append(dst, '|')
-		if e.Tx >= 0 {
+		if t := e.Terms; t != 0 && t&(t-1) == 0 {
+			dst = append(dst, termImpact[bits.TrailingZeros32(uint32(t))]...)
+		} else {
+			dst = AppendTerms(dst, t)
+			dst = append(dst, '|')
+			dst = append(dst, ImpactOf(t).String()...)
+			dst = append(dst, '|')
+		}
+		if e.Tx >= 0 && e.RankTotal == 0 && e.CDNAPos == 0 && e.CDSPos == 0 && e.AAPos == 0 &&
+			e.HGVSc.a == e.HGVSc.b && e.HGVSp.a == e.HGVSp.b {
+			// up/downstream: nothing between the label and the distance
+			dst = append(dst, c.labels.tx[e.Tx]...)
+			dst = append(dst, "||||||"...)
+		} else if e.Tx >= 0 {
 			t := &ref.Transcripts[e.Tx]
 			dst = append(dst, c.labels.tx[e.Tx]...)
 			if e.RankTotal > 0 {
@@ -127,6 +161,9 @@ func (c *Caller) AppendANN(dst []byte, allele []byte, effs []Effect) []byte {
 			dst = appendInt(dst, e.Distance)
 		}
 		dst = append(dst, '|')
+		if e.Warn == 0 {
+			continue
+		}
 		first := true
 		for i := range warnNames {
 			if e.Warn&(1<<i) != 0 {
@@ -141,21 +178,36 @@ func (c *Caller) AppendANN(dst []byte, allele []byte, effs []Effect) []byte {
 	return dst
 }
 
-// appendInt appends a non-negative decimal without strconv's generality.
+// digits2 holds the two-digit decimals 00..99, for appendInt.
+const digits2 = "0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849" +
+	"5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+
+// appendInt appends a decimal two digits at a time: positions, lengths and
+// distances fill most of an ANN entry, so this is hot.
 func appendInt(dst []byte, v int32) []byte {
+	u := uint32(v)
 	if v < 0 {
 		dst = append(dst, '-')
-		v = -v
+		u = uint32(-int64(v))
 	}
-	if v < 10 {
-		return append(dst, byte('0'+v))
+	if u < 10 {
+		return append(dst, byte('0'+u))
 	}
-	var buf [11]byte
+	var buf [10]byte
 	i := len(buf)
-	for v > 0 {
+	for u >= 100 {
+		q := u / 100
+		r := (u - q*100) * 2
+		i -= 2
+		buf[i], buf[i+1] = digits2[r], digits2[r+1]
+		u = q
+	}
+	if u >= 10 {
+		i -= 2
+		buf[i], buf[i+1] = digits2[2*u], digits2[2*u+1]
+	} else {
 		i--
-		buf[i] = byte('0' + v%10)
-		v /= 10
+		buf[i] = byte('0' + u)
 	}
 	return append(dst, buf[i:]...)
 }

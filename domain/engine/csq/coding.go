@@ -1,8 +1,6 @@
 package csq
 
 import (
-	"strconv"
-
 	"github.com/gasproject/gas/domain/engine/model"
 )
 
@@ -29,13 +27,13 @@ func (c *Caller) cdnaSeq(dst []byte, t *model.Transcript, from, to int32) ([]byt
 			// exon-relative offsets
 			oa, ob := a-cum-1, b-cum-1
 			if t.Strand == model.Forward {
-				s := c.ref.Seq(t.Chrom, ex.Start+oa, ex.Start+ob)
+				s := c.ref.SeqAt(&c.seq, t.Chrom, ex.Start+oa, ex.Start+ob)
 				if s == nil {
 					return dst, false
 				}
 				dst = append(dst, s...)
 			} else {
-				s := c.ref.Seq(t.Chrom, ex.End-ob, ex.End-oa)
+				s := c.ref.SeqAt(&c.seq, t.Chrom, ex.End-ob, ex.End-oa)
 				if s == nil {
 					return dst, false
 				}
@@ -278,10 +276,8 @@ func (c *Caller) aaAt(t *model.Transcript, k int32) byte {
 	return model.Translate(c.b4[0], c.b4[1], c.b4[2])
 }
 
-func (c *Caller) putAA(a byte) { c.text = append(c.text, model.AA3(a)...) }
-func (c *Caller) putInt(n int32) {
-	c.text = strconv.AppendInt(c.text, int64(n), 10)
-}
+func (c *Caller) putAA(a byte)   { c.text = append(c.text, model.AA3(a)...) }
+func (c *Caller) putInt(n int32) { c.text = appendInt(c.text, n) }
 
 // hgvsP writes the protein change; k0 is the 0-based codon index where the
 // compared windows start.

@@ -65,6 +65,7 @@ type Caller struct {
 	aaRef   []byte
 	aaAlt   []byte
 	gap     gapCache
+	seq     model.SeqCursor
 }
 
 // NewCaller makes a Caller over ref.

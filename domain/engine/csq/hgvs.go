@@ -82,7 +82,12 @@ func (c *Caller) rangeString(t *model.Transcript, lo, hi int32) {
 	}
 }
 
-func (c *Caller) base(chrom, g int32) byte { return c.ref.Base(chrom, g) }
+func (c *Caller) base(chrom, g int32) byte {
+	if s := c.ref.SeqAt(&c.seq, chrom, g, g); s != nil {
+		return s[0]
+	}
+	return 0
+}
 
 // hgvsC writes the c. (or n.) description of the allele on t.
 func (c *Caller) hgvsC(t *model.Transcript, al *allele, e *Effect) span {
@@ -174,7 +179,7 @@ func (c *Caller) hgvsC(t *model.Transcript, al *allele, e *Effect) span {
 		} else {
 			dupLo, dupHi = q+1, q+L
 		}
-		if s := c.ref.Seq(t.Chrom, dupLo, dupHi); s != nil && string(s) == string(ins) && dupLo >= t.Start && dupHi <= t.End {
+		if s := c.ref.SeqAt(&c.seq, t.Chrom, dupLo, dupHi); s != nil && string(s) == string(ins) && dupLo >= t.Start && dupHi <= t.End {
 			c.rangeString(t, dupLo, dupHi)
 			c.text = append(c.text, "dup"...)
 		} else {

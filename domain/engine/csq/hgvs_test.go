@@ -1,6 +1,7 @@
 package csq
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -172,5 +173,20 @@ func TestUpDownstreamAndIntergenic(t *testing.T) {
 	b.WriteString(Term(Intergenic | Upstream).String())
 	if b.String() != "upstream_gene_variant&intergenic_variant" {
 		t.Fatalf("term order: %s", b.String())
+	}
+}
+
+// TestAppendInt: the two-digits-at-a-time formatter agrees with strconv
+// across digit counts and signs, extremes included.
+func TestAppendInt(t *testing.T) {
+	vals := []int32{0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 9999, 10000, 65535, 99999, 100000,
+		1234567, 99999999, 100000000, 2147483647, -1, -9, -10, -99, -100, -12345, -2147483648}
+	for v := int32(0); v < 20000; v += 7 {
+		vals = append(vals, v, -v)
+	}
+	for _, v := range vals {
+		if got, want := string(appendInt([]byte("x"), v)), "x"+strconv.Itoa(int(v)); got != want {
+			t.Fatalf("appendInt(%d) = %q, want %q", v, got, want)
+		}
 	}
 }

@@ -232,6 +232,40 @@ func lookup(idx map[string]Index, name string) (Index, bool) {
 	return Index{}, false
 }
 
+// coalesceGap is the largest stretch of unneeded file LoadIndexed reads
+// through rather than issue another read.
+const coalesceGap = 4 << 10
+
+// fileOffset is the byte offset of 1-based position p of the sequence.
+func (ix Index) fileOffset(p int64) int64 {
+	return ix.Offset + (p-1)/ix.LineBases*ix.LineWidth + (p-1)%ix.LineBases
+}
+
+// copyBases fills seq with the upper-cased bases of raw (FASTA text between
+// two positions, line breaks included); raw must hold exactly len(seq)
+// bases, or the index does not describe the file.
+func copyBases(seq, raw []byte) error {
+	k := 0
+	for _, b := range raw {
+		u := seqTable[b]
+		if u <= 1 {
+			if u == 1 {
+				continue // line break
+			}
+			return fmt.Errorf("byte %q is not a nucleotide (stale .fai?)", b)
+		}
+		if k == len(seq) {
+			return errors.New(".fai does not match the FASTA")
+		}
+		seq[k] = u
+		k++
+	}
+	if k != len(seq) {
+		return errors.New(".fai does not match the FASTA")
+	}
+	return nil
+}
+
 // LoadIndexed reads only the needed regions from an uncompressed FASTA
 // through its .fai index: far faster than streaming a whole genome.
 func LoadIndexed(ra io.ReaderAt, idx map[string]Index, ref *model.Reference) error {
@@ -258,48 +292,51 @@ func LoadIndexed(ra io.ReaderAt, idx map[string]Index, ref *model.Reference) err
 		}
 		c.Length = int32(ix.Length)
 		c.Segments = c.Segments[:0]
+		// clip the regions to the sequence and give them one backing array
+		regs := need[ci][:0:0]
+		var total int64
 		for _, rg := range need[ci] {
-			s, e := int64(rg.Start), int64(rg.End)
-			if s > ix.Length {
+			if int64(rg.Start) > ix.Length {
 				continue
 			}
-			if e > ix.Length {
-				e = ix.Length
+			if int64(rg.End) > ix.Length {
+				rg.End = int32(ix.Length)
 			}
-			off0 := ix.Offset + (s-1)/ix.LineBases*ix.LineWidth + (s-1)%ix.LineBases
-			off1 := ix.Offset + (e-1)/ix.LineBases*ix.LineWidth + (e-1)%ix.LineBases
-			n := off1 - off0 + 1
+			regs = append(regs, rg)
+			total += int64(rg.Len())
+		}
+		store := make([]byte, total)
+		// one read serves every region up to coalesceGap bytes apart:
+		// thousands of exons cost a few hundred reads, not thousands
+		for i := 0; i < len(regs); {
+			j := i + 1
+			for j < len(regs) && ix.fileOffset(int64(regs[j].Start))-ix.fileOffset(int64(regs[j-1].End)) <= coalesceGap {
+				j++
+			}
+			off0 := ix.fileOffset(int64(regs[i].Start))
+			n := ix.fileOffset(int64(regs[j-1].End)) - off0 + 1
 			if int64(cap(buf)) < n {
 				buf = make([]byte, n)
 			}
-			buf = buf[:n]
-			if _, err := ra.ReadAt(buf, off0); err != nil && err != io.EOF {
-				return fmt.Errorf("read %s:%d-%d: %w", c.Name, s, e, err)
+			got, err := ra.ReadAt(buf[:n], off0)
+			if err != nil && err != io.EOF {
+				return fmt.Errorf("read %s:%d-%d: %w", c.Name, regs[i].Start, regs[j-1].End, err)
 			}
-			seq := make([]byte, e-s+1)
-			k := 0
-			for _, b := range buf {
-				u := seqTable[b]
-				if u <= 1 {
-					if u == 1 {
-						continue // line break
-					}
-					return fmt.Errorf("%w: %s:%d-%d: byte %q is not a nucleotide (stale .fai?)", ErrFormat, c.Name, s, e, b)
+			buf = buf[:got]
+			for _, rg := range regs[i:j] {
+				s, e := int64(rg.Start), int64(rg.End)
+				seq := store[: e-s+1 : e-s+1]
+				store = store[e-s+1:]
+				if ix.fileOffset(e)-off0 >= int64(len(buf)) {
+					return fmt.Errorf("%w: %s:%d-%d: the file ends before the .fai says", ErrFormat, c.Name, s, e)
 				}
-				if k == len(seq) {
-					k++
-					break
+				raw := buf[ix.fileOffset(s)-off0 : ix.fileOffset(e)-off0+1]
+				if err := copyBases(seq, raw); err != nil {
+					return fmt.Errorf("%w: %s:%d-%d: %v", ErrFormat, c.Name, s, e, err)
 				}
-				seq[k] = u
-				k++
+				c.Segments = append(c.Segments, model.Segment{Start: int32(s), Seq: seq})
 			}
-			if k != len(seq) {
-				return fmt.Errorf("%w: %s:%d-%d: .fai does not match the FASTA", ErrFormat, c.Name, s, e)
-			}
-			if int64(len(seq)) != e-s+1 {
-				return fmt.Errorf("%w: %s:%d-%d: .fai does not match the FASTA", ErrFormat, c.Name, s, e)
-			}
-			c.Segments = append(c.Segments, model.Segment{Start: int32(s), Seq: seq})
+			i = j
 		}
 	}
 	ref.CheckCodons()

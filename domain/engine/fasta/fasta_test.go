@@ -3,6 +3,7 @@ package fasta
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -108,4 +109,77 @@ func FuzzFASTA(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLoadIndexedLargeGenome: above WholeGenomeLimit only exons and flanks
+// are read, through reads that span several nearby regions; every kept base
+// equals the streaming loader's, whatever the gaps between exons (well
+// under, near and over coalesceGap) and with CRLF line ends. A .fai that
+// promises more than the file holds is an error, never stale bytes.
+func TestLoadIndexedLargeGenome(t *testing.T) {
+	const n = WholeGenomeLimit + 1_000_000
+	seq := make([]byte, n)
+	x := uint32(7)
+	for i := range seq {
+		x = x*1664525 + 1013904223
+		seq[i] = "ACGTacgt"[x>>29]
+	}
+	var fa bytes.Buffer
+	fa.WriteString(">c\r\n")
+	for i := 0; i < n; i += 70 {
+		fa.Write(seq[i:min(i+70, n)])
+		fa.WriteString("\r\n")
+	}
+	var exons []model.Range
+	pos := int32(100)
+	for i := 0; pos < n-20_000; i++ {
+		l := int32(50 + i%300)
+		exons = append(exons, model.Range{Start: pos, End: pos + l})
+		gap := []int32{10, 200, 3_000, coalesceGap, coalesceGap + 100, 9_000, 40_000}[i%7]
+		pos += l + gap
+	}
+	exons = append(exons, model.Range{Start: n - 30, End: n}) // the flank runs off the end
+	streamed := refWith(t, "c", exons...)
+	if err := Load(bytes.NewReader(fa.Bytes()), streamed, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	indexed := refWith(t, "c", exons...)
+	fai := fmt.Sprintf("c\t%d\t4\t70\t72\n", n)
+	idx, err := ReadIndex(strings.NewReader(fai))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := LoadIndexed(bytes.NewReader(fa.Bytes()), idx, indexed); err != nil {
+		t.Fatal(err)
+	}
+	a, b := streamed.Chroms[0].Segments, indexed.Chroms[0].Segments
+	if len(a) != len(b) || len(a) < 100 {
+		t.Fatalf("%d segments streamed, %d indexed", len(a), len(b))
+	}
+	for i := range a {
+		if a[i].Start != b[i].Start || string(a[i].Seq) != string(b[i].Seq) {
+			t.Fatalf("segment %d differs: %d/%d", i, a[i].Start, b[i].Start)
+		}
+		want := bytes.ToUpper(seq[a[i].Start-1 : a[i].End()])
+		if string(b[i].Seq) != string(want) {
+			t.Fatalf("segment %d at %d: wrong bases", i, b[i].Start)
+		}
+	}
+	if indexed.Chroms[0].Length != n {
+		t.Fatalf("length %d", indexed.Chroms[0].Length)
+	}
+
+	// a truncated file under the same index
+	short := refWith(t, "c", exons...)
+	err = LoadIndexed(bytes.NewReader(fa.Bytes()[:fa.Len()-5_000]), idx, short)
+	if err == nil || !errors.Is(err, ErrFormat) {
+		t.Fatalf("truncated FASTA: %v", err)
+	}
+	// a byte that is not a base
+	bad := bytes.Clone(fa.Bytes())
+	bad[4+72*(exons[3].Start/70)+1] = '5'
+	err = LoadIndexed(bytes.NewReader(bad), idx, refWith(t, "c", exons...))
+	if err == nil || !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "not a nucleotide") {
+		t.Fatalf("bad byte: %v", err)
+	}
 }

@@ -26,13 +26,15 @@ const (
 
 // Feature is one parsed gene-model line.
 type Feature struct {
-	Kind    FeatureKind
-	Chrom   string
-	Start   int32
-	End     int32
-	Strand  Strand
-	Phase   int8 // -1 when "."
-	ID      string
+	Kind   FeatureKind
+	Chrom  string
+	Start  int32
+	End    int32
+	Strand Strand
+	Phase  int8 // -1 when "."
+	ID     string
+	// Parents may be reused by the parser once Add returns: the Builder
+	// copies what it keeps.
 	Parents []string
 	// gene/transcript attributes (whatever the file offers)
 	Name, Biotype string
@@ -339,9 +341,11 @@ func (r *Reference) NeededRegions() [][]Range {
 	return out
 }
 
-// CheckCodons inspects each coding transcript's first and last codon once
-// the sequence is loaded, setting FlagStartOK/FlagStopOK.
+// CheckCodons indexes the sequence once it is loaded (IndexSequence) and
+// inspects each coding transcript's first and last codon, setting
+// FlagStartOK/FlagStopOK.
 func (r *Reference) CheckCodons() {
+	r.IndexSequence()
 	for i := range r.Transcripts {
 		t := &r.Transcripts[i]
 		if !t.Coding() {

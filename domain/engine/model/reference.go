@@ -41,7 +41,17 @@ type Chromosome struct {
 	// genes of this chromosome sorted by Start, and by End
 	genesByStart []int32
 	genesByEnd   []int32
+
+	// segment index, built by IndexSequence: segBins[b] is the first
+	// segment ending at or after position b<<segShift. It is valid while
+	// Segments is the slice it was built for (segOf, segN).
+	segBins []int32
+	segOf   *Segment
+	segN    int
 }
+
+// segShift sets the sequence index granularity (16 kb bins).
+const segShift = 14
 
 // Reference is everything the annotator knows about a genome build.
 type Reference struct {
@@ -115,12 +125,99 @@ func (r *Reference) Seq(chrom int32, start, end int32) []byte {
 		return nil
 	}
 	segs := r.Chroms[chrom].Segments
-	i := sort.Search(len(segs), func(k int) bool { return segs[k].End() >= start })
+	i := r.segmentAt(chrom, start)
 	if i == len(segs) || segs[i].Start > start || segs[i].End() < end {
 		return nil
 	}
 	off := start - segs[i].Start
 	return segs[i].Seq[off : off+end-start+1]
+}
+
+// segmentAt is the index of the first segment of chrom ending at or after
+// pos (len(Segments) when none does).
+func (r *Reference) segmentAt(chrom int32, pos int32) int {
+	c := &r.Chroms[chrom]
+	segs := c.Segments
+	if b := int(pos >> segShift); c.segN == len(segs) && len(segs) > 0 && c.segOf == &segs[0] && b < len(c.segBins) {
+		// the bin gives the first candidate; a few steps find the segment
+		i := int(c.segBins[b])
+		for i < len(segs) && segs[i].Start+int32(len(segs[i].Seq)) <= pos {
+			i++
+		}
+		return i
+	}
+	return sort.Search(len(segs), func(k int) bool { return segs[k].End() >= pos })
+}
+
+// SeqCursor makes Seq cheaper for a caller that looks up nearby positions
+// in turn, as an annotator walking a sorted VCF does: it remembers the
+// segment (or the gap between segments) of the last lookup. The zero value
+// is ready to use; a cursor belongs to one goroutine and one Reference.
+type SeqCursor struct {
+	ok     bool
+	chrom  int32
+	lo, hi int32  // the remembered stretch: positions lo..hi
+	seq    []byte // its bases, or nil for a gap without sequence
+}
+
+// SeqAt is Seq through a cursor.
+func (r *Reference) SeqAt(cur *SeqCursor, chrom int32, start, end int32) []byte {
+	if cur.ok && chrom == cur.chrom && start >= cur.lo && start <= cur.hi && end >= start {
+		if cur.seq == nil {
+			return nil // start lies where no sequence is stored
+		}
+		if end <= cur.hi {
+			return cur.seq[start-cur.lo : end-cur.lo+1]
+		}
+		return nil // runs past the segment's end, as Seq would refuse it
+	}
+	if chrom < 0 || int(chrom) >= len(r.Chroms) || end < start || start < 1 {
+		return nil
+	}
+	segs := r.Chroms[chrom].Segments
+	i := r.segmentAt(chrom, start)
+	cur.ok, cur.chrom = true, chrom
+	switch {
+	case i < len(segs) && segs[i].Start <= start:
+		cur.lo, cur.hi, cur.seq = segs[i].Start, segs[i].End(), segs[i].Seq
+	default: // a gap: after segment i-1, before segment i
+		cur.lo, cur.hi, cur.seq = 1, 1<<31-1, nil
+		if i > 0 {
+			cur.lo = segs[i-1].End() + 1
+		}
+		if i < len(segs) {
+			cur.hi = segs[i].Start - 1
+		}
+	}
+	return r.SeqAt(cur, chrom, start, end)
+}
+
+// IndexSequence sorts each chromosome's segments and indexes them so Seq
+// finds a position in a step or two instead of a binary search over
+// thousands of segments (Seq is on the annotator's hot path: every REF
+// check, codon and HGVS shift). Loaders call it once the sequence is in
+// place; Seq stays correct, only slower, on segments changed afterwards.
+func (r *Reference) IndexSequence() {
+	for ci := range r.Chroms {
+		c := &r.Chroms[ci]
+		segs := c.Segments
+		sort.Slice(segs, func(i, j int) bool { return segs[i].Start < segs[j].Start })
+		c.segBins, c.segOf, c.segN = nil, nil, 0
+		if len(segs) == 0 {
+			continue
+		}
+		last := segs[len(segs)-1].End()
+		bins := make([]int32, int(last>>segShift)+1)
+		i := 0
+		for b := range bins {
+			lo := int32(b) << segShift
+			for i < len(segs) && segs[i].End() < lo {
+				i++
+			}
+			bins[b] = int32(i)
+		}
+		c.segBins, c.segOf, c.segN = bins, &segs[0], len(segs)
+	}
 }
 
 // Base returns one reference base, or 0 when unknown.
@@ -146,9 +243,9 @@ func (r *Reference) Finish() error {
 			return err
 		}
 	}
+	r.IndexSequence()
 	for ci := range r.Chroms {
 		c := &r.Chroms[ci]
-		sort.Slice(c.Segments, func(i, j int) bool { return c.Segments[i].Start < c.Segments[j].Start })
 		c.tx = c.tx[:0]
 		c.genesByStart, c.genesByEnd = c.genesByStart[:0], c.genesByEnd[:0]
 	}

@@ -57,7 +57,9 @@ func IsBase(b byte) bool {
 	return false
 }
 
-var aa3 = map[byte]string{
+// aa3 maps one-letter amino acids to HGVS three-letter codes (a table, not
+// a map: p. notation looks one up per residue).
+var aa3 = [256]string{
 	'A': "Ala", 'R': "Arg", 'N': "Asn", 'D': "Asp", 'C': "Cys", 'Q': "Gln", 'E': "Glu",
 	'G': "Gly", 'H': "His", 'I': "Ile", 'L': "Leu", 'K': "Lys", 'M': "Met", 'F': "Phe",
 	'P': "Pro", 'S': "Ser", 'T': "Thr", 'W': "Trp", 'Y': "Tyr", 'V': "Val", '*': "Ter",
@@ -66,7 +68,7 @@ var aa3 = map[byte]string{
 
 // AA3 is the HGVS three-letter code of a one-letter amino acid.
 func AA3(a byte) string {
-	if s, ok := aa3[a]; ok {
+	if s := aa3[a]; s != "" {
 		return s
 	}
 	return "Xaa"

@@ -88,6 +88,12 @@ var (
 	ErrAttemptsExhausted = errors.New("job has used all its attempts")
 	// ErrInvalidJob is wrapped when a job would be constructed from invalid values.
 	ErrInvalidJob = errors.New("invalid job")
+	// ErrAlreadyNotified means the owner was already told the job finished,
+	// so a redelivered result event must not e-mail them again.
+	ErrAlreadyNotified = errors.New("owner already notified")
+	// ErrNoticeHeld means another notifier is telling the owner right now;
+	// the caller looks again when its hold lapses (see NoticeHeldUntil).
+	ErrNoticeHeld = errors.New("owner is being notified by another worker")
 )
 
 // TransitionError says which transition was refused and from which state,
@@ -141,6 +147,8 @@ type Job struct {
 	tier        RetrievalTier
 	restoreBy   time.Time
 	reference   string
+	noticeUntil time.Time
+	notifiedAt  time.Time
 	version     int64
 }
 
@@ -202,6 +210,11 @@ func (j *Job) refuse(action string) error {
 // Claim starts a run under a lease: PENDING becomes RUNNING, or a RUNNING job
 // whose lease has expired (its worker died) is taken over. It is refused when
 // another worker's lease is live, so two workers never run a job at once.
+//
+// Every claim of a job gets a start time strictly later than the previous
+// one (a clock that did not move is nudged by a nanosecond), so StartedAt
+// names the claim: RunningUnder tells a worker whether a job it re-reads is
+// still running under its own claim.
 func (j *Job) Claim(now time.Time, lease time.Duration, maxAttempts int) error {
 	switch j.status {
 	case StatusPending:
@@ -215,11 +228,28 @@ func (j *Job) Claim(now time.Time, lease time.Duration, maxAttempts int) error {
 	if j.attempts >= maxAttempts {
 		return fmt.Errorf("claim job %s: %w (%d of %d)", j.id, ErrAttemptsExhausted, j.attempts, maxAttempts)
 	}
+	start := now.UTC()
+	if !start.After(j.startedAt) {
+		start = j.startedAt.Add(time.Nanosecond)
+	}
 	j.status = StatusRunning
 	j.attempts++
-	j.startedAt = now.UTC()
+	j.startedAt = start
 	j.leaseUntil = now.UTC().Add(lease)
 	return nil
+}
+
+// RunningUnder reports whether j is still RUNNING under the claim that
+// produced claim (an earlier copy of the same job, taken at or after that
+// claim). Only the claiming worker writes a job while its claim stands:
+// anyone else changes it by a new claim (a later StartedAt) or by leaving
+// RUNNING. So a worker whose conditional write conflicted because one of
+// its own earlier writes landed though it reported failure (a timeout, a
+// cancelled request) can recognise the job as still its own and go on,
+// while a worker whose claim was taken over can not.
+func (j *Job) RunningUnder(claim *Job) bool {
+	return claim != nil && j.id == claim.id && j.status == StatusRunning && claim.status == StatusRunning &&
+		j.attempts == claim.attempts && j.startedAt.Equal(claim.startedAt)
 }
 
 // ExtendLease keeps a long annotation's claim alive; it is refused once the
@@ -337,6 +367,22 @@ func (j *Job) RestoreStarted(retrievalID string, tier RetrievalTier, expectedBy 
 	return nil
 }
 
+// RestoreLapsed returns a RESTORING job to ARCHIVED when cold storage no
+// longer knows its retrieval (the restored copy expired before it was
+// written back, or the retrieval was lost), so a new retrieval can be
+// started instead of waiting forever for one that will never finish. The
+// archive copy is untouched: the results are still there.
+func (j *Job) RestoreLapsed() error {
+	if j.status != StatusCompleted || j.storage != StorageRestoring {
+		return j.refuse("lapse restore")
+	}
+	j.storage = StorageArchived
+	j.retrieval = ""
+	j.tier = TierNone
+	j.restoreBy = time.Time{}
+	return nil
+}
+
 // Restored marks the results hot again. The archive id is kept until
 // ArchiveDeleted, so a crash before the archive copy is deleted is repaired
 // on redelivery instead of orphaning it.
@@ -366,6 +412,57 @@ func (j *Job) ArchiveDeleted() error {
 		return j.refuse("forget archive")
 	}
 	j.archiveID = ""
+	return nil
+}
+
+// BeginNotice takes a hold on telling the owner that a COMPLETED or FAILED
+// job finished, until now+hold. Written with a conditional write before the
+// e-mail is sent, it lets only one of several concurrent deliveries of the
+// result event send it: the others get ErrNoticeHeld and look again after
+// the hold. ErrAlreadyNotified once NoticeSent was recorded. A hold that
+// lapsed (its notifier died) may be taken again, so a notice is never lost;
+// the price is a second e-mail when a notifier died after sending but
+// before recording it.
+func (j *Job) BeginNotice(now time.Time, hold time.Duration) error {
+	if j.status != StatusCompleted && j.status != StatusFailed {
+		return j.refuse("notify")
+	}
+	if !j.notifiedAt.IsZero() {
+		return fmt.Errorf("notify job %s: %w (at %s)", j.id, ErrAlreadyNotified, j.notifiedAt.Format(time.RFC3339))
+	}
+	if now.Before(j.noticeUntil) {
+		return fmt.Errorf("notify job %s: %w (until %s)", j.id, ErrNoticeHeld, j.noticeUntil.Format(time.RFC3339))
+	}
+	j.noticeUntil = now.UTC().Add(hold)
+	return nil
+}
+
+// ReleaseNotice gives up a hold taken by BeginNotice when the e-mail could
+// not be sent, so the retry need not wait for the hold to lapse.
+// ErrAlreadyNotified if the notice was recorded meanwhile.
+func (j *Job) ReleaseNotice() error {
+	if j.status != StatusCompleted && j.status != StatusFailed {
+		return j.refuse("release notice")
+	}
+	if !j.notifiedAt.IsZero() {
+		return fmt.Errorf("release notice of job %s: %w", j.id, ErrAlreadyNotified)
+	}
+	j.noticeUntil = time.Time{}
+	return nil
+}
+
+// NoticeSent records that the owner was told (or could not be, having no
+// address), so redelivered result events and duplicate job requests do not
+// tell them again. ErrAlreadyNotified if it was recorded before.
+func (j *Job) NoticeSent(now time.Time) error {
+	if j.status != StatusCompleted && j.status != StatusFailed {
+		return j.refuse("record notice")
+	}
+	if !j.notifiedAt.IsZero() {
+		return fmt.Errorf("record notice of job %s: %w", j.id, ErrAlreadyNotified)
+	}
+	j.notifiedAt = now.UTC()
+	j.noticeUntil = time.Time{}
 	return nil
 }
 
@@ -427,6 +524,16 @@ func (j *Job) RestoreExpectedBy() time.Time { return j.restoreBy }
 // Reference names the annotation database the job was annotated against.
 func (j *Job) Reference() string { return j.reference }
 
+// Notified reports whether the owner was told the job finished; the runner
+// does not announce such a job again.
+func (j *Job) Notified() bool { return !j.notifiedAt.IsZero() }
+
+// NotifiedAt is when the owner was told (zero if not yet).
+func (j *Job) NotifiedAt() time.Time { return j.notifiedAt }
+
+// NoticeHeldUntil is when a notifier's hold on telling the owner lapses.
+func (j *Job) NoticeHeldUntil() time.Time { return j.noticeUntil }
+
 // Version is the optimistic-concurrency version stores compare on update.
 func (j *Job) Version() int64 { return j.version }
 
@@ -452,6 +559,8 @@ type JobSnapshot struct {
 	RetrievalTier RetrievalTier `json:"retrieval_tier,omitempty"`
 	RestoreBy     time.Time     `json:"restore_by,omitzero"`
 	Reference     string        `json:"reference,omitempty"`
+	NoticeUntil   time.Time     `json:"notice_until,omitzero"`
+	NotifiedAt    time.Time     `json:"notified_at,omitzero"`
 	Version       int64         `json:"version"`
 }
 
@@ -462,7 +571,8 @@ func (j *Job) Snapshot() JobSnapshot {
 		SubmittedAt: j.submittedAt, StartedAt: j.startedAt, CompletedAt: j.completedAt, LeaseUntil: j.leaseUntil,
 		Status: j.status, Attempts: j.attempts, FailureReason: j.failure, Results: j.results,
 		Storage: j.storage, ArchiveID: j.archiveID, RetrievalID: j.retrieval, RetrievalTier: j.tier,
-		RestoreBy: j.restoreBy, Reference: j.reference, Version: j.version,
+		RestoreBy: j.restoreBy, Reference: j.reference, NoticeUntil: j.noticeUntil, NotifiedAt: j.notifiedAt,
+		Version: j.version,
 	}
 }
 
@@ -484,11 +594,15 @@ func RestoreJob(s JobSnapshot) (*Job, error) {
 	if s.Storage == StorageRestoring && s.RetrievalID == "" {
 		return nil, fmt.Errorf("%w: job %s is restoring without a retrieval id", ErrInvalidJob, s.ID)
 	}
+	if (!s.NotifiedAt.IsZero() || !s.NoticeUntil.IsZero()) && s.Status != StatusCompleted && s.Status != StatusFailed {
+		return nil, fmt.Errorf("%w: job %s is %s but has a notice", ErrInvalidJob, s.ID, s.Status)
+	}
 	return &Job{
 		id: s.ID, owner: s.Owner, inputName: s.InputName, inputKey: s.InputKey, inputSize: s.InputSize,
 		submittedAt: s.SubmittedAt.UTC(), startedAt: s.StartedAt.UTC(), completedAt: s.CompletedAt.UTC(),
 		leaseUntil: s.LeaseUntil.UTC(), status: s.Status, attempts: s.Attempts, failure: s.FailureReason,
 		results: s.Results, storage: s.Storage, archiveID: s.ArchiveID, retrieval: s.RetrievalID,
-		tier: s.RetrievalTier, restoreBy: s.RestoreBy.UTC(), reference: s.Reference, version: s.Version,
+		tier: s.RetrievalTier, restoreBy: s.RestoreBy.UTC(), reference: s.Reference,
+		noticeUntil: s.NoticeUntil.UTC(), notifiedAt: s.NotifiedAt.UTC(), version: s.Version,
 	}, nil
 }

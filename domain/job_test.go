@@ -67,6 +67,13 @@ func state(t *testing.T, name string) *Job {
 		must(j.Archived("a1"))
 		must(j.RestoreStarted("r1", TierExpedited, t0.Add(time.Hour)))
 		must(j.Restored())
+	case "noticing":
+		complete()
+		must(j.BeginNotice(t0, lease))
+	case "notified":
+		complete()
+		must(j.BeginNotice(t0, lease))
+		must(j.NoticeSent(t0))
 	case "failed":
 		must(j.Claim(t0, lease, maxAttempts))
 		_, err := j.Fail(t0, "bad input", true, maxAttempts)
@@ -87,6 +94,12 @@ func describe(j *Job) string {
 	}
 	if j.ArchiveID() != "" {
 		s += "+archive"
+	}
+	switch {
+	case j.Notified():
+		s += "+notified"
+	case !j.NoticeHeldUntil().IsZero():
+		s += "+held"
 	}
 	return s
 }
@@ -120,6 +133,11 @@ var actions = []action{
 		return j.RestoredTo(k)
 	}},
 	{"forget-archive", func(j *Job) error { return j.ArchiveDeleted() }},
+	{"lapse-restore", func(j *Job) error { return j.RestoreLapsed() }},
+	{"begin-notice", func(j *Job) error { return j.BeginNotice(live, lease) }},
+	{"begin-notice-after-expiry", func(j *Job) error { return j.BeginNotice(expired, lease) }},
+	{"notice-sent", func(j *Job) error { return j.NoticeSent(live) }},
+	{"release-notice", func(j *Job) error { return j.ReleaseNotice() }},
 }
 
 // TestJobTransitions is the whole state machine: every action from every
@@ -127,72 +145,106 @@ var actions = []action{
 // must leave the job exactly as it was.
 func TestJobTransitions(t *testing.T) {
 	const (
-		illegal   = "illegal"
-		held      = "lease-held"
-		exhausted = "exhausted"
+		illegal     = "illegal"
+		held        = "lease-held"
+		exhausted   = "exhausted"
+		noticeHeld  = "notice-held"
+		alreadySent = "already-notified"
 	)
+	// Rows for states without results refuse every results and notice action.
+	noResults := map[string]string{"lapse-restore": illegal, "begin-notice": illegal,
+		"begin-notice-after-expiry": illegal, "notice-sent": illegal, "release-notice": illegal}
+	// notices are the notice actions' outcomes for a finished job in state s.
+	notices := func(s string) map[string]string {
+		return map[string]string{"begin-notice": s + "+held", "begin-notice-after-expiry": s + "+held",
+			"notice-sent": s + "+notified", "release-notice": s}
+	}
+	with := func(row map[string]string, more ...map[string]string) map[string]string {
+		for _, m := range more {
+			for k, v := range m {
+				row[k] = v
+			}
+		}
+		return row
+	}
 	table := map[string]map[string]string{
-		"pending": {
+		"pending": with(map[string]string{
 			"claim": "RUNNING", "claim-after-expiry": "RUNNING", "extend": illegal, "release": illegal,
 			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": "FAILED",
 			"cancel": "CANCELLED", "archive": illegal, "start-restore": illegal, "restored": illegal,
 			"restored-to": illegal, "forget-archive": illegal,
-		},
-		"pending-exhausted": {
+		}, noResults),
+		"pending-exhausted": with(map[string]string{
 			"claim": exhausted, "claim-after-expiry": exhausted, "extend": illegal, "release": illegal,
 			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": "FAILED",
 			"cancel": "CANCELLED", "archive": illegal, "start-restore": illegal, "restored": illegal,
 			"restored-to": illegal, "forget-archive": illegal,
-		},
-		"running": {
+		}, noResults),
+		"running": with(map[string]string{
 			"claim": held, "claim-after-expiry": "RUNNING", "extend": "RUNNING", "release": "PENDING",
 			"complete": "COMPLETED/AVAILABLE", "fail-retryable": "PENDING", "fail-permanent": "FAILED",
 			"abandon": "FAILED", "cancel": illegal, "archive": illegal, "start-restore": illegal,
 			"restored": illegal, "restored-to": illegal, "forget-archive": illegal,
-		},
-		"running-last": {
+		}, noResults),
+		"running-last": with(map[string]string{
 			"claim": held, "claim-after-expiry": exhausted, "extend": "RUNNING", "release": "PENDING",
 			"complete": "COMPLETED/AVAILABLE", "fail-retryable": "FAILED", "fail-permanent": "FAILED",
 			"abandon": "FAILED", "cancel": illegal, "archive": illegal, "start-restore": illegal,
 			"restored": illegal, "restored-to": illegal, "forget-archive": illegal,
-		},
-		"available": {
+		}, noResults),
+		"available": with(map[string]string{
 			"claim": illegal, "claim-after-expiry": illegal, "extend": illegal, "release": illegal,
 			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": illegal,
 			"cancel": illegal, "archive": "COMPLETED/ARCHIVED+archive", "start-restore": illegal,
 			"restored": illegal, "restored-to": illegal, "forget-archive": illegal,
-		},
-		"archived": {
+		}, notices("COMPLETED/AVAILABLE"), map[string]string{"lapse-restore": illegal}),
+		"archived": with(map[string]string{
 			"claim": illegal, "claim-after-expiry": illegal, "extend": illegal, "release": illegal,
 			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": illegal,
 			"cancel": illegal, "archive": illegal, "start-restore": "COMPLETED/RESTORING+archive",
 			"restored": illegal, "restored-to": illegal, "forget-archive": illegal,
-		},
-		"restoring": {
+		}, notices("COMPLETED/ARCHIVED+archive"), map[string]string{"lapse-restore": illegal}),
+		"restoring": with(map[string]string{
 			"claim": illegal, "claim-after-expiry": illegal, "extend": illegal, "release": illegal,
 			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": illegal,
 			"cancel": illegal, "archive": illegal, "start-restore": illegal,
 			"restored": "COMPLETED/AVAILABLE+archive", "restored-to": "COMPLETED/AVAILABLE+archive",
 			"forget-archive": illegal,
-		},
-		"restored": {
+		}, notices("COMPLETED/RESTORING+archive"), map[string]string{"lapse-restore": "COMPLETED/ARCHIVED+archive"}),
+		"restored": with(map[string]string{
 			"claim": illegal, "claim-after-expiry": illegal, "extend": illegal, "release": illegal,
 			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": illegal,
 			"cancel": illegal, "archive": illegal, "start-restore": illegal, "restored": illegal,
 			"restored-to": illegal, "forget-archive": "COMPLETED/AVAILABLE",
+		}, notices("COMPLETED/AVAILABLE+archive"), map[string]string{"lapse-restore": illegal}),
+		"noticing": {
+			"claim": illegal, "claim-after-expiry": illegal, "extend": illegal, "release": illegal,
+			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": illegal,
+			"cancel": illegal, "archive": "COMPLETED/ARCHIVED+archive+held", "start-restore": illegal,
+			"restored": illegal, "restored-to": illegal, "forget-archive": illegal, "lapse-restore": illegal,
+			"begin-notice": noticeHeld, "begin-notice-after-expiry": "COMPLETED/AVAILABLE+held",
+			"notice-sent": "COMPLETED/AVAILABLE+notified", "release-notice": "COMPLETED/AVAILABLE",
 		},
-		"failed": {
+		"notified": {
+			"claim": illegal, "claim-after-expiry": illegal, "extend": illegal, "release": illegal,
+			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": illegal,
+			"cancel": illegal, "archive": "COMPLETED/ARCHIVED+archive+notified", "start-restore": illegal,
+			"restored": illegal, "restored-to": illegal, "forget-archive": illegal, "lapse-restore": illegal,
+			"begin-notice": alreadySent, "begin-notice-after-expiry": alreadySent, "notice-sent": alreadySent,
+			"release-notice": alreadySent,
+		},
+		"failed": with(map[string]string{
 			"claim": illegal, "claim-after-expiry": illegal, "extend": illegal, "release": illegal,
 			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": illegal,
 			"cancel": illegal, "archive": illegal, "start-restore": illegal, "restored": illegal,
 			"restored-to": illegal, "forget-archive": illegal,
-		},
-		"cancelled": {
+		}, notices("FAILED"), map[string]string{"lapse-restore": illegal}),
+		"cancelled": with(map[string]string{
 			"claim": illegal, "claim-after-expiry": illegal, "extend": illegal, "release": illegal,
 			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": illegal,
 			"cancel": illegal, "archive": illegal, "start-restore": illegal, "restored": illegal,
 			"restored-to": illegal, "forget-archive": illegal,
-		},
+		}, noResults),
 	}
 	for from, row := range table {
 		if len(row) != len(actions) {
@@ -223,6 +275,14 @@ func TestJobTransitions(t *testing.T) {
 				case exhausted:
 					if !errors.Is(err, ErrAttemptsExhausted) {
 						t.Fatalf("got %v, want ErrAttemptsExhausted", err)
+					}
+				case noticeHeld:
+					if !errors.Is(err, ErrNoticeHeld) {
+						t.Fatalf("got %v, want ErrNoticeHeld", err)
+					}
+				case alreadySent:
+					if !errors.Is(err, ErrAlreadyNotified) {
+						t.Fatalf("got %v, want ErrAlreadyNotified", err)
 					}
 				default:
 					if err != nil {
@@ -265,6 +325,103 @@ func TestClaimCountsAttemptsAndSetsLease(t *testing.T) {
 	}
 	if err := j.ExtendLease(live, lease); !errors.Is(err, ErrIllegalTransition) {
 		t.Fatalf("extending a released job: %v", err)
+	}
+}
+
+// Each claim of a job starts strictly later than the one before, even on a
+// clock that did not move, so RunningUnder can tell a worker's own claim
+// from a later one with the same attempt count.
+func TestClaimsAreDistinguishable(t *testing.T) {
+	j := state(t, "pending")
+	if err := j.Claim(t0, lease, maxAttempts); err != nil {
+		t.Fatal(err)
+	}
+	mine := new(Job)
+	*mine = *j // this worker's copy of its claim
+	extended := *j
+	if err := extended.ExtendLease(live, lease); err != nil {
+		t.Fatal(err)
+	}
+	if !extended.RunningUnder(mine) || !j.RunningUnder(&extended) {
+		t.Fatal("a lease extension is still the same claim")
+	}
+	// Released and claimed again at the very same instant (same attempt count).
+	if err := j.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if j.RunningUnder(mine) {
+		t.Fatal("a released job is not running under the claim")
+	}
+	if err := j.Claim(t0, lease, maxAttempts); err != nil {
+		t.Fatal(err)
+	}
+	if j.Attempts() != mine.Attempts() || !j.StartedAt().After(mine.StartedAt()) {
+		t.Fatalf("re-claim: attempts %d started %s (first claim %d, %s)", j.Attempts(), j.StartedAt(), mine.Attempts(), mine.StartedAt())
+	}
+	if j.RunningUnder(mine) || mine.RunningUnder(j) {
+		t.Fatal("a later claim was taken for the earlier one")
+	}
+	other := state(t, "running")
+	if other.RunningUnder(nil) {
+		t.Fatal("running under no claim")
+	}
+	done := state(t, "available")
+	if done.RunningUnder(done) {
+		t.Fatal("a completed job runs under no claim")
+	}
+}
+
+// A lapsed restore goes back to ARCHIVED with the archive copy kept and no
+// trace of the forgotten retrieval, ready for a new one.
+func TestRestoreLapsedKeepsArchive(t *testing.T) {
+	j := state(t, "restoring")
+	if err := j.RestoreLapsed(); err != nil {
+		t.Fatal(err)
+	}
+	if j.Storage() != StorageArchived || j.ArchiveID() != "a1" || j.RetrievalID() != "" ||
+		j.RetrievalTier() != TierNone || !j.RestoreExpectedBy().IsZero() {
+		t.Fatalf("lapsed restore: %+v", j.Snapshot())
+	}
+	if err := j.RestoreStarted("r2", TierStandard, live.Add(5*time.Hour)); err != nil || j.RetrievalID() != "r2" {
+		t.Fatalf("new retrieval after lapse: %v", err)
+	}
+	var te *TransitionError
+	if err := state(t, "archived").RestoreLapsed(); !errors.As(err, &te) || te.Action != "lapse restore" {
+		t.Fatalf("lapse of an archived job: %v", err)
+	}
+}
+
+// A notice is held by one notifier, taken over after its hold lapses, and
+// recorded once; recording clears the hold.
+func TestNoticeHoldAndRecord(t *testing.T) {
+	j := state(t, "failed")
+	if err := j.BeginNotice(t0, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if !j.NoticeHeldUntil().Equal(t0.Add(time.Minute)) || j.Notified() {
+		t.Fatalf("held: %+v", j.Snapshot())
+	}
+	if err := j.BeginNotice(t0.Add(59*time.Second), time.Minute); !errors.Is(err, ErrNoticeHeld) {
+		t.Fatalf("second hold inside the first: %v", err)
+	}
+	if err := j.BeginNotice(t0.Add(time.Minute), time.Minute); err != nil {
+		t.Fatalf("takeover after the hold lapsed: %v", err)
+	}
+	// The send failed: the hold is given up so a retry need not wait.
+	if err := j.ReleaseNotice(); err != nil || !j.NoticeHeldUntil().IsZero() || j.Notified() {
+		t.Fatalf("release: %v %+v", err, j.Snapshot())
+	}
+	if err := j.BeginNotice(t0.Add(time.Minute), time.Minute); err != nil {
+		t.Fatalf("hold after release: %v", err)
+	}
+	if err := j.NoticeSent(t0.Add(61 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if !j.Notified() || !j.NotifiedAt().Equal(t0.Add(61*time.Second)) || !j.NoticeHeldUntil().IsZero() {
+		t.Fatalf("recorded: %+v", j.Snapshot())
+	}
+	if err := j.BeginNotice(t0.Add(time.Hour), time.Minute); !errors.Is(err, ErrAlreadyNotified) {
+		t.Fatalf("hold after the notice: %v", err)
 	}
 }
 
@@ -388,7 +545,7 @@ func TestValidateInputName(t *testing.T) {
 }
 
 func TestSnapshotRoundTripAndRestoreValidation(t *testing.T) {
-	for _, name := range []string{"pending", "running", "available", "archived", "restoring", "restored", "failed", "cancelled"} {
+	for _, name := range []string{"pending", "running", "available", "archived", "restoring", "restored", "noticing", "notified", "failed", "cancelled"} {
 		j := state(t, name)
 		back, err := RestoreJob(j.Snapshot())
 		if err != nil {
@@ -411,6 +568,14 @@ func TestSnapshotRoundTripAndRestoreValidation(t *testing.T) {
 		"restoring without retrieval": func(s *JobSnapshot) {
 			s.Storage = StorageRestoring
 			s.RetrievalID = ""
+		},
+		"running with a notice": func(s *JobSnapshot) {
+			s.Status, s.Storage, s.ArchiveID = StatusRunning, StorageNone, ""
+			s.NotifiedAt = t0
+		},
+		"pending with a notice hold": func(s *JobSnapshot) {
+			s.Status, s.Storage, s.ArchiveID = StatusPending, StorageNone, ""
+			s.NoticeUntil = t0
 		},
 	}
 	for name, mutate := range bad {

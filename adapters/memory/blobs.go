@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"hash/maphash"
 	"io"
 	"os"
 	"path/filepath"
@@ -86,8 +87,15 @@ func copyLimited(ctx context.Context, w io.Writer, r io.Reader, limit int64) (in
 }
 
 // memBlobs keeps every blob in process memory; each stored slice is never
-// modified again, so readers share it without copying.
+// modified again, so readers share it without copying. Blobs are spread
+// over shards by key, each with its own lock, so concurrent uploads and
+// downloads of different objects do not queue behind one another.
 type memBlobs struct {
+	seed   maphash.Seed
+	shards [storeShards]memBlobShard
+}
+
+type memBlobShard struct {
 	mu sync.RWMutex
 	m  map[string]memBlob
 }
@@ -97,7 +105,17 @@ type memBlob struct {
 	info ports.ObjectInfo
 }
 
-func newMemBlobs() *memBlobs { return &memBlobs{m: map[string]memBlob{}} }
+func newMemBlobs() *memBlobs {
+	b := &memBlobs{seed: maphash.MakeSeed()}
+	for i := range b.shards {
+		b.shards[i].m = map[string]memBlob{}
+	}
+	return b
+}
+
+func (b *memBlobs) shard(key string) *memBlobShard {
+	return &b.shards[maphash.String(b.seed, key)%storeShards]
+}
 
 func (b *memBlobs) put(ctx context.Context, key string, r io.Reader, limit int64, now time.Time) (ports.ObjectInfo, error) {
 	var buf bytes.Buffer
@@ -106,9 +124,10 @@ func (b *memBlobs) put(ctx context.Context, key string, r io.Reader, limit int64
 		return ports.ObjectInfo{}, err
 	}
 	info := ports.ObjectInfo{Key: key, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), ModTime: now}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.m[key] = memBlob{data: buf.Bytes(), info: info}
+	sh := b.shard(key)
+	sh.mu.Lock()
+	sh.m[key] = memBlob{data: buf.Bytes(), info: info}
+	sh.mu.Unlock()
 	return info, nil
 }
 
@@ -116,10 +135,16 @@ type nopSeekCloser struct{ *bytes.Reader }
 
 func (nopSeekCloser) Close() error { return nil }
 
+func (b *memBlobs) get(key string) (memBlob, bool) {
+	sh := b.shard(key)
+	sh.mu.RLock()
+	blob, ok := sh.m[key]
+	sh.mu.RUnlock()
+	return blob, ok
+}
+
 func (b *memBlobs) open(key string) (io.ReadSeekCloser, ports.ObjectInfo, error) {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	blob, ok := b.m[key]
+	blob, ok := b.get(key)
 	if !ok {
 		return nil, ports.ObjectInfo{}, ports.ErrNotFound
 	}
@@ -127,9 +152,7 @@ func (b *memBlobs) open(key string) (io.ReadSeekCloser, ports.ObjectInfo, error)
 }
 
 func (b *memBlobs) head(key string) (ports.ObjectInfo, error) {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	blob, ok := b.m[key]
+	blob, ok := b.get(key)
 	if !ok {
 		return ports.ObjectInfo{}, ports.ErrNotFound
 	}
@@ -137,9 +160,10 @@ func (b *memBlobs) head(key string) (ports.ObjectInfo, error) {
 }
 
 func (b *memBlobs) remove(key string) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	delete(b.m, key)
+	sh := b.shard(key)
+	sh.mu.Lock()
+	delete(sh.m, key)
+	sh.mu.Unlock()
 	return nil
 }
 

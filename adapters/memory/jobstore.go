@@ -44,10 +44,6 @@ type MemoryJobStore struct {
 	users [storeShards]userShard
 }
 
-// storeShards is the number of job and user shards: a few times the cores
-// of a large machine, so lock contention stays low without wasting memory.
-const storeShards = 64
-
 type jobShard struct {
 	mu   sync.RWMutex
 	jobs map[domain.JobID]domain.JobSnapshot

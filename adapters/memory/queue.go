@@ -212,15 +212,26 @@ func (q *MemoryQueue) Receive(ctx context.Context, maxMessages int, visibility, 
 		visibility = DefaultVisibility
 	}
 	deadline := q.clock.Now().Add(max(wait, 0))
+	// Receipt ids are made before taking the lock (RandomIDs reads the
+	// system's random source), enough for one full batch.
+	receipts := make([]string, limit)
+	for i := range receipts {
+		receipts[i] = q.ids.NewID()
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("receive from %s: %w", q.name, err)
 		}
 		q.mu.Lock()
 		now := q.clock.Now()
-		got := q.takeLocked(now, limit, visibility)
+		got := q.takeLocked(now, receipts, visibility)
 		if len(got) > 0 || !now.Before(deadline) {
 			q.mu.Unlock()
+			// Bodies are never modified once sent, so the copies callers
+			// own are made outside the lock.
+			for i := range got {
+				got[i].Body = append([]byte(nil), got[i].Body...)
+			}
 			return got, nil
 		}
 		// Nothing is visible, so the top of the heap is the next message
@@ -243,13 +254,14 @@ func (q *MemoryQueue) Receive(ctx context.Context, maxMessages int, visibility, 
 	}
 }
 
-// takeLocked delivers up to limit visible messages from the top of the
-// heap, oldest first, moving exhausted ones to the dead-letter queue. Each
-// delivery is re-filed at its visibility timeout (visibility > 0, so it
-// sinks below everything visible now).
-func (q *MemoryQueue) takeLocked(now time.Time, limit int, visibility time.Duration) []ports.Message {
+// takeLocked delivers up to len(receipts) visible messages from the top of
+// the heap, oldest first, moving exhausted ones to the dead-letter queue.
+// Each delivery is re-filed at its visibility timeout (visibility > 0, so
+// it sinks below everything visible now). The returned bodies are the
+// queue's own: the caller copies them.
+func (q *MemoryQueue) takeLocked(now time.Time, receipts []string, visibility time.Duration) []ports.Message {
 	var out []ports.Message
-	for len(out) < limit && len(q.msgs) > 0 && !q.msgs[0].visibleAt.After(now) {
+	for len(out) < len(receipts) && len(q.msgs) > 0 && !q.msgs[0].visibleAt.After(now) {
 		m := q.msgs[0]
 		if q.dlq != nil && m.receives >= q.maxReceives {
 			q.removeLocked(m)
@@ -258,11 +270,11 @@ func (q *MemoryQueue) takeLocked(now time.Time, limit int, visibility time.Durat
 		}
 		m.receives++
 		m.visibleAt = now.Add(visibility)
-		m.receipt = m.id + "." + q.ids.NewID()
+		m.receipt = m.id + "." + receipts[len(out)]
 		m.receipts = append(m.receipts, m.receipt)
 		q.receipts[m.receipt] = m
 		heap.Fix(&q.msgs, m.index)
-		out = append(out, ports.Message{ID: m.id, Body: append([]byte(nil), m.body...), Receipt: m.receipt, Receives: m.receives})
+		out = append(out, ports.Message{ID: m.id, Body: m.body, Receipt: m.receipt, Receives: m.receives})
 	}
 	return out
 }

@@ -45,17 +45,19 @@ func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error
 		cleanup()
 		return nil, nil, err
 	}
-	annotator, err := providers.RoleAnnotator(ctx, rt, clients)
+	annotator, cleanup2, err := providers.RoleAnnotator(ctx, rt, clients)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
 	app, err := providers.AnnotatorRoleApp(rt, config, messaging, jobStore, userStore, objectStore, annotator, clock)
 	if err != nil {
+		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	return app, func() {
+		cleanup2()
 		cleanup()
 	}, nil
 }

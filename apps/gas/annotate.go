@@ -13,12 +13,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gasproject/gas/apps/internal/reference"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/engine"
 	"github.com/gasproject/gas/domain/engine/bgzf"
 	"github.com/gasproject/gas/domain/engine/export"
 	"github.com/gasproject/gas/domain/engine/gasdb"
-	"github.com/gasproject/gas/domain/engine/known"
 	"github.com/gasproject/gas/domain/engine/model"
 	"github.com/gasproject/gas/ports"
 )
@@ -229,20 +229,17 @@ func runAnnotate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if rf.known == "" && rf.dbKnown != "" {
-		if _, err := os.Stat(rf.dbKnown); err == nil {
-			rf.known = rf.dbKnown
-		} else {
-			fmt.Fprintf(os.Stderr, "gas annotate: warning: known variants %s recorded in %s are unavailable (%v); annotating without them\n", rf.dbKnown, rf.db, err)
-		}
+	// --known wins; else the source the database recorded, when reachable
+	// (the rule `gas serve` and the annotator role share).
+	kn, err := reference.OpenKnown(ctx, rf.known, rf.dbKnown, rf.db, reference.KnownOptions{})
+	if err != nil {
+		return err
 	}
-	if rf.known != "" {
-		k, err := openKnown(rf.known)
-		if err != nil {
-			return err
-		}
-		opt.Known = k
+	defer kn.Close()
+	if kn.Skipped != nil {
+		fmt.Fprintf(os.Stderr, "gas annotate: warning: %v; annotating without them\n", kn.Skipped)
 	}
+	opt.Known = kn.Opener
 	if isTerminal(os.Stderr) {
 		opt.Progress = func(n int64) { fmt.Fprintf(os.Stderr, "\r%d records…", n) }
 	}
@@ -347,14 +344,4 @@ func annotateAs(ctx context.Context, eng *engine.Engine, format string, in io.Re
 		err = cerr
 	}
 	return sum, err
-}
-
-// openKnown returns an opener for --known (a fresh matcher per run).
-func openKnown(path string) (engine.KnownOpener, error) {
-	if _, err := os.Stat(path); err != nil {
-		return nil, err
-	}
-	return func(ref known.Reference) (known.Matcher, error) {
-		return known.Open(path, known.Options{Reference: ref})
-	}, nil
 }

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -23,12 +21,11 @@ import (
 	"github.com/gasproject/gas/adapters/oidc"
 	"github.com/gasproject/gas/adapters/web"
 	"github.com/gasproject/gas/apps/internal/providers"
+	"github.com/gasproject/gas/apps/internal/reference"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/accounts"
 	"github.com/gasproject/gas/domain/archival"
 	"github.com/gasproject/gas/domain/engine"
-	"github.com/gasproject/gas/domain/engine/gasdb"
-	"github.com/gasproject/gas/domain/engine/synth"
 	"github.com/gasproject/gas/domain/jobs"
 	"github.com/gasproject/gas/domain/pipeline"
 	"github.com/gasproject/gas/domain/variants"
@@ -46,6 +43,7 @@ type serveConfig struct {
 	Window           time.Duration
 	Data             string
 	DB               string
+	Known            string
 	Workers          int
 	ExpeditedRestore time.Duration
 	StandardRestore  time.Duration
@@ -65,8 +63,9 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
 	fs.StringVar(&c.BaseURL, "base-url", "", "external URL of the site for links and redirects (default http://ADDR)")
 	fs.DurationVar(&c.Window, "window", def.FreeWindow, "free download window before results are archived")
-	fs.StringVar(&c.Data, "data", filepath.Join(cache, "gas"), "directory holding the default annotation database")
+	fs.StringVar(&c.Data, "data", filepath.Join(cache, "gas"), "directory holding the default synthetic annotation database and its known-variants VCF")
 	fs.StringVar(&c.DB, "db", "", "annotation database to use instead of the default synthetic one (see `gas db build`)")
+	fs.StringVar(&c.Known, "known", "", "known-variants VCF (bgzip+tabix) for rsIDs and allele frequencies (default: the one the database recorded; none turns it off)")
 	fs.IntVar(&c.Workers, "workers", 2*runtime.NumCPU(), "jobs annotated at once")
 	fs.DurationVar(&c.ExpeditedRestore, "expedited-restore", 20*time.Second, "how long an Expedited retrieval from the local archive takes")
 	fs.DurationVar(&c.StandardRestore, "standard-restore", 2*time.Minute, "how long a Standard retrieval from the local archive takes")
@@ -77,7 +76,7 @@ func parseServe(args []string) (serveConfig, error) {
 	c.OIDC.ClientSecret = os.Getenv("GAS_OIDC_CLIENT_SECRET")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return c, fmt.Errorf("%w\nusage: gas serve [--addr 127.0.0.1:8080] [--window 5m] [--data DIR] [--db REF.gasdb]", err)
+		return c, fmt.Errorf("%w\nusage: gas serve [--addr 127.0.0.1:8080] [--window 5m] [--data DIR] [--db REF.gasdb] [--known KNOWN.vcf.gz]", err)
 	}
 	if len(pos) > 0 {
 		return c, fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
@@ -151,110 +150,50 @@ func localMemoryOptions(cfg serveConfig) providers.MemoryOptions {
 	return providers.MemoryOptions{ExpeditedRestore: cfg.ExpeditedRestore, StandardRestore: cfg.StandardRestore}
 }
 
-// localRef is the loaded annotation database and the sample VCFs that
-// match it.
+// localRef is the loaded annotation engine and the sample VCFs that match
+// its reference.
 type localRef struct {
 	Engine  *engine.Engine
+	Known   string // known-variants source in use ("" none)
 	Samples []web.Sample
 }
 
-// syntheticName labels the default reference on every page.
-const syntheticName = "GAS synthetic reference (small, seed 1)"
-
-// localReference loads --db, or builds the default synthetic database into
-// --data on first start (deterministic, so every machine gets the same one)
-// and loads it afterwards.
-func localReference(cfg serveConfig) (*localRef, error) {
-	workers := max(1, runtime.NumCPU()/2)
-	if cfg.DB != "" {
-		f, err := os.Open(cfg.DB)
-		if err != nil {
-			return nil, fmt.Errorf("open database: %w", err)
-		}
-		defer f.Close()
-		ref, err := gasdb.Read(f)
-		if err != nil {
-			return nil, fmt.Errorf("read database %s: %w", cfg.DB, err)
-		}
-		eng, err := engine.New(ref, engine.Options{Workers: workers})
-		if err != nil {
-			return nil, err
-		}
-		return &localRef{Engine: eng}, nil
-	}
-	g, err := synth.New(synth.Small())
-	if err != nil {
-		return nil, fmt.Errorf("synthetic reference: %w", err)
-	}
-	path := filepath.Join(cfg.Data, "synthetic-small-v1.gasdb")
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+// localReference opens --db, or the default synthetic database that it
+// builds into --data on first start (deterministic, so every machine gets
+// the same one, with a known-variants VCF and samples that share part of
+// it), through apps/internal/reference: --known wins, else the database's
+// recorded known-variants source when it is there.
+func localReference(ctx context.Context, cfg serveConfig) (*localRef, func(), error) {
+	rc := reference.Config{DB: cfg.DB, Known: cfg.Known, Workers: max(1, runtime.NumCPU()/2), Logger: slog.Default()}
+	var samples []syntheticSample
+	if cfg.DB == "" {
 		start := time.Now()
-		if err := buildSynthetic(g, path); err != nil {
-			return nil, err
+		var built bool
+		var err error
+		if samples, built, err = ensureSynthetic(cfg.Data); err != nil {
+			return nil, nil, fmt.Errorf("default synthetic reference in %s: %w", cfg.Data, err)
 		}
-		slog.Info("built the default synthetic annotation database", "path", path, "took", time.Since(start).Round(time.Millisecond))
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	ref, err := gasdb.Read(f)
-	if err != nil {
-		return nil, fmt.Errorf("read %s (delete it to rebuild): %w", path, err)
-	}
-	eng, err := engine.New(ref, engine.Options{Workers: workers})
-	if err != nil {
-		return nil, err
-	}
-	r := &localRef{Engine: eng}
-	for _, s := range []struct {
-		name, desc string
-		size       int
-	}{
-		{"sample-small.vcf", "About 300 variants on the synthetic genome; annotates in a blink.", 8 << 10},
-		{"sample-medium.vcf", "About 4,000 variants; close to the free plan's limit.", 120 << 10},
-		{"sample-over-free-limit.vcf", "Just over 150 KB: free accounts are refused, premium accepted.", 150<<10 + 1},
-	} {
-		var b bytes.Buffer
-		if err := g.WriteSampleVCF(&b, s.size); err != nil {
-			return nil, fmt.Errorf("sample %s: %w", s.name, err)
+		rc.DB = filepath.Join(cfg.Data, syntheticDB)
+		if built {
+			slog.Info("built the default synthetic annotation database", "path", rc.DB,
+				"took", time.Since(start).Round(time.Millisecond))
 		}
-		r.Samples = append(r.Samples, web.Sample{Name: s.name, Description: s.desc, Data: b.Bytes()})
 	}
-	return r, nil
-}
-
-func buildSynthetic(g *synth.Genome, path string) error {
-	var gff, fa bytes.Buffer
-	if err := g.WriteGFF3(&gff); err != nil {
-		return err
-	}
-	if err := g.WriteFASTA(&fa); err != nil {
-		return err
-	}
-	ref, err := engine.BuildReference(engine.Sources{Name: syntheticName, Genes: &gff, Format: engine.GFF3, FASTA: &fa})
+	l, err := reference.Open(ctx, rc)
 	if err != nil {
-		return fmt.Errorf("build synthetic reference: %w", err)
+		if cfg.DB == "" {
+			err = fmt.Errorf("%w (delete %s to rebuild it)", err, rc.DB)
+		}
+		return nil, nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
+	if l.Known.Skipped != nil {
+		slog.Warn("annotating without known variants", "err", l.Known.Skipped)
 	}
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
+	r := &localRef{Engine: l.Engine, Known: l.Known.Source}
+	for _, s := range samples {
+		r.Samples = append(r.Samples, s.Sample)
 	}
-	if err := gasdb.Write(f, ref, gasdb.Meta{}); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
+	return r, l.Close, nil
 }
 
 func localMetrics(store *providers.CountedJobStore, m *providers.Messaging) *web.Metrics {
@@ -414,7 +353,7 @@ func (a *localApp) run(ctx context.Context) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(a.Listener) }()
-	slog.Info("GAS local mode ready", "url", a.Settings.BaseURL, "reference", a.Ref.Engine.Reference(),
+	slog.Info("GAS local mode ready", "url", a.Settings.BaseURL, "reference", a.Ref.Engine.Reference(), "known_variants", a.Ref.Known,
 		"free_window", a.Settings.Policy.FreeWindow, "workers", len(a.Workers.list))
 	fmt.Fprintf(os.Stderr, "gas serve: listening on %s\n", a.Settings.BaseURL)
 	var err error

@@ -245,6 +245,15 @@ func TestServeEndToEndInChromium(t *testing.T) {
 	if !strings.Contains(vcf, "##INFO=<ID=ANN") || !strings.Contains(vcf, "ANN=") {
 		t.Fatalf("downloaded VCF has no ANN annotations:\n%.500s", vcf)
 	}
+	// The default reference has known variants: the sample gets rsIDs and
+	// the detail page counts them.
+	if !strings.Contains(vcf, "KNOWN_AF=") || !strings.Contains(vcf, "\trs") {
+		t.Fatalf("downloaded VCF has no known variants (rsID, KNOWN_AF):\n%.500s", vcf)
+	}
+	knownText := runAction(t, tctx, chromedp.Evaluate[string](`[...document.querySelectorAll("dt")].find(d => d.textContent === "Known").nextElementSibling.textContent`), srv)
+	if strings.HasPrefix(strings.TrimSpace(knownText), "0 ") {
+		t.Fatalf("detail page shows no known variants: %q", knownText)
+	}
 
 	// The free window passes: the page updates itself to "archived".
 	do("archived", chromedp.WaitVisible(chromedp.ID("archived-notice")), shot("06-archived"))

@@ -55,29 +55,33 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 		cleanup()
 		return nil, nil, err
 	}
-	mainLocalRef, err := localReference(cfg)
+	mainLocalRef, cleanup2, err := localReference(ctx, cfg)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
 	server, err := localWeb(service, accountsService, memoryObjectStore, memoryTokenStore, clock, identityProvider, metrics, memoryOutbox, messaging, mainLocalRef, settings)
 	if err != nil {
+		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
-	memoryArchive, cleanup2, err := providers.MemoryArchive(clock, messaging, memoryOptions)
+	memoryArchive, cleanup3, err := providers.MemoryArchive(clock, messaging, memoryOptions)
 	if err != nil {
+		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	archivalService, err := providers.ArchivalService(countedJobStore, userStore, memoryObjectStore, memoryArchive, messaging, clock, settings)
 	if err != nil {
+		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	mainWorkerSet, err := localWorkers(countedJobStore, userStore, memoryObjectStore, memoryOutbox, messaging, archivalService, clock, mainLocalRef, metrics, cfg, settings)
 	if err != nil {
+		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
@@ -90,6 +94,7 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 		Settings: settings,
 	}
 	return mainLocalApp, func() {
+		cleanup3()
 		cleanup2()
 		cleanup()
 	}, nil

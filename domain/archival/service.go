@@ -37,6 +37,11 @@ type Config struct {
 // running; the polling restorer checks again later.
 var ErrRestorePending = errors.New("retrieval still in progress")
 
+// errRetrievalGone means cold storage no longer knows a retrieval: its
+// restored copy expired before it was written back, or the retrieval was
+// lost. Waiting for it is pointless; a new one must be started.
+var errRetrievalGone = errors.New("cold storage no longer knows the retrieval")
+
 // errStale means the job changed under a step in a way that makes the
 // step's result unwanted (another worker got there first); not a failure.
 var errStale = errors.New("job changed concurrently")
@@ -401,7 +406,21 @@ func (s *Service) startRestore(ctx context.Context, id domain.JobID) error {
 	default:
 		return nil
 	}
-	archiveID := j.ArchiveID()
+	r, err := s.initiate(ctx, id, j.ArchiveID())
+	if err != nil {
+		return fmt.Errorf("start restore of job %s: %w", id, err)
+	}
+	if err := s.record(ctx, id, r); err != nil && !errors.Is(err, errStale) {
+		return fmt.Errorf("start restore of job %s: %w", id, err)
+	}
+	return nil
+}
+
+// initiate starts a retrieval of archiveID, Expedited or Standard when cold
+// storage has no Expedited capacity, and schedules its first check before
+// anything records it: the check carries the retrieval, so a crash before
+// the record cannot leave it unchecked (see RestoreCheck).
+func (s *Service) initiate(ctx context.Context, id domain.JobID, archiveID string) (Retrieval, error) {
 	tier := domain.TierExpedited
 	retrieval, err := s.archive.InitiateRestore(ctx, archiveID, tier)
 	if errors.Is(err, ports.ErrNoExpeditedCapacity) {
@@ -409,17 +428,14 @@ func (s *Service) startRestore(ctx context.Context, id domain.JobID) error {
 		retrieval, err = s.archive.InitiateRestore(ctx, archiveID, tier)
 	}
 	if err != nil {
-		return fmt.Errorf("start restore of job %s: %w", id, err)
+		return Retrieval{}, err
 	}
-	r := Retrieval{ID: retrieval, ArchiveID: archiveID, Tier: tier, ExpectedBy: s.clock.Now().Add(s.cfg.Policy.ExpectedRestore(tier))}
 	now := s.clock.Now()
+	r := Retrieval{ID: retrieval, ArchiveID: archiveID, Tier: tier, ExpectedBy: now.Add(s.cfg.Policy.ExpectedRestore(tier))}
 	if err := message.Schedule(ctx, s.restores, message.RetrievalCheck(id, r.ID, r.ArchiveID, r.Tier, r.ExpectedBy), now); err != nil {
-		return fmt.Errorf("start restore of job %s: %w", id, err)
+		return Retrieval{}, err
 	}
-	if err := s.record(ctx, id, r); err != nil && !errors.Is(err, errStale) {
-		return fmt.Errorf("start restore of job %s: %w", id, err)
-	}
-	return nil
+	return r, nil
 }
 
 // Retrieval is a cold-storage retrieval started for a job, as a restore
@@ -447,7 +463,8 @@ func (s *Service) record(ctx context.Context, id domain.JobID, r Retrieval) erro
 
 // RestoreCheck is a scheduled check of retrieval r of a job: if the job is
 // still ARCHIVED under r's archive (the thawer died before recording r),
-// it records r first; then it is Restore.
+// it records r first, or starts a new retrieval if cold storage forgot r;
+// then it is Restore.
 func (s *Service) RestoreCheck(ctx context.Context, id domain.JobID, r Retrieval) error {
 	j, err := s.jobs.Get(ctx, id)
 	if errors.Is(err, ports.ErrNotFound) {
@@ -457,7 +474,13 @@ func (s *Service) RestoreCheck(ctx context.Context, id domain.JobID, r Retrieval
 		return fmt.Errorf("restore job %s: %w", id, err)
 	}
 	if r.ID != "" && j.Storage() == domain.StorageArchived && j.ArchiveID() == r.ArchiveID {
-		if _, err := s.archive.RestoreStatus(ctx, r.ID); err != nil {
+		_, err := s.archive.RestoreStatus(ctx, r.ID)
+		if errors.Is(err, ports.ErrNotFound) {
+			// Forgotten before anyone recorded it: start another.
+			s.log.WarnContext(ctx, "unrecorded retrieval forgotten by cold storage; starting a new one", "job", id, "retrieval", r.ID)
+			return s.startRestore(ctx, id)
+		}
+		if err != nil {
 			return fmt.Errorf("restore job %s: adopt retrieval %s: %w", id, r.ID, err)
 		}
 		if err := s.record(ctx, id, r); err != nil && !errors.Is(err, errStale) {
@@ -486,7 +509,8 @@ func (s *Service) scheduleCheck(ctx context.Context, j *domain.Job) error {
 // the job AVAILABLE with a conditional write, and only then deletes the
 // archive copy and forgets its id. While the retrieval runs it returns an
 // error wrapping ErrRestorePending. Finding the job already restored, it
-// just completes the clean-up.
+// just completes the clean-up. When cold storage has forgotten the
+// retrieval (ports.ErrNotFound), it starts a new one (see retryLapsed).
 func (s *Service) Restore(ctx context.Context, id domain.JobID) error {
 	j, err := s.jobs.Get(ctx, id)
 	if errors.Is(err, ports.ErrNotFound) {
@@ -508,6 +532,9 @@ func (s *Service) Restore(ctx context.Context, id domain.JobID) error {
 	}
 	retrieval := j.RetrievalID()
 	st, err := s.archive.RestoreStatus(ctx, retrieval)
+	if errors.Is(err, ports.ErrNotFound) {
+		return s.retryLapsed(ctx, id, retrieval)
+	}
 	if err != nil {
 		return fmt.Errorf("restore job %s: poll retrieval: %w", id, err)
 	}
@@ -515,7 +542,9 @@ func (s *Service) Restore(ctx context.Context, id domain.JobID) error {
 		return fmt.Errorf("restore job %s: %w", id, ErrRestorePending)
 	}
 	target := jobs.RestoredKeys(j.Results(), retrieval)
-	if err := s.unbundle(ctx, retrieval, target); err != nil {
+	if err := s.unbundle(ctx, retrieval, target); errors.Is(err, errRetrievalGone) {
+		return s.retryLapsed(ctx, id, retrieval)
+	} else if err != nil {
 		return fmt.Errorf("restore job %s: %w", id, err)
 	}
 	restored, err := jobs.Mutate(ctx, s.jobs, id, func(cur *domain.Job) (bool, error) {
@@ -538,6 +567,48 @@ func (s *Service) Restore(ctx context.Context, id domain.JobID) error {
 	}
 	s.log.InfoContext(ctx, "job restored", "job", id, "tier", st.Tier)
 	return s.forgetArchive(ctx, restored)
+}
+
+// retryLapsed replaces a retrieval cold storage has forgotten (it expired
+// before the bytes were written back, or was lost): it starts a new one,
+// Expedited first, schedules its check, and then moves the job from the
+// lapsed retrieval to the new one in one conditional write
+// (domain.Job.RestoreLapsed then RestoreStarted), so the job is never seen
+// ARCHIVED with nothing left to bring it back. A crash before that write
+// leaves the job on the lapsed retrieval, and the redelivery (or the new
+// retrieval's check) comes here again; the unrecorded retrieval merely
+// expires. If the job moved on meanwhile (restored, or another worker
+// replaced the retrieval first), nothing is written.
+func (s *Service) retryLapsed(ctx context.Context, id domain.JobID, lapsed string) error {
+	j, err := s.jobs.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("restore job %s: %w", id, err)
+	}
+	if j.Storage() != domain.StorageRestoring || j.RetrievalID() != lapsed {
+		return nil
+	}
+	s.log.WarnContext(ctx, "retrieval forgotten by cold storage; starting a new one", "job", id, "retrieval", lapsed)
+	r, err := s.initiate(ctx, id, j.ArchiveID())
+	if err != nil {
+		return fmt.Errorf("restore job %s: replace lapsed retrieval %s: %w", id, lapsed, err)
+	}
+	_, err = jobs.Mutate(ctx, s.jobs, id, func(cur *domain.Job) (bool, error) {
+		if cur.Storage() != domain.StorageRestoring || cur.RetrievalID() != lapsed || cur.ArchiveID() != r.ArchiveID {
+			return false, errStale
+		}
+		if err := cur.RestoreLapsed(); err != nil {
+			return false, err
+		}
+		return true, cur.RestoreStarted(r.ID, r.Tier, r.ExpectedBy)
+	})
+	if errors.Is(err, errStale) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("restore job %s: record retrieval %s replacing %s: %w", id, r.ID, lapsed, err)
+	}
+	s.log.InfoContext(ctx, "restore started again", "job", id, "tier", r.Tier, "expected", r.ExpectedBy)
+	return nil
 }
 
 // forgetArchive deletes the archive copy of a restored job, then clears its id.
@@ -565,6 +636,9 @@ func (s *Service) forgetArchive(ctx context.Context, j *domain.Job) error {
 // results; a retry overwrites them.
 func (s *Service) unbundle(ctx context.Context, retrieval string, target domain.ResultKeys) error {
 	rc, err := s.archive.OpenRestored(ctx, retrieval)
+	if errors.Is(err, ports.ErrNotFound) {
+		return fmt.Errorf("open retrieval %s: %w: %w", retrieval, errRetrievalGone, err)
+	}
 	if err != nil {
 		return fmt.Errorf("open retrieval %s: %w", retrieval, err)
 	}

@@ -137,9 +137,17 @@ func (c *consumer) ack(ctx context.Context, d ports.Message) error {
 
 // keepVisible extends the delivery's visibility every heartbeat until the
 // returned stop is called, so a long step is not handed to a second worker.
+// An extension cut short because the step ended (stop) or the worker is
+// shutting down is no failure: settling the delivery decides its visibility
+// next. Only extensions that failed while the step still ran are logged.
 func (c *consumer) keepVisible(ctx context.Context, d ports.Message) (stop func()) {
 	return every(ctx, c.cfg.Heartbeat, func(ctx context.Context) {
-		if err := c.queue.ExtendVisibility(ctx, d.Receipt, c.cfg.Visibility); err != nil {
+		err := c.queue.ExtendVisibility(ctx, d.Receipt, c.cfg.Visibility)
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			c.log.DebugContext(ctx, "visibility extension cut short: the step ended", "message", d.ID, "err", err)
+		default:
 			c.log.WarnContext(ctx, "could not extend visibility", "message", d.ID, "err", err)
 		}
 	})

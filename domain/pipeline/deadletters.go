@@ -68,8 +68,8 @@ func (d *DeadLetters) process(ctx context.Context, m message.Message, _ ports.Me
 	}
 	now := d.p.Clock.Now()
 	switch {
-	case j.Status() == domain.StatusCancelled:
-		return nil
+	case j.Status() == domain.StatusCancelled, j.Status().Terminal() && j.Notified():
+		return nil // nothing left to do: its owner was told
 	case j.Status().Terminal():
 		// Finished, but its follow-ups (result event, archive request)
 		// kept failing: let the runner try them again.

@@ -420,6 +420,43 @@ type trackedArchive struct {
 	parsed map[string]map[string]string // bundle files by archive id, parsed once
 	// onPut, if set, runs after a successful Put.
 	onPut func(key string)
+	// forgotten are retrievals cold storage no longer knows (expired or
+	// lost): they answer ports.ErrNotFound.
+	forgotten map[string]bool
+}
+
+// forget makes cold storage forget a retrieval, as when its restored copy
+// expires before the restorer wrote it back.
+func (a *trackedArchive) forget(retrieval string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.forgotten == nil {
+		a.forgotten = map[string]bool{}
+	}
+	a.forgotten[retrieval] = true
+}
+
+func (a *trackedArchive) known(retrieval string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.forgotten[retrieval] {
+		return fmt.Errorf("retrieval %s: %w", retrieval, ports.ErrNotFound)
+	}
+	return nil
+}
+
+func (a *trackedArchive) RestoreStatus(ctx context.Context, id string) (ports.RestoreStatus, error) {
+	if err := a.known(id); err != nil {
+		return ports.RestoreStatus{}, err
+	}
+	return a.Archive.RestoreStatus(ctx, id)
+}
+
+func (a *trackedArchive) OpenRestored(ctx context.Context, id string) (io.ReadCloser, error) {
+	if err := a.known(id); err != nil {
+		return nil, err
+	}
+	return a.Archive.OpenRestored(ctx, id)
 }
 
 func (a *trackedArchive) Put(ctx context.Context, key string, r io.Reader) (string, error) {

@@ -671,3 +671,91 @@ func TestMissingInputFailsWithReason(t *testing.T) {
 		t.Fatalf("%s %q", got.Status(), got.FailureReason())
 	}
 }
+
+// Cold storage forgets a retrieval in flight (its restored copy expired, or
+// the retrieval was lost): the restorer starts a new one, Expedited or
+// Standard when Expedited is refused, instead of leaving the job RESTORING
+// for ever, and the results come back.
+func TestForgottenRetrievalIsStartedAgain(t *testing.T) {
+	for _, refuse := range []bool{false, true} {
+		t.Run(fmt.Sprintf("refuse expedited %v", refuse), func(t *testing.T) {
+			w := newWorld(t)
+			j := archived(t, w)
+			w.mustDeliver(qThaw)
+			first := w.job(j.ID())
+			if first.Storage() != domain.StorageRestoring || first.RetrievalTier() != domain.TierExpedited {
+				t.Fatalf("after thaw: %s %s", first.Storage(), first.RetrievalTier())
+			}
+			w.archive.forget(first.RetrievalID())
+			w.archive.mem.RefuseExpedited(refuse)
+			w.clock.Advance(w.policy.ExpeditedRestore)
+			w.mustDeliver(qRestore) // the completion notice or the check finds it forgotten
+			again := w.job(j.ID())
+			tier := domain.TierExpedited
+			if refuse {
+				tier = domain.TierStandard
+			}
+			if again.Storage() != domain.StorageRestoring || again.RetrievalID() == first.RetrievalID() ||
+				again.RetrievalTier() != tier || again.ArchiveID() != first.ArchiveID() {
+				t.Fatalf("after the lapse: %s retrieval %q (was %q) tier %s", again.Storage(), again.RetrievalID(), first.RetrievalID(), again.RetrievalTier())
+			}
+			if d := w.decision("ada", j.ID()); d.State != domain.DownloadRestoring || d.Tier != tier {
+				t.Fatalf("decision: %+v", d)
+			}
+			for step := 0; step < 100 && w.pending() > 0; step++ {
+				w.clock.Advance(15 * time.Minute)
+				w.settle()
+			}
+			got := w.job(j.ID())
+			if got.Storage() != domain.StorageAvailable || got.ArchiveID() != "" || w.archive.count() != 0 {
+				t.Fatalf("end: %s archive %q, %d archive copies", got.Storage(), got.ArchiveID(), w.archive.count())
+			}
+			assertResultKept(t, w, j.ID())
+		})
+	}
+}
+
+// The thawer dies after scheduling the check of its retrieval but before
+// recording it, and cold storage forgets that retrieval: the check starts a
+// new one instead of failing until dead-lettered.
+func TestForgottenUnrecordedRetrievalIsStartedAgain(t *testing.T) {
+	w := newWorld(t)
+	j := archived(t, w)
+	// What the thawer did before it died: initiate, schedule the check.
+	lost, err := w.archive.InitiateRestore(w.ctx, j.ArchiveID(), domain.TierExpedited)
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := w.clock.Now().Add(w.policy.ExpeditedRestore)
+	check := message.RetrievalCheck(j.ID(), lost, j.ArchiveID(), domain.TierExpedited, due)
+	if err := message.Schedule(w.ctx, w.queues[qRestore], check, w.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	w.archive.forget(lost)
+	w.clock.Advance(w.policy.ExpeditedRestore)
+	for {
+		m, ok := w.receive(qRestore)
+		if !ok {
+			t.Fatal("the check was not delivered")
+		}
+		if d, _ := message.Decode(m.Body); d.Retrieval != lost {
+			continue // the lost retrieval's completion notice: nothing recorded, nothing to do
+		}
+		if err := w.ports(nil).handler(qRestore)(w.ctx, m); err != nil {
+			t.Fatalf("check of the forgotten retrieval: %v", err)
+		}
+		break
+	}
+	got := w.job(j.ID())
+	if got.Storage() != domain.StorageRestoring || got.RetrievalID() == lost || got.RetrievalID() == "" {
+		t.Fatalf("after the check: %s retrieval %q (lost %q)", got.Storage(), got.RetrievalID(), lost)
+	}
+	for step := 0; step < 100 && w.pending() > 0; step++ {
+		w.clock.Advance(15 * time.Minute)
+		w.settle()
+	}
+	if got := w.job(j.ID()); got.Storage() != domain.StorageAvailable || got.ArchiveID() != "" {
+		t.Fatalf("end: %s archive %q", got.Storage(), got.ArchiveID())
+	}
+	assertResultKept(t, w, j.ID())
+}

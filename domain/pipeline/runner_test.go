@@ -15,6 +15,7 @@ import (
 	"github.com/gasproject/gas/domain/jobs"
 	"github.com/gasproject/gas/domain/pipeline"
 	"github.com/gasproject/gas/domain/pipeline/message"
+	"github.com/gasproject/gas/ports"
 	"github.com/gasproject/gas/ports/mocks"
 )
 
@@ -304,5 +305,161 @@ func TestEarlyDeliveryIsRedelayed(t *testing.T) {
 	m, _ := message.Decode(sends[0].Body)
 	if !m.Due.Equal(due) {
 		t.Fatalf("re-sent due %s, want %s", m.Due, due)
+	}
+}
+
+// landsAnyway is a job store whose lease renewals (RUNNING -> RUNNING
+// writes) can be made to land while reporting failure, as a request to a
+// remote store does when it is cancelled or times out in flight.
+type landsAnyway struct {
+	ports.JobStore
+	mu sync.Mutex
+	// renewal, if set, handles the next renewal instead of the store.
+	renewal func(ctx context.Context, j *domain.Job) (*domain.Job, error)
+}
+
+func (s *landsAnyway) Update(ctx context.Context, j *domain.Job) (*domain.Job, error) {
+	s.mu.Lock()
+	h := s.renewal
+	if j.Status() == domain.StatusRunning && h != nil {
+		if cur, err := s.JobStore.Get(ctx, j.ID()); err == nil && cur.Status() == domain.StatusRunning {
+			s.renewal = nil
+			s.mu.Unlock()
+			return h(ctx, j)
+		}
+	}
+	s.mu.Unlock()
+	return s.JobStore.Update(ctx, j)
+}
+
+func runnerOn(t *testing.T, w *world, store ports.JobStore, requests ports.Queue) *pipeline.Runner {
+	t.Helper()
+	r, err := pipeline.NewRunner(pipeline.RunnerPorts{Requests: requests, Archives: w.queues[qArchive],
+		Results: w.ports(nil).topic(tResults), Jobs: store, Users: w.users, Objects: w.objects,
+		Annotator: w.annotator, Clock: w.clock}, w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// Shutdown while a lease renewal is in flight: the renewal is not cut off
+// by the shutdown (on a remote store it would land anyway while reporting
+// cancellation, leaving the runner's copy of the job stale), so the release
+// that follows succeeds: the job is PENDING at once, with no attempt charged.
+func TestShutdownDuringLeaseRenewalReleasesJob(t *testing.T) {
+	w := newWorld(t)
+	w.cfg.Heartbeat = 5 * time.Millisecond
+	w.signIn("ada")
+	started := make(chan struct{})
+	w.annotator.during = func(ctx context.Context, _ string) error {
+		close(started)
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	renewing, respond := make(chan struct{}), make(chan struct{})
+	store := &landsAnyway{JobStore: w.jobStore}
+	store.renewal = func(ctx context.Context, j *domain.Job) (*domain.Job, error) {
+		close(renewing)
+		select {
+		case <-ctx.Done(): // cancelled in flight: the request still reaches the store
+			if _, err := w.jobStore.Update(context.Background(), j); err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("renew: %w", ctx.Err())
+		case <-respond:
+			return w.jobStore.Update(ctx, j)
+		}
+	}
+	j, _ := w.jobsSvc.Upload(w.ctx, "ada", "a.vcf", strings.NewReader(inputFor(1)))
+	r := runnerOn(t, w, store, w.queues[qAnnotate])
+	ctx, cancel := context.WithCancel(w.ctx)
+	done := make(chan error)
+	go func() { done <- r.Run(ctx) }()
+	<-started
+	<-renewing
+	cancel()
+	time.Sleep(50 * time.Millisecond) // the store answers after the shutdown began
+	close(respond)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not stop")
+	}
+	got := w.job(j.ID())
+	if got.Status() != domain.StatusPending || got.Attempts() != 0 {
+		t.Fatalf("after shutdown: %s attempts %d (lease until %s)", got.Status(), got.Attempts(), got.LeaseUntil())
+	}
+	if s := w.stats(qAnnotate); s.Visible != 1 {
+		t.Fatalf("request not handed back: %+v", s)
+	}
+}
+
+// A renewal that landed while reporting failure (a timeout) leaves the
+// runner one version behind; its next write conflicts, re-reads the job,
+// finds it still running under its own claim and goes on: the run
+// completes instead of being dropped as lost.
+func TestAmbiguousLeaseRenewalDoesNotLoseTheRun(t *testing.T) {
+	w := newWorld(t)
+	w.cfg.Heartbeat = 5 * time.Millisecond
+	w.signIn("ada")
+	landed := make(chan struct{})
+	store := &landsAnyway{JobStore: w.jobStore}
+	store.renewal = func(ctx context.Context, j *domain.Job) (*domain.Job, error) {
+		if _, err := w.jobStore.Update(ctx, j); err != nil {
+			return nil, err
+		}
+		close(landed)
+		return nil, errors.New("renew: i/o timeout")
+	}
+	w.annotator.during = func(ctx context.Context, _ string) error {
+		select {
+		case <-landed:
+			return nil
+		case <-time.After(10 * time.Second):
+			return errors.New("no renewal")
+		}
+	}
+	j, _ := w.jobsSvc.Upload(w.ctx, "ada", "a.vcf", strings.NewReader(inputFor(1)))
+	q := ackQueue()
+	if err := runnerOn(t, w, store, q).Handle(w.ctx, delivery(message.JobRequest(j.ID(), "ada"))); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	got := w.job(j.ID())
+	if got.Status() != domain.StatusCompleted || got.Attempts() != 1 || len(q.DeleteCalls()) != 1 {
+		t.Fatalf("job %s attempts %d, %d acknowledgements", got.Status(), got.Attempts(), len(q.DeleteCalls()))
+	}
+	assertResultKept(t, w, j.ID())
+}
+
+// The re-read never lets a runner write over a claim that is not its own,
+// even one with the same attempt count taken at the same instant (its job
+// was released and claimed again while the clock stood still).
+func TestRunnerNeverWritesOverAnotherClaim(t *testing.T) {
+	w := newWorld(t)
+	w.signIn("ada")
+	var id domain.JobID
+	w.annotator.during = func(ctx context.Context, _ string) error {
+		_, err := jobs.Mutate(ctx, w.jobStore, id, func(j *domain.Job) (bool, error) {
+			if err := j.Release(); err != nil {
+				return false, err
+			}
+			return true, j.Claim(w.clock.Now(), w.policy.Lease, w.policy.MaxAttempts)
+		})
+		return err
+	}
+	j, _ := w.jobsSvc.Upload(w.ctx, "ada", "a.vcf", strings.NewReader(inputFor(1)))
+	id = j.ID()
+	q := ackQueue()
+	err := runnerOn(t, w, w.jobStore, q).Handle(w.ctx, delivery(message.JobRequest(j.ID(), "ada")))
+	if err == nil || !strings.Contains(err.Error(), "lease lost") || len(q.DeleteCalls()) != 0 {
+		t.Fatalf("run over another claim: %v, %d acknowledgements", err, len(q.DeleteCalls()))
+	}
+	got := w.job(j.ID())
+	if got.Status() != domain.StatusRunning || got.Attempts() != 1 || w.jobStore.completions[j.ID()] != 0 {
+		t.Fatalf("the other claim was overwritten: %s attempts %d", got.Status(), got.Attempts())
 	}
 }

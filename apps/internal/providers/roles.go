@@ -5,24 +5,24 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/google/wire"
 
 	"github.com/gasproject/gas/adapters/aws/awsconfig"
 	"github.com/gasproject/gas/adapters/oidc"
 	"github.com/gasproject/gas/adapters/web"
+	"github.com/gasproject/gas/apps/internal/reference"
 	"github.com/gasproject/gas/apps/internal/role"
 	"github.com/gasproject/gas/domain/accounts"
 	"github.com/gasproject/gas/domain/archival"
-	"github.com/gasproject/gas/domain/engine"
-	"github.com/gasproject/gas/domain/engine/gasdb"
 	"github.com/gasproject/gas/domain/engine/model"
 	"github.com/gasproject/gas/domain/jobs"
 	"github.com/gasproject/gas/domain/pipeline"
@@ -183,57 +183,67 @@ func WebRoleApp(rt *role.Runtime, js *jobs.Service, acc *accounts.Service, objec
 }
 
 // RoleAnnotator loads the annotation database once (a local path or an
-// s3://bucket/key object) and makes the engine every job of this process
-// is annotated with, instrumented for /metrics.
-func RoleAnnotator(ctx context.Context, rt *role.Runtime, cl *awsconfig.Clients) (ports.Annotator, error) {
-	src := rt.Config.Annotator.Database
+// s3://bucket/key object) with its known-variants source (GAS_KNOWN_VARIANTS,
+// else the one the database recorded, when reachable; an s3:// source is
+// downloaded once with its .tbi and removed at shutdown) and makes the
+// engine every job of this process is annotated with, instrumented for
+// /metrics. The rule is apps/internal/reference's, shared with `gas
+// annotate --db` and `gas serve`.
+func RoleAnnotator(ctx context.Context, rt *role.Runtime, cl *awsconfig.Clients) (ports.Annotator, func(), error) {
+	ac := rt.Config.Annotator
 	start := time.Now()
-	ref, err := LoadAnnotationDB(ctx, src, cl.S3)
+	l, err := reference.Open(ctx, reference.Config{DB: ac.Database, Known: ac.Known, Workers: ac.Workers,
+		Remote: S3Remote(cl.S3), Logger: rt.Log})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	eng, err := engine.New(ref, engine.Options{Workers: rt.Config.Annotator.Workers})
-	if err != nil {
-		return nil, fmt.Errorf("annotation engine: %w", err)
+	if l.Known.Skipped != nil {
+		rt.Log.Warn("annotating without known variants; set GAS_KNOWN_VARIANTS to a reachable source", "err", l.Known.Skipped.Error())
 	}
-	rt.Log.Info("annotation database loaded", "source", src, "reference", eng.Reference(),
-		"took", time.Since(start).Round(time.Millisecond).String())
-	a := rt.Metrics.InstrumentAnnotator(eng)
+	rt.Log.Info("annotation database loaded", "source", ac.Database, "reference", l.Engine.Reference(),
+		"known_variants", l.Known.Source, "took", time.Since(start).Round(time.Millisecond).String())
+	a := rt.Metrics.InstrumentAnnotator(l.Engine)
 	if d := rt.Config.Hooks.AnnotateDelay; d > 0 {
 		rt.Log.Warn("test hook: annotations held before they start", "delay", d.String())
 		a = role.WithAnnotateDelay(a, d)
 	}
-	return a, nil
+	return a, l.Close, nil
 }
 
 // LoadAnnotationDB reads a gasdb database from a local path or an
 // s3://bucket/key object (streamed, never written to local disk).
 func LoadAnnotationDB(ctx context.Context, src string, client *s3.Client) (*model.Reference, error) {
-	var body io.ReadCloser
-	if strings.HasPrefix(src, "s3://") {
-		u, perr := url.Parse(src)
-		key := strings.TrimPrefix(u.Path, "/")
-		if perr != nil || u.Host == "" || key == "" {
-			return nil, fmt.Errorf("annotation database %q: want s3://bucket/key", src)
-		}
-		out, gerr := client.GetObject(ctx, &s3.GetObjectInput{Bucket: &u.Host, Key: &key})
-		if gerr != nil {
-			return nil, fmt.Errorf("annotation database %s: %w", src, gerr)
-		}
-		body = out.Body
-	} else {
-		f, oerr := os.Open(src)
-		if oerr != nil {
-			return nil, fmt.Errorf("annotation database: %w", oerr)
-		}
-		body = f
+	ref, _, err := reference.Read(ctx, src, S3Remote(client))
+	return ref, err
+}
+
+// S3Remote reads s3://bucket/key sources for apps/internal/reference (nil
+// without a client, so only local paths are accepted).
+func S3Remote(client *s3.Client) reference.Remote {
+	if client == nil {
+		return nil
 	}
-	defer body.Close()
-	r, err := gasdb.Read(body)
+	return s3Remote{client}
+}
+
+type s3Remote struct{ client *s3.Client }
+
+// Open streams the object; a missing one wraps fs.ErrNotExist.
+func (r s3Remote) Open(ctx context.Context, uri string) (io.ReadCloser, error) {
+	u, err := url.Parse(uri)
+	key := strings.TrimPrefix(u.Path, "/")
+	if err != nil || u.Scheme != "s3" || u.Host == "" || key == "" {
+		return nil, fmt.Errorf("%q: want s3://bucket/key", uri)
+	}
+	out, err := r.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &u.Host, Key: &key})
 	if err != nil {
-		return nil, fmt.Errorf("annotation database %s: %w", src, err)
+		var nsk *s3types.NoSuchKey
+		if errors.As(err, &nsk) {
+			return nil, fmt.Errorf("%s: %w", uri, fs.ErrNotExist)
+		}
+		return nil, err
 	}
-	return r, nil
+	return out.Body, nil
 }
 
 // AnnotatorRoleApp runs the annotator runner on the annotate queue, writing

@@ -58,6 +58,11 @@ type AnnotatorSettings struct {
 	// Database is the annotation database (gasdb) loaded once at start: a
 	// local path or an s3://bucket/key object.
 	Database string
+	// Known is the known-variants VCF (rsIDs, allele frequencies): a path
+	// or an s3://bucket/key object downloaded once at start with its .tbi;
+	// "" uses the source the database recorded when it is reachable, "none"
+	// turns known variants off.
+	Known string
 	// Workers is the engine's annotating goroutines per job (0: GOMAXPROCS).
 	Workers int
 }
@@ -269,6 +274,11 @@ func Settings() []Setting {
 		{Env: "GAS_ANNOTATION_DB", Default: "(required)", Roles: []Name{Annotator},
 			Help:  "annotation database (gas db build) loaded once at start: a local path or s3://bucket/key",
 			apply: stringSetting(func(c *Config) *string { return &c.Annotator.Database })},
+		{Env: "GAS_KNOWN_VARIANTS", Default: "recorded in the database", Roles: []Name{Annotator},
+			Help: "known-variants VCF (bgzip + tabix) for rsIDs and allele frequencies: a path or s3://bucket/key, downloaded once at start " +
+				"with its .tbi (built when absent); by default the source `gas db build --known` recorded, when reachable " +
+				"(a relative one next to the database); none turns it off",
+			apply: stringSetting(func(c *Config) *string { return &c.Annotator.Known })},
 		{Env: "GAS_ANNOTATOR_WORKERS", Default: "0 (all cores)", Roles: []Name{Annotator}, Help: "engine goroutines annotating one job",
 			apply: intSetting(func(c *Config) *int { return &c.Annotator.Workers })},
 

@@ -7,6 +7,7 @@ package fasta
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -26,7 +27,9 @@ type Options struct {
 
 // Load streams a FASTA and stores into ref the sequence of the regions
 // NeededRegions asks for; sequence names unknown to ref are skipped, and
-// chromosome lengths are recorded for every known name.
+// chromosome lengths are recorded for every known name. A genome of at
+// most WholeGenomeLimit bases is kept whole, as LoadIndexed keeps it, so a
+// reference gives the same annotations whether or not its FASTA has a .fai.
 func Load(r io.Reader, ref *model.Reference, opt Options) error {
 	need := ref.NeededRegions()
 	lr := lineio.NewReader(r, opt.MaxLine)
@@ -37,11 +40,26 @@ func Load(r io.Reader, ref *model.Reference, opt Options) error {
 	var segs []model.Segment
 	seen := map[string]bool{}
 	sawHeader := false
+	// Until the genome proves larger than WholeGenomeLimit, every known
+	// sequence is kept whole (whole holds the current one); then what was
+	// kept is cut down to the needed regions and the rest streams by region.
+	keepWhole := true
+	var total int64
+	var whole []byte // the current sequence while kept whole
+	var up []byte    // the current line, checked and upper-cased
 	finish := func() {
 		if cur >= 0 {
 			c := &ref.Chroms[cur]
 			c.Length = pos
-			c.Segments = append(c.Segments, segs...)
+			if keepWhole {
+				if n := len(whole); n > 0 {
+					c.Segments = append(c.Segments, model.Segment{Start: 1, Seq: whole[:n:n]})
+					// the next sequence likely has a similar length
+					whole = make([]byte, 0, n+n/8)
+				}
+			} else {
+				c.Segments = append(c.Segments, segs...)
+			}
 		}
 		segs = nil
 	}
@@ -87,14 +105,36 @@ func Load(r io.Reader, ref *model.Reference, opt Options) error {
 		if !sawHeader {
 			return fmt.Errorf("%w: %w", ErrFormat, lineio.Errorf(lr.Line(), "sequence data before the first '>' header"))
 		}
-		for _, c := range line {
-			if seqTable[c] <= 1 && c != ' ' && c != '\t' {
-				return fmt.Errorf("%w: %w", ErrFormat, lineio.Errorf(lr.Line(), "character %q is not a nucleotide code", c))
-			}
+		if cap(up) < len(line) {
+			up = make([]byte, len(line))
+		}
+		up = up[:len(line)]
+		if i := upperBases(up, line); i >= 0 {
+			return fmt.Errorf("%w: %w", ErrFormat, lineio.Errorf(lr.Line(), "character %q is not a nucleotide code", line[i]))
 		}
 		start := pos + 1
 		pos += int32(len(line))
+		total += int64(len(line))
+		if keepWhole && total > WholeGenomeLimit {
+			keepWhole = false
+			for ci := range ref.Chroms { // sequences already finished
+				if int32(ci) != cur {
+					cutToRegions(&ref.Chroms[ci], need[ci])
+				}
+			}
+			if cur >= 0 { // the current one, up to the previous line
+				segs = regionsOf(whole, need[cur], start-1)
+			}
+			whole = nil
+		}
 		if cur < 0 {
+			continue
+		}
+		if keepWhole {
+			if whole == nil {
+				whole = make([]byte, 0, 1<<20)
+			}
+			whole = append(whole, up...)
 			continue
 		}
 		// copy the parts of this line that fall inside the needed regions
@@ -107,11 +147,11 @@ func Load(r io.Reader, ref *model.Reference, opt Options) error {
 			if a > b {
 				continue
 			}
-			chunk := line[a-start : b-start+1]
+			chunk := up[a-start : b-start+1]
 			if n := len(segs); n > 0 && segs[n-1].Start == rg.Start {
-				segs[n-1].Seq = appendUpper(segs[n-1].Seq, chunk)
+				segs[n-1].Seq = append(segs[n-1].Seq, chunk...)
 			} else {
-				segs = append(segs, model.Segment{Start: a, Seq: appendUpper(make([]byte, 0, rg.Len()), chunk)})
+				segs = append(segs, model.Segment{Start: a, Seq: append(make([]byte, 0, rg.Len()), chunk...)})
 				// a region that begins before this line's start was already
 				// opened on an earlier line; regions are disjoint so the
 				// Start equality above keeps them apart.
@@ -129,6 +169,29 @@ func Load(r io.Reader, ref *model.Reference, opt Options) error {
 	return nil
 }
 
+// regionsOf copies out of seq (positions 1..len) the parts of regions
+// that lie at or before position upto, as segments of their own storage.
+func regionsOf(seq []byte, regions []model.Range, upto int32) []model.Segment {
+	var segs []model.Segment
+	for _, rg := range regions {
+		if rg.Start > upto || int(rg.Start) > len(seq) {
+			break
+		}
+		b := min32(min32(rg.End, upto), int32(len(seq)))
+		part := append(make([]byte, 0, rg.Len()), seq[rg.Start-1:b]...)
+		segs = append(segs, model.Segment{Start: rg.Start, Seq: part})
+	}
+	return segs
+}
+
+// cutToRegions replaces a chromosome kept whole by its needed regions.
+func cutToRegions(c *model.Chromosome, regions []model.Range) {
+	if len(c.Segments) != 1 || c.Segments[0].Start != 1 {
+		return
+	}
+	c.Segments = regionsOf(c.Segments[0].Seq, regions, 1<<31-1)
+}
+
 // seqTable maps a FASTA byte to its upper-case base, 1 for line breaks and
 // 0 for bytes that may not appear in sequence.
 var seqTable = func() (t [256]byte) {
@@ -141,22 +204,57 @@ var seqTable = func() (t [256]byte) {
 	return t
 }()
 
-func isSeqChar(c byte) bool {
-	switch {
-	case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c == '*', c == '-', c == ' ', c == '\t':
-		return true
+// upperBases writes src upper-cased into dst (as long as src) and returns
+// -1, or the index of the first byte that may not appear in a sequence
+// line (letters, '*', '-', and blanks, which are kept). Eight letters are
+// handled at once: a genome is mostly long runs of them.
+func upperBases(dst, src []byte) int {
+	i := 0
+	for ; i+8 <= len(src); i += 8 {
+		if u, ok := upperLetters(binary.LittleEndian.Uint64(src[i:])); ok {
+			binary.LittleEndian.PutUint64(dst[i:], u)
+			continue
+		}
+		for k := i; k < i+8; k++ {
+			if !upperByte(dst, src, k) {
+				return k
+			}
+		}
 	}
-	return false
+	for ; i < len(src); i++ {
+		if !upperByte(dst, src, i) {
+			return i
+		}
+	}
+	return -1
 }
 
-func appendUpper(dst, src []byte) []byte {
-	for _, c := range src {
-		if c >= 'a' && c <= 'z' {
-			c -= 'a' - 'A'
+func upperByte(dst, src []byte, k int) bool {
+	c := src[k]
+	u := seqTable[c]
+	if u <= 1 {
+		if c != ' ' && c != '\t' {
+			return false
 		}
-		dst = append(dst, c)
+		u = c
 	}
-	return dst
+	dst[k] = u
+	return true
+}
+
+// upperLetters reports whether all eight bytes of x are ASCII letters and
+// returns them upper-cased. Clearing bit 5 maps exactly the letters (and
+// nothing else) into 'A'..'Z'.
+func upperLetters(x uint64) (uint64, bool) {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+	)
+	u := x &^ (0x20 * ones)
+	// any byte below 'A', or above 'Z' (or with the high bit set)?
+	below := (u - 'A'*ones) &^ u & high
+	above := ((u + (0x7f-'Z')*ones) | u) & high
+	return u, below|above == 0
 }
 
 func max32(a, b int32) int32 {
@@ -246,7 +344,16 @@ func (ix Index) fileOffset(p int64) int64 {
 // bases, or the index does not describe the file.
 func copyBases(seq, raw []byte) error {
 	k := 0
-	for _, b := range raw {
+	for i := 0; i < len(raw); i++ {
+		if i+8 <= len(raw) && k+8 <= len(seq) {
+			if u, ok := upperLetters(binary.LittleEndian.Uint64(raw[i:])); ok {
+				binary.LittleEndian.PutUint64(seq[k:], u)
+				i += 7
+				k += 8
+				continue
+			}
+		}
+		b := raw[i]
 		u := seqTable[b]
 		if u <= 1 {
 			if u == 1 {

@@ -41,8 +41,10 @@ func TestLoadKeepsExonsAndFlanks(t *testing.T) {
 	if got := string(ref.Seq(ci, int32(lo), int32(hi))); got != seq[lo-1:hi] {
 		t.Fatalf("segment wrong: %q", got)
 	}
-	if ref.Seq(ci, int32(lo-1), int32(lo)) != nil || ref.Seq(ci, int32(hi), int32(hi+1)) != nil {
-		t.Fatal("sequence outside exon±flank kept")
+	// a genome this small is kept whole (as through a .fai), so REF checks
+	// and HGVS shifts work away from exons too
+	if got := string(ref.Seq(ci, 1, 1600)); got != seq {
+		t.Fatal("small genome not kept whole")
 	}
 	if ref.Chroms[ci].Length != 1600 {
 		t.Fatalf("length %d", ref.Chroms[ci].Length)
@@ -112,23 +114,36 @@ func FuzzFASTA(f *testing.F) {
 }
 
 // TestLoadIndexedLargeGenome: above WholeGenomeLimit only exons and flanks
-// are read, through reads that span several nearby regions; every kept base
-// equals the streaming loader's, whatever the gaps between exons (well
-// under, near and over coalesceGap) and with CRLF line ends. A .fai that
-// promises more than the file holds is an error, never stale bytes.
+// are kept, by the indexed loader through reads that span several nearby
+// regions and by the streaming one once the genome proves large (cutting
+// down what it had kept whole); both keep the same bases, whatever the
+// gaps between exons (well under, near and over coalesceGap) and with CRLF
+// line ends. A .fai that promises more than the file holds is an error,
+// never stale bytes.
 func TestLoadIndexedLargeGenome(t *testing.T) {
-	const n = WholeGenomeLimit + 1_000_000
-	seq := make([]byte, n)
-	x := uint32(7)
-	for i := range seq {
-		x = x*1664525 + 1013904223
-		seq[i] = "ACGTacgt"[x>>29]
+	const n = WholeGenomeLimit - 2_000_000 // "c": the limit is crossed in it only after "a" and "skipped"
+	random := func(n int, x uint32) []byte {
+		seq := make([]byte, n)
+		for i := range seq {
+			x = x*1664525 + 1013904223
+			seq[i] = "ACGTacgt"[x>>29]
+		}
+		return seq
 	}
+	seq := random(n, 7)
+	seqA := random(1_500_000, 8)
 	var fa bytes.Buffer
-	fa.WriteString(">c\r\n")
-	for i := 0; i < n; i += 70 {
-		fa.Write(seq[i:min(i+70, n)])
-		fa.WriteString("\r\n")
+	var fai strings.Builder
+	for _, sq := range []struct {
+		name string
+		seq  []byte
+	}{{"a", seqA}, {"skipped", random(1_500_000, 9)}, {"c", seq}} {
+		fa.WriteString(">" + sq.name + " x\r\n")
+		fmt.Fprintf(&fai, "%s\t%d\t%d\t70\t72\n", sq.name, len(sq.seq), fa.Len())
+		for i := 0; i < len(sq.seq); i += 70 {
+			fa.Write(sq.seq[i:min(i+70, len(sq.seq))])
+			fa.WriteString("\r\n")
+		}
 	}
 	var exons []model.Range
 	pos := int32(100)
@@ -139,20 +154,38 @@ func TestLoadIndexedLargeGenome(t *testing.T) {
 		pos += l + gap
 	}
 	exons = append(exons, model.Range{Start: n - 30, End: n}) // the flank runs off the end
-	streamed := refWith(t, "c", exons...)
+	newRef := func() *model.Reference {
+		b := model.NewBuilder()
+		for _, e := range exons {
+			b.Add(model.Feature{Kind: model.KindExon, Chrom: "c", Start: e.Start, End: e.End, Strand: model.Forward, Parents: []string{"t"}})
+		}
+		b.Add(model.Feature{Kind: model.KindExon, Chrom: "a", Start: 1000, End: 1100, Strand: model.Forward, Parents: []string{"u"}})
+		ref, err := b.Build("x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ref
+	}
+	streamed := newRef()
 	if err := Load(bytes.NewReader(fa.Bytes()), streamed, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	indexed := refWith(t, "c", exons...)
-	fai := fmt.Sprintf("c\t%d\t4\t70\t72\n", n)
-	idx, err := ReadIndex(strings.NewReader(fai))
+	indexed := newRef()
+	idx, err := ReadIndex(strings.NewReader(fai.String()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := LoadIndexed(bytes.NewReader(fa.Bytes()), idx, indexed); err != nil {
 		t.Fatal(err)
 	}
-	a, b := streamed.Chroms[0].Segments, indexed.Chroms[0].Segments
+	// "a" was read whole before the genome proved large, then cut down
+	ai, _ := streamed.Chrom("a")
+	if sa := streamed.Chroms[ai].Segments; len(sa) != 1 || sa[0].Start != 1000-model.Flank ||
+		string(sa[0].Seq) != string(bytes.ToUpper(seqA[1000-model.Flank-1:1100+model.Flank])) {
+		t.Fatalf("chromosome a: %d segments", len(sa))
+	}
+	ci, _ := streamed.Chrom("c")
+	a, b := streamed.Chroms[ci].Segments, indexed.Chroms[ci].Segments
 	if len(a) != len(b) || len(a) < 100 {
 		t.Fatalf("%d segments streamed, %d indexed", len(a), len(b))
 	}
@@ -165,21 +198,66 @@ func TestLoadIndexedLargeGenome(t *testing.T) {
 			t.Fatalf("segment %d at %d: wrong bases", i, b[i].Start)
 		}
 	}
-	if indexed.Chroms[0].Length != n {
-		t.Fatalf("length %d", indexed.Chroms[0].Length)
+	if indexed.Chroms[ci].Length != n || streamed.Chroms[ci].Length != n {
+		t.Fatalf("length %d / %d", indexed.Chroms[ci].Length, streamed.Chroms[ci].Length)
 	}
 
 	// a truncated file under the same index
-	short := refWith(t, "c", exons...)
+	short := newRef()
 	err = LoadIndexed(bytes.NewReader(fa.Bytes()[:fa.Len()-5_000]), idx, short)
 	if err == nil || !errors.Is(err, ErrFormat) {
 		t.Fatalf("truncated FASTA: %v", err)
 	}
 	// a byte that is not a base
 	bad := bytes.Clone(fa.Bytes())
-	bad[4+72*(exons[3].Start/70)+1] = '5'
-	err = LoadIndexed(bytes.NewReader(bad), idx, refWith(t, "c", exons...))
+	bad[int(idx["c"].Offset)+72*int(exons[3].Start/70)+1] = '5'
+	err = LoadIndexed(bytes.NewReader(bad), idx, newRef())
 	if err == nil || !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "not a nucleotide") {
 		t.Fatalf("bad byte: %v", err)
+	}
+}
+
+// TestUpperBases: the eight-at-a-time path agrees with the byte table on
+// every byte value, in every position of a word.
+func TestUpperBases(t *testing.T) {
+	ref := func(src []byte) ([]byte, int) {
+		dst := make([]byte, len(src))
+		for i, c := range src {
+			u := seqTable[c]
+			if u <= 1 {
+				if c != ' ' && c != '\t' {
+					return nil, i
+				}
+				u = c
+			}
+			dst[i] = u
+		}
+		return dst, -1
+	}
+	x := uint32(1)
+	next := func() byte { x = x*1664525 + 1013904223; return byte(x >> 24) }
+	for n := 0; n < 100_000; n++ {
+		src := make([]byte, int(next())%40)
+		for i := range src {
+			src[i] = "ACGTNacgtnRYKM*- "[int(next())%17]
+		}
+		if len(src) > 0 && n%3 == 0 {
+			src[int(next())%len(src)] = next() // any byte value
+		}
+		want, wbad := ref(src)
+		got := make([]byte, len(src))
+		bad := upperBases(got, src)
+		if bad != wbad || (bad < 0 && string(got) != string(want)) {
+			t.Fatalf("%q: %q bad %d, want %q bad %d", src, got, bad, want, wbad)
+		}
+	}
+	for c := 0; c < 256; c++ { // each byte value in a run of letters
+		src := []byte("ACGTACGTACGTACGT")
+		src[5] = byte(c)
+		want, wbad := ref(src)
+		got := make([]byte, len(src))
+		if bad := upperBases(got, src); bad != wbad || (bad < 0 && string(got) != string(want)) {
+			t.Fatalf("byte %#x: bad %d, want %d", c, bad, wbad)
+		}
 	}
 }

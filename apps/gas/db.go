@@ -50,6 +50,7 @@ func runDBBuild(_ context.Context, args []string) error {
 		return fmt.Errorf("%w: -o REF.gasdb is required", errUsage)
 	}
 	start := time.Now()
+	rf.tuneGC()
 	ref, err := rf.load()
 	if err != nil {
 		return err

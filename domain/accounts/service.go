@@ -36,6 +36,15 @@ func (s *Service) WithLogger(l *slog.Logger) *Service {
 
 // SignIn returns the profile of who the identity provider vouched for,
 // creating a FREE one at first sign-in and refreshing name and e-mail later.
+//
+// The user store has no conditional write, so a sign-in and a plan change
+// (Upgrade, Downgrade) racing on one profile could each overwrite the
+// other's change with a stale copy. Both sides therefore re-read the profile
+// immediately before writing and change only their own fields: a sign-in
+// changes the contact fields of the latest profile, never the plan. The
+// residual window is one store round trip: a plan change written between
+// that re-read and the write is still lost. Closing it needs a conditional
+// write (a version on the profile) in ports.UserStore.
 func (s *Service) SignIn(ctx context.Context, id ports.Identity) (*domain.User, error) {
 	u, err := s.users.Get(ctx, id.Subject)
 	if errors.Is(err, ports.ErrNotFound) {
@@ -52,18 +61,50 @@ func (s *Service) SignIn(ctx context.Context, id ports.Identity) (*domain.User, 
 	if err != nil {
 		return nil, fmt.Errorf("sign in %s: %w", id.Subject, err)
 	}
-	if u.Name() == id.Name && u.Email() == id.Email && u.Institution() == id.Institution {
-		// Nothing changed: do not write, so a sign-in cannot overwrite a
-		// concurrent upgrade (the user store has no conditional write).
+	if sameContact(u, id) {
+		// Nothing changed: do not write, so this sign-in cannot overwrite
+		// a concurrent plan change at all.
 		return u, nil
 	}
 	if err := u.UpdateContact(id.Name, id.Email, id.Institution); err != nil {
 		return nil, fmt.Errorf("sign in %s: %w", id.Subject, err)
 	}
-	if err := s.users.Put(ctx, u); err != nil {
+	err = s.merge(ctx, id.Subject, func(latest *domain.User) (bool, error) {
+		if sameContact(latest, id) {
+			return false, nil
+		}
+		return true, latest.UpdateContact(id.Name, id.Email, id.Institution)
+	}, &u)
+	if err != nil {
 		return nil, fmt.Errorf("sign in %s: update profile: %w", id.Subject, err)
 	}
 	return u, nil
+}
+
+func sameContact(u *domain.User, id ports.Identity) bool {
+	return u.Name() == id.Name && u.Email() == id.Email && u.Institution() == id.Institution
+}
+
+// merge re-reads a profile, applies change to that latest copy and writes
+// it if change asks to, storing the profile as written (or as read) in
+// *out. Reading right before writing keeps a concurrent change to other
+// fields (see SignIn for the window that remains).
+func (s *Service) merge(ctx context.Context, id domain.UserID, change func(latest *domain.User) (write bool, err error), out **domain.User) error {
+	latest, err := s.users.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("re-read profile: %w", err)
+	}
+	write, err := change(latest)
+	if err != nil {
+		return err
+	}
+	if write {
+		if err := s.users.Put(ctx, latest); err != nil {
+			return err
+		}
+	}
+	*out = latest
+	return nil
 }
 
 // Profile returns a user's profile; ports.ErrNotFound if they never signed in.
@@ -78,7 +119,9 @@ func (s *Service) Profile(ctx context.Context, id domain.UserID) (*domain.User, 
 // Upgrade takes payment, makes the user premium and asks the thawer to
 // restore every archived job. It is safe to repeat: an already premium user
 // is not charged again but the thaw is requested again, so a retry after a
-// failed publish still brings the results back.
+// failed publish still brings the results back. The profile is re-read
+// after the (slow) billing call and only its plan changed, so contact
+// details a sign-in wrote meanwhile are kept.
 func (s *Service) Upgrade(ctx context.Context, id domain.UserID) (*domain.User, error) {
 	u, err := s.users.Get(ctx, id)
 	if err != nil {
@@ -88,10 +131,15 @@ func (s *Service) Upgrade(ctx context.Context, id domain.UserID) (*domain.User, 
 		if err := s.billing.Subscribe(ctx, id); err != nil {
 			return nil, fmt.Errorf("upgrade %s: billing: %w", id, err)
 		}
-		if err := u.Upgrade(s.clock.Now()); err != nil {
-			return nil, fmt.Errorf("upgrade %s: %w", id, err)
-		}
-		if err := s.users.Put(ctx, u); err != nil {
+		now := s.clock.Now()
+		err := s.merge(ctx, id, func(latest *domain.User) (bool, error) {
+			err := latest.Upgrade(now)
+			if errors.Is(err, domain.ErrAlreadyPremium) {
+				return false, nil // upgraded concurrently
+			}
+			return err == nil, err
+		}, &u)
+		if err != nil {
 			return nil, fmt.Errorf("upgrade %s: save profile: %w", id, err)
 		}
 		s.log.InfoContext(ctx, "user upgraded", "user", id)
@@ -103,7 +151,8 @@ func (s *Service) Upgrade(ctx context.Context, id domain.UserID) (*domain.User, 
 }
 
 // Downgrade cancels premium. Billing is cancelled first so a failure cannot
-// leave a free user paying; repeating it on a free user is a no-op.
+// leave a free user paying; repeating it on a free user is a no-op. Like
+// Upgrade it re-reads the profile after billing and changes only the plan.
 func (s *Service) Downgrade(ctx context.Context, id domain.UserID) (*domain.User, error) {
 	u, err := s.users.Get(ctx, id)
 	if err != nil {
@@ -115,10 +164,14 @@ func (s *Service) Downgrade(ctx context.Context, id domain.UserID) (*domain.User
 	if err := s.billing.Cancel(ctx, id); err != nil {
 		return nil, fmt.Errorf("downgrade %s: billing: %w", id, err)
 	}
-	if err := u.Downgrade(); err != nil {
-		return nil, fmt.Errorf("downgrade %s: %w", id, err)
-	}
-	if err := s.users.Put(ctx, u); err != nil {
+	err = s.merge(ctx, id, func(latest *domain.User) (bool, error) {
+		err := latest.Downgrade()
+		if errors.Is(err, domain.ErrNotPremium) {
+			return false, nil // downgraded concurrently
+		}
+		return err == nil, err
+	}, &u)
+	if err != nil {
 		return nil, fmt.Errorf("downgrade %s: save profile: %w", id, err)
 	}
 	s.log.InfoContext(ctx, "user downgraded", "user", id)

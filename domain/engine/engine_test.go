@@ -484,6 +484,8 @@ func TestInputErrors(t *testing.T) {
 		{"bad REF", tinyVCFHeader + "chr1\t10\t.\tAQ\tG\t.\t.\t.\n", "line 3: REF \"AQ\" contains 'Q'", Options{}},
 		{"long line", tinyVCFHeader + "chr1\t10\t.\tA\tG\t.\t.\t" + strings.Repeat("X", 5000) + "\n", "longer than 4096 bytes", Options{MaxLine: 4096}},
 		{"long allele", tinyVCFHeader + "chr1\t10\t.\tA\t" + strings.Repeat("G", 200) + "\t.\t.\t.\n", "line 3: ALT allele longer than 100 bases", Options{MaxAllele: 100}},
+		{"header line among data", tinyVCFHeader + rec + "#chr1\t10\t.\tA\tG\t.\t.\t.\n", "line 4: line starts with '#' after the data lines began", Options{}},
+		{"short POS at line end", tinyVCFHeader + "chr1\t1x\t.\tA\tG\t.\t.\t.\n", "line 3: POS \"1x\" is not a position", Options{}},
 	}
 	for _, tc := range cases {
 		_, err := annotate(t, ref, tc.opt, []byte(tc.in))

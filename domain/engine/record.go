@@ -214,6 +214,10 @@ func upperView(buf *[]byte, s []byte) []byte {
 // record annotates one data line, appending the output line to out. On a
 // malformed line it returns out unchanged and a message.
 func (p *processor) record(out, l []byte, st *stats) ([]byte, string) {
+	if l[0] == '#' {
+		// readers of the output would take it for a header line
+		return out, "line starts with '#' after the data lines began"
+	}
 	// split the first 8 columns
 	var tabs [8]int
 	k := findTabs(l, &tabs)

@@ -423,6 +423,18 @@ type trackedArchive struct {
 	// forgotten are retrievals cold storage no longer knows (expired or
 	// lost): they answer ports.ErrNotFound.
 	forgotten map[string]bool
+	// initiated lists every retrieval started, in order.
+	initiated []string
+}
+
+func (a *trackedArchive) InitiateRestore(ctx context.Context, id string, tier domain.RetrievalTier) (string, error) {
+	r, err := a.Archive.InitiateRestore(ctx, id, tier)
+	if err == nil {
+		a.mu.Lock()
+		a.initiated = append(a.initiated, r)
+		a.mu.Unlock()
+	}
+	return r, err
 }
 
 // forget makes cold storage forget a retrieval, as when its restored copy

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gasproject/gas/domain"
+	"github.com/gasproject/gas/domain/jobs"
 	"github.com/gasproject/gas/domain/pipeline/message"
 	"github.com/gasproject/gas/ports"
 )
@@ -64,6 +65,23 @@ func JobURL(base string, id domain.JobID) string {
 	return strings.TrimRight(base, "/") + "/jobs/" + url.PathEscape(string(id))
 }
 
+// process e-mails the owner of a finished job once, however often the
+// result event is delivered (duplicate job requests, topic redelivery,
+// concurrent copies):
+//
+//  1. A job already marked notified is skipped.
+//  2. A hold on the notice is taken with a conditional write
+//     (domain.Job.BeginNotice) before sending, so of concurrent deliveries
+//     only one sends; the others come back after the hold and find the job
+//     notified.
+//  3. The e-mail is sent, then the job is marked notified (NoticeSent).
+//
+// Crash ordering: marking after sending is at-least-once. Marking before
+// sending would lose the e-mail to a crash in between; a user who is never
+// told is worse than one told twice. A second e-mail needs the worker to
+// die (or the mark write to fail) in the one store call between the send
+// and the mark, and then the hold (cfg.Visibility) to lapse. A send that
+// fails gives the hold back so the retry need not wait for it.
 func (n *Notifier) process(ctx context.Context, m message.Message, _ ports.Message) error {
 	j, err := n.p.Jobs.Get(ctx, m.Job)
 	if errors.Is(err, ports.ErrNotFound) {
@@ -76,13 +94,31 @@ func (n *Notifier) process(ctx context.Context, m message.Message, _ ports.Messa
 	if j.Status() != domain.StatusCompleted && j.Status() != domain.StatusFailed {
 		return nil
 	}
+	if j.Notified() {
+		n.c.log.DebugContext(ctx, "owner already notified; duplicate result event dropped", "job", j.ID())
+		return nil
+	}
 	owner, err := n.p.Users.Get(ctx, j.Owner())
 	if err != nil {
 		return fmt.Errorf("load owner: %w", err)
 	}
+	now := n.p.Clock.Now()
+	held, err := jobs.Mutate(ctx, n.p.Jobs, j.ID(), func(cur *domain.Job) (bool, error) {
+		return true, cur.BeginNotice(now, n.c.cfg.Visibility)
+	})
+	switch {
+	case errors.Is(err, domain.ErrAlreadyNotified):
+		return nil
+	case errors.Is(err, domain.ErrNoticeHeld):
+		// Another delivery is sending it: look again once its hold lapses.
+		return &retryLater{err: fmt.Errorf("job %s: %w", j.ID(), err), after: held.NoticeHeldUntil().Sub(now) + time.Second}
+	case err != nil:
+		return fmt.Errorf("hold notice: %w", err)
+	}
+	hold := held.NoticeHeldUntil()
 	if owner.Email() == "" {
 		n.c.log.InfoContext(ctx, "owner has no e-mail address; not notified", "job", j.ID(), "user", owner.ID())
-		return nil
+		return n.record(ctx, j.ID())
 	}
 	var summary *domain.Summary
 	if j.Status() == domain.StatusCompleted && j.Results().Summary != "" {
@@ -92,14 +128,51 @@ func (n *Notifier) process(ctx context.Context, m message.Message, _ ports.Messa
 		}
 	}
 	e, err := composeEmail(j, owner, summary, n.c.cfg)
-	if err != nil {
-		return err
+	if err == nil {
+		err = n.p.Notifier.Notify(ctx, e)
 	}
-	if err := n.p.Notifier.Notify(ctx, e); err != nil {
+	if err != nil {
+		n.releaseHold(ctx, j.ID(), hold)
 		return fmt.Errorf("send e-mail: %w", err)
 	}
-	n.c.log.InfoContext(ctx, "user notified", "job", j.ID(), "status", j.Status())
-	return nil
+	return n.record(ctx, j.ID())
+}
+
+// record marks the job notified after its e-mail went out. It does not
+// listen to shutdown: a mark lost between sending and recording is the one
+// way a user is e-mailed twice.
+func (n *Notifier) record(ctx context.Context, id domain.JobID) error {
+	ctx = context.WithoutCancel(ctx)
+	now := n.p.Clock.Now()
+	change := func(cur *domain.Job) (bool, error) {
+		if cur.Notified() {
+			return false, nil
+		}
+		return true, cur.NoticeSent(now)
+	}
+	var err error
+	for range 3 { // a transient store error here would mean a second e-mail later
+		if _, err = jobs.Mutate(ctx, n.p.Jobs, id, change); err == nil {
+			n.c.log.InfoContext(ctx, "user notified", "job", id)
+			return nil
+		}
+	}
+	return fmt.Errorf("record notice (e-mail sent): %w", err)
+}
+
+// releaseHold gives up this delivery's hold after a failed send, unless
+// another delivery has taken a new hold meanwhile. A failure only delays
+// the retry until the hold lapses, so it is logged, not returned.
+func (n *Notifier) releaseHold(ctx context.Context, id domain.JobID, mine time.Time) {
+	_, err := jobs.Mutate(context.WithoutCancel(ctx), n.p.Jobs, id, func(cur *domain.Job) (bool, error) {
+		if cur.Notified() || !cur.NoticeHeldUntil().Equal(mine) {
+			return false, nil
+		}
+		return true, cur.ReleaseNotice()
+	})
+	if err != nil {
+		n.c.log.WarnContext(ctx, "could not release notice hold; the retry waits for it to lapse", "job", id, "err", err)
+	}
 }
 
 // maxSummaryBytes bounds what the notifier reads of a summary object.

@@ -11,6 +11,8 @@ import (
 
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/jobs"
+	"github.com/gasproject/gas/domain/pipeline"
+	"github.com/gasproject/gas/domain/pipeline/message"
 )
 
 var (
@@ -48,7 +50,7 @@ func TestRandomSchedules(t *testing.T) {
 
 type scheduleStats struct {
 	Steps, Deliveries, Crashes, Flakes, Parks, Kills, Duplicates, Uploads, Upgrades, Downgrades int
-	Completed, Failed, Archived, Restored, Takeovers                                            int
+	Completed, Failed, Archived, Restored, Takeovers, Forgotten, Relapsed, Emails, Reemails     int
 }
 
 // worker is one delivery being handled in its own goroutine.
@@ -81,6 +83,10 @@ type schedule struct {
 	// meanwhile): an accepted leak, never a loss.
 	putters map[string][]int
 	crashed map[int]bool
+	// disturbed are the jobs a notifier handled with a fault injected (a
+	// crash, a pause or a failed call): only they may be e-mailed twice,
+	// when the fault fell between sending and recording the notice.
+	disturbed map[domain.JobID]bool
 }
 
 type claim struct {
@@ -92,7 +98,7 @@ func runSchedule(t *testing.T, seed uint64, stats *scheduleStats) (err error) {
 	w := newWorld(t)
 	s := &schedule{w: w, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), stats: stats,
 		ever: map[string]bool{}, bodies: map[string][][]byte{}, runs: map[domain.JobID][]claim{},
-		putters: map[string][]int{}, crashed: map[int]bool{}}
+		putters: map[string][]int{}, crashed: map[int]bool{}, disturbed: map[domain.JobID]bool{}}
 	defer func() {
 		if err != nil && testing.Verbose() {
 			t.Logf("trace of seed %d:\n%s", seed, strings.Join(s.trace, "\n"))
@@ -220,6 +226,32 @@ func (s *schedule) step() error {
 		refuse := r.IntN(2) == 0
 		w.archive.mem.RefuseExpedited(refuse)
 		s.logf("refuse expedited: %v", refuse)
+	case x < 89: // cold storage forgets a retrieval in flight (its copy expired, or it was lost)
+		var inFlight []string
+		js, err := s.jobs()
+		if err != nil {
+			return err
+		}
+		for _, j := range js {
+			if j.Storage() == domain.StorageRestoring {
+				inFlight = append(inFlight, j.RetrievalID())
+			}
+		}
+		w.archive.mu.Lock()
+		if n := len(w.archive.initiated); n > 0 { // perhaps not recorded yet
+			inFlight = append(inFlight, w.archive.initiated[n-1])
+		}
+		w.archive.mu.Unlock()
+		if len(inFlight) > 0 {
+			i := r.IntN(len(inFlight))
+			id := inFlight[i]
+			if i < len(inFlight)-1 || slices.ContainsFunc(js, func(j *domain.Job) bool { return j.RetrievalID() == id }) {
+				s.stats.Relapsed++ // a recorded retrieval: the job must be restored through a new one
+			}
+			w.archive.forget(id)
+			s.stats.Forgotten++
+			s.logf("cold storage forgets %s", id)
+		}
 	default: // a paused worker goes on, or dies
 		if len(s.parked) == 0 {
 			return s.deliver()
@@ -299,6 +331,9 @@ func (s *schedule) deliver() error {
 		p.inj.flakeAt = 1 + s.rng.IntN(12)
 		s.stats.Flakes++
 	}
+	if msg, err := message.Decode(m.Body); err == nil && q == qNotify && (failAt > 0 || parkAt > 0 || p.inj.flakeAt > 0) {
+		s.disturbed[msg.Job] = true
+	}
 	s.stats.Deliveries++
 	if failAt > 0 {
 		s.stats.Crashes++
@@ -359,6 +394,7 @@ func (s *schedule) check() error {
 	if err != nil {
 		return err
 	}
+	emails := s.emails()
 	for _, j := range js {
 		if err := resultKept(s.w, j); err != nil {
 			return err
@@ -366,8 +402,26 @@ func (s *schedule) check() error {
 		if n := s.w.jobStore.completions[j.ID()]; n > 1 {
 			return fmt.Errorf("job %s completed %d times", j.ID(), n)
 		}
+		if n := emails[j.ID()]; n > 1 && !s.disturbed[j.ID()] {
+			return fmt.Errorf("owner of job %s e-mailed %d times though no notifier of it failed", j.ID(), n)
+		}
 	}
 	return nil
+}
+
+// emails counts the e-mails sent about each job (by the link they carry).
+func (s *schedule) emails() map[domain.JobID]int {
+	out := map[domain.JobID]int{}
+	prefix := pipeline.JobURL(s.w.cfg.BaseURL, "")
+	for _, e := range s.w.outbox.Sent() {
+		_, rest, ok := strings.Cut(e.Text, prefix)
+		if !ok {
+			continue
+		}
+		id, _, _ := strings.Cut(rest, "\n")
+		out[domain.JobID(id)]++
+	}
+	return out
 }
 
 // drain lets every paused worker finish (or die), then delivers everything
@@ -434,10 +488,16 @@ func (s *schedule) final() error {
 		premium[u] = p.Premium()
 	}
 	referenced := map[string]bool{}
+	emails := s.emails()
 	for _, j := range js {
 		if !j.Status().Terminal() {
 			return fmt.Errorf("job %s left %s after draining", j.ID(), j.Status())
 		}
+		if st := j.Status(); (st == domain.StatusCompleted || st == domain.StatusFailed) && (!j.Notified() || emails[j.ID()] == 0) {
+			return fmt.Errorf("job %s ended %s but its owner was not told (notified %v, %d e-mails)", j.ID(), st, j.Notified(), emails[j.ID()])
+		}
+		s.stats.Emails += emails[j.ID()]
+		s.stats.Reemails += max(emails[j.ID()]-1, 0)
 		switch j.Status() {
 		case domain.StatusFailed:
 			s.stats.Failed++

@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/jobs"
@@ -105,7 +106,17 @@ func (r *Runner) process(ctx context.Context, m message.Message, _ ports.Message
 	case err != nil:
 		return fmt.Errorf("claim: %w", err)
 	case j.Status() != domain.StatusRunning:
-		return r.followUp(ctx, j) // finished earlier: make sure its follow-ups happened
+		// Finished earlier (a duplicate request, or a redelivery after a
+		// crash). Its owner being notified proves the follow-ups happened:
+		// the result event is published after the archive request is
+		// scheduled, and the notifier marks the job only on that event.
+		// Otherwise they may not have, so they are made again (the archiver
+		// and the notifier both take duplicates in their stride).
+		if j.Notified() {
+			r.c.log.InfoContext(ctx, "request for a finished job dropped; its owner was notified", "job", j.ID(), "status", j.Status())
+			return nil
+		}
+		return r.followUp(ctx, j)
 	}
 	r.c.log.InfoContext(ctx, "job claimed", "job", j.ID(), "attempt", j.Attempts())
 	return r.run(ctx, j)
@@ -115,6 +126,14 @@ func (r *Runner) process(ctx context.Context, m message.Message, _ ports.Message
 // version of its own last write: any other change to the job (a takeover
 // after expiry, an abandonment) makes them fail, which fences a stale
 // worker out.
+//
+// A write of its own can also land in the store while reporting failure (a
+// request cancelled or timed out in flight), leaving cur one version
+// behind. So on a conflict the lease re-reads the job once: if it is still
+// RUNNING under this very claim (domain.Job.RunningUnder: nobody else
+// claimed or finished it), only this worker can have written it, and the
+// write is retried on the fresh copy; otherwise the lease is lost and the
+// worker writes nothing more.
 type lease struct {
 	mu    sync.Mutex
 	store ports.JobStore
@@ -124,20 +143,36 @@ type lease struct {
 func (l *lease) write(ctx context.Context, change func(*domain.Job) error) (*domain.Job, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	j := jobs.Clone(l.cur)
-	if err := change(j); err != nil {
-		return nil, err
+	for reread := false; ; reread = true {
+		j := jobs.Clone(l.cur)
+		if err := change(j); err != nil {
+			return nil, err
+		}
+		updated, err := l.store.Update(ctx, j)
+		switch {
+		case err == nil:
+			l.cur = updated
+			return updated, nil
+		case !errors.Is(err, ports.ErrConflict):
+			return nil, fmt.Errorf("write job %s: %w", j.ID(), err)
+		case reread: // conflicting with a fresh copy: someone else wrote it
+			return nil, fmt.Errorf("%w: %w", errLostLease, err)
+		}
+		stored, gerr := l.store.Get(ctx, j.ID())
+		if gerr != nil {
+			return nil, fmt.Errorf("write job %s: re-read after %v: %w", j.ID(), err, gerr)
+		}
+		if !stored.RunningUnder(l.cur) {
+			return nil, fmt.Errorf("%w: %w", errLostLease, err)
+		}
+		l.cur = stored
 	}
-	updated, err := l.store.Update(ctx, j)
-	if errors.Is(err, ports.ErrConflict) {
-		return nil, fmt.Errorf("%w: %w", errLostLease, err)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("write job %s: %w", j.ID(), err)
-	}
-	l.cur = updated
-	return updated, nil
 }
+
+// renewTimeout bounds one lease renewal. Renewals do not listen to
+// shutdown: one cancelled in flight may still land in the store and leave
+// the lease's copy of the job stale just before the release.
+func (r *Runner) renewTimeout() time.Duration { return max(r.c.cfg.Heartbeat, time.Second) }
 
 func (r *Runner) run(ctx context.Context, claimed *domain.Job) error {
 	pol := r.c.cfg.Policy
@@ -145,7 +180,9 @@ func (r *Runner) run(ctx context.Context, claimed *domain.Job) error {
 	work, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	stop := every(work, r.c.cfg.Heartbeat, func(hctx context.Context) {
-		_, err := l.write(hctx, func(j *domain.Job) error { return j.ExtendLease(r.p.Clock.Now(), pol.Lease) })
+		rctx, done := context.WithTimeout(context.WithoutCancel(hctx), r.renewTimeout())
+		defer done()
+		_, err := l.write(rctx, func(j *domain.Job) error { return j.ExtendLease(r.p.Clock.Now(), pol.Lease) })
 		if errors.Is(err, errLostLease) || errors.Is(err, domain.ErrIllegalTransition) {
 			cancel(errLostLease)
 		} else if err != nil {

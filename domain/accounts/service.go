@@ -69,12 +69,12 @@ func (s *Service) SignIn(ctx context.Context, id ports.Identity) (*domain.User, 
 	if err := u.UpdateContact(id.Name, id.Email, id.Institution); err != nil {
 		return nil, fmt.Errorf("sign in %s: %w", id.Subject, err)
 	}
-	err = s.merge(ctx, id.Subject, func(latest *domain.User) (bool, error) {
+	u, err = s.merge(ctx, id.Subject, func(latest *domain.User) (bool, error) {
 		if sameContact(latest, id) {
 			return false, nil
 		}
 		return true, latest.UpdateContact(id.Name, id.Email, id.Institution)
-	}, &u)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("sign in %s: update profile: %w", id.Subject, err)
 	}
@@ -86,25 +86,24 @@ func sameContact(u *domain.User, id ports.Identity) bool {
 }
 
 // merge re-reads a profile, applies change to that latest copy and writes
-// it if change asks to, storing the profile as written (or as read) in
-// *out. Reading right before writing keeps a concurrent change to other
-// fields (see SignIn for the window that remains).
-func (s *Service) merge(ctx context.Context, id domain.UserID, change func(latest *domain.User) (write bool, err error), out **domain.User) error {
+// it if change asks to, returning the profile as written (or as read).
+// Reading right before writing keeps a concurrent change to other fields
+// (see SignIn for the window that remains).
+func (s *Service) merge(ctx context.Context, id domain.UserID, change func(latest *domain.User) (write bool, err error)) (*domain.User, error) {
 	latest, err := s.users.Get(ctx, id)
 	if err != nil {
-		return fmt.Errorf("re-read profile: %w", err)
+		return nil, fmt.Errorf("re-read profile: %w", err)
 	}
 	write, err := change(latest)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if write {
 		if err := s.users.Put(ctx, latest); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	*out = latest
-	return nil
+	return latest, nil
 }
 
 // Profile returns a user's profile; ports.ErrNotFound if they never signed in.
@@ -132,13 +131,13 @@ func (s *Service) Upgrade(ctx context.Context, id domain.UserID) (*domain.User, 
 			return nil, fmt.Errorf("upgrade %s: billing: %w", id, err)
 		}
 		now := s.clock.Now()
-		err := s.merge(ctx, id, func(latest *domain.User) (bool, error) {
+		u, err = s.merge(ctx, id, func(latest *domain.User) (bool, error) {
 			err := latest.Upgrade(now)
 			if errors.Is(err, domain.ErrAlreadyPremium) {
 				return false, nil // upgraded concurrently
 			}
 			return err == nil, err
-		}, &u)
+		})
 		if err != nil {
 			return nil, fmt.Errorf("upgrade %s: save profile: %w", id, err)
 		}
@@ -164,13 +163,13 @@ func (s *Service) Downgrade(ctx context.Context, id domain.UserID) (*domain.User
 	if err := s.billing.Cancel(ctx, id); err != nil {
 		return nil, fmt.Errorf("downgrade %s: billing: %w", id, err)
 	}
-	err = s.merge(ctx, id, func(latest *domain.User) (bool, error) {
+	u, err = s.merge(ctx, id, func(latest *domain.User) (bool, error) {
 		err := latest.Downgrade()
 		if errors.Is(err, domain.ErrNotPremium) {
 			return false, nil // downgraded concurrently
 		}
 		return err == nil, err
-	}, &u)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("downgrade %s: save profile: %w", id, err)
 	}

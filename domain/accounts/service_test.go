@@ -161,3 +161,83 @@ func TestDowngrade(t *testing.T) {
 		t.Fatal("tier not stored")
 	}
 }
+
+// interleaved is a user store that runs between, once, after the read
+// numbered at (1-based), as if another request's write landed there.
+type interleaved struct {
+	ports.UserStore
+	at, reads int
+	between   func()
+}
+
+func (s *interleaved) Get(ctx context.Context, id domain.UserID) (*domain.User, error) {
+	u, err := s.UserStore.Get(ctx, id)
+	s.reads++
+	if s.reads == s.at && s.between != nil {
+		s.between()
+	}
+	return u, err
+}
+
+// An upgrade written after a sign-in read the profile survives the
+// sign-in's write: the sign-in re-reads and changes only contact fields.
+func TestSignInKeepsConcurrentUpgrade(t *testing.T) {
+	f := newFixture()
+	f.svc.SignIn(ctx, ports.Identity{Subject: "s1", Name: "Ada", Email: "ada@x.org"})
+	users := &interleaved{UserStore: f.users, at: 1, between: func() {
+		if _, err := f.svc.Upgrade(ctx, "s1"); err != nil {
+			t.Fatal(err)
+		}
+	}}
+	svc := accounts.NewService(users, f.billing, f.thaws, f.clock)
+	u, err := svc.SignIn(ctx, ports.Identity{Subject: "s1", Name: "Ada L", Email: "ada@lab.org", Institution: "Lab"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := f.users.Get(ctx, "s1")
+	if !stored.Premium() || !u.Premium() {
+		t.Fatalf("the concurrent upgrade was overwritten: stored %+v, returned %+v", stored.Snapshot(), u.Snapshot())
+	}
+	if stored.Name() != "Ada L" || stored.Email() != "ada@lab.org" || stored.Institution() != "Lab" {
+		t.Fatalf("contact not updated: %+v", stored.Snapshot())
+	}
+}
+
+// Contact details a sign-in wrote while an upgrade or downgrade waited for
+// billing survive the plan change: it re-reads after billing and changes
+// only the plan.
+func TestPlanChangeKeepsConcurrentSignIn(t *testing.T) {
+	for _, change := range []string{"upgrade", "downgrade"} {
+		t.Run(change, func(t *testing.T) {
+			f := newFixture()
+			f.svc.SignIn(ctx, ports.Identity{Subject: "s1", Name: "Ada", Email: "ada@x.org"})
+			if change == "downgrade" {
+				f.svc.Upgrade(ctx, "s1")
+			}
+			signIn := func() {
+				if _, err := f.svc.SignIn(ctx, ports.Identity{Subject: "s1", Name: "Ada L", Email: "ada@lab.org"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var err error
+			var u *domain.User
+			if change == "upgrade" {
+				f.billing.SubscribeFunc = func(context.Context, domain.UserID) error { signIn(); return nil }
+				u, err = f.svc.Upgrade(ctx, "s1")
+			} else {
+				f.billing.CancelFunc = func(context.Context, domain.UserID) error { signIn(); return nil }
+				u, err = f.svc.Downgrade(ctx, "s1")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored, _ := f.users.Get(ctx, "s1")
+			if stored.Premium() != (change == "upgrade") || u.Premium() != stored.Premium() {
+				t.Fatalf("plan not changed: %+v", stored.Snapshot())
+			}
+			if stored.Name() != "Ada L" || stored.Email() != "ada@lab.org" || u.Email() != "ada@lab.org" {
+				t.Fatalf("the concurrent sign-in's contact was overwritten: %+v", stored.Snapshot())
+			}
+		})
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/engine/csq"
@@ -75,6 +76,15 @@ type Engine struct {
 	ref    *model.Reference
 	opt    Options
 	labels *csq.Labels
+
+	// Buffers outlive an Annotate call: a server running many small jobs
+	// would otherwise allocate (and the GC reclaim) fresh batch buffers
+	// for every job, which dominated its CPU time.
+	batches sync.Pool // *batch
+	readers sync.Pool // *bufio.Reader of readBufSize
+	// outRatio estimates output bytes per input byte, in eighths, to size
+	// each batch's output reservation (see outReserve).
+	outRatio atomic.Int32
 }
 
 // New makes an Engine over a finished reference.
@@ -91,7 +101,9 @@ func New(ref *model.Reference, opt Options) (*Engine, error) {
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
 	}
-	return &Engine{ref: ref, opt: opt, labels: csq.NewLabels(ref)}, nil
+	e := &Engine{ref: ref, opt: opt, labels: csq.NewLabels(ref)}
+	e.outRatio.Store(initialOutRatio)
+	return e, nil
 }
 
 // Reference names the annotation database.
@@ -127,13 +139,19 @@ const (
 	// records, half a millisecond of annotation, so channel hand-offs cost
 	// nothing while little is in flight (peak memory stays flat).
 	batchSize = 64 << 10
-	// outCap is the capacity reserved for a batch's output. Annotation
-	// multiplies the size by 5-10 on typical inputs; reserving generously
-	// up front avoids growing (and discarding) buffers as the run goes on.
-	// Pages of a fresh allocation the output never reaches are never
-	// touched, so they cost no resident memory.
-	outCap     = batchSize * 16
-	maxSkipped = 20
+	// initialOutRatio is the first guess of output per input byte, in
+	// eighths: annotation multiplies the size by 5-10 on typical inputs
+	// (5.7 on the benchmark set). Each batch's output reservation is its
+	// input size times the running estimate, which adapts upwards at once
+	// and decays slowly (see noteExpansion); a reservation that proves too
+	// small just grows, and the grown buffer is kept for reuse.
+	initialOutRatio = 8 * 8
+	maxOutRatio     = 64 * 8
+	// maxPooledData and maxPooledOut bound the buffers kept for reuse, so
+	// one job with very long lines does not pin large buffers forever.
+	maxPooledData = 4 * batchSize
+	maxPooledOut  = 32 * batchSize
+	maxSkipped    = 20
 	// readBufSize is the input buffer. It must not be smaller than
 	// lineio's buffer: readHeader's lineio.Reader then reuses it instead
 	// of buffering ahead on its own (data it read ahead would be lost to
@@ -166,7 +184,16 @@ func (e *Engine) Annotate(ctx context.Context, in io.Reader, out io.Writer) (dom
 		return sum, fmt.Errorf("open input: %w", err)
 	}
 	defer rc.Close()
-	br := bufio.NewReaderSize(rc, readBufSize)
+	br, _ := e.readers.Get().(*bufio.Reader)
+	if br == nil {
+		br = bufio.NewReaderSize(rc, readBufSize)
+	} else {
+		br.Reset(rc)
+	}
+	defer func() {
+		br.Reset(nil) // drop the reference to this job's input
+		e.readers.Put(br)
+	}()
 	hdr, first, firstLine, err := e.readHeader(br)
 	if err != nil {
 		return sum, err
@@ -277,10 +304,10 @@ func (e *Engine) run(ctx context.Context, br *bufio.Reader, first []byte, firstL
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	inflight := workers*2 + 1
+	// Batches come from the Engine's pool as the reader needs them (a
+	// small job takes one), circulate through free, and go back to the
+	// pool when the run ends.
 	free := make(chan *batch, inflight)
-	for i := 0; i < inflight; i++ {
-		free <- &batch{data: make([]byte, 0, batchSize), out: make([]byte, 0, outCap), stats: newStats()}
-	}
 	work := make(chan *batch, inflight)
 	done := make(chan *batch, inflight)
 	var matcher known.Matcher
@@ -301,7 +328,7 @@ func (e *Engine) run(ctx context.Context, br *bufio.Reader, first []byte, firstL
 	var readErr error
 	go func() {
 		defer close(work)
-		readErr = e.readBatches(ctx, br, first, firstLine, free, work, matcher)
+		readErr = e.readBatches(ctx, br, first, firstLine, inflight, free, work, matcher)
 	}()
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -310,7 +337,11 @@ func (e *Engine) run(ctx context.Context, br *bufio.Reader, first []byte, firstL
 			defer wg.Done()
 			p := newProcessor(e)
 			for b := range work {
+				if want := e.outReserve(len(b.data)); cap(b.out) < want {
+					b.out = make([]byte, 0, want)
+				}
 				p.process(b)
+				e.noteExpansion(len(b.data), len(b.out))
 				done <- b
 			}
 		}()
@@ -353,6 +384,15 @@ func (e *Engine) run(ctx context.Context, br *bufio.Reader, first []byte, firstL
 			}
 		}
 	}
+	// Every goroutine has finished (done is closed after the workers, who
+	// finish after the reader): recycle the batches. One the reader held
+	// when it stopped early is left to the GC.
+	for _, b := range pending {
+		e.putBatch(b)
+	}
+	for len(free) > 0 {
+		e.putBatch(<-free)
+	}
 	if werr != nil {
 		return total, werr
 	}
@@ -365,18 +405,76 @@ func (e *Engine) run(ctx context.Context, br *bufio.Reader, first []byte, firstL
 	return total, nil
 }
 
-// readBatches cuts the body into batches of whole lines.
-func (e *Engine) readBatches(ctx context.Context, br *bufio.Reader, first []byte, firstLine int64, free chan *batch, work chan *batch, m known.Matcher) error {
+// getBatch takes a batch from the Engine's pool or makes one.
+func (e *Engine) getBatch() *batch {
+	if b, ok := e.batches.Get().(*batch); ok {
+		return b
+	}
+	return &batch{data: make([]byte, 0, batchSize), stats: newStats()}
+}
+
+// putBatch returns a batch to the pool, unless its buffers grew too large
+// to keep.
+func (e *Engine) putBatch(b *batch) {
+	if cap(b.data) > maxPooledData || cap(b.out) > maxPooledOut {
+		return
+	}
+	b.data, b.out = b.data[:0], b.out[:0]
+	b.hits, b.lineStart = b.hits[:0], b.lineStart[:0]
+	b.err = nil
+	b.stats.reset()
+	e.batches.Put(b)
+}
+
+// outReserve is the output capacity to reserve for n bytes of input.
+func (e *Engine) outReserve(n int) int {
+	return n * int(e.outRatio.Load()) / 8
+}
+
+// noteExpansion updates the output-size estimate from a finished batch:
+// up at once to the ratio seen plus a quarter, down by 1/16 per batch, so
+// the reservation follows the input without thrashing.
+func (e *Engine) noteExpansion(in, out int) {
+	if in < 4096 {
+		return // too small to say anything
+	}
+	seen := int32(min(out*8/in*5/4+1, maxOutRatio))
+	for {
+		cur := e.outRatio.Load()
+		next := max(seen, cur-cur/16)
+		if next == cur || e.outRatio.CompareAndSwap(cur, next) {
+			return
+		}
+	}
+}
+
+// readBatches cuts the body into batches of whole lines, using at most
+// inflight batches at a time.
+func (e *Engine) readBatches(ctx context.Context, br *bufio.Reader, first []byte, firstLine int64, inflight int, free chan *batch, work chan *batch, m known.Matcher) error {
 	carry := append(make([]byte, 0, 1024), first...)
 	line := firstLine
 	seq := 0
 	eof := false
+	made := 0
 	for !eof {
 		var b *batch
 		select {
-		case <-ctx.Done():
-			return ctx.Err()
 		case b = <-free:
+		default:
+			if made < inflight {
+				b = e.getBatch()
+				made++
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case b = <-free:
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			free <- b // recycled by run
+			return err
 		}
 		data := append(b.data[:0], carry...)
 		carry = carry[:0]

@@ -178,3 +178,25 @@ func TestOwnerWithoutEmailIsMarkedNotified(t *testing.T) {
 		t.Fatalf("notified %v, %d e-mails", got.Notified(), len(w.outbox.Sent()))
 	}
 }
+
+// A dead-lettered request for a job whose owner was told needs nothing
+// more: it is dropped, not sent back to the runner.
+func TestDeadLetteredRequestForNotifiedJobIsDropped(t *testing.T) {
+	w := newWorld(t)
+	w.signIn("ada")
+	j := w.uploadAndRun("ada", 1)
+	w.mustDeliver(qNotify)
+	origin := ackQueue()
+	q := ackQueue()
+	d, err := pipeline.NewDeadLetters(pipeline.DeadLetterPorts{DLQ: q, Origin: origin, Results: publisherMock(nil),
+		Jobs: w.jobStore, Clock: w.clock}, w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Handle(w.ctx, delivery(message.JobRequest(j.ID(), "ada"))); err != nil {
+		t.Fatal(err)
+	}
+	if len(origin.SendCalls()) != 0 || len(q.DeleteCalls()) != 1 {
+		t.Fatalf("%d redrives, %d acknowledgements", len(origin.SendCalls()), len(q.DeleteCalls()))
+	}
+}

@@ -68,6 +68,10 @@ type Stats struct {
 	Rewinds         int64 // backward repositionings without an index
 	Indexed         bool  // a tabix index was used
 	MaxWindowRecord int   // largest number of alleles buffered at once
+	// Proven counts hits found by comparing haplotypes because the
+	// canonical forms were not settled (reference missing around an indel
+	// in a repeat, or a shift longer than Window).
+	Proven int64
 }
 
 // Source is the Matcher over one known-variants VCF (plain, gzip or BGZF,
@@ -92,6 +96,7 @@ type Source struct {
 	window    []entry
 	head      int
 	byAllele  map[allele]slot
+	unsettled int // buffered alleles whose canonical form is not settled
 	seq       uint64
 	pending   *parsed // a record read but not yet in the window
 	srcKey    string  // canonical chrom of the last line read
@@ -104,15 +109,29 @@ type allele struct {
 	ref, alt string
 }
 
+// slot is the hit for one canonical allele: the first buffered record
+// with it (owner) wins; dups counts the later ones, which take over when
+// the owner leaves the window.
 type slot struct {
 	hit   Hit
 	owner uint64
+	dups  int
 }
 
+// entry is one buffered record.
 type entry struct {
-	pos  int64
-	seq  uint64
-	keys []allele
+	pos     int64
+	seq     uint64
+	alleles []knownAllele
+}
+
+// knownAllele is one ALT of a buffered record: its canonical key and, for
+// proving equivalence when keys are not settled, the record's alleles.
+type knownAllele struct {
+	key     allele
+	settled bool
+	raw     allele // upper-cased, at the record's POS
+	hit     Hit
 }
 
 type parsed struct {
@@ -240,12 +259,31 @@ func (s *Source) Match(chrom string, pos int64, ref, alt string) (Hit, bool, err
 		return Hit{}, false, err
 	}
 	s.evict(lo)
-	np, nr, na := Normalize(s.opt.Reference, chrom, pos, ref, alt, s.opt.Window)
-	sl, ok := s.byAllele[allele{np, nr, na}]
-	if ok {
+	raw := allele{pos, upper(ref), upper(alt)}
+	want, settled := normalize(s.opt.Reference, chrom, pos, raw.ref, raw.alt, s.opt.Window)
+	if sl, ok := s.byAllele[want]; ok {
 		s.stats.Hits++
+		return sl.hit, true, nil
 	}
-	return sl.hit, ok, nil
+	// Equal keys settle equivalence only when both sides reached their
+	// canonical form; otherwise compare what the alleles do to the
+	// reference, against every buffered allele that could be the same.
+	if len(want.ref) == len(want.alt) || (settled && s.unsettled == 0) {
+		return Hit{}, false, nil
+	}
+	for i := s.head; i < len(s.window); i++ {
+		for _, k := range s.window[i].alleles {
+			if settled && k.settled {
+				continue
+			}
+			if equivalent(s.opt.Reference, chrom, raw, k.raw) {
+				s.stats.Hits++
+				s.stats.Proven++
+				return k.hit, true, nil
+			}
+		}
+	}
+	return Hit{}, false, nil
 }
 
 // reposition moves the cursor to the first record of chrom key at or after
@@ -459,7 +497,7 @@ func (s *Source) add(p *parsed) error {
 	if n < 5 {
 		return fmt.Errorf("%w: record at %s:%d has %d columns, need at least 5", ErrSource, s.srcName, p.pos, n)
 	}
-	id, ref, alts := string(cols[2]), string(cols[3]), cols[4]
+	id, ref, alts := string(cols[2]), upper(string(cols[3])), cols[4]
 	var info []byte
 	if n >= 8 {
 		info = cols[7]
@@ -476,14 +514,19 @@ func (s *Source) add(p *parsed) error {
 		if len(alt) == 0 || alt[0] == '<' || string(alt) == "*" || string(alt) == "." {
 			continue
 		}
-		np, nr, na := Normalize(s.opt.Reference, s.curName, p.pos, ref, string(alt), s.opt.Window)
-		key := allele{np, nr, na}
-		e.keys = append(e.keys, key)
-		if _, dup := s.byAllele[key]; dup {
-			continue // first record wins, as bcftools annotate does
-		}
+		raw := allele{p.pos, ref, upper(string(alt))}
+		key, settled := normalize(s.opt.Reference, s.curName, p.pos, raw.ref, raw.alt, s.opt.Window)
 		h := Hit{ID: id}
 		h.AF, h.HasAF = alleleFreq(info, i, s.opt.AFKeys)
+		e.alleles = append(e.alleles, knownAllele{key: key, settled: settled, raw: raw, hit: h})
+		if !settled {
+			s.unsettled++
+		}
+		if sl, dup := s.byAllele[key]; dup {
+			sl.dups++ // first record wins, as bcftools annotate does
+			s.byAllele[key] = sl
+			continue
+		}
 		s.byAllele[key] = slot{hit: h, owner: s.seq}
 	}
 	s.window = append(s.window, e)
@@ -546,13 +589,28 @@ func infoValue(info []byte, key string) ([]byte, bool) {
 func (s *Source) evict(lo int64) {
 	for s.head < len(s.window) && s.window[s.head].pos < lo {
 		e := &s.window[s.head]
-		for _, k := range e.keys {
-			if sl, ok := s.byAllele[k]; ok && sl.owner == e.seq {
-				delete(s.byAllele, k)
+		s.head++
+		for _, k := range e.alleles {
+			if !k.settled {
+				s.unsettled--
+			}
+			sl, ok := s.byAllele[k.key]
+			switch {
+			case !ok:
+			case sl.owner != e.seq:
+				sl.dups--
+				s.byAllele[k.key] = sl
+			case sl.dups > 0:
+				if next, ok := s.nextOwner(k.key, sl.dups-1); ok {
+					s.byAllele[k.key] = next
+					break
+				}
+				fallthrough
+			default:
+				delete(s.byAllele, k.key)
 			}
 		}
-		e.keys = nil
-		s.head++
+		e.alleles = nil
 	}
 	if s.head > 1024 && s.head*2 > len(s.window) {
 		n := copy(s.window, s.window[s.head:])
@@ -561,7 +619,22 @@ func (s *Source) evict(lo int64) {
 	}
 }
 
+// nextOwner finds the earliest buffered record still holding key, after
+// its owner left the window (false when none does: the others were ALTs
+// of the owner itself); dups is how many others remain after it.
+func (s *Source) nextOwner(key allele, dups int) (slot, bool) {
+	for i := s.head; i < len(s.window); i++ {
+		for _, k := range s.window[i].alleles {
+			if k.key == key {
+				return slot{hit: k.hit, owner: s.window[i].seq, dups: dups}, true
+			}
+		}
+	}
+	return slot{}, false
+}
+
 func (s *Source) clearWindow() {
-	s.window, s.head = s.window[:0], 0
+	clear(s.window)
+	s.window, s.head, s.unsettled = s.window[:0], 0, 0
 	clear(s.byAllele)
 }

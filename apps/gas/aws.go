@@ -114,7 +114,9 @@ func runAWSBootstrap(ctx context.Context, args []string, stdout, stderr io.Write
 	for _, b := range c.Names.Buckets() {
 		fmt.Fprintf(w, "bucket\t%s\t\n", b)
 	}
-	fmt.Fprintf(w, "table\t%s\t\ntable\t%s\t\n", c.Names.JobsTable, c.Names.UsersTable)
+	for _, t := range c.Names.Tables() {
+		fmt.Fprintf(w, "table\t%s\t\n", t)
+	}
 	return w.Flush()
 }
 

@@ -118,7 +118,7 @@ func (n *Notifier) process(ctx context.Context, m message.Message, _ ports.Messa
 	hold := held.NoticeHeldUntil()
 	if owner.Email() == "" {
 		n.c.log.InfoContext(ctx, "owner has no e-mail address; not notified", "job", j.ID(), "user", owner.ID())
-		return n.record(ctx, j.ID())
+		return n.record(ctx, j.ID(), false)
 	}
 	var summary *domain.Summary
 	if j.Status() == domain.StatusCompleted && j.Results().Summary != "" {
@@ -135,14 +135,15 @@ func (n *Notifier) process(ctx context.Context, m message.Message, _ ports.Messa
 		n.releaseHold(ctx, j.ID(), hold)
 		return fmt.Errorf("send e-mail: %w", err)
 	}
-	return n.record(ctx, j.ID())
+	return n.record(ctx, j.ID(), true)
 }
 
-// record marks the job notified after its e-mail went out. It does not
-// listen to shutdown: a mark lost between sending and recording is the one
-// way a user is e-mailed twice.
-func (n *Notifier) record(ctx context.Context, id domain.JobID) error {
-	ctx = context.WithoutCancel(ctx)
+// record marks the job notified after its e-mail went out (sent), or when
+// its owner has no address. It does not listen to shutdown: a mark lost
+// between sending and recording is the one way a user is e-mailed twice.
+func (n *Notifier) record(ctx context.Context, id domain.JobID, sent bool) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
 	now := n.p.Clock.Now()
 	change := func(cur *domain.Job) (bool, error) {
 		if cur.Notified() {
@@ -153,12 +154,17 @@ func (n *Notifier) record(ctx context.Context, id domain.JobID) error {
 	var err error
 	for range 3 { // a transient store error here would mean a second e-mail later
 		if _, err = jobs.Mutate(ctx, n.p.Jobs, id, change); err == nil {
-			n.c.log.InfoContext(ctx, "user notified", "job", id)
+			if sent {
+				n.c.log.InfoContext(ctx, "user notified", "job", id)
+			}
 			return nil
 		}
 	}
-	return fmt.Errorf("record notice (e-mail sent): %w", err)
+	return fmt.Errorf("record notice (e-mail sent %v): %w", sent, err)
 }
+
+// recordTimeout bounds recording a notice after shutdown began.
+const recordTimeout = 10 * time.Second
 
 // releaseHold gives up this delivery's hold after a failed send, unless
 // another delivery has taken a new hold meanwhile. A failure only delays

@@ -171,8 +171,12 @@ func (l *lease) write(ctx context.Context, change func(*domain.Job) error) (*dom
 
 // renewTimeout bounds one lease renewal. Renewals do not listen to
 // shutdown: one cancelled in flight may still land in the store and leave
-// the lease's copy of the job stale just before the release.
-func (r *Runner) renewTimeout() time.Duration { return max(r.c.cfg.Heartbeat, time.Second) }
+// the lease's copy of the job stale just before the release. The bound
+// (a heartbeat, between 1 and 10 seconds) keeps a hung store from holding
+// up shutdown past a container's stop timeout.
+func (r *Runner) renewTimeout() time.Duration {
+	return min(max(r.c.cfg.Heartbeat, time.Second), 10*time.Second)
+}
 
 func (r *Runner) run(ctx context.Context, claimed *domain.Job) error {
 	pol := r.c.cfg.Policy

@@ -77,8 +77,20 @@ func ids(jobs []*domain.Job) []domain.JobID {
 func TestJobStore(t *testing.T, newStore func(t *testing.T) ports.JobStore) {
 	t.Run("CreateGetRoundTrip", func(t *testing.T) {
 		s, ctx := newStore(t), ctxFor(t)
+		var jobs []*domain.Job
 		for _, state := range []domain.Storage{domain.StorageNone, domain.StorageAvailable, domain.StorageArchived, domain.StorageRestoring} {
-			j := jobIn(t, domain.JobID(uniq("job")), domain.UserID(uniq("user")), t0, state)
+			jobs = append(jobs, jobIn(t, domain.JobID(uniq("job")), domain.UserID(uniq("user")), t0, state))
+		}
+		// A notice in progress and a notice sent: losing either makes the
+		// notifier e-mail the user again on every redelivery.
+		held := jobIn(t, domain.JobID(uniq("job")), domain.UserID(uniq("user")), t0, domain.StorageAvailable)
+		must(t, held.BeginNotice(t0.Add(3*time.Second), time.Minute))
+		sent := jobIn(t, domain.JobID(uniq("job")), domain.UserID(uniq("user")), t0, domain.StorageAvailable)
+		must(t, sent.BeginNotice(t0.Add(3*time.Second), time.Minute))
+		must(t, sent.NoticeSent(t0.Add(4*time.Second)))
+		jobs = append(jobs, held, sent)
+		for _, j := range jobs {
+			state := j.Storage()
 			must(t, s.Create(ctx, j))
 			got, err := s.Get(ctx, j.ID())
 			if err != nil {

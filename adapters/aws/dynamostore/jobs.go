@@ -44,6 +44,7 @@ const (
 	aResultSummary, aResultLog, aArchiveID      = "result_summary", "result_log", "archive_id"
 	aRetrievalID, aRetrievalTier, aRestoreBy    = "retrieval_id", "retrieval_tier", "restore_by"
 	aReference, aOrdering                       = "reference", "ordering"
+	aNoticeUntil, aNotifiedAt                   = "notice_until", "notified_at"
 )
 
 // DefaultPageSize is the page length ListByUser uses when asked for 0 or
@@ -373,6 +374,8 @@ func jobItem(s domain.JobSnapshot) map[string]types.AttributeValue {
 	it.s(aRetrievalTier, string(s.RetrievalTier))
 	it.t(aRestoreBy, s.RestoreBy)
 	it.s(aReference, s.Reference)
+	it.t(aNoticeUntil, s.NoticeUntil)
+	it.t(aNotifiedAt, s.NotifiedAt)
 	return it
 }
 
@@ -436,6 +439,7 @@ func jobFromItem(it map[string]types.AttributeValue) (*domain.Job, error) {
 		Storage: domain.Storage(r.s(aStorage)), ArchiveID: r.s(aArchiveID), RetrievalID: r.s(aRetrievalID),
 		RetrievalTier: domain.RetrievalTier(r.s(aRetrievalTier)), RestoreBy: r.t(aRestoreBy),
 		Reference: r.s(aReference), Version: r.n(aVersion),
+		NoticeUntil: r.t(aNoticeUntil), NotifiedAt: r.t(aNotifiedAt),
 	}
 	if r.err != nil {
 		return nil, fmt.Errorf("decode job item %s: %w", s.ID, r.err)

@@ -205,25 +205,7 @@ func (e *fastEncoder) parse(src []byte) {
 			i++
 			continue
 		}
-		l := minMatch
-		for {
-			if i+l+8 > n {
-				for i+l < n && src[i+l] == src[cand+l] {
-					l++
-				}
-				break
-			}
-			x := binary.LittleEndian.Uint64(src[i+l:]) ^ binary.LittleEndian.Uint64(src[cand+l:])
-			if x != 0 {
-				l += bits.TrailingZeros64(x) >> 3
-				break
-			}
-			l += 8
-			if l >= maxMatch {
-				break
-			}
-		}
-		l = min(l, maxMatch)
+		l := minMatch + matchLen(src[i+minMatch:min(n, i+maxMatch)], src[cand+minMatch:])
 		d := uint32(i - cand)
 		tokens = append(tokens, matchToken(l, d))
 		e.lfreq[257+int(lenSym[l])]++
@@ -241,6 +223,25 @@ func (e *fastEncoder) parse(src []byte) {
 	}
 	e.lfreq[endBlock]++
 	e.tokens = tokens
+}
+
+// matchLen is the length of the common prefix of a and b (len(b) >=
+// len(a)), compared eight bytes at a time.
+func matchLen(a, b []byte) int {
+	b = b[:len(a)]
+	l := 0
+	for len(a) >= 8 {
+		if x := binary.LittleEndian.Uint64(a) ^ binary.LittleEndian.Uint64(b); x != 0 {
+			return l + bits.TrailingZeros64(x)>>3
+		}
+		a, b, l = a[8:], b[8:], l+8
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return l + i
+		}
+	}
+	return l + len(a)
 }
 
 // codeLengthHeader trims the alphabets, run-length encodes their code

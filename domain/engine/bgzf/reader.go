@@ -2,7 +2,6 @@ package bgzf
 
 import (
 	"bytes"
-	"compress/flate"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -36,7 +35,7 @@ type Reader struct {
 	workers int
 	maxLine int
 
-	fr        io.ReadCloser // flate reader for synchronous mode
+	inf       *inflater // for synchronous mode
 	rawBuf    []byte
 	data      []byte  // current inflated block
 	dataRef   *[]byte // pooled buffer behind data, returned on release
@@ -130,7 +129,7 @@ func truncErr(err error, off int64) error {
 
 // inflateBlock inflates raw into out (capacity MaxBlockSize) and checks the
 // CRC32 and ISIZE of the block.
-func inflateBlock(raw, out []byte, fr io.ReadCloser, off int64) ([]byte, error) {
+func inflateBlock(raw, out []byte, inf *inflater, off int64) ([]byte, error) {
 	hdr, _, err := parseHeader(raw)
 	if err != nil {
 		return nil, fmt.Errorf("block at offset %d: %w", off, err)
@@ -141,16 +140,12 @@ func inflateBlock(raw, out []byte, fr io.ReadCloser, off int64) ([]byte, error) 
 	if isize > MaxBlockSize {
 		return nil, fmt.Errorf("block at offset %d: inflated size %d over 64 KiB: %w", off, isize, ErrCorrupt)
 	}
-	out = out[:isize]
-	if err := fr.(flate.Resetter).Reset(bytes.NewReader(raw[hdr:n-8]), nil); err != nil {
-		return nil, fmt.Errorf("block at offset %d: %v: %w", off, err, ErrCorrupt)
-	}
-	if _, err := io.ReadFull(fr, out); err != nil {
+	out, err = inf.inflate(out[:0:isize], raw[hdr:n-8])
+	if err != nil {
 		return nil, fmt.Errorf("block at offset %d: inflate: %v: %w", off, err, ErrCorrupt)
 	}
-	var one [1]byte
-	if m, err := fr.Read(one[:]); m != 0 || (err != io.EOF && err != nil) {
-		return nil, fmt.Errorf("block at offset %d: inflated data longer than ISIZE %d: %w", off, isize, ErrCorrupt)
+	if len(out) != isize {
+		return nil, fmt.Errorf("block at offset %d: inflated %d bytes, ISIZE says %d: %w", off, len(out), isize, ErrCorrupt)
 	}
 	if crc32.ChecksumIEEE(out) != crc {
 		return nil, fmt.Errorf("block at offset %d: CRC32 mismatch: %w", off, ErrCorrupt)
@@ -183,10 +178,10 @@ func startPipeline(src io.Reader, off int64, workers int) *pipeline {
 		p.done.Add(1)
 		go func() {
 			defer p.done.Done()
-			fr := flate.NewReader(bytes.NewReader(nil))
+			inf := new(inflater)
 			for b := range work {
 				b.data = dataPool.Get().(*[]byte)
-				b.out, b.err = inflateBlock((*b.raw)[:b.size], *b.data, fr, b.off)
+				b.out, b.err = inflateBlock((*b.raw)[:b.size], *b.data, inf, b.off)
 				rawPool.Put(b.raw)
 				b.raw = nil
 				close(b.done)
@@ -277,8 +272,8 @@ func (r *Reader) nextBlock() {
 		r.lastEmpty = len(r.data) == 0
 		return
 	}
-	if r.fr == nil {
-		r.fr = flate.NewReader(bytes.NewReader(nil))
+	if r.inf == nil {
+		r.inf = new(inflater)
 		r.rawBuf = make([]byte, MaxBlockSize)
 	}
 	raw, err := readRawBlock(r.src, r.rawBuf, r.nextOff)
@@ -288,7 +283,7 @@ func (r *Reader) nextBlock() {
 		return
 	}
 	dp := dataPool.Get().(*[]byte)
-	out, err := inflateBlock(raw, *dp, r.fr, r.nextOff)
+	out, err := inflateBlock(raw, *dp, r.inf, r.nextOff)
 	if err != nil {
 		dataPool.Put(dp)
 		r.err = err

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/gasproject/gas/domain/engine/model"
 )
@@ -79,34 +78,33 @@ func TestRoundTripAndDamage(t *testing.T) {
 
 var loadN = 250_000
 
-// TestLoadSpeed: a database of 250,000 transcripts (GENCODE scale) loads
-// well under a second.
-func TestLoadSpeed(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipping the 250k-transcript load test in -short mode")
-	}
+// BenchmarkLoad250k measures loading a database of 250,000 transcripts
+// (GENCODE scale), which a worker does once at start: the issue asks for well
+// under a second. Run with: go test -bench Load250k ./domain/engine/gasdb
+func BenchmarkLoad250k(b *testing.B) {
 	r := bigRef(loadN)
-	var b bytes.Buffer
-	if err := Write(&b, r, Meta{}); err != nil {
-		t.Fatal(err)
+	var buf bytes.Buffer
+	if err := Write(&buf, r, Meta{}); err != nil {
+		b.Fatal(err)
 	}
-	path := t.TempDir() + "/big.gasdb"
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
+	path := b.TempDir() + "/big.gasdb"
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		b.Fatal(err)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	start := time.Now()
-	r2, err := Read(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := time.Since(start)
-	t.Logf("loaded %d transcripts, %d MB database, in %v", len(r2.Transcripts), b.Len()>>20, d)
-	if d > time.Second {
-		t.Fatalf("load took %v", d)
+	b.SetBytes(int64(buf.Len()))
+	b.ResetTimer()
+	for b.Loop() {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r2, err := Read(f)
+		f.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(r2.Transcripts) != loadN {
+			b.Fatalf("loaded %d transcripts, want %d", len(r2.Transcripts), loadN)
+		}
 	}
 }

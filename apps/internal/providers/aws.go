@@ -50,7 +50,13 @@ func AWSConfigFromEnv() (awsconfig.Config, error) {
 // AWSClients builds the SDK clients. The cleanup closes their idle
 // connections.
 func AWSClients(ctx context.Context, c awsconfig.Config) (*awsconfig.Clients, func(), error) {
-	cl, err := awsconfig.NewClients(ctx, c)
+	return newAWSClients(ctx, c)
+}
+
+// newAWSClients builds the SDK clients with opts, and a cleanup that
+// closes their idle connections.
+func newAWSClients(ctx context.Context, c awsconfig.Config, opts ...awsconfig.Option) (*awsconfig.Clients, func(), error) {
+	cl, err := awsconfig.NewClients(ctx, c, opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("aws clients: %w", err)
 	}

@@ -6,17 +6,16 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/google/wire"
 
 	"github.com/gasproject/gas/adapters/aws/awsconfig"
+	"github.com/gasproject/gas/adapters/aws/awsfault"
 	"github.com/gasproject/gas/adapters/oidc"
 	"github.com/gasproject/gas/adapters/web"
 	"github.com/gasproject/gas/apps/internal/reference"
@@ -89,28 +88,16 @@ func RolePipelineConfig(rt *role.Runtime, s Settings) pipeline.Config {
 }
 
 // RoleAWSClients builds the SDK clients like AWSClients, sending them
-// through the ExpeditedRefusal transport when the GAS_TEST_REFUSE_EXPEDITED
-// hook is set (role.Config.Validate allows hooks only against a loopback
-// test server).
+// through the awsfault.ExpeditedRefusal transport when the
+// GAS_TEST_REFUSE_EXPEDITED hook is set (role.Config.Validate allows hooks
+// only against a loopback test server).
 func RoleAWSClients(ctx context.Context, rt *role.Runtime, c awsconfig.Config) (*awsconfig.Clients, func(), error) {
 	var opts []awsconfig.Option
 	if m := rt.Config.Hooks.RefuseExpedited; m != "" {
 		rt.Log.Warn("test hook: Expedited retrievals refused", "match", m)
-		opts = append(opts, awsconfig.WithHTTPClient(awsconfig.HTTPClientWith(&role.ExpeditedRefusal{Match: m})))
+		opts = append(opts, awsconfig.WithHTTPClient(awsconfig.HTTPClientWith(awsfault.NewExpeditedRefusal(m, nil))))
 	}
-	cl, err := awsconfig.NewClients(ctx, c, opts...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("aws clients: %w", err)
-	}
-	cleanup := func() {
-		switch hc := cl.SDK.HTTPClient.(type) {
-		case *awshttp.BuildableClient:
-			hc.GetTransport().CloseIdleConnections()
-		case *http.Client:
-			hc.CloseIdleConnections()
-		}
-	}
-	return cl, cleanup, nil
+	return newAWSClients(ctx, c, opts...)
 }
 
 // RoleJobStore is the DynamoDB jobs table, with lost conditional writes

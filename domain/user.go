@@ -38,6 +38,7 @@ type User struct {
 	tier        Tier
 	createdAt   time.Time
 	upgradedAt  time.Time
+	version     int64
 }
 
 // NewUser makes the FREE profile created at first sign-in.
@@ -113,6 +114,10 @@ func (u *User) CreatedAt() time.Time { return u.createdAt }
 // UpgradedAt is when the user last became premium.
 func (u *User) UpgradedAt() time.Time { return u.upgradedAt }
 
+// Version is the optimistic-concurrency version stores compare on update,
+// so a sign-in and a plan change cannot overwrite each other's write.
+func (u *User) Version() int64 { return u.version }
+
 // UserSnapshot is a profile as plain data for stores.
 type UserSnapshot struct {
 	ID          UserID    `json:"id"`
@@ -122,12 +127,13 @@ type UserSnapshot struct {
 	Tier        Tier      `json:"tier"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpgradedAt  time.Time `json:"upgraded_at,omitzero"`
+	Version     int64     `json:"version"`
 }
 
 // Snapshot exports the profile for persistence.
 func (u *User) Snapshot() UserSnapshot {
 	return UserSnapshot{ID: u.id, Name: u.name, Email: u.email, Institution: u.institution,
-		Tier: u.tier, CreatedAt: u.createdAt, UpgradedAt: u.upgradedAt}
+		Tier: u.tier, CreatedAt: u.createdAt, UpgradedAt: u.upgradedAt, Version: u.version}
 }
 
 // RestoreUser rebuilds a profile from a stored snapshot.
@@ -139,5 +145,5 @@ func RestoreUser(s UserSnapshot) (*User, error) {
 		return nil, fmt.Errorf("%w: user %s has unknown tier %q", ErrInvalidUser, s.ID, s.Tier)
 	}
 	return &User{id: s.ID, name: s.Name, email: s.Email, institution: s.Institution, tier: s.Tier,
-		createdAt: s.CreatedAt.UTC(), upgradedAt: s.UpgradedAt.UTC()}, nil
+		createdAt: s.CreatedAt.UTC(), upgradedAt: s.UpgradedAt.UTC(), version: s.Version}, nil
 }

@@ -63,12 +63,21 @@ type JobStore interface {
 	ListByStorage(ctx context.Context, user domain.UserID, state domain.Storage) ([]*domain.Job, error)
 }
 
-// UserStore persists profiles.
+// UserStore persists profiles. Like JobStore, every change after creation is
+// a conditional write on the profile's version: a sign-in (contact fields)
+// and a plan change (tier) racing on one profile would otherwise each
+// overwrite the other's change with a stale copy. With the version check
+// the loser gets ErrConflict and re-applies its change to the latest copy.
 type UserStore interface {
+	// Create stores a new profile; ErrExists if the user already has one
+	// (two first sign-ins raced), so it never replaces a profile.
+	Create(ctx context.Context, user *domain.User) error
 	// Get returns a profile; ErrNotFound if the user never signed in.
 	Get(ctx context.Context, id domain.UserID) (*domain.User, error)
-	// Put creates or replaces a profile.
-	Put(ctx context.Context, user *domain.User) error
+	// Update replaces a profile only if the stored version still equals
+	// user.Version(), returning the profile at its new version; ErrConflict
+	// if another write got there first, ErrNotFound if there is no profile.
+	Update(ctx context.Context, user *domain.User) (*domain.User, error)
 }
 
 // ObjectInfo describes a stored object.

@@ -36,19 +36,47 @@ func (s *MemoryUserStore) Get(ctx context.Context, id domain.UserID) (*domain.Us
 	return u, nil
 }
 
-// Put creates or replaces the profile.
-func (s *MemoryUserStore) Put(ctx context.Context, user *domain.User) error {
+// Create stores a new profile; ErrExists if the user already has one.
+func (s *MemoryUserStore) Create(ctx context.Context, user *domain.User) error {
 	if user == nil {
-		return fmt.Errorf("put user: nil user")
+		return fmt.Errorf("create user: nil user")
 	}
 	snap := user.Snapshot()
 	if _, err := domain.RestoreUser(snap); err != nil {
-		return fmt.Errorf("put user %s: %w", snap.ID, err)
+		return fmt.Errorf("create user %s: %w", snap.ID, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, ok := s.users[snap.ID]; ok {
+		return fmt.Errorf("create user %s: %w", snap.ID, ports.ErrExists)
+	}
 	s.users[snap.ID] = snap
 	return nil
+}
+
+// Update replaces the profile if the stored version equals user.Version()
+// (like DynamoDB's conditional write) and returns it at the next version.
+func (s *MemoryUserStore) Update(ctx context.Context, user *domain.User) (*domain.User, error) {
+	if user == nil {
+		return nil, fmt.Errorf("update user: nil user")
+	}
+	snap := user.Snapshot()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.users[snap.ID]
+	if !ok {
+		return nil, fmt.Errorf("update user %s: %w", snap.ID, ports.ErrNotFound)
+	}
+	if cur.Version != snap.Version {
+		return nil, fmt.Errorf("update user %s at version %d (stored %d): %w", snap.ID, snap.Version, cur.Version, ports.ErrConflict)
+	}
+	snap.Version++
+	out, err := domain.RestoreUser(snap)
+	if err != nil {
+		return nil, fmt.Errorf("update user %s: %w", snap.ID, err)
+	}
+	s.users[snap.ID] = snap
+	return out, nil
 }
 
 var _ ports.UserStore = (*MemoryUserStore)(nil)

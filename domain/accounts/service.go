@@ -34,17 +34,17 @@ func (s *Service) WithLogger(l *slog.Logger) *Service {
 	return s
 }
 
+// MaxConflictRetries bounds how often a profile change is reloaded and
+// re-applied after losing a conditional write to a concurrent one.
+const MaxConflictRetries = 8
+
 // SignIn returns the profile of who the identity provider vouched for,
 // creating a FREE one at first sign-in and refreshing name and e-mail later.
 //
-// The user store has no conditional write, so a sign-in and a plan change
-// (Upgrade, Downgrade) racing on one profile could each overwrite the
-// other's change with a stale copy. Both sides therefore re-read the profile
-// immediately before writing and change only their own fields: a sign-in
-// changes the contact fields of the latest profile, never the plan. The
-// residual window is one store round trip: a plan change written between
-// that re-read and the write is still lost. Closing it needs a conditional
-// write (a version on the profile) in ports.UserStore.
+// A sign-in and a plan change (Upgrade, Downgrade) may race on one profile.
+// Every write is conditional on the profile's version, so the one that
+// loses gets ports.ErrConflict, reloads the latest profile and re-applies
+// only its own change: a sign-in changes the contact fields, never the plan.
 func (s *Service) SignIn(ctx context.Context, id ports.Identity) (*domain.User, error) {
 	u, err := s.users.Get(ctx, id.Subject)
 	if errors.Is(err, ports.ErrNotFound) {
@@ -52,24 +52,24 @@ func (s *Service) SignIn(ctx context.Context, id ports.Identity) (*domain.User, 
 		if err != nil {
 			return nil, fmt.Errorf("sign in: %w", err)
 		}
-		if err := s.users.Put(ctx, u); err != nil {
+		err = s.users.Create(ctx, u)
+		if err == nil {
+			s.log.InfoContext(ctx, "profile created", "user", id.Subject)
+			return u, nil
+		}
+		if !errors.Is(err, ports.ErrExists) {
 			return nil, fmt.Errorf("sign in %s: create profile: %w", id.Subject, err)
 		}
-		s.log.InfoContext(ctx, "profile created", "user", id.Subject)
-		return u, nil
-	}
-	if err != nil {
+		// A concurrent first sign-in created it: refresh that one below.
+		u = nil
+	} else if err != nil {
 		return nil, fmt.Errorf("sign in %s: %w", id.Subject, err)
 	}
-	if sameContact(u, id) {
-		// Nothing changed: do not write, so this sign-in cannot overwrite
-		// a concurrent plan change at all.
+	if u != nil && sameContact(u, id) {
+		// Nothing changed: do not write at all.
 		return u, nil
 	}
-	if err := u.UpdateContact(id.Name, id.Email, id.Institution); err != nil {
-		return nil, fmt.Errorf("sign in %s: %w", id.Subject, err)
-	}
-	u, err = s.merge(ctx, id.Subject, func(latest *domain.User) (bool, error) {
+	u, err = s.mutate(ctx, id.Subject, u, func(latest *domain.User) (bool, error) {
 		if sameContact(latest, id) {
 			return false, nil
 		}
@@ -85,25 +85,39 @@ func sameContact(u *domain.User, id ports.Identity) bool {
 	return u.Name() == id.Name && u.Email() == id.Email && u.Institution() == id.Institution
 }
 
-// merge re-reads a profile, applies change to that latest copy and writes
-// it if change asks to, returning the profile as written (or as read).
-// Reading right before writing keeps a concurrent change to other fields
-// (see SignIn for the window that remains).
-func (s *Service) merge(ctx context.Context, id domain.UserID, change func(latest *domain.User) (write bool, err error)) (*domain.User, error) {
-	latest, err := s.users.Get(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("re-read profile: %w", err)
-	}
-	write, err := change(latest)
-	if err != nil {
-		return nil, err
-	}
-	if write {
-		if err := s.users.Put(ctx, latest); err != nil {
+// mutate applies change to the profile and writes it conditionally on its
+// version if change asks to, like jobs.Mutate: on ports.ErrConflict it
+// reloads the profile and re-applies change, at most MaxConflictRetries
+// times. It starts from first if given (a copy just read), else reads. It
+// returns the profile as written (or as read when nothing was written).
+func (s *Service) mutate(ctx context.Context, id domain.UserID, first *domain.User, change func(latest *domain.User) (write bool, err error)) (*domain.User, error) {
+	latest := first
+	for range MaxConflictRetries {
+		if latest == nil {
+			u, err := s.users.Get(ctx, id)
+			if err != nil {
+				return nil, fmt.Errorf("load profile: %w", err)
+			}
+			latest = u
+		}
+		write, err := change(latest)
+		if err != nil {
 			return nil, err
 		}
+		if !write {
+			return latest, nil
+		}
+		updated, err := s.users.Update(ctx, latest)
+		if errors.Is(err, ports.ErrConflict) {
+			latest = nil
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return updated, nil
 	}
-	return latest, nil
+	return nil, fmt.Errorf("write profile %s: still conflicting after %d attempts: %w", id, MaxConflictRetries, ports.ErrConflict)
 }
 
 // Profile returns a user's profile; ports.ErrNotFound if they never signed in.
@@ -119,8 +133,9 @@ func (s *Service) Profile(ctx context.Context, id domain.UserID) (*domain.User, 
 // restore every archived job. It is safe to repeat: an already premium user
 // is not charged again but the thaw is requested again, so a retry after a
 // failed publish still brings the results back. The profile is re-read
-// after the (slow) billing call and only its plan changed, so contact
-// details a sign-in wrote meanwhile are kept.
+// after the (slow) billing call and only its plan changed, with a
+// conditional write retried on conflict, so contact details a sign-in wrote
+// meanwhile are kept.
 func (s *Service) Upgrade(ctx context.Context, id domain.UserID) (*domain.User, error) {
 	u, err := s.users.Get(ctx, id)
 	if err != nil {
@@ -131,7 +146,7 @@ func (s *Service) Upgrade(ctx context.Context, id domain.UserID) (*domain.User, 
 			return nil, fmt.Errorf("upgrade %s: billing: %w", id, err)
 		}
 		now := s.clock.Now()
-		u, err = s.merge(ctx, id, func(latest *domain.User) (bool, error) {
+		u, err = s.mutate(ctx, id, nil, func(latest *domain.User) (bool, error) {
 			err := latest.Upgrade(now)
 			if errors.Is(err, domain.ErrAlreadyPremium) {
 				return false, nil // upgraded concurrently
@@ -151,7 +166,8 @@ func (s *Service) Upgrade(ctx context.Context, id domain.UserID) (*domain.User, 
 
 // Downgrade cancels premium. Billing is cancelled first so a failure cannot
 // leave a free user paying; repeating it on a free user is a no-op. Like
-// Upgrade it re-reads the profile after billing and changes only the plan.
+// Upgrade it re-reads the profile after billing and changes only the plan,
+// retrying its conditional write on conflict.
 func (s *Service) Downgrade(ctx context.Context, id domain.UserID) (*domain.User, error) {
 	u, err := s.users.Get(ctx, id)
 	if err != nil {
@@ -163,7 +179,7 @@ func (s *Service) Downgrade(ctx context.Context, id domain.UserID) (*domain.User
 	if err := s.billing.Cancel(ctx, id); err != nil {
 		return nil, fmt.Errorf("downgrade %s: billing: %w", id, err)
 	}
-	u, err = s.merge(ctx, id, func(latest *domain.User) (bool, error) {
+	u, err = s.mutate(ctx, id, nil, func(latest *domain.User) (bool, error) {
 		err := latest.Downgrade()
 		if errors.Is(err, domain.ErrNotPremium) {
 			return false, nil // downgraded concurrently

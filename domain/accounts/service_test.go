@@ -71,7 +71,9 @@ func TestSignInWithoutChangesDoesNotWrite(t *testing.T) {
 	id := ports.Identity{Subject: "s1", Name: "Ada"}
 	f.svc.SignIn(ctx, id)
 	var puts int
-	users := &mocks.UserStoreMock{GetFunc: f.users.Get, PutFunc: func(ctx context.Context, u *domain.User) error { puts++; return f.users.Put(ctx, u) }}
+	users := &mocks.UserStoreMock{GetFunc: f.users.Get,
+		CreateFunc: func(ctx context.Context, u *domain.User) error { puts++; return f.users.Create(ctx, u) },
+		UpdateFunc: func(ctx context.Context, u *domain.User) (*domain.User, error) { puts++; return f.users.Update(ctx, u) }}
 	svc := accounts.NewService(users, f.billing, f.thaws, f.clock)
 	if _, err := svc.SignIn(ctx, id); err != nil || puts != 0 {
 		t.Fatalf("err %v, %d writes", err, puts)
@@ -136,7 +138,7 @@ func TestUpgradeRetryAfterPublishFailure(t *testing.T) {
 func TestUpgradeStoreFailurePublishesNothing(t *testing.T) {
 	f := newFixture()
 	f.svc.SignIn(ctx, ports.Identity{Subject: "s1"})
-	users := &mocks.UserStoreMock{GetFunc: f.users.Get, PutFunc: func(context.Context, *domain.User) error { return errors.New("db down") }}
+	users := &mocks.UserStoreMock{GetFunc: f.users.Get, UpdateFunc: func(context.Context, *domain.User) (*domain.User, error) { return nil, errors.New("db down") }}
 	svc := accounts.NewService(users, f.billing, f.thaws, f.clock)
 	if _, err := svc.Upgrade(ctx, "s1"); err == nil {
 		t.Fatal("store failure not reported")
@@ -239,5 +241,110 @@ func TestPlanChangeKeepsConcurrentSignIn(t *testing.T) {
 				t.Fatalf("the concurrent sign-in's contact was overwritten: %+v", stored.Snapshot())
 			}
 		})
+	}
+}
+
+// racing is a user store that runs between, once, just before the first
+// Update reaches the store: another request's write landing between this
+// request's read and its conditional write.
+type racing struct {
+	ports.UserStore
+	between func()
+	updates int
+}
+
+func (s *racing) Update(ctx context.Context, u *domain.User) (*domain.User, error) {
+	s.updates++
+	if s.updates == 1 && s.between != nil {
+		s.between()
+	}
+	return s.UserStore.Update(ctx, u)
+}
+
+// A sign-in and a plan change whose writes interleave between the other's
+// read and write both survive: the loser's conditional write conflicts and
+// it re-applies its own change to the winner's profile.
+func TestConcurrentPlanChangeAndSignInBothSurvive(t *testing.T) {
+	for _, tc := range []struct{ first, second string }{
+		{"sign-in", "upgrade"}, {"upgrade", "sign-in"}, {"sign-in", "downgrade"}, {"downgrade", "sign-in"},
+	} {
+		t.Run(tc.first+" interrupted by "+tc.second, func(t *testing.T) {
+			f := newFixture()
+			f.svc.SignIn(ctx, ports.Identity{Subject: "s1", Name: "Ada", Email: "ada@x.org"})
+			wantPremium := true
+			if tc.first == "downgrade" || tc.second == "downgrade" {
+				if _, err := f.svc.Upgrade(ctx, "s1"); err != nil {
+					t.Fatal(err)
+				}
+				wantPremium = false
+			}
+			run := func(svc *accounts.Service, op string) (*domain.User, error) {
+				switch op {
+				case "upgrade":
+					return svc.Upgrade(ctx, "s1")
+				case "downgrade":
+					return svc.Downgrade(ctx, "s1")
+				}
+				return svc.SignIn(ctx, ports.Identity{Subject: "s1", Name: "Ada L", Email: "ada@lab.org", Institution: "Lab"})
+			}
+			users := &racing{UserStore: f.users, between: func() {
+				if _, err := run(f.svc, tc.second); err != nil {
+					t.Fatal(err)
+				}
+			}}
+			u, err := run(accounts.NewService(users, f.billing, f.thaws, f.clock), tc.first)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if users.updates != 2 {
+				t.Fatalf("%d writes by the interrupted %s, want a conflict and one retry", users.updates, tc.first)
+			}
+			stored, _ := f.users.Get(ctx, "s1")
+			if stored.Premium() != wantPremium || u.Premium() != wantPremium {
+				t.Fatalf("plan change lost: stored %+v, returned %+v", stored.Snapshot(), u.Snapshot())
+			}
+			if stored.Name() != "Ada L" || stored.Email() != "ada@lab.org" || stored.Institution() != "Lab" || u.Email() != "ada@lab.org" {
+				t.Fatalf("sign-in's contact lost: stored %+v, returned %+v", stored.Snapshot(), u.Snapshot())
+			}
+			if stored.Version() != u.Version() {
+				t.Fatalf("returned version %d, stored %d", u.Version(), stored.Version())
+			}
+		})
+	}
+}
+
+// Endless conflicts are retried a bounded number of times, then reported.
+func TestConflictRetriesAreBounded(t *testing.T) {
+	f := newFixture()
+	f.svc.SignIn(ctx, ports.Identity{Subject: "s1", Name: "Ada"})
+	users := &mocks.UserStoreMock{GetFunc: f.users.Get,
+		UpdateFunc: func(context.Context, *domain.User) (*domain.User, error) { return nil, ports.ErrConflict }}
+	svc := accounts.NewService(users, f.billing, f.thaws, f.clock)
+	if _, err := svc.SignIn(ctx, ports.Identity{Subject: "s1", Name: "Ada L"}); !errors.Is(err, ports.ErrConflict) {
+		t.Fatalf("endless conflict: %v", err)
+	}
+	if n := len(users.UpdateCalls()); n != accounts.MaxConflictRetries {
+		t.Fatalf("%d writes, want %d", n, accounts.MaxConflictRetries)
+	}
+	if _, err := svc.Upgrade(ctx, "s1"); !errors.Is(err, ports.ErrConflict) || len(f.thaws.PublishCalls()) != 0 {
+		t.Fatalf("endless conflict on upgrade: %v, %d thaws", err, len(f.thaws.PublishCalls()))
+	}
+}
+
+// Two first sign-ins racing: the one whose create finds the profile there
+// refreshes that profile instead of failing or replacing it.
+func TestRacingFirstSignIns(t *testing.T) {
+	f := newFixture()
+	users := &mocks.UserStoreMock{GetFunc: f.users.Get, UpdateFunc: f.users.Update,
+		CreateFunc: func(ctx context.Context, u *domain.User) error {
+			if _, err := f.svc.SignIn(ctx, ports.Identity{Subject: u.ID(), Name: "Ada"}); err != nil {
+				t.Fatal(err)
+			}
+			return f.users.Create(ctx, u)
+		}}
+	svc := accounts.NewService(users, f.billing, f.thaws, f.clock)
+	u, err := svc.SignIn(ctx, ports.Identity{Subject: "s1", Name: "Ada L", Email: "ada@lab.org"})
+	if err != nil || u.Name() != "Ada L" || u.Version() != 1 {
+		t.Fatalf("racing first sign-in: %v %+v", err, u)
 	}
 }

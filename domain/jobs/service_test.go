@@ -59,7 +59,7 @@ func newFixture(t *testing.T) *fixture {
 		if id == "premium" {
 			u.Upgrade(f.clock.Now())
 		}
-		if err := f.users.Put(ctx, u); err != nil {
+		if err := f.users.Create(ctx, u); err != nil {
 			t.Fatal(err)
 		}
 	}

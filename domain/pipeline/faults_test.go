@@ -136,11 +136,18 @@ func (f *faultyUsers) Get(ctx context.Context, id domain.UserID) (*domain.User, 
 	return f.s.Get(ctx, id)
 }
 
-func (f *faultyUsers) Put(ctx context.Context, u *domain.User) error {
-	if err := f.inj.call(ctx, "users.Put"); err != nil {
+func (f *faultyUsers) Create(ctx context.Context, u *domain.User) error {
+	if err := f.inj.call(ctx, "users.Create"); err != nil {
 		return err
 	}
-	return f.s.Put(ctx, u)
+	return f.s.Create(ctx, u)
+}
+
+func (f *faultyUsers) Update(ctx context.Context, u *domain.User) (*domain.User, error) {
+	if err := f.inj.call(ctx, "users.Update"); err != nil {
+		return nil, err
+	}
+	return f.s.Update(ctx, u)
 }
 
 type faultyObjects struct {

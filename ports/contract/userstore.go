@@ -3,6 +3,8 @@ package contract
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,42 +21,149 @@ func userJSON(t *testing.T, u *domain.User) string {
 	return string(b)
 }
 
-// TestUserStore checks a ports.UserStore: exact round trips, replace on
-// Put, ErrNotFound for users who never signed in, and isolation of values.
+// TestUserStore checks a ports.UserStore: exact round trips, ErrExists on a
+// second Create, Update conditional on the version (ErrConflict when stale,
+// exactly one of concurrent updaters wins), ErrNotFound for users who never
+// signed in, and isolation of values.
 func TestUserStore(t *testing.T, newStore func(t *testing.T) ports.UserStore) {
 	newUser := func(t *testing.T) *domain.User {
 		u, err := domain.NewUser(domain.UserID(uniq("user")), "Ada Lovelace", "ada@example.org", "Analytical Engines Ltd", t0)
 		must(t, err)
 		return u
 	}
-	t.Run("PutGetRoundTrip", func(t *testing.T) {
+	t.Run("CreateGetRoundTrip", func(t *testing.T) {
 		s, ctx := newStore(t), ctxFor(t)
 		u := newUser(t)
-		must(t, s.Put(ctx, u))
+		must(t, s.Create(ctx, u))
 		got, err := s.Get(ctx, u.ID())
 		must(t, err)
 		if a, b := userJSON(t, got), userJSON(t, u); a != b {
 			t.Fatalf("round trip changed the profile:\n got %s\nwant %s", a, b)
 		}
 	})
-	t.Run("PutReplaces", func(t *testing.T) {
+	t.Run("UpdateReplaces", func(t *testing.T) {
 		s, ctx := newStore(t), ctxFor(t)
 		u := newUser(t)
-		must(t, s.Put(ctx, u))
+		must(t, s.Create(ctx, u))
 		must(t, u.Upgrade(t0.Add(time.Hour)))
 		must(t, u.UpdateContact("Ada King", "ada.king@example.org", "Royal Society"))
-		must(t, s.Put(ctx, u))
+		u, err := s.Update(ctx, u)
+		must(t, err)
+		if u.Version() != 1 {
+			t.Fatalf("version after first update = %d, want 1", u.Version())
+		}
 		got, err := s.Get(ctx, u.ID())
 		must(t, err)
 		if !got.Premium() || got.Email() != "ada.king@example.org" || !got.UpgradedAt().Equal(t0.Add(time.Hour)) {
 			t.Fatalf("replaced profile not stored: %s", userJSON(t, got))
 		}
+		if a, b := userJSON(t, got), userJSON(t, u); a != b {
+			t.Fatalf("Update returned a different profile from the stored one:\n got %s\nwant %s", a, b)
+		}
 		must(t, u.Downgrade())
-		must(t, s.Put(ctx, u))
+		u, err = s.Update(ctx, u)
+		must(t, err)
 		got, err = s.Get(ctx, u.ID())
 		must(t, err)
 		if got.Premium() {
 			t.Fatalf("downgrade not stored")
+		}
+		if got.Version() != 2 || u.Version() != 2 {
+			t.Fatalf("version after second update: stored %d, returned %d, want 2", got.Version(), u.Version())
+		}
+	})
+	t.Run("CreateExistingIsErrExists", func(t *testing.T) {
+		s, ctx := newStore(t), ctxFor(t)
+		u := newUser(t)
+		must(t, s.Create(ctx, u))
+		again, err := domain.NewUser(u.ID(), "Someone Else", "", "", t0.Add(time.Hour))
+		must(t, err)
+		must(t, again.Upgrade(t0))
+		if err := s.Create(ctx, again); !errors.Is(err, ports.ErrExists) {
+			t.Fatalf("second create: %v, want ErrExists", err)
+		}
+		got, err := s.Get(ctx, u.ID())
+		must(t, err)
+		if a, b := userJSON(t, got), userJSON(t, u); a != b {
+			t.Fatalf("a refused create changed the profile:\n got %s\nwant %s", a, b)
+		}
+	})
+	t.Run("StaleUpdateIsErrConflict", func(t *testing.T) {
+		s, ctx := newStore(t), ctxFor(t)
+		u := newUser(t)
+		must(t, s.Create(ctx, u))
+		a, err := s.Get(ctx, u.ID())
+		must(t, err)
+		b, err := s.Get(ctx, u.ID())
+		must(t, err)
+		must(t, a.Upgrade(t0.Add(time.Hour)))
+		_, err = s.Update(ctx, a)
+		must(t, err)
+		must(t, b.UpdateContact("Ada King", "ada.king@example.org", ""))
+		if _, err := s.Update(ctx, b); !errors.Is(err, ports.ErrConflict) {
+			t.Fatalf("stale update: %v, want ErrConflict", err)
+		}
+		got, err := s.Get(ctx, u.ID())
+		must(t, err)
+		if !got.Premium() || got.Email() != u.Email() || got.Version() != 1 {
+			t.Fatalf("a stale update changed the profile: %s", userJSON(t, got))
+		}
+		// Re-applied to the latest copy, the change goes through.
+		must(t, got.UpdateContact("Ada King", "ada.king@example.org", ""))
+		_, err = s.Update(ctx, got)
+		must(t, err)
+		got, err = s.Get(ctx, u.ID())
+		must(t, err)
+		if !got.Premium() || got.Email() != "ada.king@example.org" || got.Version() != 2 {
+			t.Fatalf("retried update not stored: %s", userJSON(t, got))
+		}
+	})
+	t.Run("UpdateMissingIsErrNotFound", func(t *testing.T) {
+		s, ctx := newStore(t), ctxFor(t)
+		u := newUser(t)
+		if _, err := s.Update(ctx, u); !errors.Is(err, ports.ErrNotFound) {
+			t.Fatalf("update of a missing profile: %v, want ErrNotFound", err)
+		}
+		if _, err := s.Get(ctx, u.ID()); !errors.Is(err, ports.ErrNotFound) {
+			t.Fatalf("a refused update created the profile: %v", err)
+		}
+	})
+	t.Run("ConcurrentUpdatersExactlyOneWins", func(t *testing.T) {
+		s, ctx := newStore(t), ctxFor(t)
+		u := newUser(t)
+		must(t, s.Create(ctx, u))
+		const n = 8
+		copies := make([]*domain.User, n)
+		for i := range copies {
+			c, err := s.Get(ctx, u.ID())
+			must(t, err)
+			must(t, c.UpdateContact(fmt.Sprintf("Writer %d", i), "", ""))
+			copies[i] = c
+		}
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i, c := range copies {
+			wg.Go(func() { _, errs[i] = s.Update(ctx, c) })
+		}
+		wg.Wait()
+		winner := -1
+		for i, err := range errs {
+			switch {
+			case err == nil && winner >= 0:
+				t.Fatalf("writers %d and %d both won", winner, i)
+			case err == nil:
+				winner = i
+			case !errors.Is(err, ports.ErrConflict):
+				t.Fatalf("writer %d: %v, want ErrConflict", i, err)
+			}
+		}
+		if winner < 0 {
+			t.Fatal("no writer won")
+		}
+		got, err := s.Get(ctx, u.ID())
+		must(t, err)
+		if got.Name() != fmt.Sprintf("Writer %d", winner) || got.Version() != 1 {
+			t.Fatalf("stored %s, want writer %d at version 1", userJSON(t, got), winner)
 		}
 	})
 	t.Run("GetMissingIsErrNotFound", func(t *testing.T) {
@@ -66,7 +175,7 @@ func TestUserStore(t *testing.T, newStore func(t *testing.T) ports.UserStore) {
 	t.Run("ValuesAreIsolated", func(t *testing.T) {
 		s, ctx := newStore(t), ctxFor(t)
 		u := newUser(t)
-		must(t, s.Put(ctx, u))
+		must(t, s.Create(ctx, u))
 		must(t, u.Upgrade(t0))
 		got, err := s.Get(ctx, u.ID())
 		must(t, err)
@@ -84,8 +193,8 @@ func TestUserStore(t *testing.T, newStore func(t *testing.T) ports.UserStore) {
 		s, ctx := newStore(t), ctxFor(t)
 		a, b := newUser(t), newUser(t)
 		must(t, b.Upgrade(t0))
-		must(t, s.Put(ctx, a))
-		must(t, s.Put(ctx, b))
+		must(t, s.Create(ctx, a))
+		must(t, s.Create(ctx, b))
 		ga, err := s.Get(ctx, a.ID())
 		must(t, err)
 		gb, err := s.Get(ctx, b.ID())

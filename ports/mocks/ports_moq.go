@@ -430,11 +430,14 @@ var _ ports.UserStore = &UserStoreMock{}
 //
 //		// make and configure a mocked ports.UserStore
 //		mockedUserStore := &UserStoreMock{
+//			CreateFunc: func(ctx context.Context, user *domain.User) error {
+//				panic("mock out the Create method")
+//			},
 //			GetFunc: func(ctx context.Context, id domain.UserID) (*domain.User, error) {
 //				panic("mock out the Get method")
 //			},
-//			PutFunc: func(ctx context.Context, user *domain.User) error {
-//				panic("mock out the Put method")
+//			UpdateFunc: func(ctx context.Context, user *domain.User) (*domain.User, error) {
+//				panic("mock out the Update method")
 //			},
 //		}
 //
@@ -443,14 +446,24 @@ var _ ports.UserStore = &UserStoreMock{}
 //
 //	}
 type UserStoreMock struct {
+	// CreateFunc mocks the Create method.
+	CreateFunc func(ctx context.Context, user *domain.User) error
+
 	// GetFunc mocks the Get method.
 	GetFunc func(ctx context.Context, id domain.UserID) (*domain.User, error)
 
-	// PutFunc mocks the Put method.
-	PutFunc func(ctx context.Context, user *domain.User) error
+	// UpdateFunc mocks the Update method.
+	UpdateFunc func(ctx context.Context, user *domain.User) (*domain.User, error)
 
 	// calls tracks calls to the methods.
 	calls struct {
+		// Create holds details about calls to the Create method.
+		Create []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// User is the user argument value.
+			User *domain.User
+		}
 		// Get holds details about calls to the Get method.
 		Get []struct {
 			// Ctx is the ctx argument value.
@@ -458,16 +471,53 @@ type UserStoreMock struct {
 			// ID is the id argument value.
 			ID domain.UserID
 		}
-		// Put holds details about calls to the Put method.
-		Put []struct {
+		// Update holds details about calls to the Update method.
+		Update []struct {
 			// Ctx is the ctx argument value.
 			Ctx context.Context
 			// User is the user argument value.
 			User *domain.User
 		}
 	}
-	lockGet sync.RWMutex
-	lockPut sync.RWMutex
+	lockCreate sync.RWMutex
+	lockGet    sync.RWMutex
+	lockUpdate sync.RWMutex
+}
+
+// Create calls CreateFunc.
+func (mock *UserStoreMock) Create(ctx context.Context, user *domain.User) error {
+	if mock.CreateFunc == nil {
+		panic("UserStoreMock.CreateFunc: method is nil but UserStore.Create was just called")
+	}
+	callInfo := struct {
+		Ctx  context.Context
+		User *domain.User
+	}{
+		Ctx:  ctx,
+		User: user,
+	}
+	mock.lockCreate.Lock()
+	mock.calls.Create = append(mock.calls.Create, callInfo)
+	mock.lockCreate.Unlock()
+	return mock.CreateFunc(ctx, user)
+}
+
+// CreateCalls gets all the calls that were made to Create.
+// Check the length with:
+//
+//	len(mockedUserStore.CreateCalls())
+func (mock *UserStoreMock) CreateCalls() []struct {
+	Ctx  context.Context
+	User *domain.User
+} {
+	var calls []struct {
+		Ctx  context.Context
+		User *domain.User
+	}
+	mock.lockCreate.RLock()
+	calls = mock.calls.Create
+	mock.lockCreate.RUnlock()
+	return calls
 }
 
 // Get calls GetFunc.
@@ -506,10 +556,10 @@ func (mock *UserStoreMock) GetCalls() []struct {
 	return calls
 }
 
-// Put calls PutFunc.
-func (mock *UserStoreMock) Put(ctx context.Context, user *domain.User) error {
-	if mock.PutFunc == nil {
-		panic("UserStoreMock.PutFunc: method is nil but UserStore.Put was just called")
+// Update calls UpdateFunc.
+func (mock *UserStoreMock) Update(ctx context.Context, user *domain.User) (*domain.User, error) {
+	if mock.UpdateFunc == nil {
+		panic("UserStoreMock.UpdateFunc: method is nil but UserStore.Update was just called")
 	}
 	callInfo := struct {
 		Ctx  context.Context
@@ -518,17 +568,17 @@ func (mock *UserStoreMock) Put(ctx context.Context, user *domain.User) error {
 		Ctx:  ctx,
 		User: user,
 	}
-	mock.lockPut.Lock()
-	mock.calls.Put = append(mock.calls.Put, callInfo)
-	mock.lockPut.Unlock()
-	return mock.PutFunc(ctx, user)
+	mock.lockUpdate.Lock()
+	mock.calls.Update = append(mock.calls.Update, callInfo)
+	mock.lockUpdate.Unlock()
+	return mock.UpdateFunc(ctx, user)
 }
 
-// PutCalls gets all the calls that were made to Put.
+// UpdateCalls gets all the calls that were made to Update.
 // Check the length with:
 //
-//	len(mockedUserStore.PutCalls())
-func (mock *UserStoreMock) PutCalls() []struct {
+//	len(mockedUserStore.UpdateCalls())
+func (mock *UserStoreMock) UpdateCalls() []struct {
 	Ctx  context.Context
 	User *domain.User
 } {
@@ -536,9 +586,9 @@ func (mock *UserStoreMock) PutCalls() []struct {
 		Ctx  context.Context
 		User *domain.User
 	}
-	mock.lockPut.RLock()
-	calls = mock.calls.Put
-	mock.lockPut.RUnlock()
+	mock.lockUpdate.RLock()
+	calls = mock.calls.Update
+	mock.lockUpdate.RUnlock()
 	return calls
 }
 

@@ -238,9 +238,10 @@ func TestUsers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	must(t, us.Put(ctx, u))
+	must(t, us.Create(ctx, u))
 	must(t, u.Upgrade(t0.Add(time.Hour)))
-	must(t, us.Put(ctx, u))
+	u, err = us.Update(ctx, u)
+	must(t, err)
 	got, err := us.Get(ctx, "u1")
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package dynamostore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,6 +16,7 @@ import (
 const (
 	uName, uEmail, uInstitution = "name", "email", "institution"
 	uTier, uCreated, uUpgraded  = "tier", "created", "upgraded"
+	uVersion                    = "version"
 )
 
 // UsersTableSpec is the users table as `gas aws bootstrap` creates it.
@@ -56,6 +58,7 @@ func (s *UserStore) Get(ctx context.Context, id domain.UserID) (*domain.User, er
 	snap := domain.UserSnapshot{
 		ID: domain.UserID(r.s(aID)), Name: r.s(uName), Email: r.s(uEmail), Institution: r.s(uInstitution),
 		Tier: domain.Tier(r.s(uTier)), CreatedAt: r.t(uCreated), UpgradedAt: r.t(uUpgraded),
+		Version: r.n(uVersion), // absent on profiles written before versions: 0
 	}
 	if r.err != nil {
 		return nil, fmt.Errorf("get user %s: %w", id, r.err)
@@ -67,9 +70,7 @@ func (s *UserStore) Get(ctx context.Context, id domain.UserID) (*domain.User, er
 	return u, nil
 }
 
-// Put creates or replaces a profile.
-func (s *UserStore) Put(ctx context.Context, u *domain.User) error {
-	snap := u.Snapshot()
+func userItem(snap domain.UserSnapshot) item {
 	it := item{}
 	it.s(aID, string(snap.ID))
 	it.s(uName, snap.Name)
@@ -78,8 +79,67 @@ func (s *UserStore) Put(ctx context.Context, u *domain.User) error {
 	it.s(uTier, string(snap.Tier))
 	it.t(uCreated, snap.CreatedAt)
 	it.t(uUpgraded, snap.UpgradedAt)
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: it}); err != nil {
-		return fmt.Errorf("put user %s: %w", snap.ID, err)
+	it.n(uVersion, snap.Version)
+	return it
+}
+
+// Create stores a new profile; ports.ErrExists if the user already has one.
+func (s *UserStore) Create(ctx context.Context, u *domain.User) error {
+	snap := u.Snapshot()
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(s.table),
+		Item:                     userItem(snap),
+		ConditionExpression:      aws.String("attribute_not_exists(#id)"),
+		ExpressionAttributeNames: map[string]string{"#id": aID},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return fmt.Errorf("create user %s: %w", snap.ID, ports.ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("create user %s: %w", snap.ID, err)
 	}
 	return nil
+}
+
+// Update writes the profile only if the stored version still equals
+// u.Version() (one conditional PutItem) and returns it at version+1;
+// ports.ErrConflict if it changed, ports.ErrNotFound if there is none.
+// A profile stored before versions existed has no version attribute and
+// counts as version 0, as Get reads it.
+func (s *UserStore) Update(ctx context.Context, u *domain.User) (*domain.User, error) {
+	snap := u.Snapshot()
+	next := snap
+	next.Version = snap.Version + 1
+	updated, err := domain.RestoreUser(next)
+	if err != nil {
+		return nil, fmt.Errorf("update user %s: %w", snap.ID, err)
+	}
+	cond := "attribute_exists(#id) AND #v = :v"
+	if snap.Version == 0 {
+		cond = "attribute_exists(#id) AND (attribute_not_exists(#v) OR #v = :v)"
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                           aws.String(s.table),
+		Item:                                userItem(next),
+		ConditionExpression:                 aws.String(cond),
+		ExpressionAttributeNames:            map[string]string{"#id": aID, "#v": uVersion},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":v": num(snap.Version)},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		if ccf.Item == nil {
+			// Either no profile, or a server that does not return the old
+			// item: read it to tell which.
+			if _, gerr := s.Get(ctx, snap.ID); errors.Is(gerr, ports.ErrNotFound) {
+				return nil, fmt.Errorf("update user %s: %w", snap.ID, ports.ErrNotFound)
+			}
+		}
+		return nil, fmt.Errorf("update user %s at version %d: %w", snap.ID, snap.Version, ports.ErrConflict)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("update user %s: %w", snap.ID, err)
+	}
+	return updated, nil
 }

@@ -183,7 +183,7 @@ func newWorld(t *testing.T, grace time.Duration) *world {
 	logs := &syncBuffer{}
 	rt := NewRuntime(c, logs)
 	u, _ := domain.NewUser("ada", "Ada", "ada@example.org", "", time.Now())
-	if err := users.Put(context.Background(), u); err != nil {
+	if err := users.Create(context.Background(), u); err != nil {
 		t.Fatal(err)
 	}
 	js, err := jobs.NewService(store, users, objects, top.JobRequests, clock, memory.NewRandomIDs(),

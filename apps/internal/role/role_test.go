@@ -108,10 +108,44 @@ func TestConfigurationDoc(t *testing.T) {
 	if err != nil || string(got) != want {
 		t.Fatalf("docs/configuration.md is stale (%v); run go test ./apps/internal/role -run TestConfigurationDoc -update", err)
 	}
+	checkReadmeTables(t, want)
 	for _, s := range append(Settings(), AWSSettings()...) {
 		if !strings.Contains(want, "`"+s.Env+"`") || (s.Roles == nil || s.Roles[0] != bootstrapOnly) && !strings.Contains(want, "`--"+s.Flag()+"`") {
 			t.Errorf("%s missing from the table", s.Env)
 		}
+	}
+}
+
+// checkReadmeTables keeps the README's configuration tables (between its
+// configuration markers) equal to the generated ones: the README is what a
+// new operator reads, docs/configuration.md the long form.
+func checkReadmeTables(t *testing.T, doc string) {
+	t.Helper()
+	const path = "../../../README.md"
+	const begin, end = "<!-- configuration:begin -->\n", "<!-- configuration:end -->"
+	i := strings.Index(doc, "\n## ")
+	if i < 0 {
+		t.Fatal("generated configuration has no sections")
+	}
+	tables := strings.ReplaceAll(doc[i+1:], "\n## ", "\n### ")
+	tables = "#" + tables // the first "## " heading, demoted too
+	readme, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := string(readme)
+	b, e := strings.Index(r, begin), strings.Index(r, end)
+	if b < 0 || e < b {
+		t.Fatalf("README.md lacks the %q … %q markers", begin, end)
+	}
+	if *update {
+		r = r[:b+len(begin)] + tables + r[e:]
+		if err := os.WriteFile(path, []byte(r), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := r[b+len(begin) : e]; got != tables {
+		t.Fatal("README.md's configuration tables are stale; run go test ./apps/internal/role -run TestConfigurationDoc -update")
 	}
 }
 

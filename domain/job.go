@@ -73,8 +73,8 @@ type RetrievalTier string
 // Retrieval tiers, fastest first.
 const (
 	TierNone      RetrievalTier = ""
-	TierExpedited RetrievalTier = "Expedited"
-	TierStandard  RetrievalTier = "Standard"
+	RetrievalExpedited RetrievalTier = "Expedited"
+	RetrievalStandard  RetrievalTier = "Standard"
 )
 
 // Errors returned by Job's transitions. Services match them with errors.Is
@@ -357,7 +357,7 @@ func (j *Job) RestoreStarted(retrievalID string, tier RetrievalTier, expectedBy 
 	if j.status != StatusCompleted || j.storage != StorageArchived {
 		return j.refuse("start restore")
 	}
-	if retrievalID == "" || (tier != TierExpedited && tier != TierStandard) {
+	if retrievalID == "" || (tier != RetrievalExpedited && tier != RetrievalStandard) {
 		return fmt.Errorf("%w: job %s restore needs a retrieval id and tier", ErrInvalidJob, j.id)
 	}
 	j.storage = StorageRestoring
@@ -538,7 +538,7 @@ func (j *Job) NoticeHeldUntil() time.Time { return j.noticeUntil }
 func (j *Job) Version() int64 { return j.version }
 
 // JobSnapshot is a job's full state as plain data, for stores to persist.
-// It is the only way in from outside: RestoreJob validates it.
+// It is the only way in from outside: JobFromSnapshot validates it.
 type JobSnapshot struct {
 	ID            JobID         `json:"id"`
 	Owner         UserID        `json:"owner"`
@@ -576,9 +576,9 @@ func (j *Job) Snapshot() JobSnapshot {
 	}
 }
 
-// RestoreJob rebuilds a job from a persisted snapshot, refusing states the
+// JobFromSnapshot rebuilds a job from a persisted snapshot, refusing states the
 // lifecycle cannot reach so corrupt records surface as errors, not bugs.
-func RestoreJob(s JobSnapshot) (*Job, error) {
+func JobFromSnapshot(s JobSnapshot) (*Job, error) {
 	if s.ID == "" || s.Owner == "" || s.InputKey == "" {
 		return nil, fmt.Errorf("%w: snapshot %q lacks id, owner or input key", ErrInvalidJob, s.ID)
 	}

@@ -61,11 +61,11 @@ func state(t *testing.T, name string) *Job {
 	case "restoring":
 		complete()
 		must(j.Archived("a1"))
-		must(j.RestoreStarted("r1", TierExpedited, t0.Add(time.Hour)))
+		must(j.RestoreStarted("r1", RetrievalExpedited, t0.Add(time.Hour)))
 	case "restored":
 		complete()
 		must(j.Archived("a1"))
-		must(j.RestoreStarted("r1", TierExpedited, t0.Add(time.Hour)))
+		must(j.RestoreStarted("r1", RetrievalExpedited, t0.Add(time.Hour)))
 		must(j.Restored())
 	case "noticing":
 		complete()
@@ -125,7 +125,7 @@ var actions = []action{
 	{"abandon", func(j *Job) error { return j.Abandon(live, "dead letter") }},
 	{"cancel", func(j *Job) error { return j.Cancel(live) }},
 	{"archive", func(j *Job) error { return j.Archived("a2") }},
-	{"start-restore", func(j *Job) error { return j.RestoreStarted("r2", TierStandard, live.Add(time.Hour)) }},
+	{"start-restore", func(j *Job) error { return j.RestoreStarted("r2", RetrievalStandard, live.Add(time.Hour)) }},
 	{"restored", func(j *Job) error { return j.Restored() }},
 	{"restored-to", func(j *Job) error {
 		k := keys
@@ -382,7 +382,7 @@ func TestRestoreLapsedKeepsArchive(t *testing.T) {
 		j.RetrievalTier() != TierNone || !j.RestoreExpectedBy().IsZero() {
 		t.Fatalf("lapsed restore: %+v", j.Snapshot())
 	}
-	if err := j.RestoreStarted("r2", TierStandard, live.Add(5*time.Hour)); err != nil || j.RetrievalID() != "r2" {
+	if err := j.RestoreStarted("r2", RetrievalStandard, live.Add(5*time.Hour)); err != nil || j.RetrievalID() != "r2" {
 		t.Fatalf("new retrieval after lapse: %v", err)
 	}
 	var te *TransitionError
@@ -463,16 +463,16 @@ func TestArchiveRestoreCycleKeepsIDsUntilForgotten(t *testing.T) {
 	if err := j.Archived("a1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := j.RestoreStarted("", TierExpedited, live); !errors.Is(err, ErrInvalidJob) {
+	if err := j.RestoreStarted("", RetrievalExpedited, live); !errors.Is(err, ErrInvalidJob) {
 		t.Fatalf("restore without retrieval id: %v", err)
 	}
 	if err := j.RestoreStarted("r1", "Bulk", live); !errors.Is(err, ErrInvalidJob) {
 		t.Fatalf("restore with unknown tier: %v", err)
 	}
-	if err := j.RestoreStarted("r1", TierStandard, live.Add(5*time.Hour)); err != nil {
+	if err := j.RestoreStarted("r1", RetrievalStandard, live.Add(5*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if j.RetrievalID() != "r1" || j.RetrievalTier() != TierStandard || !j.RestoreExpectedBy().Equal(live.Add(5*time.Hour)) {
+	if j.RetrievalID() != "r1" || j.RetrievalTier() != RetrievalStandard || !j.RestoreExpectedBy().Equal(live.Add(5*time.Hour)) {
 		t.Fatalf("restoring job: %+v", j.Snapshot())
 	}
 	if err := j.RestoredTo(ResultKeys{}); !errors.Is(err, ErrInvalidJob) {
@@ -547,7 +547,7 @@ func TestValidateInputName(t *testing.T) {
 func TestSnapshotRoundTripAndRestoreValidation(t *testing.T) {
 	for _, name := range []string{"pending", "running", "available", "archived", "restoring", "restored", "noticing", "notified", "failed", "cancelled"} {
 		j := state(t, name)
-		back, err := RestoreJob(j.Snapshot())
+		back, err := JobFromSnapshot(j.Snapshot())
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -581,7 +581,7 @@ func TestSnapshotRoundTripAndRestoreValidation(t *testing.T) {
 	for name, mutate := range bad {
 		s := base
 		mutate(&s)
-		if _, err := RestoreJob(s); !errors.Is(err, ErrInvalidJob) {
+		if _, err := JobFromSnapshot(s); !errors.Is(err, ErrInvalidJob) {
 			t.Errorf("%s: %v, want ErrInvalidJob", name, err)
 		}
 	}

@@ -74,7 +74,7 @@ func (p Policy) Archives(t Tier) bool { return t != TierPremium }
 
 // ExpectedRestore is how long a retrieval of the tier is expected to take.
 func (p Policy) ExpectedRestore(t RetrievalTier) time.Duration {
-	if t == TierExpedited {
+	if t == RetrievalExpedited {
 		return p.ExpeditedRestore
 	}
 	return p.StandardRestore

@@ -67,7 +67,7 @@ func TestHumanBytes(t *testing.T) {
 
 func TestExpectedRestore(t *testing.T) {
 	p := DefaultPolicy()
-	if p.ExpectedRestore(TierExpedited) != p.ExpeditedRestore || p.ExpectedRestore(TierStandard) != p.StandardRestore {
+	if p.ExpectedRestore(RetrievalExpedited) != p.ExpeditedRestore || p.ExpectedRestore(RetrievalStandard) != p.StandardRestore {
 		t.Fatal("expected restore times")
 	}
 }
@@ -88,7 +88,7 @@ func TestDecideDownload(t *testing.T) {
 		{"available", free, DownloadDecision{State: DownloadAllowed, ArchiveAt: completedAt.Add(p.FreeWindow)}},
 		{"available", premium, DownloadDecision{State: DownloadAllowed}},
 		{"archived", free, DownloadDecision{State: DownloadUpgradeRequired}},
-		{"restoring", premium, DownloadDecision{State: DownloadRestoring, Tier: TierExpedited, ExpectedBy: t0.Add(time.Hour)}},
+		{"restoring", premium, DownloadDecision{State: DownloadRestoring, Tier: RetrievalExpedited, ExpectedBy: t0.Add(time.Hour)}},
 		{"restored", premium, DownloadDecision{State: DownloadAllowed}},
 	}
 	for _, c := range cases {

@@ -21,12 +21,12 @@ type RestoreCompletion struct {
 	Tier        domain.RetrievalTier
 }
 
-// MemoryArchive is cold storage for local mode: it keeps bytes (tar or
+// Archive is cold storage for local mode: it keeps bytes (tar or
 // anything else) under a key and makes retrievals take time — per tier, on
 // the injected clock — so users see RESTORING and the restorer's polling
 // and notification paths both run. RefuseExpedited makes it answer like
 // Glacier out of Expedited capacity, to exercise the Standard fallback.
-type MemoryArchive struct {
+type Archive struct {
 	blobs      blobs
 	clock      ports.Clock
 	ids        ports.IDs
@@ -47,16 +47,16 @@ type retrieval struct {
 }
 
 // ArchiveOption configures a MemoryArchive.
-type ArchiveOption func(*MemoryArchive) error
+type ArchiveOption func(*Archive) error
 
 // WithRetrievalTimes sets how long Expedited and Standard retrievals take
 // (by default domain.DefaultPolicy's expectations: 5 minutes and 5 hours).
 func WithRetrievalTimes(expedited, standard time.Duration) ArchiveOption {
-	return func(a *MemoryArchive) error {
+	return func(a *Archive) error {
 		if expedited < 0 || standard < 0 {
 			return fmt.Errorf("negative retrieval time")
 		}
-		a.times[domain.TierExpedited], a.times[domain.TierStandard] = expedited, standard
+		a.times[domain.RetrievalExpedited], a.times[domain.RetrievalStandard] = expedited, standard
 		return nil
 	}
 }
@@ -64,7 +64,7 @@ func WithRetrievalTimes(expedited, standard time.Duration) ArchiveOption {
 // WithArchiveDir keeps archives as files under dir instead of in memory, for
 // local mode with large results.
 func WithArchiveDir(dir string) ArchiveOption {
-	return func(a *MemoryArchive) error {
+	return func(a *Archive) error {
 		b, err := newDiskBlobs(dir)
 		if err != nil {
 			return err
@@ -79,7 +79,7 @@ func WithArchiveDir(dir string) ArchiveOption {
 // restore-completion message from it. A failed callback is only logged:
 // the restorer's polling fallback still finds the retrieval.
 func WithRestoreCallback(f func(context.Context, RestoreCompletion) error) ArchiveOption {
-	return func(a *MemoryArchive) error {
+	return func(a *Archive) error {
 		if f == nil {
 			return fmt.Errorf("nil restore callback")
 		}
@@ -90,7 +90,7 @@ func WithRestoreCallback(f func(context.Context, RestoreCompletion) error) Archi
 
 // WithArchiveIDs sets how retrieval ids are made (RandomIDs by default).
 func WithArchiveIDs(ids ports.IDs) ArchiveOption {
-	return func(a *MemoryArchive) error {
+	return func(a *Archive) error {
 		if ids == nil {
 			return fmt.Errorf("nil ids")
 		}
@@ -99,15 +99,15 @@ func WithArchiveIDs(ids ports.IDs) ArchiveOption {
 	}
 }
 
-// NewMemoryArchive makes an empty archive whose retrievals run on clock.
-func NewMemoryArchive(clock ports.Clock, opts ...ArchiveOption) (*MemoryArchive, error) {
+// NewArchive makes an empty archive whose retrievals run on clock.
+func NewArchive(clock ports.Clock, opts ...ArchiveOption) (*Archive, error) {
 	if clock == nil {
 		return nil, fmt.Errorf("memory archive: nil clock")
 	}
 	p := domain.DefaultPolicy()
-	a := &MemoryArchive{
+	a := &Archive{
 		blobs: newMemBlobs(), clock: clock, ids: RandomIDs{},
-		times:      map[domain.RetrievalTier]time.Duration{domain.TierExpedited: p.ExpeditedRestore, domain.TierStandard: p.StandardRestore},
+		times:      map[domain.RetrievalTier]time.Duration{domain.RetrievalExpedited: p.ExpeditedRestore, domain.RetrievalStandard: p.StandardRestore},
 		retrievals: map[string]*retrieval{},
 	}
 	for _, o := range opts {
@@ -120,7 +120,7 @@ func NewMemoryArchive(clock ports.Clock, opts ...ArchiveOption) (*MemoryArchive,
 
 // RefuseExpedited makes later Expedited requests fail with
 // ports.ErrNoExpeditedCapacity (true) or succeed again (false).
-func (a *MemoryArchive) RefuseExpedited(refuse bool) {
+func (a *Archive) RefuseExpedited(refuse bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.refuse = refuse
@@ -129,7 +129,7 @@ func (a *MemoryArchive) RefuseExpedited(refuse bool) {
 // Put streams r into cold storage under key. The archive id is the key
 // itself, so a retried archive of the same job overwrites its earlier copy
 // instead of orphaning it.
-func (a *MemoryArchive) Put(ctx context.Context, key string, r io.Reader) (string, error) {
+func (a *Archive) Put(ctx context.Context, key string, r io.Reader) (string, error) {
 	if err := validateKey(key); err != nil {
 		return "", fmt.Errorf("archive %s: %w", key, err)
 	}
@@ -142,8 +142,8 @@ func (a *MemoryArchive) Put(ctx context.Context, key string, r io.Reader) (strin
 // InitiateRestore starts a retrieval of archiveID at tier that completes
 // after the tier's retrieval time; ErrNotFound for an unknown archive,
 // ErrNoExpeditedCapacity for Expedited while refusing.
-func (a *MemoryArchive) InitiateRestore(ctx context.Context, archiveID string, tier domain.RetrievalTier) (string, error) {
-	if tier != domain.TierExpedited && tier != domain.TierStandard {
+func (a *Archive) InitiateRestore(ctx context.Context, archiveID string, tier domain.RetrievalTier) (string, error) {
+	if tier != domain.RetrievalExpedited && tier != domain.RetrievalStandard {
 		return "", fmt.Errorf("restore %s: unknown tier %q", archiveID, tier)
 	}
 	if _, err := a.blobs.head(archiveID); err != nil {
@@ -154,7 +154,7 @@ func (a *MemoryArchive) InitiateRestore(ctx context.Context, archiveID string, t
 	if a.closed {
 		return "", fmt.Errorf("restore %s: archive closed", archiveID)
 	}
-	if tier == domain.TierExpedited && a.refuse {
+	if tier == domain.RetrievalExpedited && a.refuse {
 		return "", fmt.Errorf("restore %s: %w", archiveID, ports.ErrNoExpeditedCapacity)
 	}
 	id := "retrieval-" + a.ids.NewID()
@@ -167,7 +167,7 @@ func (a *MemoryArchive) InitiateRestore(ctx context.Context, archiveID string, t
 	return id, nil
 }
 
-func (a *MemoryArchive) notify(c RestoreCompletion) {
+func (a *Archive) notify(c RestoreCompletion) {
 	a.mu.Lock()
 	closed := a.closed
 	a.mu.Unlock()
@@ -180,7 +180,7 @@ func (a *MemoryArchive) notify(c RestoreCompletion) {
 }
 
 // RestoreStatus reports whether the retrieval's time has passed, and its tier.
-func (a *MemoryArchive) RestoreStatus(ctx context.Context, retrievalID string) (ports.RestoreStatus, error) {
+func (a *Archive) RestoreStatus(ctx context.Context, retrievalID string) (ports.RestoreStatus, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	rt, ok := a.retrievals[retrievalID]
@@ -195,7 +195,7 @@ var ErrRestoreInProgress = errors.New("retrieval has not completed")
 
 // OpenRestored reads a completed retrieval's bytes. It reads the archive as
 // it is now, so ErrNotFound once the archive has been deleted.
-func (a *MemoryArchive) OpenRestored(ctx context.Context, retrievalID string) (io.ReadCloser, error) {
+func (a *Archive) OpenRestored(ctx context.Context, retrievalID string) (io.ReadCloser, error) {
 	a.mu.Lock()
 	rt, ok := a.retrievals[retrievalID]
 	a.mu.Unlock()
@@ -213,7 +213,7 @@ func (a *MemoryArchive) OpenRestored(ctx context.Context, retrievalID string) (i
 }
 
 // Delete removes an archive; deleting a missing one is not an error.
-func (a *MemoryArchive) Delete(ctx context.Context, archiveID string) error {
+func (a *Archive) Delete(ctx context.Context, archiveID string) error {
 	if err := a.blobs.remove(archiveID); err != nil {
 		return fmt.Errorf("delete archive %s: %w", archiveID, err)
 	}
@@ -222,7 +222,7 @@ func (a *MemoryArchive) Delete(ctx context.Context, archiveID string) error {
 
 // Close cancels pending completion callbacks, so a stopped local server
 // (or a finished test) leaves no timers behind.
-func (a *MemoryArchive) Close() error {
+func (a *Archive) Close() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.closed = true
@@ -234,4 +234,4 @@ func (a *MemoryArchive) Close() error {
 	return nil
 }
 
-var _ ports.Archive = (*MemoryArchive)(nil)
+var _ ports.Archive = (*Archive)(nil)

@@ -18,7 +18,7 @@ func TestArchiveRetrievalTakesTierTimeOnFakeClock(t *testing.T) {
 	clock := memory.NewFakeClock(time.Time{})
 	var mu sync.Mutex
 	var done []memory.RestoreCompletion
-	a, err := memory.NewMemoryArchive(clock,
+	a, err := memory.NewArchive(clock,
 		memory.WithRetrievalTimes(5*time.Minute, 5*time.Hour),
 		memory.WithRestoreCallback(func(ctx context.Context, c memory.RestoreCompletion) error {
 			mu.Lock()
@@ -35,11 +35,11 @@ func TestArchiveRetrievalTakesTierTimeOnFakeClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exp, err := a.InitiateRestore(ctx, id, domain.TierExpedited)
+	exp, err := a.InitiateRestore(ctx, id, domain.RetrievalExpedited)
 	if err != nil {
 		t.Fatal(err)
 	}
-	std, err := a.InitiateRestore(ctx, id, domain.TierStandard)
+	std, err := a.InitiateRestore(ctx, id, domain.RetrievalStandard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,11 +58,11 @@ func TestArchiveRetrievalTakesTierTimeOnFakeClock(t *testing.T) {
 		t.Fatalf("open before done: %v, want ErrRestoreInProgress", err)
 	}
 	clock.Advance(time.Nanosecond)
-	if st := status(exp); !st.Done || st.Tier != domain.TierExpedited {
+	if st := status(exp); !st.Done || st.Tier != domain.RetrievalExpedited {
 		t.Fatalf("Expedited after 5 min: %+v", st)
 	}
 	mu.Lock()
-	if len(done) != 1 || done[0] != (memory.RestoreCompletion{RetrievalID: exp, ArchiveID: id, Tier: domain.TierExpedited}) {
+	if len(done) != 1 || done[0] != (memory.RestoreCompletion{RetrievalID: exp, ArchiveID: id, Tier: domain.RetrievalExpedited}) {
 		t.Fatalf("completion callbacks %+v, want Expedited's, synchronously on Advance", done)
 	}
 	mu.Unlock()
@@ -94,11 +94,11 @@ func TestArchiveRetrievalTakesTierTimeOnFakeClock(t *testing.T) {
 func TestArchiveCloseCancelsCallbacks(t *testing.T) {
 	clock := memory.NewFakeClock(time.Time{})
 	called := false
-	a, _ := memory.NewMemoryArchive(clock, memory.WithRetrievalTimes(time.Minute, time.Hour),
+	a, _ := memory.NewArchive(clock, memory.WithRetrievalTimes(time.Minute, time.Hour),
 		memory.WithRestoreCallback(func(context.Context, memory.RestoreCompletion) error { called = true; return nil }))
 	ctx := context.Background()
 	id, _ := a.Put(ctx, "k", strings.NewReader("x"))
-	if _, err := a.InitiateRestore(ctx, id, domain.TierStandard); err != nil {
+	if _, err := a.InitiateRestore(ctx, id, domain.RetrievalStandard); err != nil {
 		t.Fatal(err)
 	}
 	a.Close()
@@ -106,7 +106,7 @@ func TestArchiveCloseCancelsCallbacks(t *testing.T) {
 	if called || clock.Pending() != 0 {
 		t.Fatalf("callback ran after Close (pending alarms %d)", clock.Pending())
 	}
-	if _, err := a.InitiateRestore(ctx, id, domain.TierStandard); err == nil {
+	if _, err := a.InitiateRestore(ctx, id, domain.RetrievalStandard); err == nil {
 		t.Fatalf("restore after Close accepted")
 	}
 }
@@ -115,10 +115,10 @@ func TestArchivePublishesCompletionThroughTopic(t *testing.T) {
 	// The wiring turns completions into restore-completion messages; a
 	// failing callback is only logged, and polling still sees completion.
 	clock := memory.NewFakeClock(time.Time{})
-	q, _ := memory.NewMemoryQueue("restore", clock)
-	topic, _ := memory.NewMemoryTopic("restore-completions", q)
+	q, _ := memory.NewQueue("restore", clock)
+	topic, _ := memory.NewTopic("restore-completions", q)
 	fail := true
-	a, _ := memory.NewMemoryArchive(clock, memory.WithRetrievalTimes(time.Minute, time.Hour),
+	a, _ := memory.NewArchive(clock, memory.WithRetrievalTimes(time.Minute, time.Hour),
 		memory.WithRestoreCallback(func(ctx context.Context, c memory.RestoreCompletion) error {
 			if fail {
 				return errors.New("topic down")
@@ -128,13 +128,13 @@ func TestArchivePublishesCompletionThroughTopic(t *testing.T) {
 	defer a.Close()
 	ctx := context.Background()
 	id, _ := a.Put(ctx, "k", strings.NewReader("x"))
-	r1, _ := a.InitiateRestore(ctx, id, domain.TierExpedited)
+	r1, _ := a.InitiateRestore(ctx, id, domain.RetrievalExpedited)
 	clock.Advance(time.Minute)
 	if st, _ := a.RestoreStatus(ctx, r1); !st.Done {
 		t.Fatalf("not done by polling")
 	}
 	fail = false
-	r2, _ := a.InitiateRestore(ctx, id, domain.TierExpedited)
+	r2, _ := a.InitiateRestore(ctx, id, domain.RetrievalExpedited)
 	clock.Advance(time.Minute)
 	ms, err := q.Receive(ctx, 10, time.Minute, 0)
 	if err != nil || len(ms) != 1 || string(ms[0].Body) != r2 {
@@ -144,7 +144,7 @@ func TestArchivePublishesCompletionThroughTopic(t *testing.T) {
 
 func TestArchiveRejectsBadInput(t *testing.T) {
 	clock := memory.NewFakeClock(time.Time{})
-	a, _ := memory.NewMemoryArchive(clock)
+	a, _ := memory.NewArchive(clock)
 	ctx := context.Background()
 	id, _ := a.Put(ctx, "k", strings.NewReader("x"))
 	if _, err := a.InitiateRestore(ctx, id, domain.TierNone); err == nil {
@@ -153,10 +153,10 @@ func TestArchiveRejectsBadInput(t *testing.T) {
 	if _, err := a.Put(ctx, "", strings.NewReader("x")); err == nil {
 		t.Errorf("empty archive key accepted")
 	}
-	if _, err := memory.NewMemoryArchive(nil); err == nil {
+	if _, err := memory.NewArchive(nil); err == nil {
 		t.Errorf("nil clock accepted")
 	}
-	if _, err := memory.NewMemoryArchive(clock, memory.WithRetrievalTimes(-1, 0)); err == nil {
+	if _, err := memory.NewArchive(clock, memory.WithRetrievalTimes(-1, 0)); err == nil {
 		t.Errorf("negative retrieval time accepted")
 	}
 }

@@ -24,15 +24,15 @@ func must[T any](t *testing.T) func(T, error) T {
 }
 
 func TestJobStoreContract(t *testing.T) {
-	contract.TestJobStore(t, func(t *testing.T) ports.JobStore { return memory.NewMemoryJobStore() })
+	contract.TestJobStore(t, func(t *testing.T) ports.JobStore { return memory.NewJobStore() })
 }
 
 func TestUserStoreContract(t *testing.T) {
-	contract.TestUserStore(t, func(t *testing.T) ports.UserStore { return memory.NewMemoryUserStore() })
+	contract.TestUserStore(t, func(t *testing.T) ports.UserStore { return memory.NewUserStore() })
 }
 
 func TestTokenStoreContract(t *testing.T) {
-	contract.TestTokenStore(t, func(t *testing.T) ports.TokenStore { return memory.NewMemoryTokenStore() })
+	contract.TestTokenStore(t, func(t *testing.T) ports.TokenStore { return memory.NewTokenStore() })
 }
 
 func TestIDsContract(t *testing.T) {
@@ -43,8 +43,8 @@ func TestIDsContract(t *testing.T) {
 // newQueueFixture builds a queue with a dead-letter queue on clock; sleep
 // lets the clock's time pass.
 func newQueueFixture(t *testing.T, clock memory.AlarmClock, sleep func(time.Duration), maxReceives int) contract.QueueFixture {
-	dlq := must[*memory.MemoryQueue](t)(memory.NewMemoryQueue("dead", clock))
-	q := must[*memory.MemoryQueue](t)(memory.NewMemoryQueue("work", clock, memory.WithDeadLetter(dlq, maxReceives)))
+	dlq := must[*memory.Queue](t)(memory.NewQueue("dead", clock))
+	q := must[*memory.Queue](t)(memory.NewQueue("work", clock, memory.WithDeadLetter(dlq, maxReceives)))
 	return contract.QueueFixture{Queue: q, DeadLetters: dlq, Sleep: sleep}
 }
 
@@ -67,10 +67,10 @@ func TestQueueContract(t *testing.T) {
 func TestPublisherContract(t *testing.T) {
 	contract.TestPublisher(t, func(t *testing.T, n int) contract.PublisherFixture {
 		clock := memory.NewFakeClock(time.Time{})
-		topic := must[*memory.MemoryTopic](t)(memory.NewMemoryTopic("events"))
+		topic := must[*memory.Topic](t)(memory.NewTopic("events"))
 		var subs []ports.Queue
 		for range n {
-			q := must[*memory.MemoryQueue](t)(memory.NewMemoryQueue("sub", clock))
+			q := must[*memory.Queue](t)(memory.NewQueue("sub", clock))
 			if err := topic.Subscribe(q); err != nil {
 				t.Fatal(err)
 			}
@@ -89,7 +89,7 @@ func TestArchiveContract(t *testing.T) {
 				if dir {
 					opts = append(opts, memory.WithArchiveDir(t.TempDir()))
 				}
-				a := must[*memory.MemoryArchive](t)(memory.NewMemoryArchive(clock, opts...))
+				a := must[*memory.Archive](t)(memory.NewArchive(clock, opts...))
 				t.Cleanup(func() { a.Close() })
 				return contract.ArchiveFixture{Archive: a, Sleep: clock.Advance, RefuseExpedited: a.RefuseExpedited, MaxRestore: 5 * time.Hour, ModelsDeletion: true}
 			})
@@ -97,7 +97,7 @@ func TestArchiveContract(t *testing.T) {
 	}
 	t.Run("SystemClock", func(t *testing.T) {
 		contract.TestArchive(t, func(t *testing.T) contract.ArchiveFixture {
-			a := must[*memory.MemoryArchive](t)(memory.NewMemoryArchive(memory.SystemClock{}, memory.WithRetrievalTimes(time.Second, 2*time.Second)))
+			a := must[*memory.Archive](t)(memory.NewArchive(memory.SystemClock{}, memory.WithRetrievalTimes(time.Second, 2*time.Second)))
 			t.Cleanup(func() { a.Close() })
 			return contract.ArchiveFixture{Archive: a, Sleep: time.Sleep, RefuseExpedited: a.RefuseExpedited, MaxRestore: 2 * time.Second, ModelsDeletion: true}
 		})
@@ -106,7 +106,7 @@ func TestArchiveContract(t *testing.T) {
 
 func TestNotifierContract(t *testing.T) {
 	contract.TestNotifier(t, func(t *testing.T) contract.NotifierFixture {
-		o := must[*memory.MemoryOutbox](t)(memory.NewMemoryOutbox(memory.NewFakeClock(time.Time{}), 0))
+		o := must[*memory.Outbox](t)(memory.NewOutbox(memory.NewFakeClock(time.Time{}), 0))
 		return contract.NotifierFixture{Notifier: o, Sent: func(t *testing.T) []ports.Email {
 			var out []ports.Email
 			for _, e := range o.Sent() {
@@ -131,7 +131,7 @@ func objectFixture(t *testing.T, disk bool) contract.ObjectStoreFixture {
 	if disk {
 		store = must[*memory.DiskObjectStore](t)(memory.NewDiskObjectStore(t.TempDir(), opts...))
 	} else {
-		store = must[*memory.MemoryObjectStore](t)(memory.NewMemoryObjectStore(opts...))
+		store = must[*memory.ObjectStore](t)(memory.NewObjectStore(opts...))
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/objects/", store.Handler())

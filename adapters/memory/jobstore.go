@@ -23,7 +23,7 @@ const DefaultPageSize = 25
 // so a tampered URL gets a clear error instead of a wrong page.
 var ErrBadCursor = errors.New("invalid page cursor")
 
-// MemoryJobStore keeps jobs as snapshots (plain values), so a caller that
+// JobStore keeps jobs as snapshots (plain values), so a caller that
 // mutates a job it got or stored never changes what the store holds — the
 // same isolation a database gives. Updates compare the version exactly
 // like DynamoDB's conditional write.
@@ -38,7 +38,7 @@ var ErrBadCursor = errors.New("invalid page cursor")
 // storage state, so ListByStorage reads only the jobs it returns. Locks
 // are always taken job shard first, then user shard, and lists copy what
 // they need from the user index before reading jobs.
-type MemoryJobStore struct {
+type JobStore struct {
 	seed  maphash.Seed
 	jobs  [storeShards]jobShard
 	users [storeShards]userShard
@@ -75,9 +75,9 @@ func (a jobKey) less(b jobKey) bool {
 	return a.ID < b.ID
 }
 
-// NewMemoryJobStore returns an empty job store.
-func NewMemoryJobStore() *MemoryJobStore {
-	s := &MemoryJobStore{seed: maphash.MakeSeed()}
+// NewJobStore returns an empty job store.
+func NewJobStore() *JobStore {
+	s := &JobStore{seed: maphash.MakeSeed()}
 	for i := range s.jobs {
 		s.jobs[i].jobs = map[domain.JobID]domain.JobSnapshot{}
 		s.users[i].users = map[domain.UserID]*userIndex{}
@@ -85,11 +85,11 @@ func NewMemoryJobStore() *MemoryJobStore {
 	return s
 }
 
-func (s *MemoryJobStore) jobShard(id domain.JobID) *jobShard {
+func (s *JobStore) jobShard(id domain.JobID) *jobShard {
 	return &s.jobs[maphash.String(s.seed, string(id))%storeShards]
 }
 
-func (s *MemoryJobStore) userShard(u domain.UserID) *userShard {
+func (s *JobStore) userShard(u domain.UserID) *userShard {
 	return &s.users[maphash.String(s.seed, string(u))%storeShards]
 }
 
@@ -100,7 +100,7 @@ func storedState(snap domain.JobSnapshot) (domain.Storage, bool) {
 }
 
 // Create stores job as it is (including its version); ErrExists if the id is taken.
-func (s *MemoryJobStore) Create(ctx context.Context, job *domain.Job) error {
+func (s *JobStore) Create(ctx context.Context, job *domain.Job) error {
 	if job == nil {
 		return fmt.Errorf("create job: nil job")
 	}
@@ -143,7 +143,7 @@ func (idx *userIndex) store(st domain.Storage, k jobKey) {
 }
 
 // Get returns a fresh copy of the job; ErrNotFound if absent.
-func (s *MemoryJobStore) Get(ctx context.Context, id domain.JobID) (*domain.Job, error) {
+func (s *JobStore) Get(ctx context.Context, id domain.JobID) (*domain.Job, error) {
 	snap, ok := s.snapshot(id)
 	if !ok {
 		return nil, fmt.Errorf("get job %s: %w", id, ports.ErrNotFound)
@@ -151,7 +151,7 @@ func (s *MemoryJobStore) Get(ctx context.Context, id domain.JobID) (*domain.Job,
 	return restoreJob(snap)
 }
 
-func (s *MemoryJobStore) snapshot(id domain.JobID) (domain.JobSnapshot, bool) {
+func (s *JobStore) snapshot(id domain.JobID) (domain.JobSnapshot, bool) {
 	js := s.jobShard(id)
 	js.mu.RLock()
 	snap, ok := js.jobs[id]
@@ -162,7 +162,7 @@ func (s *MemoryJobStore) snapshot(id domain.JobID) (domain.JobSnapshot, bool) {
 // Update writes job if the stored version equals job.Version() and returns
 // it at the next version; ErrConflict when another write got there first,
 // ErrNotFound when there is no such job.
-func (s *MemoryJobStore) Update(ctx context.Context, job *domain.Job) (*domain.Job, error) {
+func (s *JobStore) Update(ctx context.Context, job *domain.Job) (*domain.Job, error) {
 	if job == nil {
 		return nil, fmt.Errorf("update job: nil job")
 	}
@@ -206,7 +206,7 @@ func (s *MemoryJobStore) Update(ctx context.Context, job *domain.Job) (*domain.J
 // ListByUser pages through user's jobs newest first (ties by id,
 // descending). The cursor encodes the last job returned, so jobs created
 // while a user pages never shift later pages.
-func (s *MemoryJobStore) ListByUser(ctx context.Context, user domain.UserID, cursor string, limit int) ([]*domain.Job, string, error) {
+func (s *JobStore) ListByUser(ctx context.Context, user domain.UserID, cursor string, limit int) ([]*domain.Job, string, error) {
 	if limit <= 0 {
 		limit = DefaultPageSize
 	}
@@ -254,7 +254,7 @@ func (s *MemoryJobStore) ListByUser(ctx context.Context, user domain.UserID, cur
 
 // ListByStorage returns user's completed jobs whose results are in state,
 // newest first. It reads only those jobs, from the user's storage index.
-func (s *MemoryJobStore) ListByStorage(ctx context.Context, user domain.UserID, state domain.Storage) ([]*domain.Job, error) {
+func (s *JobStore) ListByStorage(ctx context.Context, user domain.UserID, state domain.Storage) ([]*domain.Job, error) {
 	us := s.userShard(user)
 	us.mu.RLock()
 	var keys []jobKey
@@ -290,7 +290,7 @@ func (s *MemoryJobStore) ListByStorage(ctx context.Context, user domain.UserID, 
 }
 
 func restoreJob(s domain.JobSnapshot) (*domain.Job, error) {
-	j, err := domain.RestoreJob(s)
+	j, err := domain.JobFromSnapshot(s)
 	if err != nil {
 		return nil, fmt.Errorf("load job %s: %w", s.ID, err)
 	}
@@ -314,4 +314,4 @@ func decodeCursor(c string) (jobKey, error) {
 	return k, nil
 }
 
-var _ ports.JobStore = (*MemoryJobStore)(nil)
+var _ ports.JobStore = (*JobStore)(nil)

@@ -16,7 +16,7 @@ import (
 
 func TestOutboxListsNewestFirstAndIsBounded(t *testing.T) {
 	clock := memory.NewFakeClock(time.Time{})
-	o, err := memory.NewMemoryOutbox(clock, 3)
+	o, err := memory.NewOutbox(clock, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,13 +46,13 @@ func TestOutboxListsNewestFirstAndIsBounded(t *testing.T) {
 			t.Errorf("accepted %+v", bad)
 		}
 	}
-	if _, err := memory.NewMemoryOutbox(nil, 0); err == nil {
+	if _, err := memory.NewOutbox(nil, 0); err == nil {
 		t.Errorf("nil clock accepted")
 	}
 }
 
 func TestJobStoreCursorIsOpaqueAndChecked(t *testing.T) {
-	s := memory.NewMemoryJobStore()
+	s := memory.NewJobStore()
 	ctx := context.Background()
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 3 {
@@ -143,8 +143,8 @@ func TestTopologyWiresTopicsToQueuesWithDeadLetters(t *testing.T) {
 	}
 	ctx := context.Background()
 	for _, c := range []struct {
-		topic *memory.MemoryTopic
-		queue *memory.MemoryQueue
+		topic *memory.Topic
+		queue *memory.Queue
 	}{{top.JobRequests, top.Annotate}, {top.JobResults, top.Notify}, {top.ThawRequests, top.Thaw}, {top.RestoreCompletions, top.Restore}} {
 		if err := c.topic.Publish(ctx, []byte("m")); err != nil {
 			t.Fatal(err)

@@ -112,17 +112,17 @@ func newObjectStore(b blobs, opts []ObjectStoreOption) (*objectStore, error) {
 	return s, nil
 }
 
-// MemoryObjectStore keeps objects in process memory: fast and ephemeral,
+// ObjectStore keeps objects in process memory: fast and ephemeral,
 // for tests and small local runs.
-type MemoryObjectStore struct{ *objectStore }
+type ObjectStore struct{ *objectStore }
 
-// NewMemoryObjectStore makes an empty in-memory object store.
-func NewMemoryObjectStore(opts ...ObjectStoreOption) (*MemoryObjectStore, error) {
+// NewObjectStore makes an empty in-memory object store.
+func NewObjectStore(opts ...ObjectStoreOption) (*ObjectStore, error) {
 	s, err := newObjectStore(newMemBlobs(), opts)
 	if err != nil {
 		return nil, err
 	}
-	return &MemoryObjectStore{s}, nil
+	return &ObjectStore{s}, nil
 }
 
 // DiskObjectStore keeps objects as files under a directory, so local mode
@@ -308,6 +308,6 @@ func (s *objectStore) checkExpiry(unix int64) error {
 }
 
 var (
-	_ ports.ObjectStore = (*MemoryObjectStore)(nil)
+	_ ports.ObjectStore = (*ObjectStore)(nil)
 	_ ports.ObjectStore = (*DiskObjectStore)(nil)
 )

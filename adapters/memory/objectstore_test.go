@@ -46,7 +46,7 @@ func bothStores(t *testing.T, clock ports.Clock) map[string]func(prefix string) 
 	dir := t.TempDir()
 	return map[string]func(string) presignStore{
 		"Memory": func(prefix string) presignStore {
-			s, err := memory.NewMemoryObjectStore(memory.WithURLPrefix(prefix), memory.WithObjectClock(clock))
+			s, err := memory.NewObjectStore(memory.WithURLPrefix(prefix), memory.WithObjectClock(clock))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -321,7 +321,7 @@ func TestPresignedDownload(t *testing.T) {
 }
 
 func TestObjectStoreURLPrefixAsPath(t *testing.T) {
-	s, err := memory.NewMemoryObjectStore(memory.WithURLPrefix("/local/objects/"))
+	s, err := memory.NewObjectStore(memory.WithURLPrefix("/local/objects/"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,27 +337,27 @@ func TestObjectStoreURLPrefixAsPath(t *testing.T) {
 		t.Fatalf("upload through StripPrefix: %s %q", resp.Status, msg)
 	}
 	for _, bad := range []string{"", "objects", "http://h/p?q=1"} {
-		if _, err := memory.NewMemoryObjectStore(memory.WithURLPrefix(bad)); err == nil {
+		if _, err := memory.NewObjectStore(memory.WithURLPrefix(bad)); err == nil {
 			t.Errorf("prefix %q accepted", bad)
 		}
 	}
-	if _, err := memory.NewMemoryObjectStore(memory.WithSigningKey([]byte("short"))); err == nil {
+	if _, err := memory.NewObjectStore(memory.WithSigningKey([]byte("short"))); err == nil {
 		t.Errorf("short signing key accepted")
 	}
 }
 
 func TestSigningKeySharedBetweenStores(t *testing.T) {
 	key := []byte("0123456789abcdef0123456789abcdef")
-	a, _ := memory.NewMemoryObjectStore(memory.WithSigningKey(key))
-	b, _ := memory.NewMemoryObjectStore(memory.WithSigningKey(key))
-	c, _ := memory.NewMemoryObjectStore()
+	a, _ := memory.NewObjectStore(memory.WithSigningKey(key))
+	b, _ := memory.NewObjectStore(memory.WithSigningKey(key))
+	c, _ := memory.NewObjectStore()
 	ctx := context.Background()
-	for _, s := range []*memory.MemoryObjectStore{b, c} {
+	for _, s := range []*memory.ObjectStore{b, c} {
 		s.Put(ctx, "k", strings.NewReader("v"))
 	}
 	u, _ := a.PresignDownload(ctx, "k", "k.txt", time.Minute)
 	path := strings.TrimPrefix(u, memory.DefaultURLPrefix)
-	for name, s := range map[string]*memory.MemoryObjectStore{"same key": b, "other key": c} {
+	for name, s := range map[string]*memory.ObjectStore{"same key": b, "other key": c} {
 		rec := httptest.NewRecorder()
 		s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
 		want := http.StatusOK
@@ -394,7 +394,7 @@ func TestPutLimited(t *testing.T) {
 }
 
 func TestObjectKeysAreValidated(t *testing.T) {
-	s, _ := memory.NewMemoryObjectStore()
+	s, _ := memory.NewObjectStore()
 	ctx := context.Background()
 	for _, k := range []string{"", strings.Repeat("k", memory.MaxKeyLength+1), "a\x00b", "line\nbreak", string([]byte{0xff, 0xfe})} {
 		if _, err := s.Put(ctx, k, strings.NewReader("x")); !errors.Is(err, memory.ErrInvalidKey) {

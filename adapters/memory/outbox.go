@@ -19,11 +19,11 @@ type SentEmail struct {
 	SentAt time.Time
 }
 
-// MemoryOutbox is the local-mode ports.Notifier: instead of mailing anyone
+// Outbox is the local-mode ports.Notifier: instead of mailing anyone
 // it keeps sent e-mails so the local outbox page can show what a user
 // would have received. It keeps the most recent messages only, so a
 // long-running local server does not grow without bound.
-type MemoryOutbox struct {
+type Outbox struct {
 	clock ports.Clock
 	keep  int
 	mu    sync.Mutex
@@ -34,9 +34,9 @@ type MemoryOutbox struct {
 // DefaultOutboxSize is how many e-mails NewMemoryOutbox keeps when asked for 0.
 const DefaultOutboxSize = 1000
 
-// NewMemoryOutbox keeps up to keep e-mails (DefaultOutboxSize when keep is
+// NewOutbox keeps up to keep e-mails (DefaultOutboxSize when keep is
 // 0), timestamped with clock.
-func NewMemoryOutbox(clock ports.Clock, keep int) (*MemoryOutbox, error) {
+func NewOutbox(clock ports.Clock, keep int) (*Outbox, error) {
 	if clock == nil {
 		return nil, fmt.Errorf("memory outbox: nil clock")
 	}
@@ -46,12 +46,12 @@ func NewMemoryOutbox(clock ports.Clock, keep int) (*MemoryOutbox, error) {
 	if keep == 0 {
 		keep = DefaultOutboxSize
 	}
-	return &MemoryOutbox{clock: clock, keep: keep}, nil
+	return &Outbox{clock: clock, keep: keep}, nil
 }
 
 // Notify validates e the way a mail service would (a valid recipient
 // address, a subject and a body) and keeps it.
-func (o *MemoryOutbox) Notify(ctx context.Context, e ports.Email) error {
+func (o *Outbox) Notify(ctx context.Context, e ports.Email) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("notify %s: %w", e.To, err)
 	}
@@ -75,7 +75,7 @@ func (o *MemoryOutbox) Notify(ctx context.Context, e ports.Email) error {
 }
 
 // Sent lists kept e-mails newest first, as the outbox page shows them.
-func (o *MemoryOutbox) Sent() []SentEmail {
+func (o *Outbox) Sent() []SentEmail {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	out := make([]SentEmail, len(o.sent))
@@ -87,7 +87,7 @@ func (o *MemoryOutbox) Sent() []SentEmail {
 
 // SentTo lists the e-mails kept for one recipient, newest first, so a
 // signed-in user sees only their own mail.
-func (o *MemoryOutbox) SentTo(to string) []SentEmail {
+func (o *Outbox) SentTo(to string) []SentEmail {
 	var out []SentEmail
 	for _, e := range o.Sent() {
 		if strings.EqualFold(e.To, to) {
@@ -97,4 +97,4 @@ func (o *MemoryOutbox) SentTo(to string) []SentEmail {
 	return out
 }
 
-var _ ports.Notifier = (*MemoryOutbox)(nil)
+var _ ports.Notifier = (*Outbox)(nil)

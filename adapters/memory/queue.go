@@ -29,7 +29,7 @@ const (
 // no longer owns the message.
 var ErrStaleReceipt = errors.New("receipt is not for a message in flight")
 
-// MemoryQueue is an at-least-once queue with SQS semantics: delayed sends,
+// Queue is an at-least-once queue with SQS semantics: delayed sends,
 // visibility timeouts with redelivery, a receive count per message, and a
 // dead-letter queue that takes a message instead of delivering it after it
 // was received maxReceives times. All timing is read from the injected
@@ -42,11 +42,11 @@ var ErrStaleReceipt = errors.New("receipt is not for a message in flight")
 // timeout, a delete or visibility change re-files one message, so every
 // operation is O(log n) in the queue's length; nothing scans or sorts the
 // whole queue under the lock (only Stats counts it).
-type MemoryQueue struct {
+type Queue struct {
 	name        string
 	clock       ports.Clock
 	ids         ports.IDs
-	dlq         *MemoryQueue
+	dlq         *Queue
 	maxReceives int
 	maxDelay    time.Duration
 
@@ -102,12 +102,12 @@ func (h *byVisibility) Pop() any {
 }
 
 // QueueOption configures a MemoryQueue.
-type QueueOption func(*MemoryQueue) error
+type QueueOption func(*Queue) error
 
 // WithDeadLetter sends a message to dlq instead of delivering it a
 // (maxReceives+1)th time, like an SQS redrive policy.
-func WithDeadLetter(dlq *MemoryQueue, maxReceives int) QueueOption {
-	return func(q *MemoryQueue) error {
+func WithDeadLetter(dlq *Queue, maxReceives int) QueueOption {
+	return func(q *Queue) error {
 		if dlq == nil || maxReceives < 1 {
 			return fmt.Errorf("dead-letter queue needs a queue and maxReceives >= 1 (got %d)", maxReceives)
 		}
@@ -122,7 +122,7 @@ func WithDeadLetter(dlq *MemoryQueue, maxReceives int) QueueOption {
 // WithMaxDelay changes the longest delay Send honours (longer ones are
 // clamped); 0 lifts the limit.
 func WithMaxDelay(d time.Duration) QueueOption {
-	return func(q *MemoryQueue) error {
+	return func(q *Queue) error {
 		if d < 0 {
 			return fmt.Errorf("negative max delay %s", d)
 		}
@@ -133,7 +133,7 @@ func WithMaxDelay(d time.Duration) QueueOption {
 
 // WithQueueIDs sets how message ids and receipts are made (RandomIDs by default).
 func WithQueueIDs(ids ports.IDs) QueueOption {
-	return func(q *MemoryQueue) error {
+	return func(q *Queue) error {
 		if ids == nil {
 			return fmt.Errorf("nil ids")
 		}
@@ -142,16 +142,16 @@ func WithQueueIDs(ids ports.IDs) QueueOption {
 	}
 }
 
-// NewMemoryQueue makes an empty queue named name (used in errors and logs)
+// NewQueue makes an empty queue named name (used in errors and logs)
 // whose timing follows clock.
-func NewMemoryQueue(name string, clock ports.Clock, opts ...QueueOption) (*MemoryQueue, error) {
+func NewQueue(name string, clock ports.Clock, opts ...QueueOption) (*Queue, error) {
 	if name == "" {
 		return nil, fmt.Errorf("memory queue: empty name")
 	}
 	if clock == nil {
 		return nil, fmt.Errorf("memory queue %s: nil clock", name)
 	}
-	q := &MemoryQueue{
+	q := &Queue{
 		name: name, clock: clock, ids: RandomIDs{}, maxDelay: SQSMaxDelay,
 		receipts: map[string]*queued{}, wake: make(chan struct{}),
 	}
@@ -164,11 +164,11 @@ func NewMemoryQueue(name string, clock ports.Clock, opts ...QueueOption) (*Memor
 }
 
 // Name is the queue's name.
-func (q *MemoryQueue) Name() string { return q.name }
+func (q *Queue) Name() string { return q.name }
 
 // Send enqueues a copy of body, invisible until delay has passed (clamped
 // to the queue's maximum delay).
-func (q *MemoryQueue) Send(ctx context.Context, body []byte, delay time.Duration) error {
+func (q *Queue) Send(ctx context.Context, body []byte, delay time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("send to %s: %w", q.name, err)
 	}
@@ -187,7 +187,7 @@ func (q *MemoryQueue) Send(ctx context.Context, body []byte, delay time.Duration
 }
 
 // enqueueLocked adds m (keeping its receive count) and wakes receivers.
-func (q *MemoryQueue) enqueueLocked(m *queued) {
+func (q *Queue) enqueueLocked(m *queued) {
 	q.seq++
 	m.seq = q.seq
 	m.receipt, m.receipts = "", nil
@@ -195,7 +195,7 @@ func (q *MemoryQueue) enqueueLocked(m *queued) {
 	q.wakeLocked()
 }
 
-func (q *MemoryQueue) wakeLocked() {
+func (q *Queue) wakeLocked() {
 	close(q.wake)
 	q.wake = make(chan struct{})
 }
@@ -206,7 +206,7 @@ func (q *MemoryQueue) wakeLocked() {
 // (DefaultVisibility if not positive). Messages already received
 // maxReceives times go to the dead-letter queue instead. Oldest visible
 // messages come first.
-func (q *MemoryQueue) Receive(ctx context.Context, maxMessages int, visibility, wait time.Duration) ([]ports.Message, error) {
+func (q *Queue) Receive(ctx context.Context, maxMessages int, visibility, wait time.Duration) ([]ports.Message, error) {
 	limit := min(MaxReceiveBatch, max(maxMessages, 1))
 	if visibility <= 0 {
 		visibility = DefaultVisibility
@@ -259,7 +259,7 @@ func (q *MemoryQueue) Receive(ctx context.Context, maxMessages int, visibility, 
 // Each delivery is re-filed at its visibility timeout (visibility > 0, so
 // it sinks below everything visible now). The returned bodies are the
 // queue's own: the caller copies them.
-func (q *MemoryQueue) takeLocked(now time.Time, receipts []string, visibility time.Duration) []ports.Message {
+func (q *Queue) takeLocked(now time.Time, receipts []string, visibility time.Duration) []ports.Message {
 	var out []ports.Message
 	for len(out) < len(receipts) && len(q.msgs) > 0 && !q.msgs[0].visibleAt.After(now) {
 		m := q.msgs[0]
@@ -281,14 +281,14 @@ func (q *MemoryQueue) takeLocked(now time.Time, receipts []string, visibility ti
 
 // acceptDeadLetter takes a message another queue gave up on, visible at
 // once and keeping its receive count (as SQS does).
-func (q *MemoryQueue) acceptDeadLetter(m *queued) {
+func (q *Queue) acceptDeadLetter(m *queued) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	moved := &queued{id: m.id, body: m.body, receives: m.receives, visibleAt: q.clock.Now()}
 	q.enqueueLocked(moved)
 }
 
-func (q *MemoryQueue) removeLocked(m *queued) {
+func (q *Queue) removeLocked(m *queued) {
 	if m.index >= 0 {
 		heap.Remove(&q.msgs, m.index)
 	}
@@ -301,7 +301,7 @@ func (q *MemoryQueue) removeLocked(m *queued) {
 // any receipt ever issued for the message deletes it, and deleting an
 // already deleted message is not an error, so a redelivered worker's late
 // acknowledgement is harmless.
-func (q *MemoryQueue) Delete(ctx context.Context, receipt string) error {
+func (q *Queue) Delete(ctx context.Context, receipt string) error {
 	if receipt == "" {
 		return fmt.Errorf("delete from %s: empty receipt", q.name)
 	}
@@ -317,7 +317,7 @@ func (q *MemoryQueue) Delete(ctx context.Context, receipt string) error {
 // visible at once (a worker shutting down gives it back). It fails with
 // ErrStaleReceipt when the delivery is no longer the message's current,
 // in-flight one.
-func (q *MemoryQueue) ExtendVisibility(ctx context.Context, receipt string, d time.Duration) error {
+func (q *Queue) ExtendVisibility(ctx context.Context, receipt string, d time.Duration) error {
 	if d < 0 {
 		return fmt.Errorf("extend visibility in %s: negative duration %s", q.name, d)
 	}
@@ -339,7 +339,7 @@ func (q *MemoryQueue) ExtendVisibility(ctx context.Context, receipt string, d ti
 // Stats counts messages now visible, in flight (received, hidden) and
 // delayed (sent with a delay not yet passed). It is the one operation that
 // walks the whole queue (for metrics and readiness, not per message).
-func (q *MemoryQueue) Stats(ctx context.Context) (ports.QueueStats, error) {
+func (q *Queue) Stats(ctx context.Context) (ports.QueueStats, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	now := q.clock.Now()
@@ -357,4 +357,4 @@ func (q *MemoryQueue) Stats(ctx context.Context) (ports.QueueStats, error) {
 	return s, nil
 }
 
-var _ ports.Queue = (*MemoryQueue)(nil)
+var _ ports.Queue = (*Queue)(nil)

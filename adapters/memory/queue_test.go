@@ -10,10 +10,10 @@ import (
 	"github.com/gasproject/gas/ports"
 )
 
-func fakeQueue(t *testing.T, opts ...memory.QueueOption) (*memory.MemoryQueue, *memory.FakeClock) {
+func fakeQueue(t *testing.T, opts ...memory.QueueOption) (*memory.Queue, *memory.FakeClock) {
 	t.Helper()
 	c := memory.NewFakeClock(time.Time{})
-	q, err := memory.NewMemoryQueue("q", c, opts...)
+	q, err := memory.NewQueue("q", c, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,11 +172,11 @@ func waitPending(t *testing.T, c *memory.FakeClock, n int) {
 
 func TestQueueDeadLetterKeepsReceiveCount(t *testing.T) {
 	c := memory.NewFakeClock(time.Time{})
-	dlq, err := memory.NewMemoryQueue("dlq", c)
+	dlq, err := memory.NewQueue("dlq", c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := memory.NewMemoryQueue("q", c, memory.WithDeadLetter(dlq, 5))
+	q, err := memory.NewQueue("q", c, memory.WithDeadLetter(dlq, 5))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,17 +202,17 @@ func TestQueueDeadLetterKeepsReceiveCount(t *testing.T) {
 
 func TestQueueOptionsRejectInvalid(t *testing.T) {
 	c := memory.NewFakeClock(time.Time{})
-	if _, err := memory.NewMemoryQueue("", c); err == nil {
+	if _, err := memory.NewQueue("", c); err == nil {
 		t.Error("empty name accepted")
 	}
-	if _, err := memory.NewMemoryQueue("q", nil); err == nil {
+	if _, err := memory.NewQueue("q", nil); err == nil {
 		t.Error("nil clock accepted")
 	}
-	if _, err := memory.NewMemoryQueue("q", c, memory.WithDeadLetter(nil, 5)); err == nil {
+	if _, err := memory.NewQueue("q", c, memory.WithDeadLetter(nil, 5)); err == nil {
 		t.Error("nil dead-letter queue accepted")
 	}
-	dlq, _ := memory.NewMemoryQueue("dlq", c)
-	if _, err := memory.NewMemoryQueue("q", c, memory.WithDeadLetter(dlq, 0)); err == nil {
+	dlq, _ := memory.NewQueue("dlq", c)
+	if _, err := memory.NewQueue("q", c, memory.WithDeadLetter(dlq, 0)); err == nil {
 		t.Error("maxReceives 0 accepted")
 	}
 }
@@ -237,9 +237,9 @@ func TestQueueReceiveClampsBatch(t *testing.T) {
 
 func TestTopicFansOutAndReportsFailures(t *testing.T) {
 	c := memory.NewFakeClock(time.Time{})
-	a, _ := memory.NewMemoryQueue("a", c)
-	b, _ := memory.NewMemoryQueue("b", c)
-	topic, err := memory.NewMemoryTopic("job-results", a, b)
+	a, _ := memory.NewQueue("a", c)
+	b, _ := memory.NewQueue("b", c)
+	topic, err := memory.NewTopic("job-results", a, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +247,7 @@ func TestTopicFansOutAndReportsFailures(t *testing.T) {
 	if err := topic.Publish(ctx, []byte("done")); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []*memory.MemoryQueue{a, b} {
+	for _, q := range []*memory.Queue{a, b} {
 		if ms := receiveN(t, q, time.Minute); len(ms) != 1 || string(ms[0].Body) != "done" {
 			t.Fatalf("%s got %v", q.Name(), ms)
 		}

@@ -61,11 +61,11 @@ func TestQueueDeliversByVisibilityThenSendOrder(t *testing.T) {
 // the "crashed" ones time out in the drain.
 func TestQueueHeapSurvivesChurn(t *testing.T) {
 	c := memory.NewFakeClock(time.Time{})
-	dlq, err := memory.NewMemoryQueue("dlq", c)
+	dlq, err := memory.NewQueue("dlq", c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := memory.NewMemoryQueue("q", c, memory.WithDeadLetter(dlq, 3))
+	q, err := memory.NewQueue("q", c, memory.WithDeadLetter(dlq, 3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestQueueHeapSurvivesChurn(t *testing.T) {
 // through their lifecycle, then checks the user lists and the storage
 // index against the jobs themselves.
 func TestJobStoreIndexesStayConsistentUnderConcurrency(t *testing.T) {
-	s := memory.NewMemoryJobStore()
+	s := memory.NewJobStore()
 	ctx := context.Background()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	users := []domain.UserID{"ada", "bob", "cy"}
@@ -260,7 +260,7 @@ func TestJobStoreIndexesStayConsistentUnderConcurrency(t *testing.T) {
 // BenchmarkJobStoreCreateOneUser creates b.N jobs for one user in time
 // order: with the append-ordered index each create is O(1) amortised.
 func BenchmarkJobStoreCreateOneUser(b *testing.B) {
-	s := memory.NewMemoryJobStore()
+	s := memory.NewJobStore()
 	ctx := context.Background()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	b.ReportAllocs()
@@ -275,7 +275,7 @@ func BenchmarkJobStoreCreateOneUser(b *testing.B) {
 // BenchmarkJobStoreFirstPage lists the first page of 25 of a user with
 // 10,000 jobs (the job list page).
 func BenchmarkJobStoreFirstPage(b *testing.B) {
-	s := memory.NewMemoryJobStore()
+	s := memory.NewJobStore()
 	ctx := context.Background()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 10000 {
@@ -298,7 +298,7 @@ func BenchmarkJobStoreFirstPage(b *testing.B) {
 // queue holding 10,000 (as the annotate queue does after a burst): each
 // step is O(log n), not a scan of the backlog.
 func BenchmarkQueueBacklog(b *testing.B) {
-	q, err := memory.NewMemoryQueue("q", memory.SystemClock{})
+	q, err := memory.NewQueue("q", memory.SystemClock{})
 	if err != nil {
 		b.Fatal(err)
 	}

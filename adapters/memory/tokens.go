@@ -11,26 +11,26 @@ import (
 	"github.com/gasproject/gas/ports"
 )
 
-// MemoryTokenStore is the in-memory ports.TokenStore for local mode and
+// TokenStore is the in-memory ports.TokenStore for local mode and
 // tests. Tokens are indexed by hash (every API request looks one up) and
 // by owner and id (the profile page lists and revokes them), so no
 // operation scans other users' tokens.
-type MemoryTokenStore struct {
+type TokenStore struct {
 	mu     sync.RWMutex
 	byHash map[string]*ports.APIToken
 	byUser map[domain.UserID]map[string]*ports.APIToken // owner -> id -> token
 }
 
-// NewMemoryTokenStore makes an empty store.
-func NewMemoryTokenStore() *MemoryTokenStore {
-	return &MemoryTokenStore{byHash: map[string]*ports.APIToken{}, byUser: map[domain.UserID]map[string]*ports.APIToken{}}
+// NewTokenStore makes an empty store.
+func NewTokenStore() *TokenStore {
+	return &TokenStore{byHash: map[string]*ports.APIToken{}, byUser: map[domain.UserID]map[string]*ports.APIToken{}}
 }
 
-var _ ports.TokenStore = (*MemoryTokenStore)(nil)
+var _ ports.TokenStore = (*TokenStore)(nil)
 
 // Create stores t; ports.ErrExists if its hash, or its id for the same
 // user, is taken; ports.ErrInvalidToken if t is incomplete.
-func (m *MemoryTokenStore) Create(ctx context.Context, t ports.APIToken) error {
+func (m *TokenStore) Create(ctx context.Context, t ports.APIToken) error {
 	if err := t.Validate(); err != nil {
 		return fmt.Errorf("create token: %w", err)
 	}
@@ -54,7 +54,7 @@ func (m *MemoryTokenStore) Create(ctx context.Context, t ports.APIToken) error {
 }
 
 // ByHash finds a token by secret hash.
-func (m *MemoryTokenStore) ByHash(ctx context.Context, hash string) (ports.APIToken, error) {
+func (m *TokenStore) ByHash(ctx context.Context, hash string) (ports.APIToken, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	t, ok := m.byHash[hash]
@@ -65,7 +65,7 @@ func (m *MemoryTokenStore) ByHash(ctx context.Context, hash string) (ports.APITo
 }
 
 // List returns a user's tokens newest first, ties by id.
-func (m *MemoryTokenStore) List(ctx context.Context, user domain.UserID) ([]ports.APIToken, error) {
+func (m *TokenStore) List(ctx context.Context, user domain.UserID) ([]ports.APIToken, error) {
 	m.mu.RLock()
 	out := make([]ports.APIToken, 0, len(m.byUser[user]))
 	for _, t := range m.byUser[user] {
@@ -94,7 +94,7 @@ func sortTokens(ts []ports.APIToken) {
 }
 
 // Delete revokes one of the user's tokens.
-func (m *MemoryTokenStore) Delete(ctx context.Context, user domain.UserID, id string) error {
+func (m *TokenStore) Delete(ctx context.Context, user domain.UserID, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	t, ok := m.byUser[user][id]
@@ -110,7 +110,7 @@ func (m *MemoryTokenStore) Delete(ctx context.Context, user domain.UserID, id st
 }
 
 // Touch records the last use of a token.
-func (m *MemoryTokenStore) Touch(ctx context.Context, hash string, at time.Time) error {
+func (m *TokenStore) Touch(ctx context.Context, hash string, at time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	t, ok := m.byHash[hash]

@@ -9,21 +9,21 @@ import (
 	"github.com/gasproject/gas/ports"
 )
 
-// MemoryTopic is a ports.Publisher that fans each message out to every
+// Topic is a ports.Publisher that fans each message out to every
 // subscribed queue, like an SNS topic with raw-delivery SQS subscriptions,
 // so each consumer role gets its own copy and fails independently.
-type MemoryTopic struct {
+type Topic struct {
 	name string
 	mu   sync.RWMutex
 	subs []ports.Queue
 }
 
-// NewMemoryTopic makes a topic named name with the given subscribers.
-func NewMemoryTopic(name string, subscribers ...ports.Queue) (*MemoryTopic, error) {
+// NewTopic makes a topic named name with the given subscribers.
+func NewTopic(name string, subscribers ...ports.Queue) (*Topic, error) {
 	if name == "" {
 		return nil, fmt.Errorf("memory topic: empty name")
 	}
-	t := &MemoryTopic{name: name}
+	t := &Topic{name: name}
 	for _, q := range subscribers {
 		if err := t.Subscribe(q); err != nil {
 			return nil, err
@@ -33,7 +33,7 @@ func NewMemoryTopic(name string, subscribers ...ports.Queue) (*MemoryTopic, erro
 }
 
 // Subscribe adds a queue that will receive every later publication.
-func (t *MemoryTopic) Subscribe(q ports.Queue) error {
+func (t *Topic) Subscribe(q ports.Queue) error {
 	if q == nil {
 		return fmt.Errorf("subscribe to %s: nil queue", t.name)
 	}
@@ -45,7 +45,7 @@ func (t *MemoryTopic) Subscribe(q ports.Queue) error {
 
 // Publish sends body to every subscriber at once. Every subscriber is
 // tried even if one fails; the failures are returned together.
-func (t *MemoryTopic) Publish(ctx context.Context, body []byte) error {
+func (t *Topic) Publish(ctx context.Context, body []byte) error {
 	t.mu.RLock()
 	subs := append([]ports.Queue(nil), t.subs...)
 	t.mu.RUnlock()
@@ -61,4 +61,4 @@ func (t *MemoryTopic) Publish(ctx context.Context, body []byte) error {
 	return nil
 }
 
-var _ ports.Publisher = (*MemoryTopic)(nil)
+var _ ports.Publisher = (*Topic)(nil)

@@ -30,10 +30,10 @@ const DefaultMaxReceives = 5
 // archive and restore queues also take direct (delayed) sends. Local mode
 // builds it once and hands its parts to the workers.
 type Topology struct {
-	JobRequests, JobResults, ThawRequests, RestoreCompletions *MemoryTopic
-	Annotate, Notify, Thaw, Restore, Archive                  *MemoryQueue
+	JobRequests, JobResults, ThawRequests, RestoreCompletions *Topic
+	Annotate, Notify, Thaw, Restore, Archive                  *Queue
 	// DeadLetters holds each queue's dead-letter queue, by queue name.
-	DeadLetters map[string]*MemoryQueue
+	DeadLetters map[string]*Queue
 }
 
 // NewTopology builds the topology on clock with dead-lettering after
@@ -42,13 +42,13 @@ func NewTopology(clock ports.Clock, maxReceives int, opts ...QueueOption) (*Topo
 	if maxReceives == 0 {
 		maxReceives = DefaultMaxReceives
 	}
-	t := &Topology{DeadLetters: map[string]*MemoryQueue{}}
-	queue := func(name string) (*MemoryQueue, error) {
-		dlq, err := NewMemoryQueue(name+"-dlq", clock, opts...)
+	t := &Topology{DeadLetters: map[string]*Queue{}}
+	queue := func(name string) (*Queue, error) {
+		dlq, err := NewQueue(name+"-dlq", clock, opts...)
 		if err != nil {
 			return nil, err
 		}
-		q, err := NewMemoryQueue(name, clock, append(append([]QueueOption(nil), opts...), WithDeadLetter(dlq, maxReceives))...)
+		q, err := NewQueue(name, clock, append(append([]QueueOption(nil), opts...), WithDeadLetter(dlq, maxReceives))...)
 		if err != nil {
 			return nil, err
 		}
@@ -58,7 +58,7 @@ func NewTopology(clock ports.Clock, maxReceives int, opts ...QueueOption) (*Topo
 	var err error
 	for _, q := range []struct {
 		name string
-		dst  **MemoryQueue
+		dst  **Queue
 	}{{QueueAnnotate, &t.Annotate}, {QueueNotify, &t.Notify}, {QueueThaw, &t.Thaw}, {QueueRestore, &t.Restore}, {QueueArchive, &t.Archive}} {
 		if *q.dst, err = queue(q.name); err != nil {
 			return nil, fmt.Errorf("topology: %w", err)
@@ -66,11 +66,11 @@ func NewTopology(clock ports.Clock, maxReceives int, opts ...QueueOption) (*Topo
 	}
 	for _, tp := range []struct {
 		name string
-		dst  **MemoryTopic
-		sub  *MemoryQueue
+		dst  **Topic
+		sub  *Queue
 	}{{TopicJobRequests, &t.JobRequests, t.Annotate}, {TopicJobResults, &t.JobResults, t.Notify},
 		{TopicThawRequests, &t.ThawRequests, t.Thaw}, {TopicRestoreCompletions, &t.RestoreCompletions, t.Restore}} {
-		if *tp.dst, err = NewMemoryTopic(tp.name, tp.sub); err != nil {
+		if *tp.dst, err = NewTopic(tp.name, tp.sub); err != nil {
 			return nil, fmt.Errorf("topology: %w", err)
 		}
 	}

@@ -9,20 +9,20 @@ import (
 	"github.com/gasproject/gas/ports"
 )
 
-// MemoryUserStore keeps profiles as snapshots, so callers never share a
+// UserStore keeps profiles as snapshots, so callers never share a
 // mutable profile with the store.
-type MemoryUserStore struct {
+type UserStore struct {
 	mu    sync.RWMutex
 	users map[domain.UserID]domain.UserSnapshot
 }
 
-// NewMemoryUserStore returns an empty profile store.
-func NewMemoryUserStore() *MemoryUserStore {
-	return &MemoryUserStore{users: map[domain.UserID]domain.UserSnapshot{}}
+// NewUserStore returns an empty profile store.
+func NewUserStore() *UserStore {
+	return &UserStore{users: map[domain.UserID]domain.UserSnapshot{}}
 }
 
 // Get returns a copy of the profile; ErrNotFound if the user never signed in.
-func (s *MemoryUserStore) Get(ctx context.Context, id domain.UserID) (*domain.User, error) {
+func (s *UserStore) Get(ctx context.Context, id domain.UserID) (*domain.User, error) {
 	s.mu.RLock()
 	snap, ok := s.users[id]
 	s.mu.RUnlock()
@@ -37,7 +37,7 @@ func (s *MemoryUserStore) Get(ctx context.Context, id domain.UserID) (*domain.Us
 }
 
 // Create stores a new profile; ErrExists if the user already has one.
-func (s *MemoryUserStore) Create(ctx context.Context, user *domain.User) error {
+func (s *UserStore) Create(ctx context.Context, user *domain.User) error {
 	if user == nil {
 		return fmt.Errorf("create user: nil user")
 	}
@@ -56,7 +56,7 @@ func (s *MemoryUserStore) Create(ctx context.Context, user *domain.User) error {
 
 // Update replaces the profile if the stored version equals user.Version()
 // (like DynamoDB's conditional write) and returns it at the next version.
-func (s *MemoryUserStore) Update(ctx context.Context, user *domain.User) (*domain.User, error) {
+func (s *UserStore) Update(ctx context.Context, user *domain.User) (*domain.User, error) {
 	if user == nil {
 		return nil, fmt.Errorf("update user: nil user")
 	}
@@ -79,4 +79,4 @@ func (s *MemoryUserStore) Update(ctx context.Context, user *domain.User) (*domai
 	return out, nil
 }
 
-var _ ports.UserStore = (*MemoryUserStore)(nil)
+var _ ports.UserStore = (*UserStore)(nil)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/gasproject/gas/domain/engine/export"
+	"github.com/gasproject/gas/adapters/engine/export"
 )
 
 // EngineExporter converts whole results with the annotation engine's export

@@ -23,7 +23,7 @@ import (
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/accounts"
 	"github.com/gasproject/gas/domain/jobs"
-	"github.com/gasproject/gas/domain/variants"
+	"github.com/gasproject/gas/adapters/vartable"
 	"github.com/gasproject/gas/ports"
 )
 
@@ -71,14 +71,14 @@ type harness struct {
 	ts       *httptest.Server
 	jobs     *jobs.Service
 	accounts *accounts.Service
-	store    *memory.MemoryJobStore
-	users    *memory.MemoryUserStore
+	store    *memory.JobStore
+	users    *memory.UserStore
 	objects  *trackingStore
-	mem      *memory.MemoryObjectStore
+	mem      *memory.ObjectStore
 	clock    *memory.FakeClock
-	requests *memory.MemoryQueue
-	thaws    *memory.MemoryQueue
-	outbox   *memory.MemoryOutbox
+	requests *memory.Queue
+	thaws    *memory.Queue
+	outbox   *memory.Outbox
 	tokens   *web.MemoryTokenStore
 	ready    error
 }
@@ -88,20 +88,20 @@ type harnessOpt func(*web.Options, *web.Deps)
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	t.Helper()
 	clock := memory.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	h := &harness{t: t, clock: clock, store: memory.NewMemoryJobStore(), users: memory.NewMemoryUserStore(), tokens: web.NewMemoryTokenStore()}
+	h := &harness{t: t, clock: clock, store: memory.NewJobStore(), users: memory.NewUserStore(), tokens: web.NewMemoryTokenStore()}
 	var err error
-	h.mem, err = memory.NewMemoryObjectStore(memory.WithObjectClock(clock))
+	h.mem, err = memory.NewObjectStore(memory.WithObjectClock(clock))
 	must(t, err)
 	h.objects = &trackingStore{ObjectStore: h.mem, live: map[string]bool{}}
-	h.requests, err = memory.NewMemoryQueue("annotate", clock)
+	h.requests, err = memory.NewQueue("annotate", clock)
 	must(t, err)
-	h.thaws, err = memory.NewMemoryQueue("thaw", clock)
+	h.thaws, err = memory.NewQueue("thaw", clock)
 	must(t, err)
-	reqTopic, err := memory.NewMemoryTopic("job-requests", h.requests)
+	reqTopic, err := memory.NewTopic("job-requests", h.requests)
 	must(t, err)
-	thawTopic, err := memory.NewMemoryTopic("thaw-requests", h.thaws)
+	thawTopic, err := memory.NewTopic("thaw-requests", h.thaws)
 	must(t, err)
-	h.outbox, err = memory.NewMemoryOutbox(clock, 100)
+	h.outbox, err = memory.NewOutbox(clock, 100)
 	must(t, err)
 	pol := domain.DefaultPolicy()
 	h.jobs, err = jobs.NewService(h.store, h.users, h.objects, reqTopic, clock, memory.NewRandomIDs(),
@@ -344,7 +344,7 @@ func (h *harness) complete(id domain.JobID) *domain.Job {
 	_, err = h.objects.Put(ctx, keys.VCF, strings.NewReader(out))
 	must(h.t, err)
 	var idx bytes.Buffer
-	must(h.t, variants.NewIndexer().Index(ctx, strings.NewReader(out), &idx))
+	must(h.t, vartable.NewIndexer().Index(ctx, strings.NewReader(out), &idx))
 	_, err = h.objects.Put(ctx, keys.Index, &idx)
 	must(h.t, err)
 	sj, _ := json.Marshal(sum)

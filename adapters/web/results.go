@@ -17,7 +17,7 @@ import (
 
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/jobs"
-	"github.com/gasproject/gas/domain/variants"
+	"github.com/gasproject/gas/adapters/vartable"
 )
 
 // indexCache keeps recently opened variant indexes (their dictionaries and
@@ -31,14 +31,14 @@ type indexCache struct {
 
 type indexEntry struct {
 	key string
-	ix  *variants.Index
+	ix  *vartable.Index
 }
 
 func newIndexCache(max int) *indexCache {
 	return &indexCache{max: max, order: list.New(), items: map[string]*list.Element{}}
 }
 
-func (c *indexCache) get(key string) *variants.Index {
+func (c *indexCache) get(key string) *vartable.Index {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.items[key]; ok {
@@ -48,7 +48,7 @@ func (c *indexCache) get(key string) *variants.Index {
 	return nil
 }
 
-func (c *indexCache) put(key string, ix *variants.Index) {
+func (c *indexCache) put(key string, ix *vartable.Index) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.items[key]; ok {
@@ -64,14 +64,14 @@ func (c *indexCache) put(key string, ix *variants.Index) {
 }
 
 // ranger reads ranges of one stored object.
-func (s *Server) ranger(key string) variants.Ranger {
+func (s *Server) ranger(key string) vartable.Ranger {
 	return func(ctx context.Context, off, n int64) (io.ReadCloser, error) {
 		return s.d.Objects.GetRange(ctx, key, off, n)
 	}
 }
 
 // openIndex opens (or finds cached) the variant index stored at key.
-func (s *Server) openIndex(ctx context.Context, key string) (*variants.Index, error) {
+func (s *Server) openIndex(ctx context.Context, key string) (*vartable.Index, error) {
 	if ix := s.indexes.get(key); ix != nil {
 		return ix, nil
 	}
@@ -79,7 +79,7 @@ func (s *Server) openIndex(ctx context.Context, key string) (*variants.Index, er
 	if err != nil {
 		return nil, fmt.Errorf("open variant index %s: %w", key, err)
 	}
-	ix, err := variants.Open(ctx, s.ranger(key), info.Size)
+	ix, err := vartable.Open(ctx, s.ranger(key), info.Size)
 	if err != nil {
 		return nil, fmt.Errorf("open variant index %s: %w", key, err)
 	}
@@ -160,14 +160,14 @@ func (s *Server) summary(ctx context.Context, j *domain.Job) (*domain.Summary, e
 
 // tableView is the variant table's page model.
 type tableView struct {
-	Rows                         []variants.Row
+	Rows                         []vartable.Row
 	Total, From, To              int64
 	Page, Pages                  int64
-	Filter                       variants.Filter
+	Filter                       vartable.Filter
 	Filtered                     bool
-	Sort                         variants.SortKey
+	Sort                         vartable.SortKey
 	Desc                         bool
-	Impacts, Consequences, Genes []variants.ValueCount
+	Impacts, Consequences, Genes []vartable.ValueCount
 	PrevURL, NextURL, SubsetURL  string
 	base                         url.Values
 }
@@ -175,14 +175,14 @@ type tableView struct {
 const tablePageSize = 50
 
 // tableQuery reads filter, sort and page from the query string.
-func tableQuery(q url.Values) (variants.Filter, variants.SortKey, bool, int64) {
-	f := variants.Filter{Impact: q.Get("impact"), Consequence: q.Get("consequence"), Gene: strings.TrimSpace(q.Get("gene")), Known: q.Get("known")}
+func tableQuery(q url.Values) (vartable.Filter, vartable.SortKey, bool, int64) {
+	f := vartable.Filter{Impact: q.Get("impact"), Consequence: q.Get("consequence"), Gene: strings.TrimSpace(q.Get("gene")), Known: q.Get("known")}
 	if f.Known != "known" && f.Known != "novel" {
 		f.Known = ""
 	}
-	key, err := variants.ParseSortKey(q.Get("sort"))
+	key, err := vartable.ParseSortKey(q.Get("sort"))
 	if err != nil {
-		key = variants.SortPosition
+		key = vartable.SortPosition
 	}
 	page, _ := strconv.ParseInt(q.Get("page"), 10, 64)
 	if page < 1 {
@@ -197,11 +197,11 @@ func (s *Server) table(r *http.Request, j *domain.Job) (*tableView, error) {
 		return nil, err
 	}
 	f, key, desc, page := tableQuery(r.URL.Query())
-	pg, err := ix.Query(r.Context(), variants.Query{Filter: f, Sort: key, Desc: desc, Offset: (page - 1) * tablePageSize, Limit: tablePageSize})
+	pg, err := ix.Query(r.Context(), vartable.Query{Filter: f, Sort: key, Desc: desc, Offset: (page - 1) * tablePageSize, Limit: tablePageSize})
 	if err != nil {
 		return nil, err
 	}
-	rows, err := variants.ReadRows(r.Context(), s.ranger(j.Results().VCF), pg.Variants)
+	rows, err := vartable.ReadRows(r.Context(), s.ranger(j.Results().VCF), pg.Variants)
 	if err != nil {
 		return nil, err
 	}
@@ -213,8 +213,8 @@ func (s *Server) table(r *http.Request, j *domain.Job) (*tableView, error) {
 	}
 	tv := &tableView{Rows: rows, Total: pg.Total, Page: page, Pages: max(1, (pg.Total+tablePageSize-1)/tablePageSize),
 		Filter: f, Filtered: len(base) > 0, Sort: key, Desc: desc, base: base,
-		Impacts: ix.Values(variants.FacetImpact), Consequences: nonEmpty(ix.Values(variants.FacetConsequence)),
-		Genes: firstN(nonEmpty(ix.Values(variants.FacetGene)), 2000)}
+		Impacts: ix.Values(vartable.FacetImpact), Consequences: nonEmpty(ix.Values(vartable.FacetConsequence)),
+		Genes: firstN(nonEmpty(ix.Values(vartable.FacetGene)), 2000)}
 	if len(rows) > 0 {
 		tv.From, tv.To = (page-1)*tablePageSize+1, (page-1)*tablePageSize+int64(len(rows))
 	}
@@ -229,16 +229,16 @@ func (s *Server) table(r *http.Request, j *domain.Job) (*tableView, error) {
 	if page < tv.Pages {
 		tv.NextURL = pageURL(page + 1)
 	}
-	tv.SubsetURL = "/annotations/" + url.PathEscape(string(j.ID())) + "/variants.tsv?" + tv.withSort(key, desc).Encode()
+	tv.SubsetURL = "/annotations/" + url.PathEscape(string(j.ID())) + "/vartable.tsv?" + tv.withSort(key, desc).Encode()
 	return tv, nil
 }
 
-func (t *tableView) withSort(key variants.SortKey, desc bool) url.Values {
+func (t *tableView) withSort(key vartable.SortKey, desc bool) url.Values {
 	v := url.Values{}
 	for k, vs := range t.base {
 		v[k] = vs
 	}
-	if key != variants.SortPosition {
+	if key != vartable.SortPosition {
 		v.Set("sort", string(key))
 	}
 	if desc {
@@ -250,7 +250,7 @@ func (t *tableView) withSort(key variants.SortKey, desc bool) url.Values {
 // SortURL is the link of a column header: sort by it, or flip the order
 // when it is already the sort.
 func (t *tableView) SortURL(key string) string {
-	k := variants.SortKey(key)
+	k := vartable.SortKey(key)
 	desc := false
 	if k == t.Sort {
 		desc = !t.Desc
@@ -260,7 +260,7 @@ func (t *tableView) SortURL(key string) string {
 
 // AriaSort tells assistive technology how the column is sorted.
 func (t *tableView) AriaSort(key string) string {
-	if variants.SortKey(key) != t.Sort {
+	if vartable.SortKey(key) != t.Sort {
 		return "none"
 	}
 	if t.Desc {
@@ -269,7 +269,7 @@ func (t *tableView) AriaSort(key string) string {
 	return "ascending"
 }
 
-func nonEmpty(vs []variants.ValueCount) []variants.ValueCount {
+func nonEmpty(vs []vartable.ValueCount) []vartable.ValueCount {
 	out := vs[:0:0]
 	for _, v := range vs {
 		if v.Value != "" {
@@ -279,7 +279,7 @@ func nonEmpty(vs []variants.ValueCount) []variants.ValueCount {
 	return out
 }
 
-func firstN(vs []variants.ValueCount, n int) []variants.ValueCount {
+func firstN(vs []vartable.ValueCount, n int) []vartable.ValueCount {
 	if len(vs) > n {
 		return vs[:n]
 	}
@@ -289,7 +289,7 @@ func firstN(vs []variants.ValueCount, n int) []variants.ValueCount {
 // tsvHeader is the column line of TSV exports.
 const tsvHeader = "CHROM\tPOS\tID\tREF\tALT\tGENE\tCONSEQUENCE\tIMPACT\tFEATURE\tBIOTYPE\tHGVS_C\tHGVS_P\tKNOWN\n"
 
-func writeTSVRow(w *bufio.Writer, r variants.Row) {
+func writeTSVRow(w *bufio.Writer, r vartable.Row) {
 	known := "novel"
 	if r.Known {
 		known = "known"
@@ -347,8 +347,8 @@ func (s *Server) export(ctx context.Context, w http.ResponseWriter, j *domain.Jo
 	}
 	first := true
 	enc := json.NewEncoder(bw)
-	err = ix.Each(ctx, variants.Filter{}, variants.SortPosition, false, 2000, func(vs []variants.Variant) error {
-		rows, err := variants.ReadRows(ctx, s.ranger(j.Results().VCF), vs)
+	err = ix.Each(ctx, vartable.Filter{}, vartable.SortPosition, false, 2000, func(vs []vartable.Variant) error {
+		rows, err := vartable.ReadRows(ctx, s.ranger(j.Results().VCF), vs)
 		if err != nil {
 			return err
 		}
@@ -387,7 +387,7 @@ type variantJSON struct {
 	Known       bool   `json:"known"`
 }
 
-func jsonRow(r variants.Row) variantJSON {
+func jsonRow(r vartable.Row) variantJSON {
 	return variantJSON{r.Chrom, r.Pos, r.ID, r.Ref, r.Alt, r.Gene, r.Consequence, r.Impact.String(), r.Feature, r.Biotype, r.HGVSc, r.HGVSp, r.Known}
 }
 
@@ -417,8 +417,8 @@ func (s *Server) subsetTSV(w http.ResponseWriter, r *http.Request, j *domain.Job
 	bw := bufio.NewWriterSize(w, 64<<10)
 	defer bw.Flush()
 	bw.WriteString(tsvHeader)
-	err = ix.Each(r.Context(), f, key, desc, 2000, func(vs []variants.Variant) error {
-		rows, err := variants.ReadRows(r.Context(), s.ranger(j.Results().VCF), vs)
+	err = ix.Each(r.Context(), f, key, desc, 2000, func(vs []vartable.Variant) error {
+		rows, err := vartable.ReadRows(r.Context(), s.ranger(j.Results().VCF), vs)
 		if err != nil {
 			return err
 		}

@@ -34,10 +34,10 @@ func hashToken(secret string) string {
 // MemoryTokenStore is memory.MemoryTokenStore, kept here so wiring and
 // tests written against the web package's store still compile; new code
 // uses the memory adapter directly.
-type MemoryTokenStore = memory.MemoryTokenStore
+type MemoryTokenStore = memory.TokenStore
 
 // NewMemoryTokenStore forwards to memory.NewMemoryTokenStore.
-func NewMemoryTokenStore() *MemoryTokenStore { return memory.NewMemoryTokenStore() }
+func NewMemoryTokenStore() *MemoryTokenStore { return memory.NewTokenStore() }
 
 // errNoToken means the request carried no bearer token.
 var errNoToken = errors.New("no bearer token")

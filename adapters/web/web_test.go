@@ -428,7 +428,7 @@ func TestArchivedRestoringAndFailedPages(t *testing.T) {
 		t.Fatalf("archived subset: %d", r.StatusCode)
 	}
 	expected := h.clock.Now().Add(5 * time.Minute)
-	h.mutate(id, func(j *domain.Job) error { return j.RestoreStarted("ret-1", domain.TierExpedited, expected) })
+	h.mutate(id, func(j *domain.Job) error { return j.RestoreStarted("ret-1", domain.RetrievalExpedited, expected) })
 	r = b.get("/annotations/" + string(id))
 	if !strings.Contains(r.body, "Expedited retrieval, expected by "+expected.Format("2006-01-02 15:04:05 UTC")) || !strings.Contains(r.body, "RESTORING") {
 		t.Fatalf("restoring page: %s", between(r.body, "<main", "</main>"))

@@ -24,7 +24,7 @@ func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error
 	if err != nil {
 		return nil, nil, err
 	}
-	clock := providers.MemoryClock()
+	clock := providers.SystemClock()
 	messaging, err := providers.AWSMessages(ctx, clients, awsconfigConfig, clock)
 	if err != nil {
 		cleanup()

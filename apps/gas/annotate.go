@@ -15,11 +15,11 @@ import (
 
 	"github.com/gasproject/gas/apps/internal/reference"
 	"github.com/gasproject/gas/domain"
-	"github.com/gasproject/gas/domain/engine"
-	"github.com/gasproject/gas/domain/engine/bgzf"
-	"github.com/gasproject/gas/domain/engine/export"
-	"github.com/gasproject/gas/domain/engine/gasdb"
-	"github.com/gasproject/gas/domain/engine/model"
+	"github.com/gasproject/gas/adapters/engine"
+	"github.com/gasproject/gas/adapters/engine/bgzf"
+	"github.com/gasproject/gas/adapters/engine/export"
+	"github.com/gasproject/gas/adapters/engine/gasdb"
+	"github.com/gasproject/gas/adapters/engine/model"
 	"github.com/gasproject/gas/ports"
 )
 

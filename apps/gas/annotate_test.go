@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gasproject/gas/domain/engine/synth"
+	"github.com/gasproject/gas/adapters/engine/synth"
 )
 
 // TestAnnotateCLI runs `gas annotate` and `gas db build` in-process on a

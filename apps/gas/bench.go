@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gasproject/gas/domain/engine/synth"
+	"github.com/gasproject/gas/adapters/engine/synth"
 )
 
 func init() {

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/gasproject/gas/domain/engine/gasdb"
+	"github.com/gasproject/gas/adapters/engine/gasdb"
 )
 
 func init() {

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/gasproject/gas/adapters/reference"
-	"github.com/gasproject/gas/domain/engine/known"
+	"github.com/gasproject/gas/adapters/engine/known"
 )
 
 const dbFetchUsage = `usage: gas db fetch [--source ensembl|gencode] [--assembly GRCh38|GRCh37] [--release N]

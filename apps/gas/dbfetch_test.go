@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/gasproject/gas/adapters/reference"
-	"github.com/gasproject/gas/domain/engine/synth"
+	"github.com/gasproject/gas/adapters/engine/synth"
 )
 
 func gzipBytes(b []byte) []byte {

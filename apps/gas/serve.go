@@ -25,10 +25,10 @@ import (
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/accounts"
 	"github.com/gasproject/gas/domain/archival"
-	"github.com/gasproject/gas/domain/engine"
+	"github.com/gasproject/gas/adapters/engine"
 	"github.com/gasproject/gas/domain/jobs"
-	"github.com/gasproject/gas/domain/pipeline"
-	"github.com/gasproject/gas/domain/variants"
+	"github.com/gasproject/gas/domain/workers"
+	"github.com/gasproject/gas/adapters/vartable"
 	"github.com/gasproject/gas/ports"
 )
 
@@ -224,8 +224,8 @@ func localIdentity(ctx context.Context, cfg serveConfig, s providers.Settings) (
 	return p, nil
 }
 
-func localWeb(js *jobs.Service, acc *accounts.Service, objects *memory.MemoryObjectStore, tokens web.TokenStore,
-	clock ports.Clock, idp ports.IdentityProvider, met *web.Metrics, outbox *memory.MemoryOutbox, m *providers.Messaging,
+func localWeb(js *jobs.Service, acc *accounts.Service, objects *memory.ObjectStore, tokens web.TokenStore,
+	clock ports.Clock, idp ports.IdentityProvider, met *web.Metrics, outbox *memory.Outbox, m *providers.Messaging,
 	ref *localRef, s providers.Settings) (*web.Server, error) {
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
@@ -271,7 +271,7 @@ type workerSet struct{ list []worker }
 func localWorkers(store ports.JobStore, users ports.UserStore, objects ports.ObjectStore, notifier ports.Notifier,
 	m *providers.Messaging, arch *archival.Service, clock ports.Clock, ref *localRef, met *web.Metrics,
 	cfg serveConfig, s providers.Settings) (*workerSet, error) {
-	pc := pipeline.Config{Policy: s.Policy, ResultPrefix: "results/", BaseURL: s.BaseURL, Logger: s.Logger}
+	pc := workers.Config{Policy: s.Policy, ResultPrefix: "results/", BaseURL: s.BaseURL, Logger: s.Logger}
 	ws := &workerSet{}
 	add := func(name string, run func(context.Context) error, err error) error {
 		if err != nil {
@@ -282,34 +282,34 @@ func localWorkers(store ports.JobStore, users ports.UserStore, objects ports.Obj
 	}
 	rc := pc
 	rc.Concurrency = cfg.Workers
-	runner, err := pipeline.NewRunner(pipeline.RunnerPorts{
+	runner, err := workers.NewRunner(workers.RunnerPorts{
 		Requests: m.Queues.Annotate, Archives: m.Queues.Archive, Results: m.Topics.JobResults,
 		Jobs: store, Users: users, Objects: objects, Annotator: met.InstrumentAnnotator(ref.Engine),
-		Indexer: variants.NewIndexer(), Clock: clock,
+		Indexer: vartable.NewIndexer(), Clock: clock,
 	}, rc)
 	if err := add("annotator", runnerRun(runner), err); err != nil {
 		return nil, err
 	}
-	archiver, err := pipeline.NewArchiver(m.Queues.Archive, arch, clock, pc)
+	archiver, err := workers.NewArchiver(m.Queues.Archive, arch, clock, pc)
 	if err := add("archiver", runOf(archiver), err); err != nil {
 		return nil, err
 	}
-	thawer, err := pipeline.NewThawer(m.Queues.Thaw, arch, clock, pc)
+	thawer, err := workers.NewThawer(m.Queues.Thaw, arch, clock, pc)
 	if err := add("thawer", runOf(thawer), err); err != nil {
 		return nil, err
 	}
-	restorer, err := pipeline.NewRestorer(m.Queues.Restore, arch, clock, pc)
+	restorer, err := workers.NewRestorer(m.Queues.Restore, arch, clock, pc)
 	if err := add("restorer", runOf(restorer), err); err != nil {
 		return nil, err
 	}
-	notif, err := pipeline.NewNotifier(pipeline.NotifierPorts{Queue: m.Queues.Notify, Jobs: store, Users: users,
+	notif, err := workers.NewNotifier(workers.NotifierPorts{Queue: m.Queues.Notify, Jobs: store, Users: users,
 		Objects: objects, Notifier: notifier, Clock: clock}, pc)
 	if err := add("notifier", runOf(notif), err); err != nil {
 		return nil, err
 	}
 	for name, q := range map[string]ports.Queue{"annotate": m.Queues.Annotate, "notify": m.Queues.Notify,
 		"archive": m.Queues.Archive, "thaw": m.Queues.Thaw, "restore": m.Queues.Restore} {
-		dl, err := pipeline.NewDeadLetters(pipeline.DeadLetterPorts{DLQ: m.Queues.DeadLetters[q], Origin: q,
+		dl, err := workers.NewDeadLetters(workers.DeadLetterPorts{DLQ: m.Queues.DeadLetters[q], Origin: q,
 			Results: m.Topics.JobResults, Jobs: store, Clock: clock}, pc)
 		if err := add("dead-letters-"+name, runOf(dl), err); err != nil {
 			return nil, err
@@ -329,7 +329,7 @@ func runOf(r runner) func(context.Context) error {
 	return r.Run
 }
 
-func runnerRun(r *pipeline.Runner) func(context.Context) error {
+func runnerRun(r *workers.Runner) func(context.Context) error {
 	if r == nil {
 		return nil
 	}

@@ -13,11 +13,11 @@ import (
 	"strings"
 
 	"github.com/gasproject/gas/adapters/web"
-	"github.com/gasproject/gas/domain/engine"
-	"github.com/gasproject/gas/domain/engine/bgzf"
-	"github.com/gasproject/gas/domain/engine/gasdb"
-	"github.com/gasproject/gas/domain/engine/known"
-	"github.com/gasproject/gas/domain/engine/synth"
+	"github.com/gasproject/gas/adapters/engine"
+	"github.com/gasproject/gas/adapters/engine/bgzf"
+	"github.com/gasproject/gas/adapters/engine/gasdb"
+	"github.com/gasproject/gas/adapters/engine/known"
+	"github.com/gasproject/gas/adapters/engine/synth"
 )
 
 // syntheticName labels the default reference on every page.

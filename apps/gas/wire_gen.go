@@ -28,13 +28,13 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 		cleanup()
 		return nil, nil, err
 	}
-	clock := providers.MemoryClock()
+	clock := providers.SystemClock()
 	messaging, err := providers.MemoryMessages(clock, memoryOptions)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
-	iDs := providers.MemoryIDs()
+	iDs := providers.RandomIDs()
 	settings := localSettings(cfg, listener)
 	service, err := providers.JobsService(countedJobStore, userStore, memoryObjectStore, messaging, clock, iDs, settings)
 	if err != nil {

@@ -37,13 +37,13 @@ func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error
 		cleanup()
 		return nil, nil, err
 	}
-	clock := providers.MemoryClock()
+	clock := providers.SystemClock()
 	messaging, err := providers.AWSMessages(ctx, clients, config, clock)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
-	iDs := providers.MemoryIDs()
+	iDs := providers.RandomIDs()
 	settings := providers.RoleSettings(rt)
 	service, err := providers.JobsService(jobStore, userStore, objectStore, messaging, clock, iDs, settings)
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 	"log/slog"
 
 	"github.com/gasproject/gas/domain"
-	"github.com/gasproject/gas/domain/pipeline/message"
+	"github.com/gasproject/gas/ports/message"
 	"github.com/gasproject/gas/ports"
 )
 

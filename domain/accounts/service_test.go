@@ -9,7 +9,7 @@ import (
 	"github.com/gasproject/gas/adapters/memory"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/accounts"
-	"github.com/gasproject/gas/domain/pipeline/message"
+	"github.com/gasproject/gas/ports/message"
 	"github.com/gasproject/gas/ports"
 	"github.com/gasproject/gas/ports/mocks"
 )
@@ -18,7 +18,7 @@ var ctx = context.Background()
 
 type fixture struct {
 	svc     *accounts.Service
-	users   *memory.MemoryUserStore
+	users   *memory.UserStore
 	billing *mocks.BillingMock
 	thaws   *mocks.PublisherMock
 	subs    map[domain.UserID]bool
@@ -28,7 +28,7 @@ type fixture struct {
 }
 
 func newFixture() *fixture {
-	f := &fixture{users: memory.NewMemoryUserStore(), subs: map[domain.UserID]bool{}, clock: memory.NewFakeClock(time.Time{})}
+	f := &fixture{users: memory.NewUserStore(), subs: map[domain.UserID]bool{}, clock: memory.NewFakeClock(time.Time{})}
 	f.billing = &mocks.BillingMock{
 		SubscribeFunc: func(_ context.Context, u domain.UserID) error {
 			if f.failSub != nil {

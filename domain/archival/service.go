@@ -19,7 +19,7 @@ import (
 
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/jobs"
-	"github.com/gasproject/gas/domain/pipeline/message"
+	"github.com/gasproject/gas/ports/message"
 	"github.com/gasproject/gas/ports"
 )
 
@@ -421,10 +421,10 @@ func (s *Service) startRestore(ctx context.Context, id domain.JobID) error {
 // anything records it: the check carries the retrieval, so a crash before
 // the record cannot leave it unchecked (see RestoreCheck).
 func (s *Service) initiate(ctx context.Context, id domain.JobID, archiveID string) (Retrieval, error) {
-	tier := domain.TierExpedited
+	tier := domain.RetrievalExpedited
 	retrieval, err := s.archive.InitiateRestore(ctx, archiveID, tier)
 	if errors.Is(err, ports.ErrNoExpeditedCapacity) {
-		tier = domain.TierStandard
+		tier = domain.RetrievalStandard
 		retrieval, err = s.archive.InitiateRestore(ctx, archiveID, tier)
 	}
 	if err != nil {

@@ -14,17 +14,17 @@ import (
 
 func TestNewServiceNeedsEveryPort(t *testing.T) {
 	fc := memory.NewFakeClock(time.Time{})
-	objects, _ := memory.NewMemoryObjectStore()
-	arch, _ := memory.NewMemoryArchive(fc)
-	q, _ := memory.NewMemoryQueue("restore", fc)
+	objects, _ := memory.NewObjectStore()
+	arch, _ := memory.NewArchive(fc)
+	q, _ := memory.NewQueue("restore", fc)
 	cfg := archival.Config{Policy: domain.DefaultPolicy()}
-	if _, err := archival.NewService(memory.NewMemoryJobStore(), memory.NewMemoryUserStore(), objects, arch, q, fc, cfg); err != nil {
+	if _, err := archival.NewService(memory.NewJobStore(), memory.NewUserStore(), objects, arch, q, fc, cfg); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := archival.NewService(memory.NewMemoryJobStore(), memory.NewMemoryUserStore(), objects, nil, q, fc, cfg); err == nil {
+	if _, err := archival.NewService(memory.NewJobStore(), memory.NewUserStore(), objects, nil, q, fc, cfg); err == nil {
 		t.Fatal("nil archive accepted")
 	}
-	if _, err := archival.NewService(memory.NewMemoryJobStore(), memory.NewMemoryUserStore(), objects, arch, nil, fc, cfg); err == nil {
+	if _, err := archival.NewService(memory.NewJobStore(), memory.NewUserStore(), objects, arch, nil, fc, cfg); err == nil {
 		t.Fatal("nil restore queue accepted")
 	}
 }

@@ -51,7 +51,7 @@ func Mutate(ctx context.Context, store ports.JobStore, id domain.JobID, change C
 // Clone copies a job so a caller can try a transition without touching the
 // copy it may still need (snapshots round-trip every field).
 func Clone(j *domain.Job) *domain.Job {
-	c, err := domain.RestoreJob(j.Snapshot())
+	c, err := domain.JobFromSnapshot(j.Snapshot())
 	if err != nil { // a job that exists was valid when built
 		return j
 	}

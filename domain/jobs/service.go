@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/gasproject/gas/domain"
-	"github.com/gasproject/gas/domain/pipeline/message"
+	"github.com/gasproject/gas/ports/message"
 	"github.com/gasproject/gas/ports"
 )
 

@@ -11,16 +11,16 @@ import (
 	"github.com/gasproject/gas/adapters/memory"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/jobs"
-	"github.com/gasproject/gas/domain/pipeline/message"
+	"github.com/gasproject/gas/ports/message"
 	"github.com/gasproject/gas/ports"
 	"github.com/gasproject/gas/ports/mocks"
 )
 
 type fixture struct {
 	svc       *jobs.Service
-	store     *memory.MemoryJobStore
-	users     *memory.MemoryUserStore
-	objects   *memory.MemoryObjectStore
+	store     *memory.JobStore
+	users     *memory.UserStore
+	objects   *memory.ObjectStore
 	published [][]byte
 	publish   func() error // nil: succeed
 	clock     *memory.FakeClock
@@ -31,9 +31,9 @@ var ctx = context.Background()
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{store: memory.NewMemoryJobStore(), users: memory.NewMemoryUserStore(), clock: memory.NewFakeClock(time.Time{})}
+	f := &fixture{store: memory.NewJobStore(), users: memory.NewUserStore(), clock: memory.NewFakeClock(time.Time{})}
 	var err error
-	f.objects, err = memory.NewMemoryObjectStore(memory.WithObjectClock(f.clock))
+	f.objects, err = memory.NewObjectStore(memory.WithObjectClock(f.clock))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,9 +66,9 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func (f *fixture) requests(t *testing.T) []message.Message {
+func (f *fixture) requests(t *testing.T) []message.Body {
 	t.Helper()
-	var out []message.Message
+	var out []message.Body
 	for _, b := range f.published {
 		m, err := message.Decode(b)
 		if err != nil {
@@ -82,8 +82,8 @@ func (f *fixture) requests(t *testing.T) []message.Message {
 func TestNewServiceRejectsBadConfig(t *testing.T) {
 	p := domain.DefaultPolicy()
 	ok := jobs.Config{Policy: p, InputPrefix: "in/", ResultPrefix: "out/"}
-	store, users, pub := memory.NewMemoryJobStore(), memory.NewMemoryUserStore(), &mocks.PublisherMock{}
-	objects, _ := memory.NewMemoryObjectStore()
+	store, users, pub := memory.NewJobStore(), memory.NewUserStore(), &mocks.PublisherMock{}
+	objects, _ := memory.NewObjectStore()
 	clock, ids := memory.NewSystemClock(), memory.NewRandomIDs()
 	if _, err := jobs.NewService(store, users, objects, pub, clock, ids, ok); err != nil {
 		t.Fatal(err)

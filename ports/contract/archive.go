@@ -38,7 +38,7 @@ type ArchiveFixture struct {
 // idempotent delete, ErrNotFound for unknown ids, and
 // ErrNoExpeditedCapacity with Standard still served.
 func TestArchive(t *testing.T, newArchive func(t *testing.T) ArchiveFixture) {
-	for _, tier := range []domain.RetrievalTier{domain.TierExpedited, domain.TierStandard} {
+	for _, tier := range []domain.RetrievalTier{domain.RetrievalExpedited, domain.RetrievalStandard} {
 		t.Run("PutRestoreOpen"+string(tier), func(t *testing.T) {
 			t.Parallel()
 			fx, ctx := newArchive(t), ctxFor(t)
@@ -71,7 +71,7 @@ func TestArchive(t *testing.T, newArchive func(t *testing.T) ArchiveFixture) {
 		must(t, err)
 		id, err := fx.Archive.Put(ctx, key, bytes.NewReader([]byte("second attempt")))
 		must(t, err)
-		rid, err := fx.Archive.InitiateRestore(ctx, id, domain.TierStandard)
+		rid, err := fx.Archive.InitiateRestore(ctx, id, domain.RetrievalStandard)
 		must(t, err)
 		awaitRestore(t, fx, rid)
 		rc, err := fx.Archive.OpenRestored(ctx, rid)
@@ -87,19 +87,19 @@ func TestArchive(t *testing.T, newArchive func(t *testing.T) ArchiveFixture) {
 		id, err := fx.Archive.Put(ctx, uniq("archive/job")+".tar", bytes.NewReader([]byte("payload")))
 		must(t, err)
 		fx.RefuseExpedited(true)
-		if _, err := fx.Archive.InitiateRestore(ctx, id, domain.TierExpedited); !errors.Is(err, ports.ErrNoExpeditedCapacity) {
+		if _, err := fx.Archive.InitiateRestore(ctx, id, domain.RetrievalExpedited); !errors.Is(err, ports.ErrNoExpeditedCapacity) {
 			t.Fatalf("Expedited while refused: got %v, want ErrNoExpeditedCapacity", err)
 		}
-		rid, err := fx.Archive.InitiateRestore(ctx, id, domain.TierStandard)
+		rid, err := fx.Archive.InitiateRestore(ctx, id, domain.RetrievalStandard)
 		must(t, err)
-		if st := awaitRestore(t, fx, rid); st.Tier != domain.TierStandard {
+		if st := awaitRestore(t, fx, rid); st.Tier != domain.RetrievalStandard {
 			t.Fatalf("fallback retrieval tier %q", st.Tier)
 		}
 		rc, err := fx.Archive.OpenRestored(ctx, rid)
 		must(t, err)
 		equalBytes(t, "standard fallback", readAll(t, rc), []byte("payload"))
 		fx.RefuseExpedited(false)
-		if _, err := fx.Archive.InitiateRestore(ctx, id, domain.TierExpedited); err != nil {
+		if _, err := fx.Archive.InitiateRestore(ctx, id, domain.RetrievalExpedited); err != nil {
 			t.Fatalf("Expedited after capacity returned: %v", err)
 		}
 	})
@@ -113,14 +113,14 @@ func TestArchive(t *testing.T, newArchive func(t *testing.T) ArchiveFixture) {
 			return
 		}
 		must(t, fx.Archive.Delete(ctx, id))
-		if _, err := fx.Archive.InitiateRestore(ctx, id, domain.TierStandard); !errors.Is(err, ports.ErrNotFound) {
+		if _, err := fx.Archive.InitiateRestore(ctx, id, domain.RetrievalStandard); !errors.Is(err, ports.ErrNotFound) {
 			t.Fatalf("restore of a deleted archive: got %v, want ErrNotFound", err)
 		}
 	})
 	t.Run("UnknownIDsAreErrNotFound", func(t *testing.T) {
 		t.Parallel()
 		fx, ctx := newArchive(t), ctxFor(t)
-		if _, err := fx.Archive.InitiateRestore(ctx, uniq("archive/never")+".tar", domain.TierStandard); !errors.Is(err, ports.ErrNotFound) {
+		if _, err := fx.Archive.InitiateRestore(ctx, uniq("archive/never")+".tar", domain.RetrievalStandard); !errors.Is(err, ports.ErrNotFound) {
 			t.Fatalf("restore of an unknown archive: got %v, want ErrNotFound", err)
 		}
 		if _, err := fx.Archive.RestoreStatus(ctx, uniq("retrieval-never")); !errors.Is(err, ports.ErrNotFound) {

@@ -41,7 +41,7 @@ func jobIn(t *testing.T, id domain.JobID, owner domain.UserID, at time.Time, sta
 	if state == domain.StorageArchived {
 		return j
 	}
-	must(t, j.RestoreStarted("retrieval-"+string(id), domain.TierExpedited, at.Add(time.Hour)))
+	must(t, j.RestoreStarted("retrieval-"+string(id), domain.RetrievalExpedited, at.Add(time.Hour)))
 	return j
 }
 

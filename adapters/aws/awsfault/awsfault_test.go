@@ -40,16 +40,16 @@ func TestExpeditedRefusalThroughTheSDK(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if _, err := archive.InitiateRestore(ctx, "archive/sub-bob/j1/abc.tar", domain.TierExpedited); !errors.Is(err, ports.ErrNoExpeditedCapacity) {
+	if _, err := archive.InitiateRestore(ctx, "archive/sub-bob/j1/abc.tar", domain.RetrievalExpedited); !errors.Is(err, ports.ErrNoExpeditedCapacity) {
 		t.Fatalf("refused Expedited: %v", err)
 	}
 	if n := reached.Load(); n != 0 {
 		t.Fatalf("refused request reached the server %d times", n)
 	}
-	if _, err := archive.InitiateRestore(ctx, "archive/sub-bob/j1/abc.tar", domain.TierStandard); err != nil {
+	if _, err := archive.InitiateRestore(ctx, "archive/sub-bob/j1/abc.tar", domain.RetrievalStandard); err != nil {
 		t.Fatalf("Standard: %v", err)
 	}
-	if _, err := archive.InitiateRestore(ctx, "archive/sub-alice/j2/abc.tar", domain.TierExpedited); err != nil {
+	if _, err := archive.InitiateRestore(ctx, "archive/sub-alice/j2/abc.tar", domain.RetrievalExpedited); err != nil {
 		t.Fatalf("Expedited of a non-matching archive: %v", err)
 	}
 	if n := reached.Load(); n != 2 {

@@ -89,7 +89,7 @@ func TestS3ExpeditedRefusalIsNotRetried(t *testing.T) {
 	}
 	refuser.Refuse(true)
 	start := time.Now()
-	_, err = a.InitiateRestore(ctx, id, domain.TierExpedited)
+	_, err = a.InitiateRestore(ctx, id, domain.RetrievalExpedited)
 	if !errors.Is(err, ports.ErrNoExpeditedCapacity) {
 		t.Fatalf("Expedited refused: %v, want ErrNoExpeditedCapacity", err)
 	}
@@ -99,16 +99,16 @@ func TestS3ExpeditedRefusalIsNotRetried(t *testing.T) {
 	if took := time.Since(start); took > time.Second {
 		t.Fatalf("refusal took %s", took)
 	}
-	rid, err := a.InitiateRestore(ctx, id, domain.TierStandard)
+	rid, err := a.InitiateRestore(ctx, id, domain.RetrievalStandard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	st, err := a.RestoreStatus(ctx, rid)
-	if err != nil || !st.Done || st.Tier != domain.TierStandard {
+	if err != nil || !st.Done || st.Tier != domain.RetrievalStandard {
 		t.Fatalf("status %+v, %v; want done (moto restores at once) at Standard", st, err)
 	}
 	// A redelivered thaw asks again: not an error.
-	if again, err := a.InitiateRestore(ctx, id, domain.TierStandard); err != nil || again != rid {
+	if again, err := a.InitiateRestore(ctx, id, domain.RetrievalStandard); err != nil || again != rid {
 		t.Fatalf("second restore: %q, %v", again, err)
 	}
 }
@@ -127,7 +127,7 @@ func TestS3RestoreVerifiesChecksum(t *testing.T) {
 	if err != nil || head.StorageClass != "GLACIER" {
 		t.Fatalf("archive storage class %q, %v", head.StorageClass, err)
 	}
-	rid, err := a.InitiateRestore(ctx, id, domain.TierExpedited)
+	rid, err := a.InitiateRestore(ctx, id, domain.RetrievalExpedited)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,17 +175,17 @@ func TestVaultRetrievalPolling(t *testing.T) {
 		t.Fatal(err)
 	}
 	refuser.Refuse(true)
-	if _, err := a.InitiateRestore(ctx, id, domain.TierExpedited); !errors.Is(err, ports.ErrNoExpeditedCapacity) {
+	if _, err := a.InitiateRestore(ctx, id, domain.RetrievalExpedited); !errors.Is(err, ports.ErrNoExpeditedCapacity) {
 		t.Fatalf("vault Expedited refused: %v", err)
 	}
 	refuser.Refuse(false)
 	start := time.Now()
-	rid, err := a.InitiateRestore(ctx, id, domain.TierExpedited)
+	rid, err := a.InitiateRestore(ctx, id, domain.RetrievalExpedited)
 	if err != nil {
 		t.Fatal(err)
 	}
 	st, err := a.RestoreStatus(ctx, rid)
-	if err != nil || st.Done || st.Tier != domain.TierExpedited {
+	if err != nil || st.Done || st.Tier != domain.RetrievalExpedited {
 		t.Fatalf("fresh retrieval status %+v, %v; want pending Expedited", st, err)
 	}
 	if _, err := a.OpenRestored(ctx, rid); !errors.Is(err, coldstore.ErrRestoreInProgress) {
@@ -229,7 +229,7 @@ func TestVaultDeleteThenRestore(t *testing.T) {
 	if err := a.Delete(ctx, "not-a-vault-id"); err == nil {
 		t.Fatal("deleting a malformed archive id succeeded")
 	}
-	if _, err := a.InitiateRestore(ctx, "archive/never.tar", domain.TierStandard); !errors.Is(err, ports.ErrNotFound) {
+	if _, err := a.InitiateRestore(ctx, "archive/never.tar", domain.RetrievalStandard); !errors.Is(err, ports.ErrNotFound) {
 		t.Fatalf("restore of a non-vault id: %v, want ErrNotFound", err)
 	}
 }

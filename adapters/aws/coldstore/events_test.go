@@ -10,7 +10,7 @@ import (
 	"github.com/gasproject/gas/adapters/aws/coldstore"
 	"github.com/gasproject/gas/adapters/aws/sqsqueue"
 	"github.com/gasproject/gas/domain"
-	"github.com/gasproject/gas/domain/pipeline/message"
+	"github.com/gasproject/gas/ports/message"
 	"github.com/gasproject/gas/ports"
 )
 
@@ -68,7 +68,7 @@ func TestRestoreEventReachesRestorer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rid, err := a.InitiateRestore(ctx, id, domain.TierExpedited)
+	rid, err := a.InitiateRestore(ctx, id, domain.RetrievalExpedited)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestRestoreEventReachesRestorer(t *testing.T) {
 	}
 	io.Copy(io.Discard, rc)
 	rc.Close()
-	var got []message.Message
+	var got []message.Body
 	deadline := time.Now().Add(10 * time.Second)
 	for len(got) == 0 && time.Now().Before(deadline) {
 		ms, err := nq.Receive(ctx, 10, time.Minute, time.Second)

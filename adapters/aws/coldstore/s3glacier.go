@@ -78,7 +78,7 @@ func apiCode(err error) string {
 }
 
 func validTier(t domain.RetrievalTier) bool {
-	return t == domain.TierExpedited || t == domain.TierStandard
+	return t == domain.RetrievalExpedited || t == domain.RetrievalStandard
 }
 
 // InitiateRestore asks S3 to restore the object at tier. A restore already

@@ -159,7 +159,7 @@ func (s *JobStore) Update(ctx context.Context, job *domain.Job) (*domain.Job, er
 	snap := job.Snapshot()
 	next := snap
 	next.Version = snap.Version + 1
-	updated, err := domain.RestoreJob(next)
+	updated, err := domain.JobFromSnapshot(next)
 	if err != nil {
 		return nil, fmt.Errorf("update job %s: %w", snap.ID, err)
 	}
@@ -455,5 +455,5 @@ func jobFromItem(it map[string]types.AttributeValue) (*domain.Job, error) {
 	if r.err != nil {
 		return nil, fmt.Errorf("decode job item %s: %w", s.ID, r.err)
 	}
-	return domain.RestoreJob(s)
+	return domain.JobFromSnapshot(s)
 }

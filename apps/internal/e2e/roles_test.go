@@ -17,7 +17,7 @@ import (
 
 	"github.com/gasproject/gas/adapters/aws/snstopic"
 	"github.com/gasproject/gas/domain"
-	"github.com/gasproject/gas/domain/pipeline/message"
+	"github.com/gasproject/gas/ports/message"
 )
 
 // Users of the test. bob's subject is what the thawer's Expedited refusal
@@ -93,12 +93,12 @@ func TestRolesEndToEnd(t *testing.T) {
 		t.Run("FreeUserUploadAnnotateArchiveUpgradeRestore", func(t *testing.T) {
 			t.Parallel()
 			alice.t = t
-			lifecycle(t, c, alice, input, domain.TierExpedited, thawer, true)
+			lifecycle(t, c, alice, input, domain.RetrievalExpedited, thawer, true)
 		})
 		t.Run("ExpeditedRefusedFallsBackToStandard", func(t *testing.T) {
 			t.Parallel()
 			bob.t = t
-			lifecycle(t, c, bob, input, domain.TierStandard, thawer, true)
+			lifecycle(t, c, bob, input, domain.RetrievalStandard, thawer, true)
 		})
 		t.Run("PoisonMessageDeadLettered", func(t *testing.T) {
 			t.Parallel()
@@ -330,7 +330,7 @@ func lifecycle(t *testing.T, c *cluster, b *browser, input []byte, tier domain.R
 	if got := started.str("tier"); got != string(tier) {
 		t.Fatalf("restore of %s started with %q, want %s", id, got, tier)
 	}
-	if tier == domain.TierStandard {
+	if tier == domain.RetrievalStandard {
 		standardRestoring(t, c, b, id, archiveID, s3Events)
 	}
 	j = c.waitJob(t, id, "restored", 60*time.Second, func(j *domain.Job) bool {
@@ -390,7 +390,7 @@ func TestRolesVaultColdStorage(t *testing.T) {
 		"thawer":   {"GAS_TEST_REFUSE_EXPEDITED=*"},
 	}, 1)
 	erin := c.signIn("sub-erin", "Erin Vault", "erin@example.org")
-	lifecycle(t, c, erin, c.sampleVCF(8<<10), domain.TierStandard, r["thawer"], false)
+	lifecycle(t, c, erin, c.sampleVCF(8<<10), domain.RetrievalStandard, r["thawer"], false)
 	// moto's Standard vault retrieval takes 5 s; the first check was due
 	// after 2 s, so the polling chain must have checked again (every 1 s).
 	restored := r["restorer"].find(msg("job restored"))

@@ -14,10 +14,10 @@ import (
 
 	"github.com/gasproject/gas/adapters/aws/awstest"
 	"github.com/gasproject/gas/apps/internal/role"
-	"github.com/gasproject/gas/domain/engine"
-	"github.com/gasproject/gas/domain/engine/gasdb"
-	"github.com/gasproject/gas/domain/engine/known"
-	"github.com/gasproject/gas/domain/engine/synth"
+	"github.com/gasproject/gas/adapters/engine"
+	"github.com/gasproject/gas/adapters/engine/gasdb"
+	"github.com/gasproject/gas/adapters/engine/known"
+	"github.com/gasproject/gas/adapters/engine/synth"
 )
 
 // TestRoleAnnotatorKnownVariantsFromS3 starts the annotator role's engine

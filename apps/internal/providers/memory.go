@@ -11,7 +11,7 @@ import (
 
 	"github.com/gasproject/gas/adapters/memory"
 	"github.com/gasproject/gas/domain"
-	"github.com/gasproject/gas/domain/pipeline/message"
+	"github.com/gasproject/gas/ports/message"
 	"github.com/gasproject/gas/ports"
 )
 
@@ -53,38 +53,38 @@ type MemoryOptions struct {
 // tests): stores, object store, queues and topics, archive, outbox,
 // billing, API tokens and the system clock and ids.
 var MemorySet = wire.NewSet(
-	MemoryClock,
-	MemoryIDs,
+	SystemClock,
+	RandomIDs,
 	MemoryJobStore,
 	wire.Bind(new(ports.JobStore), new(*CountedJobStore)),
 	MemoryUserStore,
 	MemoryObjectStore,
-	wire.Bind(new(ports.ObjectStore), new(*memory.MemoryObjectStore)),
+	wire.Bind(new(ports.ObjectStore), new(*memory.ObjectStore)),
 	MemoryMessages,
 	MemoryArchive,
-	wire.Bind(new(ports.Archive), new(*memory.MemoryArchive)),
+	wire.Bind(new(ports.Archive), new(*memory.Archive)),
 	MemoryOutbox,
-	wire.Bind(new(ports.Notifier), new(*memory.MemoryOutbox)),
+	wire.Bind(new(ports.Notifier), new(*memory.Outbox)),
 	MemoryBilling,
 	MemoryTokens,
-	wire.Bind(new(ports.TokenStore), new(*memory.MemoryTokenStore)),
+	wire.Bind(new(ports.TokenStore), new(*memory.TokenStore)),
 )
 
-// MemoryClock is the wall clock.
-func MemoryClock() ports.Clock { return memory.NewSystemClock() }
+// SystemClock is the wall clock.
+func SystemClock() ports.Clock { return memory.NewSystemClock() }
 
-// MemoryIDs makes random ids.
-func MemoryIDs() ports.IDs { return memory.NewRandomIDs() }
+// RandomIDs makes random ids.
+func RandomIDs() ports.IDs { return memory.NewRandomIDs() }
 
 // MemoryJobStore is the in-memory job store, counted by status for metrics.
-func MemoryJobStore() *CountedJobStore { return NewCountedJobStore(memory.NewMemoryJobStore()) }
+func MemoryJobStore() *CountedJobStore { return NewCountedJobStore(memory.NewJobStore()) }
 
 // MemoryUserStore is the in-memory profile store.
-func MemoryUserStore() ports.UserStore { return memory.NewMemoryUserStore() }
+func MemoryUserStore() ports.UserStore { return memory.NewUserStore() }
 
 // MemoryObjectStore keeps objects in memory; its presigned URLs point at
 // the app's /objects handler and are signed with a per-process key.
-func MemoryObjectStore(o MemoryOptions) (*memory.MemoryObjectStore, error) {
+func MemoryObjectStore(o MemoryOptions) (*memory.ObjectStore, error) {
 	prefix := o.ObjectURLPrefix
 	if prefix == "" {
 		prefix = memory.DefaultURLPrefix
@@ -93,7 +93,7 @@ func MemoryObjectStore(o MemoryOptions) (*memory.MemoryObjectStore, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	s, err := memory.NewMemoryObjectStore(memory.WithURLPrefix(prefix), memory.WithSigningKey(key))
+	s, err := memory.NewObjectStore(memory.WithURLPrefix(prefix), memory.WithSigningKey(key))
 	if err != nil {
 		return nil, fmt.Errorf("memory object store: %w", err)
 	}
@@ -116,11 +116,11 @@ func MemoryMessages(clock ports.Clock, o MemoryOptions) (*Messaging, error) {
 		{"annotate", &m.Queues.Annotate}, {"notify", &m.Queues.Notify}, {"thaw", &m.Queues.Thaw},
 		{"restore", &m.Queues.Restore}, {"archive", &m.Queues.Archive},
 	} {
-		dlq, err := memory.NewMemoryQueue(q.name+"-dlq", clock)
+		dlq, err := memory.NewQueue(q.name+"-dlq", clock)
 		if err != nil {
 			return nil, err
 		}
-		work, err := memory.NewMemoryQueue(q.name, clock, memory.WithDeadLetter(dlq, maxReceives))
+		work, err := memory.NewQueue(q.name, clock, memory.WithDeadLetter(dlq, maxReceives))
 		if err != nil {
 			return nil, err
 		}
@@ -135,7 +135,7 @@ func MemoryMessages(clock ports.Clock, o MemoryOptions) (*Messaging, error) {
 		{"job-requests", &m.Topics.JobRequests, m.Queues.Annotate}, {"job-results", &m.Topics.JobResults, m.Queues.Notify},
 		{"thaw-requests", &m.Topics.ThawRequests, m.Queues.Thaw}, {"restore-completions", &m.Topics.RestoreCompletions, m.Queues.Restore},
 	} {
-		topic, err := memory.NewMemoryTopic(t.name, t.to)
+		topic, err := memory.NewTopic(t.name, t.to)
 		if err != nil {
 			return nil, err
 		}
@@ -147,7 +147,7 @@ func MemoryMessages(clock ports.Clock, o MemoryOptions) (*Messaging, error) {
 // MemoryArchive is cold storage whose retrievals take the configured time
 // and, like Glacier's notification, publish a restore completion for the
 // job whose archive key the retrieval read (keys are <prefix><user>/<job>/<hash>.tar).
-func MemoryArchive(clock ports.Clock, m *Messaging, o MemoryOptions) (*memory.MemoryArchive, func(), error) {
+func MemoryArchive(clock ports.Clock, m *Messaging, o MemoryOptions) (*memory.Archive, func(), error) {
 	opts := []memory.ArchiveOption{memory.WithRestoreCallback(func(ctx context.Context, c memory.RestoreCompletion) error {
 		job, ok := jobOfArchiveKey(c.ArchiveID)
 		if !ok {
@@ -158,7 +158,7 @@ func MemoryArchive(clock ports.Clock, m *Messaging, o MemoryOptions) (*memory.Me
 	if o.ExpeditedRestore > 0 || o.StandardRestore > 0 {
 		opts = append(opts, memory.WithRetrievalTimes(o.ExpeditedRestore, o.StandardRestore))
 	}
-	a, err := memory.NewMemoryArchive(clock, opts...)
+	a, err := memory.NewArchive(clock, opts...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -184,15 +184,15 @@ func jobOfArchiveKey(key string) (domain.JobID, bool) {
 }
 
 // MemoryOutbox keeps sent e-mails for the local outbox page.
-func MemoryOutbox(clock ports.Clock) (*memory.MemoryOutbox, error) {
-	return memory.NewMemoryOutbox(clock, memory.DefaultOutboxSize)
+func MemoryOutbox(clock ports.Clock) (*memory.Outbox, error) {
+	return memory.NewOutbox(clock, memory.DefaultOutboxSize)
 }
 
 // MemoryBilling takes no card.
 func MemoryBilling() ports.Billing { return memory.NewFreeBilling() }
 
 // MemoryTokens keeps API tokens in memory.
-func MemoryTokens() *memory.MemoryTokenStore { return memory.NewMemoryTokenStore() }
+func MemoryTokens() *memory.TokenStore { return memory.NewTokenStore() }
 
 // CountedJobStore wraps a job store and keeps a count of jobs by status,
 // so /metrics can report it without scanning the store.

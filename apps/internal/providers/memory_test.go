@@ -8,7 +8,7 @@ import (
 	"github.com/gasproject/gas/adapters/memory"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/jobs"
-	"github.com/gasproject/gas/domain/pipeline/message"
+	"github.com/gasproject/gas/ports/message"
 )
 
 func TestMemoryTopologyAndServices(t *testing.T) {
@@ -32,15 +32,15 @@ func TestMemoryTopologyAndServices(t *testing.T) {
 		if err := c.pub(); err != nil {
 			t.Fatal(err)
 		}
-		q := map[string]*memory.MemoryQueue{"annotate": m.Queues.Annotate.(*memory.MemoryQueue), "notify": m.Queues.Notify.(*memory.MemoryQueue),
-			"thaw": m.Queues.Thaw.(*memory.MemoryQueue), "restore": m.Queues.Restore.(*memory.MemoryQueue)}[c.queue]
+		q := map[string]*memory.Queue{"annotate": m.Queues.Annotate.(*memory.Queue), "notify": m.Queues.Notify.(*memory.Queue),
+			"thaw": m.Queues.Thaw.(*memory.Queue), "restore": m.Queues.Restore.(*memory.Queue)}[c.queue]
 		if st, _ := q.Stats(ctx); st.Visible != 1 {
 			t.Fatalf("%s did not reach %s: %+v", c.name, c.queue, st)
 		}
 	}
 	seen := map[any]bool{}
 	for _, q := range []any{m.Queues.Annotate, m.Queues.Notify, m.Queues.Thaw, m.Queues.Restore, m.Queues.Archive} {
-		dlq := m.Queues.DeadLetters[q.(*memory.MemoryQueue)]
+		dlq := m.Queues.DeadLetters[q.(*memory.Queue)]
 		if dlq == nil || seen[dlq] {
 			t.Fatal("queue without its own dead-letter queue")
 		}
@@ -54,7 +54,7 @@ func TestMemoryTopologyAndServices(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := Settings{Policy: domain.DefaultPolicy()}
-	js, err := JobsService(store, users, objects, m, clock, MemoryIDs(), s)
+	js, err := JobsService(store, users, objects, m, clock, RandomIDs(), s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,9 +88,9 @@ func TestMemoryTopologyAndServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	restore := m.Queues.Restore.(*memory.MemoryQueue)
+	restore := m.Queues.Restore.(*memory.Queue)
 	before, _ := restore.Stats(ctx)
-	if _, err := arch.InitiateRestore(ctx, id, domain.TierExpedited); err != nil {
+	if _, err := arch.InitiateRestore(ctx, id, domain.RetrievalExpedited); err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(2 * time.Second)

@@ -22,10 +22,10 @@ import (
 	"github.com/gasproject/gas/apps/internal/role"
 	"github.com/gasproject/gas/domain/accounts"
 	"github.com/gasproject/gas/domain/archival"
-	"github.com/gasproject/gas/domain/engine/model"
+	"github.com/gasproject/gas/adapters/engine/model"
 	"github.com/gasproject/gas/domain/jobs"
-	"github.com/gasproject/gas/domain/pipeline"
-	"github.com/gasproject/gas/domain/variants"
+	"github.com/gasproject/gas/domain/workers"
+	"github.com/gasproject/gas/adapters/vartable"
 	"github.com/gasproject/gas/ports"
 )
 
@@ -38,8 +38,8 @@ var RoleSet = wire.NewSet(
 	RoleAWSConfig,
 	RoleSettings,
 	RolePipelineConfig,
-	MemoryClock, // the system clock; nothing of the memory backend
-	MemoryIDs,
+	SystemClock, // the system clock; nothing of the memory backend
+	RandomIDs,
 	RoleAWSClients,
 	RoleJobStore,
 	AWSUserStore,
@@ -77,9 +77,9 @@ func RoleSettings(rt *role.Runtime) Settings {
 }
 
 // RolePipelineConfig is the workers' configuration.
-func RolePipelineConfig(rt *role.Runtime, s Settings) pipeline.Config {
+func RolePipelineConfig(rt *role.Runtime, s Settings) workers.Config {
 	p := rt.Config.Pipeline
-	return pipeline.Config{
+	return workers.Config{
 		Policy: s.Policy, ResultPrefix: s.ResultPrefix, Visibility: p.Visibility, Wait: p.Wait,
 		Heartbeat: p.Heartbeat, Concurrency: p.Concurrency, RetryDelay: p.RetryDelay,
 		PollInterval: p.PollInterval, RedriveDelay: p.RedriveDelay, MaxRedrives: p.MaxRedrives,
@@ -236,12 +236,12 @@ func (r s3Remote) Open(ctx context.Context, uri string) (io.ReadCloser, error) {
 // AnnotatorRoleApp runs the annotator runner on the annotate queue, writing
 // results with their variant index. On SIGTERM a job in progress finishes
 // within the grace period or is released to another annotator.
-func AnnotatorRoleApp(rt *role.Runtime, cfg pipeline.Config, m *Messaging, store ports.JobStore, users ports.UserStore,
+func AnnotatorRoleApp(rt *role.Runtime, cfg workers.Config, m *Messaging, store ports.JobStore, users ports.UserStore,
 	objects ports.ObjectStore, ann ports.Annotator, clock ports.Clock) (*role.App, error) {
 	requests := role.NewDrainQueue(m.Queues.Annotate, cfg.Concurrency)
-	r, err := pipeline.NewRunner(pipeline.RunnerPorts{
+	r, err := workers.NewRunner(workers.RunnerPorts{
 		Requests: requests, Archives: m.Queues.Archive, Results: m.Topics.JobResults, Jobs: store, Users: users,
-		Objects: objects, Annotator: ann, Indexer: variants.NewIndexer(), Clock: clock,
+		Objects: objects, Annotator: ann, Indexer: vartable.NewIndexer(), Clock: clock,
 	}, cfg)
 	if err != nil {
 		return nil, err
@@ -255,10 +255,10 @@ func AnnotatorRoleApp(rt *role.Runtime, cfg pipeline.Config, m *Messaging, store
 
 // ArchiverRoleApp archives free users' results when their archive request
 // is due.
-func ArchiverRoleApp(rt *role.Runtime, cfg pipeline.Config, m *Messaging, svc *archival.Service, store ports.JobStore,
+func ArchiverRoleApp(rt *role.Runtime, cfg workers.Config, m *Messaging, svc *archival.Service, store ports.JobStore,
 	clock ports.Clock) (*role.App, error) {
 	q := role.NewDrainQueue(m.Queues.Archive, cfg.Concurrency)
-	a, err := pipeline.NewArchiver(q, svc, clock, cfg)
+	a, err := workers.NewArchiver(q, svc, clock, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -271,10 +271,10 @@ func ArchiverRoleApp(rt *role.Runtime, cfg pipeline.Config, m *Messaging, svc *a
 
 // ThawerRoleApp starts the restore of every archived job of an upgraded
 // user (Expedited, Standard when Expedited has no capacity).
-func ThawerRoleApp(rt *role.Runtime, cfg pipeline.Config, m *Messaging, svc *archival.Service, store ports.JobStore,
+func ThawerRoleApp(rt *role.Runtime, cfg workers.Config, m *Messaging, svc *archival.Service, store ports.JobStore,
 	clock ports.Clock) (*role.App, error) {
 	q := role.NewDrainQueue(m.Queues.Thaw, cfg.Concurrency)
-	t, err := pipeline.NewThawer(q, svc, clock, cfg)
+	t, err := workers.NewThawer(q, svc, clock, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -290,10 +290,10 @@ func ThawerRoleApp(rt *role.Runtime, cfg pipeline.Config, m *Messaging, svc *arc
 // notifications — translated by the restore queue's adapter) and the
 // polling fallback's scheduled checks, which it keeps re-scheduling until
 // the retrieval is done.
-func RestorerRoleApp(rt *role.Runtime, cfg pipeline.Config, m *Messaging, svc *archival.Service, store ports.JobStore,
+func RestorerRoleApp(rt *role.Runtime, cfg workers.Config, m *Messaging, svc *archival.Service, store ports.JobStore,
 	clock ports.Clock) (*role.App, error) {
 	q := role.NewDrainQueue(m.Queues.Restore, cfg.Concurrency)
-	r, err := pipeline.NewRestorer(q, svc, clock, cfg)
+	r, err := workers.NewRestorer(q, svc, clock, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -310,10 +310,10 @@ func RestorerRoleApp(rt *role.Runtime, cfg pipeline.Config, m *Messaging, svc *a
 // dead messages are redriven. Dead letters are handled here, apart from
 // the workers whose failures feed them, so a broken worker fleet cannot
 // also block the verdict on its own failures.
-func NotifierRoleApp(rt *role.Runtime, cfg pipeline.Config, m *Messaging, store ports.JobStore, users ports.UserStore,
+func NotifierRoleApp(rt *role.Runtime, cfg workers.Config, m *Messaging, store ports.JobStore, users ports.UserStore,
 	objects ports.ObjectStore, notifier ports.Notifier, clock ports.Clock) (*role.App, error) {
 	notify := role.NewDrainQueue(m.Queues.Notify, cfg.Concurrency)
-	n, err := pipeline.NewNotifier(pipeline.NotifierPorts{Queue: notify, Jobs: store, Users: users, Objects: objects,
+	n, err := workers.NewNotifier(workers.NotifierPorts{Queue: notify, Jobs: store, Users: users, Objects: objects,
 		Notifier: notifier, Clock: clock}, cfg)
 	if err != nil {
 		return nil, err
@@ -332,7 +332,7 @@ func NotifierRoleApp(rt *role.Runtime, cfg pipeline.Config, m *Messaging, store 
 				return nil, fmt.Errorf("notifier: no dead-letter queue for %s", o.name)
 			}
 			dq := role.NewDrainQueue(dead, cfg.Concurrency)
-			d, err := pipeline.NewDeadLetters(pipeline.DeadLetterPorts{DLQ: dq, Origin: o.origin, Results: m.Topics.JobResults,
+			d, err := workers.NewDeadLetters(workers.DeadLetterPorts{DLQ: dq, Origin: o.origin, Results: m.Topics.JobResults,
 				Jobs: store, Clock: clock}, cfg)
 			if err != nil {
 				return nil, err

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/gasproject/gas/apps/internal/role"
-	"github.com/gasproject/gas/domain/engine"
-	"github.com/gasproject/gas/domain/engine/gasdb"
-	"github.com/gasproject/gas/domain/engine/synth"
+	"github.com/gasproject/gas/adapters/engine"
+	"github.com/gasproject/gas/adapters/engine/gasdb"
+	"github.com/gasproject/gas/adapters/engine/synth"
 )
 
 // The annotator role loads its database from a local path (the s3:// path

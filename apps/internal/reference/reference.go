@@ -21,10 +21,10 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/gasproject/gas/domain/engine"
-	"github.com/gasproject/gas/domain/engine/gasdb"
-	"github.com/gasproject/gas/domain/engine/known"
-	"github.com/gasproject/gas/domain/engine/model"
+	"github.com/gasproject/gas/adapters/engine"
+	"github.com/gasproject/gas/adapters/engine/gasdb"
+	"github.com/gasproject/gas/adapters/engine/known"
+	"github.com/gasproject/gas/adapters/engine/model"
 )
 
 // NoKnown, given as the known-variants source, turns known-variant

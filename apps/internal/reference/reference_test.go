@@ -13,10 +13,10 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gasproject/gas/domain/engine"
-	"github.com/gasproject/gas/domain/engine/gasdb"
-	"github.com/gasproject/gas/domain/engine/known"
-	"github.com/gasproject/gas/domain/engine/synth"
+	"github.com/gasproject/gas/adapters/engine"
+	"github.com/gasproject/gas/adapters/engine/gasdb"
+	"github.com/gasproject/gas/adapters/engine/known"
+	"github.com/gasproject/gas/adapters/engine/synth"
 )
 
 // fakeRemote serves objects from memory and counts reads.

@@ -33,8 +33,8 @@ const (
 // Roles lists every role, in the order the documentation shows them.
 var Roles = []Name{Web, Annotator, Archiver, Thawer, Restorer, Notifier}
 
-// workers are the roles that consume a queue.
-var workers = []Name{Annotator, Archiver, Thawer, Restorer, Notifier}
+// consumers are the roles that consume a queue.
+var consumers = []Name{Annotator, Archiver, Thawer, Restorer, Notifier}
 
 // ErrConfig is wrapped by every configuration mistake, so Main can exit
 // with the usage status instead of a runtime failure.
@@ -246,18 +246,18 @@ func Settings() []Setting {
 			Help:  "expected Standard retrieval time (as above)",
 			apply: durationSetting(func(c *Config) *time.Duration { return &c.Policy.StandardRestore })},
 
-		{Env: "GAS_CONCURRENCY", Default: "1", Roles: workers,
+		{Env: "GAS_CONCURRENCY", Default: "1", Roles: consumers,
 			Help:  "messages one process handles at once (an annotator's engine already uses every core for one job)",
 			apply: intSetting(func(c *Config) *int { return &c.Pipeline.Concurrency })},
-		{Env: "GAS_VISIBILITY", Default: "2 × lease, at least 1m", Roles: workers,
+		{Env: "GAS_VISIBILITY", Default: "2 × lease, at least 1m", Roles: consumers,
 			Help:  "how long a received message stays hidden from other instances (extended while it is worked on)",
 			apply: durationSetting(func(c *Config) *time.Duration { return &c.Pipeline.Visibility })},
-		{Env: "GAS_POLL_WAIT", Default: "20s", Roles: workers, Help: "long-poll wait of each receive",
+		{Env: "GAS_POLL_WAIT", Default: "20s", Roles: consumers, Help: "long-poll wait of each receive",
 			apply: durationSetting(func(c *Config) *time.Duration { return &c.Pipeline.Wait })},
-		{Env: "GAS_HEARTBEAT", Default: "⅓ of the shorter of visibility and lease", Roles: workers,
+		{Env: "GAS_HEARTBEAT", Default: "⅓ of the shorter of visibility and lease", Roles: consumers,
 			Help:  "how often visibility and the job lease are extended while work runs",
 			apply: durationSetting(func(c *Config) *time.Duration { return &c.Pipeline.Heartbeat })},
-		{Env: "GAS_RETRY_DELAY", Default: "10s", Roles: workers, Help: "first back-off after a failed step; doubles per delivery up to 15m",
+		{Env: "GAS_RETRY_DELAY", Default: "10s", Roles: consumers, Help: "first back-off after a failed step; doubles per delivery up to 15m",
 			apply: durationSetting(func(c *Config) *time.Duration { return &c.Pipeline.RetryDelay })},
 		{Env: "GAS_RESTORE_POLL_INTERVAL", Default: "1m", Roles: []Name{Restorer},
 			Help:  "how often the restorer re-checks a retrieval that was not done when expected (polling fallback)",
@@ -302,10 +302,10 @@ func Settings() []Setting {
 		{Env: "GAS_TEST_ANNOTATE_DELAY", Test: true, Roles: []Name{Annotator},
 			Help:  "test only: hold every annotation this long before it starts",
 			apply: durationSetting(func(c *Config) *time.Duration { return &c.Hooks.AnnotateDelay })},
-		{Env: "GAS_TEST_FAIL_JOB_WRITES", Test: true, Roles: workers,
+		{Env: "GAS_TEST_FAIL_JOB_WRITES", Test: true, Roles: consumers,
 			Help:  "test only: job-store writes fail for jobs whose input name contains this text (poison messages)",
 			apply: stringSetting(func(c *Config) *string { return &c.Hooks.FailJobWrites })},
-		{Env: "GAS_TEST_JOB_WRITE_DELAY", Test: true, Roles: workers,
+		{Env: "GAS_TEST_JOB_WRITE_DELAY", Test: true, Roles: consumers,
 			Help:  "test only: hold every job-store write this long (widens claim races)",
 			apply: durationSetting(func(c *Config) *time.Duration { return &c.Hooks.JobWriteDelay })},
 	}

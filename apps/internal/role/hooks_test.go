@@ -17,7 +17,7 @@ import (
 
 func TestJobHooks(t *testing.T) {
 	ctx := context.Background()
-	store := memory.NewMemoryJobStore()
+	store := memory.NewJobStore()
 	for _, name := range []string{"poison-a.vcf", "fine.vcf"} {
 		j, err := domain.NewJob(domain.JobID(strings.TrimSuffix(name, ".vcf")), "u", name, "inputs/u/x/input", 1, time.Now())
 		if err != nil {

@@ -17,7 +17,7 @@ import (
 	"github.com/gasproject/gas/adapters/memory"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/jobs"
-	"github.com/gasproject/gas/domain/pipeline"
+	"github.com/gasproject/gas/domain/workers"
 	"github.com/gasproject/gas/ports"
 )
 
@@ -154,8 +154,8 @@ func checkReadmeTables(t *testing.T, doc string) {
 type world struct {
 	t       *testing.T
 	rt      *Runtime
-	store   *memory.MemoryJobStore
-	queue   *memory.MemoryQueue
+	store   *memory.JobStore
+	queue   *memory.Queue
 	jobsSvc *jobs.Service
 	ann     *gatedAnnotator
 	app     *App
@@ -206,8 +206,8 @@ func newWorld(t *testing.T, grace time.Duration) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, users := memory.NewMemoryJobStore(), memory.NewMemoryUserStore()
-	objects, err := memory.NewMemoryObjectStore()
+	store, users := memory.NewJobStore(), memory.NewUserStore()
+	objects, err := memory.NewObjectStore()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,9 +227,9 @@ func newWorld(t *testing.T, grace time.Duration) *world {
 	}
 	ann := &gatedAnnotator{started: make(chan struct{}), release: make(chan struct{})}
 	requests := NewDrainQueue(top.Annotate, 1)
-	r, err := pipeline.NewRunner(pipeline.RunnerPorts{Requests: requests, Archives: top.Archive, Results: top.JobResults,
+	r, err := workers.NewRunner(workers.RunnerPorts{Requests: requests, Archives: top.Archive, Results: top.JobResults,
 		Jobs: rt.ObserveJobs(store), Users: users, Objects: objects, Annotator: ann, Clock: clock},
-		pipeline.Config{Policy: c.Policy, ResultPrefix: "results/", Wait: 50 * time.Millisecond, Logger: rt.Log})
+		workers.Config{Policy: c.Policy, ResultPrefix: "results/", Wait: 50 * time.Millisecond, Logger: rt.Log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +369,7 @@ func TestShutdownReleasesJobAfterGrace(t *testing.T) {
 // worker drained.
 func TestDrainQueueHandsBackLateMessages(t *testing.T) {
 	clock := memory.NewSystemClock()
-	q, err := memory.NewMemoryQueue("q", clock)
+	q, err := memory.NewQueue("q", clock)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,213 @@
+package csq
+
+import (
+	"math/bits"
+
+	"github.com/gasproject/gas/adapters/engine/model"
+)
+
+// ANNHeader is the VCF header line declaring the ANN field.
+const ANNHeader = `##INFO=<ID=ANN,Number=.,Type=String,Description="Functional annotations: 'Allele | Annotation | Annotation_Impact | Gene_Name | Gene_ID | Feature_Type | Feature_ID | Transcript_BioType | Rank | HGVS.c | HGVS.p | cDNA.pos / cDNA.length | CDS.pos / CDS.length | AA.pos / AA.length | Distance | ERRORS / WARNINGS / INFO'">`
+
+// ANNFields names the sixteen sub-fields of an ANN entry, in order.
+var ANNFields = []string{"Allele", "Annotation", "Annotation_Impact", "Gene_Name", "Gene_ID", "Feature_Type",
+	"Feature_ID", "Transcript_BioType", "Rank", "HGVS.c", "HGVS.p", "cDNA.pos/cDNA.length", "CDS.pos/CDS.length",
+	"AA.pos/AA.length", "Distance", "ERRORS/WARNINGS/INFO"}
+
+// appendSafe appends s with characters that would break the VCF INFO or
+// ANN syntax replaced by '_'.
+func appendSafe(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		switch b {
+		case ',', ';', '|', '=', ' ', '\t', '&':
+			b = '_'
+		}
+		dst = append(dst, b)
+	}
+	return dst
+}
+
+// unsafe marks the bytes appendSafeBytes replaces.
+var unsafe = [256]bool{',': true, ';': true, '|': true, '=': true, ' ': true, '\t': true}
+
+// termImpact is "term|IMPACT|" for each single term: most entries carry
+// one term, so formatting them is one copy.
+var termImpact = func() (t [numTerms]string) {
+	for i := range t {
+		t[i] = termNames[i] + "|" + ImpactOf(Term(1)<<i).String() + "|"
+	}
+	return t
+}()
+
+func appendSafeBytes(dst, s []byte) []byte {
+	for _, b := range s {
+		switch b {
+		case ',', ';', '|', '=', ' ', '\t':
+			b = '_'
+		}
+		dst = append(dst, b)
+	}
+	return dst
+}
+
+// Labels is the constant ANN text of every gene and transcript, rendered
+// once per reference so formatting an entry is a few copies.
+type Labels struct {
+	gene [][]byte // "Name|ID|"
+	tx   [][]byte // "Name|ID|transcript|TxID|Biotype|"
+}
+
+// NewLabels renders the labels of ref.
+func NewLabels(ref *model.Reference) *Labels {
+	l := &Labels{gene: make([][]byte, len(ref.Genes)), tx: make([][]byte, len(ref.Transcripts))}
+	for i := range ref.Genes {
+		g := &ref.Genes[i]
+		b := appendSafe(nil, g.Name)
+		b = append(b, '|')
+		b = appendSafe(b, g.ID)
+		l.gene[i] = append(b, '|')
+	}
+	for i := range ref.Transcripts {
+		t := &ref.Transcripts[i]
+		b := append([]byte(nil), l.gene[t.Gene]...)
+		b = append(b, "transcript|"...)
+		b = appendSafe(b, t.ID)
+		b = append(b, '|')
+		b = appendSafe(b, t.Biotype)
+		l.tx[i] = append(b, '|')
+	}
+	return l
+}
+
+// AppendANN appends the effects of one allele as comma-separated ANN entries
+// (without the "ANN=" key). allele is the VCF ALT text.
+func (c *Caller) AppendANN(dst []byte, allele []byte, effs []Effect) []byte {
+	ref := c.ref
+	safe := true // sequence alleles need no escaping; symbolic ones might
+	for _, b := range allele {
+		if unsafe[b] {
+			safe = false
+			break
+		}
+	}
+	for k := range effs {
+		e := &effs[k]
+		if k > 0 {
+			dst = append(dst, ',')
+		}
+		if safe {
+			dst = append(dst, allele...)
+		} else {
+			dst = appendSafeBytes(dst, allele)
+		}
+		dst = append(dst, '|')
+		if t := e.Terms; t != 0 && t&(t-1) == 0 {
+			dst = append(dst, termImpact[bits.TrailingZeros32(uint32(t))]...)
+		} else {
+			dst = AppendTerms(dst, t)
+			dst = append(dst, '|')
+			dst = append(dst, ImpactOf(t).String()...)
+			dst = append(dst, '|')
+		}
+		if e.Tx >= 0 && e.RankTotal == 0 && e.CDNAPos == 0 && e.CDSPos == 0 && e.AAPos == 0 &&
+			e.HGVSc.a == e.HGVSc.b && e.HGVSp.a == e.HGVSp.b {
+			// up/downstream: nothing between the label and the distance
+			dst = append(dst, c.labels.tx[e.Tx]...)
+			dst = append(dst, "||||||"...)
+		} else if e.Tx >= 0 {
+			t := &ref.Transcripts[e.Tx]
+			dst = append(dst, c.labels.tx[e.Tx]...)
+			if e.RankTotal > 0 {
+				dst = appendInt(dst, e.Rank)
+				dst = append(dst, '/')
+				dst = appendInt(dst, e.RankTotal)
+			}
+			dst = append(dst, '|')
+			dst = append(dst, c.text[e.HGVSc.a:e.HGVSc.b]...)
+			dst = append(dst, '|')
+			dst = append(dst, c.text[e.HGVSp.a:e.HGVSp.b]...)
+			dst = append(dst, '|')
+			if e.CDNAPos > 0 {
+				dst = appendInt(dst, e.CDNAPos)
+				dst = append(dst, '/')
+				dst = appendInt(dst, t.CDNALen())
+			}
+			dst = append(dst, '|')
+			if e.CDSPos > 0 {
+				dst = appendInt(dst, e.CDSPos)
+				dst = append(dst, '/')
+				dst = appendInt(dst, t.CDSLen())
+			}
+			dst = append(dst, '|')
+			if e.AAPos > 0 {
+				dst = appendInt(dst, e.AAPos)
+				dst = append(dst, '/')
+				dst = appendInt(dst, t.ProteinLen())
+			}
+			dst = append(dst, '|')
+		} else {
+			if e.Gene >= 0 && int(e.Gene) < len(ref.Genes) {
+				dst = append(dst, c.labels.gene[e.Gene]...)
+			} else {
+				dst = append(dst, "||"...)
+			}
+			if e.Terms&Intergenic != 0 {
+				dst = append(dst, "intergenic_region"...)
+			}
+			dst = append(dst, "|||||||||"...)
+		}
+		if e.Distance >= 0 {
+			dst = appendInt(dst, e.Distance)
+		}
+		dst = append(dst, '|')
+		if e.Warn == 0 {
+			continue
+		}
+		first := true
+		for i := range warnNames {
+			if e.Warn&(1<<i) != 0 {
+				if !first {
+					dst = append(dst, '&')
+				}
+				dst = append(dst, warnNames[i]...)
+				first = false
+			}
+		}
+	}
+	return dst
+}
+
+// digits2 holds the two-digit decimals 00..99, for appendInt.
+const digits2 = "0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849" +
+	"5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+
+// appendInt appends a decimal two digits at a time: positions, lengths and
+// distances fill most of an ANN entry, so this is hot.
+func appendInt(dst []byte, v int32) []byte {
+	u := uint32(v)
+	if v < 0 {
+		dst = append(dst, '-')
+		u = uint32(-int64(v))
+	}
+	if u < 10 {
+		return append(dst, byte('0'+u))
+	}
+	var buf [10]byte
+	i := len(buf)
+	for u >= 100 {
+		q := u / 100
+		r := (u - q*100) * 2
+		i -= 2
+		buf[i], buf[i+1] = digits2[r], digits2[r+1]
+		u = q
+	}
+	if u >= 10 {
+		i -= 2
+		buf[i], buf[i+1] = digits2[2*u], digits2[2*u+1]
+	} else {
+		i--
+		buf[i] = byte('0' + u)
+	}
+	return append(dst, buf[i:]...)
+}

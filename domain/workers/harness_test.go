@@ -1,0 +1,534 @@
+package workers_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gasproject/gas/adapters/memory"
+	"github.com/gasproject/gas/domain"
+	"github.com/gasproject/gas/domain/accounts"
+	"github.com/gasproject/gas/domain/archival"
+	"github.com/gasproject/gas/domain/jobs"
+	"github.com/gasproject/gas/domain/workers"
+	"github.com/gasproject/gas/ports/message"
+	"github.com/gasproject/gas/ports"
+)
+
+// The queues of the contract's topology, each with a dead-letter queue.
+const (
+	qAnnotate = "annotate"
+	qNotify   = "notify"
+	qArchive  = "archive"
+	qThaw     = "thaw"
+	qRestore  = "restore"
+)
+
+var queueNames = []string{qAnnotate, qNotify, qArchive, qThaw, qRestore}
+
+func dlq(name string) string { return name + "-dlq" }
+
+const maxReceives = 5
+
+// world is the whole system on the in-memory adapters and a fake clock.
+// Workers are built per delivery (cheaply) so each can get its own fault
+// injector, the way each real worker is its own process.
+type world struct {
+	t         testing.TB
+	ctx       context.Context
+	clock     *memory.FakeClock
+	jobStore  *trackedJobs
+	users     *memory.UserStore
+	objects   *memory.ObjectStore
+	archive   *trackedArchive
+	outbox    *memory.Outbox
+	queues    map[string]*memory.Queue
+	topics    map[string][]string // topic -> subscribed queue names
+	policy    domain.Policy
+	cfg       workers.Config
+	annotator *fakeAnnotator
+	indexer   workers.Indexer
+	jobsSvc   *jobs.Service
+	accounts  *accounts.Service
+}
+
+// Topics of the contract, as the queues they fan out to.
+const (
+	tRequests = "job-requests"
+	tResults  = "job-results"
+	tThaws    = "thaw-requests"
+)
+
+func testPolicy() domain.Policy {
+	p := domain.DefaultPolicy()
+	p.FreeInputLimit = 1024
+	p.MaxInputSize = 64 * 1024
+	p.FreeWindow = 5 * time.Minute
+	p.Lease = 2 * time.Minute
+	p.MaxAttempts = 3
+	p.ExpeditedRestore = 5 * time.Minute
+	p.StandardRestore = 5 * time.Hour
+	return p
+}
+
+func newWorld(t testing.TB) *world {
+	t.Helper()
+	clock := memory.NewFakeClock(time.Time{})
+	objects, err := memory.NewObjectStore(memory.WithObjectClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := testPolicy()
+	outbox, err := memory.NewOutbox(clock, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{
+		t: t, ctx: context.Background(), clock: clock,
+		jobStore: &trackedJobs{JobStore: memory.NewJobStore(), completions: map[domain.JobID]int{}},
+		users:    memory.NewUserStore(), objects: objects,
+		outbox: outbox, queues: map[string]*memory.Queue{}, policy: policy,
+		topics:    map[string][]string{tRequests: {qAnnotate}, tResults: {qNotify}, tThaws: {qThaw}},
+		annotator: newFakeAnnotator(),
+	}
+	ids := memory.NewSequenceIDs("msg")
+	for _, name := range queueNames {
+		dead, err := memory.NewQueue(dlq(name), clock, memory.WithQueueIDs(ids))
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := memory.NewQueue(name, clock, memory.WithDeadLetter(dead, maxReceives), memory.WithQueueIDs(ids))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.queues[name], w.queues[dlq(name)] = q, dead
+	}
+	// Cold storage announces finished retrievals on restore-completions,
+	// as Glacier does through SNS; the restorer also polls.
+	arch, err := memory.NewArchive(clock, memory.WithRetrievalTimes(policy.ExpeditedRestore, policy.StandardRestore),
+		memory.WithArchiveIDs(memory.NewSequenceIDs("ret")),
+		memory.WithRestoreCallback(func(ctx context.Context, c memory.RestoreCompletion) error {
+			id, ok := jobs.JobOfArchiveKey("archive/", c.ArchiveID)
+			if !ok {
+				return fmt.Errorf("archive %s names no job", c.ArchiveID)
+			}
+			return w.queues[qRestore].Send(ctx, message.RestoreCompleted(id).Encode(), 0)
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { arch.Close() })
+	w.archive = &trackedArchive{Archive: arch, mem: arch, live: map[string][]byte{}}
+	w.cfg = workers.Config{
+		Policy: policy, ResultPrefix: "results/", Visibility: 3 * time.Minute, Wait: time.Millisecond,
+		Heartbeat: -1, RetryDelay: 10 * time.Second, PollInterval: time.Minute, RedriveDelay: 5 * time.Minute,
+		MaxRedrives: 3, BaseURL: "https://gas.test",
+		Logger: discardLogger(),
+	}
+	p := w.ports(nil)
+	w.jobsSvc, err = jobs.NewService(p.jobs, p.users, p.objects, p.topic(tRequests), clock, memory.NewSequenceIDs("job"),
+		jobs.Config{Policy: policy, InputPrefix: "inputs/", ResultPrefix: "results/", Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.accounts = accounts.NewService(p.users, memory.NewFreeBilling(), p.topic(tThaws), clock).WithLogger(discardLogger())
+	return w
+}
+
+// portset is one worker's view of the world, possibly through an injector.
+type portset struct {
+	w       *world
+	inj     *injector
+	jobs    ports.JobStore
+	users   ports.UserStore
+	objects ports.ObjectStore
+	archive ports.Archive
+}
+
+func (w *world) ports(inj *injector) portset {
+	p := portset{w: w, inj: inj, jobs: w.jobStore, users: w.users, objects: w.objects, archive: w.archive}
+	if inj != nil {
+		p.jobs = &faultyJobs{w.jobStore, inj}
+		p.users = &faultyUsers{w.users, inj}
+		p.objects = &faultyObjects{w.objects, inj}
+		p.archive = &faultyArchive{w.archive, inj}
+	}
+	return p
+}
+
+func (p portset) queue(name string) ports.Queue {
+	if p.inj == nil {
+		return p.w.queues[name]
+	}
+	return &faultyQueue{p.w.queues[name], p.inj, name}
+}
+
+type topic struct {
+	p    portset
+	subs []string
+}
+
+func (t topic) Publish(ctx context.Context, body []byte) error {
+	if err := t.p.inj.call(ctx, "publish"); err != nil {
+		return err
+	}
+	var errs []error
+	for _, s := range t.subs {
+		errs = append(errs, t.p.w.queues[s].Send(ctx, body, 0))
+	}
+	return errors.Join(errs...)
+}
+
+func (p portset) topic(name string) ports.Publisher { return topic{p, p.w.topics[name]} }
+
+func (p portset) archival() *archival.Service {
+	s, err := archival.NewService(p.jobs, p.users, p.objects, p.archive, p.queue(qRestore), p.w.clock,
+		archival.Config{Policy: p.w.policy, Logger: discardLogger()})
+	if err != nil {
+		p.w.t.Fatal(err)
+	}
+	return s
+}
+
+// handler builds the worker of queue name with this port view.
+func (p portset) handler(name string) func(context.Context, ports.Message) error {
+	w := p.w
+	var h interface {
+		Handle(context.Context, ports.Message) error
+	}
+	var err error
+	switch name {
+	case qAnnotate:
+		h, err = workers.NewRunner(workers.RunnerPorts{
+			Requests: p.queue(qAnnotate), Archives: p.queue(qArchive), Results: p.topic(tResults),
+			Jobs: p.jobs, Users: p.users, Objects: p.objects, Annotator: w.annotator, Indexer: w.indexer, Clock: w.clock,
+		}, w.cfg)
+	case qNotify:
+		h, err = workers.NewNotifier(workers.NotifierPorts{Queue: p.queue(qNotify), Jobs: p.jobs, Users: p.users,
+			Objects: p.objects, Notifier: w.outbox, Clock: w.clock}, w.cfg)
+	case qArchive:
+		h, err = workers.NewArchiver(p.queue(qArchive), p.archival(), w.clock, w.cfg)
+	case qThaw:
+		h, err = workers.NewThawer(p.queue(qThaw), p.archival(), w.clock, w.cfg)
+	case qRestore:
+		h, err = workers.NewRestorer(p.queue(qRestore), p.archival(), w.clock, w.cfg)
+	default:
+		origin, ok := strings.CutSuffix(name, "-dlq")
+		if !ok {
+			w.t.Fatalf("no worker for queue %s", name)
+		}
+		results := p.topic(tResults)
+		h, err = workers.NewDeadLetters(workers.DeadLetterPorts{DLQ: p.queue(name), Origin: p.queue(origin),
+			Results: results, Jobs: p.jobs, Clock: w.clock}, w.cfg)
+	}
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return h.Handle
+}
+
+// receive takes the next visible delivery of a queue, if any.
+func (w *world) receive(name string) (ports.Message, bool) {
+	ms, err := w.queues[name].Receive(w.ctx, 1, w.cfg.Visibility, 0)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if len(ms) == 0 {
+		return ports.Message{}, false
+	}
+	return ms[0], true
+}
+
+// deliver hands the next visible message of a queue to a healthy worker.
+func (w *world) deliver(name string) (bool, error) {
+	m, ok := w.receive(name)
+	if !ok {
+		return false, nil
+	}
+	return true, w.ports(nil).handler(name)(w.ctx, m)
+}
+
+// mustDeliver delivers one message and fails the test if there was none or
+// it was not acknowledged.
+func (w *world) mustDeliver(name string) {
+	w.t.Helper()
+	ok, err := w.deliver(name)
+	if !ok {
+		w.t.Fatalf("no message visible on %s", name)
+	}
+	if err != nil {
+		w.t.Fatalf("deliver %s: %v", name, err)
+	}
+}
+
+// settle delivers every visible message on every queue until none is left.
+func (w *world) settle() {
+	w.t.Helper()
+	for range 1000 {
+		any := false
+		for name := range w.queues {
+			ok, _ := w.deliver(name)
+			any = any || ok
+		}
+		if !any {
+			return
+		}
+	}
+	w.t.Fatal("queues never settled")
+}
+
+func (w *world) stats(name string) ports.QueueStats {
+	s, err := w.queues[name].Stats(w.ctx)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return s
+}
+
+func (w *world) pending() int {
+	n := 0
+	for name := range w.queues {
+		s := w.stats(name)
+		n += s.Visible + s.InFlight + s.Delayed
+	}
+	return n
+}
+
+func (w *world) signIn(id string) *domain.User {
+	w.t.Helper()
+	u, err := w.accounts.SignIn(w.ctx, ports.Identity{Subject: domain.UserID(id), Name: "User " + id, Email: id + "@example.org"})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return u
+}
+
+func (w *world) job(id domain.JobID) *domain.Job {
+	w.t.Helper()
+	j, err := w.jobStore.Get(w.ctx, id)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return j
+}
+
+// object reads a hot object; ok is false if it does not exist.
+func (w *world) object(key string) (string, bool) {
+	r, err := w.objects.Get(w.ctx, key)
+	if errors.Is(err, ports.ErrNotFound) {
+		return "", false
+	}
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return string(b), true
+}
+
+func inputFor(i int) string {
+	return fmt.Sprintf("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n1\t%d\t.\tA\tG\n", 1000+i)
+}
+
+// fakeAnnotator is the engine's stand-in: the annotated VCF is the input
+// with a marker line; input containing NOT-A-VCF is refused as bad input.
+type fakeAnnotator struct {
+	mu sync.Mutex
+	// during, if set, runs inside Annotate (to upgrade mid-run, block, fail).
+	during func(ctx context.Context, in string) error
+	runs   int
+}
+
+func newFakeAnnotator() *fakeAnnotator { return &fakeAnnotator{} }
+
+func annotated(input string) string { return "##gas-annotated=fake\n" + input }
+
+func (a *fakeAnnotator) Reference() string { return "fake-ref" }
+
+func (a *fakeAnnotator) Annotate(ctx context.Context, in io.Reader, out io.Writer) (domain.Summary, error) {
+	b, err := io.ReadAll(in)
+	if err != nil {
+		return domain.Summary{}, err
+	}
+	input := string(b)
+	a.mu.Lock()
+	a.runs++
+	during := a.during
+	a.mu.Unlock()
+	if during != nil {
+		if err := during(ctx, input); err != nil {
+			return domain.Summary{}, err
+		}
+	}
+	if strings.Contains(input, "NOT-A-VCF") {
+		return domain.Summary{}, fmt.Errorf("%w: line 1: missing #CHROM header", ports.ErrBadInput)
+	}
+	if _, err := io.WriteString(out, annotated(input)); err != nil {
+		return domain.Summary{}, err
+	}
+	return domain.Summary{Reference: "fake-ref", Records: 1, Variants: 1, Transitions: 1,
+		ByConsequence: map[string]int64{"missense_variant": 1}}, nil
+}
+
+// trackedJobs counts transitions into COMPLETED per job, so a test can
+// prove no job completes twice.
+type trackedJobs struct {
+	ports.JobStore
+	mu          sync.Mutex
+	completions map[domain.JobID]int
+	// onUpdate, if set, sees every successful write (old and new state).
+	onUpdate func(before, after domain.JobSnapshot)
+}
+
+func (s *trackedJobs) Update(ctx context.Context, j *domain.Job) (*domain.Job, error) {
+	before, err := s.JobStore.Get(ctx, j.ID())
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.JobStore.Update(ctx, j)
+	if err == nil {
+		s.mu.Lock()
+		if before.Status() != domain.StatusCompleted && out.Status() == domain.StatusCompleted {
+			s.completions[j.ID()]++
+		}
+		hook := s.onUpdate
+		s.mu.Unlock()
+		if hook != nil {
+			hook(before.Snapshot(), out.Snapshot())
+		}
+	}
+	return out, err
+}
+
+// trackedArchive mirrors what cold storage holds, so invariants can check
+// an archived result really is there (the port has no way to list).
+type trackedArchive struct {
+	ports.Archive
+	mem    *memory.Archive
+	mu     sync.Mutex
+	live   map[string][]byte
+	parsed map[string]map[string]string // bundle files by archive id, parsed once
+	// onPut, if set, runs after a successful Put.
+	onPut func(key string)
+	// forgotten are retrievals cold storage no longer knows (expired or
+	// lost): they answer ports.ErrNotFound.
+	forgotten map[string]bool
+	// initiated lists every retrieval started, in order.
+	initiated []string
+}
+
+func (a *trackedArchive) InitiateRestore(ctx context.Context, id string, tier domain.RetrievalTier) (string, error) {
+	r, err := a.Archive.InitiateRestore(ctx, id, tier)
+	if err == nil {
+		a.mu.Lock()
+		a.initiated = append(a.initiated, r)
+		a.mu.Unlock()
+	}
+	return r, err
+}
+
+// forget makes cold storage forget a retrieval, as when its restored copy
+// expires before the restorer wrote it back.
+func (a *trackedArchive) forget(retrieval string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.forgotten == nil {
+		a.forgotten = map[string]bool{}
+	}
+	a.forgotten[retrieval] = true
+}
+
+func (a *trackedArchive) known(retrieval string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.forgotten[retrieval] {
+		return fmt.Errorf("retrieval %s: %w", retrieval, ports.ErrNotFound)
+	}
+	return nil
+}
+
+func (a *trackedArchive) RestoreStatus(ctx context.Context, id string) (ports.RestoreStatus, error) {
+	if err := a.known(id); err != nil {
+		return ports.RestoreStatus{}, err
+	}
+	return a.Archive.RestoreStatus(ctx, id)
+}
+
+func (a *trackedArchive) OpenRestored(ctx context.Context, id string) (io.ReadCloser, error) {
+	if err := a.known(id); err != nil {
+		return nil, err
+	}
+	return a.Archive.OpenRestored(ctx, id)
+}
+
+func (a *trackedArchive) Put(ctx context.Context, key string, r io.Reader) (string, error) {
+	var buf bytes.Buffer
+	id, err := a.Archive.Put(ctx, key, io.TeeReader(r, &buf))
+	if err != nil {
+		return id, err
+	}
+	a.mu.Lock()
+	a.live[id] = buf.Bytes()
+	delete(a.parsed, id)
+	hook := a.onPut
+	a.mu.Unlock()
+	if hook != nil {
+		hook(key)
+	}
+	return id, nil
+}
+
+func (a *trackedArchive) Delete(ctx context.Context, id string) error {
+	if err := a.Archive.Delete(ctx, id); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	delete(a.live, id)
+	delete(a.parsed, id)
+	a.mu.Unlock()
+	return nil
+}
+
+// bundle returns the files of an archive copy, or false if it is gone.
+func (a *trackedArchive) bundle(id string) (map[string]string, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	b, ok := a.live[id]
+	if !ok {
+		return nil, false
+	}
+	if files, ok := a.parsed[id]; ok {
+		return files, true
+	}
+	files := map[string]string{}
+	if a.parsed == nil {
+		a.parsed = map[string]map[string]string{}
+	}
+	a.parsed[id] = files
+	tr := tar.NewReader(bytes.NewReader(b))
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		c, _ := io.ReadAll(tr)
+		files[h.Name] = string(c)
+	}
+	return files, true
+}
+
+func (a *trackedArchive) count() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.live)
+}

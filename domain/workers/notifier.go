@@ -1,0 +1,276 @@
+package workers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net/url"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/gasproject/gas/domain"
+	"github.com/gasproject/gas/domain/jobs"
+	"github.com/gasproject/gas/ports/message"
+	"github.com/gasproject/gas/ports"
+)
+
+// NotifierPorts are what the notifier talks to.
+type NotifierPorts struct {
+	Queue    ports.Queue // notify queue (job-results topic)
+	Jobs     ports.JobStore
+	Users    ports.UserStore // for the owner's e-mail address
+	Objects  ports.ObjectStore
+	Notifier ports.Notifier
+	Clock    ports.Clock
+}
+
+// Notifier e-mails users when their job completed or failed, with a link to
+// the job page and, on success, the headline numbers of the summary.
+type Notifier struct {
+	p NotifierPorts
+	c *consumer
+}
+
+// NewNotifier checks ports and configuration; cfg.BaseURL must be an
+// absolute URL because e-mail links are opened outside the site.
+func NewNotifier(p NotifierPorts, cfg Config) (*Notifier, error) {
+	if p.Jobs == nil || p.Users == nil || p.Objects == nil || p.Notifier == nil {
+		return nil, fmt.Errorf("%w: notifier needs every port", ErrConfig)
+	}
+	if u, err := url.Parse(cfg.BaseURL); err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("%w: notifier needs an absolute base URL, got %q", ErrConfig, cfg.BaseURL)
+	}
+	c, err := newConsumer("notify", p.Queue, p.Clock, cfg, message.KindJobResult)
+	if err != nil {
+		return nil, err
+	}
+	n := &Notifier{p: p, c: c}
+	c.process = n.process
+	return n, nil
+}
+
+// Run notifies until ctx is cancelled.
+func (n *Notifier) Run(ctx context.Context) error { return n.c.run(ctx) }
+
+// Handle processes and settles one delivery.
+func (n *Notifier) Handle(ctx context.Context, d ports.Message) error { return n.c.handle(ctx, d) }
+
+// JobURL is the job's page, linked from e-mails.
+func JobURL(base string, id domain.JobID) string {
+	return strings.TrimRight(base, "/") + "/jobs/" + url.PathEscape(string(id))
+}
+
+// process e-mails the owner of a finished job once, however often the
+// result event is delivered (duplicate job requests, topic redelivery,
+// concurrent copies):
+//
+//  1. A job already marked notified is skipped.
+//  2. A hold on the notice is taken with a conditional write
+//     (domain.Job.BeginNotice) before sending, so of concurrent deliveries
+//     only one sends; the others come back after the hold and find the job
+//     notified.
+//  3. The e-mail is sent, then the job is marked notified (NoticeSent).
+//
+// Crash ordering: marking after sending is at-least-once. Marking before
+// sending would lose the e-mail to a crash in between; a user who is never
+// told is worse than one told twice. A second e-mail needs the worker to
+// die (or the mark write to fail) in the one store call between the send
+// and the mark, and then the hold (cfg.Visibility) to lapse. A send that
+// fails gives the hold back so the retry need not wait for it.
+func (n *Notifier) process(ctx context.Context, m message.Body, _ ports.Message) error {
+	j, err := n.p.Jobs.Get(ctx, m.Job)
+	if errors.Is(err, ports.ErrNotFound) {
+		n.c.log.WarnContext(ctx, "result for unknown job dropped", "job", m.Job)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("load job: %w", err)
+	}
+	if j.Status() != domain.StatusCompleted && j.Status() != domain.StatusFailed {
+		return nil
+	}
+	if j.Notified() {
+		n.c.log.DebugContext(ctx, "owner already notified; duplicate result event dropped", "job", j.ID())
+		return nil
+	}
+	owner, err := n.p.Users.Get(ctx, j.Owner())
+	if err != nil {
+		return fmt.Errorf("load owner: %w", err)
+	}
+	now := n.p.Clock.Now()
+	held, err := jobs.Mutate(ctx, n.p.Jobs, j.ID(), func(cur *domain.Job) (bool, error) {
+		return true, cur.BeginNotice(now, n.c.cfg.Visibility)
+	})
+	switch {
+	case errors.Is(err, domain.ErrAlreadyNotified):
+		return nil
+	case errors.Is(err, domain.ErrNoticeHeld):
+		// Another delivery is sending it: look again once its hold lapses.
+		return &retryLater{err: fmt.Errorf("job %s: %w", j.ID(), err), after: held.NoticeHeldUntil().Sub(now) + time.Second}
+	case err != nil:
+		return fmt.Errorf("hold notice: %w", err)
+	}
+	hold := held.NoticeHeldUntil()
+	if owner.Email() == "" {
+		n.c.log.InfoContext(ctx, "owner has no e-mail address; not notified", "job", j.ID(), "user", owner.ID())
+		return n.record(ctx, j.ID(), false)
+	}
+	var summary *domain.Summary
+	if j.Status() == domain.StatusCompleted && j.Results().Summary != "" {
+		summary, err = n.summary(ctx, j.Results().Summary)
+		if err != nil {
+			n.c.log.WarnContext(ctx, "summary unreadable; e-mail sent without it", "job", j.ID(), "err", err)
+		}
+	}
+	e, err := composeEmail(j, owner, summary, n.c.cfg)
+	if err == nil {
+		err = n.p.Notifier.Notify(ctx, e)
+	}
+	if err != nil {
+		n.releaseHold(ctx, j.ID(), hold)
+		return fmt.Errorf("send e-mail: %w", err)
+	}
+	return n.record(ctx, j.ID(), true)
+}
+
+// record marks the job notified after its e-mail went out (sent), or when
+// its owner has no address. It does not listen to shutdown: a mark lost
+// between sending and recording is the one way a user is e-mailed twice.
+func (n *Notifier) record(ctx context.Context, id domain.JobID, sent bool) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	now := n.p.Clock.Now()
+	change := func(cur *domain.Job) (bool, error) {
+		if cur.Notified() {
+			return false, nil
+		}
+		return true, cur.NoticeSent(now)
+	}
+	var err error
+	for range 3 { // a transient store error here would mean a second e-mail later
+		if _, err = jobs.Mutate(ctx, n.p.Jobs, id, change); err == nil {
+			if sent {
+				n.c.log.InfoContext(ctx, "user notified", "job", id)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("record notice (e-mail sent %v): %w", sent, err)
+}
+
+// recordTimeout bounds recording a notice after shutdown began.
+const recordTimeout = 10 * time.Second
+
+// releaseHold gives up this delivery's hold after a failed send, unless
+// another delivery has taken a new hold meanwhile. A failure only delays
+// the retry until the hold lapses, so it is logged, not returned.
+func (n *Notifier) releaseHold(ctx context.Context, id domain.JobID, mine time.Time) {
+	_, err := jobs.Mutate(context.WithoutCancel(ctx), n.p.Jobs, id, func(cur *domain.Job) (bool, error) {
+		if cur.Notified() || !cur.NoticeHeldUntil().Equal(mine) {
+			return false, nil
+		}
+		return true, cur.ReleaseNotice()
+	})
+	if err != nil {
+		n.c.log.WarnContext(ctx, "could not release notice hold; the retry waits for it to lapse", "job", id, "err", err)
+	}
+}
+
+// maxSummaryBytes bounds what the notifier reads of a summary object.
+const maxSummaryBytes = 1 << 20
+
+func (n *Notifier) summary(ctx context.Context, key string) (*domain.Summary, error) {
+	rc, err := n.p.Objects.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	var s domain.Summary
+	if err := json.NewDecoder(io.LimitReader(rc, maxSummaryBytes)).Decode(&s); err != nil {
+		return nil, fmt.Errorf("decode summary %s: %w", key, err)
+	}
+	return &s, nil
+}
+
+type emailData struct {
+	Name, Input, Link, Reason, Completed, ArchiveAt string
+	Failed                                          bool
+	Summary                                         *domain.Summary
+	TsTv, KnownPct                                  string
+	Top                                             []domain.Counted
+}
+
+var textEmail = texttemplate.Must(texttemplate.New("text").Parse(`Hello{{if .Name}} {{.Name}}{{end}},
+
+{{if .Failed}}Your GAS annotation of "{{.Input}}" failed.
+
+Reason: {{.Reason}}
+{{else}}Your GAS annotation of "{{.Input}}" completed at {{.Completed}}.
+{{with .Summary}}
+Records: {{.Records}}; alleles annotated: {{.Variants}}; skipped lines: {{.Skipped}}
+Known variants: {{$.KnownPct}}; Ts/Tv: {{$.TsTv}}
+{{if $.Top}}Most frequent consequences:
+{{range $.Top}}  {{.Label}}: {{.Count}}
+{{end}}{{end}}{{end}}{{if .ArchiveAt}}
+Free accounts can download results until {{.ArchiveAt}}; after that they move to cold storage.
+Upgrade to premium to keep them available.
+{{end}}{{end}}
+View the job: {{.Link}}
+
+-- GAS, the Genomics Annotation Service
+`))
+
+var htmlEmail = template.Must(template.New("html").Parse(`<!doctype html>
+<html><body style="font-family: sans-serif">
+<p>Hello{{if .Name}} {{.Name}}{{end}},</p>
+{{if .Failed}}<p>Your GAS annotation of <b>{{.Input}}</b> failed.</p>
+<p>Reason: {{.Reason}}</p>
+{{else}}<p>Your GAS annotation of <b>{{.Input}}</b> completed at {{.Completed}}.</p>
+{{with .Summary}}<table>
+<tr><td>Records</td><td>{{.Records}}</td></tr>
+<tr><td>Alleles annotated</td><td>{{.Variants}}</td></tr>
+<tr><td>Skipped lines</td><td>{{.Skipped}}</td></tr>
+<tr><td>Known variants</td><td>{{$.KnownPct}}</td></tr>
+<tr><td>Ts/Tv</td><td>{{$.TsTv}}</td></tr>
+</table>
+{{if $.Top}}<p>Most frequent consequences:</p><ul>{{range $.Top}}<li>{{.Label}}: {{.Count}}</li>{{end}}</ul>{{end}}{{end}}
+{{if .ArchiveAt}}<p>Free accounts can download results until {{.ArchiveAt}}; after that they move to cold storage.
+Upgrade to premium to keep them available.</p>{{end}}{{end}}
+<p><a href="{{.Link}}">View the job</a></p>
+<p>&mdash; GAS, the Genomics Annotation Service</p>
+</body></html>
+`))
+
+func composeEmail(j *domain.Job, owner *domain.User, s *domain.Summary, cfg Config) (ports.Email, error) {
+	d := emailData{Name: owner.Name(), Input: j.InputName(), Link: JobURL(cfg.BaseURL, j.ID()),
+		Completed: j.CompletedAt().Format(time.RFC1123), Failed: j.Status() == domain.StatusFailed,
+		Reason: j.FailureReason(), Summary: s}
+	if !d.Failed && cfg.Policy.Archives(owner.Tier()) {
+		d.ArchiveAt = j.CompletedAt().Add(cfg.Policy.FreeWindow).Format(time.RFC1123)
+	}
+	if s != nil {
+		d.TsTv = fmt.Sprintf("%.2f", s.TsTv())
+		d.KnownPct = fmt.Sprintf("%.1f%%", 100*s.KnownRate())
+		d.Top = domain.Sorted(s.ByConsequence)
+		if len(d.Top) > 5 {
+			d.Top = d.Top[:5]
+		}
+	}
+	subject := fmt.Sprintf("GAS: annotation of %s completed", j.InputName())
+	if d.Failed {
+		subject = fmt.Sprintf("GAS: annotation of %s failed", j.InputName())
+	}
+	var text, html bytes.Buffer
+	if err := textEmail.Execute(&text, d); err != nil {
+		return ports.Email{}, fmt.Errorf("render e-mail: %w", err)
+	}
+	if err := htmlEmail.Execute(&html, d); err != nil {
+		return ports.Email{}, fmt.Errorf("render e-mail: %w", err)
+	}
+	return ports.Email{To: owner.Email(), Subject: subject, Text: text.String(), HTML: html.String()}, nil
+}

@@ -72,7 +72,7 @@ type RetrievalTier string
 
 // Retrieval tiers, fastest first.
 const (
-	TierNone      RetrievalTier = ""
+	TierNone           RetrievalTier = ""
 	RetrievalExpedited RetrievalTier = "Expedited"
 	RetrievalStandard  RetrievalTier = "Standard"
 )

@@ -18,12 +18,12 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/adapters/engine/csq"
 	"github.com/gasproject/gas/adapters/engine/input"
 	"github.com/gasproject/gas/adapters/engine/known"
 	"github.com/gasproject/gas/adapters/engine/lineio"
 	"github.com/gasproject/gas/adapters/engine/model"
+	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/ports"
 )
 

@@ -5,9 +5,9 @@ import (
 	"math/bits"
 	"sort"
 
-	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/adapters/engine/csq"
 	"github.com/gasproject/gas/adapters/engine/model"
+	"github.com/gasproject/gas/domain"
 )
 
 // topGenes is how many genes the summary lists by HIGH-impact count.

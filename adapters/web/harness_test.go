@@ -19,11 +19,11 @@ import (
 	"time"
 
 	"github.com/gasproject/gas/adapters/memory"
+	"github.com/gasproject/gas/adapters/vartable"
 	"github.com/gasproject/gas/adapters/web"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/accounts"
 	"github.com/gasproject/gas/domain/jobs"
-	"github.com/gasproject/gas/adapters/vartable"
 	"github.com/gasproject/gas/ports"
 )
 

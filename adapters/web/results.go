@@ -15,9 +15,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gasproject/gas/adapters/vartable"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/jobs"
-	"github.com/gasproject/gas/adapters/vartable"
 )
 
 // indexCache keeps recently opened variant indexes (their dictionaries and

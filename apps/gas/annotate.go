@@ -13,13 +13,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gasproject/gas/apps/internal/reference"
-	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/adapters/engine"
 	"github.com/gasproject/gas/adapters/engine/bgzf"
 	"github.com/gasproject/gas/adapters/engine/export"
 	"github.com/gasproject/gas/adapters/engine/gasdb"
 	"github.com/gasproject/gas/adapters/engine/model"
+	"github.com/gasproject/gas/apps/internal/reference"
+	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/ports"
 )
 

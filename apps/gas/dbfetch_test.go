@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gasproject/gas/adapters/reference"
 	"github.com/gasproject/gas/adapters/engine/synth"
+	"github.com/gasproject/gas/adapters/reference"
 )
 
 func gzipBytes(b []byte) []byte {

@@ -17,18 +17,18 @@ import (
 
 	"github.com/google/wire"
 
+	"github.com/gasproject/gas/adapters/engine"
 	"github.com/gasproject/gas/adapters/memory"
 	"github.com/gasproject/gas/adapters/oidc"
+	"github.com/gasproject/gas/adapters/vartable"
 	"github.com/gasproject/gas/adapters/web"
 	"github.com/gasproject/gas/apps/internal/providers"
 	"github.com/gasproject/gas/apps/internal/reference"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/accounts"
 	"github.com/gasproject/gas/domain/archival"
-	"github.com/gasproject/gas/adapters/engine"
 	"github.com/gasproject/gas/domain/jobs"
 	"github.com/gasproject/gas/domain/workers"
-	"github.com/gasproject/gas/adapters/vartable"
 	"github.com/gasproject/gas/ports"
 )
 

@@ -12,12 +12,12 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/gasproject/gas/adapters/web"
 	"github.com/gasproject/gas/adapters/engine"
 	"github.com/gasproject/gas/adapters/engine/bgzf"
 	"github.com/gasproject/gas/adapters/engine/gasdb"
 	"github.com/gasproject/gas/adapters/engine/known"
 	"github.com/gasproject/gas/adapters/engine/synth"
+	"github.com/gasproject/gas/adapters/web"
 )
 
 // syntheticName labels the default reference on every page.

@@ -10,8 +10,8 @@ import (
 	"log/slog"
 
 	"github.com/gasproject/gas/domain"
-	"github.com/gasproject/gas/ports/message"
 	"github.com/gasproject/gas/ports"
+	"github.com/gasproject/gas/ports/message"
 )
 
 // Service implements the account use cases against the ports.

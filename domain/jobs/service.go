@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/gasproject/gas/domain"
-	"github.com/gasproject/gas/ports/message"
 	"github.com/gasproject/gas/ports"
+	"github.com/gasproject/gas/ports/message"
 )
 
 // Config is the deployment's choices for the jobs service.

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gasproject/gas/ports/message"
 	"github.com/gasproject/gas/ports"
+	"github.com/gasproject/gas/ports/message"
 )
 
 // consumer is the one receive/handle/acknowledge loop every worker runs.

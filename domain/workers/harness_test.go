@@ -18,8 +18,8 @@ import (
 	"github.com/gasproject/gas/domain/archival"
 	"github.com/gasproject/gas/domain/jobs"
 	"github.com/gasproject/gas/domain/workers"
-	"github.com/gasproject/gas/ports/message"
 	"github.com/gasproject/gas/ports"
+	"github.com/gasproject/gas/ports/message"
 )
 
 // The queues of the contract's topology, each with a dead-letter queue.

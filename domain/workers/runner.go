@@ -13,8 +13,8 @@ import (
 
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/jobs"
-	"github.com/gasproject/gas/ports/message"
 	"github.com/gasproject/gas/ports"
+	"github.com/gasproject/gas/ports/message"
 )
 
 // Indexer builds the variant-table index of an annotated VCF while it

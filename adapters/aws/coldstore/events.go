@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/gasproject/gas/domain"
-	"github.com/gasproject/gas/ports/message"
 	"github.com/gasproject/gas/ports"
+	"github.com/gasproject/gas/ports/message"
 )
 
 // Notice is what a cold-storage notification says, in GAS terms.

@@ -10,8 +10,8 @@ import (
 	"github.com/gasproject/gas/adapters/aws/coldstore"
 	"github.com/gasproject/gas/adapters/aws/sqsqueue"
 	"github.com/gasproject/gas/domain"
-	"github.com/gasproject/gas/ports/message"
 	"github.com/gasproject/gas/ports"
+	"github.com/gasproject/gas/ports/message"
 )
 
 func TestParseNotice(t *testing.T) {

@@ -22,7 +22,7 @@ func (c *Caller) cdnaSeq(dst []byte, t *model.Transcript, from, to int32) ([]byt
 	for k := 0; k < n; k++ {
 		ex := t.ExonInTxOrder(k)
 		l := ex.Len()
-		a, b := max32(from, cum+1), min32(to, cum+l)
+		a, b := max(from, cum+1), min(to, cum+l)
 		if a <= b {
 			// exon-relative offsets
 			oa, ob := a-cum-1, b-cum-1

@@ -129,7 +129,7 @@ func (c *Caller) Annotate(chrom int32, pos int32, ref, alt []byte, warn Warning)
 		c.txEffect(ti, &al)
 	}
 	if len(c.effects) == 0 {
-		g, d := c.nearestGene(chrom, al.vs, max32(al.ve, al.vs))
+		g, d := c.nearestGene(chrom, al.vs, max(al.ve, al.vs))
 		c.effects = append(c.effects, Effect{Terms: Intergenic, Tx: -1, Gene: g, Distance: d, Warn: warn})
 	}
 	return c.effects
@@ -169,19 +169,7 @@ func (c *Caller) Passthrough(w Warning) []Effect {
 	return c.effects
 }
 
-func max32(a, b int32) int32 {
-	if a > b {
-		return a
-	}
-	return b
-}
 
-func min32(a, b int32) int32 {
-	if a < b {
-		return a
-	}
-	return b
-}
 
 func overlap(a, b, c, d int32) bool { return a <= d && c <= b }
 
@@ -262,17 +250,17 @@ func (c *Caller) txEffect(ti int32, al *allele) {
 	introns:
 		// exon-side splice region at internal boundaries
 		if ins {
-			if i > 0 && P >= ex.Start && P <= min32(ex.Start+3, ex.End) {
+			if i > 0 && P >= ex.Start && P <= min(ex.Start+3, ex.End) {
 				terms |= SpliceRegion
 			}
-			if i < n-1 && P >= max32(ex.End-1, ex.Start+1) && P <= ex.End {
+			if i < n-1 && P >= max(ex.End-1, ex.Start+1) && P <= ex.End {
 				terms |= SpliceRegion
 			}
 		} else {
-			if i > 0 && overlap(al.vs, al.ve, ex.Start, min32(ex.Start+2, ex.End)) {
+			if i > 0 && overlap(al.vs, al.ve, ex.Start, min(ex.Start+2, ex.End)) {
 				terms |= SpliceRegion
 			}
-			if i < n-1 && overlap(al.vs, al.ve, max32(ex.End-2, ex.Start), ex.End) {
+			if i < n-1 && overlap(al.vs, al.ve, max(ex.End-2, ex.Start), ex.End) {
 				terms |= SpliceRegion
 			}
 		}
@@ -290,7 +278,7 @@ func (c *Caller) txEffect(ti int32, al *allele) {
 					intronIdx = i
 				}
 			}
-			if P >= a && P <= min32(a+1, b) {
+			if P >= a && P <= min(a+1, b) {
 				leftSite = true
 			}
 			if P >= a+2 && P <= a+7 && P <= b {
@@ -299,7 +287,7 @@ func (c *Caller) txEffect(ti int32, al *allele) {
 			if P == b && b-1 >= a {
 				rightSite = true
 			}
-			if P >= max32(b-6, a) && P <= b-1 {
+			if P >= max(b-6, a) && P <= b-1 {
 				terms |= SpliceRegion
 			}
 		} else {
@@ -309,13 +297,13 @@ func (c *Caller) txEffect(ti int32, al *allele) {
 					intronIdx = i
 				}
 			}
-			if overlap(al.vs, al.ve, a, min32(a+1, b)) {
+			if overlap(al.vs, al.ve, a, min(a+1, b)) {
 				leftSite = true
 			}
-			if overlap(al.vs, al.ve, max32(b-1, a), b) {
+			if overlap(al.vs, al.ve, max(b-1, a), b) {
 				rightSite = true
 			}
-			if (a+2 <= b && overlap(al.vs, al.ve, a+2, min32(a+7, b))) || (b-2 >= a && overlap(al.vs, al.ve, max32(b-7, a), b-2)) {
+			if (a+2 <= b && overlap(al.vs, al.ve, a+2, min(a+7, b))) || (b-2 >= a && overlap(al.vs, al.ve, max(b-7, a), b-2)) {
 				terms |= SpliceRegion
 			}
 		}
@@ -357,7 +345,7 @@ func (c *Caller) txEffect(ti int32, al *allele) {
 			// exonic bases below, inside and above the CDS
 			for i := firstExon; i <= lastExon; i++ {
 				ex := exons[i]
-				s, en := max32(ex.Start, al.vs), min32(ex.End, al.ve)
+				s, en := max(ex.Start, al.vs), min(ex.End, al.ve)
 				if s > en {
 					continue
 				}
@@ -485,7 +473,7 @@ func (c *Caller) codingBoundary(t *model.Transcript, al *allele, e *Effect) Term
 		// the number of coding bases removed
 		var n int32
 		for _, ex := range t.Exons {
-			a, b := max32(max32(ex.Start, t.CDSStart), al.vs), min32(min32(ex.End, t.CDSEnd), al.ve)
+			a, b := max(max(ex.Start, t.CDSStart), al.vs), min(min(ex.End, t.CDSEnd), al.ve)
 			if a <= b {
 				n += b - a + 1
 			}

@@ -143,7 +143,7 @@ func Load(r io.Reader, ref *model.Reference, opt Options) error {
 		}
 		for k := ri; k < len(regs) && regs[k].Start <= pos; k++ {
 			rg := regs[k]
-			a, b := max32(rg.Start, start), min32(rg.End, pos)
+			a, b := max(rg.Start, start), min(rg.End, pos)
 			if a > b {
 				continue
 			}
@@ -177,7 +177,7 @@ func regionsOf(seq []byte, regions []model.Range, upto int32) []model.Segment {
 		if rg.Start > upto || int(rg.Start) > len(seq) {
 			break
 		}
-		b := min32(min32(rg.End, upto), int32(len(seq)))
+		b := min(min(rg.End, upto), int32(len(seq)))
 		part := append(make([]byte, 0, rg.Len()), seq[rg.Start-1:b]...)
 		segs = append(segs, model.Segment{Start: rg.Start, Seq: part})
 	}
@@ -257,19 +257,7 @@ func upperLetters(x uint64) (uint64, bool) {
 	return u, below|above == 0
 }
 
-func max32(a, b int32) int32 {
-	if a > b {
-		return a
-	}
-	return b
-}
 
-func min32(a, b int32) int32 {
-	if a < b {
-		return a
-	}
-	return b
-}
 
 // Index is one .fai entry.
 type Index struct {

@@ -34,11 +34,11 @@ import (
 	"github.com/gasproject/gas/adapters/aws/awstest"
 	"github.com/gasproject/gas/adapters/aws/dynamostore"
 	"github.com/gasproject/gas/adapters/aws/mail"
-	"github.com/gasproject/gas/adapters/oidc/oidctest"
-	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/adapters/engine"
 	"github.com/gasproject/gas/adapters/engine/gasdb"
 	"github.com/gasproject/gas/adapters/engine/synth"
+	"github.com/gasproject/gas/adapters/oidc/oidctest"
+	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/ports"
 )
 

@@ -13,11 +13,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/gasproject/gas/adapters/aws/awstest"
-	"github.com/gasproject/gas/apps/internal/role"
 	"github.com/gasproject/gas/adapters/engine"
 	"github.com/gasproject/gas/adapters/engine/gasdb"
 	"github.com/gasproject/gas/adapters/engine/known"
 	"github.com/gasproject/gas/adapters/engine/synth"
+	"github.com/gasproject/gas/apps/internal/role"
 )
 
 // TestRoleAnnotatorKnownVariantsFromS3 starts the annotator role's engine

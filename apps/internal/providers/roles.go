@@ -16,16 +16,16 @@ import (
 
 	"github.com/gasproject/gas/adapters/aws/awsconfig"
 	"github.com/gasproject/gas/adapters/aws/awsfault"
+	"github.com/gasproject/gas/adapters/engine/model"
 	"github.com/gasproject/gas/adapters/oidc"
+	"github.com/gasproject/gas/adapters/vartable"
 	"github.com/gasproject/gas/adapters/web"
 	"github.com/gasproject/gas/apps/internal/reference"
 	"github.com/gasproject/gas/apps/internal/role"
 	"github.com/gasproject/gas/domain/accounts"
 	"github.com/gasproject/gas/domain/archival"
-	"github.com/gasproject/gas/adapters/engine/model"
 	"github.com/gasproject/gas/domain/jobs"
 	"github.com/gasproject/gas/domain/workers"
-	"github.com/gasproject/gas/adapters/vartable"
 	"github.com/gasproject/gas/ports"
 )
 

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gasproject/gas/apps/internal/role"
 	"github.com/gasproject/gas/adapters/engine"
 	"github.com/gasproject/gas/adapters/engine/gasdb"
 	"github.com/gasproject/gas/adapters/engine/synth"
+	"github.com/gasproject/gas/apps/internal/role"
 )
 
 // The annotator role loads its database from a local path (the s3:// path

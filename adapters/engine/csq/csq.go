@@ -169,8 +169,6 @@ func (c *Caller) Passthrough(w Warning) []Effect {
 	return c.effects
 }
 
-
-
 func overlap(a, b, c, d int32) bool { return a <= d && c <= b }
 
 // txEffect appends the effect of al on transcript ti, if any.

@@ -257,8 +257,6 @@ func upperLetters(x uint64) (uint64, bool) {
 	return u, below|above == 0
 }
 
-
-
 // Index is one .fai entry.
 type Index struct {
 	Name      string

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/gasproject/gas/adapters/engine/known"
-	"github.com/gasproject/gas/adapters/reference"
+	"github.com/gasproject/gas/adapters/download"
 )
 
 const dbFetchUsage = `usage: gas db fetch [--source ensembl|gencode] [--assembly GRCh38|GRCh37] [--release N]
@@ -46,22 +46,22 @@ func runDBFetch(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q\n%s", errUsage, fs.Arg(0), dbFetchUsage)
 	}
-	var plan reference.Plan
+	var plan download.Plan
 	var err error
 	switch strings.ToLower(*source) {
 	case "ensembl":
 		if *release == 0 {
-			*release = reference.DefaultEnsemblRelease
+			*release = download.DefaultEnsemblRelease
 		}
-		plan, err = reference.Ensembl(*mirror, *assembly, *release, *withKnown)
+		plan, err = download.Ensembl(*mirror, *assembly, *release, *withKnown)
 	case "gencode":
 		if *withKnown {
 			return fmt.Errorf("%w: --known is available with --source ensembl (GENCODE publishes no variant VCF)", errUsage)
 		}
 		if *release == 0 {
-			*release = reference.DefaultGencodeRelease
+			*release = download.DefaultGencodeRelease
 		}
-		plan, err = reference.Gencode(*mirror, *assembly, *release)
+		plan, err = download.Gencode(*mirror, *assembly, *release)
 	default:
 		return fmt.Errorf("%w: --source %q: ensembl or gencode", errUsage, *source)
 	}
@@ -74,9 +74,9 @@ func runDBFetch(ctx context.Context, args []string) error {
 	if out == "" {
 		out = filepath.Join(*dir, plan.Label+".gasdb")
 	}
-	opts := []reference.FetcherOption{reference.WithAttempts(*attempts, 2*time.Second)}
+	opts := []download.FetcherOption{download.WithAttempts(*attempts, 2*time.Second)}
 	if isTerminal(os.Stderr) {
-		opts = append(opts, reference.WithProgress(func(name string, done, total int64) {
+		opts = append(opts, download.WithProgress(func(name string, done, total int64) {
 			if total > 0 {
 				fmt.Fprintf(os.Stderr, "\r%s: %d/%d MB (%.0f%%)   ", name, done>>20, total>>20, 100*float64(done)/float64(total))
 				if done == total {
@@ -87,9 +87,9 @@ func runDBFetch(ctx context.Context, args []string) error {
 			}
 		}))
 	}
-	f := reference.NewFetcher(opts...)
+	f := download.NewFetcher(opts...)
 	start := time.Now()
-	remotes := []reference.Remote{plan.GFF3, plan.FASTA}
+	remotes := []download.Remote{plan.GFF3, plan.FASTA}
 	if plan.Known != nil {
 		remotes = append(remotes, *plan.Known)
 	}

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/gasproject/gas/adapters/engine/synth"
-	"github.com/gasproject/gas/adapters/reference"
+	"github.com/gasproject/gas/adapters/download"
 )
 
 func gzipBytes(b []byte) []byte {
@@ -40,7 +40,7 @@ func TestDBFetchFromMirror(t *testing.T) {
 	g.WriteFASTA(&fa)
 	gffGz, faGz := gzipBytes(gff.Bytes()), gzipBytes(fa.Bytes())
 	bsd := func(name string, data []byte) string {
-		s, b, _ := reference.BSDSumOf(bytes.NewReader(data))
+		s, b, _ := download.BSDSumOf(bytes.NewReader(data))
 		return fmt.Sprintf("%05d %5d %s\n", s, b, name)
 	}
 	md := func(name string, data []byte) string {

@@ -3,7 +3,7 @@
 // checksums the providers publish, so `gas db fetch` can set up an
 // annotation database in one step. It knows the providers' directory
 // layouts; the base URL is overridable for mirrors and tests.
-package reference
+package download
 
 import (
 	"errors"

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gasproject/gas/adapters/engine/known"
 	"github.com/gasproject/gas/adapters/download"
+	"github.com/gasproject/gas/adapters/engine/known"
 )
 
 const dbFetchUsage = `usage: gas db fetch [--source ensembl|gencode] [--assembly GRCh38|GRCh37] [--release N]

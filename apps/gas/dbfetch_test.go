@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gasproject/gas/adapters/engine/synth"
 	"github.com/gasproject/gas/adapters/download"
+	"github.com/gasproject/gas/adapters/engine/synth"
 )
 
 func gzipBytes(b []byte) []byte {

@@ -13,7 +13,7 @@ import (
 	"github.com/gasproject/gas/domain"
 )
 
-//go:generate go tool moq -out mocks/ports_moq.go -pkg mocks . Clock IDs JobStore UserStore ObjectStore Queue Publisher Archive Notifier IdentityProvider Annotator Billing TokenStore
+//go:generate go tool moq -out mocks/ports_moq.go -pkg mocks . Clock IDs JobStore UserStore ObjectStore Queue Publisher Archive Mailer Composer IdentityProvider Annotator Billing TokenStore
 
 // Errors every adapter returns (wrapped with context) so services can react
 // to them without knowing the technology.
@@ -175,7 +175,7 @@ type Archive interface {
 	Delete(ctx context.Context, archiveID string) error
 }
 
-// Email is one notification message.
+// Email is one rendered e-mail.
 type Email struct {
 	To      string
 	Subject string
@@ -183,9 +183,22 @@ type Email struct {
 	HTML    string
 }
 
-// Notifier sends e-mail.
-type Notifier interface {
-	Notify(ctx context.Context, e Email) error
+// Mailer sends e-mail: SES or SMTP on AWS, the outbox page in local mode.
+type Mailer interface {
+	// Send delivers e; an address the service refuses for good (an
+	// unverified recipient, a malformed address) wraps ErrRejected.
+	Send(ctx context.Context, e Email) error
+}
+
+// ErrRejected marks an e-mail the mail service refused for good, which no
+// retry can fix; the refusal is recorded on the job instead.
+var ErrRejected = errors.New("e-mail rejected")
+
+// Composer renders a domain.Notice as an e-mail. Wording, HTML and the
+// links back to the site are presentation, so they live in an adapter and
+// the domain only decides what to tell.
+type Composer interface {
+	Compose(n domain.Notice) (Email, error)
 }
 
 // Identity is who signed in, as the identity provider vouches.

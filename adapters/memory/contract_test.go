@@ -104,10 +104,10 @@ func TestArchiveContract(t *testing.T) {
 	})
 }
 
-func TestNotifierContract(t *testing.T) {
-	contract.TestNotifier(t, func(t *testing.T) contract.NotifierFixture {
+func TestMailerContract(t *testing.T) {
+	contract.TestMailer(t, func(t *testing.T) contract.MailerFixture {
 		o := must[*memory.Outbox](t)(memory.NewOutbox(memory.NewFakeClock(time.Time{}), 0))
-		return contract.NotifierFixture{Notifier: o, Sent: func(t *testing.T) []ports.Email {
+		return contract.MailerFixture{Mailer: o, Sent: func(t *testing.T) []ports.Email {
 			var out []ports.Email
 			for _, e := range o.Sent() {
 				out = append(out, e.Email)

@@ -26,7 +26,7 @@ func TestOutboxListsNewestFirstAndIsBounded(t *testing.T) {
 		if i%2 == 1 {
 			to = "b@example.org"
 		}
-		if err := o.Notify(ctx, ports.Email{To: to, Subject: fmt.Sprint("job ", i), Text: "done"}); err != nil {
+		if err := o.Send(ctx, ports.Email{To: to, Subject: fmt.Sprint("job ", i), Text: "done"}); err != nil {
 			t.Fatal(err)
 		}
 		clock.Advance(time.Minute)
@@ -42,7 +42,7 @@ func TestOutboxListsNewestFirstAndIsBounded(t *testing.T) {
 		t.Fatalf("SentTo: %+v", got)
 	}
 	for _, bad := range []ports.Email{{To: "a@example.org", Text: "no subject"}, {To: "a@example.org", Subject: "no body"}} {
-		if err := o.Notify(ctx, bad); err == nil {
+		if err := o.Send(ctx, bad); err == nil {
 			t.Errorf("accepted %+v", bad)
 		}
 	}

@@ -19,7 +19,7 @@ type SentEmail struct {
 	SentAt time.Time
 }
 
-// Outbox is the local-mode ports.Notifier: instead of mailing anyone
+// Outbox is the local-mode ports.Mailer: instead of mailing anyone
 // it keeps sent e-mails so the local outbox page can show what a user
 // would have received. It keeps the most recent messages only, so a
 // long-running local server does not grow without bound.
@@ -49,9 +49,9 @@ func NewOutbox(clock ports.Clock, keep int) (*Outbox, error) {
 	return &Outbox{clock: clock, keep: keep}, nil
 }
 
-// Notify validates e the way a mail service would (a valid recipient
+// Send validates e the way a mail service would (a valid recipient
 // address, a subject and a body) and keeps it.
-func (o *Outbox) Notify(ctx context.Context, e ports.Email) error {
+func (o *Outbox) Send(ctx context.Context, e ports.Email) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("notify %s: %w", e.To, err)
 	}
@@ -97,4 +97,4 @@ func (o *Outbox) SentTo(to string) []SentEmail {
 	return out
 }
 
-var _ ports.Notifier = (*Outbox)(nil)
+var _ ports.Mailer = (*Outbox)(nil)

@@ -562,8 +562,8 @@ func TestSignOut(t *testing.T) {
 func TestOutboxPage(t *testing.T) {
 	h := newHarness(t)
 	b := h.signIn("Ann", "ann@example.org", domain.TierFree)
-	must(t, h.outbox.Notify(context.Background(), ports.Email{To: "ann@example.org", Subject: "Your annotation is ready", Text: "see it"}))
-	must(t, h.outbox.Notify(context.Background(), ports.Email{To: "other@example.org", Subject: "Secret of someone else", Text: "x"}))
+	must(t, h.outbox.Send(context.Background(), ports.Email{To: "ann@example.org", Subject: "Your annotation is ready", Text: "see it"}))
+	must(t, h.outbox.Send(context.Background(), ports.Email{To: "other@example.org", Subject: "Secret of someone else", Text: "x"}))
 	r := b.get("/outbox")
 	if r.StatusCode != 200 || !strings.Contains(r.body, "Your annotation is ready") || strings.Contains(r.body, "Secret of someone else") {
 		t.Fatalf("outbox: %d", r.StatusCode)

@@ -268,10 +268,10 @@ type worker struct {
 // restorer, notifier and a dead-letter handler per queue.
 type workerSet struct{ list []worker }
 
-func localWorkers(store ports.JobStore, users ports.UserStore, objects ports.ObjectStore, notifier ports.Notifier,
+func localWorkers(store ports.JobStore, users ports.UserStore, objects ports.ObjectStore, composer ports.Composer, mailer ports.Mailer,
 	m *providers.Messaging, arch *archival.Service, clock ports.Clock, ref *localRef, met *web.Metrics,
 	cfg serveConfig, s providers.Settings) (*workerSet, error) {
-	pc := workers.Config{Policy: s.Policy, ResultPrefix: "results/", BaseURL: s.BaseURL, Logger: s.Logger}
+	pc := workers.Config{Policy: s.Policy, ResultPrefix: "results/", Logger: s.Logger}
 	ws := &workerSet{}
 	add := func(name string, run func(context.Context) error, err error) error {
 		if err != nil {
@@ -303,7 +303,7 @@ func localWorkers(store ports.JobStore, users ports.UserStore, objects ports.Obj
 		return nil, err
 	}
 	notif, err := workers.NewNotifier(workers.NotifierPorts{Queue: m.Queues.Notify, Jobs: store, Users: users,
-		Objects: objects, Notifier: notifier, Clock: clock}, pc)
+		Objects: objects, Composer: composer, Mailer: mailer, Clock: clock}, pc)
 	if err := add("notifier", runOf(notif), err); err != nil {
 		return nil, err
 	}

@@ -23,7 +23,7 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 	countedJobStore := providers.MemoryJobStore()
 	userStore := providers.MemoryUserStore()
 	memoryOptions := localMemoryOptions(cfg)
-	memoryObjectStore, err := providers.MemoryObjectStore(memoryOptions)
+	objectStore, err := providers.MemoryObjectStore(memoryOptions)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -36,21 +36,21 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 	}
 	iDs := providers.RandomIDs()
 	settings := localSettings(cfg, listener)
-	service, err := providers.JobsService(countedJobStore, userStore, memoryObjectStore, messaging, clock, iDs, settings)
+	service, err := providers.JobsService(countedJobStore, userStore, objectStore, messaging, clock, iDs, settings)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
 	billing := providers.MemoryBilling()
 	accountsService := providers.AccountsService(userStore, billing, messaging, clock, settings)
-	memoryTokenStore := providers.MemoryTokens()
+	tokenStore := providers.MemoryTokens()
 	identityProvider, err := localIdentity(ctx, cfg, settings)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
 	metrics := localMetrics(countedJobStore, messaging)
-	memoryOutbox, err := providers.MemoryOutbox(clock)
+	outbox, err := providers.MemoryOutbox(clock)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -60,26 +60,32 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 		cleanup()
 		return nil, nil, err
 	}
-	server, err := localWeb(service, accountsService, memoryObjectStore, memoryTokenStore, clock, identityProvider, metrics, memoryOutbox, messaging, mainLocalRef, settings)
+	server, err := localWeb(service, accountsService, objectStore, tokenStore, clock, identityProvider, metrics, outbox, messaging, mainLocalRef, settings)
 	if err != nil {
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
-	memoryArchive, cleanup3, err := providers.MemoryArchive(clock, messaging, memoryOptions)
+	composer, err := providers.Composer(settings)
 	if err != nil {
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
-	archivalService, err := providers.ArchivalService(countedJobStore, userStore, memoryObjectStore, memoryArchive, messaging, clock, settings)
+	archive, cleanup3, err := providers.MemoryArchive(clock, messaging, memoryOptions)
+	if err != nil {
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	archivalService, err := providers.ArchivalService(countedJobStore, userStore, objectStore, archive, messaging, clock, settings)
 	if err != nil {
 		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
-	mainWorkerSet, err := localWorkers(countedJobStore, userStore, memoryObjectStore, memoryOutbox, messaging, archivalService, clock, mainLocalRef, metrics, cfg, settings)
+	mainWorkerSet, err := localWorkers(countedJobStore, userStore, objectStore, composer, outbox, messaging, archivalService, clock, mainLocalRef, metrics, cfg, settings)
 	if err != nil {
 		cleanup3()
 		cleanup2()

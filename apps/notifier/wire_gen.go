@@ -45,12 +45,17 @@ func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error
 		cleanup()
 		return nil, nil, err
 	}
-	notifier, err := providers.AWSNotifier(clients, awsconfigConfig)
+	composer, err := providers.Composer(settings)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
-	app, err := providers.NotifierRoleApp(rt, config, messaging, jobStore, userStore, objectStore, notifier, clock)
+	mailer, err := providers.AWSMailer(clients, awsconfigConfig)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	app, err := providers.NotifierRoleApp(rt, config, messaging, jobStore, userStore, objectStore, composer, mailer, clock)
 	if err != nil {
 		cleanup()
 		return nil, nil, err

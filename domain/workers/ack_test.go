@@ -333,7 +333,8 @@ func TestNotifierAcknowledgesOnlySentMail(t *testing.T) {
 	j := w.uploadAndRun("ada", 2)
 	q := ackQueue()
 	n, err := workers.NewNotifier(workers.NotifierPorts{Queue: q, Jobs: w.jobStore, Users: w.users, Objects: w.objects,
-		Notifier: &mocks.NotifierMock{NotifyFunc: func(context.Context, ports.Email) error { return errDown }}, Clock: w.clock}, w.cfg)
+		Composer: testComposer,
+		Mailer:   &mocks.MailerMock{SendFunc: func(context.Context, ports.Email) error { return errDown }}, Clock: w.clock}, w.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-// Package pipeline holds GAS's background workers: the annotator runner,
+// Package workers holds GAS's background workers: the annotator runner,
 // archiver, thawer, restorer, notifier and dead-letter handler. Each is a
 // loop over one queue built on the same consumer (consume.go), which decodes
 // messages, re-delays early ones, keeps deliveries invisible while they are
@@ -43,8 +43,6 @@ type Config struct {
 	RedriveDelay time.Duration
 	// MaxRedrives bounds those resends (default 3).
 	MaxRedrives int
-	// BaseURL is the site's address, for links in e-mails ("https://gas.example.org").
-	BaseURL string
 	// Logger receives structured logs (default slog.Default()).
 	Logger *slog.Logger
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gasproject/gas/adapters/email"
 	"io"
 	"strings"
 	"sync"
@@ -129,8 +130,8 @@ func newWorld(t testing.TB) *world {
 	w.cfg = workers.Config{
 		Policy: policy, ResultPrefix: "results/", Visibility: 3 * time.Minute, Wait: time.Millisecond,
 		Heartbeat: -1, RetryDelay: 10 * time.Second, PollInterval: time.Minute, RedriveDelay: 5 * time.Minute,
-		MaxRedrives: 3, BaseURL: "https://gas.test",
-		Logger: discardLogger(),
+		MaxRedrives: 3,
+		Logger:      discardLogger(),
 	}
 	p := w.ports(nil)
 	w.jobsSvc, err = jobs.NewService(p.jobs, p.users, p.objects, p.topic(tRequests), clock, memory.NewSequenceIDs("job"),
@@ -212,7 +213,7 @@ func (p portset) handler(name string) func(context.Context, ports.Message) error
 		}, w.cfg)
 	case qNotify:
 		h, err = workers.NewNotifier(workers.NotifierPorts{Queue: p.queue(qNotify), Jobs: p.jobs, Users: p.users,
-			Objects: p.objects, Notifier: w.outbox, Clock: w.clock}, w.cfg)
+			Objects: p.objects, Composer: testComposer, Mailer: w.outbox, Clock: w.clock}, w.cfg)
 	case qArchive:
 		h, err = workers.NewArchiver(p.queue(qArchive), p.archival(), w.clock, w.cfg)
 	case qThaw:
@@ -532,3 +533,15 @@ func (a *trackedArchive) count() int {
 	defer a.mu.Unlock()
 	return len(a.live)
 }
+
+// testBaseURL is the site the test e-mails link to.
+const testBaseURL = "https://gas.test"
+
+// testComposer renders notices as every deployment does.
+var testComposer = func() email.Composer {
+	c, err := email.NewComposer(testBaseURL)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}()

@@ -1,16 +1,11 @@
 package workers
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
-	"net/url"
-	"strings"
-	texttemplate "text/template"
 	"time"
 
 	"github.com/gasproject/gas/domain"
@@ -25,7 +20,8 @@ type NotifierPorts struct {
 	Jobs     ports.JobStore
 	Users    ports.UserStore // for the owner's e-mail address
 	Objects  ports.ObjectStore
-	Notifier ports.Notifier
+	Composer ports.Composer // renders the notice as an e-mail
+	Mailer   ports.Mailer
 	Clock    ports.Clock
 }
 
@@ -36,14 +32,10 @@ type Notifier struct {
 	c *consumer
 }
 
-// NewNotifier checks ports and configuration; cfg.BaseURL must be an
-// absolute URL because e-mail links are opened outside the site.
+// NewNotifier checks ports and configuration.
 func NewNotifier(p NotifierPorts, cfg Config) (*Notifier, error) {
-	if p.Jobs == nil || p.Users == nil || p.Objects == nil || p.Notifier == nil {
+	if p.Jobs == nil || p.Users == nil || p.Objects == nil || p.Composer == nil || p.Mailer == nil {
 		return nil, fmt.Errorf("%w: notifier needs every port", ErrConfig)
-	}
-	if u, err := url.Parse(cfg.BaseURL); err != nil || u.Scheme == "" || u.Host == "" {
-		return nil, fmt.Errorf("%w: notifier needs an absolute base URL, got %q", ErrConfig, cfg.BaseURL)
 	}
 	c, err := newConsumer("notify", p.Queue, p.Clock, cfg, message.KindJobResult)
 	if err != nil {
@@ -59,11 +51,6 @@ func (n *Notifier) Run(ctx context.Context) error { return n.c.run(ctx) }
 
 // Handle processes and settles one delivery.
 func (n *Notifier) Handle(ctx context.Context, d ports.Message) error { return n.c.handle(ctx, d) }
-
-// JobURL is the job's page, linked from e-mails.
-func JobURL(base string, id domain.JobID) string {
-	return strings.TrimRight(base, "/") + "/jobs/" + url.PathEscape(string(id))
-}
 
 // process e-mails the owner of a finished job once, however often the
 // result event is delivered (duplicate job requests, topic redelivery,
@@ -127,9 +114,9 @@ func (n *Notifier) process(ctx context.Context, m message.Body, _ ports.Message)
 			n.c.log.WarnContext(ctx, "summary unreadable; e-mail sent without it", "job", j.ID(), "err", err)
 		}
 	}
-	e, err := composeEmail(j, owner, summary, n.c.cfg)
+	e, err := n.p.Composer.Compose(domain.NewNotice(j, owner, summary, n.c.cfg.Policy))
 	if err == nil {
-		err = n.p.Notifier.Notify(ctx, e)
+		err = n.p.Mailer.Send(ctx, e)
 	}
 	if err != nil {
 		n.releaseHold(ctx, j.ID(), hold)
@@ -195,82 +182,4 @@ func (n *Notifier) summary(ctx context.Context, key string) (*domain.Summary, er
 		return nil, fmt.Errorf("decode summary %s: %w", key, err)
 	}
 	return &s, nil
-}
-
-type emailData struct {
-	Name, Input, Link, Reason, Completed, ArchiveAt string
-	Failed                                          bool
-	Summary                                         *domain.Summary
-	TsTv, KnownPct                                  string
-	Top                                             []domain.Counted
-}
-
-var textEmail = texttemplate.Must(texttemplate.New("text").Parse(`Hello{{if .Name}} {{.Name}}{{end}},
-
-{{if .Failed}}Your GAS annotation of "{{.Input}}" failed.
-
-Reason: {{.Reason}}
-{{else}}Your GAS annotation of "{{.Input}}" completed at {{.Completed}}.
-{{with .Summary}}
-Records: {{.Records}}; alleles annotated: {{.Variants}}; skipped lines: {{.Skipped}}
-Known variants: {{$.KnownPct}}; Ts/Tv: {{$.TsTv}}
-{{if $.Top}}Most frequent consequences:
-{{range $.Top}}  {{.Label}}: {{.Count}}
-{{end}}{{end}}{{end}}{{if .ArchiveAt}}
-Free accounts can download results until {{.ArchiveAt}}; after that they move to cold storage.
-Upgrade to premium to keep them available.
-{{end}}{{end}}
-View the job: {{.Link}}
-
--- GAS, the Genomics Annotation Service
-`))
-
-var htmlEmail = template.Must(template.New("html").Parse(`<!doctype html>
-<html><body style="font-family: sans-serif">
-<p>Hello{{if .Name}} {{.Name}}{{end}},</p>
-{{if .Failed}}<p>Your GAS annotation of <b>{{.Input}}</b> failed.</p>
-<p>Reason: {{.Reason}}</p>
-{{else}}<p>Your GAS annotation of <b>{{.Input}}</b> completed at {{.Completed}}.</p>
-{{with .Summary}}<table>
-<tr><td>Records</td><td>{{.Records}}</td></tr>
-<tr><td>Alleles annotated</td><td>{{.Variants}}</td></tr>
-<tr><td>Skipped lines</td><td>{{.Skipped}}</td></tr>
-<tr><td>Known variants</td><td>{{$.KnownPct}}</td></tr>
-<tr><td>Ts/Tv</td><td>{{$.TsTv}}</td></tr>
-</table>
-{{if $.Top}}<p>Most frequent consequences:</p><ul>{{range $.Top}}<li>{{.Label}}: {{.Count}}</li>{{end}}</ul>{{end}}{{end}}
-{{if .ArchiveAt}}<p>Free accounts can download results until {{.ArchiveAt}}; after that they move to cold storage.
-Upgrade to premium to keep them available.</p>{{end}}{{end}}
-<p><a href="{{.Link}}">View the job</a></p>
-<p>&mdash; GAS, the Genomics Annotation Service</p>
-</body></html>
-`))
-
-func composeEmail(j *domain.Job, owner *domain.User, s *domain.Summary, cfg Config) (ports.Email, error) {
-	d := emailData{Name: owner.Name(), Input: j.InputName(), Link: JobURL(cfg.BaseURL, j.ID()),
-		Completed: j.CompletedAt().Format(time.RFC1123), Failed: j.Status() == domain.StatusFailed,
-		Reason: j.FailureReason(), Summary: s}
-	if !d.Failed && cfg.Policy.Archives(owner.Tier()) {
-		d.ArchiveAt = j.CompletedAt().Add(cfg.Policy.FreeWindow).Format(time.RFC1123)
-	}
-	if s != nil {
-		d.TsTv = fmt.Sprintf("%.2f", s.TsTv())
-		d.KnownPct = fmt.Sprintf("%.1f%%", 100*s.KnownRate())
-		d.Top = domain.Sorted(s.ByConsequence)
-		if len(d.Top) > 5 {
-			d.Top = d.Top[:5]
-		}
-	}
-	subject := fmt.Sprintf("GAS: annotation of %s completed", j.InputName())
-	if d.Failed {
-		subject = fmt.Sprintf("GAS: annotation of %s failed", j.InputName())
-	}
-	var text, html bytes.Buffer
-	if err := textEmail.Execute(&text, d); err != nil {
-		return ports.Email{}, fmt.Errorf("render e-mail: %w", err)
-	}
-	if err := htmlEmail.Execute(&html, d); err != nil {
-		return ports.Email{}, fmt.Errorf("render e-mail: %w", err)
-	}
-	return ports.Email{To: owner.Email(), Subject: subject, Text: text.String(), HTML: html.String()}, nil
 }

@@ -2,6 +2,7 @@ package workers_test
 
 import (
 	"context"
+	"github.com/gasproject/gas/adapters/email"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ import (
 func (w *world) emailsAbout(id domain.JobID) int {
 	n := 0
 	for _, e := range w.outbox.Sent() {
-		if strings.Contains(e.Text, workers.JobURL(w.cfg.BaseURL, id)+"\n") {
+		if strings.Contains(e.Text, email.JobURL(testBaseURL, id)+"\n") {
 			n++
 		}
 	}
@@ -149,7 +150,8 @@ func TestFailedSendReleasesTheHold(t *testing.T) {
 	j := w.uploadAndRun("ada", 1)
 	q := ackQueue()
 	n, err := workers.NewNotifier(workers.NotifierPorts{Queue: q, Jobs: w.jobStore, Users: w.users, Objects: w.objects,
-		Notifier: &mocks.NotifierMock{NotifyFunc: func(context.Context, ports.Email) error { return errDown }}, Clock: w.clock}, w.cfg)
+		Composer: testComposer,
+		Mailer:   &mocks.MailerMock{SendFunc: func(context.Context, ports.Email) error { return errDown }}, Clock: w.clock}, w.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

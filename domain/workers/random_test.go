@@ -3,6 +3,7 @@ package workers_test
 import (
 	"flag"
 	"fmt"
+	"github.com/gasproject/gas/adapters/email"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/jobs"
-	"github.com/gasproject/gas/domain/workers"
 	"github.com/gasproject/gas/ports/message"
 )
 
@@ -412,7 +412,7 @@ func (s *schedule) check() error {
 // emails counts the e-mails sent about each job (by the link they carry).
 func (s *schedule) emails() map[domain.JobID]int {
 	out := map[domain.JobID]int{}
-	prefix := workers.JobURL(s.w.cfg.BaseURL, "")
+	prefix := email.JobURL(testBaseURL, "")
 	for _, e := range s.w.outbox.Sent() {
 		_, rest, ok := strings.Cut(e.Text, prefix)
 		if !ok {

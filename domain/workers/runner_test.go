@@ -275,11 +275,9 @@ func TestConstructorsRejectMissingPorts(t *testing.T) {
 	if _, err := workers.NewArchiver(nil, nil, w.clock, w.cfg); !errors.Is(err, workers.ErrConfig) {
 		t.Errorf("archiver: %v", err)
 	}
-	cfg := w.cfg
-	cfg.BaseURL = "/relative"
 	if _, err := workers.NewNotifier(workers.NotifierPorts{Queue: ackQueue(), Jobs: w.jobStore, Users: w.users,
-		Objects: w.objects, Notifier: &mocks.NotifierMock{}, Clock: w.clock}, cfg); !errors.Is(err, workers.ErrConfig) {
-		t.Errorf("notifier with relative base URL: %v", err)
+		Objects: w.objects, Mailer: &mocks.MailerMock{}, Clock: w.clock}, w.cfg); !errors.Is(err, workers.ErrConfig) {
+		t.Errorf("notifier without a composer: %v", err)
 	}
 	bad := w.cfg
 	bad.Policy.MaxAttempts = 0

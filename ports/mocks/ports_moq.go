@@ -1658,46 +1658,46 @@ func (mock *ArchiveMock) RestoreStatusCalls() []struct {
 	return calls
 }
 
-// Ensure, that NotifierMock does implement ports.Notifier.
+// Ensure, that MailerMock does implement ports.Mailer.
 // If this is not the case, regenerate this file with moq.
-var _ ports.Notifier = &NotifierMock{}
+var _ ports.Mailer = &MailerMock{}
 
-// NotifierMock is a mock implementation of ports.Notifier.
+// MailerMock is a mock implementation of ports.Mailer.
 //
-//	func TestSomethingThatUsesNotifier(t *testing.T) {
+//	func TestSomethingThatUsesMailer(t *testing.T) {
 //
-//		// make and configure a mocked ports.Notifier
-//		mockedNotifier := &NotifierMock{
-//			NotifyFunc: func(ctx context.Context, e ports.Email) error {
-//				panic("mock out the Notify method")
+//		// make and configure a mocked ports.Mailer
+//		mockedMailer := &MailerMock{
+//			SendFunc: func(ctx context.Context, e ports.Email) error {
+//				panic("mock out the Send method")
 //			},
 //		}
 //
-//		// use mockedNotifier in code that requires ports.Notifier
+//		// use mockedMailer in code that requires ports.Mailer
 //		// and then make assertions.
 //
 //	}
-type NotifierMock struct {
-	// NotifyFunc mocks the Notify method.
-	NotifyFunc func(ctx context.Context, e ports.Email) error
+type MailerMock struct {
+	// SendFunc mocks the Send method.
+	SendFunc func(ctx context.Context, e ports.Email) error
 
 	// calls tracks calls to the methods.
 	calls struct {
-		// Notify holds details about calls to the Notify method.
-		Notify []struct {
+		// Send holds details about calls to the Send method.
+		Send []struct {
 			// Ctx is the ctx argument value.
 			Ctx context.Context
 			// E is the e argument value.
 			E ports.Email
 		}
 	}
-	lockNotify sync.RWMutex
+	lockSend sync.RWMutex
 }
 
-// Notify calls NotifyFunc.
-func (mock *NotifierMock) Notify(ctx context.Context, e ports.Email) error {
-	if mock.NotifyFunc == nil {
-		panic("NotifierMock.NotifyFunc: method is nil but Notifier.Notify was just called")
+// Send calls SendFunc.
+func (mock *MailerMock) Send(ctx context.Context, e ports.Email) error {
+	if mock.SendFunc == nil {
+		panic("MailerMock.SendFunc: method is nil but Mailer.Send was just called")
 	}
 	callInfo := struct {
 		Ctx context.Context
@@ -1706,17 +1706,17 @@ func (mock *NotifierMock) Notify(ctx context.Context, e ports.Email) error {
 		Ctx: ctx,
 		E:   e,
 	}
-	mock.lockNotify.Lock()
-	mock.calls.Notify = append(mock.calls.Notify, callInfo)
-	mock.lockNotify.Unlock()
-	return mock.NotifyFunc(ctx, e)
+	mock.lockSend.Lock()
+	mock.calls.Send = append(mock.calls.Send, callInfo)
+	mock.lockSend.Unlock()
+	return mock.SendFunc(ctx, e)
 }
 
-// NotifyCalls gets all the calls that were made to Notify.
+// SendCalls gets all the calls that were made to Send.
 // Check the length with:
 //
-//	len(mockedNotifier.NotifyCalls())
-func (mock *NotifierMock) NotifyCalls() []struct {
+//	len(mockedMailer.SendCalls())
+func (mock *MailerMock) SendCalls() []struct {
 	Ctx context.Context
 	E   ports.Email
 } {
@@ -1724,9 +1724,75 @@ func (mock *NotifierMock) NotifyCalls() []struct {
 		Ctx context.Context
 		E   ports.Email
 	}
-	mock.lockNotify.RLock()
-	calls = mock.calls.Notify
-	mock.lockNotify.RUnlock()
+	mock.lockSend.RLock()
+	calls = mock.calls.Send
+	mock.lockSend.RUnlock()
+	return calls
+}
+
+// Ensure, that ComposerMock does implement ports.Composer.
+// If this is not the case, regenerate this file with moq.
+var _ ports.Composer = &ComposerMock{}
+
+// ComposerMock is a mock implementation of ports.Composer.
+//
+//	func TestSomethingThatUsesComposer(t *testing.T) {
+//
+//		// make and configure a mocked ports.Composer
+//		mockedComposer := &ComposerMock{
+//			ComposeFunc: func(n domain.Notice) (ports.Email, error) {
+//				panic("mock out the Compose method")
+//			},
+//		}
+//
+//		// use mockedComposer in code that requires ports.Composer
+//		// and then make assertions.
+//
+//	}
+type ComposerMock struct {
+	// ComposeFunc mocks the Compose method.
+	ComposeFunc func(n domain.Notice) (ports.Email, error)
+
+	// calls tracks calls to the methods.
+	calls struct {
+		// Compose holds details about calls to the Compose method.
+		Compose []struct {
+			// N is the n argument value.
+			N domain.Notice
+		}
+	}
+	lockCompose sync.RWMutex
+}
+
+// Compose calls ComposeFunc.
+func (mock *ComposerMock) Compose(n domain.Notice) (ports.Email, error) {
+	if mock.ComposeFunc == nil {
+		panic("ComposerMock.ComposeFunc: method is nil but Composer.Compose was just called")
+	}
+	callInfo := struct {
+		N domain.Notice
+	}{
+		N: n,
+	}
+	mock.lockCompose.Lock()
+	mock.calls.Compose = append(mock.calls.Compose, callInfo)
+	mock.lockCompose.Unlock()
+	return mock.ComposeFunc(n)
+}
+
+// ComposeCalls gets all the calls that were made to Compose.
+// Check the length with:
+//
+//	len(mockedComposer.ComposeCalls())
+func (mock *ComposerMock) ComposeCalls() []struct {
+	N domain.Notice
+} {
+	var calls []struct {
+		N domain.Notice
+	}
+	mock.lockCompose.RLock()
+	calls = mock.calls.Compose
+	mock.lockCompose.RUnlock()
 	return calls
 }
 

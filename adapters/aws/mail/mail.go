@@ -1,6 +1,6 @@
 // Package mail sends GAS's e-mail (job completion notices) through Amazon
 // SES v2, or through any SMTP relay for deployments without SES. Both
-// implement ports.Notifier and refuse what a mail service would refuse
+// implement ports.Mailer and refuse what a mail service would refuse
 // before spending a request on it.
 package mail
 
@@ -53,7 +53,7 @@ type SES struct {
 	now  func() time.Time
 }
 
-var _ ports.Notifier = (*SES)(nil)
+var _ ports.Mailer = (*SES)(nil)
 
 // NewSES sends as from, which must be an SES-verified identity (an address
 // or its domain).
@@ -68,8 +68,8 @@ func NewSES(api SESAPI, from string) (*SES, error) {
 	return &SES{api: api, from: f, now: time.Now}, nil
 }
 
-// Notify sends e as a multipart (text and HTML) UTF-8 message.
-func (s *SES) Notify(ctx context.Context, e ports.Email) error {
+// Send sends e as a multipart (text and HTML) UTF-8 message.
+func (s *SES) Send(ctx context.Context, e ports.Email) error {
 	if err := validate(e); err != nil {
 		return fmt.Errorf("notify %s: %w", e.To, err)
 	}

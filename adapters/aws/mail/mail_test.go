@@ -67,9 +67,9 @@ func sesSent(t *testing.T, endpoint, sender string) []ports.Email {
 	return out
 }
 
-// sesNotifier sends from a fresh sender identity, verified first as SES
+// sesMailer sends from a fresh sender identity, verified first as SES
 // (and moto) require.
-func sesNotifier(t *testing.T) (*mail.SES, string, *awstest.Env) {
+func sesMailer(t *testing.T) (*mail.SES, string, *awstest.Env) {
 	t.Helper()
 	env := awstest.New(t)
 	sender := "gas-" + awstest.Unique() + "@example.org"
@@ -85,9 +85,9 @@ func sesNotifier(t *testing.T) (*mail.SES, string, *awstest.Env) {
 
 func TestSESContract(t *testing.T) {
 	awstest.Endpoint(t)
-	contract.TestNotifier(t, func(t *testing.T) contract.NotifierFixture {
-		n, sender, env := sesNotifier(t)
-		return contract.NotifierFixture{Notifier: n, Sent: func(t *testing.T) []ports.Email { return sesSent(t, env.Config.Endpoint, sender) }}
+	contract.TestMailer(t, func(t *testing.T) contract.MailerFixture {
+		n, sender, env := sesMailer(t)
+		return contract.MailerFixture{Mailer: n, Sent: func(t *testing.T) []ports.Email { return sesSent(t, env.Config.Endpoint, sender) }}
 	})
 }
 
@@ -97,7 +97,7 @@ func TestSESRefusesUnverifiedSender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = n.Notify(awstest.Ctx(t), ports.Email{To: "a@example.org", Subject: "s", Text: "t"})
+	err = n.Send(awstest.Ctx(t), ports.Email{To: "a@example.org", Subject: "s", Text: "t"})
 	if err == nil || !strings.Contains(err.Error(), "MessageRejected") {
 		t.Fatalf("unverified sender: %v, want SES MessageRejected", err)
 	}
@@ -179,13 +179,13 @@ func (s *smtpServer) sent(t *testing.T) []ports.Email {
 }
 
 func TestSMTPContract(t *testing.T) {
-	contract.TestNotifier(t, func(t *testing.T) contract.NotifierFixture {
+	contract.TestMailer(t, func(t *testing.T) contract.MailerFixture {
 		srv := newSMTPServer(t)
 		n, err := mail.NewSMTP(srv.addr, "GAS <gas@example.org>", "", "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		return contract.NotifierFixture{Notifier: n, Sent: srv.sent}
+		return contract.MailerFixture{Mailer: n, Sent: srv.sent}
 	})
 }
 
@@ -200,7 +200,7 @@ func TestSMTPUnreachableRelay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := n.Notify(t.Context(), ports.Email{To: "a@example.org", Subject: "s", Text: "t"}); err == nil {
+	if err := n.Send(t.Context(), ports.Email{To: "a@example.org", Subject: "s", Text: "t"}); err == nil {
 		t.Fatal("sending to a closed port succeeded")
 	}
 }

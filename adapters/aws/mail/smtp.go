@@ -31,7 +31,7 @@ type SMTP struct {
 	now        func() time.Time
 }
 
-var _ ports.Notifier = (*SMTP)(nil)
+var _ ports.Mailer = (*SMTP)(nil)
 
 // NewSMTP sends as from through the relay at addr (host:port). With a
 // username, it authenticates with PLAIN, which net/smtp only allows over
@@ -52,8 +52,8 @@ func NewSMTP(addr, from, username, password string) (*SMTP, error) {
 	return s, nil
 }
 
-// Notify sends e as a multipart/alternative UTF-8 message.
-func (s *SMTP) Notify(ctx context.Context, e ports.Email) error {
+// Send sends e as a multipart/alternative UTF-8 message.
+func (s *SMTP) Send(ctx context.Context, e ports.Email) error {
 	if err := validate(e); err != nil {
 		return fmt.Errorf("notify %s: %w", e.To, err)
 	}

@@ -34,7 +34,7 @@ var AWSSet = wire.NewSet(
 	AWSTokenStore,
 	AWSObjectStore,
 	AWSArchive,
-	AWSNotifier,
+	AWSMailer,
 	AWSMessages,
 )
 
@@ -119,8 +119,8 @@ func AWSArchive(ctx context.Context, cl *awsconfig.Clients, c awsconfig.Config) 
 	}
 }
 
-// AWSNotifier is SES v2 or, with GAS_MAILER=smtp, an SMTP relay.
-func AWSNotifier(cl *awsconfig.Clients, c awsconfig.Config) (ports.Notifier, error) {
+// AWSMailer is SES v2 or, with GAS_MAILER=smtp, an SMTP relay.
+func AWSMailer(cl *awsconfig.Clients, c awsconfig.Config) (ports.Mailer, error) {
 	if c.Mailer == awsconfig.MailerSMTP {
 		return mail.NewSMTP(c.SMTP.Addr, c.MailFrom, c.SMTP.Username, c.SMTP.Password)
 	}

@@ -77,7 +77,7 @@ func TestAWSProvidersOnBootstrappedDeployment(t *testing.T) {
 	} else if _, ok := a.(*coldstore.Vault); !ok {
 		t.Fatalf("vault archive is %T", a)
 	}
-	if _, err := AWSNotifier(cl, c); err != nil {
+	if _, err := AWSMailer(cl, c); err != nil {
 		t.Fatal(err)
 	}
 	m, err := AWSMessages(ctx, cl, c, awsWallClock{})

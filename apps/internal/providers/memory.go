@@ -64,7 +64,7 @@ var MemorySet = wire.NewSet(
 	MemoryArchive,
 	wire.Bind(new(ports.Archive), new(*memory.Archive)),
 	MemoryOutbox,
-	wire.Bind(new(ports.Notifier), new(*memory.Outbox)),
+	wire.Bind(new(ports.Mailer), new(*memory.Outbox)),
 	MemoryBilling,
 	MemoryTokens,
 	wire.Bind(new(ports.TokenStore), new(*memory.TokenStore)),

@@ -45,7 +45,7 @@ var RoleSet = wire.NewSet(
 	AWSUserStore,
 	AWSObjectStore,
 	AWSArchive,
-	AWSNotifier,
+	AWSMailer,
 	AWSMessages,
 )
 
@@ -66,7 +66,7 @@ var ThawerRoleSet = wire.NewSet(RoleSet, ArchivalService, ThawerRoleApp)
 var RestorerRoleSet = wire.NewSet(RoleSet, ArchivalService, RestorerRoleApp)
 
 // NotifierRoleSet e-mails users and drains the dead-letter queues.
-var NotifierRoleSet = wire.NewSet(RoleSet, NotifierRoleApp)
+var NotifierRoleSet = wire.NewSet(RoleSet, Composer, NotifierRoleApp)
 
 // RoleAWSConfig is the deployment's AWS configuration.
 func RoleAWSConfig(rt *role.Runtime) awsconfig.Config { return rt.Config.AWS }
@@ -83,7 +83,7 @@ func RolePipelineConfig(rt *role.Runtime, s Settings) workers.Config {
 		Policy: s.Policy, ResultPrefix: s.ResultPrefix, Visibility: p.Visibility, Wait: p.Wait,
 		Heartbeat: p.Heartbeat, Concurrency: p.Concurrency, RetryDelay: p.RetryDelay,
 		PollInterval: p.PollInterval, RedriveDelay: p.RedriveDelay, MaxRedrives: p.MaxRedrives,
-		BaseURL: s.BaseURL, Logger: rt.Log,
+		Logger: rt.Log,
 	}
 }
 
@@ -311,10 +311,10 @@ func RestorerRoleApp(rt *role.Runtime, cfg workers.Config, m *Messaging, svc *ar
 // the workers whose failures feed them, so a broken worker fleet cannot
 // also block the verdict on its own failures.
 func NotifierRoleApp(rt *role.Runtime, cfg workers.Config, m *Messaging, store ports.JobStore, users ports.UserStore,
-	objects ports.ObjectStore, notifier ports.Notifier, clock ports.Clock) (*role.App, error) {
+	objects ports.ObjectStore, composer ports.Composer, mailer ports.Mailer, clock ports.Clock) (*role.App, error) {
 	notify := role.NewDrainQueue(m.Queues.Notify, cfg.Concurrency)
 	n, err := workers.NewNotifier(workers.NotifierPorts{Queue: notify, Jobs: store, Users: users, Objects: objects,
-		Notifier: notifier, Clock: clock}, cfg)
+		Composer: composer, Mailer: mailer, Clock: clock}, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -69,7 +69,7 @@ func TestRolePipelineConfigCarriesTheSettings(t *testing.T) {
 	p := RolePipelineConfig(rt, s)
 	if p.Visibility != 7*time.Second || p.Wait != 3*time.Second || p.RetryDelay != 2*time.Second ||
 		p.RedriveDelay != 9*time.Second || p.MaxRedrives != 4 || p.Concurrency != 2 ||
-		p.BaseURL != "https://gas.example.org" || p.Policy.FreeWindow != time.Minute || p.ResultPrefix != "results/" {
+		s.BaseURL != "https://gas.example.org" || p.Policy.FreeWindow != time.Minute || p.ResultPrefix != "results/" {
 		t.Fatalf("pipeline config %+v", p)
 	}
 	if s.InputPrefix != InputPrefix || s.Logger != rt.Log {

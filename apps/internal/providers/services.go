@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"github.com/gasproject/gas/adapters/email"
 	"log/slog"
 
 	"github.com/google/wire"
@@ -40,9 +41,12 @@ func (s Settings) withDefaults() Settings {
 	return s
 }
 
+// Composer renders notices as e-mails linking back to the site.
+func Composer(s Settings) (ports.Composer, error) { return email.NewComposer(s.BaseURL) }
+
 // ServicesSet provides the use-case services from ports, a *Messaging and
 // Settings: every app (local, AWS roles) builds them the same way.
-var ServicesSet = wire.NewSet(JobsService, AccountsService, ArchivalService)
+var ServicesSet = wire.NewSet(JobsService, AccountsService, ArchivalService, Composer)
 
 // JobsService is the job use cases; requests go to the job-requests topic.
 func JobsService(store ports.JobStore, users ports.UserStore, objects ports.ObjectStore, m *Messaging,

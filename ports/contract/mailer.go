@@ -6,19 +6,19 @@ import (
 	"github.com/gasproject/gas/ports"
 )
 
-// NotifierFixture is a notifier under test and a way to read back what it
+// MailerFixture is a mailer under test and a way to read back what it
 // sent (the memory outbox, or moto's SES data for the AWS adapter).
-type NotifierFixture struct {
-	Notifier ports.Notifier
-	// Sent returns every e-mail sent so far through this notifier, in any order.
+type MailerFixture struct {
+	Mailer ports.Mailer
+	// Sent returns every e-mail sent so far through this mailer, in any order.
 	Sent func(t *testing.T) []ports.Email
 }
 
-// TestNotifier checks a ports.Notifier: a valid e-mail is sent with its
+// TestMailer checks a ports.Mailer: a valid e-mail is sent with its
 // recipient, subject and bodies intact; an invalid recipient is refused.
-func TestNotifier(t *testing.T, newNotifier func(t *testing.T) NotifierFixture) {
+func TestMailer(t *testing.T, newMailer func(t *testing.T) MailerFixture) {
 	t.Run("SendsWhatItIsGiven", func(t *testing.T) {
-		fx, ctx := newNotifier(t), ctxFor(t)
+		fx, ctx := newMailer(t), ctxFor(t)
 		to := uniq("user") + "@example.org"
 		e := ports.Email{
 			To:      to,
@@ -26,7 +26,7 @@ func TestNotifier(t *testing.T, newNotifier func(t *testing.T) NotifierFixture) 
 			Text:    "Results: https://gas.example.org/jobs/123\nHIGH impact: 2\n",
 			HTML:    "<p>Results: <a href=\"https://gas.example.org/jobs/123\">job 123</a></p>",
 		}
-		must(t, fx.Notifier.Notify(ctx, e))
+		must(t, fx.Mailer.Send(ctx, e))
 		var found []ports.Email
 		for _, s := range fx.Sent(t) {
 			if s.To == to {
@@ -42,10 +42,10 @@ func TestNotifier(t *testing.T, newNotifier func(t *testing.T) NotifierFixture) 
 		}
 	})
 	t.Run("RefusesInvalidRecipient", func(t *testing.T) {
-		fx, ctx := newNotifier(t), ctxFor(t)
+		fx, ctx := newMailer(t), ctxFor(t)
 		for _, to := range []string{"", "not an address", "missing-at.example.org"} {
-			if err := fx.Notifier.Notify(ctx, ports.Email{To: to, Subject: "s", Text: "t"}); err == nil {
-				t.Errorf("Notify to %q succeeded, want an error", to)
+			if err := fx.Mailer.Send(ctx, ports.Email{To: to, Subject: "s", Text: "t"}); err == nil {
+				t.Errorf("Send to %q succeeded, want an error", to)
 			}
 		}
 	})

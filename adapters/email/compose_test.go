@@ -1,0 +1,68 @@
+package email_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gasproject/gas/adapters/email"
+	"github.com/gasproject/gas/domain"
+)
+
+func composer(t *testing.T) email.Composer {
+	t.Helper()
+	c, err := email.NewComposer("https://gas.example.org/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestRefusesRelativeBaseURL(t *testing.T) {
+	for _, base := range []string{"", "/relative", "gas.example.org"} {
+		if _, err := email.NewComposer(base); err == nil {
+			t.Errorf("NewComposer(%q) accepted", base)
+		}
+	}
+}
+
+func TestCompletedNoticeCarriesNumbersLinkAndWindow(t *testing.T) {
+	done := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	n := domain.Notice{
+		To: "ada@example.org", Name: "Ada", Job: "j1", Input: "sample.vcf", CompletedAt: done,
+		ArchiveAt: done.Add(5 * time.Minute),
+		Summary: &domain.Summary{Records: 12, Variants: 14, Known: 7, Transitions: 6, Transversions: 3,
+			ByConsequence: map[string]int64{"missense_variant": 4, "synonymous_variant": 2}},
+	}
+	e, err := composer(t).Compose(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.To != n.To || e.Subject != "GAS: annotation of sample.vcf completed" {
+		t.Fatalf("addressed %q, subject %q", e.To, e.Subject)
+	}
+	for _, want := range []string{"Hello Ada", "https://gas.example.org/jobs/j1\n", "alleles annotated: 14",
+		"Known variants: 50.0%", "Ts/Tv: 2.00", "missense_variant: 4", "until Fri, 04 Dec 2026 10:05:00 UTC"} {
+		if !strings.Contains(e.Text, want) {
+			t.Errorf("text lacks %q:\n%s", want, e.Text)
+		}
+	}
+	if !strings.Contains(e.HTML, `<a href="https://gas.example.org/jobs/j1">`) {
+		t.Errorf("HTML lacks the job link:\n%s", e.HTML)
+	}
+}
+
+func TestFailedNoticeGivesTheReasonAndEscapesHTML(t *testing.T) {
+	n := domain.Notice{To: "ada@example.org", Job: "j2", Input: `<script>x</script>.vcf`, Failed: true,
+		Reason: "line 3: REF is empty"}
+	e, err := composer(t).Compose(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(e.Subject, "failed") || !strings.Contains(e.Text, "Reason: line 3: REF is empty") {
+		t.Fatalf("subject %q, text:\n%s", e.Subject, e.Text)
+	}
+	if strings.Contains(e.HTML, "<script>") || strings.Contains(e.Text, "cold storage") {
+		t.Fatalf("unescaped input name or archive promise in a failure:\nHTML %s\ntext %s", e.HTML, e.Text)
+	}
+}

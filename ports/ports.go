@@ -13,7 +13,7 @@ import (
 	"github.com/gasproject/gas/domain"
 )
 
-//go:generate go tool moq -out mocks/ports_moq.go -pkg mocks . Clock IDs JobStore UserStore ObjectStore Queue Publisher Archive Mailer Composer IdentityProvider Annotator Billing TokenStore
+//go:generate go tool moq -out mocks/ports_moq.go -pkg mocks . Clock IDs JobStore UserStore ObjectStore Queue Publisher Archive Bundler Mailer Composer IdentityProvider Annotator Billing TokenStore
 
 // Errors every adapter returns (wrapped with context) so services can react
 // to them without knowing the technology.
@@ -173,6 +173,19 @@ type Archive interface {
 	OpenRestored(ctx context.Context, retrievalID string) (io.ReadCloser, error)
 	// Delete removes an archive; deleting a missing one is not an error.
 	Delete(ctx context.Context, archiveID string) error
+}
+
+// Bundler packs a job's hot results (the annotated VCF and its index) into
+// the one object cold storage keeps, and unpacks it again. The format is a
+// codec, so it is an adapter; the archive protocol only decides when.
+type Bundler interface {
+	// Bundle opens keys' objects (every object-store call is made before it
+	// returns) and streams them as one bundle; reading fails if an object
+	// does not match its recorded size or checksum.
+	Bundle(ctx context.Context, keys domain.ResultKeys) (io.ReadCloser, error)
+	// Unbundle writes bundle r back under target, verifying sizes and
+	// checksums; it fails if r lacks target's VCF or index.
+	Unbundle(ctx context.Context, r io.Reader, target domain.ResultKeys) error
 }
 
 // Email is one rendered e-mail.

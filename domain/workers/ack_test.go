@@ -3,6 +3,7 @@ package workers_test
 import (
 	"context"
 	"errors"
+	"github.com/gasproject/gas/adapters/tarball"
 	"io"
 	"strings"
 	"testing"
@@ -183,7 +184,8 @@ func TestRunnerAcknowledgesAfterCompletion(t *testing.T) {
 // archivalWith builds the archival service over mocks that delegate to the world.
 func archivalWith(t *testing.T, w *world, jobs ports.JobStore, objects ports.ObjectStore, arch ports.Archive, restores ports.Queue) *archival.Service {
 	t.Helper()
-	s, err := archival.NewService(jobs, w.users, objects, arch, restores, w.clock, archival.Config{Policy: w.policy, Logger: discardLogger()})
+	s, err := archival.NewService(archival.Ports{Jobs: jobs, Users: w.users, Objects: objects, Archive: arch,
+		Bundler: tarball.New(objects), Restores: restores, Clock: w.clock}, archival.Config{Policy: w.policy, Logger: discardLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/gasproject/gas/adapters/email"
+	"github.com/gasproject/gas/adapters/tarball"
 	"io"
 	"strings"
 	"sync"
@@ -190,7 +191,8 @@ func (t topic) Publish(ctx context.Context, body []byte) error {
 func (p portset) topic(name string) ports.Publisher { return topic{p, p.w.topics[name]} }
 
 func (p portset) archival() *archival.Service {
-	s, err := archival.NewService(p.jobs, p.users, p.objects, p.archive, p.queue(qRestore), p.w.clock,
+	s, err := archival.NewService(archival.Ports{Jobs: p.jobs, Users: p.users, Objects: p.objects, Archive: p.archive,
+		Bundler: tarball.New(p.objects), Restores: p.queue(qRestore), Clock: p.w.clock},
 		archival.Config{Policy: p.w.policy, Logger: discardLogger()})
 	if err != nil {
 		p.w.t.Fatal(err)

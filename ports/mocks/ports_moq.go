@@ -1658,6 +1658,134 @@ func (mock *ArchiveMock) RestoreStatusCalls() []struct {
 	return calls
 }
 
+// Ensure, that BundlerMock does implement ports.Bundler.
+// If this is not the case, regenerate this file with moq.
+var _ ports.Bundler = &BundlerMock{}
+
+// BundlerMock is a mock implementation of ports.Bundler.
+//
+//	func TestSomethingThatUsesBundler(t *testing.T) {
+//
+//		// make and configure a mocked ports.Bundler
+//		mockedBundler := &BundlerMock{
+//			BundleFunc: func(ctx context.Context, keys domain.ResultKeys) (io.ReadCloser, error) {
+//				panic("mock out the Bundle method")
+//			},
+//			UnbundleFunc: func(ctx context.Context, r io.Reader, target domain.ResultKeys) error {
+//				panic("mock out the Unbundle method")
+//			},
+//		}
+//
+//		// use mockedBundler in code that requires ports.Bundler
+//		// and then make assertions.
+//
+//	}
+type BundlerMock struct {
+	// BundleFunc mocks the Bundle method.
+	BundleFunc func(ctx context.Context, keys domain.ResultKeys) (io.ReadCloser, error)
+
+	// UnbundleFunc mocks the Unbundle method.
+	UnbundleFunc func(ctx context.Context, r io.Reader, target domain.ResultKeys) error
+
+	// calls tracks calls to the methods.
+	calls struct {
+		// Bundle holds details about calls to the Bundle method.
+		Bundle []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// Keys is the keys argument value.
+			Keys domain.ResultKeys
+		}
+		// Unbundle holds details about calls to the Unbundle method.
+		Unbundle []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// R is the r argument value.
+			R io.Reader
+			// Target is the target argument value.
+			Target domain.ResultKeys
+		}
+	}
+	lockBundle   sync.RWMutex
+	lockUnbundle sync.RWMutex
+}
+
+// Bundle calls BundleFunc.
+func (mock *BundlerMock) Bundle(ctx context.Context, keys domain.ResultKeys) (io.ReadCloser, error) {
+	if mock.BundleFunc == nil {
+		panic("BundlerMock.BundleFunc: method is nil but Bundler.Bundle was just called")
+	}
+	callInfo := struct {
+		Ctx  context.Context
+		Keys domain.ResultKeys
+	}{
+		Ctx:  ctx,
+		Keys: keys,
+	}
+	mock.lockBundle.Lock()
+	mock.calls.Bundle = append(mock.calls.Bundle, callInfo)
+	mock.lockBundle.Unlock()
+	return mock.BundleFunc(ctx, keys)
+}
+
+// BundleCalls gets all the calls that were made to Bundle.
+// Check the length with:
+//
+//	len(mockedBundler.BundleCalls())
+func (mock *BundlerMock) BundleCalls() []struct {
+	Ctx  context.Context
+	Keys domain.ResultKeys
+} {
+	var calls []struct {
+		Ctx  context.Context
+		Keys domain.ResultKeys
+	}
+	mock.lockBundle.RLock()
+	calls = mock.calls.Bundle
+	mock.lockBundle.RUnlock()
+	return calls
+}
+
+// Unbundle calls UnbundleFunc.
+func (mock *BundlerMock) Unbundle(ctx context.Context, r io.Reader, target domain.ResultKeys) error {
+	if mock.UnbundleFunc == nil {
+		panic("BundlerMock.UnbundleFunc: method is nil but Bundler.Unbundle was just called")
+	}
+	callInfo := struct {
+		Ctx    context.Context
+		R      io.Reader
+		Target domain.ResultKeys
+	}{
+		Ctx:    ctx,
+		R:      r,
+		Target: target,
+	}
+	mock.lockUnbundle.Lock()
+	mock.calls.Unbundle = append(mock.calls.Unbundle, callInfo)
+	mock.lockUnbundle.Unlock()
+	return mock.UnbundleFunc(ctx, r, target)
+}
+
+// UnbundleCalls gets all the calls that were made to Unbundle.
+// Check the length with:
+//
+//	len(mockedBundler.UnbundleCalls())
+func (mock *BundlerMock) UnbundleCalls() []struct {
+	Ctx    context.Context
+	R      io.Reader
+	Target domain.ResultKeys
+} {
+	var calls []struct {
+		Ctx    context.Context
+		R      io.Reader
+		Target domain.ResultKeys
+	}
+	mock.lockUnbundle.RLock()
+	calls = mock.calls.Unbundle
+	mock.lockUnbundle.RUnlock()
+	return calls
+}
+
 // Ensure, that MailerMock does implement ports.Mailer.
 // If this is not the case, regenerate this file with moq.
 var _ ports.Mailer = &MailerMock{}

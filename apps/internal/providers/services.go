@@ -2,6 +2,7 @@ package providers
 
 import (
 	"github.com/gasproject/gas/adapters/email"
+	"github.com/gasproject/gas/adapters/tarball"
 	"log/slog"
 
 	"github.com/google/wire"
@@ -68,7 +69,8 @@ func AccountsService(users ports.UserStore, billing ports.Billing, m *Messaging,
 func ArchivalService(store ports.JobStore, users ports.UserStore, objects ports.ObjectStore, archive ports.Archive,
 	m *Messaging, clock ports.Clock, s Settings) (*archival.Service, error) {
 	s = s.withDefaults()
-	return archival.NewService(store, users, objects, archive, m.Queues.Restore, clock, archival.Config{
+	return archival.NewService(archival.Ports{Jobs: store, Users: users, Objects: objects, Archive: archive,
+		Bundler: tarball.New(objects), Restores: m.Queues.Restore, Clock: clock}, archival.Config{
 		Policy: s.Policy, ArchivePrefix: s.ArchivePrefix, Logger: s.Logger,
 	})
 }

@@ -373,26 +373,6 @@ func TestClaimsAreDistinguishable(t *testing.T) {
 
 // A lapsed restore goes back to ARCHIVED with the archive copy kept and no
 // trace of the forgotten retrieval, ready for a new one.
-func TestRestoreLapsedKeepsArchive(t *testing.T) {
-	j := state(t, "restoring")
-	if err := j.RestoreLapsed(); err != nil {
-		t.Fatal(err)
-	}
-	if j.Storage() != StorageArchived || j.ArchiveID() != "a1" || j.RetrievalID() != "" ||
-		j.RetrievalTier() != TierNone || !j.RestoreExpectedBy().IsZero() {
-		t.Fatalf("lapsed restore: %+v", j.Snapshot())
-	}
-	if err := j.RestoreStarted("r2", RetrievalStandard, live.Add(5*time.Hour)); err != nil || j.RetrievalID() != "r2" {
-		t.Fatalf("new retrieval after lapse: %v", err)
-	}
-	var te *TransitionError
-	if err := state(t, "archived").RestoreLapsed(); !errors.As(err, &te) || te.Action != "lapse restore" {
-		t.Fatalf("lapse of an archived job: %v", err)
-	}
-}
-
-// A notice is held by one notifier, taken over after its hold lapses, and
-// recorded once; recording clears the hold.
 func TestNoticeHoldAndRecord(t *testing.T) {
 	j := state(t, "failed")
 	if err := j.BeginNotice(t0, time.Minute); err != nil {
@@ -540,49 +520,6 @@ func TestValidateInputName(t *testing.T) {
 	for _, n := range invalid {
 		if err := ValidateInputName(n); !errors.Is(err, ErrInvalidInputName) {
 			t.Errorf("%q: %v, want ErrInvalidInputName", n, err)
-		}
-	}
-}
-
-func TestSnapshotRoundTripAndRestoreValidation(t *testing.T) {
-	for _, name := range []string{"pending", "running", "available", "archived", "restoring", "restored", "noticing", "notified", "failed", "cancelled"} {
-		j := state(t, name)
-		back, err := JobFromSnapshot(j.Snapshot())
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if !reflect.DeepEqual(back.Snapshot(), j.Snapshot()) {
-			t.Errorf("%s: round trip changed the job", name)
-		}
-	}
-	base := state(t, "archived").Snapshot()
-	bad := map[string]func(s *JobSnapshot){
-		"no id":                func(s *JobSnapshot) { s.ID = "" },
-		"no owner":             func(s *JobSnapshot) { s.Owner = "" },
-		"no input key":         func(s *JobSnapshot) { s.InputKey = "" },
-		"unknown status":       func(s *JobSnapshot) { s.Status = "DONE" },
-		"unknown storage":      func(s *JobSnapshot) { s.Storage = "FROZEN" },
-		"completed no storage": func(s *JobSnapshot) { s.Storage = StorageNone },
-		"pending with storage": func(s *JobSnapshot) { s.Status = StatusPending },
-		"archived without id":  func(s *JobSnapshot) { s.ArchiveID = "" },
-		"restoring without retrieval": func(s *JobSnapshot) {
-			s.Storage = StorageRestoring
-			s.RetrievalID = ""
-		},
-		"running with a notice": func(s *JobSnapshot) {
-			s.Status, s.Storage, s.ArchiveID = StatusRunning, StorageNone, ""
-			s.NotifiedAt = t0
-		},
-		"pending with a notice hold": func(s *JobSnapshot) {
-			s.Status, s.Storage, s.ArchiveID = StatusPending, StorageNone, ""
-			s.NoticeUntil = t0
-		},
-	}
-	for name, mutate := range bad {
-		s := base
-		mutate(&s)
-		if _, err := JobFromSnapshot(s); !errors.Is(err, ErrInvalidJob) {
-			t.Errorf("%s: %v, want ErrInvalidJob", name, err)
 		}
 	}
 }

@@ -1,6 +1,9 @@
 package domain
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Notice is what GAS tells a user when one of their jobs finishes. The
 // domain decides the facts (which job, whether it failed and why, until
@@ -39,4 +42,55 @@ func NewNotice(j *Job, owner *User, s *Summary, p Policy) Notice {
 		n.ArchiveAt = j.CompletedAt().Add(p.FreeWindow)
 	}
 	return n
+}
+
+// BeginNotice takes a hold on telling the owner that a COMPLETED or FAILED
+// job finished, until now+hold. Written with a conditional write before the
+// e-mail is sent, it lets only one of several concurrent deliveries of the
+// result event send it: the others get ErrNoticeHeld and look again after
+// the hold. ErrAlreadyNotified once NoticeSent was recorded. A hold that
+// lapsed (its notifier died) may be taken again, so a notice is never lost;
+// the price is a second e-mail when a notifier died after sending but
+// before recording it.
+func (j *Job) BeginNotice(now time.Time, hold time.Duration) error {
+	if j.status != StatusCompleted && j.status != StatusFailed {
+		return j.refuse("notify")
+	}
+	if !j.notifiedAt.IsZero() {
+		return fmt.Errorf("notify job %s: %w (at %s)", j.id, ErrAlreadyNotified, j.notifiedAt.Format(time.RFC3339))
+	}
+	if now.Before(j.noticeUntil) {
+		return fmt.Errorf("notify job %s: %w (until %s)", j.id, ErrNoticeHeld, j.noticeUntil.Format(time.RFC3339))
+	}
+	j.noticeUntil = now.UTC().Add(hold)
+	return nil
+}
+
+// ReleaseNotice gives up a hold taken by BeginNotice when the e-mail could
+// not be sent, so the retry need not wait for the hold to lapse.
+// ErrAlreadyNotified if the notice was recorded meanwhile.
+func (j *Job) ReleaseNotice() error {
+	if j.status != StatusCompleted && j.status != StatusFailed {
+		return j.refuse("release notice")
+	}
+	if !j.notifiedAt.IsZero() {
+		return fmt.Errorf("release notice of job %s: %w", j.id, ErrAlreadyNotified)
+	}
+	j.noticeUntil = time.Time{}
+	return nil
+}
+
+// NoticeSent records that the owner was told (or could not be, having no
+// address), so redelivered result events and duplicate job requests do not
+// tell them again. ErrAlreadyNotified if it was recorded before.
+func (j *Job) NoticeSent(now time.Time) error {
+	if j.status != StatusCompleted && j.status != StatusFailed {
+		return j.refuse("record notice")
+	}
+	if !j.notifiedAt.IsZero() {
+		return fmt.Errorf("record notice of job %s: %w", j.id, ErrAlreadyNotified)
+	}
+	j.notifiedAt = now.UTC()
+	j.noticeUntil = time.Time{}
+	return nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/gasproject/gas/adapters/engine/export"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/jobs"
 )
@@ -460,7 +461,8 @@ func (s *Server) notDownloadable(w http.ResponseWriter, r *http.Request, d domai
 // presigned URL, or TSV / JSON converted as it streams.
 func (s *Server) download(w http.ResponseWriter, r *http.Request, j *domain.Job) {
 	format := mux.Vars(r)["format"]
-	if format != "vcf" && format != "tsv" && format != "json" {
+	ef, ferr := export.ParseFormat(format)
+	if format != "vcf" && ferr != nil {
 		s.notFound(w, r)
 		return
 	}
@@ -484,7 +486,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, j *domain.Job)
 		http.Redirect(w, r, target, http.StatusSeeOther)
 		return
 	}
-	if err := s.export(r.Context(), w, j, format); err != nil {
+	if err := s.export(r.Context(), w, j, ef); err != nil {
 		s.log.ErrorContext(r.Context(), "export failed", "job", j.ID(), "format", format, "err", err)
 	}
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bufio"
 	"container/list"
 	"context"
 	"encoding/json"
@@ -15,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gasproject/gas/adapters/engine/export"
 	"github.com/gasproject/gas/adapters/vartable"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/jobs"
@@ -286,109 +286,20 @@ func firstN(vs []vartable.ValueCount, n int) []vartable.ValueCount {
 	return vs
 }
 
-// tsvHeader is the column line of TSV exports.
-const tsvHeader = "CHROM\tPOS\tID\tREF\tALT\tGENE\tCONSEQUENCE\tIMPACT\tFEATURE\tBIOTYPE\tHGVS_C\tHGVS_P\tKNOWN\n"
-
-func writeTSVRow(w *bufio.Writer, r vartable.Row) {
-	known := "novel"
-	if r.Known {
-		known = "known"
-	}
-	for i, f := range []string{r.Chrom, strconv.FormatInt(r.Pos, 10), r.ID, r.Ref, r.Alt, r.Gene, r.Consequence,
-		r.Impact.String(), r.Feature, r.Biotype, r.HGVSc, r.HGVSp, known} {
-		if i > 0 {
-			w.WriteByte('\t')
-		}
-		w.WriteString(strings.Map(func(c rune) rune {
-			if c == '\t' || c == '\n' || c == '\r' {
-				return ' '
-			}
-			return c
-		}, f))
-	}
-	w.WriteByte('\n')
-}
-
-// export writes the whole result as TSV or JSON: through the engine's
-// exporter when configured, else from the variant index.
-func (s *Server) export(ctx context.Context, w http.ResponseWriter, j *domain.Job, format string) error {
-	base := strings.TrimSuffix(jobs.AnnotatedName(j.InputName()), ".vcf")
-	ctype := "text/tab-separated-values; charset=utf-8"
-	if format == "json" {
-		ctype = "application/json"
-	}
-	w.Header().Set("Content-Type", ctype)
-	w.Header().Set("Content-Disposition", attachment(base+"."+format))
-	w.Header().Set("Cache-Control", "no-store")
-	if s.d.Exporter != nil {
-		rc, err := s.d.Objects.Get(ctx, j.Results().VCF)
-		if err != nil {
-			http.Error(w, "result not available", http.StatusInternalServerError)
-			return err
-		}
-		defer rc.Close()
-		return s.d.Exporter.Export(ctx, format, rc, w)
-	}
-	if j.Results().Index == "" {
-		http.Error(w, "this result has no variant index to export from", http.StatusNotFound)
-		return fmt.Errorf("job %s has no index", j.ID())
-	}
-	ix, err := s.openIndex(ctx, j.Results().Index)
+// export streams the whole result in format f through the one export
+// schema (adapters/engine/export), as `gas annotate --format` writes it.
+func (s *Server) export(ctx context.Context, w http.ResponseWriter, j *domain.Job, f export.Format) error {
+	rc, err := s.d.Objects.Get(ctx, j.Results().VCF)
 	if err != nil {
 		http.Error(w, "result not available", http.StatusInternalServerError)
 		return err
 	}
-	bw := bufio.NewWriterSize(w, 64<<10)
-	defer bw.Flush()
-	if format == "tsv" {
-		bw.WriteString(tsvHeader)
-	} else {
-		bw.WriteString("[")
-	}
-	first := true
-	enc := json.NewEncoder(bw)
-	err = ix.Each(ctx, vartable.Filter{}, vartable.SortPosition, false, 2000, func(vs []vartable.Variant) error {
-		rows, err := vartable.ReadRows(ctx, s.ranger(j.Results().VCF), vs)
-		if err != nil {
-			return err
-		}
-		for _, r := range rows {
-			if format == "tsv" {
-				writeTSVRow(bw, r)
-				continue
-			}
-			if !first {
-				bw.WriteString(",")
-			}
-			first = false
-			_ = enc.Encode(jsonRow(r))
-		}
-		return nil
-	})
-	if format == "json" {
-		bw.WriteString("]\n")
-	}
-	return err
-}
-
-type variantJSON struct {
-	Chrom       string `json:"chrom"`
-	Pos         int64  `json:"pos"`
-	ID          string `json:"id"`
-	Ref         string `json:"ref"`
-	Alt         string `json:"alt"`
-	Gene        string `json:"gene"`
-	Consequence string `json:"consequence"`
-	Impact      string `json:"impact"`
-	Feature     string `json:"feature"`
-	Biotype     string `json:"biotype"`
-	HGVSc       string `json:"hgvs_c"`
-	HGVSp       string `json:"hgvs_p"`
-	Known       bool   `json:"known"`
-}
-
-func jsonRow(r vartable.Row) variantJSON {
-	return variantJSON{r.Chrom, r.Pos, r.ID, r.Ref, r.Alt, r.Gene, r.Consequence, r.Impact.String(), r.Feature, r.Biotype, r.HGVSc, r.HGVSp, r.Known}
+	defer rc.Close()
+	base := strings.TrimSuffix(jobs.AnnotatedName(j.InputName()), ".vcf")
+	w.Header().Set("Content-Type", f.ContentType())
+	w.Header().Set("Content-Disposition", attachment(base+"."+string(f)))
+	w.Header().Set("Cache-Control", "no-store")
+	return export.Convert(rc, w, f)
 }
 
 // subsetTSV streams the filtered, sorted table as TSV.
@@ -412,21 +323,25 @@ func (s *Server) subsetTSV(w http.ResponseWriter, r *http.Request, j *domain.Job
 		return
 	}
 	f, key, desc, _ := tableQuery(r.URL.Query())
-	w.Header().Set("Content-Type", "text/tab-separated-values; charset=utf-8")
+	w.Header().Set("Content-Type", export.TSV.ContentType())
 	w.Header().Set("Content-Disposition", attachment(strings.TrimSuffix(jobs.AnnotatedName(j.InputName()), ".vcf")+".subset.tsv"))
-	bw := bufio.NewWriterSize(w, 64<<10)
-	defer bw.Flush()
-	bw.WriteString(tsvHeader)
+	w.Header().Set("Cache-Control", "no-store")
+	out := export.NewWriter(w, export.TSV)
 	err = ix.Each(r.Context(), f, key, desc, 2000, func(vs []vartable.Variant) error {
 		rows, err := vartable.ReadRows(r.Context(), s.ranger(j.Results().VCF), vs)
 		if err != nil {
 			return err
 		}
 		for _, row := range rows {
-			writeTSVRow(bw, row)
+			if err := export.Rows([]byte(row.Line), row.Allele, out.Write); err != nil {
+				return fmt.Errorf("variant at %s:%d: %w", row.Chrom, row.Pos, err)
+			}
 		}
 		return nil
 	})
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "subset export failed", "job", j.ID(), "err", err)
 	}

@@ -56,13 +56,6 @@ type Accounts interface {
 	Downgrade(ctx context.Context, id domain.UserID) (*domain.User, error)
 }
 
-// Exporter converts a whole annotated VCF to another format ("tsv",
-// "json"); the engine's export package provides it. Without one the web
-// layer exports from the variant index.
-type Exporter interface {
-	Export(ctx context.Context, format string, annotatedVCF io.Reader, w io.Writer) error
-}
-
 // OutboxEmail is one e-mail the local notifier kept, for the outbox page.
 type OutboxEmail struct {
 	To, Subject, Text string
@@ -88,8 +81,6 @@ type Deps struct {
 	Clock   ports.Clock
 	// Identity is the OIDC sign-in; nil disables it.
 	Identity ports.IdentityProvider
-	// Exporter converts whole results; nil uses the index-based export.
-	Exporter Exporter
 	// Metrics is where request and pipeline metrics go; nil makes one.
 	Metrics *Metrics
 	// Ready reports whether dependencies are reachable, for /readyz.

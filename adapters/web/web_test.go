@@ -354,7 +354,7 @@ func TestCompletedJobPage(t *testing.T) {
 	}
 	for _, want := range []string{"COMPLETED", "Completed", "synthetic-test-ref", "<svg", "Variants by impact", "Variants by consequence",
 		"Variants by class", "top-genes", "GENE1", "Showing 1–50 of 120 variants", "Page 1 of 3", "/download/vcf", "/download/tsv",
-		"/download/json", "downloadable until", "stop gained"} {
+		"/download/jsonl", "downloadable until", "stop gained"} {
 		if !strings.Contains(r.body, want) {
 			t.Fatalf("detail page lacks %q", want)
 		}
@@ -385,14 +385,27 @@ func TestCompletedJobPage(t *testing.T) {
 	if lines := strings.Count(tsv.body, "\n"); tsv.StatusCode != 200 || lines != 121 || !strings.HasPrefix(tsv.body, "CHROM\tPOS") {
 		t.Fatalf("tsv: %d, %d lines", tsv.StatusCode, lines)
 	}
-	js := b.get("/annotations/" + string(id) + "/download/json")
+	js := b.get("/annotations/" + string(id) + "/download/jsonl")
+	if ct := js.Header.Get("Content-Type"); ct != "application/x-ndjson" || !strings.Contains(js.Header.Get("Content-Disposition"), ".jsonl") {
+		t.Fatalf("jsonl served as %q, %q", ct, js.Header.Get("Content-Disposition"))
+	}
 	var rows []map[string]any
-	if err := json.Unmarshal([]byte(js.body), &rows); err != nil || len(rows) != 120 || rows[0]["gene"] == "" {
-		t.Fatalf("json: %v, %d rows", err, len(rows))
+	for _, line := range strings.Split(strings.TrimSpace(js.body), "\n") {
+		var row map[string]any
+		if err := json.Unmarshal([]byte(line), &row); err != nil {
+			t.Fatalf("jsonl line %q: %v", line, err)
+		}
+		rows = append(rows, row)
+	}
+	if len(rows) != 120 || rows[0]["gene_name"] == "" {
+		t.Fatalf("jsonl: %d rows, first %v", len(rows), rows[0])
 	}
 	sub := b.get("/annotations/" + string(id) + "/variants.tsv?impact=HIGH")
 	if n := strings.Count(sub.body, "\n"); n != 31 || strings.Contains(sub.body, "MODERATE") {
 		t.Fatalf("subset tsv: %d lines", n)
+	}
+	if full, filtered := strings.SplitN(tsv.body, "\n", 2)[0], strings.SplitN(sub.body, "\n", 2)[0]; full != filtered {
+		t.Fatalf("the filtered table's columns differ from the download's:\n%s\n%s", filtered, full)
 	}
 	if r := b.get("/annotations/" + string(id) + "/download/xml"); r.StatusCode != 404 {
 		t.Fatalf("unknown format: %d", r.StatusCode)
@@ -457,7 +470,7 @@ func TestOtherUsersGet404Everywhere(t *testing.T) {
 	for _, jid := range []domain.JobID{id, pending, "does-not-exist"} {
 		base := "/annotations/" + string(jid)
 		for _, p := range []string{base, base + "/status", base + "/log", base + "/input", base + "/download/vcf",
-			base + "/download/tsv", base + "/download/json", base + "/variants.tsv?impact=HIGH", base + "?page=2"} {
+			base + "/download/tsv", base + "/download/jsonl", base + "/variants.tsv?impact=HIGH", base + "?page=2"} {
 			if r := eve.get(p); r.StatusCode != 404 {
 				t.Fatalf("other user GET %s: %d", p, r.StatusCode)
 			}

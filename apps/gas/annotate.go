@@ -181,7 +181,7 @@ func runAnnotate(ctx context.Context, args []string) error {
 	var maxLine, maxAllele, workers int
 	fs.StringVar(&outPath, "o", "", "output file (default stdout; .gz → BGZF)")
 	fs.StringVar(&outPath, "output", "", "same as -o")
-	fs.StringVar(&format, "format", "vcf", "output format: vcf, tsv or json (JSON lines)")
+	fs.StringVar(&format, "format", "vcf", "output format: vcf, tsv or jsonl (JSON lines; json is accepted for it); tsv and jsonl share the export schema of the web downloads")
 	fs.StringVar(&onError, "on-error", "fail", "malformed lines: fail or skip")
 	fs.IntVar(&maxLine, "max-line", 0, "longest accepted VCF line in bytes (default 1 MiB)")
 	fs.IntVar(&maxAllele, "max-allele", 0, "longest accepted allele (default 100000)")
@@ -205,9 +205,9 @@ func runAnnotate(ctx context.Context, args []string) error {
 		return fmt.Errorf("%w: --on-error must be fail or skip", errUsage)
 	}
 	switch format {
-	case "vcf", "tsv", "json":
+	case "vcf", "tsv", "jsonl", "json":
 	default:
-		return fmt.Errorf("%w: --format must be vcf, tsv or json", errUsage)
+		return fmt.Errorf("%w: --format must be vcf, tsv or jsonl", errUsage)
 	}
 	if memProfile != "" {
 		runtime.MemProfileRate = 4096
@@ -325,11 +325,9 @@ func annotateAs(ctx context.Context, eng *engine.Engine, format string, in io.Re
 	pr, pw := io.Pipe()
 	conv := make(chan error, 1)
 	go func() {
-		var err error
-		if format == "tsv" {
-			err = export.ToTSV(pr, out)
-		} else {
-			err = export.ToJSON(pr, out)
+		f, err := export.ParseFormat(format)
+		if err == nil {
+			err = export.Convert(pr, out, f)
 		}
 		pr.CloseWithError(err)
 		conv <- err

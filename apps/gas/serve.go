@@ -234,7 +234,7 @@ func localWeb(js *jobs.Service, acc *accounts.Service, objects *memory.ObjectSto
 	queues := []ports.Queue{m.Queues.Annotate, m.Queues.Notify, m.Queues.Archive, m.Queues.Thaw, m.Queues.Restore}
 	return web.New(web.Deps{
 		Jobs: js, Accounts: acc, Objects: objects, Tokens: tokens, Clock: clock, Identity: idp,
-		Exporter: web.EngineExporter{}, Metrics: met,
+		Metrics: met,
 		Ready: func(ctx context.Context) error {
 			for _, q := range queues {
 				if _, err := q.Stats(ctx); err != nil {

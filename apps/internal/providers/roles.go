@@ -157,7 +157,7 @@ func WebRoleApp(rt *role.Runtime, js *jobs.Service, acc *accounts.Service, objec
 	rt.Metrics.WatchQueue("annotate", m.Queues.Annotate)
 	srv, err := web.New(web.Deps{
 		Jobs: js, Accounts: acc, Objects: objects, Tokens: tokens, Clock: clock, Identity: idp,
-		Exporter: web.EngineExporter{}, Metrics: rt.Metrics,
+		Metrics: rt.Metrics,
 		Ready: rt.Ready(jobsReachable(store), queuesReachable(m.Queues.Annotate)),
 	}, web.Options{
 		SessionKey: rt.Config.Web.SessionKey, BaseURL: s.BaseURL, LocalBilling: true,

@@ -1,0 +1,125 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/gasproject/gas/domain"
+)
+
+func TestAPIWithTokens(t *testing.T) {
+	h := newHarness(t)
+	b := h.signIn("Ann", "ann@example.org", domain.TierFree)
+	tok := b.newToken("script")
+	call := func(method, path string, body io.Reader, ctype string) resp {
+		req, _ := http.NewRequest(method, h.ts.URL+path, body)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		r, err := http.DefaultClient.Do(req)
+		must(t, err)
+		defer r.Body.Close()
+		bb, _ := io.ReadAll(r.Body)
+		return resp{r, string(bb)}
+	}
+	me := call("GET", "/api/v1/me", nil, "")
+	if me.StatusCode != 200 || !strings.Contains(me.body, `"email":"ann@example.org"`) {
+		t.Fatalf("me: %d %s", me.StatusCode, me.body)
+	}
+	var buf bytes.Buffer
+	ct := multipartWriter(&buf, nil, "file", "api.vcf", []byte(sampleVCF))
+	sub := call("POST", "/api/v1/jobs", &buf, ct)
+	if sub.StatusCode != 201 {
+		t.Fatalf("submit: %d %s", sub.StatusCode, sub.body)
+	}
+	var job struct {
+		ID     string
+		Status string
+	}
+	must(t, json.Unmarshal([]byte(sub.body), &job))
+	if job.Status != "PENDING" || sub.Header.Get("Location") != "/api/v1/jobs/"+job.ID {
+		t.Fatalf("submitted %+v", job)
+	}
+	if r := call("GET", "/api/v1/jobs/"+job.ID+"/result", nil, ""); r.StatusCode != http.StatusConflict {
+		t.Fatalf("result before completion: %d", r.StatusCode)
+	}
+	h.complete(domain.JobID(job.ID))
+	if r := call("GET", "/api/v1/jobs/"+job.ID+"/result", nil, ""); r.StatusCode != 200 || !strings.Contains(r.body, "ANN=") {
+		t.Fatalf("result: %d", r.StatusCode)
+	}
+	if r := call("GET", "/api/v1/jobs/"+job.ID+"/summary", nil, ""); r.StatusCode != 200 || !strings.Contains(r.body, `"by_impact"`) {
+		t.Fatalf("summary: %d", r.StatusCode)
+	}
+	if r := call("GET", "/api/v1/jobs/"+job.ID+"/log", nil, ""); r.StatusCode != 200 || !strings.Contains(r.body, "GAS annotation summary") {
+		t.Fatalf("log: %d", r.StatusCode)
+	}
+	g := call("GET", "/api/v1/jobs/"+job.ID, nil, "")
+	if !strings.Contains(g.body, `"status":"COMPLETED"`) || !strings.Contains(g.body, `"state":"allowed"`) || !strings.Contains(g.body, `"archive_at"`) {
+		t.Fatalf("get: %s", g.body)
+	}
+	l := call("GET", "/api/v1/jobs?limit=10", nil, "")
+	if !strings.Contains(l.body, job.ID) {
+		t.Fatalf("list: %s", l.body)
+	}
+	// Cancel through the API: a pending job is withdrawn, a finished one refused.
+	buf.Reset()
+	ct = multipartWriter(&buf, nil, "file", "cancel-me.vcf", []byte(sampleVCF))
+	var pending struct{ ID string }
+	must(t, json.Unmarshal([]byte(call("POST", "/api/v1/jobs", &buf, ct).body), &pending))
+	if r := call("POST", "/api/v1/jobs/"+pending.ID+"/cancel", nil, ""); r.StatusCode != 200 || !strings.Contains(r.body, `"status":"CANCELLED"`) {
+		t.Fatalf("API cancel: %d %s", r.StatusCode, r.body)
+	}
+	if r := call("POST", "/api/v1/jobs/"+job.ID+"/cancel", nil, ""); r.StatusCode != http.StatusConflict {
+		t.Fatalf("API cancel of a completed job: %d", r.StatusCode)
+	}
+	big := bytes.Repeat([]byte("A"), 151*1024)
+	buf.Reset()
+	ct = multipartWriter(&buf, nil, "file", "big.vcf", big)
+	if r := call("POST", "/api/v1/jobs", &buf, ct); r.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(r.body, "upgrade") {
+		t.Fatalf("oversize API upload: %d %s", r.StatusCode, r.body)
+	}
+	buf.Reset()
+	ct = multipartWriter(&buf, nil, "file", "x.txt", []byte("x"))
+	if r := call("POST", "/api/v1/jobs", &buf, ct); r.StatusCode != 400 {
+		t.Fatalf("non-VCF API upload: %d", r.StatusCode)
+	}
+	// No token, bad token, revoked token: 401; the API ignores cookies.
+	saved := tok
+	tok = ""
+	if r := call("GET", "/api/v1/jobs", nil, ""); r.StatusCode != 401 || r.Header.Get("WWW-Authenticate") == "" {
+		t.Fatalf("no token: %d", r.StatusCode)
+	}
+	tok = "gas_forged"
+	if r := call("GET", "/api/v1/jobs", nil, ""); r.StatusCode != 401 {
+		t.Fatalf("forged token: %d", r.StatusCode)
+	}
+	tok = saved
+	req, _ := http.NewRequest(http.MethodGet, h.ts.URL+"/api/v1/me", nil)
+	if r := b.do(req); r.StatusCode != 401 {
+		t.Fatalf("API accepted a session cookie: %d", r.StatusCode)
+	}
+	toks, _ := h.tokens.List(context.Background(), b.userID())
+	for _, tk := range toks {
+		if tk.Name == "script" {
+			if tk.LastUsed.IsZero() {
+				t.Fatal("token last use not recorded")
+			}
+			b.postCSRF("/profile/tokens/"+tk.ID+"/delete", nil)
+		}
+	}
+	if r := call("GET", "/api/v1/me", nil, ""); r.StatusCode != 401 {
+		t.Fatalf("revoked token: %d", r.StatusCode)
+	}
+	// The profile never shows a token's secret again.
+	if p := b.get("/profile"); strings.Contains(p.body, saved) {
+		t.Fatal("token secret shown again")
+	}
+}

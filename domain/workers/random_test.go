@@ -3,12 +3,13 @@ package workers_test
 import (
 	"flag"
 	"fmt"
-	"github.com/gasproject/gas/adapters/email"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gasproject/gas/adapters/email"
 
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/jobs"

@@ -79,10 +79,10 @@ func RolePipelineConfig(rt *role.Runtime, s Settings) workers.Config {
 	}
 }
 
-// RoleAWSClients builds the SDK clients like AWSClients, sending them
-// through the awsfault.ExpeditedRefusal transport when the
-// GAS_TEST_REFUSE_EXPEDITED hook is set (role.Config.Validate allows hooks
-// only against a loopback test server).
+// RoleAWSClients builds the SDK clients (the cleanup closes their idle
+// connections), sending them through the awsfault.ExpeditedRefusal
+// transport when the GAS_TEST_REFUSE_EXPEDITED hook is set
+// (role.Config.Validate allows hooks only against a loopback test server).
 func RoleAWSClients(ctx context.Context, rt *role.Runtime, c awsconfig.Config) (*awsconfig.Clients, func(), error) {
 	var opts []awsconfig.Option
 	if m := rt.Config.Hooks.RefuseExpedited; m != "" {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/ports"
 )
 
@@ -40,6 +41,11 @@ func TestDefaultTopologyHoldsTogether(t *testing.T) {
 	}
 	if q, _ := top.Queue(QueueAnnotate); q.DeadLetter() != "annotate-dlq" || q.Consumer != RoleAnnotator {
 		t.Errorf("annotate queue: %+v", q)
+	}
+	// The queues' default visibility is what the workers use by default
+	// (workers.Config: twice the lease, at least a minute).
+	if want := max(2*domain.DefaultPolicy().Lease, time.Minute); DefaultVisibility != want {
+		t.Errorf("DefaultVisibility %s, want %s", DefaultVisibility, want)
 	}
 }
 

@@ -118,7 +118,11 @@ type Job struct {
 	counts      Counts
 	noticeUntil time.Time
 	notifiedAt  time.Time
-	version     int64
+	noticeError string
+	// serviceFault marks a FAILED job that failed through no fault of its
+	// input (dead-lettered, interrupted too often), which its owner may retry.
+	serviceFault bool
+	version      int64
 }
 
 // NewJob makes a PENDING job for an uploaded input. It refuses values that
@@ -240,6 +244,15 @@ func (j *Job) Notified() bool { return !j.notifiedAt.IsZero() }
 
 // NotifiedAt is when the owner was told (zero if not yet).
 func (j *Job) NotifiedAt() time.Time { return j.notifiedAt }
+
+// NoticeError is why the owner could not be told (the mail service
+// refused the address for good); "" when they were told or not yet.
+func (j *Job) NoticeError() string { return j.noticeError }
+
+// FailedByService reports whether a FAILED job failed through no fault of
+// its input (its request dead-lettered, its runs interrupted too often), so
+// the owner may retry it as it is.
+func (j *Job) FailedByService() bool { return j.status == StatusFailed && j.serviceFault }
 
 // NoticeHeldUntil is when a notifier's hold on telling the owner lapses.
 func (j *Job) NoticeHeldUntil() time.Time { return j.noticeUntil }

@@ -93,3 +93,19 @@ func (j *Job) NoticeSent(now time.Time) error {
 	j.noticeUntil = time.Time{}
 	return nil
 }
+
+// NoticeRejected records that the owner cannot be told: the mail service
+// refused their address for good (an unverified recipient in the SES
+// sandbox, a malformed or suppressed address). No retry can fix that, so
+// the notice counts as handled and the reason is shown on the job page
+// instead. ErrAlreadyNotified if a notice was recorded before.
+func (j *Job) NoticeRejected(now time.Time, reason string) error {
+	if err := j.NoticeSent(now); err != nil {
+		return err
+	}
+	if reason == "" {
+		reason = "the mail service refused the address"
+	}
+	j.noticeError = reason
+	return nil
+}

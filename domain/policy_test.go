@@ -92,10 +92,31 @@ func TestDecideDownload(t *testing.T) {
 		{"restored", premium, DownloadDecision{State: DownloadAllowed}},
 	}
 	for _, c := range cases {
-		got := DecideDownload(state(t, c.state), c.owner, p)
+		got := DecideDownload(state(t, c.state), c.owner, p, completedAt)
 		if got != c.want {
 			t.Errorf("%s (premium=%v): %+v, want %+v", c.state, c.owner.Premium(), got, c.want)
 		}
+	}
+}
+
+// TestDecideDownloadAtWindowEnd: a free user's results are downloadable up
+// to the last instant of the window and not at its end, whether or not the
+// archiver has run; a premium user's never stop.
+func TestDecideDownloadAtWindowEnd(t *testing.T) {
+	p := DefaultPolicy()
+	free, premium := newUser(t, false), newUser(t, true)
+	end := t0.Add(time.Minute).Add(p.FreeWindow)
+	j := state(t, "available")
+	if d := DecideDownload(j, free, p, end.Add(-time.Nanosecond)); d.State != DownloadAllowed || !d.ArchiveAt.Equal(end) {
+		t.Errorf("1ns before the window ends: %+v, want allowed until %s", d, end)
+	}
+	for _, at := range []time.Time{end, end.Add(time.Hour)} {
+		if d := DecideDownload(j, free, p, at); d.State != DownloadUpgradeRequired {
+			t.Errorf("at %s (window ends %s): %+v, want %s", at, end, d, DownloadUpgradeRequired)
+		}
+	}
+	if d := DecideDownload(j, premium, p, end.Add(time.Hour)); d.State != DownloadAllowed {
+		t.Errorf("premium after the window: %+v", d)
 	}
 }
 

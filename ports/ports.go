@@ -59,8 +59,17 @@ type JobStore interface {
 	// ("" for the first page); next is "" after the last page.
 	ListByUser(ctx context.Context, user domain.UserID, cursor string, limit int) (jobs []*domain.Job, next string, err error)
 	// ListByStorage returns a user's completed jobs in a storage state (the
-	// thawer lists ARCHIVED ones).
+	// thawer lists ARCHIVED ones). It may read an index that lags behind
+	// the jobs themselves (DynamoDB's global secondary indexes are
+	// eventually consistent), so it can miss a job changed a moment ago;
+	// nothing may depend on it alone (the reconciler's Scan is the backstop).
 	ListByStorage(ctx context.Context, user domain.UserID, state domain.Storage) ([]*domain.Job, error)
+	// Scan calls visit for every job in the store, each once and in no
+	// particular order, read as strongly as Get reads (the table itself,
+	// never an index), so the reconciler can take decisions from what it
+	// sees. A job created or changed during the scan may be seen before or
+	// after the change. An error from visit stops the scan and is returned.
+	Scan(ctx context.Context, visit func(*domain.Job) error) error
 }
 
 // UserStore persists profiles. Like JobStore, every change after creation is

@@ -189,25 +189,30 @@ func (s *Server) apiList(w http.ResponseWriter, r *http.Request, u *domain.User)
 		apiError(w, http.StatusBadRequest, "bad cursor or limit")
 		return
 	}
-	p := s.d.Jobs.Policy()
 	out := struct {
 		Jobs []jobJSON `json:"jobs"`
 		Next string    `json:"next,omitempty"`
 	}{Jobs: make([]jobJSON, 0, len(js)), Next: next}
 	for _, j := range js {
-		out.Jobs = append(out.Jobs, jobToJSON(j, domain.DecideDownload(j, u, p)))
+		out.Jobs = append(out.Jobs, jobToJSON(j, s.decide(j, u)))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
+// decide is the download decision for j of its owner u now: the one
+// decision a request acts on.
+func (s *Server) decide(j *domain.Job, u *domain.User) domain.DownloadDecision {
+	return domain.DecideDownload(j, u, s.d.Jobs.Policy(), s.d.Clock.Now())
+}
+
 func (s *Server) apiGet(w http.ResponseWriter, r *http.Request, u *domain.User, j *domain.Job) {
-	writeJSON(w, http.StatusOK, jobToJSON(j, domain.DecideDownload(j, u, s.d.Jobs.Policy())))
+	writeJSON(w, http.StatusOK, jobToJSON(j, s.decide(j, u)))
 }
 
 // apiResult streams the annotated VCF, or says why it cannot (409 with the
 // download decision).
 func (s *Server) apiResult(w http.ResponseWriter, r *http.Request, u *domain.User, j *domain.Job) {
-	d := domain.DecideDownload(j, u, s.d.Jobs.Policy())
+	d := s.decide(j, u)
 	if d.State != domain.DownloadAllowed {
 		writeJSON(w, http.StatusConflict, map[string]any{"error": "results not downloadable now", "download": jobToJSON(j, d).Download})
 		return
@@ -245,7 +250,7 @@ func (s *Server) apiCancel(w http.ResponseWriter, r *http.Request, u *domain.Use
 		apiError(w, http.StatusInternalServerError, "internal error")
 		return
 	}
-	writeJSON(w, http.StatusOK, jobToJSON(j, domain.DecideDownload(j, u, s.d.Jobs.Policy())))
+	writeJSON(w, http.StatusOK, jobToJSON(j, s.decide(j, u)))
 }
 
 func (s *Server) streamObject(ctx context.Context, w http.ResponseWriter, key, ctype, filename string) {

@@ -475,7 +475,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, j *domain.Job)
 		return
 	}
 	if format == "vcf" {
-		target, err := s.d.Jobs.DownloadURL(r.Context(), u.ID(), j.ID())
+		target, err := s.d.Jobs.DownloadURL(r.Context(), j, d)
 		if err != nil {
 			s.jobError(w, r, err)
 			return

@@ -43,7 +43,8 @@ type Jobs interface {
 	List(ctx context.Context, user domain.UserID, cursor string, limit int) ([]*domain.Job, string, error)
 	Cancel(ctx context.Context, user domain.UserID, id domain.JobID) error
 	Download(ctx context.Context, user domain.UserID, id domain.JobID) (*domain.Job, domain.DownloadDecision, error)
-	DownloadURL(ctx context.Context, user domain.UserID, id domain.JobID) (string, error)
+	DownloadURL(ctx context.Context, j *domain.Job, d domain.DownloadDecision) (string, error)
+	Retry(ctx context.Context, user domain.UserID, id domain.JobID) (*domain.Job, error)
 	Policy() domain.Policy
 }
 

@@ -53,6 +53,7 @@ type Service struct {
 	users    ports.UserStore
 	objects  ports.ObjectStore
 	requests ports.Publisher
+	restores ports.Publisher // restore checks, for Retry (nil: restores are not retried)
 	clock    ports.Clock
 	ids      ports.IDs
 	cfg      Config
@@ -313,7 +314,10 @@ func (s *Service) Cancel(ctx context.Context, user domain.UserID, id domain.JobI
 	return nil
 }
 
-// Download says what the owner may do with the job's results now.
+// Download says what the owner may do with the job's results now. It is
+// the one decision a request makes: the page and the download act on it
+// (DownloadURL) rather than deciding again a moment later, when the free
+// window may have ended in between.
 func (s *Service) Download(ctx context.Context, user domain.UserID, id domain.JobID) (*domain.Job, domain.DownloadDecision, error) {
 	j, err := s.Get(ctx, user, id)
 	if err != nil {
@@ -323,22 +327,24 @@ func (s *Service) Download(ctx context.Context, user domain.UserID, id domain.Jo
 	if err != nil {
 		return nil, domain.DownloadDecision{}, fmt.Errorf("download job %s: load owner: %w", id, err)
 	}
-	return j, domain.DecideDownload(j, owner, s.cfg.Policy), nil
+	return j, domain.DecideDownload(j, owner, s.cfg.Policy, s.clock.Now()), nil
 }
 
-// DownloadURL presigns the annotated VCF for the owner when the decision
-// allows it; otherwise the error wraps ErrNotDownloadable.
-func (s *Service) DownloadURL(ctx context.Context, user domain.UserID, id domain.JobID) (string, error) {
-	j, d, err := s.Download(ctx, user, id)
-	if err != nil {
-		return "", err
-	}
+// DownloadURL presigns the annotated VCF of j as decision d (from
+// Download) allows; otherwise the error wraps ErrNotDownloadable. A free
+// user's link expires no later than their window (at least a second, for
+// a decision taken just before it ended).
+func (s *Service) DownloadURL(ctx context.Context, j *domain.Job, d domain.DownloadDecision) (string, error) {
 	if d.State != domain.DownloadAllowed {
-		return "", fmt.Errorf("download job %s: %w (%s)", id, ErrNotDownloadable, d.State)
+		return "", fmt.Errorf("download job %s: %w (%s)", j.ID(), ErrNotDownloadable, d.State)
 	}
-	url, err := s.objects.PresignDownload(ctx, j.Results().VCF, AnnotatedName(j.InputName()), s.cfg.DownloadExpiry)
+	expiry := s.cfg.DownloadExpiry
+	if !d.ArchiveAt.IsZero() {
+		expiry = min(expiry, max(d.ArchiveAt.Sub(s.clock.Now()), time.Second))
+	}
+	url, err := s.objects.PresignDownload(ctx, j.Results().VCF, AnnotatedName(j.InputName()), expiry)
 	if err != nil {
-		return "", fmt.Errorf("download job %s: %w", id, err)
+		return "", fmt.Errorf("download job %s: %w", j.ID(), err)
 	}
 	return url, nil
 }

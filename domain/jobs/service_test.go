@@ -377,17 +377,6 @@ func TestMutateRetriesConflictsBoundedly(t *testing.T) {
 	}
 }
 
-func TestDownloadURL(t *testing.T) {
-	f := newFixture(t)
-	j, _ := f.svc.Upload(ctx, "free", "sample.vcf.gz", strings.NewReader("x"))
-	if _, err := f.svc.DownloadURL(ctx, "free", j.ID()); !errors.Is(err, jobs.ErrNotDownloadable) {
-		t.Fatalf("pending job: %v", err)
-	}
-	if got := jobs.AnnotatedName("sample.VCF.gz"); got != "sample.annot.vcf" {
-		t.Fatalf("annotated name %q", got)
-	}
-}
-
 func TestKeyLayout(t *testing.T) {
 	k := jobs.ResultKeys("results/", "u 1", "j1", "v3")
 	if k.VCF != "results/u%201/j1/v3/annotated.vcf" || k.Summary != "results/u%201/j1/v3/summary.json" {

@@ -296,3 +296,10 @@ func (f *faultyMailer) Send(ctx context.Context, e ports.Email) error {
 	}
 	return f.m.Send(ctx, e)
 }
+
+func (f *faultyJobs) Scan(ctx context.Context, visit func(*domain.Job) error) error {
+	if err := f.inj.call(ctx, "jobs.Scan"); err != nil {
+		return err
+	}
+	return f.s.Scan(ctx, visit)
+}

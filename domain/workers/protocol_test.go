@@ -64,7 +64,7 @@ func TestFreeResultDownloadableInsideWindowThenArchived(t *testing.T) {
 	if d.State != domain.DownloadAllowed || !d.ArchiveAt.Equal(j.CompletedAt().Add(w.policy.FreeWindow)) {
 		t.Fatalf("inside the window: %+v", d)
 	}
-	if _, err := w.jobsSvc.DownloadURL(w.ctx, "ada", j.ID()); err != nil {
+	if _, err := w.jobsSvc.DownloadURL(w.ctx, j, d); err != nil {
 		t.Fatalf("download URL inside the window: %v", err)
 	}
 	if s := w.stats(qArchive); s.Delayed != 1 || s.Visible != 0 {
@@ -126,10 +126,11 @@ func TestFreeResultDownloadableInsideWindowThenArchived(t *testing.T) {
 	if !ok || files[jobs.ResultVCFName] != annotated(inputFor(1)) {
 		t.Fatalf("archive bundle %v", files)
 	}
-	if d := w.decision("ada", j.ID()); d.State != domain.DownloadUpgradeRequired {
+	d = w.decision("ada", j.ID())
+	if d.State != domain.DownloadUpgradeRequired {
 		t.Fatalf("archived: %+v", d)
 	}
-	if _, err := w.jobsSvc.DownloadURL(w.ctx, "ada", j.ID()); !errors.Is(err, jobs.ErrNotDownloadable) {
+	if _, err := w.jobsSvc.DownloadURL(w.ctx, j, d); !errors.Is(err, jobs.ErrNotDownloadable) {
 		t.Fatalf("download URL of archived result: %v", err)
 	}
 	// A duplicate delivery changes nothing.

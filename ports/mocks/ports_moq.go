@@ -34,6 +34,9 @@ var _ ports.JobStore = &JobStoreMock{}
 //			ListByUserFunc: func(ctx context.Context, user domain.UserID, cursor string, limit int) ([]*domain.Job, string, error) {
 //				panic("mock out the ListByUser method")
 //			},
+//			ScanFunc: func(ctx context.Context, visit func(*domain.Job) error) error {
+//				panic("mock out the Scan method")
+//			},
 //			UpdateFunc: func(ctx context.Context, job *domain.Job) (*domain.Job, error) {
 //				panic("mock out the Update method")
 //			},
@@ -55,6 +58,9 @@ type JobStoreMock struct {
 
 	// ListByUserFunc mocks the ListByUser method.
 	ListByUserFunc func(ctx context.Context, user domain.UserID, cursor string, limit int) ([]*domain.Job, string, error)
+
+	// ScanFunc mocks the Scan method.
+	ScanFunc func(ctx context.Context, visit func(*domain.Job) error) error
 
 	// UpdateFunc mocks the Update method.
 	UpdateFunc func(ctx context.Context, job *domain.Job) (*domain.Job, error)
@@ -95,6 +101,13 @@ type JobStoreMock struct {
 			// Limit is the limit argument value.
 			Limit int
 		}
+		// Scan holds details about calls to the Scan method.
+		Scan []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// Visit is the visit argument value.
+			Visit func(*domain.Job) error
+		}
 		// Update holds details about calls to the Update method.
 		Update []struct {
 			// Ctx is the ctx argument value.
@@ -107,6 +120,7 @@ type JobStoreMock struct {
 	lockGet           sync.RWMutex
 	lockListByStorage sync.RWMutex
 	lockListByUser    sync.RWMutex
+	lockScan          sync.RWMutex
 	lockUpdate        sync.RWMutex
 }
 
@@ -263,6 +277,42 @@ func (mock *JobStoreMock) ListByUserCalls() []struct {
 	mock.lockListByUser.RLock()
 	calls = mock.calls.ListByUser
 	mock.lockListByUser.RUnlock()
+	return calls
+}
+
+// Scan calls ScanFunc.
+func (mock *JobStoreMock) Scan(ctx context.Context, visit func(*domain.Job) error) error {
+	if mock.ScanFunc == nil {
+		panic("JobStoreMock.ScanFunc: method is nil but JobStore.Scan was just called")
+	}
+	callInfo := struct {
+		Ctx   context.Context
+		Visit func(*domain.Job) error
+	}{
+		Ctx:   ctx,
+		Visit: visit,
+	}
+	mock.lockScan.Lock()
+	mock.calls.Scan = append(mock.calls.Scan, callInfo)
+	mock.lockScan.Unlock()
+	return mock.ScanFunc(ctx, visit)
+}
+
+// ScanCalls gets all the calls that were made to Scan.
+// Check the length with:
+//
+//	len(mockedJobStore.ScanCalls())
+func (mock *JobStoreMock) ScanCalls() []struct {
+	Ctx   context.Context
+	Visit func(*domain.Job) error
+} {
+	var calls []struct {
+		Ctx   context.Context
+		Visit func(*domain.Job) error
+	}
+	mock.lockScan.RLock()
+	calls = mock.calls.Scan
+	mock.lockScan.RUnlock()
 	return calls
 }
 

@@ -103,6 +103,7 @@ type API interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
 
 // JobStore implements ports.JobStore on a DynamoDB table.
@@ -305,6 +306,29 @@ func (s *JobStore) ListByStorage(ctx context.Context, user domain.UserID, state 
 		return jobs[a].ID() > jobs[b].ID()
 	})
 	return jobs, nil
+}
+
+// Scan reads the whole table with strongly consistent reads (ConsistentRead
+// on the base table; the indexes cannot give that), a page at a time, and
+// visits each job.
+func (s *JobStore) Scan(ctx context.Context, visit func(*domain.Job) error) error {
+	p := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{TableName: aws.String(s.table), ConsistentRead: aws.Bool(true)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("scan jobs: %w", err)
+		}
+		for _, it := range page.Items {
+			j, err := jobFromItem(it)
+			if err != nil {
+				return fmt.Errorf("scan jobs: %w", err)
+			}
+			if err := visit(j); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func jobsFromItems(items []map[string]types.AttributeValue) ([]*domain.Job, error) {

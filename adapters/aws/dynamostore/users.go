@@ -106,7 +106,9 @@ func (s *UserStore) Create(ctx context.Context, u *domain.User) error {
 // u.Version() (one conditional PutItem) and returns it at version+1;
 // ports.ErrConflict if it changed, ports.ErrNotFound if there is none.
 // A profile stored before versions existed has no version attribute and
-// counts as version 0, as Get reads it.
+// counts as version 0, as Get reads it. Like JobStore.Update the write
+// carries a token that lets a retry of a write whose answer was lost
+// recognise it.
 func (s *UserStore) Update(ctx context.Context, u *domain.User) (*domain.User, error) {
 	snap := u.Snapshot()
 	next := snap
@@ -115,16 +117,19 @@ func (s *UserStore) Update(ctx context.Context, u *domain.User) (*domain.User, e
 	if err != nil {
 		return nil, fmt.Errorf("update user %s: %w", snap.ID, err)
 	}
-	cond := "attribute_exists(#id) AND #v = :v"
+	cond := "attribute_exists(#id) AND (#v = :v OR #w = :w)"
 	if snap.Version == 0 {
-		cond = "attribute_exists(#id) AND (attribute_not_exists(#v) OR #v = :v)"
+		cond = "attribute_exists(#id) AND (attribute_not_exists(#v) OR #v = :v OR #w = :w)"
 	}
+	token := writeToken()
+	it := userItem(next)
+	it[aWriteToken] = str(token)
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                           aws.String(s.table),
-		Item:                                userItem(next),
+		Item:                                it,
 		ConditionExpression:                 aws.String(cond),
-		ExpressionAttributeNames:            map[string]string{"#id": aID, "#v": uVersion},
-		ExpressionAttributeValues:           map[string]types.AttributeValue{":v": num(snap.Version)},
+		ExpressionAttributeNames:            map[string]string{"#id": aID, "#v": uVersion, "#w": aWriteToken},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":v": num(snap.Version), ":w": str(token)},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	var ccf *types.ConditionalCheckFailedException

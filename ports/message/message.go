@@ -67,6 +67,11 @@ type Body struct {
 	// Redrives counts how often the dead-letter handler sent this message
 	// back to its queue, bounding retries of a message that keeps failing.
 	Redrives int `json:"redrives,omitempty"`
+	// Queue, Reason and ParkedAt describe a parked dead letter: the queue
+	// it failed on, why it was given up, and when.
+	Queue    string    `json:"queue,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	ParkedAt time.Time `json:"parked_at,omitzero"`
 }
 
 // JobRequest asks for job id of user to be annotated.
@@ -87,6 +92,13 @@ func ArchiveJob(id domain.JobID, due time.Time) Body {
 // ThawUser asks for every archived job of user to be restored.
 func ThawUser(user domain.UserID) Body {
 	return Body{Kind: KindThaw, User: user}
+}
+
+// ThawJob asks for one archived job of user to be restored: the
+// reconciler's repair for a job a thaw missed (a lagging index, a thaw
+// request lost), checked against the job itself rather than a listing.
+func ThawJob(user domain.UserID, id domain.JobID) Body {
+	return Body{Kind: KindThaw, User: user, Job: id}
 }
 
 // RestoreCompleted says the retrieval of job id has finished (cold storage

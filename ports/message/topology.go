@@ -20,6 +20,10 @@ const (
 	QueueThaw     = "thaw"
 	QueueRestore  = "restore"
 	QueueArchive  = "archive"
+
+	// QueueParked holds the dead letters whose redrives are spent (see
+	// Topology.Parked).
+	QueueParked = "parked"
 )
 
 // Roles that consume queues: each is a binary on AWS (apps/<role>) and a
@@ -30,6 +34,9 @@ const (
 	RoleThawer    = "thawer"
 	RoleRestorer  = "restorer"
 	RoleNotifier  = "notifier"
+	// RoleReconciler consumes no queue: it scans the stores and re-issues
+	// the messages a failure lost (Topology.Reconciler).
+	RoleReconciler = "reconciler"
 )
 
 // DefaultMaxReceives is how often a message is delivered before it goes to
@@ -89,6 +96,25 @@ type TopicSpec struct {
 type Topology struct {
 	Topics []TopicSpec
 	Queues []QueueSpec
+	// Parked is the queue where a dead-letter handler puts a message whose
+	// redrives are spent, with the reason: kept for operators (14 days on
+	// AWS), counted in /metrics and alarmed, consumed by nothing. The
+	// reconciler repairs the jobs such messages were about from the stores.
+	Parked string
+	// Reconciler is who re-derives lost messages from the stores, and
+	// where it may send them.
+	Reconciler ReconcilerSpec
+}
+
+// ReconcilerSpec is the reconciler's place in the topology: the role that
+// runs it (local mode runs it too), the topics it publishes to and the
+// queues it sends to directly when it re-issues a lost message, and the
+// queues whose depth it reads. A deployment grants it exactly these.
+type ReconcilerSpec struct {
+	Role      string
+	Publishes []string
+	Sends     []string
+	Watches   []string
 }
 
 // DefaultTopology is GAS's topology (ARCHITECTURE.md, Messages). The
@@ -114,6 +140,13 @@ func DefaultTopology() Topology {
 			queue(QueueThaw, "thaw-user requests", RoleThawer, KindThaw),
 			queue(QueueRestore, "restore completions and checks", RoleRestorer, KindRestore),
 			queue(QueueArchive, "delayed archive requests", RoleArchiver, KindArchive),
+		},
+		Parked: QueueParked,
+		Reconciler: ReconcilerSpec{
+			Role:      RoleReconciler,
+			Publishes: []string{TopicJobRequests, TopicJobResults, TopicThawRequests, TopicRestoreCompletions},
+			Sends:     []string{QueueArchive},
+			Watches:   []string{QueueAnnotate},
 		},
 	}
 }
@@ -194,6 +227,10 @@ func (t Topology) Validate() error {
 			errs = append(errs, fmt.Errorf("queue %q: max receives %d (1..1000) or visibility %s (0..12h) out of range", q.Name, q.MaxReceives, q.Visibility))
 		}
 	}
+	if t.Parked == "" || seen[t.Parked] {
+		errs = append(errs, fmt.Errorf("parked queue %q: empty or duplicate name", t.Parked))
+	}
+	seen[t.Parked] = true
 	for _, p := range t.Topics {
 		if p.Name == "" || seen[p.Name] {
 			errs = append(errs, fmt.Errorf("topic %q: empty or duplicate name", p.Name))
@@ -210,6 +247,27 @@ func (t Topology) Validate() error {
 					errs = append(errs, fmt.Errorf("topic %q publishes %s, which its subscriber %q does not carry", p.Name, k, s))
 				}
 			}
+		}
+	}
+	return errors.Join(append(errs, t.validateReconciler())...)
+}
+
+// validateReconciler checks that the reconciler has a role and sends only
+// to topics and queues of the topology.
+func (t Topology) validateReconciler() error {
+	var errs []error
+	r := t.Reconciler
+	if r.Role == "" {
+		errs = append(errs, errors.New("reconciler: needs a role"))
+	}
+	for _, name := range r.Publishes {
+		if _, ok := t.Topic(name); !ok {
+			errs = append(errs, fmt.Errorf("reconciler publishes to %q, which is not a topic", name))
+		}
+	}
+	for _, name := range slices.Concat(r.Sends, r.Watches) {
+		if _, ok := t.Queue(name); !ok {
+			errs = append(errs, fmt.Errorf("reconciler sends to or watches %q, which is not a queue", name))
 		}
 	}
 	return errors.Join(errs...)

@@ -61,6 +61,11 @@ func TestValidateNamesTheMistake(t *testing.T) {
 		"max receives":          {func(t *Topology) { t.Queues[2].MaxReceives = 0 }, "max receives"},
 		"topic named as queue":  {func(t *Topology) { t.Topics[1].Name = QueueThaw }, "duplicate"},
 		"visibility above 12 h": {func(t *Topology) { t.Queues[0].Visibility = 13 * time.Hour }, "visibility"},
+		"parked named as queue": {func(t *Topology) { t.Parked = QueueNotify }, "parked"},
+		"no parked queue":       {func(t *Topology) { t.Parked = "" }, "parked"},
+		"reconciler role":       {func(t *Topology) { t.Reconciler.Role = "" }, "reconciler"},
+		"reconciler topic":      {func(t *Topology) { t.Reconciler.Publishes = []string{"nowhere"} }, "not a topic"},
+		"reconciler queue":      {func(t *Topology) { t.Reconciler.Sends = []string{QueueParked} }, "not a queue"},
 	} {
 		top := DefaultTopology()
 		c.edit(&top)
@@ -115,6 +120,8 @@ func (o fakeOpener) Topic(p TopicSpec, subs []ports.Queue) (ports.Publisher, err
 	return &fakeTopic{name: p.Name, subs: subs}, nil
 }
 
+func (o fakeOpener) Parked(name string) (ports.Queue, error) { return &fakeQueue{name: name}, nil }
+
 func TestOpenWiresEveryPartByName(t *testing.T) {
 	top := DefaultTopology()
 	b, err := Open(top, fakeOpener{})
@@ -140,6 +147,9 @@ func TestOpenWiresEveryPartByName(t *testing.T) {
 	}
 	if b.Queue("nowhere") != nil || b.Topic("nowhere") != nil {
 		t.Error("unknown names resolved")
+	}
+	if p, ok := b.Parked().(*fakeQueue); !ok || p.name != QueueParked {
+		t.Errorf("parked queue opened as %+v", b.Parked())
 	}
 	if _, err := Open(top, fakeOpener{fail: QueueThaw}); err == nil || !strings.Contains(err.Error(), "thaw") {
 		t.Errorf("a queue that cannot be opened: %v", err)

@@ -80,6 +80,7 @@ func DefaultNames(prefix string) Names {
 	for _, q := range t.Queues {
 		n.Queues[q.Name] = prefix + q.Name
 	}
+	n.Queues[t.Parked] = prefix + t.Parked
 	for _, p := range t.Topics {
 		n.Topics[p.Name] = prefix + p.Name
 	}
@@ -194,6 +195,8 @@ func Variables() []EnvVar {
 	for _, q := range t.Queues {
 		vars = append(vars, EnvVar{queueVariable(q.Name), n.Queue(q.Name), "SQS queue of " + q.Purpose})
 	}
+	vars = append(vars, EnvVar{queueVariable(t.Parked), n.Queue(t.Parked),
+		"SQS queue of parked dead letters (redrives spent; consumed by nothing: alarm when it is not empty)"})
 	for _, p := range t.Topics {
 		vars = append(vars, EnvVar{topicVariable(p.Name), n.Topic(p.Name), "SNS topic of " + p.Purpose})
 	}

@@ -41,7 +41,8 @@ func TestFromEnvDefaultsAndOverrides(t *testing.T) {
 		n.Topic(message.TopicRestoreCompletions) != "restored" || n.Topic(message.TopicJobResults) != "acme-job-results" {
 		t.Fatalf("queue and topic names: %v %v", n.Queues, n.Topics)
 	}
-	if len(n.Queues) != len(message.DefaultTopology().Queues) || len(n.Topics) != len(message.DefaultTopology().Topics) {
+	if len(n.Queues) != len(message.DefaultTopology().Queues)+1 || n.Queue(message.QueueParked) != "acme-parked" ||
+		len(n.Topics) != len(message.DefaultTopology().Topics) {
 		t.Fatalf("names of %d queues and %d topics", len(n.Queues), len(n.Topics))
 	}
 	for _, q := range c.Topology().Queues {

@@ -216,6 +216,17 @@ type Mailer interface {
 // retry can fix; the refusal is recorded on the job instead.
 var ErrRejected = errors.New("e-mail rejected")
 
+// RejectedError is ErrRejected with the mail service's reason, which the
+// job page shows its owner ("e-mail could not be delivered: …").
+type RejectedError struct {
+	Reason string
+}
+
+func (e *RejectedError) Error() string { return ErrRejected.Error() + ": " + e.Reason }
+
+// Is makes a RejectedError match ErrRejected.
+func (e *RejectedError) Is(target error) bool { return target == ErrRejected }
+
 // Composer renders a domain.Notice as an e-mail. Wording, HTML and the
 // links back to the site are presentation, so they live in an adapter and
 // the domain only decides what to tell.

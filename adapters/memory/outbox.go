@@ -56,7 +56,7 @@ func (o *Outbox) Send(ctx context.Context, e ports.Email) error {
 		return fmt.Errorf("notify %s: %w", e.To, err)
 	}
 	if _, err := mail.ParseAddress(e.To); err != nil || strings.TrimSpace(e.To) == "" {
-		return fmt.Errorf("notify: invalid recipient %q", e.To)
+		return fmt.Errorf("notify: %w", &ports.RejectedError{Reason: fmt.Sprintf("%q is not an e-mail address", e.To)})
 	}
 	if strings.TrimSpace(e.Subject) == "" {
 		return fmt.Errorf("notify %s: empty subject", e.To)

@@ -125,12 +125,55 @@ func (s *Service) initiate(ctx context.Context, id domain.JobID, archiveID strin
 	if err != nil {
 		return Retrieval{}, err
 	}
+	tier = s.runningTier(ctx, retrieval, tier)
 	now := s.clock.Now()
 	r := Retrieval{ID: retrieval, ArchiveID: archiveID, Tier: tier, ExpectedBy: now.Add(s.cfg.Policy.ExpectedRestore(tier))}
 	if err := message.Schedule(ctx, s.restores, message.RetrievalCheck(id, r.ID, r.ArchiveID, r.Tier, r.ExpectedBy), now); err != nil {
 		return Retrieval{}, err
 	}
 	return r, nil
+}
+
+// runningTier is the tier of the retrieval cold storage is running for
+// retrieval, which is not always the one asked for: a retrieval already in
+// progress (started by an earlier attempt that died before recording it)
+// keeps its own tier. The user is shown, and the reconciler waits for,
+// the running one. If cold storage cannot say, asked is kept.
+func (s *Service) runningTier(ctx context.Context, retrieval string, asked domain.RetrievalTier) domain.RetrievalTier {
+	st, err := s.archive.RestoreStatus(ctx, retrieval)
+	if err != nil || (st.Tier != domain.RetrievalExpedited && st.Tier != domain.RetrievalStandard) {
+		return asked
+	}
+	if st.Tier != asked {
+		s.log.InfoContext(ctx, "a retrieval was already running at another tier", "retrieval", retrieval, "asked", asked, "running", st.Tier)
+	}
+	return st.Tier
+}
+
+// ThawJob restores one ARCHIVED job of a premium user: the reconciler's
+// repair for a job a thaw missed (a listing that lagged behind an archive,
+// a thaw request lost). It decides from the job and the owner as they are
+// now, never from a listing: a job not ARCHIVED (already restoring, or
+// back), or whose owner is not premium, is left alone.
+func (s *Service) ThawJob(ctx context.Context, user domain.UserID, id domain.JobID) error {
+	j, err := s.jobs.Get(ctx, id)
+	if errors.Is(err, ports.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("thaw job %s: %w", id, err)
+	}
+	if j.Owner() != user || j.Status() != domain.StatusCompleted || j.Storage() != domain.StorageArchived {
+		return nil
+	}
+	premium, err := s.premium(ctx, user)
+	if err != nil {
+		return fmt.Errorf("thaw job %s: %w", id, err)
+	}
+	if !premium {
+		return nil
+	}
+	return s.startRestore(ctx, id)
 }
 
 // Retrieval is a cold-storage retrieval started for a job, as a restore

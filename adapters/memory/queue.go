@@ -22,7 +22,15 @@ const (
 	// DefaultVisibility is used when Receive is given no visibility (SQS's
 	// queue default).
 	DefaultVisibility = 30 * time.Second
+	// MaxHold is how long after its receipt a delivery may be kept hidden
+	// at most (SQS: 12 hours); a longer extension fails with ErrHoldCap.
+	MaxHold = 12 * time.Hour
 )
+
+// ErrHoldCap is returned by ExtendVisibility when the delivery would stay
+// hidden past MaxHold after it was received, as SQS refuses it: a worker
+// holding a message that long must hand it over instead.
+var ErrHoldCap = errors.New("visibility would pass 12 hours from receipt")
 
 // ErrStaleReceipt is returned by ExtendVisibility for a delivery that is no
 // longer in flight (deleted, expired or redelivered), so a worker learns it
@@ -63,6 +71,7 @@ type queued struct {
 	visibleAt time.Time
 	receives  int
 	receipt   string // current delivery's receipt ("" before the first)
+	received  time.Time
 	receipts  []string
 	index     int // position in the heap; -1 once removed
 }
@@ -256,7 +265,8 @@ func (q *Queue) takeLocked(now time.Time, receipts []string, visibility time.Dur
 			continue
 		}
 		m.receives++
-		m.visibleAt = now.Add(visibility)
+		m.received = now
+		m.visibleAt = now.Add(min(visibility, MaxHold))
 		m.receipt = m.id + "." + receipts[len(out)]
 		m.receipts = append(m.receipts, m.receipt)
 		q.receipts[m.receipt] = m
@@ -303,7 +313,7 @@ func (q *Queue) Delete(ctx context.Context, receipt string) error {
 // ExtendVisibility hides the delivery for d from now; d = 0 makes it
 // visible at once (a worker shutting down gives it back). It fails with
 // ErrStaleReceipt when the delivery is no longer the message's current,
-// in-flight one.
+// in-flight one, and with ErrHoldCap past SQS's 12 hours from receipt.
 func (q *Queue) ExtendVisibility(ctx context.Context, receipt string, d time.Duration) error {
 	if d < 0 {
 		return fmt.Errorf("extend visibility in %s: negative duration %s", q.name, d)
@@ -314,6 +324,9 @@ func (q *Queue) ExtendVisibility(ctx context.Context, receipt string, d time.Dur
 	now := q.clock.Now()
 	if !ok || m.receipt != receipt || !m.visibleAt.After(now) {
 		return fmt.Errorf("extend visibility in %s: %w", q.name, ErrStaleReceipt)
+	}
+	if now.Add(d).After(m.received.Add(MaxHold)) {
+		return fmt.Errorf("extend visibility in %s by %s: %w (received %s)", q.name, d, ErrHoldCap, m.received.Format(time.RFC3339))
 	}
 	m.visibleAt = now.Add(d)
 	heap.Fix(&q.msgs, m.index)

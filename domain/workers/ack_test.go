@@ -351,7 +351,7 @@ func TestDeadLettersAcknowledgeOnlyAnnouncedFailures(t *testing.T) {
 	w := newWorld(t)
 	j := uploaded(t, w, "ada")
 	q := ackQueue()
-	d, err := workers.NewDeadLetters(workers.DeadLetterPorts{DLQ: q, Origin: ackQueue(), Results: publisherMock(errDown),
+	d, err := workers.NewDeadLetters(workers.DeadLetterPorts{DLQ: q, Origin: ackQueue(), Parked: ackQueue(), Results: publisherMock(errDown),
 		Jobs: w.jobStore, Clock: w.clock}, w.cfg)
 	if err != nil {
 		t.Fatal(err)

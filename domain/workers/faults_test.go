@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,10 +31,15 @@ type injector struct {
 	failAt  int // 0: never
 	parkAt  int // 0: never
 	flakeAt int // 0: never; only this call fails
-	dead    bool
-	log     []string
-	parked  chan struct{}
-	resume  chan bool // true: go on; false: die here
+	// failOn, if set, kills the worker at its first call whose name starts
+	// with it ("publish": a crash between a store write and its message).
+	failOn string
+	// hook, if set, sees every call and may fail it (the worker lives on).
+	hook   func(ctx context.Context, what string) error
+	dead   bool
+	log    []string
+	parked chan struct{}
+	resume chan bool // true: go on; false: die here
 }
 
 func newInjector(failAt, parkAt int) *injector {
@@ -48,7 +54,7 @@ func (i *injector) call(ctx context.Context, what string) error {
 	i.calls++
 	n := i.calls
 	i.log = append(i.log, what)
-	if i.dead || n == i.failAt {
+	if i.dead || n == i.failAt || (i.failOn != "" && strings.HasPrefix(what, i.failOn)) {
 		i.dead = true
 		i.mu.Unlock()
 		return errCrash
@@ -56,6 +62,14 @@ func (i *injector) call(ctx context.Context, what string) error {
 	if n == i.flakeAt {
 		i.mu.Unlock()
 		return errFlake
+	}
+	if i.hook != nil {
+		hook := i.hook
+		i.mu.Unlock()
+		if err := hook(ctx, what); err != nil {
+			return err
+		}
+		i.mu.Lock()
 	}
 	park := n == i.parkAt
 	i.mu.Unlock()

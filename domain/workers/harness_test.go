@@ -54,6 +54,7 @@ type world struct {
 	archive   *trackedArchive
 	outbox    *memory.Outbox
 	queues    map[string]*memory.Queue
+	parked    *memory.Queue       // dead letters whose redrives are spent
 	topics    map[string][]string // topic -> subscribed queue names
 	policy    domain.Policy
 	cfg       workers.Config
@@ -68,6 +69,7 @@ const (
 	tRequests = "job-requests"
 	tResults  = "job-results"
 	tThaws    = "thaw-requests"
+	tRestores = "restore-completions"
 )
 
 func testPolicy() domain.Policy {
@@ -99,7 +101,8 @@ func newWorld(t testing.TB) *world {
 		jobStore: &trackedJobs{JobStore: memory.NewJobStore(), completions: map[domain.JobID]int{}},
 		users:    memory.NewUserStore(), objects: objects,
 		outbox: outbox, queues: map[string]*memory.Queue{}, policy: policy,
-		topics:    map[string][]string{tRequests: {qAnnotate}, tResults: {qNotify}, tThaws: {qThaw}},
+		topics: map[string][]string{tRequests: {qAnnotate}, tResults: {qNotify}, tThaws: {qThaw},
+			tRestores: {qRestore}},
 		annotator: newFakeAnnotator(),
 	}
 	ids := memory.NewSequenceIDs("msg")
@@ -113,6 +116,9 @@ func newWorld(t testing.TB) *world {
 			t.Fatal(err)
 		}
 		w.queues[name], w.queues[dlq(name)] = q, dead
+	}
+	if w.parked, err = memory.NewQueue("parked", clock, memory.WithQueueIDs(ids)); err != nil {
+		t.Fatal(err)
 	}
 	// Cold storage announces finished retrievals on restore-completions,
 	// as Glacier does through SNS; the restorer also polls.
@@ -133,8 +139,8 @@ func newWorld(t testing.TB) *world {
 	w.cfg = workers.Config{
 		Policy: policy, ResultPrefix: "results/", Visibility: 3 * time.Minute, Wait: time.Millisecond,
 		Heartbeat: -1, RetryDelay: 10 * time.Second, PollInterval: time.Minute, RedriveDelay: 5 * time.Minute,
-		MaxRedrives: 3,
-		Logger:      discardLogger(),
+		MaxRedrives: 3, ReconcileInterval: 5 * time.Minute, ReconcileGrace: 10 * time.Minute,
+		Logger: discardLogger(),
 	}
 	p := w.ports(nil)
 	w.jobsSvc, err = jobs.NewService(p.jobs, p.users, p.objects, p.topic(tRequests), clock, memory.NewSequenceIDs("job"),
@@ -174,6 +180,14 @@ func (p portset) queue(name string) ports.Queue {
 		return p.w.queues[name]
 	}
 	return &faultyQueue{p.w.queues[name], p.inj, name}
+}
+
+// parked is the parked queue as this portset sees it.
+func (p portset) parked() ports.Queue {
+	if p.inj == nil {
+		return p.w.parked
+	}
+	return &faultyQueue{p.w.parked, p.inj, "parked"}
 }
 
 type topic struct {
@@ -245,8 +259,8 @@ func (p portset) handler(name string) func(context.Context, ports.Message) error
 			w.t.Fatalf("no worker for queue %s", name)
 		}
 		results := p.topic(tResults)
-		h, err = workers.NewDeadLetters(workers.DeadLetterPorts{DLQ: p.queue(name), Origin: p.queue(origin),
-			Results: results, Jobs: p.jobs, Clock: w.clock}, w.cfg)
+		h, err = workers.NewDeadLetters(workers.DeadLetterPorts{DLQ: p.queue(name), Origin: p.queue(origin), Queue: origin,
+			Parked: p.parked(), Results: results, Jobs: p.jobs, Clock: w.clock}, w.cfg)
 	}
 	if err != nil {
 		w.t.Fatal(err)

@@ -191,7 +191,7 @@ func TestDeadLetteredRequestForNotifiedJobIsDropped(t *testing.T) {
 	w.mustDeliver(qNotify)
 	origin := ackQueue()
 	q := ackQueue()
-	d, err := workers.NewDeadLetters(workers.DeadLetterPorts{DLQ: q, Origin: origin, Results: publisherMock(nil),
+	d, err := workers.NewDeadLetters(workers.DeadLetterPorts{DLQ: q, Origin: origin, Parked: ackQueue(), Results: publisherMock(nil),
 		Jobs: w.jobStore, Clock: w.clock}, w.cfg)
 	if err != nil {
 		t.Fatal(err)

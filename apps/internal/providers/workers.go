@@ -135,8 +135,8 @@ func NotifierWorkers(rt *role.Runtime, cfg workers.Config, bus *message.Bus, sto
 			continue
 		}
 		w, err := newWorker(rt, cfg, deadLettersOf(q.Name), q.DeadLetter(), bus.DeadLetter(q.Name), func(dq ports.Queue) (func(context.Context) error, error) {
-			return runOf(workers.NewDeadLetters(workers.DeadLetterPorts{DLQ: dq, Origin: bus.Queue(q.Name),
-				Results: bus.Topic(message.TopicJobResults), Jobs: store, Clock: clock}, cfg))
+			return runOf(workers.NewDeadLetters(workers.DeadLetterPorts{DLQ: dq, Origin: bus.Queue(q.Name), Queue: q.Name,
+				Parked: bus.Parked(), Results: bus.Topic(message.TopicJobResults), Jobs: store, Clock: clock}, cfg))
 		})
 		if err != nil {
 			return nil, err

@@ -72,6 +72,25 @@ func (p Policy) InputLimit(t Tier) int64 {
 // archived after the window.
 func (p Policy) Archives(t Tier) bool { return t != TierPremium }
 
+// ArchiveOwed reports whether the results of a job owner completed at
+// completedAt are owed to cold storage now, as far as the profile
+// remembers its plans: the owner is free, and was free when the job
+// completed (never premium, or completed on or after their last
+// downgrade). Results completed under premium stay hot after a downgrade,
+// and so do results restored by an upgrade. When the profile cannot tell
+// (an earlier plan change not recorded) it answers false: keeping results
+// hot is the mistake that loses nothing. The reconciler asks it before
+// scheduling an archive the archiver never got.
+func (p Policy) ArchiveOwed(owner *User, completedAt time.Time) bool {
+	switch {
+	case !p.Archives(owner.Tier()):
+		return false
+	case owner.UpgradedAt().IsZero():
+		return true
+	}
+	return !owner.DowngradedAt().IsZero() && !completedAt.Before(owner.DowngradedAt())
+}
+
 // ExpectedRestore is how long a retrieval of the tier is expected to take.
 func (p Policy) ExpectedRestore(t RetrievalTier) time.Duration {
 	if t == RetrievalExpedited {

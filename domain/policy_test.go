@@ -128,3 +128,37 @@ func TestSummaryRatios(t *testing.T) {
 		t.Fatal("ratios")
 	}
 }
+
+// TestArchiveOwed: only results completed under free rules, of an owner
+// free now, are owed to cold storage; when the profile cannot tell, none.
+func TestArchiveOwed(t *testing.T) {
+	p := DefaultPolicy()
+	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
+	never := newUser(t, false)
+	premium := newUser(t, true)
+	cycled := newUser(t, false)
+	if err := cycled.Upgrade(at(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := cycled.Downgrade(at(3)); err != nil {
+		t.Fatal(err)
+	}
+	unrecorded, _ := RestoreUser(UserSnapshot{ID: "old", Tier: TierFree, CreatedAt: t0, UpgradedAt: at(1)})
+	for _, c := range []struct {
+		name      string
+		owner     *User
+		completed time.Time
+		want      bool
+	}{
+		{"never premium", never, at(5), true},
+		{"premium now", premium, at(5), false},
+		{"completed before the upgrade (restored by it)", cycled, at(0), false},
+		{"completed while premium", cycled, at(2), false},
+		{"completed after the downgrade", cycled, at(3), true},
+		{"downgrade not recorded", unrecorded, at(5), false},
+	} {
+		if got := p.ArchiveOwed(c.owner, c.completed); got != c.want {
+			t.Errorf("%s: ArchiveOwed = %v, want %v", c.name, got, c.want)
+		}
+	}
+}

@@ -179,8 +179,9 @@ func (s *Service) Downgrade(ctx context.Context, id domain.UserID) (*domain.User
 	if err := s.billing.Cancel(ctx, id); err != nil {
 		return nil, fmt.Errorf("downgrade %s: billing: %w", id, err)
 	}
+	now := s.clock.Now()
 	u, err = s.mutate(ctx, id, nil, func(latest *domain.User) (bool, error) {
-		err := latest.Downgrade()
+		err := latest.Downgrade(now)
 		if errors.Is(err, domain.ErrNotPremium) {
 			return false, nil // downgraded concurrently
 		}

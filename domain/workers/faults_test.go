@@ -262,11 +262,15 @@ type faultyQueue struct {
 	q    ports.Queue
 	inj  *injector
 	name string
+	w    *world // for lost sends
 }
 
 func (f *faultyQueue) Send(ctx context.Context, body []byte, delay time.Duration) error {
 	if err := f.inj.call(ctx, f.name+".Send"); err != nil {
 		return err
+	}
+	if f.w != nil && f.w.lost(f.name+".Send") {
+		return nil
 	}
 	return f.q.Send(ctx, body, delay)
 }

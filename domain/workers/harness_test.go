@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"github.com/gasproject/gas/adapters/results"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -45,16 +46,18 @@ const maxReceives = 5
 // Workers are built per delivery (cheaply) so each can get its own fault
 // injector, the way each real worker is its own process.
 type world struct {
-	t         testing.TB
-	ctx       context.Context
-	clock     *memory.FakeClock
-	jobStore  *trackedJobs
-	users     *memory.UserStore
-	objects   *memory.ObjectStore
-	archive   *trackedArchive
-	outbox    *memory.Outbox
-	queues    map[string]*memory.Queue
-	parked    *memory.Queue       // dead letters whose redrives are spent
+	t        testing.TB
+	ctx      context.Context
+	clock    *memory.FakeClock
+	jobStore *trackedJobs
+	users    *memory.UserStore
+	objects  *memory.ObjectStore
+	archive  *trackedArchive
+	outbox   *memory.Outbox
+	queues   map[string]*memory.Queue
+	parked   *memory.Queue // dead letters whose redrives are spent
+	// lose, if set, decides which publishes and sends are silently lost.
+	lose      func(what string) bool
 	topics    map[string][]string // topic -> subscribed queue names
 	policy    domain.Policy
 	cfg       workers.Config
@@ -84,8 +87,14 @@ func testPolicy() domain.Policy {
 	return p
 }
 
-func newWorld(t testing.TB) *world {
+// newWorld builds the world; receives, if given, is how often a message is
+// delivered before it is dead-lettered (default maxReceives).
+func newWorld(t testing.TB, receives ...int) *world {
 	t.Helper()
+	deadAfter := maxReceives
+	if len(receives) > 0 {
+		deadAfter = receives[0]
+	}
 	clock := memory.NewFakeClock(time.Time{})
 	objects, err := memory.NewObjectStore(memory.WithObjectClock(clock))
 	if err != nil {
@@ -98,8 +107,9 @@ func newWorld(t testing.TB) *world {
 	}
 	w := &world{
 		t: t, ctx: context.Background(), clock: clock,
-		jobStore: &trackedJobs{JobStore: memory.NewJobStore(), completions: map[domain.JobID]int{}},
-		users:    memory.NewUserStore(), objects: objects,
+		jobStore: &trackedJobs{JobStore: memory.NewJobStore(), completions: map[domain.JobID]int{},
+			clock: clock, written: map[domain.JobID]time.Time{}},
+		users: memory.NewUserStore(), objects: objects,
 		outbox: outbox, queues: map[string]*memory.Queue{}, policy: policy,
 		topics: map[string][]string{tRequests: {qAnnotate}, tResults: {qNotify}, tThaws: {qThaw},
 			tRestores: {qRestore}},
@@ -111,7 +121,7 @@ func newWorld(t testing.TB) *world {
 		if err != nil {
 			t.Fatal(err)
 		}
-		q, err := memory.NewQueue(name, clock, memory.WithDeadLetter(dead, maxReceives), memory.WithQueueIDs(ids))
+		q, err := memory.NewQueue(name, clock, memory.WithDeadLetter(dead, deadAfter), memory.WithQueueIDs(ids))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,19 +186,23 @@ func (w *world) ports(inj *injector) portset {
 }
 
 func (p portset) queue(name string) ports.Queue {
-	if p.inj == nil {
+	if p.inj == nil && p.w.lose == nil {
 		return p.w.queues[name]
 	}
-	return &faultyQueue{p.w.queues[name], p.inj, name}
+	return &faultyQueue{p.w.queues[name], p.inj, name, p.w}
 }
 
 // parked is the parked queue as this portset sees it.
 func (p portset) parked() ports.Queue {
-	if p.inj == nil {
+	if p.inj == nil && p.w.lose == nil {
 		return p.w.parked
 	}
-	return &faultyQueue{p.w.parked, p.inj, "parked"}
+	return &faultyQueue{p.w.parked, p.inj, "parked", p.w}
 }
+
+// lost reports whether the world loses a message sent to what (a topic
+// publish or a queue send) without telling the sender.
+func (w *world) lost(what string) bool { return w.lose != nil && w.lose(what) }
 
 type topic struct {
 	p    portset
@@ -198,6 +212,9 @@ type topic struct {
 func (t topic) Publish(ctx context.Context, body []byte) error {
 	if err := t.p.inj.call(ctx, "publish"); err != nil {
 		return err
+	}
+	if t.p.w.lost("publish") {
+		return nil
 	}
 	var errs []error
 	for _, s := range t.subs {
@@ -422,6 +439,26 @@ type trackedJobs struct {
 	completions map[domain.JobID]int
 	// onUpdate, if set, sees every successful write (old and new state).
 	onUpdate func(before, after domain.JobSnapshot)
+	// lag, when set, hides jobs written in the last lag from
+	// ListByStorage, as a DynamoDB global secondary index lags.
+	lag     time.Duration
+	clock   ports.Clock
+	written map[domain.JobID]time.Time
+}
+
+// ListByStorage leaves out the jobs the lagging index has not caught up with.
+func (s *trackedJobs) ListByStorage(ctx context.Context, u domain.UserID, st domain.Storage) ([]*domain.Job, error) {
+	js, err := s.JobStore.ListByStorage(ctx, u, st)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lag == 0 || err != nil {
+		return js, err
+	}
+	now := s.clock.Now()
+	return slices.DeleteFunc(js, func(j *domain.Job) bool {
+		at, ok := s.written[j.ID()]
+		return ok && now.Sub(at) < s.lag
+	}), nil
 }
 
 func (s *trackedJobs) Update(ctx context.Context, j *domain.Job) (*domain.Job, error) {
@@ -434,6 +471,9 @@ func (s *trackedJobs) Update(ctx context.Context, j *domain.Job) (*domain.Job, e
 		s.mu.Lock()
 		if before.Status() != domain.StatusCompleted && out.Status() == domain.StatusCompleted {
 			s.completions[j.ID()]++
+		}
+		if s.clock != nil {
+			s.written[j.ID()] = s.clock.Now()
 		}
 		hook := s.onUpdate
 		s.mu.Unlock()

@@ -22,9 +22,16 @@ var (
 )
 
 // TestRandomSchedules interleaves uploads, runs, archive deliveries,
-// duplicate deliveries, upgrades, downgrades, clock jumps and worker
-// crashes/pauses at every port-call boundary, seeded and reproducible, and
-// checks the system's invariants after every step and after draining.
+// duplicate deliveries, upgrades, downgrades, clock jumps, worker
+// crashes/pauses at every port-call boundary, lost publishes and sends, a
+// lagging storage index, dropped dead letters and reconciler runs (which
+// crash and pause too), seeded and reproducible. The safety invariants
+// (no result lost, no job run twice at once or completed twice, no e-mail
+// sent twice without a failed notifier) hold after every step. The
+// liveness invariants are eventual: once the faults stop, the system is
+// drained and the reconciler has run once, one reconcile interval after
+// the last thing that was due, every job is in its correct final state,
+// and a second pass finds nothing left to repair.
 func TestRandomSchedules(t *testing.T) {
 	n := 2000
 	if testing.Short() {
@@ -52,6 +59,7 @@ func TestRandomSchedules(t *testing.T) {
 type scheduleStats struct {
 	Steps, Deliveries, Crashes, Flakes, Parks, Kills, Duplicates, Uploads, Upgrades, Downgrades int
 	Completed, Failed, Archived, Restored, Takeovers, Forgotten, Relapsed, Emails, Reemails     int
+	Lost, Lagging, DroppedDeadLetters, Parked, Reconciles, Repairs                              int
 }
 
 // worker is one delivery being handled in its own goroutine.
@@ -96,7 +104,9 @@ type claim struct {
 }
 
 func runSchedule(t *testing.T, seed uint64, stats *scheduleStats) (err error) {
-	w := newWorld(t)
+	// A third of the schedules dead-letter after two deliveries, so dead
+	// letters (redriven, parked, dropped) are common.
+	w := newWorld(t, []int{maxReceives, maxReceives, 2}[seed%3])
 	s := &schedule{w: w, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), stats: stats,
 		ever: map[string]bool{}, bodies: map[string][][]byte{}, runs: map[domain.JobID][]claim{},
 		putters: map[string][]int{}, crashed: map[int]bool{}, disturbed: map[domain.JobID]bool{}}
@@ -111,6 +121,7 @@ func runSchedule(t *testing.T, seed uint64, stats *scheduleStats) (err error) {
 	}()
 	w.jobStore.onUpdate = s.observe
 	w.archive.onPut = func(key string) { s.putters[key] = append(s.putters[key], s.current) }
+	s.injectFaults()
 	for i := range 3 {
 		u := fmt.Sprintf("u%d", i)
 		w.signIn(u)
@@ -126,10 +137,11 @@ func runSchedule(t *testing.T, seed uint64, stats *scheduleStats) (err error) {
 			return err
 		}
 	}
+	s.stopFaults()
 	if err := s.drain(); err != nil {
 		return err
 	}
-	return s.final()
+	return s.converge()
 }
 
 func (s *schedule) logf(format string, args ...any) {
@@ -203,11 +215,11 @@ func (s *schedule) step() error {
 		}
 		s.stats.Duplicates++
 		s.logf("duplicate on %s: %s", q, b)
-	case x < 78: // time passes
+	case x < 76: // time passes
 		d := []time.Duration{time.Second, 30 * time.Second, 2 * time.Minute, 3*time.Minute + time.Second, 6 * time.Minute, 20 * time.Minute}[r.IntN(6)]
 		w.clock.Advance(d)
 		s.logf("advance %s", d)
-	case x < 84: // upgrade or downgrade
+	case x < 82: // upgrade or downgrade
 		u := s.users[r.IntN(len(s.users))]
 		if r.IntN(2) == 0 {
 			if _, err := w.accounts.Upgrade(w.ctx, domain.UserID(u)); err != nil {
@@ -223,11 +235,15 @@ func (s *schedule) step() error {
 			s.stats.Downgrades++
 			s.logf("downgrade %s", u)
 		}
-	case x < 87: // cold storage runs out of expedited capacity, or gets it back
+	case x < 84: // a dead letter is lost before its handler sees it
+		s.dropDeadLetter()
+	case x < 87: // the reconciler runs (and may crash or pause, like any worker)
+		s.reconcile()
+	case x < 89: // cold storage runs out of expedited capacity, or gets it back
 		refuse := r.IntN(2) == 0
 		w.archive.mem.RefuseExpedited(refuse)
 		s.logf("refuse expedited: %v", refuse)
-	case x < 89: // cold storage forgets a retrieval in flight (its copy expired, or it was lost)
+	case x < 91: // cold storage forgets a retrieval in flight (its copy expired, or it was lost)
 		var inFlight []string
 		js, err := s.jobs()
 		if err != nil {
@@ -323,6 +339,9 @@ func (s *schedule) deliver() error {
 	}
 	if !strings.HasSuffix(q, "-dlq") {
 		s.bodies[q] = append(s.bodies[q], m.Body)
+	} else if s.rng.IntN(3) == 0 { // a dead letter lost before its handler sees it
+		s.drop(q, m)
+		return nil
 	}
 	failAt, parkAt := s.faultPoints(0)
 	s.nextID++

@@ -32,8 +32,9 @@ const (
 	// (its worker died and its request was lost): returned to PENDING with
 	// the run charged (FAILED if no attempt is left) and requested again.
 	FindingLeaseExpired Finding = "lease_expired"
-	// FindingArchiveOverdue: a free user's results still hot a grace after
-	// their window ended, with no archive copy: the archive is scheduled.
+	// FindingArchiveOverdue: results completed under free rules still hot
+	// a grace after their window ended, with no archive copy, their owner
+	// still free (domain.Policy.ArchiveOwed): the archive is scheduled.
 	FindingArchiveOverdue Finding = "archive_overdue"
 	// FindingArchivedPremium: ARCHIVED results of a user premium for a
 	// grace (the thaw request was lost, or its listing missed the job): the
@@ -243,7 +244,7 @@ func (p *pass) visitResults(ctx context.Context, j *domain.Job) {
 		if p.now.Sub(j.CompletedAt().Add(p.r.cfg.Policy.FreeWindow)) <= grace {
 			return
 		}
-		if owner := p.owner(ctx, j.Owner()); owner != nil && p.r.cfg.Policy.Archives(owner.Tier()) {
+		if owner := p.owner(ctx, j.Owner()); owner != nil && p.r.cfg.Policy.ArchiveOwed(owner, j.CompletedAt()) {
 			p.act(ctx, FindingArchiveOverdue, j, p.archive)
 		}
 	case domain.StorageArchived:

@@ -60,13 +60,13 @@ func TestUserStore(t *testing.T, newStore func(t *testing.T) ports.UserStore) {
 		if a, b := userJSON(t, got), userJSON(t, u); a != b {
 			t.Fatalf("Update returned a different profile from the stored one:\n got %s\nwant %s", a, b)
 		}
-		must(t, u.Downgrade())
+		must(t, u.Downgrade(t0.Add(2*time.Hour)))
 		u, err = s.Update(ctx, u)
 		must(t, err)
 		got, err = s.Get(ctx, u.ID())
 		must(t, err)
-		if got.Premium() {
-			t.Fatalf("downgrade not stored")
+		if got.Premium() || !got.DowngradedAt().Equal(t0.Add(2*time.Hour)) || !got.UpgradedAt().Equal(t0.Add(time.Hour)) {
+			t.Fatalf("downgrade not stored: %s", userJSON(t, got))
 		}
 		if got.Version() != 2 || u.Version() != 2 {
 			t.Fatalf("version after second update: stored %d, returned %d, want 2", got.Version(), u.Version())

@@ -16,7 +16,7 @@ import (
 const (
 	uName, uEmail, uInstitution = "name", "email", "institution"
 	uTier, uCreated, uUpgraded  = "tier", "created", "upgraded"
-	uVersion                    = "version"
+	uDowngraded, uVersion       = "downgraded", "version"
 )
 
 // UsersTableSpec is the users table as `gas aws bootstrap` creates it.
@@ -57,7 +57,7 @@ func (s *UserStore) Get(ctx context.Context, id domain.UserID) (*domain.User, er
 	r := &reader{it: it}
 	snap := domain.UserSnapshot{
 		ID: domain.UserID(r.s(aID)), Name: r.s(uName), Email: r.s(uEmail), Institution: r.s(uInstitution),
-		Tier: domain.Tier(r.s(uTier)), CreatedAt: r.t(uCreated), UpgradedAt: r.t(uUpgraded),
+		Tier: domain.Tier(r.s(uTier)), CreatedAt: r.t(uCreated), UpgradedAt: r.t(uUpgraded), DowngradedAt: r.t(uDowngraded),
 		Version: r.n(uVersion), // absent on profiles written before versions: 0
 	}
 	if r.err != nil {
@@ -79,6 +79,7 @@ func userItem(snap domain.UserSnapshot) item {
 	it.s(uTier, string(snap.Tier))
 	it.t(uCreated, snap.CreatedAt)
 	it.t(uUpgraded, snap.UpgradedAt)
+	it.t(uDowngraded, snap.DowngradedAt)
 	it.n(uVersion, snap.Version)
 	return it
 }

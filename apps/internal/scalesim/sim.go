@@ -62,7 +62,8 @@ type farm interface {
 type sim struct {
 	sc        Scenario
 	policy    *scaling.Policy
-	rng       *rand.Rand
+	rng       *rand.Rand // the load: arrivals, job sizes, latencies
+	coin      *rand.Rand // the order of simultaneous alarm actions
 	clk       clock
 	group     *scaling.Group
 	metrics   scaling.Metrics
@@ -96,7 +97,8 @@ func newSim(sc Scenario, p *scaling.Policy, seed uint64) (*sim, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &sim{sc: sc, policy: p, rng: rand.New(rand.NewPCG(seed, 0x5ca1e)), group: g, metrics: scaling.Metrics{}}
+	s := &sim{sc: sc, policy: p, rng: rand.New(rand.NewPCG(seed, 0x5ca1e)),
+		coin: rand.New(rand.NewPCG(seed, 0xc017)), group: g, metrics: scaling.Metrics{}}
 	for _, m := range []scaling.Metric{scaling.MessagesSent, scaling.MessagesVisible, scaling.MessagesInFlight,
 		scaling.RequestCount, scaling.TargetResponseTime, scaling.InService} {
 		s.metrics[m] = scaling.NewSeries(epoch)
@@ -137,7 +139,7 @@ func (s *sim) tick() {
 	ds := s.policy.Decide(s.clk.wall(), s.metrics, s.capacity())
 	// CloudWatch evaluates each alarm on its own; which of two alarms in
 	// ALARM reaches the group first in a minute is a coin toss.
-	s.rng.Shuffle(len(ds), func(i, j int) { ds[i], ds[j] = ds[j], ds[i] })
+	s.coin.Shuffle(len(ds), func(i, j int) { ds[i], ds[j] = ds[j], ds[i] })
 	for _, d := range ds {
 		if a, err := s.group.Apply(s.clk.wall(), d); err == nil {
 			s.acts = append(s.acts, a)

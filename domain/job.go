@@ -115,6 +115,7 @@ type Job struct {
 	tier        RetrievalTier
 	restoreBy   time.Time
 	reference   string
+	counts      Counts
 	noticeUntil time.Time
 	notifiedAt  time.Time
 	version     int64
@@ -242,6 +243,9 @@ func (j *Job) NotifiedAt() time.Time { return j.notifiedAt }
 
 // NoticeHeldUntil is when a notifier's hold on telling the owner lapses.
 func (j *Job) NoticeHeldUntil() time.Time { return j.noticeUntil }
+
+// Counts are a completed job's headline numbers (zero before completion).
+func (j *Job) Counts() Counts { return j.counts }
 
 // Version is the optimistic-concurrency version stores compare on update.
 func (j *Job) Version() int64 { return j.version }

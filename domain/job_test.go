@@ -34,7 +34,7 @@ func state(t *testing.T, name string) *Job {
 	}
 	complete := func() {
 		must(j.Claim(t0, lease, maxAttempts))
-		must(j.Complete(t0.Add(time.Minute), keys, "ref1"))
+		must(j.Complete(t0.Add(time.Minute), keys, "ref1", Counts{Records: 2}))
 	}
 	switch name {
 	case "pending":
@@ -119,7 +119,7 @@ var actions = []action{
 	{"claim-after-expiry", func(j *Job) error { return j.Claim(expired, lease, maxAttempts) }},
 	{"extend", func(j *Job) error { return j.ExtendLease(live, lease) }},
 	{"release", func(j *Job) error { return j.Release() }},
-	{"complete", func(j *Job) error { return j.Complete(live, keys, "ref") }},
+	{"complete", func(j *Job) error { return j.Complete(live, keys, "ref", Counts{}) }},
 	{"fail-retryable", func(j *Job) error { _, err := j.Fail(live, "transient", false, maxAttempts); return err }},
 	{"fail-permanent", func(j *Job) error { _, err := j.Fail(live, "bad", true, maxAttempts); return err }},
 	{"abandon", func(j *Job) error { return j.Abandon(live, "dead letter") }},
@@ -424,10 +424,10 @@ func TestFailReportsRetryAndKeepsReason(t *testing.T) {
 
 func TestCompleteRecordsResults(t *testing.T) {
 	j := state(t, "running")
-	if err := j.Complete(live, ResultKeys{}, "ref"); !errors.Is(err, ErrInvalidJob) || j.Status() != StatusRunning {
+	if err := j.Complete(live, ResultKeys{}, "ref", Counts{}); !errors.Is(err, ErrInvalidJob) || j.Status() != StatusRunning {
 		t.Fatalf("complete without result key: %v, status %s", err, j.Status())
 	}
-	if err := j.Complete(live, keys, "GRCh38-demo"); err != nil {
+	if err := j.Complete(live, keys, "GRCh38-demo", Counts{Records: 2}); err != nil {
 		t.Fatal(err)
 	}
 	if j.Results() != keys || j.Reference() != "GRCh38-demo" || !j.CompletedAt().Equal(live) || !j.LeaseUntil().IsZero() {

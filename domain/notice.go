@@ -23,13 +23,12 @@ type Notice struct {
 	// ArchiveAt is when a free user's results move to cold storage; zero
 	// when they are kept (premium, or a failed job).
 	ArchiveAt time.Time
-	// Summary holds the headline numbers of a completed job; nil when it
-	// could not be read (the notice goes out without it).
-	Summary *Summary
+	// Counts are a completed job's headline numbers.
+	Counts Counts
 }
 
 // NewNotice states the facts of j's outcome for owner under policy p.
-func NewNotice(j *Job, owner *User, s *Summary, p Policy) Notice {
+func NewNotice(j *Job, owner *User, p Policy) Notice {
 	n := Notice{
 		To: owner.Email(), Name: owner.Name(), Job: j.ID(), Input: j.InputName(),
 		Failed: j.Status() == StatusFailed, Reason: j.FailureReason(), CompletedAt: j.CompletedAt(),
@@ -37,7 +36,7 @@ func NewNotice(j *Job, owner *User, s *Summary, p Policy) Notice {
 	if n.Failed {
 		return n
 	}
-	n.Summary = s
+	n.Counts = j.Counts()
 	if p.Archives(owner.Tier()) {
 		n.ArchiveAt = j.CompletedAt().Add(p.FreeWindow)
 	}

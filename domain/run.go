@@ -74,8 +74,9 @@ func (j *Job) Release() error {
 	return nil
 }
 
-// Complete records a successful run and where its results are.
-func (j *Job) Complete(now time.Time, results ResultKeys, reference string) error {
+// Complete records a successful run: where its results are, the reference
+// they were annotated against and their headline numbers.
+func (j *Job) Complete(now time.Time, results ResultKeys, reference string, counts Counts) error {
 	if j.status != StatusRunning {
 		return j.refuse("complete")
 	}
@@ -87,6 +88,7 @@ func (j *Job) Complete(now time.Time, results ResultKeys, reference string) erro
 	j.leaseUntil = time.Time{}
 	j.results = results
 	j.reference = reference
+	j.counts = counts
 	j.storage = StorageAvailable
 	j.failure = ""
 	return nil

@@ -1,10 +1,7 @@
 package domain
 
 import (
-	"fmt"
-	"io"
 	"sort"
-	"strings"
 )
 
 // Summary is what the annotator learned about a whole input: the numbers the
@@ -27,33 +24,69 @@ type Summary struct {
 	TopHighImpactGenes []GeneCount      `json:"top_high_impact_genes"`
 }
 
+// TopCount is how many consequences Counts keeps.
+const TopCount = 5
+
+// Counts are a completed job's headline numbers. They are kept on the job
+// itself, so the job list, the API and the e-mail telling the owner can
+// show them without opening the results.
+type Counts struct {
+	Records       int64 `json:"records"`
+	Variants      int64 `json:"variants"`
+	Skipped       int64 `json:"skipped"`
+	Known         int64 `json:"known"`
+	RefMismatches int64 `json:"ref_mismatches"`
+	Transitions   int64 `json:"transitions"`
+	Transversions int64 `json:"transversions"`
+	// Top are the most frequent consequences, most frequent first (at
+	// most TopCount).
+	Top []Counted `json:"top,omitempty"`
+}
+
+// Counts are the summary's headline numbers.
+func (s Summary) Counts() Counts {
+	top := Sorted(s.ByConsequence)
+	return Counts{
+		Records: s.Records, Variants: s.Variants, Skipped: s.Skipped, Known: s.Known, RefMismatches: s.RefMismatches,
+		Transitions: s.Transitions, Transversions: s.Transversions, Top: top[:min(len(top), TopCount)],
+	}
+}
+
+// TsTv is the transition/transversion ratio, a standard sanity check of a
+// call set (about 2.0–2.1 genome-wide for real human SNVs); 0 when undefined.
+func (c Counts) TsTv() float64 {
+	if c.Transversions == 0 {
+		return 0
+	}
+	return float64(c.Transitions) / float64(c.Transversions)
+}
+
+// KnownRate is the share of annotated alleles found in the known-variants source.
+func (c Counts) KnownRate() float64 {
+	if c.Variants == 0 {
+		return 0
+	}
+	return float64(c.Known) / float64(c.Variants)
+}
+
 // GeneCount is one row of the most-hit genes table.
 type GeneCount struct {
 	Gene  string `json:"gene"`
 	Count int64  `json:"count"`
 }
 
-// TsTv is the transition/transversion ratio, a standard sanity check of a
-// call set (about 2.0–2.1 genome-wide for real human SNVs); 0 when undefined.
+// TsTv is the transition/transversion ratio (see Counts.TsTv).
 func (s Summary) TsTv() float64 {
-	if s.Transversions == 0 {
-		return 0
-	}
-	return float64(s.Transitions) / float64(s.Transversions)
+	return Counts{Transitions: s.Transitions, Transversions: s.Transversions}.TsTv()
 }
 
 // KnownRate is the share of annotated alleles found in the known-variants source.
-func (s Summary) KnownRate() float64 {
-	if s.Variants == 0 {
-		return 0
-	}
-	return float64(s.Known) / float64(s.Variants)
-}
+func (s Summary) KnownRate() float64 { return Counts{Variants: s.Variants, Known: s.Known}.KnownRate() }
 
 // Counted is one bar of a chart: a label and its count, sorted for display.
 type Counted struct {
-	Label string
-	Count int64
+	Label string `json:"label"`
+	Count int64  `json:"count"`
 }
 
 // Sorted orders a count map by count descending then label, so charts and
@@ -70,36 +103,4 @@ func Sorted(m map[string]int64) []Counted {
 		return out[i].Label < out[j].Label
 	})
 	return out
-}
-
-// WriteLog renders the summary as the readable log users open from the job page.
-func (s Summary) WriteLog(w io.Writer) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "GAS annotation summary\n")
-	fmt.Fprintf(&b, "Reference:            %s\n", s.Reference)
-	fmt.Fprintf(&b, "VCF records:          %d\n", s.Records)
-	fmt.Fprintf(&b, "Alleles annotated:    %d\n", s.Variants)
-	fmt.Fprintf(&b, "Lines skipped:        %d\n", s.Skipped)
-	for _, l := range s.SkippedLines {
-		fmt.Fprintf(&b, "  %s\n", l)
-	}
-	fmt.Fprintf(&b, "Known variants:       %d (%.1f%%)\n", s.Known, 100*s.KnownRate())
-	fmt.Fprintf(&b, "REF mismatches:       %d\n", s.RefMismatches)
-	fmt.Fprintf(&b, "Ts/Tv:                %.3f (%d/%d)\n", s.TsTv(), s.Transitions, s.Transversions)
-	section := func(title string, m map[string]int64) {
-		fmt.Fprintf(&b, "\n%s\n", title)
-		for _, c := range Sorted(m) {
-			fmt.Fprintf(&b, "  %-36s %d\n", c.Label, c.Count)
-		}
-	}
-	section("By impact", s.ByImpact)
-	section("By consequence", s.ByConsequence)
-	section("By variant class", s.ByClass)
-	section("By chromosome", s.ByChromosome)
-	fmt.Fprintf(&b, "\nGenes with most HIGH-impact variants\n")
-	for _, g := range s.TopHighImpactGenes {
-		fmt.Fprintf(&b, "  %-36s %d\n", g.Gene, g.Count)
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
 }

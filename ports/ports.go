@@ -236,15 +236,28 @@ type IdentityProvider interface {
 	Exchange(ctx context.Context, code string, req AuthRequest) (Identity, error)
 }
 
-// Annotator is the annotation engine: it streams a VCF in and an annotated
-// VCF out, and returns the summary. Implementations hold their reference
-// data loaded once and are safe for concurrent use.
+// Annotator annotates one job: it reads the job's input object and stores
+// the results under the given keys — the annotated VCF, its variant-table
+// index, the summary and the log — streaming, never holding a whole file.
+// The engine, the index and the summary format are adapters' business;
+// the runner only decides when, under which lease, and what to record.
+// Implementations hold their reference data loaded once and are safe for
+// concurrent use.
 type Annotator interface {
 	// Reference names the annotation database jobs are annotated against.
 	Reference() string
-	// Annotate reads a VCF (plain, gzip or BGZF) from in and writes the
-	// annotated VCF to out. Input errors wrap ErrBadInput.
-	Annotate(ctx context.Context, in io.Reader, out io.Writer) (domain.Summary, error)
+	// Annotate stores the results of input under keys. Input errors wrap
+	// ErrBadInput; a missing input object wraps ErrNotFound. On error some
+	// of keys may have been written; the caller deletes them.
+	Annotate(ctx context.Context, input string, keys domain.ResultKeys) (Annotated, error)
+}
+
+// Annotated is what an annotation stored.
+type Annotated struct {
+	// Keys are the objects written: the keys asked for, without Index when
+	// the annotator keeps no variant index.
+	Keys    domain.ResultKeys
+	Summary domain.Summary
 }
 
 // ErrBadInput marks an annotation failure caused by the user's file, which

@@ -37,13 +37,9 @@ func JobURL(base string, id domain.JobID) string {
 	return strings.TrimRight(base, "/") + "/jobs/" + url.PathEscape(string(id))
 }
 
-// topConsequences is how many consequences an e-mail lists.
-const topConsequences = 5
-
 type data struct {
 	domain.Notice
 	Link, Completed, ArchiveAt, TsTv, KnownPct string
-	Top                                        []domain.Counted
 }
 
 // Compose renders n as a plain-text and HTML e-mail.
@@ -52,12 +48,8 @@ func (c Composer) Compose(n domain.Notice) (ports.Email, error) {
 	if !n.ArchiveAt.IsZero() {
 		d.ArchiveAt = n.ArchiveAt.Format(time.RFC1123)
 	}
-	if s := n.Summary; s != nil {
-		d.TsTv = fmt.Sprintf("%.2f", s.TsTv())
-		d.KnownPct = fmt.Sprintf("%.1f%%", 100*s.KnownRate())
-		d.Top = domain.Sorted(s.ByConsequence)
-		d.Top = d.Top[:min(len(d.Top), topConsequences)]
-	}
+	d.TsTv = fmt.Sprintf("%.2f", n.Counts.TsTv())
+	d.KnownPct = fmt.Sprintf("%.1f%%", 100*n.Counts.KnownRate())
 	subject := fmt.Sprintf("GAS: annotation of %s completed", n.Input)
 	if n.Failed {
 		subject = fmt.Sprintf("GAS: annotation of %s failed", n.Input)
@@ -78,11 +70,11 @@ var textEmail = template.Must(template.New("text").Parse(`Hello{{if .Name}} {{.N
 
 Reason: {{.Reason}}
 {{else}}Your GAS annotation of "{{.Input}}" completed at {{.Completed}}.
-{{with .Summary}}
+{{with .Counts}}
 Records: {{.Records}}; alleles annotated: {{.Variants}}; skipped lines: {{.Skipped}}
 Known variants: {{$.KnownPct}}; Ts/Tv: {{$.TsTv}}
-{{if $.Top}}Most frequent consequences:
-{{range $.Top}}  {{.Label}}: {{.Count}}
+{{if .Top}}Most frequent consequences:
+{{range .Top}}  {{.Label}}: {{.Count}}
 {{end}}{{end}}{{end}}{{if .ArchiveAt}}
 Free accounts can download results until {{.ArchiveAt}}; after that they move to cold storage.
 Upgrade to premium to keep them available.
@@ -98,14 +90,14 @@ var htmlEmail = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype html
 {{if .Failed}}<p>Your GAS annotation of <b>{{.Input}}</b> failed.</p>
 <p>Reason: {{.Reason}}</p>
 {{else}}<p>Your GAS annotation of <b>{{.Input}}</b> completed at {{.Completed}}.</p>
-{{with .Summary}}<table>
+{{with .Counts}}<table>
 <tr><td>Records</td><td>{{.Records}}</td></tr>
 <tr><td>Alleles annotated</td><td>{{.Variants}}</td></tr>
 <tr><td>Skipped lines</td><td>{{.Skipped}}</td></tr>
 <tr><td>Known variants</td><td>{{$.KnownPct}}</td></tr>
 <tr><td>Ts/Tv</td><td>{{$.TsTv}}</td></tr>
 </table>
-{{if $.Top}}<p>Most frequent consequences:</p><ul>{{range $.Top}}<li>{{.Label}}: {{.Count}}</li>{{end}}</ul>{{end}}{{end}}
+{{if .Top}}<p>Most frequent consequences:</p><ul>{{range .Top}}<li>{{.Label}}: {{.Count}}</li>{{end}}</ul>{{end}}{{end}}
 {{if .ArchiveAt}}<p>Free accounts can download results until {{.ArchiveAt}}; after that they move to cold storage.
 Upgrade to premium to keep them available.</p>{{end}}{{end}}
 <p><a href="{{.Link}}">View the job</a></p>

@@ -31,8 +31,8 @@ func TestCompletedNoticeCarriesNumbersLinkAndWindow(t *testing.T) {
 	n := domain.Notice{
 		To: "ada@example.org", Name: "Ada", Job: "j1", Input: "sample.vcf", CompletedAt: done,
 		ArchiveAt: done.Add(5 * time.Minute),
-		Summary: &domain.Summary{Records: 12, Variants: 14, Known: 7, Transitions: 6, Transversions: 3,
-			ByConsequence: map[string]int64{"missense_variant": 4, "synonymous_variant": 2}},
+		Counts: domain.Counts{Records: 12, Variants: 14, Known: 7, Transitions: 6, Transversions: 3,
+			Top: []domain.Counted{{Label: "missense_variant", Count: 4}, {Label: "synonymous_variant", Count: 2}}},
 	}
 	e, err := composer(t).Compose(n)
 	if err != nil {
@@ -62,7 +62,7 @@ func TestFailedNoticeGivesTheReasonAndEscapesHTML(t *testing.T) {
 	if !strings.HasSuffix(e.Subject, "failed") || !strings.Contains(e.Text, "Reason: line 3: REF is empty") {
 		t.Fatalf("subject %q, text:\n%s", e.Subject, e.Text)
 	}
-	if strings.Contains(e.HTML, "<script>") || strings.Contains(e.Text, "cold storage") {
+	if strings.Contains(e.HTML, "<script>") || strings.Contains(e.Text, "cold storage") || strings.Contains(e.Text, "Records:") {
 		t.Fatalf("unescaped input name or archive promise in a failure:\nHTML %s\ntext %s", e.HTML, e.Text)
 	}
 }

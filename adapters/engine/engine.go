@@ -112,8 +112,6 @@ func (e *Engine) Reference() string { return e.ref.Name }
 // Model exposes the loaded reference (for tools and tests).
 func (e *Engine) Model() *model.Reference { return e.ref }
 
-var _ ports.Annotator = (*Engine)(nil)
-
 // InputError is a problem with the user's file; it wraps ports.ErrBadInput.
 type InputError struct {
 	Line int64 // 0 when not tied to a line

@@ -190,7 +190,7 @@ func TestJobStoreIndexesStayConsistentUnderConcurrency(t *testing.T) {
 					case 0:
 						err = cur.Claim(at.Add(time.Second), time.Minute, 3)
 					case 1:
-						err = cur.Complete(at.Add(2*time.Second), domain.ResultKeys{VCF: "v", Index: "i", Summary: "s", Log: "l"}, "ref")
+						err = cur.Complete(at.Add(2*time.Second), domain.ResultKeys{VCF: "v", Index: "i", Summary: "s", Log: "l"}, "ref", domain.Counts{})
 					case 2:
 						err = cur.Archived("archive/" + string(id))
 					}

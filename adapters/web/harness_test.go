@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gasproject/gas/adapters/memory"
+	"github.com/gasproject/gas/adapters/results"
 	"github.com/gasproject/gas/adapters/vartable"
 	"github.com/gasproject/gas/adapters/web"
 	"github.com/gasproject/gas/domain"
@@ -325,6 +326,21 @@ func trivialAnnotate(vcf string) (string, domain.Summary) {
 	return b.String(), sum
 }
 
+// trivialEngine is the results.Engine of trivialAnnotate.
+type trivialEngine struct{}
+
+func (trivialEngine) Reference() string { return "synthetic-test-ref" }
+
+func (trivialEngine) Annotate(_ context.Context, in io.Reader, out io.Writer) (domain.Summary, error) {
+	b, err := io.ReadAll(in)
+	if err != nil {
+		return domain.Summary{}, err
+	}
+	vcf, sum := trivialAnnotate(string(b))
+	_, err = io.WriteString(out, vcf)
+	return sum, err
+}
+
 // complete runs a job "by hand" as the pipeline would: claim, annotate
 // with the trivial annotator, store VCF, index, summary and log, complete.
 func (h *harness) complete(id domain.JobID) *domain.Job {
@@ -332,29 +348,14 @@ func (h *harness) complete(id domain.JobID) *domain.Job {
 	ctx := context.Background()
 	j, err := h.store.Get(ctx, id)
 	must(h.t, err)
-	rc, err := h.objects.Get(ctx, j.InputKey())
-	must(h.t, err)
-	in, _ := io.ReadAll(rc)
-	rc.Close()
 	must(h.t, j.Claim(h.clock.Now(), time.Minute, 3))
 	j, err = h.store.Update(ctx, j)
 	must(h.t, err)
-	out, sum := trivialAnnotate(string(in))
-	keys := jobs.ResultKeys("results/", j.Owner(), id, "g1")
-	_, err = h.objects.Put(ctx, keys.VCF, strings.NewReader(out))
+	ann, err := results.New(h.objects, trivialEngine{}, vartable.NewIndexer())
 	must(h.t, err)
-	var idx bytes.Buffer
-	must(h.t, vartable.NewIndexer().Index(ctx, strings.NewReader(out), &idx))
-	_, err = h.objects.Put(ctx, keys.Index, &idx)
+	out, err := ann.Annotate(ctx, j.InputKey(), jobs.ResultKeys("results/", j.Owner(), id, "g1"))
 	must(h.t, err)
-	sj, _ := json.Marshal(sum)
-	_, err = h.objects.Put(ctx, keys.Summary, bytes.NewReader(sj))
-	must(h.t, err)
-	var lb bytes.Buffer
-	must(h.t, sum.WriteLog(&lb))
-	_, err = h.objects.Put(ctx, keys.Log, &lb)
-	must(h.t, err)
-	must(h.t, j.Complete(h.clock.Now(), keys, "synthetic-test-ref"))
+	must(h.t, j.Complete(h.clock.Now(), out.Keys, "synthetic-test-ref", out.Summary.Counts()))
 	j, err = h.store.Update(ctx, j)
 	must(h.t, err)
 	return j

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gasproject/gas/adapters/results"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -126,12 +128,12 @@ func (c *pipelineCollector) Collect(ch chan<- prometheus.Metric) {
 
 // InstrumentAnnotator wraps an annotator so every run is counted: runs by
 // outcome, variants annotated, input bytes and run time.
-func (m *Metrics) InstrumentAnnotator(a ports.Annotator) ports.Annotator {
-	return &instrumented{Annotator: a, m: m}
+func (m *Metrics) InstrumentAnnotator(a results.Engine) results.Engine {
+	return &instrumented{Engine: a, m: m}
 }
 
 type instrumented struct {
-	ports.Annotator
+	results.Engine
 	m *Metrics
 }
 
@@ -149,7 +151,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 func (i *instrumented) Annotate(ctx context.Context, in io.Reader, out io.Writer) (domain.Summary, error) {
 	start := time.Now()
 	cr := &countingReader{r: in}
-	sum, err := i.Annotator.Annotate(ctx, cr, out)
+	sum, err := i.Engine.Annotate(ctx, cr, out)
 	i.m.annTime.Observe(time.Since(start).Seconds())
 	i.m.inBytes.Add(float64(cr.n))
 	if err != nil {

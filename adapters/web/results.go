@@ -3,7 +3,6 @@ package web
 import (
 	"container/list"
 	"context"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
@@ -13,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/gasproject/gas/adapters/results"
 
 	"github.com/gasproject/gas/adapters/engine/export"
 	"github.com/gasproject/gas/adapters/vartable"
@@ -147,13 +148,9 @@ func (s *Server) summary(ctx context.Context, j *domain.Job) (*domain.Summary, e
 	if j.Results().Summary == "" {
 		return nil, fmt.Errorf("job %s has no summary", j.ID())
 	}
-	b, err := s.readSmall(ctx, j.Results().Summary, 16<<20)
+	sum, err := results.ReadSummary(ctx, s.d.Objects, j.Results().Summary)
 	if err != nil {
-		return nil, err
-	}
-	var sum domain.Summary
-	if err := json.Unmarshal(b, &sum); err != nil {
-		return nil, fmt.Errorf("decode summary of %s: %w", j.ID(), err)
+		return nil, fmt.Errorf("summary of job %s: %w", j.ID(), err)
 	}
 	return &sum, nil
 }

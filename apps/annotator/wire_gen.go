@@ -45,12 +45,12 @@ func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error
 		cleanup()
 		return nil, nil, err
 	}
-	annotator, cleanup2, err := providers.RoleAnnotator(ctx, rt, clients)
+	engine, cleanup2, err := providers.RoleAnnotator(ctx, rt, clients)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
-	app, err := providers.AnnotatorRoleApp(rt, config, messaging, jobStore, userStore, objectStore, annotator, clock)
+	app, err := providers.AnnotatorRoleApp(rt, config, messaging, jobStore, userStore, objectStore, engine, clock)
 	if err != nil {
 		cleanup2()
 		cleanup()

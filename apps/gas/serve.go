@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gasproject/gas/adapters/results"
+
 	"github.com/google/wire"
 
 	"github.com/gasproject/gas/adapters/engine"
@@ -282,10 +284,13 @@ func localWorkers(store ports.JobStore, users ports.UserStore, objects ports.Obj
 	}
 	rc := pc
 	rc.Concurrency = cfg.Workers
+	ann, err := results.New(objects, met.InstrumentAnnotator(ref.Engine), vartable.NewIndexer())
+	if err != nil {
+		return nil, err
+	}
 	runner, err := workers.NewRunner(workers.RunnerPorts{
 		Requests: m.Queues.Annotate, Archives: m.Queues.Archive, Results: m.Topics.JobResults,
-		Jobs: store, Users: users, Objects: objects, Annotator: met.InstrumentAnnotator(ref.Engine),
-		Indexer: vartable.NewIndexer(), Clock: clock,
+		Jobs: store, Users: users, Objects: objects, Annotator: ann, Clock: clock,
 	}, rc)
 	if err := add("annotator", runnerRun(runner), err); err != nil {
 		return nil, err
@@ -303,7 +308,7 @@ func localWorkers(store ports.JobStore, users ports.UserStore, objects ports.Obj
 		return nil, err
 	}
 	notif, err := workers.NewNotifier(workers.NotifierPorts{Queue: m.Queues.Notify, Jobs: store, Users: users,
-		Objects: objects, Composer: composer, Mailer: mailer, Clock: clock}, pc)
+		Composer: composer, Mailer: mailer, Clock: clock}, pc)
 	if err := add("notifier", runOf(notif), err); err != nil {
 		return nil, err
 	}

@@ -40,11 +40,6 @@ func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error
 		cleanup()
 		return nil, nil, err
 	}
-	objectStore, err := providers.AWSObjectStore(clients, awsconfigConfig)
-	if err != nil {
-		cleanup()
-		return nil, nil, err
-	}
 	composer, err := providers.Composer(settings)
 	if err != nil {
 		cleanup()
@@ -55,7 +50,7 @@ func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error
 		cleanup()
 		return nil, nil, err
 	}
-	app, err := providers.NotifierRoleApp(rt, config, messaging, jobStore, userStore, objectStore, composer, mailer, clock)
+	app, err := providers.NotifierRoleApp(rt, config, messaging, jobStore, userStore, composer, mailer, clock)
 	if err != nil {
 		cleanup()
 		return nil, nil, err

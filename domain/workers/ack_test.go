@@ -3,11 +3,12 @@ package workers_test
 import (
 	"context"
 	"errors"
-	"github.com/gasproject/gas/adapters/tarball"
 	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gasproject/gas/adapters/tarball"
 
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/archival"
@@ -111,13 +112,14 @@ func TestRunnerAcknowledgesOnlyDurableEffects(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			w := newWorld(t)
 			j := uploaded(t, w, "ada")
-			p := workers.RunnerPorts{Jobs: w.jobStore, Users: w.users, Objects: w.objects, Annotator: w.annotator,
+			p := workers.RunnerPorts{Jobs: w.jobStore, Users: w.users, Objects: w.objects, Annotator: w.annotatorOver(w.objects),
 				Clock: w.clock, Results: publisherMock(nil), Archives: ackQueue()}
 			if c.jobs != nil {
 				p.Jobs = c.jobs(w)
 			}
 			if c.objects != nil {
 				p.Objects = c.objects(w)
+				p.Annotator = w.annotatorOver(p.Objects)
 			}
 			if c.results != nil {
 				p.Results = c.results
@@ -165,7 +167,7 @@ func TestRunnerAcknowledgesAfterCompletion(t *testing.T) {
 		}
 	}
 	r, err := workers.NewRunner(workers.RunnerPorts{Requests: q, Archives: archives, Results: results, Jobs: w.jobStore,
-		Users: w.users, Objects: w.objects, Annotator: w.annotator, Clock: w.clock}, w.cfg)
+		Users: w.users, Objects: w.objects, Annotator: w.annotatorOver(w.objects), Clock: w.clock}, w.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +336,7 @@ func TestNotifierAcknowledgesOnlySentMail(t *testing.T) {
 	w.signIn("ada")
 	j := w.uploadAndRun("ada", 2)
 	q := ackQueue()
-	n, err := workers.NewNotifier(workers.NotifierPorts{Queue: q, Jobs: w.jobStore, Users: w.users, Objects: w.objects,
+	n, err := workers.NewNotifier(workers.NotifierPorts{Queue: q, Jobs: w.jobStore, Users: w.users,
 		Composer: testComposer,
 		Mailer:   &mocks.MailerMock{SendFunc: func(context.Context, ports.Email) error { return errDown }}, Clock: w.clock}, w.cfg)
 	if err != nil {

@@ -284,3 +284,15 @@ func (f *faultyQueue) Stats(ctx context.Context) (ports.QueueStats, error) {
 	}
 	return f.q.Stats(ctx)
 }
+
+type faultyMailer struct {
+	m   ports.Mailer
+	inj *injector
+}
+
+func (f *faultyMailer) Send(ctx context.Context, e ports.Email) error {
+	if err := f.inj.call(ctx, "mailer.Send"); err != nil {
+		return err
+	}
+	return f.m.Send(ctx, e)
+}

@@ -6,13 +6,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/gasproject/gas/adapters/email"
-	"github.com/gasproject/gas/adapters/tarball"
+	"github.com/gasproject/gas/adapters/results"
 	"io"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gasproject/gas/adapters/email"
+	"github.com/gasproject/gas/adapters/tarball"
 
 	"github.com/gasproject/gas/adapters/memory"
 	"github.com/gasproject/gas/domain"
@@ -56,7 +58,7 @@ type world struct {
 	policy    domain.Policy
 	cfg       workers.Config
 	annotator *fakeAnnotator
-	indexer   workers.Indexer
+	indexer   results.Indexer
 	jobsSvc   *jobs.Service
 	accounts  *accounts.Service
 }
@@ -152,11 +154,13 @@ type portset struct {
 	users   ports.UserStore
 	objects ports.ObjectStore
 	archive ports.Archive
+	mailer  ports.Mailer
 }
 
 func (w *world) ports(inj *injector) portset {
-	p := portset{w: w, inj: inj, jobs: w.jobStore, users: w.users, objects: w.objects, archive: w.archive}
+	p := portset{w: w, inj: inj, jobs: w.jobStore, users: w.users, objects: w.objects, archive: w.archive, mailer: w.outbox}
 	if inj != nil {
+		p.mailer = &faultyMailer{w.outbox, inj}
 		p.jobs = &faultyJobs{w.jobStore, inj}
 		p.users = &faultyUsers{w.users, inj}
 		p.objects = &faultyObjects{w.objects, inj}
@@ -190,6 +194,19 @@ func (t topic) Publish(ctx context.Context, body []byte) error {
 
 func (p portset) topic(name string) ports.Publisher { return topic{p, p.w.topics[name]} }
 
+// annotator is the results adapter over the fake engine and this portset's
+// (fault-injected) object store, as deployments run it.
+func (p portset) annotator() ports.Annotator { return p.w.annotatorOver(p.objects) }
+
+// annotatorOver is the results adapter over the fake engine and objects.
+func (w *world) annotatorOver(objects ports.ObjectStore) ports.Annotator {
+	a, err := results.New(objects, w.annotator, w.indexer)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return a
+}
+
 func (p portset) archival() *archival.Service {
 	s, err := archival.NewService(archival.Ports{Jobs: p.jobs, Users: p.users, Objects: p.objects, Archive: p.archive,
 		Bundler: tarball.New(p.objects), Restores: p.queue(qRestore), Clock: p.w.clock},
@@ -211,11 +228,11 @@ func (p portset) handler(name string) func(context.Context, ports.Message) error
 	case qAnnotate:
 		h, err = workers.NewRunner(workers.RunnerPorts{
 			Requests: p.queue(qAnnotate), Archives: p.queue(qArchive), Results: p.topic(tResults),
-			Jobs: p.jobs, Users: p.users, Objects: p.objects, Annotator: w.annotator, Indexer: w.indexer, Clock: w.clock,
+			Jobs: p.jobs, Users: p.users, Objects: p.objects, Annotator: p.annotator(), Clock: w.clock,
 		}, w.cfg)
 	case qNotify:
 		h, err = workers.NewNotifier(workers.NotifierPorts{Queue: p.queue(qNotify), Jobs: p.jobs, Users: p.users,
-			Objects: p.objects, Composer: testComposer, Mailer: w.outbox, Clock: w.clock}, w.cfg)
+			Composer: testComposer, Mailer: p.mailer, Clock: w.clock}, w.cfg)
 	case qArchive:
 		h, err = workers.NewArchiver(p.queue(qArchive), p.archival(), w.clock, w.cfg)
 	case qThaw:

@@ -2,10 +2,8 @@ package workers
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/gasproject/gas/domain"
@@ -19,8 +17,7 @@ type NotifierPorts struct {
 	Queue    ports.Queue // notify queue (job-results topic)
 	Jobs     ports.JobStore
 	Users    ports.UserStore // for the owner's e-mail address
-	Objects  ports.ObjectStore
-	Composer ports.Composer // renders the notice as an e-mail
+	Composer ports.Composer  // renders the notice as an e-mail
 	Mailer   ports.Mailer
 	Clock    ports.Clock
 }
@@ -34,7 +31,7 @@ type Notifier struct {
 
 // NewNotifier checks ports and configuration.
 func NewNotifier(p NotifierPorts, cfg Config) (*Notifier, error) {
-	if p.Jobs == nil || p.Users == nil || p.Objects == nil || p.Composer == nil || p.Mailer == nil {
+	if p.Jobs == nil || p.Users == nil || p.Composer == nil || p.Mailer == nil {
 		return nil, fmt.Errorf("%w: notifier needs every port", ErrConfig)
 	}
 	c, err := newConsumer("notify", p.Queue, p.Clock, cfg, message.KindJobResult)
@@ -107,14 +104,7 @@ func (n *Notifier) process(ctx context.Context, m message.Body, _ ports.Message)
 		n.c.log.InfoContext(ctx, "owner has no e-mail address; not notified", "job", j.ID(), "user", owner.ID())
 		return n.record(ctx, j.ID(), false)
 	}
-	var summary *domain.Summary
-	if j.Status() == domain.StatusCompleted && j.Results().Summary != "" {
-		summary, err = n.summary(ctx, j.Results().Summary)
-		if err != nil {
-			n.c.log.WarnContext(ctx, "summary unreadable; e-mail sent without it", "job", j.ID(), "err", err)
-		}
-	}
-	e, err := n.p.Composer.Compose(domain.NewNotice(j, owner, summary, n.c.cfg.Policy))
+	e, err := n.p.Composer.Compose(domain.NewNotice(j, owner, n.c.cfg.Policy))
 	if err == nil {
 		err = n.p.Mailer.Send(ctx, e)
 	}
@@ -166,20 +156,4 @@ func (n *Notifier) releaseHold(ctx context.Context, id domain.JobID, mine time.T
 	if err != nil {
 		n.c.log.WarnContext(ctx, "could not release notice hold; the retry waits for it to lapse", "job", id, "err", err)
 	}
-}
-
-// maxSummaryBytes bounds what the notifier reads of a summary object.
-const maxSummaryBytes = 1 << 20
-
-func (n *Notifier) summary(ctx context.Context, key string) (*domain.Summary, error) {
-	rc, err := n.p.Objects.Get(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	var s domain.Summary
-	if err := json.NewDecoder(io.LimitReader(rc, maxSummaryBytes)).Decode(&s); err != nil {
-		return nil, fmt.Errorf("decode summary %s: %w", key, err)
-	}
-	return &s, nil
 }

@@ -2,10 +2,11 @@ package workers_test
 
 import (
 	"context"
-	"github.com/gasproject/gas/adapters/email"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gasproject/gas/adapters/email"
 
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/workers"
@@ -91,7 +92,7 @@ func TestConcurrentResultEventsSendOneEmail(t *testing.T) {
 	}
 	first, _ := w.receive(qNotify)
 	second, _ := w.receive(qNotify)
-	// Park the first after its hold is written (Get job, Get owner, Get, Update hold, then Get summary).
+	// Park the first after its hold is written (Get job, Get owner, Get, Update hold, then send).
 	inj := newInjector(0, 5)
 	done := make(chan error, 1)
 	go func() { done <- w.ports(inj).handler(qNotify)(w.ctx, first) }()
@@ -100,7 +101,7 @@ func TestConcurrentResultEventsSendOneEmail(t *testing.T) {
 	case err := <-done:
 		t.Fatalf("first copy finished without parking after its hold: %v, %d e-mails", err, w.emailsAbout(j.ID()))
 	}
-	if !strings.HasPrefix(inj.log[len(inj.log)-1], "objects.Get") {
+	if !strings.HasPrefix(inj.log[len(inj.log)-1], "mailer.Send") {
 		t.Fatalf("parked at %q", inj.log)
 	}
 	err := w.ports(nil).handler(qNotify)(w.ctx, second)
@@ -149,7 +150,7 @@ func TestFailedSendReleasesTheHold(t *testing.T) {
 	w.signIn("ada")
 	j := w.uploadAndRun("ada", 1)
 	q := ackQueue()
-	n, err := workers.NewNotifier(workers.NotifierPorts{Queue: q, Jobs: w.jobStore, Users: w.users, Objects: w.objects,
+	n, err := workers.NewNotifier(workers.NotifierPorts{Queue: q, Jobs: w.jobStore, Users: w.users,
 		Composer: testComposer,
 		Mailer:   &mocks.MailerMock{SendFunc: func(context.Context, ports.Email) error { return errDown }}, Clock: w.clock}, w.cfg)
 	if err != nil {

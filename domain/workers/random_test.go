@@ -3,12 +3,13 @@ package workers_test
 import (
 	"flag"
 	"fmt"
-	"github.com/gasproject/gas/adapters/email"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gasproject/gas/adapters/email"
 
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/jobs"
@@ -41,7 +42,7 @@ func TestRandomSchedules(t *testing.T) {
 	for i := range n {
 		seed := first + uint64(i)
 		if err := runSchedule(t, seed, &stats); err != nil {
-			t.Fatalf("schedule with seed %d failed: %v\nreproduce: go test ./domain/pipeline -run TestRandomSchedules -gas.seed=%d -gas.schedules=1 -v",
+			t.Fatalf("schedule with seed %d failed: %v\nreproduce: go test ./domain/workers -run TestRandomSchedules -gas.seed=%d -gas.schedules=1 -v",
 				seed, err, seed)
 		}
 	}

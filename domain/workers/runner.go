@@ -1,12 +1,9 @@
 package workers
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 	"time"
@@ -17,13 +14,6 @@ import (
 	"github.com/gasproject/gas/ports/message"
 )
 
-// Indexer builds the variant-table index of an annotated VCF while it
-// streams to storage, so the results page can page through it server-side.
-// It is declared here, where it is used; the variants package implements it.
-type Indexer interface {
-	Index(ctx context.Context, annotatedVCF io.Reader, index io.Writer) error
-}
-
 // RunnerPorts are what the annotator runner talks to.
 type RunnerPorts struct {
 	Requests  ports.Queue     // annotate queue (job-requests topic); also re-sent to
@@ -33,7 +23,6 @@ type RunnerPorts struct {
 	Users     ports.UserStore
 	Objects   ports.ObjectStore
 	Annotator ports.Annotator
-	Indexer   Indexer // nil: no index is written
 	Clock     ports.Clock
 }
 
@@ -59,7 +48,7 @@ const (
 func NewRunner(p RunnerPorts, cfg Config) (*Runner, error) {
 	if p.Requests == nil || p.Archives == nil || p.Results == nil || p.Jobs == nil || p.Users == nil ||
 		p.Objects == nil || p.Annotator == nil || p.Clock == nil {
-		return nil, fmt.Errorf("%w: runner needs every port but the indexer", ErrConfig)
+		return nil, fmt.Errorf("%w: runner needs every port", ErrConfig)
 	}
 	if cfg.ResultPrefix == "" {
 		return nil, fmt.Errorf("%w: runner needs a result prefix", ErrConfig)
@@ -194,10 +183,7 @@ func (r *Runner) run(ctx context.Context, claimed *domain.Job) error {
 		}
 	})
 	keys := jobs.ResultKeys(r.c.cfg.ResultPrefix, claimed.Owner(), claimed.ID(), fmt.Sprintf("v%d", claimed.Version()))
-	if r.p.Indexer == nil {
-		keys.Index = ""
-	}
-	err := r.produce(work, claimed, keys)
+	out, err := r.produce(work, claimed, keys)
 	stop()
 	bg := context.WithoutCancel(ctx)
 	if cause := context.Cause(work); errors.Is(cause, errLostLease) {
@@ -214,7 +200,7 @@ func (r *Runner) run(ctx context.Context, claimed *domain.Job) error {
 		return r.fail(ctx, l, keys, err)
 	}
 	done, err := l.write(ctx, func(j *domain.Job) error {
-		return j.Complete(r.p.Clock.Now(), keys, r.p.Annotator.Reference())
+		return j.Complete(r.p.Clock.Now(), out.Keys, r.p.Annotator.Reference(), out.Summary.Counts())
 	})
 	if errors.Is(err, errLostLease) {
 		return r.lost(bg, claimed.ID(), keys)
@@ -301,92 +287,17 @@ func (r *Runner) discard(ctx context.Context, keys domain.ResultKeys) {
 	}
 }
 
-// produce annotates the job's input and stores every output. The annotated
-// VCF streams from the annotator through a pipe into storage, tee'd to the
-// indexer whose output streams into storage too; the summary and log are
-// small and written last.
-func (r *Runner) produce(ctx context.Context, j *domain.Job, keys domain.ResultKeys) error {
-	in, err := r.p.Objects.Get(ctx, j.InputKey())
-	if errors.Is(err, ports.ErrNotFound) {
-		return fmt.Errorf("%w: %s", ports.ErrBadInput, reasonMissing)
-	}
-	if err != nil {
-		return fmt.Errorf("open input: %w", err)
-	}
-	defer in.Close()
-
-	pr, pw := io.Pipe()
-	var summary domain.Summary
-	annotated := make(chan error, 1)
-	go func() {
-		s, err := r.p.Annotator.Annotate(ctx, in, pw)
-		summary = s
-		pw.CloseWithError(err)
-		annotated <- err
-	}()
-
-	var src io.Reader = pr
-	var indexed, indexStored chan error
-	var vcfCopy *io.PipeWriter
-	if r.p.Indexer != nil {
-		ipr, ipw := io.Pipe()
-		xpr, xpw := io.Pipe()
-		vcfCopy = ipw
-		src = io.TeeReader(pr, ipw)
-		indexed, indexStored = make(chan error, 1), make(chan error, 1)
-		go func() {
-			err := r.p.Indexer.Index(ctx, ipr, xpw)
-			if err == nil {
-				_, err = io.Copy(io.Discard, ipr) // keep the tee flowing
-			}
-			ipr.CloseWithError(errOr(err, errors.New("indexer finished")))
-			xpw.CloseWithError(err)
-			indexed <- err
-		}()
-		go func() {
-			_, err := r.p.Objects.Put(ctx, keys.Index, xpr)
-			xpr.CloseWithError(errOr(err, errors.New("index upload finished")))
-			indexStored <- err
-		}()
-	}
-	_, putErr := r.p.Objects.Put(ctx, keys.VCF, src)
-	pr.CloseWithError(errOr(putErr, errors.New("result upload finished")))
-	if vcfCopy != nil {
-		vcfCopy.CloseWithError(putErr)
-	}
-	annErr := <-annotated
-	var idxErr, idxPutErr error
-	if indexed != nil {
-		idxErr, idxPutErr = <-indexed, <-indexStored
-	}
+// produce has the annotator store the job's results under keys. A missing
+// input is the user's to fix (it was deleted or never fully uploaded).
+func (r *Runner) produce(ctx context.Context, j *domain.Job, keys domain.ResultKeys) (ports.Annotated, error) {
+	out, err := r.p.Annotator.Annotate(ctx, j.InputKey(), keys)
 	switch {
-	case errors.Is(annErr, ports.ErrBadInput):
-		return annErr // its message is for the user; keep it as the engine wrote it
-	case annErr != nil:
-		return fmt.Errorf("annotate: %w", annErr)
-	case putErr != nil:
-		return fmt.Errorf("store result: %w", putErr)
-	case idxErr != nil:
-		return fmt.Errorf("index result: %w", idxErr)
-	case idxPutErr != nil:
-		return fmt.Errorf("store index: %w", idxPutErr)
+	case errors.Is(err, ports.ErrNotFound):
+		return out, fmt.Errorf("%w: %s", ports.ErrBadInput, reasonMissing)
+	case err != nil:
+		return out, err
 	}
-
-	js, err := json.Marshal(summary)
-	if err != nil {
-		return fmt.Errorf("encode summary: %w", err)
-	}
-	if _, err := r.p.Objects.Put(ctx, keys.Summary, bytes.NewReader(js)); err != nil {
-		return fmt.Errorf("store summary: %w", err)
-	}
-	var log bytes.Buffer
-	if err := summary.WriteLog(&log); err != nil {
-		return fmt.Errorf("render log: %w", err)
-	}
-	if _, err := r.p.Objects.Put(ctx, keys.Log, &log); err != nil {
-		return fmt.Errorf("store log: %w", err)
-	}
-	return nil
+	return out, nil
 }
 
 // userReason is the message of a bad-input error as users should read it:
@@ -397,11 +308,4 @@ func userReason(err error) string {
 		return rest
 	}
 	return msg
-}
-
-func errOr(err, fallback error) error {
-	if err != nil {
-		return err
-	}
-	return fallback
 }

@@ -107,7 +107,7 @@ func TestRunnerShutdownReleasesJob(t *testing.T) {
 	j, _ := w.jobsSvc.Upload(w.ctx, "ada", "a.vcf", strings.NewReader(inputFor(1)))
 	r, err := workers.NewRunner(workers.RunnerPorts{Requests: w.queues[qAnnotate], Archives: w.queues[qArchive],
 		Results: w.ports(nil).topic(tResults), Jobs: w.jobStore, Users: w.users, Objects: w.objects,
-		Annotator: w.annotator, Clock: w.clock}, w.cfg)
+		Annotator: w.annotatorOver(w.objects), Clock: w.clock}, w.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestRunnerPoolRunsJobsConcurrently(t *testing.T) {
 	cfg.Concurrency = n
 	r, _ := workers.NewRunner(workers.RunnerPorts{Requests: w.queues[qAnnotate], Archives: w.queues[qArchive],
 		Results: w.ports(nil).topic(tResults), Jobs: w.jobStore, Users: w.users, Objects: w.objects,
-		Annotator: w.annotator, Clock: w.clock}, cfg)
+		Annotator: w.annotatorOver(w.objects), Clock: w.clock}, cfg)
 	ctx, cancel := context.WithCancel(w.ctx)
 	done := make(chan error)
 	go func() { done <- r.Run(ctx) }()
@@ -246,7 +246,7 @@ func TestHeartbeatExtendsLeaseAndStopsLostRuns(t *testing.T) {
 		return nil
 	}
 	r, err := workers.NewRunner(workers.RunnerPorts{Requests: q, Archives: ackQueue(), Results: publisherMock(nil),
-		Jobs: w.jobStore, Users: w.users, Objects: w.objects, Annotator: w.annotator, Clock: w.clock}, w.cfg)
+		Jobs: w.jobStore, Users: w.users, Objects: w.objects, Annotator: w.annotatorOver(w.objects), Clock: w.clock}, w.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +276,7 @@ func TestConstructorsRejectMissingPorts(t *testing.T) {
 		t.Errorf("archiver: %v", err)
 	}
 	if _, err := workers.NewNotifier(workers.NotifierPorts{Queue: ackQueue(), Jobs: w.jobStore, Users: w.users,
-		Objects: w.objects, Mailer: &mocks.MailerMock{}, Clock: w.clock}, w.cfg); !errors.Is(err, workers.ErrConfig) {
+		Mailer: &mocks.MailerMock{}, Clock: w.clock}, w.cfg); !errors.Is(err, workers.ErrConfig) {
 		t.Errorf("notifier without a composer: %v", err)
 	}
 	bad := w.cfg
@@ -334,7 +334,7 @@ func runnerOn(t *testing.T, w *world, store ports.JobStore, requests ports.Queue
 	t.Helper()
 	r, err := workers.NewRunner(workers.RunnerPorts{Requests: requests, Archives: w.queues[qArchive],
 		Results: w.ports(nil).topic(tResults), Jobs: store, Users: w.users, Objects: w.objects,
-		Annotator: w.annotator, Clock: w.clock}, w.cfg)
+		Annotator: w.annotatorOver(w.objects), Clock: w.clock}, w.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,10 @@ func pendingJob(t *testing.T, id domain.JobID, owner domain.UserID, at time.Time
 	return j
 }
 
+// contractCounts are headline numbers every store must keep with a job.
+var contractCounts = domain.Counts{Records: 12, Variants: 14, Skipped: 1, Known: 7, RefMismatches: 2, Transitions: 6,
+	Transversions: 3, Top: []domain.Counted{{Label: "missense_variant", Count: 4}, {Label: "intron_variant", Count: 3}}}
+
 // jobIn makes a job in the given storage state by walking the lifecycle.
 func jobIn(t *testing.T, id domain.JobID, owner domain.UserID, at time.Time, state domain.Storage) *domain.Job {
 	t.Helper()
@@ -33,7 +37,7 @@ func jobIn(t *testing.T, id domain.JobID, owner domain.UserID, at time.Time, sta
 		return j
 	}
 	must(t, j.Claim(at.Add(time.Second), time.Minute, 3))
-	must(t, j.Complete(at.Add(2*time.Second), domain.ResultKeys{VCF: "results/" + string(id) + ".vcf", Index: "i", Summary: "s", Log: "l"}, "GRCh38-test"))
+	must(t, j.Complete(at.Add(2*time.Second), domain.ResultKeys{VCF: "results/" + string(id) + ".vcf", Index: "i", Summary: "s", Log: "l"}, "GRCh38-test", contractCounts))
 	if state == domain.StorageAvailable {
 		return j
 	}

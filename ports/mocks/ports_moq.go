@@ -2056,7 +2056,7 @@ var _ ports.Annotator = &AnnotatorMock{}
 //
 //		// make and configure a mocked ports.Annotator
 //		mockedAnnotator := &AnnotatorMock{
-//			AnnotateFunc: func(ctx context.Context, in io.Reader, out io.Writer) (domain.Summary, error) {
+//			AnnotateFunc: func(ctx context.Context, input string, keys domain.ResultKeys) (ports.Annotated, error) {
 //				panic("mock out the Annotate method")
 //			},
 //			ReferenceFunc: func() string {
@@ -2070,7 +2070,7 @@ var _ ports.Annotator = &AnnotatorMock{}
 //	}
 type AnnotatorMock struct {
 	// AnnotateFunc mocks the Annotate method.
-	AnnotateFunc func(ctx context.Context, in io.Reader, out io.Writer) (domain.Summary, error)
+	AnnotateFunc func(ctx context.Context, input string, keys domain.ResultKeys) (ports.Annotated, error)
 
 	// ReferenceFunc mocks the Reference method.
 	ReferenceFunc func() string
@@ -2081,10 +2081,10 @@ type AnnotatorMock struct {
 		Annotate []struct {
 			// Ctx is the ctx argument value.
 			Ctx context.Context
-			// In is the in argument value.
-			In io.Reader
-			// Out is the out argument value.
-			Out io.Writer
+			// Input is the input argument value.
+			Input string
+			// Keys is the keys argument value.
+			Keys domain.ResultKeys
 		}
 		// Reference holds details about calls to the Reference method.
 		Reference []struct {
@@ -2095,23 +2095,23 @@ type AnnotatorMock struct {
 }
 
 // Annotate calls AnnotateFunc.
-func (mock *AnnotatorMock) Annotate(ctx context.Context, in io.Reader, out io.Writer) (domain.Summary, error) {
+func (mock *AnnotatorMock) Annotate(ctx context.Context, input string, keys domain.ResultKeys) (ports.Annotated, error) {
 	if mock.AnnotateFunc == nil {
 		panic("AnnotatorMock.AnnotateFunc: method is nil but Annotator.Annotate was just called")
 	}
 	callInfo := struct {
-		Ctx context.Context
-		In  io.Reader
-		Out io.Writer
+		Ctx   context.Context
+		Input string
+		Keys  domain.ResultKeys
 	}{
-		Ctx: ctx,
-		In:  in,
-		Out: out,
+		Ctx:   ctx,
+		Input: input,
+		Keys:  keys,
 	}
 	mock.lockAnnotate.Lock()
 	mock.calls.Annotate = append(mock.calls.Annotate, callInfo)
 	mock.lockAnnotate.Unlock()
-	return mock.AnnotateFunc(ctx, in, out)
+	return mock.AnnotateFunc(ctx, input, keys)
 }
 
 // AnnotateCalls gets all the calls that were made to Annotate.
@@ -2119,14 +2119,14 @@ func (mock *AnnotatorMock) Annotate(ctx context.Context, in io.Reader, out io.Wr
 //
 //	len(mockedAnnotator.AnnotateCalls())
 func (mock *AnnotatorMock) AnnotateCalls() []struct {
-	Ctx context.Context
-	In  io.Reader
-	Out io.Writer
+	Ctx   context.Context
+	Input string
+	Keys  domain.ResultKeys
 } {
 	var calls []struct {
-		Ctx context.Context
-		In  io.Reader
-		Out io.Writer
+		Ctx   context.Context
+		Input string
+		Keys  domain.ResultKeys
 	}
 	mock.lockAnnotate.RLock()
 	calls = mock.calls.Annotate

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -62,7 +63,7 @@ func TestJobRoundTripAndConditionalUpdate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Snapshot() != j.Snapshot() {
+	if !reflect.DeepEqual(got.Snapshot(), j.Snapshot()) {
 		t.Fatalf("round trip:\n got %+v\nwant %+v", got.Snapshot(), j.Snapshot())
 	}
 	if err := got.Claim(t0.Add(time.Second), time.Minute, 3); err != nil {
@@ -78,7 +79,7 @@ func TestJobRoundTripAndConditionalUpdate(t *testing.T) {
 	if _, err := js.Update(ctx, got); !errors.Is(err, ports.ErrConflict) {
 		t.Fatalf("stale update: %v, want ErrConflict", err)
 	}
-	if err := running.Complete(t0.Add(time.Minute), domain.ResultKeys{VCF: "results/j1.vcf", Index: "i", Summary: "s", Log: "l"}, "grch38"); err != nil {
+	if err := running.Complete(t0.Add(time.Minute), domain.ResultKeys{VCF: "results/j1.vcf", Index: "i", Summary: "s", Log: "l"}, "grch38", domain.Counts{}); err != nil {
 		t.Fatal(err)
 	}
 	done, err := js.Update(ctx, running)
@@ -89,7 +90,7 @@ func TestJobRoundTripAndConditionalUpdate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if reread.Snapshot() != done.Snapshot() {
+	if !reflect.DeepEqual(reread.Snapshot(), done.Snapshot()) {
 		t.Fatalf("completed round trip:\n got %+v\nwant %+v", reread.Snapshot(), done.Snapshot())
 	}
 	if _, err := js.Get(ctx, "nope"); !errors.Is(err, ports.ErrNotFound) {
@@ -205,7 +206,7 @@ func TestListByStorage(t *testing.T) {
 		}
 		must(t, j.Claim(t0, time.Minute, 3))
 		j = update(t, js, j)
-		must(t, j.Complete(t0, domain.ResultKeys{VCF: "v"}, "ref"))
+		must(t, j.Complete(t0, domain.ResultKeys{VCF: "v"}, "ref", domain.Counts{}))
 		j = update(t, js, j)
 		if archived {
 			must(t, j.Archived("archive/"+string(j.ID())))

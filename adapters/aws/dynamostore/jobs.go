@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,6 +46,7 @@ const (
 	aRetrievalID, aRetrievalTier, aRestoreBy    = "retrieval_id", "retrieval_tier", "restore_by"
 	aReference, aOrdering                       = "reference", "ordering"
 	aNoticeUntil, aNotifiedAt                   = "notice_until", "notified_at"
+	aCounts                                     = "counts"
 )
 
 // DefaultPageSize is the page length ListByUser uses when asked for 0 or
@@ -385,6 +387,10 @@ func jobItem(s domain.JobSnapshot) map[string]types.AttributeValue {
 	it.s(aRetrievalTier, string(s.RetrievalTier))
 	it.t(aRestoreBy, s.RestoreBy)
 	it.s(aReference, s.Reference)
+	if !reflect.DeepEqual(s.Counts, domain.Counts{}) {
+		b, _ := json.Marshal(s.Counts) // numbers and strings only: cannot fail
+		it.s(aCounts, string(b))
+	}
 	it.t(aNoticeUntil, s.NoticeUntil)
 	it.t(aNotifiedAt, s.NotifiedAt)
 	return it
@@ -451,6 +457,11 @@ func jobFromItem(it map[string]types.AttributeValue) (*domain.Job, error) {
 		RetrievalTier: domain.RetrievalTier(r.s(aRetrievalTier)), RestoreBy: r.t(aRestoreBy),
 		Reference: r.s(aReference), Version: r.n(aVersion),
 		NoticeUntil: r.t(aNoticeUntil), NotifiedAt: r.t(aNotifiedAt),
+	}
+	if c := r.s(aCounts); c != "" && r.err == nil {
+		if err := json.Unmarshal([]byte(c), &s.Counts); err != nil {
+			r.err = fmt.Errorf("attribute %s: %w", aCounts, err)
+		}
 	}
 	if r.err != nil {
 		return nil, fmt.Errorf("decode job item %s: %w", s.ID, r.err)

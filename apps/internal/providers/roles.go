@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gasproject/gas/adapters/results"
+
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/google/wire"
@@ -158,7 +160,7 @@ func WebRoleApp(rt *role.Runtime, js *jobs.Service, acc *accounts.Service, objec
 	srv, err := web.New(web.Deps{
 		Jobs: js, Accounts: acc, Objects: objects, Tokens: tokens, Clock: clock, Identity: idp,
 		Metrics: rt.Metrics,
-		Ready: rt.Ready(jobsReachable(store), queuesReachable(m.Queues.Annotate)),
+		Ready:   rt.Ready(jobsReachable(store), queuesReachable(m.Queues.Annotate)),
 	}, web.Options{
 		SessionKey: rt.Config.Web.SessionKey, BaseURL: s.BaseURL, LocalBilling: true,
 		Reference: rt.Config.Web.Reference, Logger: rt.Log,
@@ -176,7 +178,7 @@ func WebRoleApp(rt *role.Runtime, js *jobs.Service, acc *accounts.Service, objec
 // engine every job of this process is annotated with, instrumented for
 // /metrics. The rule is apps/internal/reference's, shared with `gas
 // annotate --db` and `gas serve`.
-func RoleAnnotator(ctx context.Context, rt *role.Runtime, cl *awsconfig.Clients) (ports.Annotator, func(), error) {
+func RoleAnnotator(ctx context.Context, rt *role.Runtime, cl *awsconfig.Clients) (results.Engine, func(), error) {
 	ac := rt.Config.Annotator
 	start := time.Now()
 	l, err := reference.Open(ctx, reference.Config{DB: ac.Database, Known: ac.Known, Workers: ac.Workers,
@@ -237,11 +239,15 @@ func (r s3Remote) Open(ctx context.Context, uri string) (io.ReadCloser, error) {
 // results with their variant index. On SIGTERM a job in progress finishes
 // within the grace period or is released to another annotator.
 func AnnotatorRoleApp(rt *role.Runtime, cfg workers.Config, m *Messaging, store ports.JobStore, users ports.UserStore,
-	objects ports.ObjectStore, ann ports.Annotator, clock ports.Clock) (*role.App, error) {
+	objects ports.ObjectStore, engine results.Engine, clock ports.Clock) (*role.App, error) {
 	requests := role.NewDrainQueue(m.Queues.Annotate, cfg.Concurrency)
+	ann, err := results.New(objects, engine, vartable.NewIndexer())
+	if err != nil {
+		return nil, err
+	}
 	r, err := workers.NewRunner(workers.RunnerPorts{
 		Requests: requests, Archives: m.Queues.Archive, Results: m.Topics.JobResults, Jobs: store, Users: users,
-		Objects: objects, Annotator: ann, Indexer: vartable.NewIndexer(), Clock: clock,
+		Objects: objects, Annotator: ann, Clock: clock,
 	}, cfg)
 	if err != nil {
 		return nil, err
@@ -311,9 +317,9 @@ func RestorerRoleApp(rt *role.Runtime, cfg workers.Config, m *Messaging, svc *ar
 // the workers whose failures feed them, so a broken worker fleet cannot
 // also block the verdict on its own failures.
 func NotifierRoleApp(rt *role.Runtime, cfg workers.Config, m *Messaging, store ports.JobStore, users ports.UserStore,
-	objects ports.ObjectStore, composer ports.Composer, mailer ports.Mailer, clock ports.Clock) (*role.App, error) {
+	composer ports.Composer, mailer ports.Mailer, clock ports.Clock) (*role.App, error) {
 	notify := role.NewDrainQueue(m.Queues.Notify, cfg.Concurrency)
-	n, err := workers.NewNotifier(workers.NotifierPorts{Queue: notify, Jobs: store, Users: users, Objects: objects,
+	n, err := workers.NewNotifier(workers.NotifierPorts{Queue: notify, Jobs: store, Users: users,
 		Composer: composer, Mailer: mailer, Clock: clock}, cfg)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gasproject/gas/adapters/results"
+
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/ports"
 )
@@ -61,16 +63,16 @@ func (f *FaultyJobs) Update(ctx context.Context, j *domain.Job) (*domain.Job, er
 // SlowAnnotator holds each annotation for a delay before it starts (the
 // AnnotateDelay hook), so a test can kill or stop a process mid-job.
 type SlowAnnotator struct {
-	ports.Annotator
+	results.Engine
 	Delay time.Duration
 }
 
 // WithAnnotateDelay wraps a when the hook is set.
-func WithAnnotateDelay(a ports.Annotator, d time.Duration) ports.Annotator {
+func WithAnnotateDelay(a results.Engine, d time.Duration) results.Engine {
 	if d <= 0 {
 		return a
 	}
-	return &SlowAnnotator{Annotator: a, Delay: d}
+	return &SlowAnnotator{Engine: a, Delay: d}
 }
 
 // Annotate waits, then annotates; cancelling ctx ends the wait.
@@ -82,5 +84,5 @@ func (s *SlowAnnotator) Annotate(ctx context.Context, in io.Reader, out io.Write
 		return domain.Summary{}, ctx.Err()
 	case <-t.C:
 	}
-	return s.Annotator.Annotate(ctx, in, out)
+	return s.Engine.Annotate(ctx, in, out)
 }

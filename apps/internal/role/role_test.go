@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gasproject/gas/adapters/results"
+
 	"github.com/gasproject/gas/adapters/memory"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/jobs"
@@ -227,8 +229,12 @@ func newWorld(t *testing.T, grace time.Duration) *world {
 	}
 	ann := &gatedAnnotator{started: make(chan struct{}), release: make(chan struct{})}
 	requests := NewDrainQueue(top.Annotate, 1)
+	annotator, err := results.New(objects, ann, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	r, err := workers.NewRunner(workers.RunnerPorts{Requests: requests, Archives: top.Archive, Results: top.JobResults,
-		Jobs: rt.ObserveJobs(store), Users: users, Objects: objects, Annotator: ann, Clock: clock},
+		Jobs: rt.ObserveJobs(store), Users: users, Objects: objects, Annotator: annotator, Clock: clock},
 		workers.Config{Policy: c.Policy, ResultPrefix: "results/", Wait: 50 * time.Millisecond, Logger: rt.Log})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,41 @@
+package results
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/gasproject/gas/domain"
+)
+
+// WriteLog renders the summary as the readable log users open from the job page.
+func WriteLog(w io.Writer, s domain.Summary) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "GAS annotation summary\n")
+	fmt.Fprintf(&b, "Reference:            %s\n", s.Reference)
+	fmt.Fprintf(&b, "VCF records:          %d\n", s.Records)
+	fmt.Fprintf(&b, "Alleles annotated:    %d\n", s.Variants)
+	fmt.Fprintf(&b, "Lines skipped:        %d\n", s.Skipped)
+	for _, l := range s.SkippedLines {
+		fmt.Fprintf(&b, "  %s\n", l)
+	}
+	fmt.Fprintf(&b, "Known variants:       %d (%.1f%%)\n", s.Known, 100*s.KnownRate())
+	fmt.Fprintf(&b, "REF mismatches:       %d\n", s.RefMismatches)
+	fmt.Fprintf(&b, "Ts/Tv:                %.3f (%d/%d)\n", s.TsTv(), s.Transitions, s.Transversions)
+	section := func(title string, m map[string]int64) {
+		fmt.Fprintf(&b, "\n%s\n", title)
+		for _, c := range domain.Sorted(m) {
+			fmt.Fprintf(&b, "  %-36s %d\n", c.Label, c.Count)
+		}
+	}
+	section("By impact", s.ByImpact)
+	section("By consequence", s.ByConsequence)
+	section("By variant class", s.ByClass)
+	section("By chromosome", s.ByChromosome)
+	fmt.Fprintf(&b, "\nGenes with most HIGH-impact variants\n")
+	for _, g := range s.TopHighImpactGenes {
+		fmt.Fprintf(&b, "  %-36s %d\n", g.Gene, g.Count)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

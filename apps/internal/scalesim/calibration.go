@@ -22,9 +22,9 @@ type Calibration struct {
 }
 
 // DefaultCalibration is gas simulate calibrate on the project's 2-core
-// development machine (engine with 2 goroutines, Go 1.26), rounded; the
-// per-job part adds what gas serve measured around the engine for small
-// jobs (upload to storage, result index, job updates).
+// development machine (its fastest runs, rounded); the per-job part
+// estimates what gas serve adds around the engine (storing input and
+// result, the result index, job updates). docs/scaling.md has the figures.
 var DefaultCalibration = Calibration{PerVariant: 300 * time.Nanosecond, PerJob: 20 * time.Millisecond, Jitter: 0.1}
 
 // Validate refuses a calibration that cannot describe a job.

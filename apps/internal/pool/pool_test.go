@@ -1,4 +1,4 @@
-package main
+package pool
 
 import (
 	"context"
@@ -44,7 +44,7 @@ func TestPoolGrowsUnderBacklogAndShrinksWhenIdle(t *testing.T) {
 		done.Add(1)
 		return q.Delete(context.WithoutCancel(ctx), d.Receipt)
 	}
-	p, err := newAnnotatorPool(q, handle, poolConfig{Min: 1, Max: 4, Tick: 20 * time.Millisecond,
+	p, err := New(q, handle, Config{Min: 1, Max: 4, Tick: 20 * time.Millisecond,
 		AcceptableWait: 100 * time.Millisecond, InitialMeanJobTime: 15 * time.Millisecond,
 		Visibility: time.Minute, Wait: 50 * time.Millisecond})
 	if err != nil {
@@ -72,10 +72,10 @@ func TestPoolGrowsUnderBacklogAndShrinksWhenIdle(t *testing.T) {
 
 func TestPoolRefusesBadBounds(t *testing.T) {
 	q, _ := memory.NewQueue("annotate", memory.NewSystemClock())
-	if _, err := newAnnotatorPool(q, nil, poolConfig{Min: 3, Max: 2, AcceptableWait: time.Second}); !errors.Is(err, scaling.ErrInvalidRule) {
+	if _, err := New(q, nil, Config{Min: 3, Max: 2, AcceptableWait: time.Second}); !errors.Is(err, scaling.ErrInvalidRule) {
 		t.Fatalf("min above max: %v", err)
 	}
-	if _, err := newAnnotatorPool(q, nil, poolConfig{Min: 1, Max: 2}); !errors.Is(err, scaling.ErrInvalidRule) {
+	if _, err := New(q, nil, Config{Min: 1, Max: 2}); !errors.Is(err, scaling.ErrInvalidRule) {
 		t.Fatalf("no acceptable wait: %v", err)
 	}
 }

@@ -1,4 +1,8 @@
-package main
+// Package pool is local mode's elastic annotator pool: between a minimum
+// and a maximum of annotator loops on the annotation queue, resized once a
+// tick by domain/scaling's target tracking, the rules the deployment's
+// annotator group follows on AWS.
+package pool
 
 import (
 	"context"
@@ -9,13 +13,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gasproject/gas/adapters/web"
 	"github.com/gasproject/gas/domain/scaling"
 	"github.com/gasproject/gas/ports"
 )
 
-// poolConfig sizes local mode's elastic annotator pool.
-type poolConfig struct {
+// Config sizes local mode's elastic annotator pool.
+type Config struct {
 	Min, Max int
 	// Tick is one CloudWatch minute of the pool's clock: the rules of
 	// domain/scaling count datapoints, and local mode may count them
@@ -29,37 +32,39 @@ type poolConfig struct {
 	InitialMeanJobTime time.Duration
 }
 
-// annotatorPool runs between Min and Max annotator loops on the
+// Pool runs between Min and Max annotator loops on the
 // annotation queue and resizes itself once a tick by the same target
 // tracking rules the deployment's annotator group uses.
-type annotatorPool struct {
-	cfg    poolConfig
+type Pool struct {
+	cfg    Config
 	queue  ports.Queue
 	handle func(context.Context, ports.Message) error
 	group  *scaling.Group
 
 	mu      sync.Mutex
-	slots   []*poolSlot
+	slots   []*slot
 	metrics scaling.Metrics
 	now     time.Time // the pool's CloudWatch clock, one minute per tick
-	events  []web.ScalingEvent
+	events  []Event
 	meanJob time.Duration
 	last    ports.QueueStats
 	runCtx  context.Context
 	wg      sync.WaitGroup
 }
 
-// poolSlot is one annotator loop.
-type poolSlot struct {
+// slot is one annotator loop.
+type slot struct {
 	quit   atomic.Bool
 	busy   atomic.Bool
 	cancel context.CancelFunc // interrupts the slot's long poll, not its job
 }
 
-// maxPoolEvents bounds the activity history the status page shows.
-const maxPoolEvents = 20
+// maxEvents bounds the activity history the status page shows.
+const maxEvents = 20
 
-func newAnnotatorPool(q ports.Queue, handle func(context.Context, ports.Message) error, cfg poolConfig) (*annotatorPool, error) {
+// New is a pool on q whose loops pass each delivery to handle (an
+// annotator runner's Handle).
+func New(q ports.Queue, handle func(context.Context, ports.Message) error, cfg Config) (*Pool, error) {
 	if cfg.Tick <= 0 {
 		cfg.Tick = scaling.Resolution
 	}
@@ -81,12 +86,12 @@ func newAnnotatorPool(q ports.Queue, handle func(context.Context, ports.Message)
 	for _, k := range []scaling.Metric{scaling.MessagesVisible, scaling.MessagesInFlight, scaling.InService} {
 		m[k] = scaling.NewSeries(now)
 	}
-	return &annotatorPool{cfg: cfg, queue: q, handle: handle, group: g, metrics: m, now: now, meanJob: cfg.InitialMeanJobTime}, nil
+	return &Pool{cfg: cfg, queue: q, handle: handle, group: g, metrics: m, now: now, meanJob: cfg.InitialMeanJobTime}, nil
 }
 
 // Run starts the minimum and resizes every tick until ctx ends, then
 // waits for the loops (each finishes or releases its job).
-func (p *annotatorPool) Run(ctx context.Context) error {
+func (p *Pool) Run(ctx context.Context) error {
 	p.mu.Lock()
 	p.runCtx = ctx
 	p.resizeLocked()
@@ -106,7 +111,7 @@ func (p *annotatorPool) Run(ctx context.Context) error {
 
 // tick samples the queue for the minute that just ended and lets the
 // policy act on it.
-func (p *annotatorPool) tick(ctx context.Context) {
+func (p *Pool) tick(ctx context.Context) {
 	st, err := p.queue.Stats(ctx)
 	if err != nil {
 		p.cfg.Logger.WarnContext(ctx, "annotator pool: queue stats", "err", err)
@@ -135,15 +140,15 @@ func (p *annotatorPool) tick(ctx context.Context) {
 	}
 }
 
-func (p *annotatorPool) record(a scaling.Activity) {
-	p.events = append(p.events, web.ScalingEvent{At: time.Now(), From: a.From, To: a.To, Rule: a.Rule})
-	if len(p.events) > maxPoolEvents {
-		p.events = p.events[len(p.events)-maxPoolEvents:]
+func (p *Pool) record(a scaling.Activity) {
+	p.events = append(p.events, Event{At: time.Now(), From: a.From, To: a.To, Rule: a.Rule})
+	if len(p.events) > maxEvents {
+		p.events = p.events[len(p.events)-maxEvents:]
 	}
 	p.cfg.Logger.Info("annotator pool resized", "from", a.From, "to", a.To, "rule", a.Rule)
 }
 
-func (p *annotatorPool) runningLocked() int {
+func (p *Pool) runningLocked() int {
 	n := 0
 	for _, s := range p.slots {
 		if !s.quit.Load() {
@@ -155,7 +160,7 @@ func (p *annotatorPool) runningLocked() int {
 
 // resizeLocked starts or stops loops to match the desired capacity,
 // stopping idle loops before busy ones; a busy loop finishes its job.
-func (p *annotatorPool) resizeLocked() {
+func (p *Pool) resizeLocked() {
 	for p.runningLocked() < p.group.Desired() {
 		p.start()
 	}
@@ -164,9 +169,9 @@ func (p *annotatorPool) resizeLocked() {
 	}
 }
 
-func (p *annotatorPool) start() {
+func (p *Pool) start() {
 	ctx, cancel := context.WithCancel(p.runCtx)
-	s := &poolSlot{cancel: cancel}
+	s := &slot{cancel: cancel}
 	p.slots = append(p.slots, s)
 	p.wg.Go(func() {
 		defer cancel()
@@ -175,8 +180,8 @@ func (p *annotatorPool) start() {
 	})
 }
 
-func (p *annotatorPool) stopOne() {
-	var pick *poolSlot
+func (p *Pool) stopOne() {
+	var pick *slot
 	for _, s := range p.slots {
 		if !s.quit.Load() && (pick == nil || (pick.busy.Load() && !s.busy.Load())) {
 			pick = s
@@ -188,7 +193,7 @@ func (p *annotatorPool) stopOne() {
 	}
 }
 
-func (p *annotatorPool) remove(s *poolSlot) {
+func (p *Pool) remove(s *slot) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i, x := range p.slots {
@@ -202,13 +207,18 @@ func (p *annotatorPool) remove(s *poolSlot) {
 // loop receives and handles one message at a time until told to quit.
 // The long poll listens to the slot's context; the job runs under the
 // pool's, so a scale-in never interrupts a job.
-func (p *annotatorPool) loop(ctx context.Context, s *poolSlot) {
+func (p *Pool) loop(ctx context.Context, s *slot) {
 	for !s.quit.Load() && ctx.Err() == nil {
 		ds, err := p.queue.Receive(ctx, 1, p.cfg.Visibility, p.cfg.Wait)
 		if err != nil {
 			if ctx.Err() == nil {
 				p.cfg.Logger.ErrorContext(ctx, "annotator pool: receive", "err", err)
-				sleepCtx(ctx, time.Second)
+				t := time.NewTimer(time.Second)
+				select {
+				case <-ctx.Done():
+				case <-t.C:
+				}
+				t.Stop()
 			}
 			continue
 		}
@@ -218,7 +228,7 @@ func (p *annotatorPool) loop(ctx context.Context, s *poolSlot) {
 	}
 }
 
-func (p *annotatorPool) run(s *poolSlot, d ports.Message) {
+func (p *Pool) run(s *slot, d ports.Message) {
 	s.busy.Store(true)
 	defer s.busy.Store(false)
 	start := time.Now()
@@ -231,8 +241,27 @@ func (p *annotatorPool) run(s *poolSlot, d ports.Message) {
 	p.mu.Unlock()
 }
 
-// Status is the pool for the /scaling page, newest resize first.
-func (p *annotatorPool) Status() web.ScalingStatus {
+// Status is the pool's state for a status page.
+type Status struct {
+	Min, Max, Desired int
+	Running, Busy     int // annotator loops, and those holding a job
+	Waiting, InFlight int // the queue at the last tick
+	// BacklogTarget is waiting jobs per annotator (acceptable wait ÷ mean
+	// job time); UtilisationTarget is jobs in flight per annotator.
+	BacklogTarget, UtilisationTarget float64
+	AcceptableWait, MeanJob, Tick    time.Duration
+	Events                           []Event // newest first
+}
+
+// Event is one resize, at wall-clock time.
+type Event struct {
+	At       time.Time
+	From, To int
+	Rule     string
+}
+
+// Status is the pool's state, newest resize first.
+func (p *Pool) Status() Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	busy := 0
@@ -242,7 +271,7 @@ func (p *annotatorPool) Status() web.ScalingStatus {
 		}
 	}
 	target, _ := scaling.AnnotatorBacklogTarget(p.cfg.AcceptableWait, p.meanJob)
-	st := web.ScalingStatus{Min: p.cfg.Min, Max: p.cfg.Max, Desired: p.group.Desired(), Running: p.runningLocked(), Busy: busy,
+	st := Status{Min: p.cfg.Min, Max: p.cfg.Max, Desired: p.group.Desired(), Running: p.runningLocked(), Busy: busy,
 		Waiting: p.last.Visible, InFlight: p.last.InFlight, BacklogTarget: target, UtilisationTarget: scaling.AnnotatorUtilisationTarget,
 		AcceptableWait: p.cfg.AcceptableWait, MeanJob: p.meanJob.Round(time.Millisecond), Tick: p.cfg.Tick}
 	for i := len(p.events) - 1; i >= 0; i-- {

@@ -149,16 +149,6 @@ func (s *objectStore) Put(ctx context.Context, key string, r io.Reader) (ports.O
 	return s.put(ctx, key, r, -1)
 }
 
-// PutLimited is Put that refuses (ErrTooLarge) and stores nothing as soon
-// as r yields more than limit bytes: the streaming upload path enforces a
-// tier's limit with it without a HEAD afterwards.
-func (s *objectStore) PutLimited(ctx context.Context, key string, r io.Reader, limit int64) (ports.ObjectInfo, error) {
-	if limit < 0 {
-		return ports.ObjectInfo{}, fmt.Errorf("put %s: negative limit", key)
-	}
-	return s.put(ctx, key, r, limit)
-}
-
 func (s *objectStore) put(ctx context.Context, key string, r io.Reader, limit int64) (ports.ObjectInfo, error) {
 	if err := validateKey(key); err != nil {
 		return ports.ObjectInfo{}, fmt.Errorf("put %s: %w", key, err)

@@ -113,7 +113,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 		Ready: func(context.Context) error { return h.ready }}
 	o := web.Options{
 		SessionKey: bytes.Repeat([]byte("k"), 32), DevSignIn: true, StreamUploads: true, LocalBilling: true,
-		Reference: "synthetic-test-ref",
+		InputPrefix: "inputs/", Reference: "synthetic-test-ref",
 		Outbox: func() []web.OutboxEmail {
 			var out []web.OutboxEmail
 			for _, e := range h.outbox.Sent() {

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"time"
 
 	"github.com/gasproject/gas/adapters/results"
@@ -22,16 +21,13 @@ import (
 	"github.com/gasproject/gas/adapters/engine"
 	"github.com/gasproject/gas/adapters/memory"
 	"github.com/gasproject/gas/adapters/oidc"
-	"github.com/gasproject/gas/adapters/vartable"
 	"github.com/gasproject/gas/adapters/web"
 	"github.com/gasproject/gas/apps/internal/providers"
 	"github.com/gasproject/gas/apps/internal/reference"
+	"github.com/gasproject/gas/apps/internal/role"
 	"github.com/gasproject/gas/domain"
-	"github.com/gasproject/gas/domain/accounts"
-	"github.com/gasproject/gas/domain/archival"
-	"github.com/gasproject/gas/domain/jobs"
-	"github.com/gasproject/gas/domain/workers"
 	"github.com/gasproject/gas/ports"
+	"github.com/gasproject/gas/ports/message"
 )
 
 func init() {
@@ -105,24 +101,29 @@ func runServe(ctx context.Context, args []string) error {
 	return app.run(ctx)
 }
 
-// localSet is everything local mode adds to the memory and services sets.
+// localSet is what local mode adds to the memory ports and the provider
+// sets every process shares: its listener, runtime and reference, the web
+// options of a single-machine site, and all the workers.
 var localSet = wire.NewSet(
 	localListener,
-	localSettings,
+	localRuntime,
 	localMemoryOptions,
 	localReference,
-	localMetrics,
+	localAnnotator,
 	localIdentity,
-	localWeb,
-	localWorkers,
+	localWebOptions,
+	providers.RuntimeSet,
+	providers.WebSet,
+	providers.AllWorkersSet,
+	localRoleApp,
 	wire.Struct(new(localApp), "*"),
 )
 
 // localApp is the running local service.
 type localApp struct {
+	Runtime  *role.Runtime
 	Listener net.Listener
-	Server   *web.Server
-	Workers  *workerSet
+	App      *role.App
 	Ref      *localRef
 	Settings providers.Settings
 }
@@ -137,7 +138,11 @@ func localListener(cfg serveConfig) (net.Listener, func(), error) {
 	return l, func() { _ = l.Close() }, nil
 }
 
-func localSettings(cfg serveConfig, l net.Listener) providers.Settings {
+// localRuntime is the runtime of a process playing every role: the tier
+// policy from the flags, a short long-poll so SIGTERM drains idle workers
+// at once, and --workers jobs annotated at once. Jobs are counted by
+// status for /metrics.
+func localRuntime(cfg serveConfig, l net.Listener, store *providers.CountedJobStore) *role.Runtime {
 	p := domain.DefaultPolicy()
 	p.FreeWindow = cfg.Window
 	p.ExpeditedRestore, p.StandardRestore = cfg.ExpeditedRestore, cfg.StandardRestore
@@ -145,7 +150,12 @@ func localSettings(cfg serveConfig, l net.Listener) providers.Settings {
 	if base == "" {
 		base = "http://" + l.Addr().String()
 	}
-	return providers.Settings{Policy: p, BaseURL: base, Logger: slog.Default()}
+	rt := &role.Runtime{Log: slog.Default(), Metrics: web.NewMetrics(), Config: role.Config{
+		Role: role.Local, Addr: l.Addr().String(), ShutdownGrace: 10 * time.Second, BaseURL: base, Policy: p,
+		Pipeline: role.Pipeline{RunnerConcurrency: cfg.Workers, Wait: 2 * time.Second}, DeadLetters: true,
+	}}
+	rt.Metrics.CountJobs(store.Counts)
+	return rt
 }
 
 func localMemoryOptions(cfg serveConfig) providers.MemoryOptions {
@@ -198,15 +208,9 @@ func localReference(ctx context.Context, cfg serveConfig) (*localRef, func(), er
 	return r, l.Close, nil
 }
 
-func localMetrics(store *providers.CountedJobStore, m *providers.Messaging) *web.Metrics {
-	met := web.NewMetrics()
-	met.CountJobs(store.Counts)
-	for name, q := range map[string]ports.Queue{"annotate": m.Queues.Annotate, "notify": m.Queues.Notify,
-		"archive": m.Queues.Archive, "thaw": m.Queues.Thaw, "restore": m.Queues.Restore} {
-		met.WatchQueue(name, q)
-		met.WatchQueue(name+"-dlq", m.Queues.DeadLetters[q])
-	}
-	return met
+// localAnnotator is the loaded engine, instrumented for /metrics.
+func localAnnotator(rt *role.Runtime, ref *localRef) results.Engine {
+	return rt.Metrics.InstrumentAnnotator(ref.Engine)
 }
 
 // localIdentity is Globus (or another OIDC issuer) sign-in when a client id
@@ -226,27 +230,17 @@ func localIdentity(ctx context.Context, cfg serveConfig, s providers.Settings) (
 	return p, nil
 }
 
-func localWeb(js *jobs.Service, acc *accounts.Service, objects *memory.ObjectStore, tokens web.TokenStore,
-	clock ports.Clock, idp ports.IdentityProvider, met *web.Metrics, outbox *memory.Outbox, m *providers.Messaging,
-	ref *localRef, s providers.Settings) (*web.Server, error) {
+// localWebOptions make a single-machine site: a per-process session key,
+// the dev sign-in, uploads streamed through the app, the outbox page, the
+// reference's samples and the object store's presigned handler.
+func localWebOptions(objects *memory.ObjectStore, outbox *memory.Outbox, ref *localRef, s providers.Settings) (web.Options, error) {
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
-		return nil, err
+		return web.Options{}, err
 	}
-	queues := []ports.Queue{m.Queues.Annotate, m.Queues.Notify, m.Queues.Archive, m.Queues.Thaw, m.Queues.Restore}
-	return web.New(web.Deps{
-		Jobs: js, Accounts: acc, Objects: objects, Tokens: tokens, Clock: clock, Identity: idp,
-		Metrics: met,
-		Ready: func(ctx context.Context) error {
-			for _, q := range queues {
-				if _, err := q.Stats(ctx); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
-	}, web.Options{
+	return web.Options{
 		SessionKey: key, BaseURL: s.BaseURL, DevSignIn: true, StreamUploads: true, LocalBilling: true,
+		InputPrefix: s.InputPrefix,
 		Outbox: func() []web.OutboxEmail {
 			sent := outbox.Sent()
 			out := make([]web.OutboxEmail, len(sent))
@@ -257,130 +251,27 @@ func localWeb(js *jobs.Service, acc *accounts.Service, objects *memory.ObjectSto
 		},
 		Samples: ref.Samples, Reference: ref.Engine.Reference(), Logger: s.Logger,
 		Mounts: map[string]http.Handler{memory.DefaultURLPrefix: objects.Handler()},
-	})
+	}, nil
 }
 
-// worker is one background loop.
-type worker struct {
-	name string
-	run  func(ctx context.Context) error
-}
-
-// workerSet is local mode's pipeline: annotator pool, archiver, thawer,
-// restorer, notifier and a dead-letter handler per queue.
-type workerSet struct{ list []worker }
-
-func localWorkers(store ports.JobStore, users ports.UserStore, objects ports.ObjectStore, composer ports.Composer, mailer ports.Mailer,
-	m *providers.Messaging, arch *archival.Service, clock ports.Clock, ref *localRef, met *web.Metrics,
-	cfg serveConfig, s providers.Settings) (*workerSet, error) {
-	pc := workers.Config{Policy: s.Policy, ResultPrefix: "results/", Logger: s.Logger}
-	ws := &workerSet{}
-	add := func(name string, run func(context.Context) error, err error) error {
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		ws.list = append(ws.list, worker{name, run})
-		return nil
-	}
-	rc := pc
-	rc.Concurrency = cfg.Workers
-	ann, err := results.New(objects, met.InstrumentAnnotator(ref.Engine), vartable.NewIndexer())
+// localRoleApp is the web application and every role's workers in one
+// process.
+func localRoleApp(rt *role.Runtime, srv *web.Server, ws providers.WorkerSet, bus *message.Bus) (*role.App, error) {
+	all, err := ws.Workers(rt, bus)
 	if err != nil {
 		return nil, err
 	}
-	runner, err := workers.NewRunner(workers.RunnerPorts{
-		Requests: m.Queues.Annotate, Archives: m.Queues.Archive, Results: m.Topics.JobResults,
-		Jobs: store, Users: users, Objects: objects, Annotator: ann, Clock: clock,
-	}, rc)
-	if err := add("annotator", runnerRun(runner), err); err != nil {
-		return nil, err
-	}
-	archiver, err := workers.NewArchiver(m.Queues.Archive, arch, clock, pc)
-	if err := add("archiver", runOf(archiver), err); err != nil {
-		return nil, err
-	}
-	thawer, err := workers.NewThawer(m.Queues.Thaw, arch, clock, pc)
-	if err := add("thawer", runOf(thawer), err); err != nil {
-		return nil, err
-	}
-	restorer, err := workers.NewRestorer(m.Queues.Restore, arch, clock, pc)
-	if err := add("restorer", runOf(restorer), err); err != nil {
-		return nil, err
-	}
-	notif, err := workers.NewNotifier(workers.NotifierPorts{Queue: m.Queues.Notify, Jobs: store, Users: users,
-		Composer: composer, Mailer: mailer, Clock: clock}, pc)
-	if err := add("notifier", runOf(notif), err); err != nil {
-		return nil, err
-	}
-	for name, q := range map[string]ports.Queue{"annotate": m.Queues.Annotate, "notify": m.Queues.Notify,
-		"archive": m.Queues.Archive, "thaw": m.Queues.Thaw, "restore": m.Queues.Restore} {
-		dl, err := workers.NewDeadLetters(workers.DeadLetterPorts{DLQ: m.Queues.DeadLetters[q], Origin: q,
-			Results: m.Topics.JobResults, Jobs: store, Clock: clock}, pc)
-		if err := add("dead-letters-"+name, runOf(dl), err); err != nil {
-			return nil, err
-		}
-	}
-	return ws, nil
+	return &role.App{Handler: srv, Workers: all}, nil
 }
 
-type runner interface {
-	Run(ctx context.Context) error
-}
-
-func runOf(r runner) func(context.Context) error {
-	if r == nil {
-		return nil
-	}
-	return r.Run
-}
-
-func runnerRun(r *workers.Runner) func(context.Context) error {
-	if r == nil {
-		return nil
-	}
-	return r.Run
-}
-
-// run serves until ctx is cancelled (SIGINT/SIGTERM), then shuts down in
-// order: stop taking requests and let in-flight ones finish, then stop the
-// workers, which release jobs they were annotating back to PENDING.
+// run serves until ctx is cancelled (SIGINT/SIGTERM), then shuts down as
+// the AWS roles do (role.Runtime.Serve): stop taking work, let in-flight
+// work finish for a grace period, release what is left to PENDING.
 func (a *localApp) run(ctx context.Context) error {
-	srv := &http.Server{Handler: a.Server, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopWorkers()
-	var wg sync.WaitGroup
-	for _, w := range a.Workers.list {
-		wg.Go(func() {
-			if err := w.run(wctx); err != nil && wctx.Err() == nil {
-				slog.Error("worker stopped", "worker", w.name, "err", err)
-			}
-		})
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(a.Listener) }()
 	slog.Info("GAS local mode ready", "url", a.Settings.BaseURL, "reference", a.Ref.Engine.Reference(), "known_variants", a.Ref.Known,
-		"free_window", a.Settings.Policy.FreeWindow, "workers", len(a.Workers.list))
+		"free_window", a.Settings.Policy.FreeWindow, "workers", len(a.App.Workers))
 	fmt.Fprintf(os.Stderr, "gas serve: listening on %s\n", a.Settings.BaseURL)
-	var err error
-	select {
-	case <-ctx.Done():
-	case err = <-served:
-		err = fmt.Errorf("web server: %w", err)
-	}
-	slog.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
-		err = fmt.Errorf("web shutdown: %w", serr)
-	}
-	stopWorkers()
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-sctx.Done():
-		slog.Warn("workers did not stop in time")
-	}
+	err := a.Runtime.ServeOn(ctx, a.Listener, a.App)
 	slog.Info("stopped")
 	return err
 }

@@ -13,43 +13,42 @@ import (
 
 // Injectors from wire.go:
 
-// initLocal wires local mode: every port in memory, the services, the web
-// app and the workers.
+// initLocal wires local mode: every port in memory, the web application and
+// every role's workers, through the provider sets the AWS roles use.
 func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) {
 	listener, cleanup, err := localListener(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
 	countedJobStore := providers.MemoryJobStore()
+	runtime := localRuntime(cfg, listener, countedJobStore)
 	userStore := providers.MemoryUserStore()
-	memoryOptions := localMemoryOptions(cfg)
-	objectStore, err := providers.MemoryObjectStore(memoryOptions)
+	objectStore, err := providers.MemoryObjectStore()
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
 	clock := providers.SystemClock()
-	messaging, err := providers.MemoryMessages(clock, memoryOptions)
+	bus, err := providers.MemoryMessages(clock)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
 	iDs := providers.RandomIDs()
-	settings := localSettings(cfg, listener)
-	service, err := providers.JobsService(countedJobStore, userStore, objectStore, messaging, clock, iDs, settings)
+	settings := providers.RoleSettings(runtime)
+	service, err := providers.JobsService(countedJobStore, userStore, objectStore, bus, clock, iDs, settings)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
 	billing := providers.MemoryBilling()
-	accountsService := providers.AccountsService(userStore, billing, messaging, clock, settings)
+	accountsService := providers.AccountsService(userStore, billing, bus, clock, settings)
 	tokenStore := providers.MemoryTokens()
 	identityProvider, err := localIdentity(ctx, cfg, settings)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
-	metrics := localMetrics(countedJobStore, messaging)
 	outbox, err := providers.MemoryOutbox(clock)
 	if err != nil {
 		cleanup()
@@ -60,32 +59,73 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 		cleanup()
 		return nil, nil, err
 	}
-	server, err := localWeb(service, accountsService, objectStore, tokenStore, clock, identityProvider, metrics, outbox, messaging, mainLocalRef, settings)
+	options, err := localWebOptions(objectStore, outbox, mainLocalRef, settings)
 	if err != nil {
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
-	composer, err := providers.Composer(settings)
+	server, err := providers.WebServer(runtime, service, accountsService, objectStore, tokenStore, clock, identityProvider, countedJobStore, bus, options)
 	if err != nil {
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
-	archive, cleanup3, err := providers.MemoryArchive(clock, messaging, memoryOptions)
+	config := providers.RolePipelineConfig(runtime, settings)
+	engine := localAnnotator(runtime, mainLocalRef)
+	annotator, err := providers.ResultsAnnotator(objectStore, engine)
 	if err != nil {
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
-	archivalService, err := providers.ArchivalService(countedJobStore, userStore, objectStore, archive, messaging, clock, settings)
+	runnerGroup, err := providers.RunnerWorkers(runtime, config, bus, countedJobStore, userStore, objectStore, annotator, clock)
+	if err != nil {
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	memoryOptions := localMemoryOptions(cfg)
+	archive, cleanup3, err := providers.MemoryArchive(clock, bus, memoryOptions, settings)
+	if err != nil {
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	archivalService, err := providers.ArchivalService(countedJobStore, userStore, objectStore, archive, bus, clock, settings)
 	if err != nil {
 		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
-	mainWorkerSet, err := localWorkers(countedJobStore, userStore, objectStore, composer, outbox, messaging, archivalService, clock, mainLocalRef, metrics, cfg, settings)
+	archivalGroup, err := providers.ArchivalWorkers(runtime, config, bus, archivalService, clock)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	composer, err := providers.Composer(settings)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	notifierGroup, err := providers.NotifierWorkers(runtime, config, bus, countedJobStore, userStore, composer, outbox, clock)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	workerSet := providers.WorkerSet{
+		Runner:   runnerGroup,
+		Archival: archivalGroup,
+		Notifier: notifierGroup,
+	}
+	app, err := localRoleApp(runtime, server, workerSet, bus)
 	if err != nil {
 		cleanup3()
 		cleanup2()
@@ -93,9 +133,9 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 		return nil, nil, err
 	}
 	mainLocalApp := &localApp{
+		Runtime:  runtime,
 		Listener: listener,
-		Server:   server,
-		Workers:  mainWorkerSet,
+		App:      app,
 		Ref:      mainLocalRef,
 		Settings: settings,
 	}

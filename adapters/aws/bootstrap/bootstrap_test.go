@@ -2,6 +2,7 @@ package bootstrap_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/gasproject/gas/adapters/aws/awstest"
 	"github.com/gasproject/gas/adapters/aws/bootstrap"
 	"github.com/gasproject/gas/adapters/aws/dynamostore"
+	"github.com/gasproject/gas/ports/message"
 )
 
 // TestBootstrapIsIdempotent runs bootstrap twice: the first run creates
@@ -39,7 +41,9 @@ func TestBootstrapIsIdempotent(t *testing.T) {
 	if len(second.Created) != 0 || second.Subscriptions != 0 {
 		t.Fatalf("second run created %v (%d subscriptions), want nothing", second.Created, second.Subscriptions)
 	}
-	for topic, q := range n.Subscriptions() {
+	top := c.Topology()
+	for _, p := range top.Topics {
+		topic, q := n.Topic(p.Name), n.Queue(p.Subscribers[0])
 		subs, err := env.Clients.SNS.ListSubscriptionsByTopic(ctx, &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(second.TopicARNs[topic])})
 		if err != nil {
 			t.Fatal(err)
@@ -55,7 +59,8 @@ func TestBootstrapIsIdempotent(t *testing.T) {
 			t.Errorf("subscription %s -> %s is not raw delivery: %v", topic, q, attrs.Attributes)
 		}
 	}
-	for _, q := range n.Queues() {
+	for _, spec := range top.Queues {
+		q := n.Queue(spec.Name)
 		a, err := env.Clients.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
 			QueueUrl: aws.String(second.QueueURLs[q]), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll},
 		})
@@ -69,8 +74,11 @@ func TestBootstrapIsIdempotent(t *testing.T) {
 		if err := json.Unmarshal([]byte(a.Attributes["RedrivePolicy"]), &redrive); err != nil {
 			t.Fatalf("queue %s redrive policy %q: %v", q, a.Attributes["RedrivePolicy"], err)
 		}
-		if redrive.Target != second.QueueARNs[awsconfig.DeadLetterName(q)] {
-			t.Errorf("queue %s dead-letters to %s, want its DLQ", q, redrive.Target)
+		if redrive.Target != second.QueueARNs[message.DeadLetterName(q)] || fmt.Sprint(redrive.Max) != fmt.Sprint(spec.MaxReceives) {
+			t.Errorf("queue %s dead-letters to %s after %v receives, want its DLQ after %d", q, redrive.Target, redrive.Max, spec.MaxReceives)
+		}
+		if a.Attributes["VisibilityTimeout"] != fmt.Sprint(spec.Visibility.Seconds()) {
+			t.Errorf("queue %s visibility timeout = %s s, want %s", q, a.Attributes["VisibilityTimeout"], spec.Visibility)
 		}
 		if a.Attributes["ReceiveMessageWaitTimeSeconds"] != "0" {
 			t.Errorf("queue %s default receive wait = %s s, want 0 (the adapter asks per receive)", q, a.Attributes["ReceiveMessageWaitTimeSeconds"])
@@ -100,7 +108,7 @@ func TestBootstrapIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(nc.TopicConfigurations) != 1 || aws.ToString(nc.TopicConfigurations[0].TopicArn) != second.TopicARNs[n.RestoreCompletionsTopic] {
+	if len(nc.TopicConfigurations) != 1 || aws.ToString(nc.TopicConfigurations[0].TopicArn) != second.TopicARNs[n.Topic(message.TopicRestoreCompletions)] {
 		t.Errorf("archive bucket notifications = %+v, want restore-completions topic", nc.TopicConfigurations)
 	}
 }

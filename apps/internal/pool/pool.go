@@ -169,10 +169,21 @@ func (p *Pool) resizeLocked() {
 	}
 }
 
+// resizable is a queue that wants to know how many receivers read it (a
+// role's drain queue, so shutdown knows when every loop has parked).
+type resizable interface{ Resize(receivers int) }
+
+func (p *Pool) receiversChanged() {
+	if r, ok := p.queue.(resizable); ok {
+		r.Resize(len(p.slots))
+	}
+}
+
 func (p *Pool) start() {
 	ctx, cancel := context.WithCancel(p.runCtx)
 	s := &slot{cancel: cancel}
 	p.slots = append(p.slots, s)
+	p.receiversChanged()
 	p.wg.Go(func() {
 		defer cancel()
 		p.loop(ctx, s)
@@ -199,6 +210,7 @@ func (p *Pool) remove(s *slot) {
 	for i, x := range p.slots {
 		if x == s {
 			p.slots = append(p.slots[:i], p.slots[i+1:]...)
+			p.receiversChanged()
 			return
 		}
 	}

@@ -68,7 +68,7 @@ func readTrace(t *testing.T, path string) []traceLine {
 }
 
 // A fixed pool of annotators in gas serve, driven by gas load jobs with
-// Poisson arrivals at about 70% utilisation: the simulator, replaying the
+// Poisson arrivals keeping it mostly busy: the simulator, replaying the
 // same arrivals and job times through the same pool, predicts the
 // measured queue-wait percentiles within the stated tolerance.
 func TestSimulatorPredictsRealQueueWait(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
-	"strconv"
 
 	"github.com/gasproject/gas/adapters/engine/csq"
 	"github.com/gasproject/gas/adapters/engine/model"
@@ -398,39 +397,6 @@ func (p *processor) checkRef(ci int32, pos int64, refU []byte, st *stats) csq.Wa
 	return 0
 }
 
-// countKnown counts the line's alleles found in the known source and
-// reports whether there is any.
-func countKnown(hits []knownHit, st *stats) bool {
-	found := false
-	for _, h := range hits {
-		if h.ok {
-			found = true
-			st.known++
-		}
-	}
-	return found
-}
-
-// appendKnownIDs writes head with its empty ID column filled with the known
-// IDs (';'-separated).
-func appendKnownIDs(out, head []byte, idStart int, hits []knownHit) []byte {
-	out = append(out, head[:idStart]...)
-	n := 0
-	for _, h := range hits {
-		if h.ok && h.id != "" && h.id != "." {
-			if n > 0 {
-				out = append(out, ';')
-			}
-			out = append(out, h.id...)
-			n++
-		}
-	}
-	if n == 0 {
-		out = append(out, '.')
-	}
-	return append(out, head[idStart+1:]...)
-}
-
 // appendInfo writes INFO without any old ANN, then the "ANN=" key.
 func appendInfo(out, info []byte) []byte {
 	if len(info) != 1 || info[0] != '.' {
@@ -466,23 +432,6 @@ func (p *processor) appendAlleles(out []byte, ci int32, pos int64, refU []byte, 
 		}
 		st.effects(p.ref, effs)
 		out = p.c.AppendANN(out, al, effs)
-	}
-	return out
-}
-
-// appendKnownAF writes ";KNOWN_AF=" with one frequency per ALT allele
-// ("." when unknown).
-func appendKnownAF(out []byte, hits []knownHit) []byte {
-	out = append(out, ";KNOWN_AF="...)
-	for i, h := range hits {
-		if i > 0 {
-			out = append(out, ',')
-		}
-		if h.ok && h.hasAF {
-			out = strconv.AppendFloat(out, h.af, 'g', 6, 64)
-		} else {
-			out = append(out, '.')
-		}
 	}
 	return out
 }

@@ -16,9 +16,11 @@ import (
 
 // BenchmarkCodecs compares, in one run on the same data, the DEFLATE
 // encoders and decoders a BGZF writer and reader can use: the package's own
-// (fastEncoder, inflater), github.com/klauspost/compress (flate, and gzip
-// writing and reading whole BGZF members) and the standard library's
-// compress/flate as a reference. Each sub-benchmark turns the text into (or
+// inflater, github.com/klauspost/compress (flate, which the Writer uses,
+// and gzip writing and reading whole BGZF members) and the standard
+// library's compress/flate as a reference. (Until commit 14102ee the
+// package also had its own encoder, measured here against the others; see
+// docs/benchmarks.md.) Each sub-benchmark turns the text into (or
 // back from) complete BGZF blocks of 0xff00 input bytes: header, deflate
 // data, CRC32 and ISIZE, checked on the way back. MB/s is of uncompressed
 // text; %size is the compressed size as a percentage of it.
@@ -48,9 +50,9 @@ func BenchmarkCodecs(b *testing.B) {
 			b.ReportMetric(100*float64(n)/float64(len(data)), "%size")
 		})
 	}
-	// What the reader meets: blocks from our writer's default encoder, and
-	// bgzip's (zlib level 6; compress/flate level 6 stands in for it).
-	for _, in := range []struct{ name, enc string }{{"fast-blocks", "ours-fast"}, {"level6-blocks", "stdlib-flate6"}} {
+	// What the reader meets: blocks from our writer at its default level,
+	// and bgzip's (zlib level 6; compress/flate level 6 stands in for it).
+	for _, in := range []struct{ name, enc string }{{"level1-blocks", "klauspost-flate1"}, {"level6-blocks", "stdlib-flate6"}} {
 		z := encodeAll(b, data, in.enc)
 		for _, d := range blockDecoders() {
 			b.Run("inflate/"+in.name+"/"+d.name, func(b *testing.B) {
@@ -104,14 +106,6 @@ func blockEncoders() []struct {
 		name string
 		make func() blockEncoder
 	}{
-		{"ours-fast", func() blockEncoder {
-			var e fastEncoder
-			var z []byte
-			return func(dst, src []byte) []byte {
-				z = e.encode(z[:0], src)
-				return wrapBlock(dst, z, src)
-			}
-		}},
 		{"klauspost-flate1", klauspostFlate(1)},
 		{"klauspost-flate6", klauspostFlate(6)},
 		{"klauspost-gzip1", klauspostGzip(1)},

@@ -15,12 +15,12 @@ import (
 )
 
 // BenchmarkCodecs compares, in one run on the same data, the DEFLATE
-// encoders and decoders a BGZF writer and reader can use: the package's own
-// inflater, github.com/klauspost/compress (flate, which the Writer uses,
-// and gzip writing and reading whole BGZF members) and the standard
-// library's compress/flate as a reference. (Until commit 14102ee the
-// package also had its own encoder, measured here against the others; see
-// docs/benchmarks.md.) Each sub-benchmark turns the text into (or
+// encoders and decoders a BGZF writer and reader can use:
+// github.com/klauspost/compress (flate, which the Writer and Reader use, and
+// gzip writing and reading whole BGZF members) and the standard library's
+// compress/flate as a reference. (At commit 14102ee the package still had
+// its own encoder and inflater, measured there against these; the figures
+// that retired them are in docs/benchmarks.md.) Each sub-benchmark turns the text into (or
 // back from) complete BGZF blocks of 0xff00 input bytes: header, deflate
 // data, CRC32 and ISIZE, checked on the way back. MB/s is of uncompressed
 // text; %size is the compressed size as a percentage of it.
@@ -198,12 +198,6 @@ func blockDecoders() []struct {
 		name string
 		make func() blockDecoder
 	}{
-		{"ours", func() blockDecoder {
-			var inf inflater
-			return func(dst, blk []byte) ([]byte, error) {
-				return inflateBlock(blk, dst[:0:cap(dst)], &inf, 0)
-			}
-		}},
 		{"klauspost-flate", func() blockDecoder {
 			fr := flate.NewReader(bytes.NewReader(nil))
 			var br bytes.Reader

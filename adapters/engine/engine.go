@@ -123,7 +123,7 @@ func badInput(line int64, format string, args ...any) error {
 }
 
 // Annotate reads a VCF (plain, gzip or BGZF) from in and writes it to out
-// with ANN added; see ports.Annotator.
+// with ANN added (the results.Engine that adapters/results streams jobs through).
 func (e *Engine) Annotate(ctx context.Context, in io.Reader, out io.Writer) (domain.Summary, error) {
 	sum := domain.Summary{Reference: e.ref.Name}
 	rc, err := input.Open(in, input.Limits{MaxInflated: e.opt.MaxInflated})

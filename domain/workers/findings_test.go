@@ -303,3 +303,32 @@ func (g *gatedJobs) Get(ctx context.Context, id domain.JobID) (*domain.Job, erro
 	g.before()
 	return g.JobStore.Get(ctx, id)
 }
+
+// runningElsewhere is cold storage with an Expedited retrieval of every
+// archive already running (started by an attempt that died): whatever tier
+// is asked for, the retrieval runs at Expedited.
+type runningElsewhere struct{ ports.Archive }
+
+func (r runningElsewhere) RestoreStatus(ctx context.Context, id string) (ports.RestoreStatus, error) {
+	st, err := r.Archive.RestoreStatus(ctx, id)
+	st.Tier = domain.RetrievalExpedited
+	return st, err
+}
+
+// The tier a job records, shown to its owner and waited for by the
+// reconciler, is the one cold storage runs, not the one asked for.
+func TestRestoreRecordsTheTierRunning(t *testing.T) {
+	w := newWorld(t)
+	j := archived(t, w)
+	w.archive.mem.RefuseExpedited(true) // so the thaw asks for Standard
+	m, _ := w.receive(qThaw)
+	p := w.ports(nil)
+	p.archive = runningElsewhere{w.archive}
+	if err := p.handler(qThaw)(w.ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	got := w.job(j.ID())
+	if got.RetrievalTier() != domain.RetrievalExpedited || !got.RestoreExpectedBy().Equal(w.clock.Now().Add(w.policy.ExpeditedRestore)) {
+		t.Fatalf("recorded %s expected by %s, want the Expedited one running", got.RetrievalTier(), got.RestoreExpectedBy())
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/gasproject/gas/adapters/aws/awsconfig"
+	"github.com/gasproject/gas/adapters/aws/awsfault"
 	"github.com/gasproject/gas/adapters/aws/awstest"
 	"github.com/gasproject/gas/adapters/aws/coldstore"
 	"github.com/gasproject/gas/adapters/aws/s3store"
@@ -231,5 +232,58 @@ func TestVaultDeleteThenRestore(t *testing.T) {
 	}
 	if _, err := a.InitiateRestore(ctx, "archive/never.tar", domain.RetrievalStandard); !errors.Is(err, ports.ErrNotFound) {
 		t.Fatalf("restore of a non-vault id: %v, want ErrNotFound", err)
+	}
+}
+
+// TestS3RetrievalNamesTheTierRunning: a thaw that finds a restore already
+// running (S3 answers 409 RestoreAlreadyInProgress, which moto never does,
+// so it is injected below the SDK) reports the tier that restore runs at,
+// not the one it asked for: an Expedited restore started by an attempt
+// that died is not shown to the user as a five-hour Standard one. Without
+// a record of the running tier, Standard is assumed.
+func TestS3RetrievalNamesTheTierRunning(t *testing.T) {
+	faults := &awsfault.Injector{}
+	env := awstest.New(t, awsconfig.WithHTTPClient(awsconfig.HTTPClientWith(faults)))
+	ctx := awstest.Ctx(t)
+	b := env.Config.Names.ArchiveBucket
+	if _, err := env.Clients.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := coldstore.NewS3Glacier(env.Clients.S3, b, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inProgress := func() {
+		faults.Respond(awsfault.All(awsfault.Query("restore"), awsfault.BodyContains("<Tier>Standard</Tier>")), 1, 409,
+			"application/xml", nil, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>RestoreAlreadyInProgress</Code>`+
+				`<Message>Object restore is already in progress</Message><RequestId>gas-test</RequestId></Error>`)
+	}
+	tierOf := func(rid string) domain.RetrievalTier {
+		t.Helper()
+		st, err := a.RestoreStatus(ctx, rid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Tier
+	}
+
+	running, _ := a.Put(ctx, "archive/u/j1/abc.tar", strings.NewReader("tarball"))
+	if _, err := a.InitiateRestore(ctx, running, domain.RetrievalExpedited); err != nil {
+		t.Fatal(err)
+	}
+	inProgress() // the retry after a crash, Expedited now refused for capacity
+	rid, err := a.InitiateRestore(ctx, running, domain.RetrievalStandard)
+	if err != nil || tierOf(rid) != domain.RetrievalExpedited {
+		t.Fatalf("asked Standard with Expedited running: %q, %v; want the Expedited retrieval", rid, err)
+	}
+
+	unknown, _ := a.Put(ctx, "archive/u/j2/abc.tar", strings.NewReader("tarball"))
+	inProgress()
+	rid, err = a.InitiateRestore(ctx, unknown, domain.RetrievalStandard)
+	if err != nil || !strings.HasPrefix(rid, string(domain.RetrievalStandard)+":") { // the retrieval names its tier
+		t.Fatalf("asked Standard with an unrecorded restore running: %q, %v; want Standard", rid, err)
+	}
+	if faults.Hits() != 2 {
+		t.Fatalf("the in-progress answer was given %d times, want 2", faults.Hits())
 	}
 }

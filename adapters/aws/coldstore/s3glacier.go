@@ -81,10 +81,16 @@ func validTier(t domain.RetrievalTier) bool {
 	return t == domain.RetrievalExpedited || t == domain.RetrievalStandard
 }
 
+// tierTag is the object tag that remembers the tier of the restore S3 is
+// running on an archive: S3 does not tell (HEAD says only that a restore
+// is ongoing), and the user must be shown the tier actually running.
+const tierTag = "gas-restore-tier"
+
 // InitiateRestore asks S3 to restore the object at tier. A restore already
-// running is success (a redelivered thaw must not fail). Expedited without
-// capacity (GlacierExpeditedRetrievalNotAvailable, which the retryer is told
-// not to retry) is ports.ErrNoExpeditedCapacity.
+// running is success (a redelivered thaw must not fail), and the retrieval
+// then names the tier running, not the one asked for (see runningTier).
+// Expedited without capacity (GlacierExpeditedRetrievalNotAvailable, which
+// the retryer is told not to retry) is ports.ErrNoExpeditedCapacity.
 func (a *S3Glacier) InitiateRestore(ctx context.Context, archiveID string, tier domain.RetrievalTier) (string, error) {
 	if !validTier(tier) {
 		return "", fmt.Errorf("restore %s: unknown tier %q", archiveID, tier)
@@ -97,7 +103,10 @@ func (a *S3Glacier) InitiateRestore(ctx context.Context, archiveID string, tier 
 		},
 	})
 	switch code := apiCode(err); {
-	case err == nil, code == "RestoreAlreadyInProgress":
+	case err == nil:
+		a.rememberTier(ctx, archiveID, tier)
+	case code == "RestoreAlreadyInProgress":
+		tier = a.runningTier(ctx, archiveID, tier)
 	case code == "GlacierExpeditedRetrievalNotAvailable":
 		return "", fmt.Errorf("restore %s: %w", archiveID, ports.ErrNoExpeditedCapacity)
 	case code == "NoSuchKey" || code == "NotFound":
@@ -109,6 +118,48 @@ func (a *S3Glacier) InitiateRestore(ctx context.Context, archiveID string, tier 
 		return "", fmt.Errorf("restore %s: %w", archiveID, err)
 	}
 	return string(tier) + ":" + archiveID, nil
+}
+
+// rememberTier tags the archive with the tier of the restore S3 accepted
+// (a new one, or an Expedited upgrade of a Standard one), keeping its
+// other tags (the SHA-256 the restore is verified against is one). It is
+// best effort: without the tag a later runningTier answers conservatively.
+func (a *S3Glacier) rememberTier(ctx context.Context, key string, tier domain.RetrievalTier) {
+	bucket := aws.String(a.store.Bucket(key))
+	out, err := a.api.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: bucket, Key: aws.String(key)})
+	if err != nil {
+		return
+	}
+	tags := []types.Tag{{Key: aws.String(tierTag), Value: aws.String(string(tier))}}
+	for _, t := range out.TagSet {
+		if aws.ToString(t.Key) != tierTag {
+			tags = append(tags, t)
+		}
+	}
+	_, _ = a.api.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: bucket, Key: aws.String(key),
+		Tagging: &types.Tagging{TagSet: tags}})
+}
+
+// runningTier is the tier of the restore already in progress on key when a
+// request at asked was refused with RestoreAlreadyInProgress. S3 accepts
+// a faster tier as an upgrade, so a refused Expedited means Expedited is
+// running; a refused Standard may hide either, and the tag rememberTier
+// wrote tells which (without it, Standard: telling a user to expect the
+// slower tier is the mistake that disappoints nobody).
+func (a *S3Glacier) runningTier(ctx context.Context, key string, asked domain.RetrievalTier) domain.RetrievalTier {
+	if asked == domain.RetrievalExpedited {
+		return asked
+	}
+	out, err := a.api.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(a.store.Bucket(key)), Key: aws.String(key)})
+	if err != nil {
+		return asked
+	}
+	for _, t := range out.TagSet {
+		if aws.ToString(t.Key) == tierTag && validTier(domain.RetrievalTier(aws.ToString(t.Value))) {
+			return domain.RetrievalTier(aws.ToString(t.Value))
+		}
+	}
+	return asked
 }
 
 func parseRetrieval(retrievalID string) (domain.RetrievalTier, string, bool) {

@@ -79,6 +79,7 @@ type harness struct {
 	clock    *memory.FakeClock
 	requests *memory.Queue
 	thaws    *memory.Queue
+	restores *memory.Queue
 	outbox   *memory.Outbox
 	tokens   *web.MemoryTokenStore
 	ready    error
@@ -98,6 +99,10 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	must(t, err)
 	h.thaws, err = memory.NewQueue("thaw", clock)
 	must(t, err)
+	h.restores, err = memory.NewQueue("restore", clock)
+	must(t, err)
+	restoreTopic, err := memory.NewTopic("restore-completions", h.restores)
+	must(t, err)
 	reqTopic, err := memory.NewTopic("job-requests", h.requests)
 	must(t, err)
 	thawTopic, err := memory.NewTopic("thaw-requests", h.thaws)
@@ -108,6 +113,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	h.jobs, err = jobs.NewService(h.store, h.users, h.objects, reqTopic, clock, memory.NewRandomIDs(),
 		jobs.Config{Policy: pol, InputPrefix: "inputs/", ResultPrefix: "results/"})
 	must(t, err)
+	h.jobs.WithRestoreChecks(restoreTopic)
 	h.accounts = accounts.NewService(h.users, memory.NewFreeBilling(), thawTopic, clock)
 	deps := web.Deps{Jobs: h.jobs, Accounts: h.accounts, Objects: h.objects, Tokens: h.tokens, Clock: clock,
 		Ready: func(context.Context) error { return h.ready }}

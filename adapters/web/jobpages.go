@@ -383,6 +383,27 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request, j *domain.Job) {
 	}
 }
 
+// retry is the job page's "retry" for a job stuck through no fault of its
+// owner: FAILED by the service, or RESTORING past its expected time.
+func (s *Server) retry(w http.ResponseWriter, r *http.Request, j *domain.Job) {
+	retried, err := s.d.Jobs.Retry(r.Context(), currentUser(r).ID(), j.ID())
+	to := "/annotations/" + url.PathEscape(string(j.ID()))
+	switch {
+	case err == nil && retried.Status() == domain.StatusPending:
+		s.redirectFlash(w, r, to, "The job is queued again.")
+	case err == nil:
+		s.redirectFlash(w, r, to, "The restore is being checked again; this page updates by itself.")
+	case errors.Is(err, jobs.ErrInputGone):
+		s.redirectFlash(w, r, to, "The uploaded file is no longer stored, so the job cannot run again. Please upload the file again.")
+	case errors.Is(err, jobs.ErrNotRetryable):
+		s.redirectFlash(w, r, to, "This job cannot be retried now.")
+	case isNotFound(err):
+		s.notFound(w, r)
+	default:
+		s.serverError(w, r, err)
+	}
+}
+
 type logData struct {
 	Job  *domain.Job
 	Log  string

@@ -104,6 +104,11 @@ type detailData struct {
 	Failure      string
 	FailureHint  string
 	Window       string
+	// Retryable offers the retry action: FAILED by the service, or
+	// RESTORING past its expected time.
+	Retryable bool
+	// NoticeError says why the owner could not be e-mailed.
+	NoticeError string
 }
 
 // annotation is the job page: times, downloads or why not, charts, top
@@ -115,7 +120,8 @@ func (s *Server) annotation(w http.ResponseWriter, r *http.Request, j *domain.Jo
 		s.jobError(w, r, err)
 		return
 	}
-	d := detailData{Job: j, Decision: dec, Window: humanDuration(s.d.Jobs.Policy().FreeWindow)}
+	d := detailData{Job: j, Decision: dec, Window: humanDuration(s.d.Jobs.Policy().FreeWindow),
+		Retryable: j.FailedByService() || j.RestoreOverdue(s.d.Clock.Now()), NoticeError: j.NoticeError()}
 	if j.Status() == domain.StatusFailed {
 		d.Failure, d.FailureHint = failureText(j), failureHint(j)
 	}

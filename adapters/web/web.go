@@ -264,6 +264,7 @@ func (s *Server) routes() http.Handler {
 	r.HandleFunc("/annotations/{id}/download/{format}", s.signedIn(s.withJob(s.download))).Methods(http.MethodGet)
 	r.HandleFunc("/annotations/{id}/variants.tsv", s.signedIn(s.withJob(s.subsetTSV))).Methods(http.MethodGet)
 	r.HandleFunc("/annotations/{id}/cancel", s.form(s.signedIn(s.withJob(s.cancel)))).Methods(http.MethodPost)
+	r.HandleFunc("/annotations/{id}/retry", s.form(s.signedIn(s.withJob(s.retry)))).Methods(http.MethodPost)
 
 	r.HandleFunc("/subscribe", s.signedIn(s.subscribePage)).Methods(http.MethodGet)
 	r.HandleFunc("/subscribe", s.form(s.signedIn(s.upgrade))).Methods(http.MethodPost)

@@ -8,11 +8,20 @@ import (
 	"github.com/google/wire"
 
 	"github.com/gasproject/gas/apps/internal/providers"
+	"github.com/gasproject/gas/apps/internal/role"
+	"github.com/gasproject/gas/domain/workers"
 )
 
 // initLocal wires local mode: every port in memory, the web application and
 // every role's workers, through the provider sets the AWS roles use.
 func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) {
 	wire.Build(providers.MemorySet, localSet)
+	return nil, nil, nil
+}
+
+// initReconcile wires `gas reconcile`: the reconciler over the AWS
+// deployment a reconciler role's configuration names.
+func initReconcile(ctx context.Context, rt *role.Runtime) (*workers.Reconciler, func(), error) {
+	wire.Build(providers.ReconcileCommandSet)
 	return nil, nil, nil
 }

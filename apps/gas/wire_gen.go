@@ -9,6 +9,8 @@ package main
 import (
 	"context"
 	"github.com/gasproject/gas/apps/internal/providers"
+	"github.com/gasproject/gas/apps/internal/role"
+	"github.com/gasproject/gas/domain/workers"
 )
 
 // Injectors from wire.go:
@@ -120,10 +122,18 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 		cleanup()
 		return nil, nil, err
 	}
+	reconcilerGroup, err := providers.ReconcilerWorkers(runtime, config, bus, countedJobStore, userStore, clock)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
 	workerSet := providers.WorkerSet{
-		Runner:   runnerGroup,
-		Archival: archivalGroup,
-		Notifier: notifierGroup,
+		Runner:     runnerGroup,
+		Archival:   archivalGroup,
+		Notifier:   notifierGroup,
+		Reconciler: reconcilerGroup,
 	}
 	app, err := localRoleApp(runtime, server, workerSet, bus)
 	if err != nil {
@@ -142,6 +152,42 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 	return mainLocalApp, func() {
 		cleanup3()
 		cleanup2()
+		cleanup()
+	}, nil
+}
+
+// initReconcile wires `gas reconcile`: the reconciler over the AWS
+// deployment a reconciler role's configuration names.
+func initReconcile(ctx context.Context, rt *role.Runtime) (*workers.Reconciler, func(), error) {
+	settings := providers.RoleSettings(rt)
+	config := providers.RolePipelineConfig(rt, settings)
+	awsconfigConfig := providers.RoleAWSConfig(rt)
+	clients, cleanup, err := providers.RoleAWSClients(ctx, rt, awsconfigConfig)
+	if err != nil {
+		return nil, nil, err
+	}
+	clock := providers.SystemClock()
+	bus, err := providers.AWSMessages(ctx, clients, awsconfigConfig, clock, settings)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	jobStore, err := providers.RoleJobStore(rt, clients, awsconfigConfig)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	userStore, err := providers.AWSUserStore(clients, awsconfigConfig)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	reconciler, err := providers.Reconciler(rt, config, bus, jobStore, userStore, clock)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return reconciler, func() {
 		cleanup()
 	}, nil
 }

@@ -109,12 +109,12 @@ type ReconcilerPorts struct {
 type Reconciler struct {
 	p       ReconcilerPorts
 	cfg     Config
-	observe func(Report)
+	observe func(Report, error)
 }
 
-// NewReconciler checks the ports; observe (nil: none) sees every report,
-// for metrics.
-func NewReconciler(p ReconcilerPorts, cfg Config, observe func(Report)) (*Reconciler, error) {
+// NewReconciler checks the ports; observe (nil: none) sees every pass's
+// report and error, for metrics.
+func NewReconciler(p ReconcilerPorts, cfg Config, observe func(Report, error)) (*Reconciler, error) {
 	if p.Jobs == nil || p.Users == nil || p.Requests == nil || p.Results == nil || p.Thaws == nil ||
 		p.Restores == nil || p.Archives == nil || p.Annotate == nil || p.Clock == nil {
 		return nil, fmt.Errorf("%w: reconciler needs every port", ErrConfig)
@@ -124,7 +124,7 @@ func NewReconciler(p ReconcilerPorts, cfg Config, observe func(Report)) (*Reconc
 		return nil, err
 	}
 	if observe == nil {
-		observe = func(Report) {}
+		observe = func(Report, error) {}
 	}
 	cfg.Logger = cfg.Logger.With("worker", "reconciler")
 	return &Reconciler{p: p, cfg: cfg, observe: observe}, nil
@@ -164,9 +164,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, dryRun bool) (Report, error)
 		run.requestStranded(ctx)
 	}
 	run.report.Took = time.Since(start)
-	r.observe(run.report)
 	if err != nil {
-		return run.report, fmt.Errorf("reconcile: %w", err)
+		err = fmt.Errorf("reconcile: %w", err)
+	}
+	r.observe(run.report, err)
+	if err != nil {
+		return run.report, err
 	}
 	r.logReport(ctx, run.report)
 	return run.report, nil

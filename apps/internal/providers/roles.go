@@ -62,6 +62,13 @@ var ArchivalRoleSet = wire.NewSet(RoleSet, ArchivalService, ArchivalWorkers, wir
 // NotifierRoleSet e-mails users and drains the dead-letter queues.
 var NotifierRoleSet = wire.NewSet(RoleSet, NotifierSet, wire.Struct(new(WorkerSet), "Notifier"), WorkerApp)
 
+// ReconcilerRoleSet scans the stores and re-issues lost messages.
+var ReconcilerRoleSet = wire.NewSet(RoleSet, ReconcilerWorkers, wire.Struct(new(WorkerSet), "Reconciler"), WorkerApp)
+
+// ReconcileCommandSet is `gas reconcile`: one reconciler over the
+// deployment the environment names, for a single pass.
+var ReconcileCommandSet = wire.NewSet(RoleSet, Reconciler)
+
 // RoleAWSConfig is the deployment's AWS configuration.
 func RoleAWSConfig(rt *role.Runtime) awsconfig.Config { return rt.Config.AWS }
 
@@ -77,7 +84,7 @@ func RolePipelineConfig(rt *role.Runtime, s Settings) workers.Config {
 		Policy: s.Policy, ResultPrefix: s.ResultPrefix, Visibility: p.Visibility, Wait: p.Wait,
 		Heartbeat: p.Heartbeat, Concurrency: p.Concurrency, RetryDelay: p.RetryDelay,
 		PollInterval: p.PollInterval, RedriveDelay: p.RedriveDelay, MaxRedrives: p.MaxRedrives,
-		Logger: rt.Log,
+		ReconcileInterval: p.ReconcileInterval, ReconcileGrace: p.ReconcileGrace, Logger: rt.Log,
 	}
 }
 

@@ -27,6 +27,9 @@ const (
 	Thawer    Name = message.RoleThawer
 	Restorer  Name = message.RoleRestorer
 	Notifier  Name = message.RoleNotifier
+	// Reconciler consumes no queue: it scans the stores and re-issues lost
+	// messages (domain/workers.Reconciler); `gas reconcile` runs one pass.
+	Reconciler Name = message.RoleReconciler
 
 	// Local is local mode (`gas serve`): one process playing every role.
 	// It is no binary of its own, so Load refuses it.
@@ -34,7 +37,7 @@ const (
 )
 
 // Roles lists every role, in the order the documentation shows them.
-var Roles = []Name{Web, Annotator, Archiver, Thawer, Restorer, Notifier}
+var Roles = []Name{Web, Annotator, Archiver, Thawer, Restorer, Notifier, Reconciler}
 
 // consumers are the roles that consume a queue of the topology (their own
 // or a dead-letter queue), in Roles order.
@@ -66,6 +69,9 @@ type Pipeline struct {
 	PollInterval time.Duration
 	RedriveDelay time.Duration
 	MaxRedrives  int
+	// ReconcileInterval and ReconcileGrace tune the reconciler.
+	ReconcileInterval time.Duration
+	ReconcileGrace    time.Duration
 	// RunnerConcurrency, when set, is how many jobs the annotator runner
 	// works on at once instead of Concurrency: local mode annotates many
 	// jobs at a time but handles every other queue one message at a time.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gasproject/gas/adapters/aws/awsconfig"
 	"github.com/gasproject/gas/domain"
+	"github.com/gasproject/gas/domain/workers"
 )
 
 // Setting documents one configuration variable and applies it.
@@ -153,11 +154,19 @@ func Settings() []Setting {
 		{Env: "GAS_REDRIVE_DELAY", Default: "5m", Roles: []Name{Notifier},
 			Help:  "how long the dead-letter handler waits before sending a failed housekeeping message back to its queue",
 			apply: durationSetting(func(c *Config) *time.Duration { return &c.Pipeline.RedriveDelay })},
-		{Env: "GAS_MAX_REDRIVES", Default: "3", Roles: []Name{Notifier}, Help: "resends of a dead-lettered message before it is dropped",
+		{Env: "GAS_MAX_REDRIVES", Default: "3", Roles: []Name{Notifier},
+			Help:  "resends of a dead-lettered message before it is parked, with its reason, on the parked queue (alarm on its depth)",
 			apply: intSetting(func(c *Config) *int { return &c.Pipeline.MaxRedrives })},
 		{Env: "GAS_DEAD_LETTERS", Default: "true", Roles: []Name{Notifier},
 			Help:  "drain every dead-letter queue: FAIL the jobs of dead requests (with the reason) and redrive housekeeping",
 			apply: func(c *Config, v string) (err error) { c.DeadLetters, err = strconv.ParseBool(v); return err }},
+		{Env: "GAS_RECONCILE_INTERVAL", Default: workers.DefaultReconcileInterval.String(), Roles: []Name{Reconciler},
+			Help:  "how often the reconciler scans every job (strongly consistent reads of the whole jobs table) and re-issues lost messages",
+			apply: durationSetting(func(c *Config) *time.Duration { return &c.Pipeline.ReconcileInterval })},
+		{Env: "GAS_RECONCILE_GRACE", Default: workers.DefaultReconcileGrace.String(), Roles: []Name{Reconciler},
+			Help: "how long a message may take to act before the reconciler re-issues it: a job idle, a lease lapsed, a notice unsent, " +
+				"results past their window or expected restore, for this long",
+			apply: durationSetting(func(c *Config) *time.Duration { return &c.Pipeline.ReconcileGrace })},
 
 		{Env: "GAS_ANNOTATION_DB", Default: "(required)", Roles: []Name{Annotator},
 			Help:  "annotation database (gas db build) loaded once at start: a local path or s3://bucket/key",

@@ -99,6 +99,13 @@ func TestAWSProvidersOnBootstrappedDeployment(t *testing.T) {
 	if _, ok := bus.Queue(message.QueueRestore).(*coldstore.NoticeQueue); !ok {
 		t.Fatalf("restore queue is %T, want cold-storage notices translated", bus.Queue(message.QueueRestore))
 	}
+	// Raw notices that dead-letter are translated too, not dropped as malformed.
+	if _, ok := bus.DeadLetter(message.QueueRestore).(*coldstore.NoticeQueue); !ok {
+		t.Fatalf("restore dead-letter queue is %T, want cold-storage notices translated", bus.DeadLetter(message.QueueRestore))
+	}
+	if bus.Parked() == nil {
+		t.Fatal("no parked queue")
+	}
 	if err := message.Publish(ctx, bus.Topic(message.TopicJobRequests), message.JobRequest("j1", "u1")); err != nil {
 		t.Fatal(err)
 	}

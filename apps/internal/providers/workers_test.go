@@ -112,10 +112,10 @@ func scrape(m *web.Metrics) string {
 func TestEachProcessRunsTheWorkersTheTopologyGivesIt(t *testing.T) {
 	dead := []string{"dead-letters:annotate", "dead-letters:archive", "dead-letters:notify", "dead-letters:restore", "dead-letters:thaw"}
 	for r, want := range map[role.Name][]string{
-		role.Annotator: {"annotate"},
-		role.Archiver:  {"archive"},
-		role.Thawer:    {"thaw"},
-		role.Restorer:  {"restore"},
+		role.Annotator:  {"annotate"},
+		role.Archiver:   {"archive"},
+		role.Thawer:     {"thaw"},
+		role.Restorer:   {"restore"},
 		role.Notifier:   append(slices.Clone(dead), "notify"),
 		role.Reconciler: {"reconciler"},
 		role.Local:      append([]string{"annotate", "archive"}, append(slices.Clone(dead), "notify", "reconciler", "restore", "thaw")...),

@@ -44,7 +44,7 @@ var (
 
 // roleBinaries are the packages the cluster runs, plus the gas CLI for
 // `gas aws bootstrap`.
-var roleBinaries = []string{"web", "annotator", "archiver", "thawer", "restorer", "notifier", "gas"}
+var roleBinaries = []string{"web", "annotator", "archiver", "thawer", "restorer", "notifier", "reconciler", "gas"}
 
 func build(t *testing.T) string {
 	t.Helper()
@@ -228,6 +228,8 @@ var testSettings = map[string]string{
 	"GAS_STANDARD_RESTORE":      "6s",
 	"GAS_RESTORE_POLL_INTERVAL": "1s",
 	"GAS_REDRIVE_DELAY":         "2s",
+	"GAS_RECONCILE_INTERVAL":    "1s",
+	"GAS_RECONCILE_GRACE":       "20s",
 	"GAS_SHUTDOWN_GRACE":        "10s",
 	"GAS_AWS_MAX_ATTEMPTS":      "3",
 	"GAS_AWS_MAX_BACKOFF":       "200ms",

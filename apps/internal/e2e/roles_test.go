@@ -15,8 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/gasproject/gas/adapters/aws/awstest"
 	"github.com/gasproject/gas/adapters/aws/snstopic"
 	"github.com/gasproject/gas/domain"
+	"github.com/gasproject/gas/domain/jobs"
 	"github.com/gasproject/gas/ports/message"
 )
 
@@ -119,8 +124,35 @@ func TestRolesEndToEnd(t *testing.T) {
 		})
 	})
 
+	// A web server died between storing a job and publishing its request
+	// (the job is written straight into DynamoDB here, its input into S3,
+	// and nothing is published): the reconciler role finds it stranded and
+	// requests it; an annotator runs it and its owner is told.
+	t.Run("ReconcilerRequestsAStrandedJob", func(t *testing.T) {
+		ctx := awstest.Ctx(t)
+		id := domain.JobID("stranded-" + awstest.Unique())
+		key := jobs.InputKey("inputs/", daveSub, id)
+		if _, err := c.aws.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(c.cfg.Names.InputsBucket), Key: aws.String(key),
+			Body: bytes.NewReader(input)}); err != nil {
+			t.Fatal(err)
+		}
+		j, err := domain.NewJob(id, daveSub, "stranded.vcf", key, int64(len(input)), time.Now().Add(-time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.jobs.Create(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+		c.waitJob(t, id, "completed", 60*time.Second, func(j *domain.Job) bool { return j.Status() == domain.StatusCompleted })
+		r["reconciler"].waitFor(t, "the repair", 10*time.Second, func(rec record) bool {
+			return rec.str("msg") == "reconcile: repaired" && rec.str("finding") == "pending_unrequested" && rec.str("job") == string(id)
+		})
+		c.waitEmail(t, "dave@example.org", id, 30*time.Second)
+	})
+
 	// Every role exposes Prometheus metrics: the annotators their runs and
-	// queue depth, the web its request latencies, the notifier the DLQs.
+	// queue depth, the web its request latencies, the notifier the DLQs,
+	// the reconciler its passes and the parked queue.
 	t.Run("Metrics", func(t *testing.T) {
 		annotators := httpBody(t, "http://"+a1.addr(t)+"/metrics") + httpBody(t, "http://"+a2.addr(t)+"/metrics")
 		if !strings.Contains(annotators, `gas_annotations_total{outcome="ok"}`) || !strings.Contains(annotators, "gas_annotated_variants_total") {
@@ -133,6 +165,8 @@ func TestRolesEndToEnd(t *testing.T) {
 			{a1, []string{`gas_queue_messages{queue="annotate",state="visible"}`, "gas_job_write_conflicts_total", "go_goroutines"}},
 			{r["web"], []string{`gas_http_request_duration_seconds_count{code="200",method="GET",route="/annotations/{id}/status"}`}},
 			{notifier, []string{`gas_queue_messages{queue="annotate-dlq",state="visible"} 0`, `gas_queue_messages{queue="notify",state="in_flight"}`}},
+			{r["reconciler"], []string{`gas_reconcile_runs_total{outcome="ok"}`, `gas_reconcile_findings{finding="pending_unrequested"}`,
+				`gas_queue_messages{queue="parked",state="visible"} 0`}},
 		} {
 			body := httpBody(t, "http://"+m.p.addr(t)+"/metrics")
 			for _, w := range m.wants {
@@ -413,8 +447,8 @@ func (c *cluster) startWeb(name string, extra ...string) *proc {
 		"GAS_REFERENCE_NAME=" + c.refName}, extra...)...)
 }
 
-// startRoles starts web, annotators (n of them), archiver, thawer, restorer
-// and notifier with extra settings per binary, and waits until each
+// startRoles starts web, annotators (n of them), archiver, thawer, restorer,
+// notifier and reconciler with extra settings per binary, and waits until each
 // listens and is ready. Processes are named by binary ("annotator-1" ...).
 func (c *cluster) startRoles(t *testing.T, extra map[string][]string, annotators int) map[string]*proc {
 	t.Helper()
@@ -424,7 +458,7 @@ func (c *cluster) startRoles(t *testing.T, extra map[string][]string, annotators
 		name := fmt.Sprintf("annotator-%d", i)
 		procs[name] = c.start(name, "annotator", append([]string{"GAS_ANNOTATION_DB=" + c.db}, extra["annotator"]...)...)
 	}
-	for _, role := range []string{"archiver", "thawer", "restorer", "notifier"} {
+	for _, role := range []string{"archiver", "thawer", "restorer", "notifier", "reconciler"} {
 		procs[role] = c.start(role, role, extra[role]...)
 	}
 	for name, p := range procs {

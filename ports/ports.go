@@ -168,6 +168,16 @@ type RestoreStatus struct {
 	Tier domain.RetrievalTier
 }
 
+// Retrieval is a cold-storage retrieval as it was started.
+type Retrieval struct {
+	// ID names it for RestoreStatus and OpenRestored.
+	ID string
+	// Tier is the tier it runs at: the one asked for, or that of a
+	// retrieval of the same archive already running (S3 restores an object
+	// once at a time). It is what the user is told to expect.
+	Tier domain.RetrievalTier
+}
+
 // Archive is cold storage.
 type Archive interface {
 	// Put streams r into cold storage under key (derived from the job, so a
@@ -175,7 +185,7 @@ type Archive interface {
 	Put(ctx context.Context, key string, r io.Reader) (archiveID string, err error)
 	// InitiateRestore starts a retrieval; ErrNoExpeditedCapacity when an
 	// Expedited one cannot be served now.
-	InitiateRestore(ctx context.Context, archiveID string, tier domain.RetrievalTier) (retrievalID string, err error)
+	InitiateRestore(ctx context.Context, archiveID string, tier domain.RetrievalTier) (Retrieval, error)
 	// RestoreStatus polls a retrieval.
 	RestoreStatus(ctx context.Context, retrievalID string) (RestoreStatus, error)
 	// OpenRestored reads a completed retrieval's bytes.

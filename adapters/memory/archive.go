@@ -142,20 +142,20 @@ func (a *Archive) Put(ctx context.Context, key string, r io.Reader) (string, err
 // InitiateRestore starts a retrieval of archiveID at tier that completes
 // after the tier's retrieval time; ErrNotFound for an unknown archive,
 // ErrNoExpeditedCapacity for Expedited while refusing.
-func (a *Archive) InitiateRestore(ctx context.Context, archiveID string, tier domain.RetrievalTier) (string, error) {
+func (a *Archive) InitiateRestore(ctx context.Context, archiveID string, tier domain.RetrievalTier) (ports.Retrieval, error) {
 	if tier != domain.RetrievalExpedited && tier != domain.RetrievalStandard {
-		return "", fmt.Errorf("restore %s: unknown tier %q", archiveID, tier)
+		return ports.Retrieval{}, fmt.Errorf("restore %s: unknown tier %q", archiveID, tier)
 	}
 	if _, err := a.blobs.head(archiveID); err != nil {
-		return "", fmt.Errorf("restore %s: %w", archiveID, err)
+		return ports.Retrieval{}, fmt.Errorf("restore %s: %w", archiveID, err)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
-		return "", fmt.Errorf("restore %s: archive closed", archiveID)
+		return ports.Retrieval{}, fmt.Errorf("restore %s: archive closed", archiveID)
 	}
 	if tier == domain.RetrievalExpedited && a.refuse {
-		return "", fmt.Errorf("restore %s: %w", archiveID, ports.ErrNoExpeditedCapacity)
+		return ports.Retrieval{}, fmt.Errorf("restore %s: %w", archiveID, ports.ErrNoExpeditedCapacity)
 	}
 	id := "retrieval-" + a.ids.NewID()
 	rt := &retrieval{archiveID: archiveID, tier: tier, readyAt: a.clock.Now().Add(a.times[tier])}
@@ -164,7 +164,7 @@ func (a *Archive) InitiateRestore(ctx context.Context, archiveID string, tier do
 		done := RestoreCompletion{RetrievalID: id, ArchiveID: archiveID, Tier: tier}
 		rt.stop = atFunc(a.clock, rt.readyAt, func() { a.notify(done) })
 	}
-	return id, nil
+	return ports.Retrieval{ID: id, Tier: tier}, nil
 }
 
 func (a *Archive) notify(c RestoreCompletion) {

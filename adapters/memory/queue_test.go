@@ -158,6 +158,32 @@ func waitPending(t *testing.T, c *memory.FakeClock, n int) {
 	}
 }
 
+// TestQueueCapsAHoldAtTwelveHours: like SQS, a delivery can be kept hidden
+// at most 12 hours from its receipt; an extension past that fails and the
+// message reappears, so a worker holding it longer must hand it over.
+func TestQueueCapsAHoldAtTwelveHours(t *testing.T) {
+	q, c := fakeQueue(t)
+	ctx := context.Background()
+	if err := q.Send(ctx, []byte("long job"), 0); err != nil {
+		t.Fatal(err)
+	}
+	m := receiveN(t, q, 2*time.Hour)[0]
+	for range 10 {
+		c.Advance(time.Hour)
+		if err := q.ExtendVisibility(ctx, m.Receipt, 2*time.Hour); err != nil {
+			t.Fatalf("extension within 12 hours: %v", err)
+		}
+	}
+	c.Advance(30 * time.Minute) // 10.5 h after the receipt, hidden until 12 h
+	if err := q.ExtendVisibility(ctx, m.Receipt, 2*time.Hour); !errors.Is(err, memory.ErrHoldCap) {
+		t.Fatalf("extension past 12 hours from receipt: %v, want ErrHoldCap", err)
+	}
+	c.Advance(90 * time.Minute)
+	if again := receiveN(t, q, time.Minute); len(again) != 1 || again[0].Receives != 2 {
+		t.Fatalf("after 12 hours the message should be delivered again: %+v", again)
+	}
+}
+
 func TestQueueDeadLetterKeepsReceiveCount(t *testing.T) {
 	c := memory.NewFakeClock(time.Time{})
 	dlq, err := memory.NewQueue("dlq", c)

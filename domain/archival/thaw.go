@@ -116,38 +116,22 @@ func (s *Service) startRestore(ctx context.Context, id domain.JobID) error {
 // anything records it: the check carries the retrieval, so a crash before
 // the record cannot leave it unchecked (see RestoreCheck).
 func (s *Service) initiate(ctx context.Context, id domain.JobID, archiveID string) (Retrieval, error) {
-	tier := domain.RetrievalExpedited
-	retrieval, err := s.archive.InitiateRestore(ctx, archiveID, tier)
+	started, err := s.archive.InitiateRestore(ctx, archiveID, domain.RetrievalExpedited)
 	if errors.Is(err, ports.ErrNoExpeditedCapacity) {
-		tier = domain.RetrievalStandard
-		retrieval, err = s.archive.InitiateRestore(ctx, archiveID, tier)
+		started, err = s.archive.InitiateRestore(ctx, archiveID, domain.RetrievalStandard)
 	}
 	if err != nil {
 		return Retrieval{}, err
 	}
-	tier = s.runningTier(ctx, retrieval, tier)
+	// The tier recorded is the one running, which a retrieval already in
+	// progress (started by an attempt that died) decides.
 	now := s.clock.Now()
-	r := Retrieval{ID: retrieval, ArchiveID: archiveID, Tier: tier, ExpectedBy: now.Add(s.cfg.Policy.ExpectedRestore(tier))}
+	r := Retrieval{ID: started.ID, ArchiveID: archiveID, Tier: started.Tier,
+		ExpectedBy: now.Add(s.cfg.Policy.ExpectedRestore(started.Tier))}
 	if err := message.Schedule(ctx, s.restores, message.RetrievalCheck(id, r.ID, r.ArchiveID, r.Tier, r.ExpectedBy), now); err != nil {
 		return Retrieval{}, err
 	}
 	return r, nil
-}
-
-// runningTier is the tier of the retrieval cold storage is running for
-// retrieval, which is not always the one asked for: a retrieval already in
-// progress (started by an earlier attempt that died before recording it)
-// keeps its own tier. The user is shown, and the reconciler waits for,
-// the running one. If cold storage cannot say, asked is kept.
-func (s *Service) runningTier(ctx context.Context, retrieval string, asked domain.RetrievalTier) domain.RetrievalTier {
-	st, err := s.archive.RestoreStatus(ctx, retrieval)
-	if err != nil || (st.Tier != domain.RetrievalExpedited && st.Tier != domain.RetrievalStandard) {
-		return asked
-	}
-	if st.Tier != asked {
-		s.log.InfoContext(ctx, "a retrieval was already running at another tier", "retrieval", retrieval, "asked", asked, "running", st.Tier)
-	}
-	return st.Tier
 }
 
 // ThawJob restores one ARCHIVED job of a premium user: the reconciler's

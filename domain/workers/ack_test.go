@@ -259,7 +259,9 @@ func TestThawerAcknowledgesOnlyDurableEffects(t *testing.T) {
 			var store ports.JobStore = w.jobStore
 			switch name {
 			case "initiate fails":
-				arch.InitiateRestoreFunc = func(context.Context, string, domain.RetrievalTier) (string, error) { return "", errDown }
+				arch.InitiateRestoreFunc = func(context.Context, string, domain.RetrievalTier) (ports.Retrieval, error) {
+					return ports.Retrieval{}, errDown
+				}
 			case "check schedule fails":
 				restores.SendFunc = func(context.Context, []byte, time.Duration) error { return errDown }
 			case "record fails":

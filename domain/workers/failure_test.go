@@ -305,10 +305,11 @@ func TestForgottenUnrecordedRetrievalIsStartedAgain(t *testing.T) {
 	w := newWorld(t)
 	j := archived(t, w)
 	// What the thawer did before it died: initiate, schedule the check.
-	lost, err := w.archive.InitiateRestore(w.ctx, j.ArchiveID(), domain.RetrievalExpedited)
+	started, err := w.archive.InitiateRestore(w.ctx, j.ArchiveID(), domain.RetrievalExpedited)
 	if err != nil {
 		t.Fatal(err)
 	}
+	lost := started.ID
 	due := w.clock.Now().Add(w.policy.ExpeditedRestore)
 	check := message.RetrievalCheck(j.ID(), lost, j.ArchiveID(), domain.RetrievalExpedited, due)
 	if err := message.Schedule(w.ctx, w.queues[qRestore], check, w.clock.Now()); err != nil {

@@ -230,9 +230,9 @@ func (f *faultyArchive) Put(ctx context.Context, key string, r io.Reader) (strin
 	return f.s.Put(ctx, key, r)
 }
 
-func (f *faultyArchive) InitiateRestore(ctx context.Context, id string, tier domain.RetrievalTier) (string, error) {
+func (f *faultyArchive) InitiateRestore(ctx context.Context, id string, tier domain.RetrievalTier) (ports.Retrieval, error) {
 	if err := f.inj.call(ctx, "archive.InitiateRestore"); err != nil {
-		return "", err
+		return ports.Retrieval{}, err
 	}
 	return f.s.InitiateRestore(ctx, id, tier)
 }

@@ -309,10 +309,10 @@ func (g *gatedJobs) Get(ctx context.Context, id domain.JobID) (*domain.Job, erro
 // is asked for, the retrieval runs at Expedited.
 type runningElsewhere struct{ ports.Archive }
 
-func (r runningElsewhere) RestoreStatus(ctx context.Context, id string) (ports.RestoreStatus, error) {
-	st, err := r.Archive.RestoreStatus(ctx, id)
-	st.Tier = domain.RetrievalExpedited
-	return st, err
+func (r runningElsewhere) InitiateRestore(ctx context.Context, id string, tier domain.RetrievalTier) (ports.Retrieval, error) {
+	started, err := r.Archive.InitiateRestore(ctx, id, tier)
+	started.Tier = domain.RetrievalExpedited
+	return started, err
 }
 
 // The tier a job records, shown to its owner and waited for by the

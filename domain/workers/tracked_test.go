@@ -85,11 +85,11 @@ type trackedArchive struct {
 	initiated []string
 }
 
-func (a *trackedArchive) InitiateRestore(ctx context.Context, id string, tier domain.RetrievalTier) (string, error) {
+func (a *trackedArchive) InitiateRestore(ctx context.Context, id string, tier domain.RetrievalTier) (ports.Retrieval, error) {
 	r, err := a.Archive.InitiateRestore(ctx, id, tier)
 	if err == nil {
 		a.mu.Lock()
-		a.initiated = append(a.initiated, r)
+		a.initiated = append(a.initiated, r.ID)
 		a.mu.Unlock()
 	}
 	return r, err

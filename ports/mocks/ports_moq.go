@@ -1319,7 +1319,7 @@ var _ ports.Archive = &ArchiveMock{}
 //			DeleteFunc: func(ctx context.Context, archiveID string) error {
 //				panic("mock out the Delete method")
 //			},
-//			InitiateRestoreFunc: func(ctx context.Context, archiveID string, tier domain.RetrievalTier) (string, error) {
+//			InitiateRestoreFunc: func(ctx context.Context, archiveID string, tier domain.RetrievalTier) (ports.Retrieval, error) {
 //				panic("mock out the InitiateRestore method")
 //			},
 //			OpenRestoredFunc: func(ctx context.Context, retrievalID string) (io.ReadCloser, error) {
@@ -1342,7 +1342,7 @@ type ArchiveMock struct {
 	DeleteFunc func(ctx context.Context, archiveID string) error
 
 	// InitiateRestoreFunc mocks the InitiateRestore method.
-	InitiateRestoreFunc func(ctx context.Context, archiveID string, tier domain.RetrievalTier) (string, error)
+	InitiateRestoreFunc func(ctx context.Context, archiveID string, tier domain.RetrievalTier) (ports.Retrieval, error)
 
 	// OpenRestoredFunc mocks the OpenRestored method.
 	OpenRestoredFunc func(ctx context.Context, retrievalID string) (io.ReadCloser, error)
@@ -1439,7 +1439,7 @@ func (mock *ArchiveMock) DeleteCalls() []struct {
 }
 
 // InitiateRestore calls InitiateRestoreFunc.
-func (mock *ArchiveMock) InitiateRestore(ctx context.Context, archiveID string, tier domain.RetrievalTier) (string, error) {
+func (mock *ArchiveMock) InitiateRestore(ctx context.Context, archiveID string, tier domain.RetrievalTier) (ports.Retrieval, error) {
 	if mock.InitiateRestoreFunc == nil {
 		panic("ArchiveMock.InitiateRestoreFunc: method is nil but Archive.InitiateRestore was just called")
 	}

@@ -219,7 +219,7 @@ type cluster struct {
 // settings every role gets: short windows and timeouts so the whole life
 // of a job fits in seconds.
 var testSettings = map[string]string{
-	"GAS_FREE_WINDOW":           "4s",
+	"GAS_FREE_WINDOW":           "6s",
 	"GAS_LEASE":                 "3s",
 	"GAS_VISIBILITY":            "5s",
 	"GAS_POLL_WAIT":             "5s",

@@ -32,6 +32,7 @@ func (s *Server) apiRoutes(r *mux.Router) {
 	r.HandleFunc("/jobs/{id}/summary", s.api(s.apiJob(s.apiSummary))).Methods(http.MethodGet)
 	r.HandleFunc("/jobs/{id}/log", s.api(s.apiJob(s.apiLog))).Methods(http.MethodGet)
 	r.HandleFunc("/jobs/{id}/cancel", s.api(s.apiJob(s.apiCancel))).Methods(http.MethodPost)
+	r.HandleFunc("/jobs/{id}/retry", s.api(s.apiJob(s.apiRetry))).Methods(http.MethodPost)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { apiError(w, http.StatusNotFound, "not found") })
 }
 
@@ -92,18 +93,20 @@ type downloadJSON struct {
 }
 
 type jobJSON struct {
-	ID            domain.JobID      `json:"id"`
-	InputName     string            `json:"input_name"`
-	InputSize     int64             `json:"input_size"`
-	Status        domain.Status     `json:"status"`
-	Storage       domain.Storage    `json:"storage,omitempty"`
-	SubmittedAt   time.Time         `json:"submitted_at"`
-	StartedAt     *time.Time        `json:"started_at,omitempty"`
-	CompletedAt   *time.Time        `json:"completed_at,omitempty"`
-	FailureReason string            `json:"failure_reason,omitempty"`
-	Reference     string            `json:"reference,omitempty"`
-	Download      downloadJSON      `json:"download"`
-	Links         map[string]string `json:"links"`
+	ID            domain.JobID   `json:"id"`
+	InputName     string         `json:"input_name"`
+	InputSize     int64          `json:"input_size"`
+	Status        domain.Status  `json:"status"`
+	Storage       domain.Storage `json:"storage,omitempty"`
+	SubmittedAt   time.Time      `json:"submitted_at"`
+	StartedAt     *time.Time     `json:"started_at,omitempty"`
+	CompletedAt   *time.Time     `json:"completed_at,omitempty"`
+	FailureReason string         `json:"failure_reason,omitempty"`
+	// NoticeError says why the owner could not be e-mailed.
+	NoticeError string            `json:"notice_error,omitempty"`
+	Reference   string            `json:"reference,omitempty"`
+	Download    downloadJSON      `json:"download"`
+	Links       map[string]string `json:"links"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -123,6 +126,7 @@ func jobToJSON(j *domain.Job, d domain.DownloadDecision) jobJSON {
 	if j.Status() == domain.StatusFailed {
 		out.FailureReason = failureText(j)
 	}
+	out.NoticeError = j.NoticeError()
 	if j.Status() == domain.StatusCompleted {
 		out.Links["result"], out.Links["summary"], out.Links["log"] = base+"/result", base+"/summary", base+"/log"
 	}
@@ -251,6 +255,24 @@ func (s *Server) apiCancel(w http.ResponseWriter, r *http.Request, u *domain.Use
 		return
 	}
 	writeJSON(w, http.StatusOK, jobToJSON(j, s.decide(j, u)))
+}
+
+// apiRetry queues a job FAILED by the service again, or has a late
+// restore checked again; 409 for any other job.
+func (s *Server) apiRetry(w http.ResponseWriter, r *http.Request, u *domain.User, j *domain.Job) {
+	j, err := s.d.Jobs.Retry(r.Context(), u.ID(), j.ID())
+	switch {
+	case errors.Is(err, jobs.ErrNotRetryable):
+		apiError(w, http.StatusConflict, "the job cannot be retried now: only jobs failed by the service and restores past their time can")
+	case errors.Is(err, jobs.ErrInputGone):
+		apiError(w, http.StatusConflict, "the uploaded file is no longer stored; submit it again")
+	case isNotFound(err):
+		apiError(w, http.StatusNotFound, "not found")
+	case err != nil:
+		apiError(w, http.StatusInternalServerError, "internal error")
+	default:
+		writeJSON(w, http.StatusOK, jobToJSON(j, s.decide(j, u)))
+	}
 }
 
 func (s *Server) streamObject(ctx context.Context, w http.ResponseWriter, key, ctype, filename string) {

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -138,5 +139,38 @@ func TestReconcileMetrics(t *testing.T) {
 		if !strings.Contains(rec.Body.String(), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+}
+
+// TestAPIRetry: the JSON API retries a job failed by the service and
+// refuses any other; a refused notice is in the job's JSON.
+func TestAPIRetry(t *testing.T) {
+	h := newHarness(t)
+	b := h.signIn("Ann", "ann@example.org", domain.TierFree)
+	token := b.newToken("script")
+	id := b.submit("a.vcf", sampleVCF)
+	h.mutate(id, func(j *domain.Job) error { return j.Claim(h.clock.Now(), time.Minute, 3) })
+	h.mutate(id, func(j *domain.Job) error { return j.Abandon(h.clock.Now(), "dead letter") })
+	h.mutate(id, func(j *domain.Job) error { return j.NoticeRejected(h.clock.Now(), "Email address is not verified.") })
+	call := func(method, path string) (int, string) {
+		req, _ := http.NewRequest(method, h.ts.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := call(http.MethodGet, "/api/v1/jobs/"+string(id)); code != http.StatusOK ||
+		!strings.Contains(body, `"notice_error":"Email address is not verified."`) {
+		t.Fatalf("job JSON: %d %s", code, body)
+	}
+	if code, body := call(http.MethodPost, "/api/v1/jobs/"+string(id)+"/retry"); code != http.StatusOK || !strings.Contains(body, `"status":"PENDING"`) {
+		t.Fatalf("retry: %d %s", code, body)
+	}
+	if code, _ := call(http.MethodPost, "/api/v1/jobs/"+string(id)+"/retry"); code != http.StatusConflict {
+		t.Fatalf("retry of a pending job: %d, want 409", code)
 	}
 }

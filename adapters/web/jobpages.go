@@ -535,6 +535,8 @@ func failureText(j *domain.Job) string {
 func failureHint(j *domain.Job) string {
 	r := strings.ToLower(j.FailureReason())
 	switch {
+	case j.FailedByService():
+		return "This was not caused by your file: the service gave up after repeated attempts. Retry it below; if it fails again, contact the operators."
 	case strings.Contains(r, "bad input") || strings.Contains(r, "line ") || strings.Contains(r, "vcf") || strings.Contains(r, "malformed"):
 		return "The file could not be read as a VCF. Check the line mentioned above, fix the file and upload it again."
 	case strings.Contains(r, "dead") || strings.Contains(r, "attempt"):

@@ -149,3 +149,7 @@ func TestObjectStoreContract(t *testing.T) {
 		contract.TestObjectStore(t, func(t *testing.T) contract.ObjectStoreFixture { return objectFixture(t, true) })
 	})
 }
+
+func TestSessionStoreContract(t *testing.T) {
+	contract.TestSessionStore(t, func(t *testing.T) ports.SessionStore { return memory.NewSessionStore() })
+}

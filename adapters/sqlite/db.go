@@ -1,0 +1,169 @@
+// Package sqlite keeps every store of local mode in one SQLite database
+// (modernc.org/sqlite: pure Go, so `go run` needs no C toolchain): jobs,
+// users, API tokens, sessions, the message queues and their topics, the
+// outbox and the local cold storage's retrieval bookkeeping. Nothing is
+// lost when `gas serve` stops or is killed: the database runs in WAL mode
+// with full synchronous commits, and its schema is versioned and migrated
+// at start.
+//
+// A database is opened by one process at a time: Open takes an exclusive
+// lock beside the file and refuses, naming the holder, while another
+// process has it. Writes go through one connection (SQLite has one writer
+// anyway, and Go-side queueing beats busy retries); reads use a pool that
+// WAL lets run beside the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/gofrs/flock"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// ErrLocked is returned by Open while another process has the database.
+var ErrLocked = errors.New("database is in use by another process")
+
+// DB is an open GAS database.
+type DB struct {
+	path string
+	w    *sql.DB // the one writer connection
+	r    *sql.DB // readers
+	lock *flock.Flock
+}
+
+// Open opens (creating if needed) the database at path, locks it for this
+// process and brings its schema up to date. It fails with ErrLocked if
+// another process holds it, and refuses a database written by a newer
+// version of GAS.
+func Open(ctx context.Context, path string) (*DB, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+		return nil, fmt.Errorf("database %s: %w", abs, err)
+	}
+	lock, err := acquire(abs + ".lock")
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{path: abs, lock: lock}
+	if err := db.open(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// acquire takes the lock file beside the database, recording this
+// process's id in it so a refused process can say who holds it.
+func acquire(path string) (*flock.Flock, error) {
+	l := flock.New(path)
+	ok, err := l.TryLock()
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	if !ok {
+		holder := "another process"
+		if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+			holder = "process " + strings.TrimSpace(string(b))
+		}
+		return nil, fmt.Errorf("%s is held by %s (is another gas serve using this data directory?): %w", path, holder, ErrLocked)
+	}
+	// The lock is on the file, not its contents: record who holds it.
+	_ = os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
+	return l, nil
+}
+
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	if readOnly {
+		q.Set("mode", "ro")
+	}
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+func (db *DB) open(ctx context.Context) error {
+	var err error
+	if db.w, err = sql.Open("sqlite", dsn(db.path, false)); err != nil {
+		return fmt.Errorf("open database %s: %w", db.path, err)
+	}
+	db.w.SetMaxOpenConns(1)
+	db.w.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, db.w); err != nil {
+		return fmt.Errorf("database %s: %w", db.path, err)
+	}
+	if db.r, err = sql.Open("sqlite", dsn(db.path, true)); err != nil {
+		return fmt.Errorf("open database %s: %w", db.path, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	db.r.SetMaxOpenConns(n)
+	db.r.SetMaxIdleConns(n)
+	return nil
+}
+
+// Path is the database file.
+func (db *DB) Path() string { return db.path }
+
+// Close closes the connections and releases the lock.
+func (db *DB) Close() error {
+	var errs []error
+	for _, c := range []*sql.DB{db.r, db.w} {
+		if c != nil {
+			errs = append(errs, c.Close())
+		}
+	}
+	if db.lock != nil {
+		errs = append(errs, db.lock.Unlock())
+	}
+	return errors.Join(errs...)
+}
+
+// write runs f in one write transaction (BEGIN IMMEDIATE on the single
+// writer connection), committing if f returns nil.
+func (db *DB) write(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// Backup writes a consistent copy of the database at path to out (which
+// must not exist) with VACUUM INTO, while a server may be using it: it
+// needs no lock, reads one WAL snapshot and leaves the live database as it
+// was. The copy is a database Open accepts.
+func Backup(ctx context.Context, path, out string) error {
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("back up %s: %w", path, err)
+	}
+	if _, err := os.Stat(out); err == nil {
+		return fmt.Errorf("back up to %s: %w", out, os.ErrExist)
+	}
+	c, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		return fmt.Errorf("back up %s: %w", path, err)
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, "VACUUM INTO ?", out); err != nil {
+		return fmt.Errorf("back up %s to %s: %w", path, out, err)
+	}
+	return nil
+}

@@ -159,7 +159,7 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) ports.SessionSto
 		got, err := s.Get(ctx, theirs.ID, t0)
 		must(t, err)
 		same(t, "another user's session", got, theirs)
-		must(t, s.DeleteUser(ctx, user))                           // nothing left: not an error
+		must(t, s.DeleteUser(ctx, user))                          // nothing left: not an error
 		must(t, s.DeleteUser(ctx, domain.UserID(uniq("nobody")))) // never signed in
 		after := newSession(user, t0, time.Hour)
 		must(t, s.Create(ctx, after)) // signing in again works

@@ -7,31 +7,22 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gasproject/gas/domain"
+	"github.com/gasproject/gas/adapters/disk"
 	"github.com/gasproject/gas/ports"
 )
 
-// Retrieval is one retrieval from the local cold storage: which archive,
-// at which tier, when it completes, and whether its completion has been
-// announced.
-type Retrieval struct {
-	ID        string
-	ArchiveID string
-	Tier      domain.RetrievalTier
-	ReadyAt   time.Time
-	Notified  bool
-}
-
-// Retrievals is the local cold storage's bookkeeping on the retrievals
-// table, so retrievals started before a crash still complete, and are
-// still announced, after a restart.
+// Retrievals is the local cold storage's bookkeeping (disk.Retrievals) on
+// the retrievals table, so retrievals started before a crash still
+// complete, and are still announced, after a restart.
 type Retrievals struct{ db *DB }
+
+var _ disk.Retrievals = (*Retrievals)(nil)
 
 // NewRetrievals uses db's retrievals table.
 func NewRetrievals(db *DB) *Retrievals { return &Retrievals{db: db} }
 
 // Add records a new retrieval.
-func (r *Retrievals) Add(ctx context.Context, x Retrieval) error {
+func (r *Retrievals) Add(ctx context.Context, x disk.Retrieval) error {
 	err := r.db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO retrievals (id, archive, tier, ready_at, notified) VALUES (?, ?, ?, ?, ?)`,
 			x.ID, x.ArchiveID, x.Tier, x.ReadyAt.UnixNano(), x.Notified)
@@ -47,7 +38,7 @@ func (r *Retrievals) Add(ctx context.Context, x Retrieval) error {
 }
 
 // Get returns a retrieval; ErrNotFound if there is none with id.
-func (r *Retrievals) Get(ctx context.Context, id string) (Retrieval, error) {
+func (r *Retrievals) Get(ctx context.Context, id string) (disk.Retrieval, error) {
 	x, err := scanRetrieval(r.db.r.QueryRowContext(ctx, `SELECT id, archive, tier, ready_at, notified FROM retrievals WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return x, fmt.Errorf("retrieval %s: %w", id, ports.ErrNotFound)
@@ -60,13 +51,13 @@ func (r *Retrievals) Get(ctx context.Context, id string) (Retrieval, error) {
 
 // Pending lists the retrievals whose completion has not been announced,
 // soonest first.
-func (r *Retrievals) Pending(ctx context.Context) ([]Retrieval, error) {
+func (r *Retrievals) Pending(ctx context.Context) ([]disk.Retrieval, error) {
 	rows, err := r.db.r.QueryContext(ctx, `SELECT id, archive, tier, ready_at, notified FROM retrievals WHERE notified = 0 ORDER BY ready_at`)
 	if err != nil {
 		return nil, fmt.Errorf("pending retrievals: %w", err)
 	}
 	defer rows.Close()
-	var out []Retrieval
+	var out []disk.Retrieval
 	for rows.Next() {
 		x, err := scanRetrieval(rows)
 		if err != nil {
@@ -89,11 +80,11 @@ func (r *Retrievals) MarkNotified(ctx context.Context, id string) error {
 	return nil
 }
 
-func scanRetrieval(row interface{ Scan(...any) error }) (Retrieval, error) {
-	var x Retrieval
+func scanRetrieval(row interface{ Scan(...any) error }) (disk.Retrieval, error) {
+	var x disk.Retrieval
 	var ready int64
 	if err := row.Scan(&x.ID, &x.ArchiveID, &x.Tier, &ready, &x.Notified); err != nil {
-		return Retrieval{}, err
+		return disk.Retrieval{}, err
 	}
 	x.ReadyAt = time.Unix(0, ready).UTC()
 	return x, nil

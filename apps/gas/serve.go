@@ -22,6 +22,7 @@ import (
 	"github.com/gasproject/gas/adapters/engine"
 	"github.com/gasproject/gas/adapters/memory"
 	"github.com/gasproject/gas/adapters/oidc"
+	"github.com/gasproject/gas/adapters/presign"
 	"github.com/gasproject/gas/adapters/vartable"
 	"github.com/gasproject/gas/adapters/web"
 	"github.com/gasproject/gas/apps/internal/providers"
@@ -256,7 +257,7 @@ func localWeb(js *jobs.Service, acc *accounts.Service, objects *memory.ObjectSto
 			return out
 		},
 		Samples: ref.Samples, Reference: ref.Engine.Reference(), Logger: s.Logger,
-		Mounts: map[string]http.Handler{memory.DefaultURLPrefix: objects.Handler()},
+		Mounts: map[string]http.Handler{presign.DefaultURLPrefix: objects.Handler()},
 	})
 }
 

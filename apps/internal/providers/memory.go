@@ -10,6 +10,7 @@ import (
 	"github.com/google/wire"
 
 	"github.com/gasproject/gas/adapters/memory"
+	"github.com/gasproject/gas/adapters/presign"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/ports"
 	"github.com/gasproject/gas/ports/message"
@@ -87,7 +88,7 @@ func MemoryUserStore() ports.UserStore { return memory.NewUserStore() }
 func MemoryObjectStore(o MemoryOptions) (*memory.ObjectStore, error) {
 	prefix := o.ObjectURLPrefix
 	if prefix == "" {
-		prefix = memory.DefaultURLPrefix
+		prefix = presign.DefaultURLPrefix
 	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {

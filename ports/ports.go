@@ -13,7 +13,7 @@ import (
 	"github.com/gasproject/gas/domain"
 )
 
-//go:generate go tool moq -out mocks/ports_moq.go -pkg mocks . Clock IDs JobStore UserStore ObjectStore Queue Publisher Archive Bundler Mailer Composer IdentityProvider Annotator Billing TokenStore SessionStore
+//go:generate go tool moq -out mocks/ports_moq.go -pkg mocks . JobStore UserStore ObjectStore Queue Publisher Archive Mailer Billing SessionStore
 
 // Errors every adapter returns (wrapped with context) so services can react
 // to them without knowing the technology.

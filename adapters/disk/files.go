@@ -41,8 +41,9 @@ type description struct {
 }
 
 // files is a directory of objects named by the SHA-256 of their keys
-// (objects/<h[:2]>/<h>): any key maps to a safe flat name, and keys "a"
-// and "a/b" never collide. Temporary files live in tmp/ beside objects/.
+// (<h[:2]>/<h>): any key maps to a safe flat name, and keys "a" and "a/b"
+// never collide. Temporary files live in tmp/, in the same file system so
+// a rename moves them into place.
 type files struct{ dir string }
 
 func openFiles(dir string) (files, error) {
@@ -53,7 +54,7 @@ func openFiles(dir string) (files, error) {
 	if err != nil {
 		return files{}, fmt.Errorf("disk store %s: %w", dir, err)
 	}
-	for _, sub := range []string{"objects", "tmp"} {
+	for _, sub := range []string{".", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(abs, sub), 0o700); err != nil {
 			return files{}, fmt.Errorf("disk store %s: %w", dir, err)
 		}
@@ -70,7 +71,7 @@ func openFiles(dir string) (files, error) {
 func (f files) path(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	h := hex.EncodeToString(sum[:])
-	return filepath.Join(f.dir, "objects", h[:2], h)
+	return filepath.Join(f.dir, h[:2], h)
 }
 
 // put streams r into key's file, atomically replacing any earlier one. It

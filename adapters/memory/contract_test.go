@@ -12,7 +12,7 @@ import (
 )
 
 // must returns a constructor's value, failing the test on its error:
-// must(t)(memory.NewMemoryQueue(...)).
+// must(t)(memory.NewQueue(...)).
 func must[T any](t *testing.T) func(T, error) T {
 	return func(v T, err error) T {
 		t.Helper()

@@ -12,6 +12,7 @@ import (
 	"github.com/gasproject/gas/adapters/memory"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/ports"
+	"github.com/gasproject/gas/ports/message"
 )
 
 func TestOutboxListsNewestFirstAndIsBounded(t *testing.T) {
@@ -137,31 +138,33 @@ func TestDevIdentityProvider(t *testing.T) {
 
 func TestTopologyWiresTopicsToQueuesWithDeadLetters(t *testing.T) {
 	clock := memory.NewFakeClock(time.Time{})
-	top, err := memory.NewTopology(clock, 2)
+	top := message.DefaultTopology().WithMaxReceives(2)
+	bus, err := memory.OpenTopology(top, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	for _, c := range []struct {
-		topic *memory.Topic
-		queue *memory.Queue
-	}{{top.JobRequests, top.Annotate}, {top.JobResults, top.Notify}, {top.ThawRequests, top.Thaw}, {top.RestoreCompletions, top.Restore}} {
-		if err := c.topic.Publish(ctx, []byte("m")); err != nil {
+	for _, p := range top.Topics {
+		if err := bus.Topic(p.Name).Publish(ctx, []byte("m")); err != nil {
 			t.Fatal(err)
 		}
+		q := bus.Queue(p.Subscribers[0])
 		for range 2 {
-			ms, _ := c.queue.Receive(ctx, 1, time.Second, 0)
+			ms, _ := q.Receive(ctx, 1, time.Second, 0)
 			if len(ms) != 1 {
-				t.Fatalf("%s got nothing", c.queue.Name())
+				t.Fatalf("%s got nothing from %s", p.Subscribers[0], p.Name)
 			}
 			clock.Advance(time.Second)
 		}
-		c.queue.Receive(ctx, 1, time.Second, 0)
-		if ms, _ := top.DeadLetters[c.queue.Name()].Receive(ctx, 1, time.Second, 0); len(ms) != 1 {
-			t.Fatalf("%s: nothing dead-lettered after 2 receives", c.queue.Name())
+		q.Receive(ctx, 1, time.Second, 0)
+		if ms, _ := bus.DeadLetter(p.Subscribers[0]).Receive(ctx, 1, time.Second, 0); len(ms) != 1 {
+			t.Fatalf("%s: nothing dead-lettered after 2 receives", p.Subscribers[0])
 		}
 	}
-	if top.Archive == nil || top.DeadLetters[memory.QueueArchive] == nil {
+	if bus.Queue(message.QueueArchive) == nil || bus.DeadLetter(message.QueueArchive) == nil {
 		t.Fatalf("archive queue missing")
+	}
+	if q, ok := bus.Queue(message.QueueArchive).(*memory.Queue); !ok || q.Name() != message.QueueArchive {
+		t.Fatalf("archive queue is %#v", bus.Queue(message.QueueArchive))
 	}
 }

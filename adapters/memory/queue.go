@@ -16,8 +16,8 @@ const (
 	// MaxReceiveBatch is the most messages one Receive returns (SQS: 10).
 	MaxReceiveBatch = 10
 	// SQSMaxDelay is the longest delay SQS accepts; longer delays are
-	// clamped to it by default, so local mode exercises the re-delay path
-	// the archive scheduler needs on AWS.
+	// clamped to it, so local mode exercises the re-delay path the archive
+	// scheduler needs on AWS.
 	SQSMaxDelay = 15 * time.Minute
 	// DefaultVisibility is used when Receive is given no visibility (SQS's
 	// queue default).
@@ -48,7 +48,6 @@ type Queue struct {
 	ids         ports.IDs
 	dlq         *Queue
 	maxReceives int
-	maxDelay    time.Duration
 
 	mu       sync.Mutex
 	seq      uint64
@@ -101,7 +100,7 @@ func (h *byVisibility) Pop() any {
 	return m
 }
 
-// QueueOption configures a MemoryQueue.
+// QueueOption configures a Queue.
 type QueueOption func(*Queue) error
 
 // WithDeadLetter sends a message to dlq instead of delivering it a
@@ -115,18 +114,6 @@ func WithDeadLetter(dlq *Queue, maxReceives int) QueueOption {
 			return fmt.Errorf("a queue cannot be its own dead-letter queue")
 		}
 		q.dlq, q.maxReceives = dlq, maxReceives
-		return nil
-	}
-}
-
-// WithMaxDelay changes the longest delay Send honours (longer ones are
-// clamped); 0 lifts the limit.
-func WithMaxDelay(d time.Duration) QueueOption {
-	return func(q *Queue) error {
-		if d < 0 {
-			return fmt.Errorf("negative max delay %s", d)
-		}
-		q.maxDelay = d
 		return nil
 	}
 }
@@ -152,7 +139,7 @@ func NewQueue(name string, clock ports.Clock, opts ...QueueOption) (*Queue, erro
 		return nil, fmt.Errorf("memory queue %s: nil clock", name)
 	}
 	q := &Queue{
-		name: name, clock: clock, ids: RandomIDs{}, maxDelay: SQSMaxDelay,
+		name: name, clock: clock, ids: RandomIDs{},
 		receipts: map[string]*queued{}, wake: make(chan struct{}),
 	}
 	for _, o := range opts {
@@ -167,7 +154,7 @@ func NewQueue(name string, clock ports.Clock, opts ...QueueOption) (*Queue, erro
 func (q *Queue) Name() string { return q.name }
 
 // Send enqueues a copy of body, invisible until delay has passed (clamped
-// to the queue's maximum delay).
+// to SQSMaxDelay).
 func (q *Queue) Send(ctx context.Context, body []byte, delay time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("send to %s: %w", q.name, err)
@@ -175,8 +162,8 @@ func (q *Queue) Send(ctx context.Context, body []byte, delay time.Duration) erro
 	if delay < 0 {
 		return fmt.Errorf("send to %s: negative delay %s", q.name, delay)
 	}
-	if q.maxDelay > 0 && delay > q.maxDelay {
-		delay = q.maxDelay
+	if delay > SQSMaxDelay {
+		delay = SQSMaxDelay
 	}
 	m := &queued{id: q.ids.NewID(), body: append([]byte(nil), body...)}
 	q.mu.Lock()

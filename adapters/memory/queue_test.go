@@ -56,18 +56,6 @@ func TestQueueClampsDelayLikeSQS(t *testing.T) {
 		t.Fatalf("a 2 h delay was not clamped to SQS's 15 min: %d messages", len(ms))
 	}
 
-	unlimited, c2 := fakeQueue(t, memory.WithMaxDelay(0))
-	if err := unlimited.Send(ctx, []byte("far future"), 2*time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	c2.Advance(memory.SQSMaxDelay)
-	if ms := receiveN(t, unlimited, time.Minute); len(ms) != 0 {
-		t.Fatalf("WithMaxDelay(0) still clamped")
-	}
-	c2.Advance(2*time.Hour - memory.SQSMaxDelay)
-	if ms := receiveN(t, unlimited, time.Minute); len(ms) != 1 {
-		t.Fatalf("unclamped delay never delivered")
-	}
 	if err := q.Send(ctx, nil, -time.Second); err == nil {
 		t.Fatalf("negative delay accepted")
 	}

@@ -27,7 +27,6 @@ import (
 type presignStore interface {
 	ports.ObjectStore
 	Handler() http.Handler
-	PutLimited(ctx context.Context, key string, r io.Reader, limit int64) (ports.ObjectInfo, error)
 }
 
 // served starts a loopback server that mounts the store under /objects.
@@ -368,29 +367,6 @@ func TestSigningKeySharedBetweenStores(t *testing.T) {
 		if rec.Code != want {
 			t.Errorf("%s: %d, want %d", name, rec.Code, want)
 		}
-	}
-}
-
-func TestPutLimited(t *testing.T) {
-	for name, mk := range bothStores(t, memory.NewFakeClock(time.Time{})) {
-		t.Run(name, func(t *testing.T) {
-			s := mk("/objects")
-			ctx := context.Background()
-			if _, err := s.PutLimited(ctx, "in", strings.NewReader("12345"), 5); err != nil {
-				t.Fatalf("exactly at the limit: %v", err)
-			}
-			if _, err := s.PutLimited(ctx, "in", strings.NewReader("123456"), 5); !errors.Is(err, ports.ErrTooLarge) {
-				t.Fatalf("over the limit: %v", err)
-			}
-			rc, err := s.Get(ctx, "in")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if b, _ := io.ReadAll(rc); string(b) != "12345" {
-				t.Fatalf("a refused overwrite changed the object to %q", b)
-			}
-			rc.Close()
-		})
 	}
 }
 

@@ -85,7 +85,9 @@ func TestWithoutIndexerNoIndexKey(t *testing.T) {
 
 type failingIndexer struct{}
 
-func (failingIndexer) Index(context.Context, io.Reader, io.Writer) error { return errors.New("index disk full") }
+func (failingIndexer) Index(context.Context, io.Reader, io.Writer) error {
+	return errors.New("index disk full")
+}
 
 func TestFailuresSayWhoseFaultAndWhere(t *testing.T) {
 	_, a := setup(t, "bad input\n", vartable.NewIndexer())

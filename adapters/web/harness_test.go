@@ -115,7 +115,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 		Ready: func(context.Context) error { return h.ready }}
 	o := web.Options{
 		SessionKey: bytes.Repeat([]byte("k"), 32), DevSignIn: true, StreamUploads: true, LocalBilling: true,
-		Reference: "synthetic-test-ref",
+		InputPrefix: "inputs/", Reference: "synthetic-test-ref",
 		Outbox: func(_ context.Context, user domain.UserID) ([]web.OutboxEmail, error) {
 			var out []web.OutboxEmail
 			for _, e := range h.outbox.SentTo(user) {

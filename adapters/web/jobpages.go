@@ -214,13 +214,11 @@ const uploadNameCookie = "gas_upload_name"
 // upload: the key names the job; Submit checks size and ownership.
 func (s *Server) uploaded(w http.ResponseWriter, r *http.Request) {
 	u := currentUser(r)
-	key := r.URL.Query().Get("key")
-	parts := strings.Split(key, "/")
-	if len(parts) < 3 || parts[len(parts)-1] != "input" {
+	owner, id, ok := jobs.ParseInputKey(s.o.InputPrefix, r.URL.Query().Get("key"))
+	if !ok || owner != u.ID() {
 		s.notFound(w, r)
 		return
 	}
-	id := domain.JobID(parts[len(parts)-2])
 	name := "upload.vcf"
 	if c, err := r.Cookie(uploadNameCookie); err == nil {
 		if v, err := url.QueryUnescape(c.Value); err == nil && v != "" {

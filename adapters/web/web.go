@@ -105,6 +105,9 @@ type Options struct {
 	// file into object storage enforcing the tier limit (local mode).
 	// Otherwise the form posts straight to object storage (presigned).
 	StreamUploads bool
+	// InputPrefix is the jobs service's input key prefix (jobs.Config), so
+	// the page a presigned upload returns to can read the job from the key.
+	InputPrefix string
 	// Outbox, when set, enables the outbox page (local mode only): the
 	// e-mails sent to user, newest first.
 	Outbox func(ctx context.Context, user domain.UserID) ([]OutboxEmail, error)
@@ -153,6 +156,9 @@ func New(d Deps, o Options) (*Server, error) {
 	}
 	if len(o.SessionKey) < 32 {
 		return nil, fmt.Errorf("%w: session key must be at least 32 bytes", ErrConfig)
+	}
+	if o.InputPrefix == "" {
+		return nil, fmt.Errorf("%w: the input key prefix is required", ErrConfig)
 	}
 	if o.BaseURL != "" {
 		o.BaseURL = strings.TrimRight(o.BaseURL, "/")

@@ -25,7 +25,7 @@ func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error
 		return nil, nil, err
 	}
 	clock := providers.SystemClock()
-	messaging, err := providers.AWSMessages(ctx, clients, awsconfigConfig, clock)
+	bus, err := providers.AWSMessages(ctx, clients, awsconfigConfig, clock, settings)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -40,7 +40,7 @@ func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error
 		cleanup()
 		return nil, nil, err
 	}
-	objectStore, err := providers.AWSObjectStore(clients, awsconfigConfig)
+	objectStore, err := providers.AWSObjectStore(clients, awsconfigConfig, settings)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -50,7 +50,22 @@ func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error
 		cleanup()
 		return nil, nil, err
 	}
-	app, err := providers.AnnotatorRoleApp(rt, config, messaging, jobStore, userStore, objectStore, engine, clock)
+	annotator, err := providers.ResultsAnnotator(objectStore, engine)
+	if err != nil {
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	runnerGroup, err := providers.RunnerWorkers(rt, config, bus, jobStore, userStore, objectStore, annotator, clock)
+	if err != nil {
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	workerSet := providers.WorkerSet{
+		Runner: runnerGroup,
+	}
+	app, err := providers.WorkerApp(rt, workerSet, bus, jobStore)
 	if err != nil {
 		cleanup2()
 		cleanup()

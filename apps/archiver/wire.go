@@ -14,6 +14,6 @@ import (
 // initialize builds the archiver role from its runtime (configuration, logger,
 // metrics).
 func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error) {
-	wire.Build(providers.ArchiverRoleSet)
+	wire.Build(providers.ArchivalRoleSet)
 	return nil, nil, nil
 }

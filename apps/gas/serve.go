@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"flag"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"time"
 
 	"github.com/gasproject/gas/adapters/results"
@@ -20,19 +18,15 @@ import (
 	"github.com/google/wire"
 
 	"github.com/gasproject/gas/adapters/engine"
-	"github.com/gasproject/gas/adapters/memory"
 	"github.com/gasproject/gas/adapters/oidc"
 	"github.com/gasproject/gas/adapters/presign"
-	"github.com/gasproject/gas/adapters/vartable"
 	"github.com/gasproject/gas/adapters/web"
 	"github.com/gasproject/gas/apps/internal/providers"
 	"github.com/gasproject/gas/apps/internal/reference"
+	"github.com/gasproject/gas/apps/internal/role"
 	"github.com/gasproject/gas/domain"
-	"github.com/gasproject/gas/domain/accounts"
-	"github.com/gasproject/gas/domain/archival"
-	"github.com/gasproject/gas/domain/jobs"
-	"github.com/gasproject/gas/domain/workers"
 	"github.com/gasproject/gas/ports"
+	"github.com/gasproject/gas/ports/message"
 )
 
 func init() {
@@ -44,7 +38,10 @@ type serveConfig struct {
 	Addr             string
 	BaseURL          string
 	Window           time.Duration
+	Lease            time.Duration
 	Data             string
+	Ephemeral        bool
+	Cache            string
 	DB               string
 	Known            string
 	Workers          int
@@ -53,6 +50,8 @@ type serveConfig struct {
 	OIDC             oidc.Config
 	Quiet            bool
 }
+
+const serveUsage = "usage: gas serve [--addr 127.0.0.1:8080] [--data DIR | --ephemeral] [--window 5m] [--db REF.gasdb] [--known KNOWN.vcf.gz]"
 
 func parseServe(args []string) (serveConfig, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -66,7 +65,10 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
 	fs.StringVar(&c.BaseURL, "base-url", "", "external URL of the site for links and redirects (default http://ADDR)")
 	fs.DurationVar(&c.Window, "window", def.FreeWindow, "free download window before results are archived")
-	fs.StringVar(&c.Data, "data", filepath.Join(cache, "gas"), "directory holding the default synthetic annotation database and its known-variants VCF")
+	fs.DurationVar(&c.Lease, "lease", def.Lease, "an annotator's claim on a job: after a crash, jobs that were running start again once it lapses")
+	fs.StringVar(&c.Data, "data", defaultDataDir(), "data directory: users, jobs, results, archives, e-mails (see `gas backup`)")
+	fs.BoolVar(&c.Ephemeral, "ephemeral", false, "keep everything in memory and lose it on exit (tests, demos)")
+	fs.StringVar(&c.Cache, "cache", filepath.Join(cache, "gas"), "directory holding the default synthetic annotation database and its known-variants VCF")
 	fs.StringVar(&c.DB, "db", "", "annotation database to use instead of the default synthetic one (see `gas db build`)")
 	fs.StringVar(&c.Known, "known", "", "known-variants VCF (bgzip+tabix) for rsIDs and allele frequencies (default: the one the database recorded; none turns it off)")
 	fs.IntVar(&c.Workers, "workers", 2*runtime.NumCPU(), "jobs annotated at once")
@@ -79,13 +81,16 @@ func parseServe(args []string) (serveConfig, error) {
 	c.OIDC.ClientSecret = os.Getenv("GAS_OIDC_CLIENT_SECRET")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return c, fmt.Errorf("%w\nusage: gas serve [--addr 127.0.0.1:8080] [--window 5m] [--data DIR] [--db REF.gasdb] [--known KNOWN.vcf.gz]", err)
+		return c, fmt.Errorf("%w\n%s", err, serveUsage)
 	}
 	if len(pos) > 0 {
 		return c, fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
 	}
-	if c.Window < 0 || c.Workers < 1 || c.ExpeditedRestore < 0 || c.StandardRestore < 0 {
-		return c, fmt.Errorf("%w: --window and restore times must not be negative, --workers at least 1", errUsage)
+	if c.Window < 0 || c.Workers < 1 || c.ExpeditedRestore < 0 || c.StandardRestore < 0 || c.Lease < time.Second {
+		return c, fmt.Errorf("%w: --window and restore times must not be negative, --lease at least 1s, --workers at least 1", errUsage)
+	}
+	if !c.Ephemeral && c.Data == "" {
+		return c, fmt.Errorf("%w: no data directory (set --data, XDG_DATA_HOME or HOME, or use --ephemeral)", errUsage)
 	}
 	return c, nil
 }
@@ -98,7 +103,11 @@ func runServe(ctx context.Context, args []string) error {
 	if cfg.Quiet {
 		slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	}
-	app, cleanup, err := initLocal(ctx, cfg)
+	init := initLocal
+	if cfg.Ephemeral {
+		init = initEphemeral
+	}
+	app, cleanup, err := init(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -106,24 +115,43 @@ func runServe(ctx context.Context, args []string) error {
 	return app.run(ctx)
 }
 
-// localSet is everything local mode adds to the memory and services sets.
+// localDataDir is --data, made absolute and created (owner only).
+func localDataDir(cfg serveConfig) (providers.DataDir, error) {
+	dir, err := filepath.Abs(cfg.Data)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("data directory: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "gas serve: data in %s (back it up with gas backup --data %s OUT)\n", dir, dir)
+	return providers.DataDir(dir), nil
+}
+
+// localSet is what local mode adds to its ports (SQLiteSet, or MemorySet
+// with --ephemeral) and the provider sets every process shares: its
+// listener, runtime and reference, the web options of a single-machine
+// site, and all the workers.
 var localSet = wire.NewSet(
 	localListener,
-	localSettings,
-	localMemoryOptions,
+	localRuntime,
+	localOptions,
 	localReference,
-	localMetrics,
+	localAnnotator,
 	localIdentity,
-	localWeb,
-	localWorkers,
+	localWebOptions,
+	providers.RuntimeSet,
+	providers.WebSet,
+	providers.AllWorkersSet,
+	localRoleApp,
 	wire.Struct(new(localApp), "*"),
 )
 
 // localApp is the running local service.
 type localApp struct {
+	Runtime  *role.Runtime
 	Listener net.Listener
-	Server   *web.Server
-	Workers  *workerSet
+	App      *role.App
 	Ref      *localRef
 	Settings providers.Settings
 }
@@ -138,19 +166,28 @@ func localListener(cfg serveConfig) (net.Listener, func(), error) {
 	return l, func() { _ = l.Close() }, nil
 }
 
-func localSettings(cfg serveConfig, l net.Listener) providers.Settings {
+// localRuntime is the runtime of a process playing every role: the tier
+// policy from the flags, a short long-poll so SIGTERM drains idle workers
+// at once, and --workers jobs annotated at once. Jobs are counted by
+// status for /metrics.
+func localRuntime(cfg serveConfig, l net.Listener, store providers.JobCounter) *role.Runtime {
 	p := domain.DefaultPolicy()
-	p.FreeWindow = cfg.Window
+	p.FreeWindow, p.Lease = cfg.Window, cfg.Lease
 	p.ExpeditedRestore, p.StandardRestore = cfg.ExpeditedRestore, cfg.StandardRestore
 	base := cfg.BaseURL
 	if base == "" {
 		base = "http://" + l.Addr().String()
 	}
-	return providers.Settings{Policy: p, BaseURL: base, Logger: slog.Default()}
+	rt := &role.Runtime{Log: slog.Default(), Metrics: web.NewMetrics(), Config: role.Config{
+		Role: role.Local, Addr: l.Addr().String(), ShutdownGrace: 10 * time.Second, BaseURL: base, Policy: p,
+		Pipeline: role.Pipeline{RunnerConcurrency: cfg.Workers, Wait: 2 * time.Second}, DeadLetters: true,
+	}}
+	rt.Metrics.CountJobs(store.Counts)
+	return rt
 }
 
-func localMemoryOptions(cfg serveConfig) providers.MemoryOptions {
-	return providers.MemoryOptions{ExpeditedRestore: cfg.ExpeditedRestore, StandardRestore: cfg.StandardRestore}
+func localOptions(cfg serveConfig) providers.LocalOptions {
+	return providers.LocalOptions{ExpeditedRestore: cfg.ExpeditedRestore, StandardRestore: cfg.StandardRestore}
 }
 
 // localRef is the loaded annotation engine and the sample VCFs that match
@@ -162,7 +199,7 @@ type localRef struct {
 }
 
 // localReference opens --db, or the default synthetic database that it
-// builds into --data on first start (deterministic, so every machine gets
+// builds into --cache on first start (deterministic, so every machine gets
 // the same one, with a known-variants VCF and samples that share part of
 // it), through apps/internal/reference: --known wins, else the database's
 // recorded known-variants source when it is there.
@@ -173,10 +210,10 @@ func localReference(ctx context.Context, cfg serveConfig) (*localRef, func(), er
 		start := time.Now()
 		var built bool
 		var err error
-		if samples, built, err = ensureSynthetic(cfg.Data); err != nil {
-			return nil, nil, fmt.Errorf("default synthetic reference in %s: %w", cfg.Data, err)
+		if samples, built, err = ensureSynthetic(cfg.Cache); err != nil {
+			return nil, nil, fmt.Errorf("default synthetic reference in %s: %w", cfg.Cache, err)
 		}
-		rc.DB = filepath.Join(cfg.Data, syntheticDB)
+		rc.DB = filepath.Join(cfg.Cache, syntheticDB)
 		if built {
 			slog.Info("built the default synthetic annotation database", "path", rc.DB,
 				"took", time.Since(start).Round(time.Millisecond))
@@ -199,15 +236,9 @@ func localReference(ctx context.Context, cfg serveConfig) (*localRef, func(), er
 	return r, l.Close, nil
 }
 
-func localMetrics(store *providers.CountedJobStore, m *providers.Messaging) *web.Metrics {
-	met := web.NewMetrics()
-	met.CountJobs(store.Counts)
-	for name, q := range map[string]ports.Queue{"annotate": m.Queues.Annotate, "notify": m.Queues.Notify,
-		"archive": m.Queues.Archive, "thaw": m.Queues.Thaw, "restore": m.Queues.Restore} {
-		met.WatchQueue(name, q)
-		met.WatchQueue(name+"-dlq", m.Queues.DeadLetters[q])
-	}
-	return met
+// localAnnotator is the loaded engine, instrumented for /metrics.
+func localAnnotator(rt *role.Runtime, ref *localRef) results.Engine {
+	return rt.Metrics.InstrumentAnnotator(ref.Engine)
 }
 
 // localIdentity is Globus (or another OIDC issuer) sign-in when a client id
@@ -227,161 +258,38 @@ func localIdentity(ctx context.Context, cfg serveConfig, s providers.Settings) (
 	return p, nil
 }
 
-func localWeb(js *jobs.Service, acc *accounts.Service, objects *memory.ObjectStore, tokens web.TokenStore,
-	clock ports.Clock, idp ports.IdentityProvider, met *web.Metrics, outbox *memory.Outbox, m *providers.Messaging,
-	ref *localRef, s providers.Settings) (*web.Server, error) {
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, err
-	}
-	queues := []ports.Queue{m.Queues.Annotate, m.Queues.Notify, m.Queues.Archive, m.Queues.Thaw, m.Queues.Restore}
-	return web.New(web.Deps{
-		Jobs: js, Accounts: acc, Objects: objects, Tokens: tokens, Clock: clock, Identity: idp,
-		Metrics: met,
-		Ready: func(ctx context.Context) error {
-			for _, q := range queues {
-				if _, err := q.Stats(ctx); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
-	}, web.Options{
-		SessionKey: key, BaseURL: s.BaseURL, DevSignIn: true, StreamUploads: true, LocalBilling: true,
-		Outbox: func() []web.OutboxEmail {
-			sent := outbox.Sent()
-			out := make([]web.OutboxEmail, len(sent))
-			for i, e := range sent {
-				out[i] = web.OutboxEmail{To: e.To, Subject: e.Subject, Text: e.Text, SentAt: e.SentAt}
-			}
-			return out
-		},
+// localWebOptions make a single-machine site: the session key of the data
+// directory (or of the process, with --ephemeral), the dev sign-in,
+// uploads streamed through the app, the outbox page, the reference's
+// samples and the object store's presigned handler.
+func localWebOptions(objects providers.LocalObjects, outbox providers.OutboxReader, sec providers.Secrets, ref *localRef,
+	s providers.Settings) web.Options {
+	return web.Options{
+		SessionKey: sec.Session, BaseURL: s.BaseURL, DevSignIn: true, StreamUploads: true, LocalBilling: true,
+		InputPrefix: s.InputPrefix, Outbox: outbox,
 		Samples: ref.Samples, Reference: ref.Engine.Reference(), Logger: s.Logger,
 		Mounts: map[string]http.Handler{presign.DefaultURLPrefix: objects.Handler()},
-	})
-}
-
-// worker is one background loop.
-type worker struct {
-	name string
-	run  func(ctx context.Context) error
-}
-
-// workerSet is local mode's pipeline: annotator pool, archiver, thawer,
-// restorer, notifier and a dead-letter handler per queue.
-type workerSet struct{ list []worker }
-
-func localWorkers(store ports.JobStore, users ports.UserStore, objects ports.ObjectStore, composer ports.Composer, mailer ports.Mailer,
-	m *providers.Messaging, arch *archival.Service, clock ports.Clock, ref *localRef, met *web.Metrics,
-	cfg serveConfig, s providers.Settings) (*workerSet, error) {
-	pc := workers.Config{Policy: s.Policy, ResultPrefix: "results/", Logger: s.Logger}
-	ws := &workerSet{}
-	add := func(name string, run func(context.Context) error, err error) error {
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		ws.list = append(ws.list, worker{name, run})
-		return nil
 	}
-	rc := pc
-	rc.Concurrency = cfg.Workers
-	ann, err := results.New(objects, met.InstrumentAnnotator(ref.Engine), vartable.NewIndexer())
+}
+
+// localRoleApp is the web application and every role's workers in one
+// process.
+func localRoleApp(rt *role.Runtime, srv *web.Server, ws providers.WorkerSet, bus *message.Bus) (*role.App, error) {
+	all, err := ws.Workers(rt, bus)
 	if err != nil {
 		return nil, err
 	}
-	runner, err := workers.NewRunner(workers.RunnerPorts{
-		Requests: m.Queues.Annotate, Archives: m.Queues.Archive, Results: m.Topics.JobResults,
-		Jobs: store, Users: users, Objects: objects, Annotator: ann, Clock: clock,
-	}, rc)
-	if err := add("annotator", runnerRun(runner), err); err != nil {
-		return nil, err
-	}
-	archiver, err := workers.NewArchiver(m.Queues.Archive, arch, clock, pc)
-	if err := add("archiver", runOf(archiver), err); err != nil {
-		return nil, err
-	}
-	thawer, err := workers.NewThawer(m.Queues.Thaw, arch, clock, pc)
-	if err := add("thawer", runOf(thawer), err); err != nil {
-		return nil, err
-	}
-	restorer, err := workers.NewRestorer(m.Queues.Restore, arch, clock, pc)
-	if err := add("restorer", runOf(restorer), err); err != nil {
-		return nil, err
-	}
-	notif, err := workers.NewNotifier(workers.NotifierPorts{Queue: m.Queues.Notify, Jobs: store, Users: users,
-		Composer: composer, Mailer: mailer, Clock: clock}, pc)
-	if err := add("notifier", runOf(notif), err); err != nil {
-		return nil, err
-	}
-	for name, q := range map[string]ports.Queue{"annotate": m.Queues.Annotate, "notify": m.Queues.Notify,
-		"archive": m.Queues.Archive, "thaw": m.Queues.Thaw, "restore": m.Queues.Restore} {
-		dl, err := workers.NewDeadLetters(workers.DeadLetterPorts{DLQ: m.Queues.DeadLetters[q], Origin: q,
-			Results: m.Topics.JobResults, Jobs: store, Clock: clock}, pc)
-		if err := add("dead-letters-"+name, runOf(dl), err); err != nil {
-			return nil, err
-		}
-	}
-	return ws, nil
+	return &role.App{Handler: srv, Workers: all}, nil
 }
 
-type runner interface {
-	Run(ctx context.Context) error
-}
-
-func runOf(r runner) func(context.Context) error {
-	if r == nil {
-		return nil
-	}
-	return r.Run
-}
-
-func runnerRun(r *workers.Runner) func(context.Context) error {
-	if r == nil {
-		return nil
-	}
-	return r.Run
-}
-
-// run serves until ctx is cancelled (SIGINT/SIGTERM), then shuts down in
-// order: stop taking requests and let in-flight ones finish, then stop the
-// workers, which release jobs they were annotating back to PENDING.
+// run serves until ctx is cancelled (SIGINT/SIGTERM), then shuts down as
+// the AWS roles do (role.Runtime.Serve): stop taking work, let in-flight
+// work finish for a grace period, release what is left to PENDING.
 func (a *localApp) run(ctx context.Context) error {
-	srv := &http.Server{Handler: a.Server, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopWorkers()
-	var wg sync.WaitGroup
-	for _, w := range a.Workers.list {
-		wg.Go(func() {
-			if err := w.run(wctx); err != nil && wctx.Err() == nil {
-				slog.Error("worker stopped", "worker", w.name, "err", err)
-			}
-		})
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(a.Listener) }()
 	slog.Info("GAS local mode ready", "url", a.Settings.BaseURL, "reference", a.Ref.Engine.Reference(), "known_variants", a.Ref.Known,
-		"free_window", a.Settings.Policy.FreeWindow, "workers", len(a.Workers.list))
+		"free_window", a.Settings.Policy.FreeWindow, "workers", len(a.App.Workers))
 	fmt.Fprintf(os.Stderr, "gas serve: listening on %s\n", a.Settings.BaseURL)
-	var err error
-	select {
-	case <-ctx.Done():
-	case err = <-served:
-		err = fmt.Errorf("web server: %w", err)
-	}
-	slog.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
-		err = fmt.Errorf("web shutdown: %w", serr)
-	}
-	stopWorkers()
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-sctx.Done():
-		slog.Warn("workers did not stop in time")
-	}
+	err := a.Runtime.ServeOn(ctx, a.Listener, a.App)
 	slog.Info("stopped")
 	return err
 }

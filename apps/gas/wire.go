@@ -10,9 +10,16 @@ import (
 	"github.com/gasproject/gas/apps/internal/providers"
 )
 
-// initLocal wires local mode: every port in memory, the services, the web
-// app and the workers.
+// initLocal wires local mode: every port durable in the data directory
+// (SQLite and files), the web application and every role's workers,
+// through the provider sets the AWS roles use.
 func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) {
-	wire.Build(providers.MemorySet, providers.ServicesSet, localSet)
+	wire.Build(localDataDir, providers.SQLiteSet, localSet)
+	return nil, nil, nil
+}
+
+// initEphemeral wires local mode with every port in memory (--ephemeral).
+func initEphemeral(ctx context.Context, cfg serveConfig) (*localApp, func(), error) {
+	wire.Build(providers.MemorySet, localSet)
 	return nil, nil, nil
 }

@@ -25,7 +25,7 @@ func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error
 		return nil, nil, err
 	}
 	clock := providers.SystemClock()
-	messaging, err := providers.AWSMessages(ctx, clients, awsconfigConfig, clock)
+	bus, err := providers.AWSMessages(ctx, clients, awsconfigConfig, clock, settings)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -50,7 +50,15 @@ func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error
 		cleanup()
 		return nil, nil, err
 	}
-	app, err := providers.NotifierRoleApp(rt, config, messaging, jobStore, userStore, composer, mailer, clock)
+	notifierGroup, err := providers.NotifierWorkers(rt, config, bus, jobStore, userStore, composer, mailer, clock)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	workerSet := providers.WorkerSet{
+		Notifier: notifierGroup,
+	}
+	app, err := providers.WorkerApp(rt, workerSet, bus, jobStore)
 	if err != nil {
 		cleanup()
 		return nil, nil, err

@@ -25,7 +25,7 @@ func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error
 		return nil, nil, err
 	}
 	clock := providers.SystemClock()
-	messaging, err := providers.AWSMessages(ctx, clients, awsconfigConfig, clock)
+	bus, err := providers.AWSMessages(ctx, clients, awsconfigConfig, clock, settings)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -40,7 +40,7 @@ func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error
 		cleanup()
 		return nil, nil, err
 	}
-	objectStore, err := providers.AWSObjectStore(clients, awsconfigConfig)
+	objectStore, err := providers.AWSObjectStore(clients, awsconfigConfig, settings)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -50,12 +50,20 @@ func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error
 		cleanup()
 		return nil, nil, err
 	}
-	service, err := providers.ArchivalService(jobStore, userStore, objectStore, archive, messaging, clock, settings)
+	service, err := providers.ArchivalService(jobStore, userStore, objectStore, archive, bus, clock, settings)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
-	app, err := providers.RestorerRoleApp(rt, config, messaging, service, jobStore, clock)
+	archivalGroup, err := providers.ArchivalWorkers(rt, config, bus, service, clock)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	workerSet := providers.WorkerSet{
+		Archival: archivalGroup,
+	}
+	app, err := providers.WorkerApp(rt, workerSet, bus, jobStore)
 	if err != nil {
 		cleanup()
 		return nil, nil, err

@@ -14,6 +14,6 @@ import (
 // initialize builds the thawer role from its runtime (configuration, logger,
 // metrics).
 func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error) {
-	wire.Build(providers.ThawerRoleSet)
+	wire.Build(providers.ArchivalRoleSet)
 	return nil, nil, nil
 }

@@ -32,27 +32,32 @@ func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error
 		cleanup()
 		return nil, nil, err
 	}
-	objectStore, err := providers.AWSObjectStore(clients, config)
+	settings := providers.RoleSettings(rt)
+	objectStore, err := providers.AWSObjectStore(clients, config, settings)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
 	clock := providers.SystemClock()
-	messaging, err := providers.AWSMessages(ctx, clients, config, clock)
+	bus, err := providers.AWSMessages(ctx, clients, config, clock, settings)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
 	iDs := providers.RandomIDs()
-	settings := providers.RoleSettings(rt)
-	service, err := providers.JobsService(jobStore, userStore, objectStore, messaging, clock, iDs, settings)
+	service, err := providers.JobsService(jobStore, userStore, objectStore, bus, clock, iDs, settings)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
 	billing := providers.MemoryBilling()
-	accountsService := providers.AccountsService(userStore, billing, messaging, clock, settings)
+	accountsService := providers.AccountsService(userStore, billing, bus, clock, settings)
 	tokenStore, err := providers.AWSTokenStore(clients, config)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	sessionStore, err := providers.AWSSessionStore(clients, config)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -62,11 +67,13 @@ func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error
 		cleanup()
 		return nil, nil, err
 	}
-	app, err := providers.WebRoleApp(rt, service, accountsService, objectStore, tokenStore, clock, identityProvider, jobStore, messaging, settings)
+	options := providers.RoleWebOptions(rt, settings)
+	server, err := providers.WebServer(rt, service, accountsService, objectStore, tokenStore, sessionStore, clock, identityProvider, jobStore, bus, options)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
+	app := providers.WebRoleApp(server)
 	return app, func() {
 		cleanup()
 	}, nil

@@ -23,6 +23,26 @@ func InputKey(prefix string, user domain.UserID, id domain.JobID) string {
 	return prefix + url.PathEscape(string(user)) + "/" + url.PathEscape(string(id)) + "/input"
 }
 
+// ParseInputKey recovers the owner and job from a key made by InputKey under
+// prefix, so the page a presigned upload redirects to can tell which job the
+// stored object belongs to. ok is false for any other key.
+func ParseInputKey(prefix, key string) (user domain.UserID, id domain.JobID, ok bool) {
+	rest, found := strings.CutPrefix(key, prefix)
+	if !found {
+		return "", "", false
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) != 3 || parts[2] != "input" {
+		return "", "", false
+	}
+	u, uerr := url.PathUnescape(parts[0])
+	j, jerr := url.PathUnescape(parts[1])
+	if uerr != nil || jerr != nil || u == "" || !validID(domain.JobID(j)) {
+		return "", "", false
+	}
+	return domain.UserID(u), domain.JobID(j), true
+}
+
 // ResultKeys lays out a job's outputs under <prefix><user>/<job>/<generation>/.
 // Every run and every restore writes a fresh generation, so a stale worker
 // that deletes or rewrites "its" keys can never touch the copy the job

@@ -1,8 +1,11 @@
-// Package message defines the JSON bodies GAS workers exchange through
-// queues and topics, and the one rule for scheduling them in the future.
-// It is its own small package because the services that send messages
-// (jobs, accounts, archival) and the workers that consume them (pipeline)
-// must agree on one format without importing each other.
+// Package message is GAS's messaging contract: the JSON bodies workers
+// exchange through queues and topics, the one rule for scheduling them in
+// the future, and the topology (topology.go) that says which topics feed
+// which queues, how each dead-letters and which role consumes it. It is its
+// own small package because the services that send messages (jobs,
+// accounts, archival), the workers that consume them (domain/workers) and
+// the adapters that make the queues must agree without importing each
+// other.
 package message
 
 import (

@@ -28,24 +28,18 @@ import (
 // InsufficientCapacityException is the vault equivalent.
 var NotRetried = []string{"GlacierExpeditedRetrievalNotAvailable", "InsufficientCapacityException"}
 
-// Option adjusts how SDK clients are built; tests use it to inject an HTTP
-// transport (fault injection) or credentials.
+// Option adjusts how SDK clients are built; tests and test hooks use it to
+// inject an HTTP transport (fault injection).
 type Option func(*loadOptions)
 
 type loadOptions struct {
-	httpClient  aws.HTTPClient
-	credentials aws.CredentialsProvider
+	httpClient aws.HTTPClient
 }
 
 // WithHTTPClient sends every request through c, e.g. an http.Client whose
 // RoundTripper injects an AWS error moto cannot produce.
 func WithHTTPClient(c aws.HTTPClient) Option {
 	return func(o *loadOptions) { o.httpClient = c }
-}
-
-// WithCredentials replaces the default credential chain.
-func WithCredentials(p aws.CredentialsProvider) Option {
-	return func(o *loadOptions) { o.credentials = p }
 }
 
 // Load builds the SDK configuration: region, endpoint override, retryer with
@@ -62,9 +56,6 @@ func Load(ctx context.Context, c Config, opts ...Option) (aws.Config, error) {
 	for _, o := range opts {
 		o(&lo)
 	}
-	if lo.credentials == nil && c.Endpoint != "" && os.Getenv("AWS_ACCESS_KEY_ID") == "" {
-		lo.credentials = credentials.NewStaticCredentialsProvider("test", "test", "")
-	}
 	load := []func(*sdkconfig.LoadOptions) error{
 		sdkconfig.WithRegion(c.Region),
 		sdkconfig.WithRetryer(func() aws.Retryer { return NewRetryer(c.MaxAttempts, c.MaxBackoff) }),
@@ -72,8 +63,8 @@ func Load(ctx context.Context, c Config, opts ...Option) (aws.Config, error) {
 	if c.Endpoint != "" {
 		load = append(load, sdkconfig.WithBaseEndpoint(c.Endpoint))
 	}
-	if lo.credentials != nil {
-		load = append(load, sdkconfig.WithCredentialsProvider(lo.credentials))
+	if c.Endpoint != "" && os.Getenv("AWS_ACCESS_KEY_ID") == "" {
+		load = append(load, sdkconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")))
 	}
 	cfg, err := sdkconfig.LoadDefaultConfig(ctx, load...)
 	if err != nil {

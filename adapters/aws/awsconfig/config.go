@@ -8,11 +8,15 @@ package awsconfig
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gasproject/gas/ports/message"
 )
 
 // Cold-storage back ends selectable with GAS_COLD_STORAGE.
@@ -48,57 +52,53 @@ type Names struct {
 	JobsTable   string
 	UsersTable  string
 	TokensTable string // personal API tokens (hashes only), read by the web role
+	// SessionsTable keeps web sign-ins (hashes of the cookies' secrets),
+	// read on every web request; DynamoDB's TTL deletes expired ones.
+	SessionsTable string
 
-	AnnotateQueue string // fed by the job-requests topic
-	NotifyQueue   string // fed by the job-results topic
-	ThawQueue     string // fed by the thaw-requests topic
-	RestoreQueue  string // fed by restore-completions (and sent to directly for polling)
-	ArchiveQueue  string // sent to directly, with delays
-
-	JobRequestsTopic        string
-	JobResultsTopic         string
-	ThawRequestsTopic       string
-	RestoreCompletionsTopic string
+	// Queues and Topics map every queue and topic of the message topology
+	// (message.DefaultTopology, by base name) to its SQS or SNS name. Each
+	// queue's dead-letter queue is message.DeadLetterName of its name.
+	// Treat them as read-only: copies of a Config share them.
+	Queues map[string]string
+	Topics map[string]string
 }
 
 // DefaultNames derives every resource name from prefix (for example "gas-").
 func DefaultNames(prefix string) Names {
-	return Names{
+	n := Names{
 		InputsBucket:  prefix + "inputs",
 		ResultsBucket: prefix + "results",
 		ArchiveBucket: prefix + "archive",
 		Vault:         prefix + "archive",
 
-		JobsTable:   prefix + "jobs",
-		UsersTable:  prefix + "users",
-		TokensTable: prefix + "tokens",
+		JobsTable:     prefix + "jobs",
+		UsersTable:    prefix + "users",
+		TokensTable:   prefix + "tokens",
+		SessionsTable: prefix + "sessions",
 
-		AnnotateQueue: prefix + "annotate",
-		NotifyQueue:   prefix + "notify",
-		ThawQueue:     prefix + "thaw",
-		RestoreQueue:  prefix + "restore",
-		ArchiveQueue:  prefix + "archive",
-
-		JobRequestsTopic:        prefix + "job-requests",
-		JobResultsTopic:         prefix + "job-results",
-		ThawRequestsTopic:       prefix + "thaw-requests",
-		RestoreCompletionsTopic: prefix + "restore-completions",
+		Queues: map[string]string{},
+		Topics: map[string]string{},
 	}
+	t := message.DefaultTopology()
+	for _, q := range t.Queues {
+		n.Queues[q.Name] = prefix + q.Name
+	}
+	for _, p := range t.Topics {
+		n.Topics[p.Name] = prefix + p.Name
+	}
+	return n
 }
 
-// Queues lists the work queues (each gets a dead-letter queue "<name>-dlq").
-func (n Names) Queues() []string {
-	return []string{n.AnnotateQueue, n.NotifyQueue, n.ThawQueue, n.RestoreQueue, n.ArchiveQueue}
-}
+// Queue is the SQS name of the topology's queue called base.
+func (n Names) Queue(base string) string { return n.Queues[base] }
 
-// Topics lists the SNS topics.
-func (n Names) Topics() []string {
-	return []string{n.JobRequestsTopic, n.JobResultsTopic, n.ThawRequestsTopic, n.RestoreCompletionsTopic}
-}
+// Topic is the SNS name of the topology's topic called base.
+func (n Names) Topic(base string) string { return n.Topics[base] }
 
 // Tables lists the DynamoDB tables.
 func (n Names) Tables() []string {
-	return []string{n.JobsTable, n.UsersTable, n.TokensTable}
+	return []string{n.JobsTable, n.UsersTable, n.TokensTable, n.SessionsTable}
 }
 
 // Buckets lists the S3 buckets.
@@ -106,18 +106,14 @@ func (n Names) Buckets() []string {
 	return []string{n.InputsBucket, n.ResultsBucket, n.ArchiveBucket}
 }
 
-// Subscriptions is the fan-out of ARCHITECTURE.md: topic name -> queue name.
-func (n Names) Subscriptions() map[string]string {
-	return map[string]string{
-		n.JobRequestsTopic:        n.AnnotateQueue,
-		n.JobResultsTopic:         n.NotifyQueue,
-		n.ThawRequestsTopic:       n.ThawQueue,
-		n.RestoreCompletionsTopic: n.RestoreQueue,
-	}
-}
+// queueVariable and topicVariable name the variable overriding the SQS or
+// SNS name of a topology queue or topic (annotate: GAS_ANNOTATE_QUEUE,
+// job-requests: GAS_JOB_REQUESTS_TOPIC).
+func queueVariable(base string) string { return "GAS_" + envWord(base) + "_QUEUE" }
 
-// DeadLetterName is the name of queue's dead-letter queue.
-func DeadLetterName(queue string) string { return queue + "-dlq" }
+func topicVariable(base string) string { return "GAS_" + envWord(base) + "_TOPIC" }
+
+func envWord(base string) string { return strings.ToUpper(strings.ReplaceAll(base, "-", "_")) }
 
 // SMTP is the relay used when Mailer is MailerSMTP.
 type SMTP struct {
@@ -147,8 +143,9 @@ type Config struct {
 	// with full jitter); throttling and 5xx are retried up to MaxAttempts.
 	MaxAttempts int
 	MaxBackoff  time.Duration
-	// MaxReceives is the redrive policy's maxReceiveCount: a message
-	// received more often goes to the queue's dead-letter queue.
+	// MaxReceives, when positive, overrides every queue's redrive
+	// maxReceiveCount (message.QueueSpec.MaxReceives): a message received
+	// more often goes to the queue's dead-letter queue.
 	MaxReceives int
 	// InputRetention expires uploaded inputs (lifecycle rule); 0 keeps them.
 	InputRetentionDays int
@@ -165,8 +162,13 @@ func Default(prefix string) Config {
 		MailFrom:    "gas@example.org",
 		MaxAttempts: 8,
 		MaxBackoff:  20 * time.Second,
-		MaxReceives: 5,
 	}
+}
+
+// Topology is the message topology the deployment runs: the one definition
+// (message.DefaultTopology) with GAS_MAX_RECEIVES applied.
+func (c Config) Topology() message.Topology {
+	return message.DefaultTopology().WithMaxReceives(c.MaxReceives)
 }
 
 // EnvVar documents one environment variable; Variables is what the README
@@ -179,7 +181,7 @@ type EnvVar struct {
 func Variables() []EnvVar {
 	d := Default("gas-")
 	n := d.Names
-	return []EnvVar{
+	vars := []EnvVar{
 		{"GAS_AWS_REGION", d.Region, "AWS region (falls back to AWS_REGION)"},
 		{"GAS_AWS_ENDPOINT", "", "endpoint override for every service, e.g. http://127.0.0.1:5000 for moto"},
 		{"GAS_S3_PATH_STYLE", "true with an endpoint", "address S3 as endpoint/bucket/key"},
@@ -191,15 +193,16 @@ func Variables() []EnvVar {
 		{"GAS_JOBS_TABLE", n.JobsTable, "DynamoDB jobs table"},
 		{"GAS_USERS_TABLE", n.UsersTable, "DynamoDB users table"},
 		{"GAS_TOKENS_TABLE", n.TokensTable, "DynamoDB table of personal API tokens (hashes only)"},
-		{"GAS_ANNOTATE_QUEUE", n.AnnotateQueue, "SQS queue of annotation requests"},
-		{"GAS_NOTIFY_QUEUE", n.NotifyQueue, "SQS queue of job results to e-mail"},
-		{"GAS_THAW_QUEUE", n.ThawQueue, "SQS queue of thaw-user requests"},
-		{"GAS_RESTORE_QUEUE", n.RestoreQueue, "SQS queue of restore completions and checks"},
-		{"GAS_ARCHIVE_QUEUE", n.ArchiveQueue, "SQS queue of delayed archive requests"},
-		{"GAS_JOB_REQUESTS_TOPIC", n.JobRequestsTopic, "SNS topic of job requests"},
-		{"GAS_JOB_RESULTS_TOPIC", n.JobResultsTopic, "SNS topic of job results"},
-		{"GAS_THAW_REQUESTS_TOPIC", n.ThawRequestsTopic, "SNS topic of thaw requests"},
-		{"GAS_RESTORE_COMPLETIONS_TOPIC", n.RestoreCompletionsTopic, "SNS topic of restore completions"},
+		{"GAS_SESSIONS_TABLE", n.SessionsTable, "DynamoDB table of web sessions (hashes only; expired ones removed by TTL)"},
+	}
+	t := d.Topology()
+	for _, q := range t.Queues {
+		vars = append(vars, EnvVar{queueVariable(q.Name), n.Queue(q.Name), "SQS queue of " + q.Purpose})
+	}
+	for _, p := range t.Topics {
+		vars = append(vars, EnvVar{topicVariable(p.Name), n.Topic(p.Name), "SNS topic of " + p.Purpose})
+	}
+	return append(vars, []EnvVar{
 		{"GAS_COLD_STORAGE", d.ColdStorage, "s3-glacier (GLACIER storage class) or glacier-vault"},
 		{"GAS_MAILER", d.Mailer, "ses or smtp"},
 		{"GAS_MAIL_FROM", d.MailFrom, "sender address (a verified SES identity)"},
@@ -208,9 +211,10 @@ func Variables() []EnvVar {
 		{"GAS_SMTP_PASSWORD", "", "SMTP AUTH password"},
 		{"GAS_AWS_MAX_ATTEMPTS", strconv.Itoa(d.MaxAttempts), "SDK retry attempts (backoff with jitter)"},
 		{"GAS_AWS_MAX_BACKOFF", d.MaxBackoff.String(), "longest pause between retries"},
-		{"GAS_MAX_RECEIVES", strconv.Itoa(d.MaxReceives), "deliveries before a message goes to its dead-letter queue"},
+		{"GAS_MAX_RECEIVES", "each queue's own (" + strconv.Itoa(message.DefaultMaxReceives) + ")",
+			"deliveries before a message goes to its dead-letter queue, for every queue"},
 		{"GAS_INPUT_RETENTION_DAYS", "0", "expire uploaded inputs after this many days (0: keep)"},
-	}
+	}...)
 }
 
 // FromEnv reads the configuration from getenv (os.Getenv in production, a
@@ -252,15 +256,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("GAS_JOBS_TABLE", &n.JobsTable)
 	str("GAS_USERS_TABLE", &n.UsersTable)
 	str("GAS_TOKENS_TABLE", &n.TokensTable)
-	str("GAS_ANNOTATE_QUEUE", &n.AnnotateQueue)
-	str("GAS_NOTIFY_QUEUE", &n.NotifyQueue)
-	str("GAS_THAW_QUEUE", &n.ThawQueue)
-	str("GAS_RESTORE_QUEUE", &n.RestoreQueue)
-	str("GAS_ARCHIVE_QUEUE", &n.ArchiveQueue)
-	str("GAS_JOB_REQUESTS_TOPIC", &n.JobRequestsTopic)
-	str("GAS_JOB_RESULTS_TOPIC", &n.JobResultsTopic)
-	str("GAS_THAW_REQUESTS_TOPIC", &n.ThawRequestsTopic)
-	str("GAS_RESTORE_COMPLETIONS_TOPIC", &n.RestoreCompletionsTopic)
+	str("GAS_SESSIONS_TABLE", &n.SessionsTable)
+	n.Queues, n.Topics = overrides(getenv, n.Queues, queueVariable), overrides(getenv, n.Topics, topicVariable)
 	str("GAS_COLD_STORAGE", &c.ColdStorage)
 	str("GAS_MAILER", &c.Mailer)
 	str("GAS_MAIL_FROM", &c.MailFrom)
@@ -290,6 +287,17 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	return c, c.Validate()
+}
+
+// overrides is names with each entry replaced by its variable when set.
+func overrides(getenv func(string) string, names map[string]string, variable func(string) string) map[string]string {
+	out := maps.Clone(names)
+	for base := range out {
+		if v, ok := lookup(getenv, variable(base)); ok {
+			out[base] = v
+		}
+	}
+	return out
 }
 
 func lookup(getenv func(string) string, name string) (string, bool) {
@@ -367,12 +375,12 @@ func (c Config) Validate() error {
 			bad("table name %q is not a valid DynamoDB table name", t)
 		}
 	}
-	for _, q := range n.Queues() {
+	for _, q := range slices.Sorted(maps.Values(n.Queues)) {
 		if !queueName(q) {
 			bad("queue name %q is not a valid SQS queue name (max 76 characters)", q)
 		}
 	}
-	for _, t := range n.Topics() {
+	for _, t := range slices.Sorted(maps.Values(n.Topics)) {
 		if !topicName(t) {
 			bad("topic name %q is not a valid SNS topic name", t)
 		}
@@ -404,8 +412,22 @@ func (c Config) Validate() error {
 	if c.MaxBackoff <= 0 {
 		bad("max backoff %s must be positive", c.MaxBackoff)
 	}
-	if c.MaxReceives < 1 || c.MaxReceives > 1000 {
-		bad("max receives %d must be within 1..1000", c.MaxReceives)
+	if c.MaxReceives < 0 || c.MaxReceives > 1000 {
+		bad("max receives %d must be within 1..1000 (0: each queue's own)", c.MaxReceives)
+	}
+	t := c.Topology()
+	if err := t.Validate(); err != nil {
+		bad("%v", err)
+	}
+	for _, q := range t.Queues {
+		if n.Queue(q.Name) == "" {
+			bad("queue %q of the topology has no name", q.Name)
+		}
+	}
+	for _, p := range t.Topics {
+		if n.Topic(p.Name) == "" {
+			bad("topic %q of the topology has no name", p.Name)
+		}
 	}
 	if c.InputRetentionDays < 0 {
 		bad("input retention %d days is negative", c.InputRetentionDays)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/gasproject/gas/ports/message"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -16,14 +18,15 @@ func TestFromEnvDefaultsAndOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Region != "us-east-1" || c.Names.JobsTable != "gas-jobs" || c.Names.ArchiveQueue != "gas-archive" ||
-		c.ColdStorage != ColdS3Glacier || c.PathStyle || c.MaxReceives != 5 {
+	if c.Region != "us-east-1" || c.Names.JobsTable != "gas-jobs" || c.Names.Queue(message.QueueArchive) != "gas-archive" ||
+		c.ColdStorage != ColdS3Glacier || c.PathStyle || c.MaxReceives != 0 {
 		t.Fatalf("defaults: %+v", c)
 	}
 	c, err = FromEnv(env(map[string]string{
 		"GAS_AWS_PREFIX": "acme-", "GAS_AWS_ENDPOINT": "http://127.0.0.1:5000", "AWS_REGION": "eu-west-1",
 		"GAS_JOBS_TABLE": "Jobs", "GAS_TOKENS_TABLE": "Tokens", "GAS_COLD_STORAGE": "glacier-vault", "GAS_AWS_MAX_BACKOFF": "3s",
-		"GAS_MAILER": "smtp", "GAS_SMTP_ADDR": "127.0.0.1:25",
+		"GAS_MAILER": "smtp", "GAS_SMTP_ADDR": "127.0.0.1:25", "GAS_MAX_RECEIVES": "2",
+		"GAS_THAW_QUEUE": "Thawing", "GAS_RESTORE_COMPLETIONS_TOPIC": "restored",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -32,8 +35,22 @@ func TestFromEnvDefaultsAndOverrides(t *testing.T) {
 		c.ColdStorage != ColdVault || c.Names.Vault != "acme-archive" || c.MaxBackoff != 3*time.Second || c.Mailer != MailerSMTP {
 		t.Fatalf("overrides: %+v", c)
 	}
-	if got := c.Names.Subscriptions()[c.Names.RestoreCompletionsTopic]; got != c.Names.RestoreQueue {
-		t.Fatalf("restore-completions feeds %q", got)
+	// Every queue and topic of the topology has a name; variables rename one.
+	n := c.Names
+	if n.Queue(message.QueueThaw) != "Thawing" || n.Queue(message.QueueAnnotate) != "acme-annotate" ||
+		n.Topic(message.TopicRestoreCompletions) != "restored" || n.Topic(message.TopicJobResults) != "acme-job-results" {
+		t.Fatalf("queue and topic names: %v %v", n.Queues, n.Topics)
+	}
+	if len(n.Queues) != len(message.DefaultTopology().Queues) || len(n.Topics) != len(message.DefaultTopology().Topics) {
+		t.Fatalf("names of %d queues and %d topics", len(n.Queues), len(n.Topics))
+	}
+	for _, q := range c.Topology().Queues {
+		if q.MaxReceives != 2 {
+			t.Fatalf("GAS_MAX_RECEIVES=2 left queue %s at %d", q.Name, q.MaxReceives)
+		}
+	}
+	if d := Default("x-"); d.Names.Queue(message.QueueThaw) != "x-thaw" {
+		t.Fatal("FromEnv's overrides leaked into the defaults")
 	}
 }
 
@@ -48,6 +65,8 @@ func TestFromEnvRejectsMistakes(t *testing.T) {
 		"queue name":   {"GAS_THAW_QUEUE": strings.Repeat("q", 77)},
 		"path style":   {"GAS_S3_PATH_STYLE": "sometimes"},
 		"tokens table": {"GAS_TOKENS_TABLE": "no"},
+		"topic name":   {"GAS_JOB_RESULTS_TOPIC": "no spaces"},
+		"max receives": {"GAS_MAX_RECEIVES": "1001"},
 	} {
 		if _, err := FromEnv(env(m)); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%s: %v, want ErrInvalidConfig", name, err)
@@ -63,7 +82,8 @@ func TestVariablesDocumentEveryOverride(t *testing.T) {
 		}
 		seen[v.Name] = true
 	}
-	for _, must := range []string{"GAS_AWS_REGION", "GAS_AWS_ENDPOINT", "GAS_JOBS_TABLE", "GAS_TOKENS_TABLE", "GAS_RESTORE_QUEUE", "GAS_COLD_STORAGE", "GAS_MAX_RECEIVES"} {
+	for _, must := range []string{"GAS_AWS_REGION", "GAS_AWS_ENDPOINT", "GAS_JOBS_TABLE", "GAS_TOKENS_TABLE", "GAS_RESTORE_QUEUE",
+		"GAS_ANNOTATE_QUEUE", "GAS_JOB_REQUESTS_TOPIC", "GAS_RESTORE_COMPLETIONS_TOPIC", "GAS_COLD_STORAGE", "GAS_MAX_RECEIVES"} {
 		if !seen[must] {
 			t.Errorf("%s is not documented", must)
 		}

@@ -1,7 +1,8 @@
 // Package bootstrap creates, idempotently, every AWS resource a GAS
 // deployment needs: buckets with lifecycle rules and restore-event
-// notifications, DynamoDB tables with their indexes, SQS queues with
-// dead-letter queues, SNS topics with raw-delivery subscriptions. Running it
+// notifications, DynamoDB tables with their indexes, and the message
+// topology (message.DefaultTopology): SQS queues with dead-letter queues,
+// SNS topics with raw-delivery subscriptions. Running it
 // again converges instead of failing or duplicating, so a new deployment and
 // every test use the same code.
 package bootstrap
@@ -29,6 +30,7 @@ import (
 
 	"github.com/gasproject/gas/adapters/aws/awsconfig"
 	"github.com/gasproject/gas/adapters/aws/dynamostore"
+	"github.com/gasproject/gas/ports/message"
 )
 
 // Result is what bootstrap found or made, for logs and for callers (tests)
@@ -108,7 +110,8 @@ func (b *run) topics(ctx context.Context) error {
 			existing[arn[strings.LastIndex(arn, ":")+1:]] = arn
 		}
 	}
-	for _, name := range b.c.Names.Topics() {
+	for _, p := range b.c.Topology().Topics {
+		name := b.c.Names.Topic(p.Name)
 		if arn, ok := existing[name]; ok {
 			b.res.TopicARNs[name] = arn
 			continue
@@ -120,9 +123,9 @@ func (b *run) topics(ctx context.Context) error {
 		b.res.TopicARNs[name] = aws.ToString(out.TopicArn)
 		b.created("topic", name)
 	}
-	// S3 restore events and Glacier vault job notifications publish to
-	// restore-completions; the topic must let those services in.
-	restore := b.c.Names.RestoreCompletionsTopic
+	// S3 restore events and Glacier vault job notifications publish to the
+	// cold-storage topic; it must let those services in.
+	restore := b.coldStorageTopic()
 	arn := b.res.TopicARNs[restore]
 	policy := policyDoc(arn, "SNS:Publish", []principal{
 		{service: "s3.amazonaws.com", sourceArn: "arn:aws:s3:::" + b.c.Names.ArchiveBucket},
@@ -134,6 +137,12 @@ func (b *run) topics(ctx context.Context) error {
 		return fmt.Errorf("set policy of topic %s: %w", restore, err)
 	}
 	return nil
+}
+
+// coldStorageTopic is the SNS name of the topic cold storage notifies.
+func (b *run) coldStorageTopic() string {
+	p, _ := b.c.Topology().ColdStorageTopic() // Config.Validate checked the topology
+	return b.c.Names.Topic(p.Name)
 }
 
 type principal struct{ service, sourceArn string }
@@ -205,12 +214,10 @@ func (b *run) queue(ctx context.Context, name string, attrs map[string]string) e
 const retentionSeconds = 14 * 24 * 3600
 
 func (b *run) queues(ctx context.Context) error {
-	feeders := map[string][]string{} // queue -> topics publishing to it
-	for topic, q := range b.c.Names.Subscriptions() {
-		feeders[q] = append(feeders[q], b.res.TopicARNs[topic])
-	}
-	for _, name := range b.c.Names.Queues() {
-		dlq := awsconfig.DeadLetterName(name)
+	t := b.c.Topology()
+	for _, q := range t.Queues {
+		name := b.c.Names.Queue(q.Name)
+		dlq := message.DeadLetterName(name)
 		if err := b.queue(ctx, dlq, map[string]string{
 			string(sqstypes.QueueAttributeNameMessageRetentionPeriod): strconv.Itoa(retentionSeconds),
 		}); err != nil {
@@ -218,67 +225,87 @@ func (b *run) queues(ctx context.Context) error {
 		}
 		redrive, _ := json.Marshal(map[string]string{
 			"deadLetterTargetArn": b.res.QueueARNs[dlq],
-			"maxReceiveCount":     strconv.Itoa(b.c.MaxReceives),
+			"maxReceiveCount":     strconv.Itoa(q.MaxReceives),
 		})
 		attrs := map[string]string{
 			string(sqstypes.QueueAttributeNameRedrivePolicy):                 string(redrive),
 			string(sqstypes.QueueAttributeNameMessageRetentionPeriod):        strconv.Itoa(retentionSeconds),
 			string(sqstypes.QueueAttributeNameReceiveMessageWaitTimeSeconds): "0",
+			string(sqstypes.QueueAttributeNameVisibilityTimeout):             strconv.Itoa(int(q.Visibility.Seconds())),
 		}
 		if err := b.queue(ctx, name, attrs); err != nil {
 			return err
 		}
-		if topics := feeders[name]; len(topics) > 0 {
-			var ps []principal
-			for _, t := range topics {
-				ps = append(ps, principal{service: "sns.amazonaws.com", sourceArn: t})
-			}
-			policy := policyDoc(b.res.QueueARNs[name], "sqs:SendMessage", ps)
-			if _, err := b.cl.SQS.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{
-				QueueUrl:   aws.String(b.res.QueueURLs[name]),
-				Attributes: map[string]string{string(sqstypes.QueueAttributeNamePolicy): policy},
-			}); err != nil {
-				return fmt.Errorf("set policy of queue %s: %w", name, err)
+		if err := b.allowTopics(ctx, name, t.Feeders(q.Name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// allowTopics lets the topics feeding queue send to it.
+func (b *run) allowTopics(ctx context.Context, queue string, feeders []message.TopicSpec) error {
+	if len(feeders) == 0 {
+		return nil
+	}
+	var ps []principal
+	for _, p := range feeders {
+		ps = append(ps, principal{service: "sns.amazonaws.com", sourceArn: b.res.TopicARNs[b.c.Names.Topic(p.Name)]})
+	}
+	policy := policyDoc(b.res.QueueARNs[queue], "sqs:SendMessage", ps)
+	if _, err := b.cl.SQS.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{
+		QueueUrl:   aws.String(b.res.QueueURLs[queue]),
+		Attributes: map[string]string{string(sqstypes.QueueAttributeNamePolicy): policy},
+	}); err != nil {
+		return fmt.Errorf("set policy of queue %s: %w", queue, err)
+	}
+	return nil
+}
+
+func (b *run) subscriptions(ctx context.Context) error {
+	for _, p := range b.c.Topology().Topics {
+		for _, sub := range p.Subscribers {
+			if err := b.subscribe(ctx, b.c.Names.Topic(p.Name), b.c.Names.Queue(sub)); err != nil {
+				return err
 			}
 		}
 	}
 	return nil
 }
 
-func (b *run) subscriptions(ctx context.Context) error {
-	for topic, q := range b.c.Names.Subscriptions() {
-		topicARN, queueARN := b.res.TopicARNs[topic], b.res.QueueARNs[q]
-		var subARN string
-		p := sns.NewListSubscriptionsByTopicPaginator(b.cl.SNS, &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(topicARN)})
-		for p.HasMorePages() && subARN == "" {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				return fmt.Errorf("list subscriptions of %s: %w", topic, err)
-			}
-			for _, s := range page.Subscriptions {
-				if aws.ToString(s.Protocol) == "sqs" && aws.ToString(s.Endpoint) == queueARN {
-					subARN = aws.ToString(s.SubscriptionArn)
-				}
+// subscribe delivers topic to queue raw, once.
+func (b *run) subscribe(ctx context.Context, topic, q string) error {
+	topicARN, queueARN := b.res.TopicARNs[topic], b.res.QueueARNs[q]
+	var subARN string
+	p := sns.NewListSubscriptionsByTopicPaginator(b.cl.SNS, &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(topicARN)})
+	for p.HasMorePages() && subARN == "" {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list subscriptions of %s: %w", topic, err)
+		}
+		for _, s := range page.Subscriptions {
+			if aws.ToString(s.Protocol) == "sqs" && aws.ToString(s.Endpoint) == queueARN {
+				subARN = aws.ToString(s.SubscriptionArn)
 			}
 		}
-		if subARN == "" {
-			if _, err := b.cl.SNS.Subscribe(ctx, &sns.SubscribeInput{
-				TopicArn: aws.String(topicARN), Protocol: aws.String("sqs"), Endpoint: aws.String(queueARN),
-				Attributes:            map[string]string{"RawMessageDelivery": "true"},
-				ReturnSubscriptionArn: true,
-			}); err != nil {
-				return fmt.Errorf("subscribe %s to %s: %w", q, topic, err)
-			}
-			b.res.Subscriptions++
-			b.created("subscription", topic+"->"+q)
-			continue
-		}
-		// An existing subscription may predate raw delivery: converge.
-		if _, err := b.cl.SNS.SetSubscriptionAttributes(ctx, &sns.SetSubscriptionAttributesInput{
-			SubscriptionArn: aws.String(subARN), AttributeName: aws.String("RawMessageDelivery"), AttributeValue: aws.String("true"),
+	}
+	if subARN == "" {
+		if _, err := b.cl.SNS.Subscribe(ctx, &sns.SubscribeInput{
+			TopicArn: aws.String(topicARN), Protocol: aws.String("sqs"), Endpoint: aws.String(queueARN),
+			Attributes:            map[string]string{"RawMessageDelivery": "true"},
+			ReturnSubscriptionArn: true,
 		}); err != nil {
-			return fmt.Errorf("set raw delivery on %s: %w", subARN, err)
+			return fmt.Errorf("subscribe %s to %s: %w", q, topic, err)
 		}
+		b.res.Subscriptions++
+		b.created("subscription", topic+"->"+q)
+		return nil
+	}
+	// An existing subscription may predate raw delivery: converge.
+	if _, err := b.cl.SNS.SetSubscriptionAttributes(ctx, &sns.SetSubscriptionAttributesInput{
+		SubscriptionArn: aws.String(subARN), AttributeName: aws.String("RawMessageDelivery"), AttributeValue: aws.String("true"),
+	}); err != nil {
+		return fmt.Errorf("set raw delivery on %s: %w", subARN, err)
 	}
 	return nil
 }
@@ -363,7 +390,7 @@ func (b *run) buckets(ctx context.Context) error {
 		NotificationConfiguration: &s3types.NotificationConfiguration{
 			TopicConfigurations: []s3types.TopicConfiguration{{
 				Id:       aws.String("gas-restore-completed"),
-				TopicArn: aws.String(b.res.TopicARNs[n.RestoreCompletionsTopic]),
+				TopicArn: aws.String(b.res.TopicARNs[b.coldStorageTopic()]),
 				Events:   []s3types.Event{s3types.EventS3ObjectRestoreCompleted},
 			}},
 		},
@@ -378,6 +405,7 @@ func (b *run) tables(ctx context.Context) error {
 		dynamostore.JobsTableSpec(b.c.Names.JobsTable),
 		dynamostore.UsersTableSpec(b.c.Names.UsersTable),
 		dynamostore.TokensTableSpec(b.c.Names.TokensTable),
+		dynamostore.SessionsTableSpec(b.c.Names.SessionsTable),
 	} {
 		name := aws.ToString(spec.TableName)
 		_, err := b.cl.DynamoDB.CreateTable(ctx, spec)
@@ -397,6 +425,31 @@ func (b *run) tables(ctx context.Context) error {
 			return fmt.Errorf("wait for table %s: %w", name, err)
 		}
 	}
+	return b.sessionsExpire(ctx)
+}
+
+// sessionsExpire turns on DynamoDB's time to live for the sessions table,
+// so ended sessions do not accumulate (the store also refuses expired
+// ones itself: TTL deletion lags by up to a couple of days).
+func (b *run) sessionsExpire(ctx context.Context) error {
+	name := b.c.Names.SessionsTable
+	out, err := b.cl.DynamoDB.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(name)})
+	if err != nil {
+		return fmt.Errorf("time to live of %s: %w", name, err)
+	}
+	if d := out.TimeToLiveDescription; d != nil && aws.ToString(d.AttributeName) == dynamostore.SessionTTLAttribute &&
+		(d.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabled || d.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabling) {
+		return nil
+	}
+	if _, err := b.cl.DynamoDB.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName: aws.String(name),
+		TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{
+			AttributeName: aws.String(dynamostore.SessionTTLAttribute), Enabled: aws.Bool(true),
+		},
+	}); err != nil {
+		return fmt.Errorf("turn on time to live of %s: %w", name, err)
+	}
+	b.created("time to live", name+"."+dynamostore.SessionTTLAttribute)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package bootstrap_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/gasproject/gas/adapters/aws/awstest"
 	"github.com/gasproject/gas/adapters/aws/bootstrap"
 	"github.com/gasproject/gas/adapters/aws/dynamostore"
+	"github.com/gasproject/gas/ports/message"
 )
 
 // TestBootstrapIsIdempotent runs bootstrap twice: the first run creates
@@ -28,8 +30,9 @@ func TestBootstrapIsIdempotent(t *testing.T) {
 	env, first := awstest.DeploymentWith(t, c)
 	ctx := awstest.Ctx(t)
 	n := c.Names
-	// 3 buckets, 3 tables, 5 queues + 5 DLQs, 4 topics, 4 subscriptions.
-	if got, want := len(first.Created), 3+3+10+4+4; got != want {
+	// 3 buckets, 4 tables and the sessions' time to live, 5 queues + 5
+	// DLQs, 4 topics, 4 subscriptions.
+	if got, want := len(first.Created), 3+4+1+10+4+4; got != want {
 		t.Fatalf("first run created %d resources, want %d: %v", got, want, first.Created)
 	}
 	second, err := bootstrap.Run(ctx, env.Clients, c, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -39,7 +42,9 @@ func TestBootstrapIsIdempotent(t *testing.T) {
 	if len(second.Created) != 0 || second.Subscriptions != 0 {
 		t.Fatalf("second run created %v (%d subscriptions), want nothing", second.Created, second.Subscriptions)
 	}
-	for topic, q := range n.Subscriptions() {
+	top := c.Topology()
+	for _, p := range top.Topics {
+		topic, q := n.Topic(p.Name), n.Queue(p.Subscribers[0])
 		subs, err := env.Clients.SNS.ListSubscriptionsByTopic(ctx, &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(second.TopicARNs[topic])})
 		if err != nil {
 			t.Fatal(err)
@@ -55,7 +60,8 @@ func TestBootstrapIsIdempotent(t *testing.T) {
 			t.Errorf("subscription %s -> %s is not raw delivery: %v", topic, q, attrs.Attributes)
 		}
 	}
-	for _, q := range n.Queues() {
+	for _, spec := range top.Queues {
+		q := n.Queue(spec.Name)
 		a, err := env.Clients.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
 			QueueUrl: aws.String(second.QueueURLs[q]), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll},
 		})
@@ -69,8 +75,11 @@ func TestBootstrapIsIdempotent(t *testing.T) {
 		if err := json.Unmarshal([]byte(a.Attributes["RedrivePolicy"]), &redrive); err != nil {
 			t.Fatalf("queue %s redrive policy %q: %v", q, a.Attributes["RedrivePolicy"], err)
 		}
-		if redrive.Target != second.QueueARNs[awsconfig.DeadLetterName(q)] {
-			t.Errorf("queue %s dead-letters to %s, want its DLQ", q, redrive.Target)
+		if redrive.Target != second.QueueARNs[message.DeadLetterName(q)] || fmt.Sprint(redrive.Max) != fmt.Sprint(spec.MaxReceives) {
+			t.Errorf("queue %s dead-letters to %s after %v receives, want its DLQ after %d", q, redrive.Target, redrive.Max, spec.MaxReceives)
+		}
+		if a.Attributes["VisibilityTimeout"] != fmt.Sprint(spec.Visibility.Seconds()) {
+			t.Errorf("queue %s visibility timeout = %s s, want %s", q, a.Attributes["VisibilityTimeout"], spec.Visibility)
 		}
 		if a.Attributes["ReceiveMessageWaitTimeSeconds"] != "0" {
 			t.Errorf("queue %s default receive wait = %s s, want 0 (the adapter asks per receive)", q, a.Attributes["ReceiveMessageWaitTimeSeconds"])
@@ -87,6 +96,13 @@ func TestBootstrapIsIdempotent(t *testing.T) {
 	if !idx[dynamostore.ByOwnerIndex] || !idx[dynamostore.ByOwnerStorageIndex] {
 		t.Errorf("jobs table indexes = %v", idx)
 	}
+	ttl, err := env.Clients.DynamoDB.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(n.SessionsTable)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ttl.TimeToLiveDescription; d == nil || aws.ToString(d.AttributeName) != dynamostore.SessionTTLAttribute || d.TimeToLiveStatus != "ENABLED" {
+		t.Errorf("sessions table time to live = %+v, want %s enabled", ttl.TimeToLiveDescription, dynamostore.SessionTTLAttribute)
+	}
 	for _, b := range n.Buckets() {
 		lc, err := env.Clients.S3.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: aws.String(b)})
 		if err != nil {
@@ -100,7 +116,7 @@ func TestBootstrapIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(nc.TopicConfigurations) != 1 || aws.ToString(nc.TopicConfigurations[0].TopicArn) != second.TopicARNs[n.RestoreCompletionsTopic] {
+	if len(nc.TopicConfigurations) != 1 || aws.ToString(nc.TopicConfigurations[0].TopicArn) != second.TopicARNs[n.Topic(message.TopicRestoreCompletions)] {
 		t.Errorf("archive bucket notifications = %+v, want restore-completions topic", nc.TopicConfigurations)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gasproject/gas/domain"
+	"github.com/gasproject/gas/domain/jobs"
 	"github.com/gasproject/gas/ports"
 	"github.com/gasproject/gas/ports/message"
 )
@@ -82,25 +83,6 @@ func ParseNotice(body []byte) (n Notice, ok bool) {
 	return Notice{}, false
 }
 
-// JobOfArchiveKey maps an archive key back to its job. The default,
-// JobFromKeyPath, reads the layout of jobs.ArchiveKey:
-// <prefix><owner>/<job>/<hash>.tar.
-type JobOfArchiveKey func(key string) (domain.JobID, bool)
-
-// JobFromKeyPath takes the job id from the second-to-last path segment of
-// key (path-escaped), the layout jobs.ArchiveKey writes.
-func JobFromKeyPath(key string) (domain.JobID, bool) {
-	parts := strings.Split(key, "/")
-	if len(parts) < 2 {
-		return "", false
-	}
-	id, err := url.PathUnescape(parts[len(parts)-2])
-	if err != nil || id == "" {
-		return "", false
-	}
-	return domain.JobID(id), true
-}
-
 // NoticeQueue wraps the restore queue so the restorer sees only GAS
 // messages: each cold-storage notification is handed over as
 // message.RestoreCompleted for its job (the restorer re-checks the
@@ -109,22 +91,21 @@ func JobFromKeyPath(key string) (domain.JobID, bool) {
 // dropped. Everything else passes through untouched.
 type NoticeQueue struct {
 	ports.Queue
-	jobOf JobOfArchiveKey
-	log   *slog.Logger
+	archivePrefix string
+	log           *slog.Logger
 }
 
-// NewNoticeQueue wraps q; jobOf nil means JobFromKeyPath.
-func NewNoticeQueue(q ports.Queue, jobOf JobOfArchiveKey, log *slog.Logger) (*NoticeQueue, error) {
-	if q == nil {
-		return nil, errors.New("notice queue: nil queue")
-	}
-	if jobOf == nil {
-		jobOf = JobFromKeyPath
+// NewNoticeQueue wraps q. Archive keys are read with jobs.JobOfArchiveKey
+// under archivePrefix (archival.Config.ArchivePrefix), so a notice for
+// anything else is dropped.
+func NewNoticeQueue(q ports.Queue, archivePrefix string, log *slog.Logger) (*NoticeQueue, error) {
+	if q == nil || archivePrefix == "" {
+		return nil, errors.New("notice queue: needs a queue and the archive key prefix")
 	}
 	if log == nil {
 		log = slog.Default()
 	}
-	return &NoticeQueue{Queue: q, jobOf: jobOf, log: log}, nil
+	return &NoticeQueue{Queue: q, archivePrefix: archivePrefix, log: log}, nil
 }
 
 // Receive translates notifications as described on NoticeQueue.
@@ -142,7 +123,7 @@ func (q *NoticeQueue) Receive(ctx context.Context, limit int, visibility, wait t
 		}
 		var job domain.JobID
 		for _, k := range n.Keys {
-			if id, found := q.jobOf(k); found {
+			if id, found := jobs.JobOfArchiveKey(q.archivePrefix, k); found {
 				job = id
 				break
 			}

@@ -45,20 +45,6 @@ type PostPolicy struct {
 	Conditions []any  `json:"conditions"`
 }
 
-// DecodePolicy reads the policy field of an upload form (for tests and for
-// diagnosing a refused upload).
-func DecodePolicy(field string) (PostPolicy, error) {
-	raw, err := base64.StdEncoding.DecodeString(field)
-	if err != nil {
-		return PostPolicy{}, fmt.Errorf("decode POST policy: %w", err)
-	}
-	var p PostPolicy
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return PostPolicy{}, fmt.Errorf("decode POST policy: %w", err)
-	}
-	return p, nil
-}
-
 // PresignUpload makes a browser form that posts one file to key. The signed
 // policy lets S3 accept it only under key's folder, only up to maxSize
 // bytes (content-length-range), only with the given redirect, and only

@@ -128,25 +128,11 @@ func validateKey(key string) error {
 
 // Put streams r to key and records its SHA-256.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader) (ports.ObjectInfo, error) {
-	return s.put(ctx, key, r, -1)
-}
-
-// PutLimited is Put that fails with ports.ErrTooLarge, storing nothing, as
-// soon as r yields more than limit bytes: the streaming upload path
-// enforces a tier's limit without trusting a declared length.
-func (s *Store) PutLimited(ctx context.Context, key string, r io.Reader, limit int64) (ports.ObjectInfo, error) {
-	if limit < 0 {
-		return ports.ObjectInfo{}, fmt.Errorf("put %s: negative limit", key)
-	}
-	return s.put(ctx, key, r, limit)
-}
-
-func (s *Store) put(ctx context.Context, key string, r io.Reader, limit int64) (ports.ObjectInfo, error) {
 	if err := validateKey(key); err != nil {
 		return ports.ObjectInfo{}, fmt.Errorf("put %s: %w", key, err)
 	}
 	h := sha256.New()
-	body := &countingReader{r: io.TeeReader(r, h), limit: limit}
+	body := &countingReader{r: io.TeeReader(r, h)}
 	bucket := s.bucketFor(key)
 	// A failed single PUT stores nothing and the transfer manager aborts a
 	// failed multipart upload, so an error leaves any old object intact.
@@ -154,9 +140,6 @@ func (s *Store) put(ctx context.Context, key string, r io.Reader, limit int64) (
 		Bucket: aws.String(bucket), Key: aws.String(key), Body: body,
 		StorageClass: tmtypes.StorageClass(s.opts.StorageClass),
 	}); err != nil {
-		if errors.Is(err, ports.ErrTooLarge) || body.tooLarge {
-			return ports.ObjectInfo{}, fmt.Errorf("put %s: %w (limit %d bytes)", key, ports.ErrTooLarge, limit)
-		}
 		return ports.ObjectInfo{}, fmt.Errorf("put %s: %w", key, err)
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
@@ -169,24 +152,15 @@ func (s *Store) put(ctx context.Context, key string, r io.Reader, limit int64) (
 	return ports.ObjectInfo{Key: key, Size: body.n, SHA256: sum, ModTime: s.opts.Now().UTC()}, nil
 }
 
-// countingReader counts bytes and refuses to yield more than limit (< 0:
-// unlimited). Reading one byte past the limit is how it knows.
+// countingReader counts the bytes read through it.
 type countingReader struct {
-	r        io.Reader
-	n, limit int64
-	tooLarge bool
+	r io.Reader
+	n int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
-	if c.limit >= 0 && int64(len(p)) > c.limit-c.n+1 {
-		p = p[:c.limit-c.n+1]
-	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
-	if c.limit >= 0 && c.n > c.limit {
-		c.tooLarge = true
-		return 0, ports.ErrTooLarge
-	}
 	return n, err
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/gasproject/gas/adapters/aws/snstopic"
 	"github.com/gasproject/gas/adapters/aws/sqsqueue"
 	"github.com/gasproject/gas/ports/contract"
+	"github.com/gasproject/gas/ports/message"
 )
 
 // TestFanOutRawDelivery publishes to each topic of a bootstrapped
@@ -21,7 +22,9 @@ import (
 func TestFanOutRawDelivery(t *testing.T) {
 	env, _ := awstest.Deployment(t)
 	ctx := awstest.Ctx(t)
-	for topic, queue := range env.Config.Names.Subscriptions() {
+	n := env.Config.Names
+	for _, spec := range env.Config.Topology().Topics {
+		topic, queue := n.Topic(spec.Name), n.Queue(spec.Subscribers[0])
 		p, err := snstopic.Open(ctx, env.Clients.SNS, topic)
 		if err != nil {
 			t.Fatal(err)
@@ -43,8 +46,8 @@ func TestFanOutRawDelivery(t *testing.T) {
 			}
 			for _, m := range ms {
 				// The archive bucket's notification setup drops an s3:TestEvent
-				// into restore-completions; it is not ours.
-				if string(m.Body) != body && topic == env.Config.Names.RestoreCompletionsTopic {
+				// into the cold-storage topic; it is not ours.
+				if string(m.Body) != body && spec.ColdStorage {
 					continue
 				}
 				got = append(got, string(m.Body))
@@ -69,7 +72,7 @@ func TestPublisherContract(t *testing.T) {
 	contract.TestPublisher(t, func(t *testing.T, subscribers int) contract.PublisherFixture {
 		env := awstest.New(t)
 		ctx := awstest.Ctx(t)
-		topic, err := env.Clients.SNS.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(env.Config.Names.JobResultsTopic)})
+		topic, err := env.Clients.SNS.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(env.Config.Names.Topic(message.TopicJobResults))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,7 +82,7 @@ func TestPublisherContract(t *testing.T) {
 		}
 		fx := contract.PublisherFixture{Publisher: p}
 		for i := range subscribers {
-			name := fmt.Sprintf("%s-%d", env.Config.Names.NotifyQueue, i)
+			name := fmt.Sprintf("%s-%d", env.Config.Names.Queue(message.QueueNotify), i)
 			q, err := env.Clients.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
 			if err != nil {
 				t.Fatal(err)

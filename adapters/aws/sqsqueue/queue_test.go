@@ -13,6 +13,7 @@ import (
 	"github.com/gasproject/gas/adapters/aws/awstest"
 	"github.com/gasproject/gas/adapters/aws/sqsqueue"
 	"github.com/gasproject/gas/ports/contract"
+	"github.com/gasproject/gas/ports/message"
 )
 
 // newQueue creates a queue and its dead-letter queue with the redrive
@@ -21,7 +22,7 @@ func newQueue(t *testing.T, maxReceives int, now func() time.Time) (*sqsqueue.Qu
 	t.Helper()
 	env := awstest.New(t)
 	ctx := awstest.Ctx(t)
-	name := env.Config.Names.AnnotateQueue
+	name := env.Config.Names.Queue(message.QueueAnnotate)
 	dlq, err := env.Clients.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name + "-dlq")})
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +111,7 @@ func TestDelayBeyondSQSLimit(t *testing.T) {
 func TestShortPollOnBootstrappedQueue(t *testing.T) {
 	env, _ := awstest.Deployment(t)
 	ctx := awstest.Ctx(t)
-	q, err := sqsqueue.Open(ctx, env.Clients.SQS, env.Config.Names.AnnotateQueue, nil)
+	q, err := sqsqueue.Open(ctx, env.Clients.SQS, env.Config.Names.Queue(message.QueueAnnotate), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

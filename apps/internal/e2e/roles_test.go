@@ -58,7 +58,7 @@ func TestRolesEndToEnd(t *testing.T) {
 	// them race for the same job in DynamoDB.
 	t.Run("ConditionalWriteRace", func(t *testing.T) {
 		dave.t = t
-		topic, err := snstopic.Open(context.Background(), c.aws.SNS, c.cfg.Names.JobRequestsTopic)
+		topic, err := snstopic.Open(context.Background(), c.aws.SNS, c.cfg.Names.Topic(message.TopicJobRequests))
 		if err != nil {
 			t.Fatal(err)
 		}

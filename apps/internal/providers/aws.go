@@ -5,11 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
-	"strings"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/google/wire"
 
 	"github.com/gasproject/gas/adapters/aws/awsconfig"
 	"github.com/gasproject/gas/adapters/aws/coldstore"
@@ -19,39 +16,8 @@ import (
 	"github.com/gasproject/gas/adapters/aws/snstopic"
 	"github.com/gasproject/gas/adapters/aws/sqsqueue"
 	"github.com/gasproject/gas/ports"
+	"github.com/gasproject/gas/ports/message"
 )
-
-// AWSSet provides every port GAS runs on in AWS, from an awsconfig.Config
-// (read from the environment by AWSConfigFromEnv, or provided by a test).
-// It needs a context.Context and a ports.Clock from the injector (and
-// ports.IDs, ports.Billing from elsewhere). Queues and topics come as the
-// shared *Messaging bundle, so ServicesSet builds the services on AWS as in
-// local mode.
-var AWSSet = wire.NewSet(
-	AWSClients,
-	AWSJobStore,
-	AWSUserStore,
-	AWSTokenStore,
-	AWSObjectStore,
-	AWSArchive,
-	AWSMailer,
-	AWSMessages,
-)
-
-// AWSEnvSet is AWSSet with the configuration read from the environment.
-var AWSEnvSet = wire.NewSet(AWSConfigFromEnv, AWSSet)
-
-// AWSConfigFromEnv reads GAS_AWS_* and related variables (see
-// awsconfig.Variables for the table).
-func AWSConfigFromEnv() (awsconfig.Config, error) {
-	return awsconfig.FromEnv(os.Getenv)
-}
-
-// AWSClients builds the SDK clients. The cleanup closes their idle
-// connections.
-func AWSClients(ctx context.Context, c awsconfig.Config) (*awsconfig.Clients, func(), error) {
-	return newAWSClients(ctx, c)
-}
 
 // newAWSClients builds the SDK clients with opts, and a cleanup that
 // closes their idle connections.
@@ -87,29 +53,30 @@ func AWSTokenStore(cl *awsconfig.Clients, c awsconfig.Config) (ports.TokenStore,
 	return dynamostore.NewTokenStore(cl.DynamoDB, c.Names.TokensTable)
 }
 
-// InputPrefix is the default key prefix of uploaded inputs
-// (jobs.Config.InputPrefix, Settings.InputPrefix); the AWS object store
-// routes it to the inputs bucket.
-const InputPrefix = "inputs/"
+// AWSSessionStore is the DynamoDB sessions table: every web server sees a
+// sign-out at once, and DynamoDB's TTL removes expired sessions.
+func AWSSessionStore(cl *awsconfig.Clients, c awsconfig.Config) (ports.SessionStore, error) {
+	return dynamostore.NewSessionStore(cl.DynamoDB, c.Names.SessionsTable)
+}
 
 // AWSObjectStore is one ports.ObjectStore over the inputs and results
-// buckets: keys under InputPrefix go to the inputs bucket (with its own
-// lifecycle rules), everything else to the results bucket. The concrete
-// *s3store.Store also has PutLimited for the streaming upload path.
-func AWSObjectStore(cl *awsconfig.Clients, c awsconfig.Config) (ports.ObjectStore, error) {
+// buckets: keys under the input prefix go to the inputs bucket (with its
+// own lifecycle rules), everything else to the results bucket.
+func AWSObjectStore(cl *awsconfig.Clients, c awsconfig.Config, s Settings) (ports.ObjectStore, error) {
 	return s3store.New(cl.S3, s3store.Options{
 		Bucket: c.Names.ResultsBucket,
-		Routes: map[string]string{InputPrefix: c.Names.InputsBucket},
+		Routes: map[string]string{s.withDefaults().InputPrefix: c.Names.InputsBucket},
 	})
 }
 
 // AWSArchive is the configured cold storage: GLACIER-class objects in the
 // archive bucket (default) or a Glacier vault whose retrieval jobs notify
-// the restore-completions topic.
+// the topology's cold-storage topic.
 func AWSArchive(ctx context.Context, cl *awsconfig.Clients, c awsconfig.Config) (ports.Archive, error) {
 	switch c.ColdStorage {
 	case awsconfig.ColdVault:
-		topic, err := snstopic.Open(ctx, cl.SNS, c.Names.RestoreCompletionsTopic)
+		cold, _ := c.Topology().ColdStorageTopic()
+		topic, err := snstopic.Open(ctx, cl.SNS, c.Names.Topic(cold.Name))
 		if err != nil {
 			return nil, fmt.Errorf("vault archive: %w", err)
 		}
@@ -127,67 +94,43 @@ func AWSMailer(cl *awsconfig.Clients, c awsconfig.Config) (ports.Mailer, error) 
 	return mail.NewSES(cl.SES, c.MailFrom)
 }
 
-// AWSMessages resolves every queue URL and topic ARN of c into the shared
-// Messaging bundle (a missing resource fails the role at start, not on the
-// first message). The restore queue is wrapped so cold-storage
-// notifications arrive as GAS restore messages. Long queue delays are
-// timed with clock.
-func AWSMessages(ctx context.Context, cl *awsconfig.Clients, c awsconfig.Config, clock ports.Clock) (*Messaging, error) {
-	n := c.Names
-	m := &Messaging{Queues: Queues{DeadLetters: map[ports.Queue]ports.Queue{}}}
-	open := func(name string) (*sqsqueue.Queue, error) {
-		q, err := sqsqueue.Open(ctx, cl.SQS, name, clock.Now)
-		if err != nil {
-			return nil, fmt.Errorf("aws messaging: %w", err)
-		}
-		return q, nil
+// AWSMessages resolves every queue URL and topic ARN of the deployment's
+// topology (a missing resource fails the role at start, not on the first
+// message). Queues fed by cold storage are wrapped so its notices arrive as
+// GAS restore messages. Long queue delays are timed with clock.
+func AWSMessages(ctx context.Context, cl *awsconfig.Clients, c awsconfig.Config, clock ports.Clock, s Settings) (*message.Bus, error) {
+	t := c.Topology()
+	bus, err := message.Open(t, awsOpener{ctx: ctx, cl: cl, names: c.Names, topology: t, clock: clock,
+		archivePrefix: s.withDefaults().ArchivePrefix})
+	if err != nil {
+		return nil, fmt.Errorf("aws messaging: %w", err)
 	}
-	for _, q := range []struct {
-		name string
-		dst  *ports.Queue
-	}{
-		{n.AnnotateQueue, &m.Queues.Annotate}, {n.NotifyQueue, &m.Queues.Notify}, {n.ThawQueue, &m.Queues.Thaw},
-		{n.RestoreQueue, &m.Queues.Restore}, {n.ArchiveQueue, &m.Queues.Archive},
-	} {
-		work, err := open(q.name)
-		if err != nil {
-			return nil, err
-		}
-		dead, err := open(awsconfig.DeadLetterName(q.name))
-		if err != nil {
-			return nil, err
-		}
-		*q.dst = work
-		if q.name == n.RestoreQueue {
-			nq, err := coldstore.NewNoticeQueue(work, coldstore.JobFromKeyPath, slog.Default().With("queue", q.name))
-			if err != nil {
-				return nil, fmt.Errorf("aws messaging: %w", err)
-			}
-			*q.dst = nq
-		}
-		m.Queues.DeadLetters[*q.dst] = dead
-	}
-	for _, t := range []struct {
-		name string
-		dst  *ports.Publisher
-	}{
-		{n.JobRequestsTopic, &m.Topics.JobRequests}, {n.JobResultsTopic, &m.Topics.JobResults},
-		{n.ThawRequestsTopic, &m.Topics.ThawRequests}, {n.RestoreCompletionsTopic, &m.Topics.RestoreCompletions},
-	} {
-		topic, err := snstopic.Open(ctx, cl.SNS, t.name)
-		if err != nil {
-			return nil, fmt.Errorf("aws messaging: %w", err)
-		}
-		*t.dst = topic
-	}
-	return m, nil
+	return bus, nil
 }
 
-// DescribeAWS is a one-line summary of c for the start-up log.
-func DescribeAWS(c awsconfig.Config) string {
-	ep := c.Endpoint
-	if ep == "" {
-		ep = "aws"
+// awsOpener is message.Opener on SQS and SNS resources bootstrap made.
+type awsOpener struct {
+	ctx           context.Context
+	cl            *awsconfig.Clients
+	names         awsconfig.Names
+	topology      message.Topology
+	clock         ports.Clock
+	archivePrefix string
+}
+
+func (o awsOpener) DeadLetterQueue(q message.QueueSpec) (ports.Queue, error) {
+	return sqsqueue.Open(o.ctx, o.cl.SQS, message.DeadLetterName(o.names.Queue(q.Name)), o.clock.Now)
+}
+
+func (o awsOpener) Queue(q message.QueueSpec, _ ports.Queue) (ports.Queue, error) {
+	name := o.names.Queue(q.Name)
+	work, err := sqsqueue.Open(o.ctx, o.cl.SQS, name, o.clock.Now)
+	if err != nil || !o.topology.TakesColdStorageNotices(q.Name) {
+		return work, err
 	}
-	return strings.Join([]string{"region=" + c.Region, "endpoint=" + ep, "prefix=" + c.Prefix, "cold=" + c.ColdStorage, "mailer=" + c.Mailer}, " ")
+	return coldstore.NewNoticeQueue(work, o.archivePrefix, slog.Default().With("queue", name))
+}
+
+func (o awsOpener) Topic(p message.TopicSpec, _ []ports.Queue) (ports.Publisher, error) {
+	return snstopic.Open(o.ctx, o.cl.SNS, o.names.Topic(p.Name))
 }

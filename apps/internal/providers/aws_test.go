@@ -1,6 +1,9 @@
 package providers
 
 import (
+	"maps"
+	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -9,7 +12,9 @@ import (
 	"github.com/gasproject/gas/adapters/aws/awstest"
 	"github.com/gasproject/gas/adapters/aws/coldstore"
 	"github.com/gasproject/gas/adapters/aws/s3store"
+	"github.com/gasproject/gas/domain/jobs"
 	"github.com/gasproject/gas/ports"
+	"github.com/gasproject/gas/ports/message"
 )
 
 type awsWallClock struct{}
@@ -26,14 +31,14 @@ func TestAWSProvidersOnBootstrappedDeployment(t *testing.T) {
 	t.Setenv("GAS_AWS_ENDPOINT", env.Config.Endpoint)
 	t.Setenv("GAS_AWS_PREFIX", env.Config.Prefix)
 	t.Setenv("GAS_MAIL_FROM", "gas@example.org")
-	c, err := AWSConfigFromEnv()
+	c, err := awsconfig.FromEnv(os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.PathStyle || c.Names != env.Config.Names {
+	if !c.PathStyle || !reflect.DeepEqual(c.Names, env.Config.Names) {
 		t.Fatalf("config from env %+v does not name the bootstrapped deployment", c)
 	}
-	cl, cleanup, err := AWSClients(ctx, c)
+	cl, cleanup, err := newAWSClients(ctx, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,12 +61,14 @@ func TestAWSProvidersOnBootstrappedDeployment(t *testing.T) {
 	if got, err := tokens.ByHash(ctx, tok.Hash); err != nil || got.User != "u1" {
 		t.Fatalf("token from the bootstrapped table: %+v, %v", got, err)
 	}
-	objects, err := AWSObjectStore(cl, c)
+	settings := Settings{}.withDefaults()
+	objects, err := AWSObjectStore(cl, c, settings)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := objects.(*s3store.Store); s.Bucket(InputPrefix+"u/j/input") != c.Names.InputsBucket || s.Bucket("results/u/j/x") != c.Names.ResultsBucket {
-		t.Fatalf("object routing: inputs -> %s, results -> %s", s.Bucket(InputPrefix+"u/j/input"), s.Bucket("results/u/j/x"))
+	input := jobs.InputKey(settings.InputPrefix, "u", "j")
+	if s := objects.(*s3store.Store); s.Bucket(input) != c.Names.InputsBucket || s.Bucket("results/u/j/x") != c.Names.ResultsBucket {
+		t.Fatalf("object routing: inputs -> %s, results -> %s", s.Bucket(input), s.Bucket("results/u/j/x"))
 	}
 	archive, err := AWSArchive(ctx, cl, c)
 	if err != nil {
@@ -80,27 +87,30 @@ func TestAWSProvidersOnBootstrappedDeployment(t *testing.T) {
 	if _, err := AWSMailer(cl, c); err != nil {
 		t.Fatal(err)
 	}
-	m, err := AWSMessages(ctx, cl, c, awsWallClock{})
+	bus, err := AWSMessages(ctx, cl, c, awsWallClock{}, settings)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Queues.DeadLetters) != 5 {
-		t.Fatalf("%d dead-letter queues, want 5", len(m.Queues.DeadLetters))
+	for _, q := range c.Topology().Queues {
+		if bus.Queue(q.Name) == nil || bus.DeadLetter(q.Name) == nil {
+			t.Fatalf("queue %s or its dead-letter queue missing", q.Name)
+		}
 	}
-	if err := m.Topics.JobRequests.Publish(ctx, []byte(`{"kind":"job-request","job_id":"j1","user_id":"u1"}`)); err != nil {
+	if _, ok := bus.Queue(message.QueueRestore).(*coldstore.NoticeQueue); !ok {
+		t.Fatalf("restore queue is %T, want cold-storage notices translated", bus.Queue(message.QueueRestore))
+	}
+	if err := message.Publish(ctx, bus.Topic(message.TopicJobRequests), message.JobRequest("j1", "u1")); err != nil {
 		t.Fatal(err)
 	}
-	ms, err := m.Queues.Annotate.Receive(ctx, 1, time.Minute, 5*time.Second)
+	ms, err := bus.Queue(message.QueueAnnotate).Receive(ctx, 1, time.Minute, 5*time.Second)
 	if err != nil || len(ms) != 1 || !strings.Contains(string(ms[0].Body), `"j1"`) {
 		t.Fatalf("annotate queue got %v, %v", ms, err)
 	}
-	if !strings.Contains(DescribeAWS(c), "prefix="+c.Prefix) {
-		t.Fatalf("DescribeAWS = %q", DescribeAWS(c))
-	}
 	// A missing queue fails at start, not on the first message.
 	bad := c
-	bad.Names.ThawQueue = "missing-" + awstest.Unique()
-	if _, err := AWSMessages(ctx, cl, bad, awsWallClock{}); err == nil {
+	bad.Names.Queues = maps.Clone(c.Names.Queues)
+	bad.Names.Queues[message.QueueThaw] = "missing-" + awstest.Unique()
+	if _, err := AWSMessages(ctx, cl, bad, awsWallClock{}, settings); err == nil {
 		t.Fatal("AWSMessages resolved a queue that does not exist")
 	}
 }

@@ -5,70 +5,42 @@ import (
 	"crypto/rand"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/google/wire"
 
 	"github.com/gasproject/gas/adapters/memory"
 	"github.com/gasproject/gas/adapters/presign"
+	"github.com/gasproject/gas/adapters/web"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/ports"
 	"github.com/gasproject/gas/ports/message"
 )
 
-// Queues are the work queues of the message topology and their
-// dead-letter queues, whatever the backend.
-type Queues struct {
-	Annotate, Notify, Thaw, Restore, Archive ports.Queue
-	// DeadLetters maps each work queue above to its dead-letter queue.
-	DeadLetters map[ports.Queue]ports.Queue
-}
-
-// Topics are the publish side of the topology.
-type Topics struct {
-	JobRequests, JobResults, ThawRequests, RestoreCompletions ports.Publisher
-}
-
-// Messaging bundles queues and topics: several of each share one interface
-// type, so injectors pass the bundle and pick fields. AWSMessaging has the
-// same shape and converts with Messaging{Queues(m.Queues), Topics(m.Topics)}.
-type Messaging struct {
-	Queues Queues
-	Topics Topics
-}
-
-// MemoryOptions tune the in-memory backend of local mode.
-type MemoryOptions struct {
-	// ExpeditedRestore and StandardRestore are how long the memory archive
-	// takes per retrieval tier.
-	ExpeditedRestore, StandardRestore time.Duration
-	// MaxReceives is how often a message is delivered before it goes to
-	// its dead-letter queue (default 5).
-	MaxReceives int
-	// ObjectURLPrefix is where the app mounts the object store's presigned
-	// handler (default "/objects").
-	ObjectURLPrefix string
-}
-
-// MemorySet provides every port on the in-memory adapters (local mode and
-// tests): stores, object store, queues and topics, archive, outbox,
-// billing, API tokens and the system clock and ids.
+// MemorySet provides every port on the in-memory adapters (tests and
+// `gas serve --ephemeral`): stores, object store, queues and topics,
+// archive, outbox, billing, API tokens, sessions and the system clock and
+// ids. SQLiteSet is its durable twin.
 var MemorySet = wire.NewSet(
 	SystemClock,
 	RandomIDs,
 	MemoryJobStore,
 	wire.Bind(new(ports.JobStore), new(*CountedJobStore)),
+	wire.Bind(new(JobCounter), new(*CountedJobStore)),
 	MemoryUserStore,
 	MemoryObjectStore,
 	wire.Bind(new(ports.ObjectStore), new(*memory.ObjectStore)),
+	wire.Bind(new(LocalObjects), new(*memory.ObjectStore)),
 	MemoryMessages,
 	MemoryArchive,
 	wire.Bind(new(ports.Archive), new(*memory.Archive)),
 	MemoryOutbox,
 	wire.Bind(new(ports.Mailer), new(*memory.Outbox)),
+	MemoryOutboxReader,
 	MemoryBilling,
 	MemoryTokens,
 	wire.Bind(new(ports.TokenStore), new(*memory.TokenStore)),
+	MemorySessions,
+	EphemeralSecrets,
 )
 
 // SystemClock is the wall clock.
@@ -84,77 +56,32 @@ func MemoryJobStore() *CountedJobStore { return NewCountedJobStore(memory.NewJob
 func MemoryUserStore() ports.UserStore { return memory.NewUserStore() }
 
 // MemoryObjectStore keeps objects in memory; its presigned URLs point at
-// the app's /objects handler and are signed with a per-process key.
-func MemoryObjectStore(o MemoryOptions) (*memory.ObjectStore, error) {
-	prefix := o.ObjectURLPrefix
-	if prefix == "" {
-		prefix = presign.DefaultURLPrefix
-	}
+// the app's presign.DefaultURLPrefix handler and are signed with a
+// per-process key.
+func MemoryObjectStore() (*memory.ObjectStore, error) {
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	s, err := memory.NewObjectStore(memory.WithURLPrefix(prefix), memory.WithSigningKey(key))
+	s, err := memory.NewObjectStore(memory.WithURLPrefix(presign.DefaultURLPrefix), memory.WithSigningKey(key))
 	if err != nil {
 		return nil, fmt.Errorf("memory object store: %w", err)
 	}
 	return s, nil
 }
 
-// MemoryMessages builds the topology in memory: each work queue with a
-// dead-letter queue after MaxReceives deliveries, and the topics fanning
-// out to their queues.
-func MemoryMessages(clock ports.Clock, o MemoryOptions) (*Messaging, error) {
-	maxReceives := o.MaxReceives
-	if maxReceives <= 0 {
-		maxReceives = 5
-	}
-	m := &Messaging{Queues: Queues{DeadLetters: map[ports.Queue]ports.Queue{}}}
-	for _, q := range []struct {
-		name string
-		dst  *ports.Queue
-	}{
-		{"annotate", &m.Queues.Annotate}, {"notify", &m.Queues.Notify}, {"thaw", &m.Queues.Thaw},
-		{"restore", &m.Queues.Restore}, {"archive", &m.Queues.Archive},
-	} {
-		dlq, err := memory.NewQueue(q.name+"-dlq", clock)
-		if err != nil {
-			return nil, err
-		}
-		work, err := memory.NewQueue(q.name, clock, memory.WithDeadLetter(dlq, maxReceives))
-		if err != nil {
-			return nil, err
-		}
-		*q.dst = work
-		m.Queues.DeadLetters[work] = dlq
-	}
-	for _, t := range []struct {
-		name string
-		dst  *ports.Publisher
-		to   ports.Queue
-	}{
-		{"job-requests", &m.Topics.JobRequests, m.Queues.Annotate}, {"job-results", &m.Topics.JobResults, m.Queues.Notify},
-		{"thaw-requests", &m.Topics.ThawRequests, m.Queues.Thaw}, {"restore-completions", &m.Topics.RestoreCompletions, m.Queues.Restore},
-	} {
-		topic, err := memory.NewTopic(t.name, t.to)
-		if err != nil {
-			return nil, err
-		}
-		*t.dst = topic
-	}
-	return m, nil
+// MemoryMessages opens the message topology in memory (memory.OpenTopology).
+func MemoryMessages(clock ports.Clock) (*message.Bus, error) {
+	return memory.OpenTopology(message.DefaultTopology(), clock)
 }
 
 // MemoryArchive is cold storage whose retrievals take the configured time
 // and, like Glacier's notification, publish a restore completion for the
-// job whose archive key the retrieval read (keys are <prefix><user>/<job>/<hash>.tar).
-func MemoryArchive(clock ports.Clock, m *Messaging, o MemoryOptions) (*memory.Archive, func(), error) {
+// job whose archive key the retrieval read.
+func MemoryArchive(clock ports.Clock, bus *message.Bus, o LocalOptions, s Settings) (*memory.Archive, func(), error) {
+	notify := restoreNotifier(bus, s)
 	opts := []memory.ArchiveOption{memory.WithRestoreCallback(func(ctx context.Context, c memory.RestoreCompletion) error {
-		job, ok := jobOfArchiveKey(c.ArchiveID)
-		if !ok {
-			return fmt.Errorf("restore completion for unrecognised archive %q", c.ArchiveID)
-		}
-		return message.Publish(ctx, m.Topics.RestoreCompletions, message.RestoreCompleted(job))
+		return notify(ctx, c.ArchiveID)
 	})}
 	if o.ExpeditedRestore > 0 || o.StandardRestore > 0 {
 		opts = append(opts, memory.WithRetrievalTimes(o.ExpeditedRestore, o.StandardRestore))
@@ -164,24 +91,6 @@ func MemoryArchive(clock ports.Clock, m *Messaging, o MemoryOptions) (*memory.Ar
 		return nil, nil, err
 	}
 	return a, func() { _ = a.Close() }, nil
-}
-
-// jobOfArchiveKey reads the job id out of an archive key
-// (jobs.ArchiveKey: <prefix><user>/<job>/<hash>.tar).
-func jobOfArchiveKey(key string) (domain.JobID, bool) {
-	var parts []string
-	start := 0
-	for i := 0; i < len(key); i++ {
-		if key[i] == '/' {
-			parts = append(parts, key[start:i])
-			start = i + 1
-		}
-	}
-	parts = append(parts, key[start:])
-	if len(parts) < 3 || parts[len(parts)-2] == "" {
-		return "", false
-	}
-	return domain.JobID(parts[len(parts)-2]), true
 }
 
 // MemoryOutbox keeps sent e-mails for the local outbox page.
@@ -194,6 +103,21 @@ func MemoryBilling() ports.Billing { return memory.NewFreeBilling() }
 
 // MemoryTokens keeps API tokens in memory.
 func MemoryTokens() *memory.TokenStore { return memory.NewTokenStore() }
+
+// MemorySessions keeps web sessions in memory: they end with the process.
+func MemorySessions() ports.SessionStore { return memory.NewSessionStore() }
+
+// MemoryOutboxReader reads the memory outbox for the outbox page.
+func MemoryOutboxReader(o *memory.Outbox) OutboxReader {
+	return func(_ context.Context, user domain.UserID) ([]web.OutboxEmail, error) {
+		sent := o.SentTo(user)
+		out := make([]web.OutboxEmail, len(sent))
+		for i, e := range sent {
+			out[i] = web.OutboxEmail{To: e.To, Subject: e.Subject, Text: e.Text, SentAt: e.SentAt}
+		}
+		return out, nil
+	}
+}
 
 // CountedJobStore wraps a job store and keeps a count of jobs by status,
 // so /metrics can report it without scanning the store.

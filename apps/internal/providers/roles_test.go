@@ -12,12 +12,14 @@ import (
 	"github.com/gasproject/gas/adapters/engine"
 	"github.com/gasproject/gas/adapters/engine/gasdb"
 	"github.com/gasproject/gas/adapters/engine/synth"
+	"github.com/gasproject/gas/apps/internal/reference"
 	"github.com/gasproject/gas/apps/internal/role"
 )
 
-// The annotator role loads its database from a local path (the s3:// path
-// runs in the end-to-end test against moto).
-func TestLoadAnnotationDBFromPath(t *testing.T) {
+// The annotator role loads its database from a local path or an s3://
+// object (that path runs in the end-to-end test against moto); malformed
+// s3:// sources are refused before any request.
+func TestAnnotationDBFromPath(t *testing.T) {
 	g, err := synth.New(synth.Small())
 	if err != nil {
 		t.Fatal(err)
@@ -40,18 +42,24 @@ func TestLoadAnnotationDBFromPath(t *testing.T) {
 	if err := os.WriteFile(path, db.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	got, err := LoadAnnotationDB(context.Background(), path, nil)
-	if err != nil || got.Name != "unit ref" {
-		t.Fatalf("loaded %v, %v", got, err)
+	load := func(src string) (string, error) {
+		ref, _, err := reference.Read(context.Background(), src, s3Remote{})
+		if err != nil {
+			return "", err
+		}
+		return ref.Name, nil
+	}
+	if name, err := load(path); err != nil || name != "unit ref" {
+		t.Fatalf("loaded %q, %v", name, err)
 	}
 	if err := os.WriteFile(path, db.Bytes()[:db.Len()/2], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadAnnotationDB(context.Background(), path, nil); err == nil || !strings.Contains(err.Error(), path) {
+	if _, err := load(path); err == nil || !strings.Contains(err.Error(), path) {
 		t.Fatalf("truncated database: %v", err)
 	}
 	for _, bad := range []string{"s3://", "s3://bucket-only", "s3:///key", filepath.Join(t.TempDir(), "missing.gasdb")} {
-		if _, err := LoadAnnotationDB(context.Background(), bad, nil); err == nil {
+		if _, err := load(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}
@@ -72,7 +80,7 @@ func TestRolePipelineConfigCarriesTheSettings(t *testing.T) {
 		s.BaseURL != "https://gas.example.org" || p.Policy.FreeWindow != time.Minute || p.ResultPrefix != "results/" {
 		t.Fatalf("pipeline config %+v", p)
 	}
-	if s.InputPrefix != InputPrefix || s.Logger != rt.Log {
+	if s.InputPrefix != "inputs/" || s.Logger != rt.Log {
 		t.Fatalf("settings %+v", s)
 	}
 }

@@ -1,9 +1,10 @@
 package providers
 
 import (
+	"log/slog"
+
 	"github.com/gasproject/gas/adapters/email"
 	"github.com/gasproject/gas/adapters/tarball"
-	"log/slog"
 
 	"github.com/google/wire"
 
@@ -12,13 +13,14 @@ import (
 	"github.com/gasproject/gas/domain/archival"
 	"github.com/gasproject/gas/domain/jobs"
 	"github.com/gasproject/gas/ports"
+	"github.com/gasproject/gas/ports/message"
 )
 
 // Settings are the deployment's choices every service needs: the tier
 // policy, object-key prefixes, the site's address and the logger.
 type Settings struct {
 	Policy        domain.Policy
-	InputPrefix   string // default InputPrefix
+	InputPrefix   string // default "inputs/"
 	ResultPrefix  string // default "results/"
 	ArchivePrefix string // default "archive/"
 	BaseURL       string
@@ -28,7 +30,7 @@ type Settings struct {
 // withDefaults fills empty prefixes and the logger.
 func (s Settings) withDefaults() Settings {
 	if s.InputPrefix == "" {
-		s.InputPrefix = InputPrefix
+		s.InputPrefix = "inputs/"
 	}
 	if s.ResultPrefix == "" {
 		s.ResultPrefix = "results/"
@@ -45,32 +47,33 @@ func (s Settings) withDefaults() Settings {
 // Composer renders notices as e-mails linking back to the site.
 func Composer(s Settings) (ports.Composer, error) { return email.NewComposer(s.BaseURL) }
 
-// ServicesSet provides the use-case services from ports, a *Messaging and
-// Settings: every app (local, AWS roles) builds them the same way.
-var ServicesSet = wire.NewSet(JobsService, AccountsService, ArchivalService, Composer)
+// WebServicesSet provides the use-case services the web application
+// drives, from ports, the *message.Bus and Settings; ArchivalService is the
+// archive-side workers'. Every app (local mode, AWS roles) builds them so.
+var WebServicesSet = wire.NewSet(JobsService, AccountsService)
 
 // JobsService is the job use cases; requests go to the job-requests topic.
-func JobsService(store ports.JobStore, users ports.UserStore, objects ports.ObjectStore, m *Messaging,
+func JobsService(store ports.JobStore, users ports.UserStore, objects ports.ObjectStore, bus *message.Bus,
 	clock ports.Clock, ids ports.IDs, s Settings) (*jobs.Service, error) {
 	s = s.withDefaults()
-	return jobs.NewService(store, users, objects, m.Topics.JobRequests, clock, ids, jobs.Config{
+	return jobs.NewService(store, users, objects, bus.Topic(message.TopicJobRequests), clock, ids, jobs.Config{
 		Policy: s.Policy, InputPrefix: s.InputPrefix, ResultPrefix: s.ResultPrefix, Logger: s.Logger,
 	})
 }
 
 // AccountsService is the profile and plan use cases; upgrades publish to
 // the thaw-requests topic.
-func AccountsService(users ports.UserStore, billing ports.Billing, m *Messaging, clock ports.Clock, s Settings) *accounts.Service {
-	return accounts.NewService(users, billing, m.Topics.ThawRequests, clock).WithLogger(s.withDefaults().Logger)
+func AccountsService(users ports.UserStore, billing ports.Billing, bus *message.Bus, clock ports.Clock, s Settings) *accounts.Service {
+	return accounts.NewService(users, billing, bus.Topic(message.TopicThawRequests), clock).WithLogger(s.withDefaults().Logger)
 }
 
 // ArchivalService is the archive/restore protocols; polling checks go to
 // the restore queue.
 func ArchivalService(store ports.JobStore, users ports.UserStore, objects ports.ObjectStore, archive ports.Archive,
-	m *Messaging, clock ports.Clock, s Settings) (*archival.Service, error) {
+	bus *message.Bus, clock ports.Clock, s Settings) (*archival.Service, error) {
 	s = s.withDefaults()
 	return archival.NewService(archival.Ports{Jobs: store, Users: users, Objects: objects, Archive: archive,
-		Bundler: tarball.New(objects), Restores: m.Queues.Restore, Clock: clock}, archival.Config{
+		Bundler: tarball.New(objects), Restores: bus.Queue(message.QueueRestore), Clock: clock}, archival.Config{
 		Policy: s.Policy, ArchivePrefix: s.ArchivePrefix, Logger: s.Logger,
 	})
 }

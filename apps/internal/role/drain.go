@@ -31,7 +31,7 @@ type DrainQueue struct {
 }
 
 // NewDrainQueue wraps q for a worker running receivers goroutines
-// (pipeline.Config.Concurrency).
+// (workers.Config.Concurrency).
 func NewDrainQueue(q ports.Queue, receivers int) *DrainQueue {
 	if receivers < 1 {
 		receivers = 1

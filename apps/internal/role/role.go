@@ -147,6 +147,12 @@ func (rt *Runtime) Serve(ctx context.Context, app *App) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", rt.Config.Addr, err)
 	}
+	return rt.ServeOn(ctx, ln, app)
+}
+
+// ServeOn is Serve on a listener the caller opened: local mode listens
+// before it builds the app, so links carry the port it got.
+func (rt *Runtime) ServeOn(ctx context.Context, ln net.Listener, app *App) error {
 	ready := app.Ready
 	if ready == nil {
 		ready = rt.Ready()

@@ -21,6 +21,7 @@ import (
 	"github.com/gasproject/gas/domain/jobs"
 	"github.com/gasproject/gas/domain/workers"
 	"github.com/gasproject/gas/ports"
+	"github.com/gasproject/gas/ports/message"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/configuration.md")
@@ -204,10 +205,11 @@ func (g *gatedAnnotator) Annotate(ctx context.Context, in io.Reader, out io.Writ
 func newWorld(t *testing.T, grace time.Duration) *world {
 	t.Helper()
 	clock := memory.NewSystemClock()
-	top, err := memory.NewTopology(clock, 5)
+	bus, err := memory.OpenTopology(message.DefaultTopology(), clock)
 	if err != nil {
 		t.Fatal(err)
 	}
+	annotate := bus.Queue(message.QueueAnnotate).(*memory.Queue)
 	store, users := memory.NewJobStore(), memory.NewUserStore()
 	objects, err := memory.NewObjectStore()
 	if err != nil {
@@ -222,26 +224,26 @@ func newWorld(t *testing.T, grace time.Duration) *world {
 	if err := users.Create(context.Background(), u); err != nil {
 		t.Fatal(err)
 	}
-	js, err := jobs.NewService(store, users, objects, top.JobRequests, clock, memory.NewRandomIDs(),
+	js, err := jobs.NewService(store, users, objects, bus.Topic(message.TopicJobRequests), clock, memory.NewRandomIDs(),
 		jobs.Config{Policy: c.Policy, InputPrefix: "inputs/", ResultPrefix: "results/"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ann := &gatedAnnotator{started: make(chan struct{}), release: make(chan struct{})}
-	requests := NewDrainQueue(top.Annotate, 1)
+	requests := NewDrainQueue(annotate, 1)
 	annotator, err := results.New(objects, ann, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := workers.NewRunner(workers.RunnerPorts{Requests: requests, Archives: top.Archive, Results: top.JobResults,
+	r, err := workers.NewRunner(workers.RunnerPorts{Requests: requests, Archives: bus.Queue(message.QueueArchive), Results: bus.Topic(message.TopicJobResults),
 		Jobs: rt.ObserveJobs(store), Users: users, Objects: objects, Annotator: annotator, Clock: clock},
 		workers.Config{Policy: c.Policy, ResultPrefix: "results/", Wait: 50 * time.Millisecond, Logger: rt.Log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	app := &App{Workers: []Worker{{Name: "runner", Run: r.Run, Queue: requests}},
-		Ready: rt.Ready(func(ctx context.Context) error { _, err := top.Annotate.Stats(ctx); return err })}
-	return &world{t: t, rt: rt, store: store, queue: top.Annotate, jobsSvc: js, ann: ann, app: app, logs: logs}
+		Ready: rt.Ready(func(ctx context.Context) error { _, err := annotate.Stats(ctx); return err })}
+	return &world{t: t, rt: rt, store: store, queue: annotate, jobsSvc: js, ann: ann, app: app, logs: logs}
 }
 
 // serve runs the app until stop is called; it returns Serve's result.

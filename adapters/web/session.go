@@ -49,6 +49,9 @@ type session struct {
 	changed   bool // the flow cookie must be written
 	signedIn  bool // the session cookie must be written (a new sign-in)
 	signedOut bool // the session cookie must be cleared
+	// err is set when the session store could not be asked: pages that
+	// need to know who is signed in fail instead of guessing.
+	err error
 }
 
 // flow is the gas_flow cookie.
@@ -103,10 +106,12 @@ func (s *Server) loadSession(r *http.Request) *session {
 				sess.User, sess.secret, sess.CSRF = rec.User, st.Secret, s.csrfOf(st.Secret)
 				return sess
 			case !isNotFound(err):
-				s.log.ErrorContext(r.Context(), "session lookup failed", "err", err)
+				// The store is unreachable: say so, and keep the cookie,
+				// whose session may well be alive.
+				sess.err = fmt.Errorf("look up session: %w", err)
 			}
 		}
-		sess.signedOut = true // clear a cookie whose session has ended
+		sess.signedOut = sess.err == nil // clear a cookie whose session has ended
 	}
 	if sess.flow.CSRF == "" {
 		sess.flow.CSRF = randomToken(32)
@@ -238,6 +243,10 @@ func (s *Server) form(next http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		sess := s.loadSession(r)
+		if sess.err != nil {
+			s.serverError(w, r, sess.err)
+			return
+		}
 		token := r.PostForm.Get(csrfField)
 		if token == "" {
 			token = r.Header.Get(csrfHeader)
@@ -267,6 +276,10 @@ func currentUser(r *http.Request) *domain.User {
 func (s *Server) signedIn(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		sess := s.loadSession(r)
+		if sess.err != nil {
+			s.serverError(w, r, sess.err)
+			return
+		}
 		var u *domain.User
 		if sess.User != "" {
 			var err error

@@ -2,14 +2,19 @@ package web_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gasproject/gas/adapters/memory"
 	"github.com/gasproject/gas/adapters/web"
 	"github.com/gasproject/gas/domain"
+	"github.com/gasproject/gas/ports"
+	"github.com/gasproject/gas/ports/mocks"
 )
 
 // cookie returns the browser's cookie called name.
@@ -126,7 +131,7 @@ func TestSessionsSurviveARestart(t *testing.T) {
 	h := newHarness(t)
 	b := h.signIn("Ann", "ann@example.org", domain.TierFree)
 	restarted, err := web.New(web.Deps{Jobs: h.jobs, Accounts: h.accounts, Objects: h.objects, Tokens: h.tokens, Sessions: h.sessions, Clock: h.clock},
-		web.Options{SessionKey: []byte(strings.Repeat("k", 32)), DevSignIn: true})
+		web.Options{SessionKey: []byte(strings.Repeat("k", 32)), DevSignIn: true, InputPrefix: "inputs/"})
 	must(t, err)
 	h.ts.Config.Handler = restarted
 	if r := b.get("/profile"); r.StatusCode != http.StatusOK || !strings.Contains(r.body, "ann@example.org") {
@@ -138,5 +143,45 @@ func TestSessionsSurviveARestart(t *testing.T) {
 	b.postCSRF("/auth/dev", url.Values{"name": {"Ann"}, "email": {"ann@example.org"}})
 	if r := old.get("/profile"); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("the session before a new sign-in still works: %d", r.StatusCode)
+	}
+}
+
+// When the session store cannot be reached, signed-in pages fail with an
+// error page instead of signing the browser out, and its cookie is kept:
+// once the store is back, so is the session.
+func TestSessionStoreOutageKeepsTheSession(t *testing.T) {
+	var down atomic.Bool
+	var store *memory.SessionStore
+	h := newHarness(t, func(_ *web.Options, d *web.Deps) {
+		store = d.Sessions.(*memory.SessionStore)
+		d.Sessions = &mocks.SessionStoreMock{
+			CreateFunc:     store.Create,
+			DeleteFunc:     store.Delete,
+			DeleteUserFunc: store.DeleteUser,
+			GetFunc: func(ctx context.Context, id string, now time.Time) (ports.Session, error) {
+				if down.Load() {
+					return ports.Session{}, errors.New("connection refused")
+				}
+				return store.Get(ctx, id, now)
+			},
+		}
+	})
+	b := h.signIn("Ann", "ann@example.org", domain.TierFree)
+	down.Store(true)
+	r := b.get("/profile")
+	if r.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("profile while the session store is down: %d, want 500", r.StatusCode)
+	}
+	for _, c := range r.Cookies() {
+		if c.Name == "gas_session" {
+			t.Fatalf("the outage cleared the session cookie: %+v", c)
+		}
+	}
+	if r := b.postCSRF("/profile/tokens", url.Values{"name": {"x"}}); r.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("form while the session store is down: %d", r.StatusCode)
+	}
+	down.Store(false)
+	if r := b.get("/profile"); r.StatusCode != http.StatusOK {
+		t.Fatalf("profile once the store is back: %d", r.StatusCode)
 	}
 }

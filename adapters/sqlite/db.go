@@ -56,6 +56,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The database holds e-mail addresses and mail: readable by its owner
+	// only (SQLite gives its -wal and -shm files the same mode).
+	if f, err := os.OpenFile(abs, os.O_RDONLY|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	}
 	db := &DB{path: abs, lock: lock}
 	if err := db.open(ctx); err != nil {
 		db.Close()
@@ -77,7 +82,8 @@ func acquire(path string) (*flock.Flock, error) {
 		if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
 			holder = "process " + strings.TrimSpace(string(b))
 		}
-		return nil, fmt.Errorf("%s is held by %s (is another gas serve using this data directory?): %w", path, holder, ErrLocked)
+		return nil, fmt.Errorf("%s is used by %s, another gas serve on the same data directory? (lock %s): %w",
+			filepath.Dir(path), holder, path, ErrLocked)
 	}
 	// The lock is on the file, not its contents: record who holds it.
 	_ = os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)

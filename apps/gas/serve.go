@@ -39,6 +39,7 @@ type serveConfig struct {
 	BaseURL          string
 	Window           time.Duration
 	Lease            time.Duration
+	MaxAttempts      int
 	Data             string
 	Ephemeral        bool
 	Cache            string
@@ -66,6 +67,7 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.BaseURL, "base-url", "", "external URL of the site for links and redirects (default http://ADDR)")
 	fs.DurationVar(&c.Window, "window", def.FreeWindow, "free download window before results are archived")
 	fs.DurationVar(&c.Lease, "lease", def.Lease, "an annotator's claim on a job: after a crash, jobs that were running start again once it lapses")
+	fs.IntVar(&c.MaxAttempts, "max-attempts", def.MaxAttempts, "runs of a job (interrupted or failing) before it is FAILED")
 	fs.StringVar(&c.Data, "data", defaultDataDir(), "data directory: users, jobs, results, archives, e-mails (see `gas backup`)")
 	fs.BoolVar(&c.Ephemeral, "ephemeral", false, "keep everything in memory and lose it on exit (tests, demos)")
 	fs.StringVar(&c.Cache, "cache", filepath.Join(cache, "gas"), "directory holding the default synthetic annotation database and its known-variants VCF")
@@ -86,8 +88,8 @@ func parseServe(args []string) (serveConfig, error) {
 	if len(pos) > 0 {
 		return c, fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
 	}
-	if c.Window < 0 || c.Workers < 1 || c.ExpeditedRestore < 0 || c.StandardRestore < 0 || c.Lease < time.Second {
-		return c, fmt.Errorf("%w: --window and restore times must not be negative, --lease at least 1s, --workers at least 1", errUsage)
+	if c.Window < 0 || c.Workers < 1 || c.ExpeditedRestore < 0 || c.StandardRestore < 0 || c.Lease < time.Second || c.MaxAttempts < 1 {
+		return c, fmt.Errorf("%w: --window and restore times must not be negative, --lease at least 1s, --workers and --max-attempts at least 1", errUsage)
 	}
 	if !c.Ephemeral && c.Data == "" {
 		return c, fmt.Errorf("%w: no data directory (set --data, XDG_DATA_HOME or HOME, or use --ephemeral)", errUsage)
@@ -172,7 +174,7 @@ func localListener(cfg serveConfig) (net.Listener, func(), error) {
 // status for /metrics.
 func localRuntime(cfg serveConfig, l net.Listener, store providers.JobCounter) *role.Runtime {
 	p := domain.DefaultPolicy()
-	p.FreeWindow, p.Lease = cfg.Window, cfg.Lease
+	p.FreeWindow, p.Lease, p.MaxAttempts = cfg.Window, cfg.Lease, cfg.MaxAttempts
 	p.ExpeditedRestore, p.StandardRestore = cfg.ExpeditedRestore, cfg.StandardRestore
 	base := cfg.BaseURL
 	if base == "" {

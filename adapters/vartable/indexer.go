@@ -11,7 +11,6 @@ import (
 	"io"
 	"math"
 	"sort"
-	"strconv"
 )
 
 // Indexer builds the variant index while an annotated VCF streams past. It
@@ -35,25 +34,37 @@ type builder struct {
 	chroms  codes
 	consDic codes
 	geneDic codes
+	// per-record scratch of bestPerAllele
+	alts  [][]byte
+	best  []annotation
+	found []bool
 }
 
-// codes assigns dense first-seen codes to names.
+// codes assigns dense first-seen codes to names. Names come in runs
+// (records are sorted, genes cluster), so the last name is checked before
+// the map.
 type codes struct {
-	names []string
-	index map[string]uint32
+	names    []string
+	index    map[string]uint32
+	last     string
+	lastCode uint32
 }
 
 func (c *codes) code(name []byte) uint32 {
+	if len(c.names) > 0 && string(name) == c.last {
+		return c.lastCode
+	}
 	if c.index == nil {
 		c.index = map[string]uint32{}
 	}
-	if v, ok := c.index[string(name)]; ok {
-		return v
+	v, ok := c.index[string(name)]
+	if !ok {
+		s := string(name)
+		v = uint32(len(c.names))
+		c.names = append(c.names, s)
+		c.index[s] = v
 	}
-	s := string(name)
-	v := uint32(len(c.names))
-	c.names = append(c.names, s)
-	c.index[s] = v
+	c.last, c.lastCode = c.names[v], v
 	return v
 }
 
@@ -126,9 +137,13 @@ var (
 )
 
 // addLine indexes one VCF data line: one record per ALT allele, each with
-// the most severe annotation of that allele.
+// the most severe annotation of that allele. The line is scanned once, the
+// ANN field once however many alleles the record has.
 func (b *builder) addLine(line []byte, offset int64) error {
-	content := bytes.TrimRight(line, "\r\n")
+	content := line
+	for n := len(content); n > 0 && (content[n-1] == '\n' || content[n-1] == '\r'); n = len(content) {
+		content = content[:n-1]
+	}
 	if len(bytes.TrimSpace(content)) == 0 {
 		return nil
 	}
@@ -137,11 +152,10 @@ func (b *builder) addLine(line []byte, offset int64) error {
 	}
 	var cols [8][]byte
 	rest := content
-	for i := 0; i < 8; i++ {
+	for i := range cols {
 		j := bytes.IndexByte(rest, '\t')
 		if j < 0 {
 			cols[i] = rest
-			rest = nil
 			if i < 4 {
 				return fmt.Errorf("a VCF record needs at least 5 tab-separated columns")
 			}
@@ -149,33 +163,26 @@ func (b *builder) addLine(line []byte, offset int64) error {
 		}
 		cols[i], rest = rest[:j], rest[j+1:]
 	}
-	pos, err := strconv.ParseUint(string(cols[1]), 10, 32)
-	if err != nil {
-		return fmt.Errorf("POS %q: %w", cols[1], err)
+	pos, ok := parsePos(cols[1])
+	if !ok {
+		return fmt.Errorf("POS %q is not a position", cols[1])
 	}
 	chrom := b.chroms.code(cols[0])
 	if chrom > math.MaxUint16 {
 		return fmt.Errorf("more than 65535 chromosomes")
 	}
-	known := len(cols[2]) > 0 && !bytes.Equal(cols[2], []byte("."))
-	if !known {
-		known = hasFlag(cols[7], "KNOWN") || hasFlag(cols[7], "DB")
-	}
-	ann := infoValue(cols[7], annKey)
-	alts := bytes.Split(cols[4], []byte{','})
-	for ai, alt := range alts {
-		if ai > math.MaxUint16 {
-			break
-		}
-		best := bestAnnotation(ann, alt, len(alts) == 1)
-		cons := b.consDic.code(best.consequence)
+	ann, flagged := scanInfo(cols[7])
+	known := flagged || (len(cols[2]) > 0 && !bytes.Equal(cols[2], []byte(".")))
+	best := b.bestPerAllele(ann, cols[4])
+	for ai, a := range best {
+		cons := b.consDic.code(a.consequence)
 		if cons > math.MaxUint16 {
 			return fmt.Errorf("more than 65535 distinct consequences")
 		}
 		r := record{
-			offset: uint64(offset), length: uint32(len(content)), pos: uint32(pos),
-			chrom: uint16(chrom), consequence: uint16(cons), gene: b.geneDic.code(best.gene),
-			allele: uint16(ai), impact: best.impact, known: known,
+			offset: uint64(offset), length: uint32(len(content)), pos: pos,
+			chrom: uint16(chrom), consequence: uint16(cons), gene: b.geneDic.code(a.gene),
+			allele: uint16(ai), impact: a.impact, known: known,
 		}
 		r.put(b.recBuf[:])
 		if _, err := b.out.Write(b.recBuf[:]); err != nil {
@@ -193,6 +200,21 @@ func (b *builder) addLine(line []byte, offset int64) error {
 	return nil
 }
 
+// parsePos reads a VCF POS (1-based, fits in 32 bits).
+func parsePos(b []byte) (uint32, bool) {
+	if len(b) == 0 || len(b) > 10 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	return uint32(v), v <= math.MaxUint32
+}
+
 // annotation is the part of one ANN entry the index keeps.
 type annotation struct {
 	consequence []byte
@@ -200,13 +222,37 @@ type annotation struct {
 	impact      Impact
 }
 
-// bestAnnotation picks, among the ANN entries of allele alt, the most severe
-// one (the first on ties, since annotators list the canonical one first).
-// With a single ALT, entries whose allele column differs (some tools write
-// the trimmed allele of indels) still count.
-func bestAnnotation(ann, alt []byte, single bool) annotation {
-	var best annotation
-	found := false
+// maxLinearAlleles is how many ALT alleles are matched to ANN entries by
+// comparison; records with more use a map, so a record with thousands of
+// alleles costs time linear in its length.
+const maxLinearAlleles = 8
+
+// bestPerAllele returns, for each ALT allele (up to 65,536), the most
+// severe of its ANN entries (the first on ties, since annotators list the
+// canonical one first), reading the ANN field once. With a single ALT,
+// entries whose allele column differs (some tools write the trimmed allele
+// of indels) still count. The slice is reused by the next call.
+func (b *builder) bestPerAllele(ann, alt []byte) []annotation {
+	b.alts = b.alts[:0]
+	for rest := alt; len(b.alts) <= math.MaxUint16; {
+		i := bytes.IndexByte(rest, ',')
+		if i < 0 {
+			b.alts = append(b.alts, rest)
+			break
+		}
+		b.alts, rest = append(b.alts, rest[:i]), rest[i+1:]
+	}
+	b.best = append(b.best[:0], make([]annotation, len(b.alts))...)
+	found := b.found[:0]
+	found = append(found, make([]bool, len(b.alts))...)
+	b.found = found
+	var byAllele map[string]int
+	if len(b.alts) > maxLinearAlleles {
+		byAllele = make(map[string]int, len(b.alts))
+		for i := len(b.alts) - 1; i >= 0; i-- {
+			byAllele[string(b.alts[i])] = i
+		}
+	}
 	for len(ann) > 0 {
 		var entry []byte
 		if i := bytes.IndexByte(ann, ','); i >= 0 {
@@ -214,30 +260,77 @@ func bestAnnotation(ann, alt []byte, single bool) annotation {
 		} else {
 			entry, ann = ann, nil
 		}
-		var f [4][]byte
-		rest := entry
-		for i := 0; i < 4; i++ {
-			j := bytes.IndexByte(rest, '|')
-			if j < 0 {
-				f[i] = rest
-				rest = nil
-				break
-			}
-			f[i], rest = rest[:j], rest[j+1:]
-		}
-		if !single && !bytes.Equal(f[0], alt) {
-			continue
-		}
-		cons := f[1]
-		if k := bytes.IndexByte(cons, '&'); k >= 0 {
-			cons = cons[:k]
-		}
-		a := annotation{consequence: cons, gene: f[3], impact: ParseImpact(string(f[2]))}
-		if !found || a.impact > best.impact {
-			best, found = a, true
+		allele, a := parseEntry(entry)
+		ai := b.alleleIndex(allele, byAllele)
+		if ai >= 0 && (!found[ai] || a.impact > b.best[ai].impact) {
+			b.best[ai], found[ai] = a, true
 		}
 	}
-	return best
+	return b.best
+}
+
+// alleleIndex is the position of allele among the record's ALTs (0 for a
+// single ALT whatever the allele says), -1 if it is none of them.
+func (b *builder) alleleIndex(allele []byte, byAllele map[string]int) int {
+	if len(b.alts) == 1 {
+		return 0
+	}
+	if byAllele != nil {
+		if i, ok := byAllele[string(allele)]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, a := range b.alts {
+		if bytes.Equal(a, allele) {
+			return i
+		}
+	}
+	return -1
+}
+
+// parseEntry reads the allele, first consequence, impact and gene name of
+// one ANN entry (its first four fields).
+func parseEntry(entry []byte) ([]byte, annotation) {
+	var f [4][]byte
+	rest := entry
+	for i := range f {
+		j := bytes.IndexByte(rest, '|')
+		if j < 0 {
+			f[i] = rest
+			break
+		}
+		f[i], rest = rest[:j], rest[j+1:]
+	}
+	cons := f[1]
+	if k := bytes.IndexByte(cons, '&'); k >= 0 {
+		cons = cons[:k]
+	}
+	return f[0], annotation{consequence: cons, gene: f[3], impact: ParseImpact(string(f[2]))}
+}
+
+// scanInfo reads an INFO column once: the value of ANN, and whether the
+// KNOWN or DB flag (or key) marks the variant as known.
+func scanInfo(info []byte) (ann []byte, flagged bool) {
+	for len(info) > 0 {
+		var item []byte
+		if i := bytes.IndexByte(info, ';'); i >= 0 {
+			item, info = info[:i], info[i+1:]
+		} else {
+			item, info = info, nil
+		}
+		if bytes.HasPrefix(item, annKey) {
+			ann = item[len(annKey):]
+			continue
+		}
+		if k := bytes.IndexByte(item, '='); k >= 0 {
+			item = item[:k]
+		}
+		if string(item) == "KNOWN" || string(item) == "DB" {
+			flagged = true
+		}
+	}
+	return ann, flagged
 }
 
 // infoValue returns the value of key ("ANN=") in an INFO column.
@@ -254,25 +347,6 @@ func infoValue(info, key []byte) []byte {
 		}
 	}
 	return nil
-}
-
-// hasFlag reports whether an INFO column holds the flag (or key=value) name.
-func hasFlag(info []byte, name string) bool {
-	for len(info) > 0 {
-		var item []byte
-		if i := bytes.IndexByte(info, ';'); i >= 0 {
-			item, info = info[:i], info[i+1:]
-		} else {
-			item, info = info, nil
-		}
-		if k := bytes.IndexByte(item, '='); k >= 0 {
-			item = item[:k]
-		}
-		if string(item) == name {
-			return true
-		}
-	}
-	return false
 }
 
 // finish writes the four posting permutations, the dictionary and the footer.

@@ -91,15 +91,16 @@ func (f files) put(ctx context.Context, key string, r io.Reader, limit int64, no
 			os.Remove(tmp.Name())
 		}
 	}()
-	n, sum, err := presign.CopyLimited(ctx, tmp, r, limit)
+	w := newFileWriter(tmp)
+	n, sum, err := presign.CopyLimited(ctx, w, r, limit)
 	if err != nil {
 		return info, err
 	}
 	info = ports.ObjectInfo{Key: key, Size: n, SHA256: sum, ModTime: now.UTC()}
-	if err = writeTrailer(tmp, info); err != nil {
+	if err = writeTrailer(w, info); err != nil {
 		return info, err
 	}
-	if err = tmp.Sync(); err != nil {
+	if err = w.sync(); err != nil {
 		return info, err
 	}
 	if err = tmp.Close(); err != nil {

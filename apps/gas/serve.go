@@ -204,9 +204,12 @@ type localRef struct {
 // builds into --cache on first start (deterministic, so every machine gets
 // the same one, with a known-variants VCF and samples that share part of
 // it), through apps/internal/reference: --known wins, else the database's
-// recorded known-variants source when it is there.
+// recorded known-variants source when it is there. A job's annotation uses
+// every core, as gas annotate does: with several jobs at once the
+// scheduler shares the cores between them, and a lone job is not held to
+// half the machine.
 func localReference(ctx context.Context, cfg serveConfig) (*localRef, func(), error) {
-	rc := reference.Config{DB: cfg.DB, Known: cfg.Known, Workers: max(1, runtime.NumCPU()/2), Logger: slog.Default()}
+	rc := reference.Config{DB: cfg.DB, Known: cfg.Known, Logger: slog.Default()}
 	var samples []syntheticSample
 	if cfg.DB == "" {
 		start := time.Now()

@@ -27,10 +27,11 @@ type builder struct {
 	out     *countingWriter
 	recBuf  [recordSize]byte
 	n       int64
-	impact  []Impact
-	cons    []uint16
-	gene    []uint32
-	known   []bool
+	impact  column[Impact]
+	cons    column[uint16]
+	gene    column[uint32]
+	known   column[bool]
+	perm    []uint32 // the postings being written, reused per facet
 	chroms  codes
 	consDic codes
 	geneDic codes
@@ -189,10 +190,10 @@ func (b *builder) addLine(line []byte, offset int64) error {
 			return fmt.Errorf("write record: %w", err)
 		}
 		b.n++
-		b.impact = append(b.impact, r.impact)
-		b.cons = append(b.cons, r.consequence)
-		b.gene = append(b.gene, r.gene)
-		b.known = append(b.known, r.known)
+		b.impact.add(r.impact)
+		b.cons.add(r.consequence)
+		b.gene.add(r.gene)
+		b.known.add(r.known)
 	}
 	if b.n > math.MaxUint32 {
 		return fmt.Errorf("more than %d variants", uint64(math.MaxUint32))
@@ -409,13 +410,13 @@ func (b *builder) maxCode(f Facet) int {
 func (b *builder) codeOf(f Facet, i int64) uint32 {
 	switch f {
 	case FacetImpact:
-		return uint32(b.impact[i])
+		return uint32(b.impact.at(i))
 	case FacetConsequence:
-		return uint32(b.cons[i])
+		return uint32(b.cons.at(i))
 	case FacetGene:
-		return b.gene[i]
+		return b.gene.at(i)
 	default:
-		if b.known[i] {
+		if b.known.at(i) {
 			return 1
 		}
 		return 0
@@ -484,7 +485,10 @@ func (b *builder) writePostings(f Facet, values []valueEntry) error {
 	for i, v := range values {
 		next[i] = v.Start
 	}
-	perm := make([]uint32, b.n)
+	if int64(cap(b.perm)) < b.n {
+		b.perm = make([]uint32, b.n)
+	}
+	perm := b.perm[:b.n]
 	for i := int64(0); i < b.n; i++ {
 		s := slot[b.codeOf(f, i)]
 		perm[next[s]] = uint32(i)
@@ -503,3 +507,23 @@ func (b *builder) writePostings(f Facet, values []valueEntry) error {
 	}
 	return nil
 }
+
+// column is one per-record column of the builder, kept in fixed blocks:
+// it grows without copying and without the spare half a doubling slice
+// keeps, which matters at tens of millions of records.
+type column[T any] struct{ blocks [][]T }
+
+const (
+	blockBits = 16
+	blockLen  = 1 << blockBits
+)
+
+func (c *column[T]) add(v T) {
+	if n := len(c.blocks); n == 0 || len(c.blocks[n-1]) == blockLen {
+		c.blocks = append(c.blocks, make([]T, 0, blockLen))
+	}
+	last := &c.blocks[len(c.blocks)-1]
+	*last = append(*last, v)
+}
+
+func (c *column[T]) at(i int64) T { return c.blocks[i>>blockBits][i&(blockLen-1)] }

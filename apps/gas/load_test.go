@@ -37,7 +37,7 @@ func requireLoad(t *testing.T) {
 
 // loadClient is a signed-in user of a running server with an API token.
 type loadClient struct {
-	t       *testing.T
+	t       testing.TB
 	base    string
 	http    *http.Client
 	token   string
@@ -46,7 +46,7 @@ type loadClient struct {
 
 var csrfInPage = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 
-func signInForLoad(t *testing.T, base, email string, premium bool) *loadClient {
+func signInForLoad(t testing.TB, base, email string, premium bool) *loadClient {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &loadClient{t: t, base: base, http: &http.Client{Jar: jar, Timeout: 60 * time.Second,

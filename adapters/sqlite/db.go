@@ -24,6 +24,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gofrs/flock"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -34,10 +35,11 @@ var ErrLocked = errors.New("database is in use by another process")
 
 // DB is an open GAS database.
 type DB struct {
-	path string
-	w    *sql.DB // the one writer connection
-	r    *sql.DB // readers
-	lock *flock.Flock
+	path  string
+	w     *sql.DB // the one writer connection
+	r     *sql.DB // readers
+	lock  *flock.Flock
+	stmts sync.Map // query text -> *sql.Stmt on r
 }
 
 // Open opens (creating if needed) the database at path, locks it for this
@@ -127,6 +129,10 @@ func (db *DB) Path() string { return db.path }
 // Close closes the connections and releases the lock.
 func (db *DB) Close() error {
 	var errs []error
+	db.stmts.Range(func(_, st any) bool {
+		errs = append(errs, st.(*sql.Stmt).Close())
+		return true
+	})
 	for _, c := range []*sql.DB{db.r, db.w} {
 		if c != nil {
 			errs = append(errs, c.Close())
@@ -136,6 +142,41 @@ func (db *DB) Close() error {
 		errs = append(errs, db.lock.Unlock())
 	}
 	return errors.Join(errs...)
+}
+
+// query runs a read on the reader pool through a prepared statement kept
+// per query text: parsing the SQL again on every web request cost as much
+// as running it.
+func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := db.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// queryRow is query for one row; errors surface in Scan.
+func (db *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	st, err := db.stmt(ctx, q)
+	if err != nil {
+		return db.r.QueryRowContext(ctx, q, args...) // reports the same error on Scan
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (db *DB) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := db.stmts.Load(q); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := db.r.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := db.stmts.LoadOrStore(q, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
 }
 
 // write runs f in one write transaction (BEGIN IMMEDIATE on the single

@@ -84,7 +84,7 @@ func (o *Outbox) SentTo(ctx context.Context, user domain.UserID) ([]SentEmail, e
 func (o *Outbox) Sent(ctx context.Context) ([]SentEmail, error) { return o.list(ctx, "") }
 
 func (o *Outbox) list(ctx context.Context, where string, args ...any) ([]SentEmail, error) {
-	rows, err := o.db.r.QueryContext(ctx, `SELECT seq, owner, to_addr, subject, text, html, sent_at FROM outbox `+where+` ORDER BY seq DESC`, args...)
+	rows, err := o.db.query(ctx, `SELECT seq, owner, to_addr, subject, text, html, sent_at FROM outbox `+where+` ORDER BY seq DESC`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}

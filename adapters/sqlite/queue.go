@@ -241,7 +241,7 @@ func (q *Queue) take(ctx context.Context, now time.Time, limit int, visibility t
 		return out, time.Time{}, err
 	}
 	var at sql.NullInt64
-	if err := q.db.r.QueryRowContext(ctx, `SELECT min(visible_at) FROM messages WHERE queue = ?`, q.name).Scan(&at); err != nil {
+	if err := q.db.queryRow(ctx, `SELECT min(visible_at) FROM messages WHERE queue = ?`, q.name).Scan(&at); err != nil {
 		return nil, time.Time{}, err
 	}
 	if at.Valid {
@@ -339,7 +339,7 @@ func (q *Queue) ExtendVisibility(ctx context.Context, receipt string, d time.Dur
 func (q *Queue) Stats(ctx context.Context) (ports.QueueStats, error) {
 	now := q.clock.Now().UnixNano()
 	var s ports.QueueStats
-	err := q.db.r.QueryRowContext(ctx, `SELECT
+	err := q.db.queryRow(ctx, `SELECT
 		count(*) FILTER (WHERE visible_at <= ?1),
 		count(*) FILTER (WHERE visible_at > ?1 AND receipt != ''),
 		count(*) FILTER (WHERE visible_at > ?1 AND receipt = '')

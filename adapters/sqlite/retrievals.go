@@ -39,7 +39,7 @@ func (r *Retrievals) Add(ctx context.Context, x disk.Retrieval) error {
 
 // Get returns a retrieval; ErrNotFound if there is none with id.
 func (r *Retrievals) Get(ctx context.Context, id string) (disk.Retrieval, error) {
-	x, err := scanRetrieval(r.db.r.QueryRowContext(ctx, `SELECT id, archive, tier, ready_at, notified FROM retrievals WHERE id = ?`, id))
+	x, err := scanRetrieval(r.db.queryRow(ctx, `SELECT id, archive, tier, ready_at, notified FROM retrievals WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return x, fmt.Errorf("retrieval %s: %w", id, ports.ErrNotFound)
 	}
@@ -52,7 +52,7 @@ func (r *Retrievals) Get(ctx context.Context, id string) (disk.Retrieval, error)
 // Pending lists the retrievals whose completion has not been announced,
 // soonest first.
 func (r *Retrievals) Pending(ctx context.Context) ([]disk.Retrieval, error) {
-	rows, err := r.db.r.QueryContext(ctx, `SELECT id, archive, tier, ready_at, notified FROM retrievals WHERE notified = 0 ORDER BY ready_at`)
+	rows, err := r.db.query(ctx, `SELECT id, archive, tier, ready_at, notified FROM retrievals WHERE notified = 0 ORDER BY ready_at`)
 	if err != nil {
 		return nil, fmt.Errorf("pending retrievals: %w", err)
 	}

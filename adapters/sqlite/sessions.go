@@ -47,7 +47,7 @@ func (s *SessionStore) Create(ctx context.Context, sess ports.Session) error {
 func (s *SessionStore) Get(ctx context.Context, id string, now time.Time) (ports.Session, error) {
 	var sess ports.Session
 	var created, expires int64
-	err := s.db.r.QueryRowContext(ctx, `SELECT id, owner, created, expires FROM sessions WHERE id = ? AND expires > ?`,
+	err := s.db.queryRow(ctx, `SELECT id, owner, created, expires FROM sessions WHERE id = ? AND expires > ?`,
 		id, now.UnixNano()).Scan(&sess.ID, &sess.User, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ports.Session{}, fmt.Errorf("session: %w", ports.ErrNotFound)

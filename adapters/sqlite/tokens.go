@@ -55,7 +55,7 @@ func scanToken(row interface{ Scan(...any) error }) (ports.APIToken, error) {
 
 // ByHash finds a token by secret hash.
 func (s *TokenStore) ByHash(ctx context.Context, hash string) (ports.APIToken, error) {
-	t, err := scanToken(s.db.r.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = ?`, hash))
+	t, err := scanToken(s.db.queryRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = ?`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return ports.APIToken{}, fmt.Errorf("token: %w", ports.ErrNotFound)
 	}
@@ -67,7 +67,7 @@ func (s *TokenStore) ByHash(ctx context.Context, hash string) (ports.APIToken, e
 
 // List returns a user's tokens newest first, ties by id.
 func (s *TokenStore) List(ctx context.Context, user domain.UserID) ([]ports.APIToken, error) {
-	rows, err := s.db.r.QueryContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE owner = ? ORDER BY created DESC, id`, user)
+	rows, err := s.db.query(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE owner = ? ORDER BY created DESC, id`, user)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens of %s: %w", user, err)
 	}

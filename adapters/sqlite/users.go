@@ -49,7 +49,7 @@ func (s *UserStore) Create(ctx context.Context, user *domain.User) error {
 // Get returns the profile; ErrNotFound if the user never signed in.
 func (s *UserStore) Get(ctx context.Context, id domain.UserID) (*domain.User, error) {
 	var js []byte
-	err := s.db.r.QueryRowContext(ctx, `SELECT snapshot FROM users WHERE id = ?`, id).Scan(&js)
+	err := s.db.queryRow(ctx, `SELECT snapshot FROM users WHERE id = ?`, id).Scan(&js)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("get user %s: %w", id, ports.ErrNotFound)
 	}

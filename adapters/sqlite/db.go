@@ -40,6 +40,10 @@ type DB struct {
 	r     *sql.DB // readers
 	lock  *flock.Flock
 	stmts sync.Map // query text -> *sql.Stmt on r
+
+	writes  chan writeReq // to the writer goroutine
+	closed  chan struct{} // closed by Close
+	stopped chan struct{} // closed when the writer has returned
 }
 
 // Open opens (creating if needed) the database at path, locks it for this
@@ -63,11 +67,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if f, err := os.OpenFile(abs, os.O_RDONLY|os.O_CREATE, 0o600); err == nil {
 		f.Close()
 	}
-	db := &DB{path: abs, lock: lock}
+	db := &DB{path: abs, lock: lock, writes: make(chan writeReq), closed: make(chan struct{}), stopped: make(chan struct{})}
 	if err := db.open(ctx); err != nil {
+		close(db.stopped)
 		db.Close()
 		return nil, err
 	}
+	go db.writer()
 	return db, nil
 }
 
@@ -126,8 +132,16 @@ func (db *DB) open(ctx context.Context) error {
 // Path is the database file.
 func (db *DB) Path() string { return db.path }
 
-// Close closes the connections and releases the lock.
+// Close waits for the write in progress, closes the connections and
+// releases the lock.
 func (db *DB) Close() error {
+	select {
+	case <-db.closed:
+		return nil
+	default:
+	}
+	close(db.closed)
+	<-db.stopped
 	var errs []error
 	db.stmts.Range(func(_, st any) bool {
 		errs = append(errs, st.(*sql.Stmt).Close())
@@ -179,18 +193,98 @@ func (db *DB) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// write runs f in one write transaction (BEGIN IMMEDIATE on the single
-// writer connection), committing if f returns nil.
-func (db *DB) write(ctx context.Context, f func(tx *sql.Tx) error) error {
+// write runs f in a write transaction and returns once it is committed
+// (or f failed and its changes were undone). Writes from concurrent
+// callers are committed together (group commit): the one writer runs
+// each f under its own savepoint, one after another, and commits the
+// batch with one fsync, so throughput under load is not one fsync per
+// write. f gets a context that is not cancelled while it runs: cancelling
+// a statement inside a shared transaction would roll back the whole batch.
+func (db *DB) write(ctx context.Context, f func(ctx context.Context, tx *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	req := writeReq{ctx: ctx, f: f, done: make(chan error, 1)}
+	select {
+	case db.writes <- req:
+	case <-db.closed:
+		return errClosed
+	}
+	return <-req.done
+}
+
+// errClosed is returned by writes after Close.
+var errClosed = errors.New("database is closed")
+
+// maxBatch bounds the writes committed together.
+const maxBatch = 128
+
+type writeReq struct {
+	ctx  context.Context
+	f    func(ctx context.Context, tx *sql.Tx) error
+	done chan error
+}
+
+// writer runs the write batches until Close.
+func (db *DB) writer() {
+	defer close(db.stopped)
+	for {
+		var batch []writeReq
+		select {
+		case req := <-db.writes:
+			batch = append(batch, req)
+		case <-db.closed:
+			return
+		}
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case req := <-db.writes:
+				batch = append(batch, req)
+			default:
+				break more
+			}
+		}
+		db.commit(batch)
+	}
+}
+
+// commit runs a batch in one transaction; each write's error goes to its
+// caller, a failed commit's to all of them.
+func (db *DB) commit(batch []writeReq) {
+	errs := make([]error, len(batch))
+	ctx := context.Background()
 	tx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
+	if err == nil {
+		for i, req := range batch {
+			errs[i] = runSavepoint(ctx, tx, req)
+		}
+		err = tx.Commit()
+	}
+	for i, req := range batch {
+		req.done <- errors.Join(errs[i], err)
+	}
+}
+
+// runSavepoint runs one write under a savepoint, undoing it alone if it
+// fails (or its caller has given up meanwhile).
+func runSavepoint(ctx context.Context, tx *sql.Tx, req writeReq) (err error) {
+	if err := req.ctx.Err(); err != nil {
 		return err
 	}
-	if err := f(tx); err != nil {
-		_ = tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 		return err
 	}
-	return tx.Commit()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("write panicked: %v", p)
+		}
+		if err != nil {
+			_, _ = tx.ExecContext(ctx, "ROLLBACK TO w")
+		}
+		_, _ = tx.ExecContext(ctx, "RELEASE w")
+	}()
+	return req.f(ctx, tx)
 }
 
 // Backup writes a consistent copy of the database at path to out (which

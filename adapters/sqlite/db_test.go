@@ -4,16 +4,19 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/gasproject/gas/adapters/memory"
 	"github.com/gasproject/gas/adapters/sqlite"
 	"github.com/gasproject/gas/domain"
+	"github.com/gasproject/gas/ports"
 )
 
 func TestSecondOpenIsRefusedWhileLocked(t *testing.T) {
@@ -173,5 +176,54 @@ func TestBackupIsAnOpenableCopy(t *testing.T) {
 	defer copyDB.Close()
 	if got, err := sqlite.NewUserStore(copyDB).Get(t.Context(), "ada"); err != nil || got.Email() != "ada@example.org" {
 		t.Fatalf("user in the backup: %v, %v", got, err)
+	}
+}
+
+// TestConcurrentWritesCommitTogetherYetFailAlone: writes from many
+// goroutines share commits (group commit), but one that fails is undone
+// alone — its neighbours in the batch are stored — and a write whose
+// caller gave up is not made.
+func TestConcurrentWritesCommitTogetherYetFailAlone(t *testing.T) {
+	db := openDB(t)
+	users := sqlite.NewUserStore(db)
+	ctx := t.Context()
+	newUser := func(id string) *domain.User {
+		u, err := domain.NewUser(domain.UserID(id), "N", id+"@example.org", "", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	if err := users.Create(ctx, newUser("taken")); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 200)
+	for i := range errs {
+		wg.Go(func() {
+			id := fmt.Sprintf("u%03d", i)
+			if i%5 == 0 {
+				id = "taken"
+			}
+			errs[i] = users.Create(ctx, newUser(id))
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		_, getErr := users.Get(ctx, domain.UserID(fmt.Sprintf("u%03d", i)))
+		switch {
+		case i%5 == 0 && !errors.Is(err, ports.ErrExists):
+			t.Errorf("duplicate %d: %v, want ErrExists", i, err)
+		case i%5 != 0 && (err != nil || getErr != nil):
+			t.Errorf("user %d: create %v, get %v", i, err, getErr)
+		}
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := users.Create(cancelled, newUser("late")); err == nil {
+		t.Fatal("a write with a cancelled context was made")
+	}
+	if _, err := users.Get(ctx, "late"); !errors.Is(err, ports.ErrNotFound) {
+		t.Fatalf("cancelled write stored: %v", err)
 	}
 }

@@ -50,7 +50,7 @@ func (s *JobStore) Create(ctx context.Context, job *domain.Job) error {
 	if err != nil {
 		return fmt.Errorf("create job %s: %w", snap.ID, err)
 	}
-	err = s.db.write(ctx, func(tx *sql.Tx) error {
+	err = s.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO jobs (id, owner, submitted, status, storage, version, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			snap.ID, snap.Owner, snap.SubmittedAt.UnixNano(), snap.Status, snap.Storage, snap.Version, js)
 		return err
@@ -95,7 +95,7 @@ func (s *JobStore) Update(ctx context.Context, job *domain.Job) (*domain.Job, er
 	if err != nil {
 		return nil, fmt.Errorf("update job %s: %w", snap.ID, err)
 	}
-	err = s.db.write(ctx, func(tx *sql.Tx) error {
+	err = s.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE jobs SET status = ?, storage = ?, version = ?, snapshot = ?
 			WHERE id = ? AND version = ? AND owner = ? AND submitted = ?`,
 			snap.Status, snap.Storage, snap.Version, js, snap.ID, snap.Version-1, snap.Owner, snap.SubmittedAt.UnixNano())

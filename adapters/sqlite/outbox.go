@@ -56,7 +56,7 @@ func (o *Outbox) Send(ctx context.Context, e ports.Email) error {
 	if strings.TrimSpace(e.Subject) == "" || (e.Text == "" && e.HTML == "") {
 		return fmt.Errorf("send to %s: an e-mail needs a subject and a body: %w", e.To, ports.ErrRejected)
 	}
-	err := o.db.write(ctx, func(tx *sql.Tx) error {
+	err := o.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO outbox (owner, to_addr, subject, text, html, sent_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			e.User, e.To, e.Subject, e.Text, e.HTML, o.clock.Now().UnixNano())
 		if err != nil {

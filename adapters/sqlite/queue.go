@@ -109,7 +109,7 @@ func (q *Queue) Send(ctx context.Context, body []byte, delay time.Duration) erro
 	if delay < 0 {
 		return fmt.Errorf("send to %s: negative delay %s", q.name, delay)
 	}
-	err := q.db.write(ctx, func(tx *sql.Tx) error { return q.insert(ctx, tx, body, delay) })
+	err := q.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error { return q.insert(ctx, tx, body, delay) })
 	if err != nil {
 		return fmt.Errorf("send to %s: %w", q.name, err)
 	}
@@ -207,7 +207,7 @@ func (q *Queue) sleep(ctx context.Context, wake <-chan struct{}, at time.Time) e
 // nothing.
 func (q *Queue) take(ctx context.Context, now time.Time, limit int, visibility time.Duration) (out []ports.Message, next time.Time, err error) {
 	moved := false
-	err = q.db.write(ctx, func(tx *sql.Tx) error {
+	err = q.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		out, moved = out[:0], false
 		for len(out) < limit {
 			ms, err := q.visible(ctx, tx, now, limit-len(out))
@@ -292,7 +292,7 @@ func (q *Queue) Delete(ctx context.Context, receipt string) error {
 	if !ok {
 		return fmt.Errorf("delete from %s: malformed receipt %q", q.name, receipt)
 	}
-	err := q.db.write(ctx, func(tx *sql.Tx) error {
+	err := q.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE seq = ? AND queue = ?`, seq, q.name)
 		return err
 	})
@@ -314,7 +314,7 @@ func (q *Queue) ExtendVisibility(ctx context.Context, receipt string, d time.Dur
 		return fmt.Errorf("extend visibility in %s: %w", q.name, ErrStaleReceipt)
 	}
 	now := q.clock.Now()
-	err := q.db.write(ctx, func(tx *sql.Tx) error {
+	err := q.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE messages SET visible_at = ?
 			WHERE seq = ? AND queue = ? AND receipt = ? AND visible_at > ?`,
 			now.Add(d).UnixNano(), seq, q.name, receipt, now.UnixNano())
@@ -355,7 +355,7 @@ func (q *Queue) Stats(ctx context.Context) (ports.QueueStats, error) {
 // process that received them is gone, so nobody will acknowledge them.
 func (q *Queue) ReleaseInFlight(ctx context.Context) (int, error) {
 	var n int64
-	err := q.db.write(ctx, func(tx *sql.Tx) error {
+	err := q.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE messages SET visible_at = ? WHERE queue = ? AND receipt != '' AND visible_at > ?`,
 			q.clock.Now().UnixNano(), q.name, q.clock.Now().UnixNano())
 		if err != nil {

@@ -23,7 +23,7 @@ func NewRetrievals(db *DB) *Retrievals { return &Retrievals{db: db} }
 
 // Add records a new retrieval.
 func (r *Retrievals) Add(ctx context.Context, x disk.Retrieval) error {
-	err := r.db.write(ctx, func(tx *sql.Tx) error {
+	err := r.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO retrievals (id, archive, tier, ready_at, notified) VALUES (?, ?, ?, ?, ?)`,
 			x.ID, x.ArchiveID, x.Tier, x.ReadyAt.UnixNano(), x.Notified)
 		return err
@@ -70,7 +70,7 @@ func (r *Retrievals) Pending(ctx context.Context) ([]disk.Retrieval, error) {
 
 // MarkNotified records that the retrieval's completion was announced.
 func (r *Retrievals) MarkNotified(ctx context.Context, id string) error {
-	err := r.db.write(ctx, func(tx *sql.Tx) error {
+	err := r.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE retrievals SET notified = 1 WHERE id = ?`, id)
 		return err
 	})

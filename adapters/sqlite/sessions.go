@@ -26,7 +26,7 @@ func (s *SessionStore) Create(ctx context.Context, sess ports.Session) error {
 	if err := sess.Validate(); err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
-	err := s.db.write(ctx, func(tx *sql.Tx) error {
+	err := s.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires <= ?`, sess.CreatedAt.UnixNano()); err != nil {
 			return err
 		}
@@ -70,7 +70,7 @@ func (s *SessionStore) DeleteUser(ctx context.Context, user domain.UserID) error
 }
 
 func (s *SessionStore) exec(ctx context.Context, what, query string, args ...any) error {
-	err := s.db.write(ctx, func(tx *sql.Tx) error {
+	err := s.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, query, args...)
 		return err
 	})

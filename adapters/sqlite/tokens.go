@@ -27,7 +27,7 @@ func (s *TokenStore) Create(ctx context.Context, t ports.APIToken) error {
 	if err := t.Validate(); err != nil {
 		return fmt.Errorf("create token: %w", err)
 	}
-	err := s.db.write(ctx, func(tx *sql.Tx) error {
+	err := s.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO tokens (hash, owner, id, name, created, last_used) VALUES (?, ?, ?, ?, ?, ?)`,
 			t.Hash, t.User, t.ID, t.Name, unixNano(t.CreatedAt), unixNano(t.LastUsed))
 		return err
@@ -96,7 +96,7 @@ func (s *TokenStore) Touch(ctx context.Context, hash string, at time.Time) error
 // changeOne runs a statement that must change exactly one row;
 // ErrNotFound when it changed none.
 func (s *TokenStore) changeOne(ctx context.Context, what, query string, args ...any) error {
-	err := s.db.write(ctx, func(tx *sql.Tx) error {
+	err := s.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, query, args...)
 		if err != nil {
 			return err

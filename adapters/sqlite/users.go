@@ -33,7 +33,7 @@ func (s *UserStore) Create(ctx context.Context, user *domain.User) error {
 	if err != nil {
 		return fmt.Errorf("create user %s: %w", snap.ID, err)
 	}
-	err = s.db.write(ctx, func(tx *sql.Tx) error {
+	err = s.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, version, snapshot) VALUES (?, ?, ?)`, snap.ID, snap.Version, js)
 		return err
 	})
@@ -83,7 +83,7 @@ func (s *UserStore) Update(ctx context.Context, user *domain.User) (*domain.User
 	if err != nil {
 		return nil, fmt.Errorf("update user %s: %w", snap.ID, err)
 	}
-	err = s.db.write(ctx, func(tx *sql.Tx) error {
+	err = s.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET version = ?, snapshot = ? WHERE id = ? AND version = ?`,
 			snap.Version, js, snap.ID, snap.Version-1)
 		if err != nil {

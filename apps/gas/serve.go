@@ -50,6 +50,7 @@ type serveConfig struct {
 	StandardRestore  time.Duration
 	OIDC             oidc.Config
 	Quiet            bool
+	Pool             poolFlags
 }
 
 const serveUsage = "usage: gas serve [--addr 127.0.0.1:8080] [--data DIR | --ephemeral] [--window 5m] [--db REF.gasdb] [--known KNOWN.vcf.gz]"
@@ -73,7 +74,8 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.Cache, "cache", filepath.Join(cache, "gas"), "directory holding the default synthetic annotation database and its known-variants VCF")
 	fs.StringVar(&c.DB, "db", "", "annotation database to use instead of the default synthetic one (see `gas db build`)")
 	fs.StringVar(&c.Known, "known", "", "known-variants VCF (bgzip+tabix) for rsIDs and allele frequencies (default: the one the database recorded; none turns it off)")
-	fs.IntVar(&c.Workers, "workers", 2*runtime.NumCPU(), "jobs annotated at once")
+	fs.IntVar(&c.Workers, "workers", 2*runtime.NumCPU(), "most jobs annotated at once (the pool's maximum)")
+	c.Pool.register(fs)
 	fs.DurationVar(&c.ExpeditedRestore, "expedited-restore", 20*time.Second, "how long an Expedited retrieval from the local archive takes")
 	fs.DurationVar(&c.StandardRestore, "standard-restore", 2*time.Minute, "how long a Standard retrieval from the local archive takes")
 	fs.StringVar(&c.OIDC.Issuer, "oidc-issuer", oidc.GlobusIssuer, "OpenID Connect issuer for sign-in")
@@ -94,7 +96,7 @@ func parseServe(args []string) (serveConfig, error) {
 	if !c.Ephemeral && c.Data == "" {
 		return c, fmt.Errorf("%w: no data directory (set --data, XDG_DATA_HOME or HOME, or use --ephemeral)", errUsage)
 	}
-	return c, nil
+	return c, c.Pool.validate(c.Workers)
 }
 
 func runServe(ctx context.Context, args []string) error {
@@ -170,8 +172,8 @@ func localListener(cfg serveConfig) (net.Listener, func(), error) {
 
 // localRuntime is the runtime of a process playing every role: the tier
 // policy from the flags, a short long-poll so SIGTERM drains idle workers
-// at once, and --workers jobs annotated at once. Jobs are counted by
-// status for /metrics.
+// at once, and an annotator pool of --workers-min to --workers loops. Jobs
+// are counted by status for /metrics.
 func localRuntime(cfg serveConfig, l net.Listener, store providers.JobCounter) *role.Runtime {
 	p := domain.DefaultPolicy()
 	p.FreeWindow, p.Lease, p.MaxAttempts = cfg.Window, cfg.Lease, cfg.MaxAttempts
@@ -182,7 +184,8 @@ func localRuntime(cfg serveConfig, l net.Listener, store providers.JobCounter) *
 	}
 	rt := &role.Runtime{Log: slog.Default(), Metrics: web.NewMetrics(), Config: role.Config{
 		Role: role.Local, Addr: l.Addr().String(), ShutdownGrace: 10 * time.Second, BaseURL: base, Policy: p,
-		Pipeline: role.Pipeline{RunnerConcurrency: cfg.Workers, Wait: 2 * time.Second}, DeadLetters: true,
+		Pipeline:    role.Pipeline{RunnerConcurrency: cfg.Workers, RunnerPool: localPool(cfg), Wait: 2 * time.Second},
+		DeadLetters: true,
 	}}
 	rt.Metrics.CountJobs(store.Counts)
 	return rt
@@ -265,13 +268,13 @@ func localIdentity(ctx context.Context, cfg serveConfig, s providers.Settings) (
 
 // localWebOptions make a single-machine site: the session key of the data
 // directory (or of the process, with --ephemeral), the dev sign-in,
-// uploads streamed through the app, the outbox page, the reference's
-// samples and the object store's presigned handler.
+// uploads streamed through the app, the outbox page, the pool's scaling
+// page, the reference's samples and the object store's presigned handler.
 func localWebOptions(objects providers.LocalObjects, outbox providers.OutboxReader, sec providers.Secrets, ref *localRef,
-	s providers.Settings) web.Options {
+	rt *role.Runtime, s providers.Settings) web.Options {
 	return web.Options{
 		SessionKey: sec.Session, BaseURL: s.BaseURL, DevSignIn: true, StreamUploads: true, LocalBilling: true,
-		InputPrefix: s.InputPrefix, Outbox: outbox,
+		InputPrefix: s.InputPrefix, Outbox: outbox, Scaling: scalingStatus(rt),
 		Samples: ref.Samples, Reference: ref.Engine.Reference(), Logger: s.Logger,
 		Mounts: map[string]http.Handler{presign.DefaultURLPrefix: objects.Handler()},
 	}

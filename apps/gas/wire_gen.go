@@ -85,7 +85,7 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 		cleanup()
 		return nil, nil, err
 	}
-	options := localWebOptions(objectStore, outboxReader, secrets, mainLocalRef, settings)
+	options := localWebOptions(objectStore, outboxReader, secrets, mainLocalRef, runtime, settings)
 	server, err := providers.WebServer(runtime, service, accountsService, objectStore, tokenStore, sessionStore, clock, identityProvider, jobStore, bus, options)
 	if err != nil {
 		cleanup3()
@@ -229,7 +229,7 @@ func initEphemeral(ctx context.Context, cfg serveConfig) (*localApp, func(), err
 		cleanup()
 		return nil, nil, err
 	}
-	options := localWebOptions(objectStore, outboxReader, secrets, mainLocalRef, settings)
+	options := localWebOptions(objectStore, outboxReader, secrets, mainLocalRef, runtime, settings)
 	server, err := providers.WebServer(runtime, service, accountsService, objectStore, tokenStore, sessionStore, clock, identityProvider, countedJobStore, bus, options)
 	if err != nil {
 		cleanup2()

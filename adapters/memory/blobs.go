@@ -47,17 +47,47 @@ func (b *memBlobs) shard(key string) *memBlobShard {
 }
 
 func (b *memBlobs) put(ctx context.Context, key string, r io.Reader, limit int64, now time.Time) (ports.ObjectInfo, error) {
-	var buf bytes.Buffer
+	var buf chunks
 	n, sum, err := presign.CopyLimited(ctx, &buf, r, limit)
 	if err != nil {
 		return ports.ObjectInfo{}, err
 	}
 	info := ports.ObjectInfo{Key: key, Size: n, SHA256: sum, ModTime: now}
+	data := buf.bytes(n)
 	sh := b.shard(key)
 	sh.mu.Lock()
-	sh.m[key] = memBlob{data: buf.Bytes(), info: info}
+	sh.m[key] = memBlob{data: data, info: info}
 	sh.mu.Unlock()
 	return info, nil
+}
+
+// chunks collects a stream in 1 MiB pieces and joins them once at the
+// end: a growing buffer would copy (and clear) a large object several
+// times over as it doubles.
+type chunks [][]byte
+
+const chunkSize = 1 << 20
+
+func (c *chunks) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		if len(*c) == 0 || len((*c)[len(*c)-1]) == chunkSize {
+			*c = append(*c, make([]byte, 0, chunkSize))
+		}
+		last := &(*c)[len(*c)-1]
+		k := min(len(p), chunkSize-len(*last))
+		*last = append(*last, p[:k]...)
+		p = p[k:]
+	}
+	return n, nil
+}
+
+func (c chunks) bytes(n int64) []byte {
+	out := make([]byte, 0, n)
+	for _, b := range c {
+		out = append(out, b...)
+	}
+	return out
 }
 
 type nopSeekCloser struct{ *bytes.Reader }

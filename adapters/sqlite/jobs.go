@@ -201,6 +201,51 @@ func (s *JobStore) ListByStorage(ctx context.Context, user domain.UserID, state 
 	return out, rows.Err()
 }
 
+// InStatus lists every job in status, oldest first, from the status index:
+// local mode's start looks for PENDING jobs whose request a crash lost.
+func (s *JobStore) InStatus(ctx context.Context, status domain.Status) ([]*domain.Job, error) {
+	rows, err := s.db.query(ctx, `SELECT id, version, snapshot FROM jobs WHERE status = ? ORDER BY submitted, id`, status)
+	if err != nil {
+		return nil, fmt.Errorf("list %s jobs: %w", status, err)
+	}
+	defer rows.Close()
+	var out []*domain.Job
+	for rows.Next() {
+		var id string
+		var version int64
+		var js sql.RawBytes
+		if err := rows.Scan(&id, &version, &js); err != nil {
+			return nil, fmt.Errorf("list %s jobs: %w", status, err)
+		}
+		j, err := s.decode(id, version, js)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+// Owners lists the users who have a job in status and results storage
+// state (local mode's start looks for premium users with ARCHIVED jobs,
+// whose thaw a crash may have lost).
+func (s *JobStore) Owners(ctx context.Context, status domain.Status, storage domain.Storage) ([]domain.UserID, error) {
+	rows, err := s.db.query(ctx, `SELECT DISTINCT owner FROM jobs WHERE status = ? AND storage = ?`, status, storage)
+	if err != nil {
+		return nil, fmt.Errorf("owners of %s %s jobs: %w", status, storage, err)
+	}
+	defer rows.Close()
+	var out []domain.UserID
+	for rows.Next() {
+		var u domain.UserID
+		if err := rows.Scan(&u); err != nil {
+			return nil, fmt.Errorf("owners of %s %s jobs: %w", status, storage, err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
 // Counts returns the number of jobs in each status (for /metrics), from
 // the status index.
 func (s *JobStore) Counts(ctx context.Context) (map[domain.Status]int, error) {

@@ -48,7 +48,7 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 		cleanup()
 		return nil, nil, err
 	}
-	bus, err := providers.SQLiteMessages(ctx, db, clock)
+	bus, err := providers.SQLiteMessages(ctx, db, jobStore, userStore, clock)
 	if err != nil {
 		cleanup2()
 		cleanup()

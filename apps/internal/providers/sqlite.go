@@ -73,10 +73,56 @@ func SQLiteDatabase(ctx context.Context, dir DataDir) (*sqlite.DB, func(), error
 	return db, func() { _ = db.Close() }, nil
 }
 
-// SQLiteMessages opens the message topology in the database; messages a
-// dead process had received are delivered again.
-func SQLiteMessages(ctx context.Context, db *sqlite.DB, clock ports.Clock) (*message.Bus, error) {
-	return sqlite.OpenTopology(ctx, db, message.DefaultTopology(), clock)
+// SQLiteMessages opens the message topology in the database, where the
+// messages of a dead process are (those it had received are delivered
+// again), then re-issues what a crash between a store write and its
+// message can have lost.
+func SQLiteMessages(ctx context.Context, db *sqlite.DB, store *sqlite.JobStore, users *sqlite.UserStore,
+	clock ports.Clock) (*message.Bus, error) {
+	bus, err := sqlite.OpenTopology(ctx, db, message.DefaultTopology(), clock)
+	if err != nil {
+		return nil, err
+	}
+	if err := resume(ctx, store, users, bus); err != nil {
+		return nil, fmt.Errorf("resume after restart: %w", err)
+	}
+	return bus, nil
+}
+
+// resume requests every PENDING job again (a crash between storing a job
+// and publishing its request leaves a job no message leads to) and thaws
+// every premium user who has ARCHIVED results (a crash between an upgrade
+// and its thaw request). Stores are the truth, messages hints
+// (ARCHITECTURE.md, Convergence): a job or user that had its message gets
+// a second one, which the runner's claim and the thawer take in their
+// stride.
+func resume(ctx context.Context, store *sqlite.JobStore, users *sqlite.UserStore, bus *message.Bus) error {
+	pending, err := store.InStatus(ctx, domain.StatusPending)
+	if err != nil {
+		return err
+	}
+	for _, j := range pending {
+		if err := message.Publish(ctx, bus.Topic(message.TopicJobRequests), message.JobRequest(j.ID(), j.Owner())); err != nil {
+			return err
+		}
+	}
+	owners, err := store.Owners(ctx, domain.StatusCompleted, domain.StorageArchived)
+	if err != nil {
+		return err
+	}
+	for _, id := range owners {
+		u, err := users.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !u.Premium() {
+			continue
+		}
+		if err := message.Publish(ctx, bus.Topic(message.TopicThawRequests), message.ThawUser(id)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SQLiteOutbox keeps sent e-mails in the database for the outbox page.

@@ -10,7 +10,8 @@ import (
 // when a free user may download); wording, HTML and links are
 // presentation, rendered by an adapter (ports.Composer).
 type Notice struct {
-	// To and Name address the job's owner.
+	// User is the job's owner; To and Name address them.
+	User     UserID
 	To, Name string
 	Job      JobID
 	// Input is the file name the user uploaded.
@@ -30,7 +31,7 @@ type Notice struct {
 // NewNotice states the facts of j's outcome for owner under policy p.
 func NewNotice(j *Job, owner *User, p Policy) Notice {
 	n := Notice{
-		To: owner.Email(), Name: owner.Name(), Job: j.ID(), Input: j.InputName(),
+		User: owner.ID(), To: owner.Email(), Name: owner.Name(), Job: j.ID(), Input: j.InputName(),
 		Failed: j.Status() == StatusFailed, Reason: j.FailureReason(), CompletedAt: j.CompletedAt(),
 	}
 	if n.Failed {

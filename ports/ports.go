@@ -13,7 +13,7 @@ import (
 	"github.com/gasproject/gas/domain"
 )
 
-//go:generate go tool moq -out mocks/ports_moq.go -pkg mocks . JobStore UserStore ObjectStore Queue Publisher Archive Mailer Billing
+//go:generate go tool moq -out mocks/ports_moq.go -pkg mocks . JobStore UserStore ObjectStore Queue Publisher Archive Mailer Billing SessionStore
 
 // Errors every adapter returns (wrapped with context) so services can react
 // to them without knowing the technology.
@@ -209,6 +209,9 @@ type Bundler interface {
 
 // Email is one rendered e-mail.
 type Email struct {
+	// User is the account the e-mail is for: the local outbox files mail
+	// by it, never by address, since addresses compare loosely.
+	User    domain.UserID
 	To      string
 	Subject string
 	Text    string
@@ -364,4 +367,51 @@ type TokenStore interface {
 	Delete(ctx context.Context, user domain.UserID, id string) error
 	// Touch records that a token was used at at; ErrNotFound if it was revoked.
 	Touch(ctx context.Context, hash string, at time.Time) error
+}
+
+// Session is a signed-in browser as the server keeps it. The cookie carries
+// only a random secret; the store keeps the secret's SHA-256 as the id, so
+// a copy of the table (a backup) signs no one in. Because every request
+// looks its session up, deleting the record ends the sign-in at once on
+// every copy of the cookie: sign-out cannot be undone by replaying one.
+type Session struct {
+	ID        string        // hex SHA-256 of the cookie's secret: 64 lowercase hex digits
+	User      domain.UserID // who signed in
+	CreatedAt time.Time
+	ExpiresAt time.Time // the session ends then even if nobody signs out
+}
+
+// ErrInvalidSession marks a session a store refuses to create (a missing
+// user, times out of order, an id that is not a hex SHA-256).
+var ErrInvalidSession = errors.New("invalid session")
+
+// Validate checks what every SessionStore requires before storing s; the
+// error wraps ErrInvalidSession.
+func (s Session) Validate() error {
+	switch {
+	case !isSHA256Hex(s.ID):
+		return fmt.Errorf("session of %q: id is not a lowercase hex SHA-256: %w", s.User, ErrInvalidSession)
+	case s.User == "":
+		return fmt.Errorf("session: user is required: %w", ErrInvalidSession)
+	case s.CreatedAt.IsZero() || !s.ExpiresAt.After(s.CreatedAt):
+		return fmt.Errorf("session of %s: needs a creation time before its expiry: %w", s.User, ErrInvalidSession)
+	}
+	return nil
+}
+
+// SessionStore keeps the server side of web sign-ins, so that signing out
+// (here or everywhere) ends a session at once and sessions survive
+// restarts and are shared by every web server: SQLite in local mode, a
+// DynamoDB table with a TTL on AWS. Expired sessions are never returned
+// and are removed eventually.
+type SessionStore interface {
+	// Create stores a new session; ErrExists if its id is taken.
+	Create(ctx context.Context, s Session) error
+	// Get returns the session with id if it is live at now; ErrNotFound if
+	// it never existed, was deleted or has expired.
+	Get(ctx context.Context, id string, now time.Time) (Session, error)
+	// Delete ends one session; ending a missing one is not an error.
+	Delete(ctx context.Context, id string) error
+	// DeleteUser ends every session of user ("sign out everywhere").
+	DeleteUser(ctx context.Context, user domain.UserID) error
 }

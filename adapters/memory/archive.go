@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gasproject/gas/adapters/presign"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/ports"
 )
@@ -27,7 +28,7 @@ type RestoreCompletion struct {
 // and notification paths both run. RefuseExpedited makes it answer like
 // Glacier out of Expedited capacity, to exercise the Standard fallback.
 type Archive struct {
-	blobs      blobs
+	blobs      *memBlobs
 	clock      ports.Clock
 	ids        ports.IDs
 	times      map[domain.RetrievalTier]time.Duration
@@ -57,19 +58,6 @@ func WithRetrievalTimes(expedited, standard time.Duration) ArchiveOption {
 			return fmt.Errorf("negative retrieval time")
 		}
 		a.times[domain.RetrievalExpedited], a.times[domain.RetrievalStandard] = expedited, standard
-		return nil
-	}
-}
-
-// WithArchiveDir keeps archives as files under dir instead of in memory, for
-// local mode with large results.
-func WithArchiveDir(dir string) ArchiveOption {
-	return func(a *Archive) error {
-		b, err := newDiskBlobs(dir)
-		if err != nil {
-			return err
-		}
-		a.blobs = b
 		return nil
 	}
 }
@@ -130,7 +118,7 @@ func (a *Archive) RefuseExpedited(refuse bool) {
 // itself, so a retried archive of the same job overwrites its earlier copy
 // instead of orphaning it.
 func (a *Archive) Put(ctx context.Context, key string, r io.Reader) (string, error) {
-	if err := validateKey(key); err != nil {
+	if err := presign.CheckKey(key); err != nil {
 		return "", fmt.Errorf("archive %s: %w", key, err)
 	}
 	if _, err := a.blobs.put(ctx, key, r, -1, a.clock.Now()); err != nil {
@@ -214,9 +202,7 @@ func (a *Archive) OpenRestored(ctx context.Context, retrievalID string) (io.Read
 
 // Delete removes an archive; deleting a missing one is not an error.
 func (a *Archive) Delete(ctx context.Context, archiveID string) error {
-	if err := a.blobs.remove(archiveID); err != nil {
-		return fmt.Errorf("delete archive %s: %w", archiveID, err)
-	}
+	a.blobs.remove(archiveID)
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/ports"
 )
 
@@ -85,12 +86,13 @@ func (o *Outbox) Sent() []SentEmail {
 	return out
 }
 
-// SentTo lists the e-mails kept for one recipient, newest first, so a
-// signed-in user sees only their own mail.
-func (o *Outbox) SentTo(to string) []SentEmail {
+// SentTo lists the e-mails kept for user, newest first, so a signed-in
+// user sees only their own mail. It goes by user id, never by address:
+// addresses compare loosely (case, Unicode folding), ids exactly.
+func (o *Outbox) SentTo(user domain.UserID) []SentEmail {
 	var out []SentEmail
 	for _, e := range o.Sent() {
-		if strings.EqualFold(e.To, to) {
+		if e.User == user {
 			out = append(out, e)
 		}
 	}

@@ -82,6 +82,7 @@ type harness struct {
 	restores *memory.Queue
 	outbox   *memory.Outbox
 	tokens   *web.MemoryTokenStore
+	sessions *memory.SessionStore
 	ready    error
 }
 
@@ -115,17 +116,18 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	must(t, err)
 	h.jobs.WithRestoreChecks(restoreTopic)
 	h.accounts = accounts.NewService(h.users, memory.NewFreeBilling(), thawTopic, clock)
-	deps := web.Deps{Jobs: h.jobs, Accounts: h.accounts, Objects: h.objects, Tokens: h.tokens, Clock: clock,
+	h.sessions = memory.NewSessionStore()
+	deps := web.Deps{Jobs: h.jobs, Accounts: h.accounts, Objects: h.objects, Tokens: h.tokens, Sessions: h.sessions, Clock: clock,
 		Ready: func(context.Context) error { return h.ready }}
 	o := web.Options{
 		SessionKey: bytes.Repeat([]byte("k"), 32), DevSignIn: true, StreamUploads: true, LocalBilling: true,
 		InputPrefix: "inputs/", Reference: "synthetic-test-ref",
-		Outbox: func() []web.OutboxEmail {
+		Outbox: func(_ context.Context, user domain.UserID) ([]web.OutboxEmail, error) {
 			var out []web.OutboxEmail
-			for _, e := range h.outbox.Sent() {
+			for _, e := range h.outbox.SentTo(user) {
 				out = append(out, web.OutboxEmail{To: e.To, Subject: e.Subject, Text: e.Text, SentAt: e.SentAt})
 			}
-			return out
+			return out, nil
 		},
 		Samples:  []web.Sample{{Name: "sample.vcf", Description: "three variants", Data: []byte(sampleVCF)}},
 		Mounts:   map[string]http.Handler{"/objects": h.mem.Handler()},

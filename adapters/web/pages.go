@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"net/http"
@@ -63,7 +64,7 @@ func (s *Server) authLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	sess := s.loadSession(r)
 	req := ports.AuthRequest{State: randomToken(32), Nonce: randomToken(32), CodeVerifier: randomToken(48)}
-	sess.Auth = &req
+	sess.flow.Auth = &req
 	sess.changed = true
 	s.saveSession(w, sess)
 	w.Header().Set("Cache-Control", "no-store")
@@ -80,8 +81,8 @@ func (s *Server) authCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	sess := s.loadSession(r)
 	q := r.URL.Query()
-	req := sess.Auth
-	sess.Auth = nil
+	req := sess.flow.Auth
+	sess.flow.Auth = nil
 	sess.changed = true
 	switch {
 	case req == nil:
@@ -105,7 +106,7 @@ func (s *Server) authCallback(w http.ResponseWriter, r *http.Request) {
 }
 
 func constantEqual(a, b string) bool {
-	return a != "" && len(a) == len(b) && (&session{CSRF: b}).csrfOK(a)
+	return a != "" && len(a) == len(b) && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
 func (s *Server) finishSignIn(w http.ResponseWriter, r *http.Request, sess *session, id ports.Identity, tier domain.Tier) {
@@ -130,9 +131,12 @@ func (s *Server) finishSignIn(w http.ResponseWriter, r *http.Request, sess *sess
 			return
 		}
 	}
-	next := sess.Next
-	sess.Next = ""
-	sess.signIn(u.ID())
+	next := sess.flow.Next
+	sess.flow.Next = ""
+	if err := s.signIn(r.Context(), sess, u.ID()); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	s.saveSession(w, sess)
 	s.log.InfoContext(r.Context(), "signed in", "user", u.ID())
 	if !isSafeNext(next) {
@@ -164,11 +168,28 @@ func (s *Server) devSignIn(w http.ResponseWriter, r *http.Request) {
 	s.finishSignIn(w, r, s.loadSession(r), id, tier)
 }
 
-func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
+// signOutHere ends this browser's session; every copy of its cookie is
+// signed out at once.
+func (s *Server) signOutHere(w http.ResponseWriter, r *http.Request) {
 	sess := s.loadSession(r)
-	*sess = session{CSRF: randomToken(32), changed: true}
+	if err := s.signOut(r.Context(), sess); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	s.saveSession(w, sess)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// signOutEverywhere ends every session of the signed-in user, in every
+// browser, then this one's.
+func (s *Server) signOutEverywhere(w http.ResponseWriter, r *http.Request) {
+	u := currentUser(r)
+	if err := s.d.Sessions.DeleteUser(r.Context(), u.ID()); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "signed out everywhere", "user", u.ID())
+	s.signOutHere(w, r)
 }
 
 type profileData struct {
@@ -253,13 +274,10 @@ func (s *Server) outbox(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	u := currentUser(r)
-	all := s.o.Outbox()
-	var mine []OutboxEmail
-	for i := len(all) - 1; i >= 0; i-- {
-		if u.Email() != "" && strings.EqualFold(all[i].To, u.Email()) {
-			mine = append(mine, all[i])
-		}
+	mine, err := s.o.Outbox(r.Context(), currentUser(r).ID())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
 	}
 	s.render(w, r, http.StatusOK, "outbox", view{Title: "Outbox", Nav: "outbox", Data: outboxData{Emails: mine}})
 }

@@ -79,7 +79,9 @@ type Deps struct {
 	// Objects reads results: summary, log, index ranges, VCF and inputs.
 	Objects ports.ObjectStore
 	Tokens  TokenStore
-	Clock   ports.Clock
+	// Sessions keeps signed-in sessions, looked up on every request.
+	Sessions ports.SessionStore
+	Clock    ports.Clock
 	// Identity is the OIDC sign-in; nil disables it.
 	Identity ports.IdentityProvider
 	// Metrics is where request and pipeline metrics go; nil makes one.
@@ -107,8 +109,9 @@ type Options struct {
 	// InputPrefix is the jobs service's input key prefix (jobs.Config), so
 	// the page a presigned upload returns to can read the job from the key.
 	InputPrefix string
-	// Outbox, when set, enables the outbox page (local mode only).
-	Outbox func() []OutboxEmail
+	// Outbox, when set, enables the outbox page (local mode only): the
+	// e-mails sent to user, newest first.
+	Outbox func(ctx context.Context, user domain.UserID) ([]OutboxEmail, error)
 	// LocalBilling says upgrading needs no card (shown on the plan page).
 	LocalBilling bool
 	// Scaling, when set, enables the /scaling status page of an elastic
@@ -139,8 +142,10 @@ type Server struct {
 	handler http.Handler
 	indexes *indexCache
 	samples map[string]Sample
-	// sessions caches verified cookies; cspDefault is the usual CSP.
-	sessions   *sessionCache
+	// flows signs and encrypts the gas_flow cookie; csrfKey derives
+	// signed-in sessions' CSRF tokens; cspDefault is the usual CSP.
+	flows      *securecookie.SecureCookie
+	csrfKey    []byte
 	cspDefault string
 }
 
@@ -150,8 +155,8 @@ var ErrConfig = errors.New("invalid web configuration")
 // New builds the application. It fails on missing dependencies or a short
 // session key rather than serving an insecure or broken site.
 func New(d Deps, o Options) (*Server, error) {
-	if d.Jobs == nil || d.Accounts == nil || d.Objects == nil || d.Tokens == nil || d.Clock == nil {
-		return nil, fmt.Errorf("%w: jobs, accounts, objects, tokens and clock are required", ErrConfig)
+	if d.Jobs == nil || d.Accounts == nil || d.Objects == nil || d.Tokens == nil || d.Sessions == nil || d.Clock == nil {
+		return nil, fmt.Errorf("%w: jobs, accounts, objects, tokens, sessions and clock are required", ErrConfig)
 	}
 	if len(o.SessionKey) < 32 {
 		return nil, fmt.Errorf("%w: session key must be at least 32 bytes", ErrConfig)
@@ -178,7 +183,7 @@ func New(d Deps, o Options) (*Server, error) {
 		d.Metrics = NewMetrics()
 	}
 	s := &Server{d: d, o: o, log: o.Logger, indexes: newIndexCache(16), samples: map[string]Sample{},
-		sessions: newSessionCache(time.Minute, 10000)}
+		csrfKey: deriveKey(o.SessionKey, "gas session csrf")}
 	s.cspDefault = s.csp("")
 	for _, sm := range o.Samples {
 		if err := domain.ValidateInputName(sm.Name); err != nil {
@@ -189,6 +194,9 @@ func New(d Deps, o Options) (*Server, error) {
 	s.cookies = securecookie.New(deriveKey(o.SessionKey, "gas session signing"), deriveKey(o.SessionKey, "gas session encryption")[:32])
 	s.cookies.SetSerializer(securecookie.JSONEncoder{})
 	s.cookies.MaxAge(int(o.SessionTTL / time.Second))
+	s.flows = securecookie.New(deriveKey(o.SessionKey, "gas flow signing"), deriveKey(o.SessionKey, "gas flow encryption")[:32])
+	s.flows.SetSerializer(securecookie.JSONEncoder{})
+	s.flows.MaxAge(int(flowTTL / time.Second))
 	pages, err := parsePages()
 	if err != nil {
 		return nil, fmt.Errorf("%w: templates: %v", ErrConfig, err)
@@ -237,7 +245,8 @@ func (s *Server) routes() http.Handler {
 	if s.o.DevSignIn {
 		r.HandleFunc("/auth/dev", s.form(s.devSignIn)).Methods(http.MethodPost)
 	}
-	r.HandleFunc("/signout", s.form(s.signOut)).Methods(http.MethodPost)
+	r.HandleFunc("/signout", s.form(s.signOutHere)).Methods(http.MethodPost)
+	r.HandleFunc("/signout/everywhere", s.form(s.signedIn(s.signOutEverywhere))).Methods(http.MethodPost)
 
 	r.HandleFunc("/profile", s.signedIn(s.profile)).Methods(http.MethodGet)
 	r.HandleFunc("/profile/tokens", s.form(s.signedIn(s.createToken))).Methods(http.MethodPost)

@@ -24,8 +24,8 @@ func TestReconcileSendsALostNotice(t *testing.T) {
 	}
 	rep := w.afterFault()
 	wantFound(t, rep, workers.FindingNoticeUnsent, 1)
-	if got := w.job(j.ID()); !got.Notified() || len(w.outbox.SentTo("ada@example.org")) != 1 {
-		t.Fatalf("notified %v, %d e-mails", got.Notified(), len(w.outbox.SentTo("ada@example.org")))
+	if got := w.job(j.ID()); !got.Notified() || len(w.outbox.SentTo("ada")) != 1 {
+		t.Fatalf("notified %v, %d e-mails", got.Notified(), len(w.outbox.SentTo("ada")))
 	}
 	if again := w.afterFault(); again.Total() != 0 {
 		t.Fatalf("a converged system has findings: %+v", again)

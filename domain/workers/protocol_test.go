@@ -416,7 +416,7 @@ func TestNotifierSendsLinkAndSummary(t *testing.T) {
 	w.signIn("ada")
 	j := w.uploadAndRun("ada", 1)
 	w.mustDeliver(qNotify)
-	sent := w.outbox.SentTo("ada@example.org")
+	sent := w.outbox.SentTo("ada")
 	if len(sent) != 1 {
 		t.Fatalf("%d e-mails", len(sent))
 	}

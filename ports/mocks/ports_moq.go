@@ -1783,3 +1783,231 @@ func (mock *BillingMock) SubscribeCalls() []struct {
 	mock.lockSubscribe.RUnlock()
 	return calls
 }
+
+// Ensure, that SessionStoreMock does implement ports.SessionStore.
+// If this is not the case, regenerate this file with moq.
+var _ ports.SessionStore = &SessionStoreMock{}
+
+// SessionStoreMock is a mock implementation of ports.SessionStore.
+//
+//	func TestSomethingThatUsesSessionStore(t *testing.T) {
+//
+//		// make and configure a mocked ports.SessionStore
+//		mockedSessionStore := &SessionStoreMock{
+//			CreateFunc: func(ctx context.Context, s ports.Session) error {
+//				panic("mock out the Create method")
+//			},
+//			DeleteFunc: func(ctx context.Context, id string) error {
+//				panic("mock out the Delete method")
+//			},
+//			DeleteUserFunc: func(ctx context.Context, user domain.UserID) error {
+//				panic("mock out the DeleteUser method")
+//			},
+//			GetFunc: func(ctx context.Context, id string, now time.Time) (ports.Session, error) {
+//				panic("mock out the Get method")
+//			},
+//		}
+//
+//		// use mockedSessionStore in code that requires ports.SessionStore
+//		// and then make assertions.
+//
+//	}
+type SessionStoreMock struct {
+	// CreateFunc mocks the Create method.
+	CreateFunc func(ctx context.Context, s ports.Session) error
+
+	// DeleteFunc mocks the Delete method.
+	DeleteFunc func(ctx context.Context, id string) error
+
+	// DeleteUserFunc mocks the DeleteUser method.
+	DeleteUserFunc func(ctx context.Context, user domain.UserID) error
+
+	// GetFunc mocks the Get method.
+	GetFunc func(ctx context.Context, id string, now time.Time) (ports.Session, error)
+
+	// calls tracks calls to the methods.
+	calls struct {
+		// Create holds details about calls to the Create method.
+		Create []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// S is the s argument value.
+			S ports.Session
+		}
+		// Delete holds details about calls to the Delete method.
+		Delete []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// ID is the id argument value.
+			ID string
+		}
+		// DeleteUser holds details about calls to the DeleteUser method.
+		DeleteUser []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// User is the user argument value.
+			User domain.UserID
+		}
+		// Get holds details about calls to the Get method.
+		Get []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// ID is the id argument value.
+			ID string
+			// Now is the now argument value.
+			Now time.Time
+		}
+	}
+	lockCreate     sync.RWMutex
+	lockDelete     sync.RWMutex
+	lockDeleteUser sync.RWMutex
+	lockGet        sync.RWMutex
+}
+
+// Create calls CreateFunc.
+func (mock *SessionStoreMock) Create(ctx context.Context, s ports.Session) error {
+	if mock.CreateFunc == nil {
+		panic("SessionStoreMock.CreateFunc: method is nil but SessionStore.Create was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		S   ports.Session
+	}{
+		Ctx: ctx,
+		S:   s,
+	}
+	mock.lockCreate.Lock()
+	mock.calls.Create = append(mock.calls.Create, callInfo)
+	mock.lockCreate.Unlock()
+	return mock.CreateFunc(ctx, s)
+}
+
+// CreateCalls gets all the calls that were made to Create.
+// Check the length with:
+//
+//	len(mockedSessionStore.CreateCalls())
+func (mock *SessionStoreMock) CreateCalls() []struct {
+	Ctx context.Context
+	S   ports.Session
+} {
+	var calls []struct {
+		Ctx context.Context
+		S   ports.Session
+	}
+	mock.lockCreate.RLock()
+	calls = mock.calls.Create
+	mock.lockCreate.RUnlock()
+	return calls
+}
+
+// Delete calls DeleteFunc.
+func (mock *SessionStoreMock) Delete(ctx context.Context, id string) error {
+	if mock.DeleteFunc == nil {
+		panic("SessionStoreMock.DeleteFunc: method is nil but SessionStore.Delete was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		ID  string
+	}{
+		Ctx: ctx,
+		ID:  id,
+	}
+	mock.lockDelete.Lock()
+	mock.calls.Delete = append(mock.calls.Delete, callInfo)
+	mock.lockDelete.Unlock()
+	return mock.DeleteFunc(ctx, id)
+}
+
+// DeleteCalls gets all the calls that were made to Delete.
+// Check the length with:
+//
+//	len(mockedSessionStore.DeleteCalls())
+func (mock *SessionStoreMock) DeleteCalls() []struct {
+	Ctx context.Context
+	ID  string
+} {
+	var calls []struct {
+		Ctx context.Context
+		ID  string
+	}
+	mock.lockDelete.RLock()
+	calls = mock.calls.Delete
+	mock.lockDelete.RUnlock()
+	return calls
+}
+
+// DeleteUser calls DeleteUserFunc.
+func (mock *SessionStoreMock) DeleteUser(ctx context.Context, user domain.UserID) error {
+	if mock.DeleteUserFunc == nil {
+		panic("SessionStoreMock.DeleteUserFunc: method is nil but SessionStore.DeleteUser was just called")
+	}
+	callInfo := struct {
+		Ctx  context.Context
+		User domain.UserID
+	}{
+		Ctx:  ctx,
+		User: user,
+	}
+	mock.lockDeleteUser.Lock()
+	mock.calls.DeleteUser = append(mock.calls.DeleteUser, callInfo)
+	mock.lockDeleteUser.Unlock()
+	return mock.DeleteUserFunc(ctx, user)
+}
+
+// DeleteUserCalls gets all the calls that were made to DeleteUser.
+// Check the length with:
+//
+//	len(mockedSessionStore.DeleteUserCalls())
+func (mock *SessionStoreMock) DeleteUserCalls() []struct {
+	Ctx  context.Context
+	User domain.UserID
+} {
+	var calls []struct {
+		Ctx  context.Context
+		User domain.UserID
+	}
+	mock.lockDeleteUser.RLock()
+	calls = mock.calls.DeleteUser
+	mock.lockDeleteUser.RUnlock()
+	return calls
+}
+
+// Get calls GetFunc.
+func (mock *SessionStoreMock) Get(ctx context.Context, id string, now time.Time) (ports.Session, error) {
+	if mock.GetFunc == nil {
+		panic("SessionStoreMock.GetFunc: method is nil but SessionStore.Get was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		ID  string
+		Now time.Time
+	}{
+		Ctx: ctx,
+		ID:  id,
+		Now: now,
+	}
+	mock.lockGet.Lock()
+	mock.calls.Get = append(mock.calls.Get, callInfo)
+	mock.lockGet.Unlock()
+	return mock.GetFunc(ctx, id, now)
+}
+
+// GetCalls gets all the calls that were made to Get.
+// Check the length with:
+//
+//	len(mockedSessionStore.GetCalls())
+func (mock *SessionStoreMock) GetCalls() []struct {
+	Ctx context.Context
+	ID  string
+	Now time.Time
+} {
+	var calls []struct {
+		Ctx context.Context
+		ID  string
+		Now time.Time
+	}
+	mock.lockGet.RLock()
+	calls = mock.calls.Get
+	mock.lockGet.RUnlock()
+	return calls
+}

@@ -52,6 +52,9 @@ type Names struct {
 	JobsTable   string
 	UsersTable  string
 	TokensTable string // personal API tokens (hashes only), read by the web role
+	// SessionsTable keeps web sign-ins (hashes of the cookies' secrets),
+	// read on every web request; DynamoDB's TTL deletes expired ones.
+	SessionsTable string
 
 	// Queues and Topics map every queue and topic of the message topology
 	// (message.DefaultTopology, by base name) to its SQS or SNS name. Each
@@ -69,9 +72,10 @@ func DefaultNames(prefix string) Names {
 		ArchiveBucket: prefix + "archive",
 		Vault:         prefix + "archive",
 
-		JobsTable:   prefix + "jobs",
-		UsersTable:  prefix + "users",
-		TokensTable: prefix + "tokens",
+		JobsTable:     prefix + "jobs",
+		UsersTable:    prefix + "users",
+		TokensTable:   prefix + "tokens",
+		SessionsTable: prefix + "sessions",
 
 		Queues: map[string]string{},
 		Topics: map[string]string{},
@@ -95,7 +99,7 @@ func (n Names) Topic(base string) string { return n.Topics[base] }
 
 // Tables lists the DynamoDB tables.
 func (n Names) Tables() []string {
-	return []string{n.JobsTable, n.UsersTable, n.TokensTable}
+	return []string{n.JobsTable, n.UsersTable, n.TokensTable, n.SessionsTable}
 }
 
 // Buckets lists the S3 buckets.
@@ -190,6 +194,7 @@ func Variables() []EnvVar {
 		{"GAS_JOBS_TABLE", n.JobsTable, "DynamoDB jobs table"},
 		{"GAS_USERS_TABLE", n.UsersTable, "DynamoDB users table"},
 		{"GAS_TOKENS_TABLE", n.TokensTable, "DynamoDB table of personal API tokens (hashes only)"},
+		{"GAS_SESSIONS_TABLE", n.SessionsTable, "DynamoDB table of web sessions (hashes only; expired ones removed by TTL)"},
 	}
 	t := d.Topology()
 	for _, q := range t.Queues {
@@ -254,6 +259,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("GAS_JOBS_TABLE", &n.JobsTable)
 	str("GAS_USERS_TABLE", &n.UsersTable)
 	str("GAS_TOKENS_TABLE", &n.TokensTable)
+	str("GAS_SESSIONS_TABLE", &n.SessionsTable)
 	n.Queues, n.Topics = overrides(getenv, n.Queues, queueVariable), overrides(getenv, n.Topics, topicVariable)
 	str("GAS_COLD_STORAGE", &c.ColdStorage)
 	str("GAS_MAILER", &c.Mailer)

@@ -428,6 +428,7 @@ func (b *run) tables(ctx context.Context) error {
 		dynamostore.JobsTableSpec(b.c.Names.JobsTable),
 		dynamostore.UsersTableSpec(b.c.Names.UsersTable),
 		dynamostore.TokensTableSpec(b.c.Names.TokensTable),
+		dynamostore.SessionsTableSpec(b.c.Names.SessionsTable),
 	} {
 		name := aws.ToString(spec.TableName)
 		_, err := b.cl.DynamoDB.CreateTable(ctx, spec)
@@ -447,6 +448,31 @@ func (b *run) tables(ctx context.Context) error {
 			return fmt.Errorf("wait for table %s: %w", name, err)
 		}
 	}
+	return b.sessionsExpire(ctx)
+}
+
+// sessionsExpire turns on DynamoDB's time to live for the sessions table,
+// so ended sessions do not accumulate (the store also refuses expired
+// ones itself: TTL deletion lags by up to a couple of days).
+func (b *run) sessionsExpire(ctx context.Context) error {
+	name := b.c.Names.SessionsTable
+	out, err := b.cl.DynamoDB.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(name)})
+	if err != nil {
+		return fmt.Errorf("time to live of %s: %w", name, err)
+	}
+	if d := out.TimeToLiveDescription; d != nil && aws.ToString(d.AttributeName) == dynamostore.SessionTTLAttribute &&
+		(d.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabled || d.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabling) {
+		return nil
+	}
+	if _, err := b.cl.DynamoDB.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName: aws.String(name),
+		TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{
+			AttributeName: aws.String(dynamostore.SessionTTLAttribute), Enabled: aws.Bool(true),
+		},
+	}); err != nil {
+		return fmt.Errorf("turn on time to live of %s: %w", name, err)
+	}
+	b.created("time to live", name+"."+dynamostore.SessionTTLAttribute)
 	return nil
 }
 

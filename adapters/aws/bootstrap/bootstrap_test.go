@@ -31,8 +31,9 @@ func TestBootstrapIsIdempotent(t *testing.T) {
 	env, first := awstest.DeploymentWith(t, c)
 	ctx := awstest.Ctx(t)
 	n := c.Names
-	// 3 buckets, 3 tables, 5 queues + 5 DLQs + the parked queue, 4 topics, 4 subscriptions.
-	if got, want := len(first.Created), 3+3+11+4+4; got != want {
+	// 3 buckets, 4 tables and the sessions' time to live, 5 queues + 5
+	// DLQs + the parked queue, 4 topics, 4 subscriptions.
+	if got, want := len(first.Created), 3+4+1+11+4+4; got != want {
 		t.Fatalf("first run created %d resources, want %d: %v", got, want, first.Created)
 	}
 	second, err := bootstrap.Run(ctx, env.Clients, c, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -95,6 +96,13 @@ func TestBootstrapIsIdempotent(t *testing.T) {
 	}
 	if !idx[dynamostore.ByOwnerIndex] || !idx[dynamostore.ByOwnerStorageIndex] {
 		t.Errorf("jobs table indexes = %v", idx)
+	}
+	ttl, err := env.Clients.DynamoDB.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(n.SessionsTable)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ttl.TimeToLiveDescription; d == nil || aws.ToString(d.AttributeName) != dynamostore.SessionTTLAttribute || d.TimeToLiveStatus != "ENABLED" {
+		t.Errorf("sessions table time to live = %+v, want %s enabled", ttl.TimeToLiveDescription, dynamostore.SessionTTLAttribute)
 	}
 	for _, b := range n.Buckets() {
 		lc, err := env.Clients.S3.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: aws.String(b)})

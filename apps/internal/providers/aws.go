@@ -53,6 +53,12 @@ func AWSTokenStore(cl *awsconfig.Clients, c awsconfig.Config) (ports.TokenStore,
 	return dynamostore.NewTokenStore(cl.DynamoDB, c.Names.TokensTable)
 }
 
+// AWSSessionStore is the DynamoDB sessions table: every web server sees a
+// sign-out at once, and DynamoDB's TTL removes expired sessions.
+func AWSSessionStore(cl *awsconfig.Clients, c awsconfig.Config) (ports.SessionStore, error) {
+	return dynamostore.NewSessionStore(cl.DynamoDB, c.Names.SessionsTable)
+}
+
 // AWSObjectStore is one ports.ObjectStore over the inputs and results
 // buckets: keys under the input prefix go to the inputs bucket (with its
 // own lifecycle rules), everything else to the results bucket.

@@ -59,7 +59,7 @@ func TestMemoryTopologyAndServices(t *testing.T) {
 	}
 
 	// The archive's completion callback names the job from the archive key.
-	arch, cleanup, err := MemoryArchive(clock, m, MemoryOptions{ExpeditedRestore: time.Second, StandardRestore: time.Minute}, s)
+	arch, cleanup, err := MemoryArchive(clock, m, LocalOptions{ExpeditedRestore: time.Second, StandardRestore: time.Minute}, s)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,7 @@ var RoleSet = wire.NewSet(
 
 // WebRoleSet serves the web application with presigned uploads straight
 // to S3 and OIDC sign-in.
-var WebRoleSet = wire.NewSet(RoleSet, WebSet, MemoryBilling, AWSTokenStore, RoleIdentity, RoleWebOptions, WebRoleApp)
+var WebRoleSet = wire.NewSet(RoleSet, WebSet, MemoryBilling, AWSTokenStore, AWSSessionStore, RoleIdentity, RoleWebOptions, WebRoleApp)
 
 // AnnotatorRoleSet runs the annotator runner over the database loaded at start.
 var AnnotatorRoleSet = wire.NewSet(RoleSet, RoleAnnotator, RunnerSet, wire.Struct(new(WorkerSet), "Runner"), WorkerApp)

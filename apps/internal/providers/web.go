@@ -20,11 +20,12 @@ var WebSet = wire.NewSet(WebServicesSet, WebServer)
 // the annotate queue answer, and reports that queue's backlog (what users
 // wait on) in /metrics.
 func WebServer(rt *role.Runtime, js *jobs.Service, acc *accounts.Service, objects ports.ObjectStore, tokens ports.TokenStore,
-	clock ports.Clock, idp ports.IdentityProvider, store ports.JobStore, bus *message.Bus, o web.Options) (*web.Server, error) {
+	sessions ports.SessionStore, clock ports.Clock, idp ports.IdentityProvider, store ports.JobStore, bus *message.Bus,
+	o web.Options) (*web.Server, error) {
 	annotate := bus.Queue(message.QueueAnnotate)
 	rt.Metrics.WatchQueue(message.QueueAnnotate, annotate)
 	return web.New(web.Deps{
-		Jobs: js, Accounts: acc, Objects: objects, Tokens: tokens, Clock: clock, Identity: idp,
+		Jobs: js, Accounts: acc, Objects: objects, Tokens: tokens, Sessions: sessions, Clock: clock, Identity: idp,
 		Metrics: rt.Metrics,
 		Ready:   rt.Ready(jobsReachable(store), queuesReachable(annotate)),
 	}, o)

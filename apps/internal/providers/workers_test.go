@@ -45,7 +45,7 @@ func workerSetFor(t *testing.T, r role.Name, deadLetters bool) (WorkerSet, *role
 	}
 	s := RoleSettings(rt)
 	cfg := RolePipelineConfig(rt, s)
-	archive, cleanup, err := MemoryArchive(clock, bus, MemoryOptions{}, s)
+	archive, cleanup, err := MemoryArchive(clock, bus, LocalOptions{}, s)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -219,6 +219,7 @@ var awsRoles = map[string][]Name{
 	"GAS_GLACIER_VAULT":        {Archiver, Thawer, Restorer},
 	"GAS_COLD_STORAGE":         {Archiver, Thawer, Restorer},
 	"GAS_TOKENS_TABLE":         {Web},
+	"GAS_SESSIONS_TABLE":       {Web},
 	"GAS_MAILER":               {Notifier},
 	"GAS_MAIL_FROM":            {Notifier},
 	"GAS_SMTP_ADDR":            {Notifier},

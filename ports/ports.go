@@ -124,6 +124,21 @@ type Message struct {
 	Receipt string // handle for Delete and ExtendVisibility of this delivery
 	// Receives counts deliveries of this message, including this one.
 	Receives int
+	// Group is the tenant the sender named (Outgoing.Group), "" for none.
+	Group string
+}
+
+// Outgoing is one message to send to a queue.
+type Outgoing struct {
+	Body []byte
+	// Delay keeps the message invisible until it has passed.
+	Delay time.Duration
+	// Group names the tenant the message is for (the user id of an
+	// annotation request), so a queue shared by many users can keep one
+	// user's backlog from delaying everyone else's messages: on SQS it is
+	// the MessageGroupId that makes a standard queue a fair queue. ""
+	// belongs to no tenant.
+	Group string
 }
 
 // QueueStats are queue depths for metrics and readiness.
@@ -135,8 +150,9 @@ type QueueStats struct {
 // A message received more than the queue's configured number of times goes
 // to its dead-letter queue instead of being delivered again.
 type Queue interface {
-	// Send enqueues body, invisible until delay has passed.
-	Send(ctx context.Context, body []byte, delay time.Duration) error
+	// Send enqueues m.Body, invisible until m.Delay has passed; its
+	// deliveries carry m.Group.
+	Send(ctx context.Context, m Outgoing) error
 	// Receive waits up to wait for at most max messages, each hidden from
 	// other receivers for visibility unless deleted or extended.
 	Receive(ctx context.Context, max int, visibility, wait time.Duration) ([]Message, error)

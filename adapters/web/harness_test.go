@@ -98,14 +98,12 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	must(t, err)
 	h.thaws, err = memory.NewQueue("thaw", clock)
 	must(t, err)
-	reqTopic, err := memory.NewTopic("job-requests", h.requests)
-	must(t, err)
 	thawTopic, err := memory.NewTopic("thaw-requests", h.thaws)
 	must(t, err)
 	h.outbox, err = memory.NewOutbox(clock, 100)
 	must(t, err)
 	pol := domain.DefaultPolicy()
-	h.jobs, err = jobs.NewService(h.store, h.users, h.objects, reqTopic, clock, memory.NewRandomIDs(),
+	h.jobs, err = jobs.NewService(h.store, h.users, h.objects, h.requests, clock, memory.NewRandomIDs(),
 		jobs.Config{Policy: pol, InputPrefix: "inputs/", ResultPrefix: "results/"})
 	must(t, err)
 	h.accounts = accounts.NewService(h.users, memory.NewFreeBilling(), thawTopic, clock)

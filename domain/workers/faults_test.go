@@ -250,11 +250,11 @@ type faultyQueue struct {
 	name string
 }
 
-func (f *faultyQueue) Send(ctx context.Context, body []byte, delay time.Duration) error {
+func (f *faultyQueue) Send(ctx context.Context, m ports.Outgoing) error {
 	if err := f.inj.call(ctx, f.name+".Send"); err != nil {
 		return err
 	}
-	return f.q.Send(ctx, body, delay)
+	return f.q.Send(ctx, m)
 }
 
 func (f *faultyQueue) Receive(ctx context.Context, max int, vis, wait time.Duration) ([]ports.Message, error) {

@@ -65,9 +65,8 @@ type world struct {
 
 // Topics of the contract, as the queues they fan out to.
 const (
-	tRequests = "job-requests"
-	tResults  = "job-results"
-	tThaws    = "thaw-requests"
+	tResults = "job-results"
+	tThaws   = "thaw-requests"
 )
 
 func testPolicy() domain.Policy {
@@ -99,7 +98,7 @@ func newWorld(t testing.TB) *world {
 		jobStore: &trackedJobs{JobStore: memory.NewJobStore(), completions: map[domain.JobID]int{}},
 		users:    memory.NewUserStore(), objects: objects,
 		outbox: outbox, queues: map[string]*memory.Queue{}, policy: policy,
-		topics:    map[string][]string{tRequests: {qAnnotate}, tResults: {qNotify}, tThaws: {qThaw}},
+		topics:    map[string][]string{tResults: {qNotify}, tThaws: {qThaw}},
 		annotator: newFakeAnnotator(),
 	}
 	ids := memory.NewSequenceIDs("msg")
@@ -123,7 +122,7 @@ func newWorld(t testing.TB) *world {
 			if !ok {
 				return fmt.Errorf("archive %s names no job", c.ArchiveID)
 			}
-			return w.queues[qRestore].Send(ctx, message.RestoreCompleted(id).Encode(), 0)
+			return w.queues[qRestore].Send(ctx, ports.Outgoing{Body: message.RestoreCompleted(id).Encode()})
 		}))
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +136,7 @@ func newWorld(t testing.TB) *world {
 		Logger:      discardLogger(),
 	}
 	p := w.ports(nil)
-	w.jobsSvc, err = jobs.NewService(p.jobs, p.users, p.objects, p.topic(tRequests), clock, memory.NewSequenceIDs("job"),
+	w.jobsSvc, err = jobs.NewService(p.jobs, p.users, p.objects, p.queue(qAnnotate), clock, memory.NewSequenceIDs("job"),
 		jobs.Config{Policy: policy, InputPrefix: "inputs/", ResultPrefix: "results/", Logger: discardLogger()})
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +186,7 @@ func (t topic) Publish(ctx context.Context, body []byte) error {
 	}
 	var errs []error
 	for _, s := range t.subs {
-		errs = append(errs, t.p.w.queues[s].Send(ctx, body, 0))
+		errs = append(errs, t.p.w.queues[s].Send(ctx, ports.Outgoing{Body: body}))
 	}
 	return errors.Join(errs...)
 }

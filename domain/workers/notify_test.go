@@ -37,12 +37,12 @@ func TestDuplicateRequestForCompletedJobSendsOneEmail(t *testing.T) {
 	if n := w.emailsAbout(j.ID()); n != 1 {
 		t.Fatalf("%d e-mails", n)
 	}
-	if err := w.queues[qAnnotate].Send(w.ctx, message.JobRequest(j.ID(), "ada").Encode(), 0); err != nil {
+	if err := w.queues[qAnnotate].Send(w.ctx, ports.Outgoing{Body: message.JobRequest(j.ID(), "ada").Encode()}); err != nil {
 		t.Fatal(err)
 	}
 	w.mustDeliver(qAnnotate)
 	republished := w.stats(qNotify) != (ports.QueueStats{})
-	if err := w.queues[qNotify].Send(w.ctx, message.JobResult(j.ID(), "ada").Encode(), 0); err != nil {
+	if err := w.queues[qNotify].Send(w.ctx, ports.Outgoing{Body: message.JobResult(j.ID(), "ada").Encode()}); err != nil {
 		t.Fatal(err)
 	}
 	w.settle()
@@ -87,7 +87,7 @@ func TestConcurrentResultEventsSendOneEmail(t *testing.T) {
 	w := newWorld(t)
 	w.signIn("ada")
 	j := w.uploadAndRun("ada", 1)
-	if err := w.queues[qNotify].Send(w.ctx, message.JobResult(j.ID(), "ada").Encode(), 0); err != nil {
+	if err := w.queues[qNotify].Send(w.ctx, ports.Outgoing{Body: message.JobResult(j.ID(), "ada").Encode()}); err != nil {
 		t.Fatal(err)
 	}
 	first, _ := w.receive(qNotify)

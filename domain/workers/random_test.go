@@ -13,6 +13,7 @@ import (
 
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/jobs"
+	"github.com/gasproject/gas/ports"
 	"github.com/gasproject/gas/ports/message"
 )
 
@@ -198,7 +199,7 @@ func (s *schedule) step() error {
 		}
 		q := names[r.IntN(len(names))]
 		b := s.bodies[q][r.IntN(len(s.bodies[q]))]
-		if err := w.queues[q].Send(w.ctx, b, 0); err != nil {
+		if err := w.queues[q].Send(w.ctx, ports.Outgoing{Body: b}); err != nil {
 			return err
 		}
 		s.stats.Duplicates++

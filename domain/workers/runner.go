@@ -16,7 +16,7 @@ import (
 
 // RunnerPorts are what the annotator runner talks to.
 type RunnerPorts struct {
-	Requests  ports.Queue     // annotate queue (job-requests topic); also re-sent to
+	Requests  ports.Queue     // annotate queue (fair: one message group per user); also re-sent to
 	Archives  ports.Queue     // archive queue, for free users' delayed archive requests
 	Results   ports.Publisher // job-results topic, for the notifier
 	Jobs      ports.JobStore

@@ -297,10 +297,10 @@ func TestEarlyDeliveryIsRedelayed(t *testing.T) {
 		t.Fatal(err)
 	}
 	sends := q.SendCalls()
-	if len(sends) != 1 || sends[0].Delay != message.MaxDelay || len(q.DeleteCalls()) != 1 {
+	if len(sends) != 1 || sends[0].M.Delay != message.MaxDelay || len(q.DeleteCalls()) != 1 {
 		t.Fatalf("sends %+v deletes %d", sends, len(q.DeleteCalls()))
 	}
-	m, _ := message.Decode(sends[0].Body)
+	m, _ := message.Decode(sends[0].M.Body)
 	if !m.Due.Equal(due) {
 		t.Fatalf("re-sent due %s, want %s", m.Due, due)
 	}

@@ -913,7 +913,7 @@ var _ ports.Queue = &QueueMock{}
 //			ReceiveFunc: func(ctx context.Context, max int, visibility time.Duration, wait time.Duration) ([]ports.Message, error) {
 //				panic("mock out the Receive method")
 //			},
-//			SendFunc: func(ctx context.Context, body []byte, delay time.Duration) error {
+//			SendFunc: func(ctx context.Context, m ports.Outgoing) error {
 //				panic("mock out the Send method")
 //			},
 //			StatsFunc: func(ctx context.Context) (ports.QueueStats, error) {
@@ -936,7 +936,7 @@ type QueueMock struct {
 	ReceiveFunc func(ctx context.Context, max int, visibility time.Duration, wait time.Duration) ([]ports.Message, error)
 
 	// SendFunc mocks the Send method.
-	SendFunc func(ctx context.Context, body []byte, delay time.Duration) error
+	SendFunc func(ctx context.Context, m ports.Outgoing) error
 
 	// StatsFunc mocks the Stats method.
 	StatsFunc func(ctx context.Context) (ports.QueueStats, error)
@@ -974,10 +974,8 @@ type QueueMock struct {
 		Send []struct {
 			// Ctx is the ctx argument value.
 			Ctx context.Context
-			// Body is the body argument value.
-			Body []byte
-			// Delay is the delay argument value.
-			Delay time.Duration
+			// M is the m argument value.
+			M ports.Outgoing
 		}
 		// Stats holds details about calls to the Stats method.
 		Stats []struct {
@@ -1113,23 +1111,21 @@ func (mock *QueueMock) ReceiveCalls() []struct {
 }
 
 // Send calls SendFunc.
-func (mock *QueueMock) Send(ctx context.Context, body []byte, delay time.Duration) error {
+func (mock *QueueMock) Send(ctx context.Context, m ports.Outgoing) error {
 	if mock.SendFunc == nil {
 		panic("QueueMock.SendFunc: method is nil but Queue.Send was just called")
 	}
 	callInfo := struct {
-		Ctx   context.Context
-		Body  []byte
-		Delay time.Duration
+		Ctx context.Context
+		M   ports.Outgoing
 	}{
-		Ctx:   ctx,
-		Body:  body,
-		Delay: delay,
+		Ctx: ctx,
+		M:   m,
 	}
 	mock.lockSend.Lock()
 	mock.calls.Send = append(mock.calls.Send, callInfo)
 	mock.lockSend.Unlock()
-	return mock.SendFunc(ctx, body, delay)
+	return mock.SendFunc(ctx, m)
 }
 
 // SendCalls gets all the calls that were made to Send.
@@ -1137,14 +1133,12 @@ func (mock *QueueMock) Send(ctx context.Context, body []byte, delay time.Duratio
 //
 //	len(mockedQueue.SendCalls())
 func (mock *QueueMock) SendCalls() []struct {
-	Ctx   context.Context
-	Body  []byte
-	Delay time.Duration
+	Ctx context.Context
+	M   ports.Outgoing
 } {
 	var calls []struct {
-		Ctx   context.Context
-		Body  []byte
-		Delay time.Duration
+		Ctx context.Context
+		M   ports.Outgoing
 	}
 	mock.lockSend.RLock()
 	calls = mock.calls.Send

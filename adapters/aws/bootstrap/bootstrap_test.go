@@ -30,8 +30,8 @@ func TestBootstrapIsIdempotent(t *testing.T) {
 	env, first := awstest.DeploymentWith(t, c)
 	ctx := awstest.Ctx(t)
 	n := c.Names
-	// 3 buckets, 3 tables, 5 queues + 5 DLQs, 4 topics, 4 subscriptions.
-	if got, want := len(first.Created), 3+3+10+4+4; got != want {
+	// 3 buckets, 3 tables, 5 queues + 5 DLQs, 3 topics, 3 subscriptions.
+	if got, want := len(first.Created), 3+3+10+3+3; got != want {
 		t.Fatalf("first run created %d resources, want %d: %v", got, want, first.Created)
 	}
 	second, err := bootstrap.Run(ctx, env.Clients, c, slog.New(slog.NewTextHandler(io.Discard, nil)))

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gasproject/gas/adapters/aws/snstopic"
+	"github.com/gasproject/gas/adapters/aws/sqsqueue"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/ports/message"
 )
@@ -54,17 +54,17 @@ func TestRolesEndToEnd(t *testing.T) {
 	dave := c.signIn(daveSub, "Dave Racer", "dave@example.org")
 	input := c.sampleVCF(16 << 10)
 
-	// Both annotators idle: one request delivered twice (as SNS may) makes
+	// Both annotators idle: one request delivered twice (as SQS may) makes
 	// them race for the same job in DynamoDB.
 	t.Run("ConditionalWriteRace", func(t *testing.T) {
 		dave.t = t
-		topic, err := snstopic.Open(context.Background(), c.aws.SNS, c.cfg.Names.Topic(message.TopicJobRequests))
+		queue, err := sqsqueue.Open(context.Background(), c.aws.SQS, c.cfg.Names.Queue(message.QueueAnnotate), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var dupErr error
 		id := dave.upload("race.vcf", input, func(id domain.JobID) {
-			dupErr = message.Publish(context.Background(), topic, message.JobRequest(id, daveSub))
+			dupErr = message.Schedule(context.Background(), queue, message.JobRequest(id, daveSub), time.Now())
 		})
 		if dupErr != nil {
 			t.Fatal(dupErr)

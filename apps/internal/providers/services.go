@@ -52,11 +52,12 @@ func Composer(s Settings) (ports.Composer, error) { return email.NewComposer(s.B
 // archive-side workers'. Every app (local mode, AWS roles) builds them so.
 var WebServicesSet = wire.NewSet(JobsService, AccountsService)
 
-// JobsService is the job use cases; requests go to the job-requests topic.
+// JobsService is the job use cases; requests go straight to the annotate
+// queue, in their user's message group.
 func JobsService(store ports.JobStore, users ports.UserStore, objects ports.ObjectStore, bus *message.Bus,
 	clock ports.Clock, ids ports.IDs, s Settings) (*jobs.Service, error) {
 	s = s.withDefaults()
-	return jobs.NewService(store, users, objects, bus.Topic(message.TopicJobRequests), clock, ids, jobs.Config{
+	return jobs.NewService(store, users, objects, bus.Queue(message.QueueAnnotate), clock, ids, jobs.Config{
 		Policy: s.Policy, InputPrefix: s.InputPrefix, ResultPrefix: s.ResultPrefix, Logger: s.Logger,
 	})
 }

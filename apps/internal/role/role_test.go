@@ -224,7 +224,7 @@ func newWorld(t *testing.T, grace time.Duration) *world {
 	if err := users.Create(context.Background(), u); err != nil {
 		t.Fatal(err)
 	}
-	js, err := jobs.NewService(store, users, objects, bus.Topic(message.TopicJobRequests), clock, memory.NewRandomIDs(),
+	js, err := jobs.NewService(store, users, objects, bus.Queue(message.QueueAnnotate), clock, memory.NewRandomIDs(),
 		jobs.Config{Policy: c.Policy, InputPrefix: "inputs/", ResultPrefix: "results/"})
 	if err != nil {
 		t.Fatal(err)
@@ -396,7 +396,7 @@ func TestDrainQueueHandsBackLateMessages(t *testing.T) {
 		t.Fatal("drained while a receive was still waiting on the queue")
 	case <-time.After(100 * time.Millisecond):
 	}
-	if err := q.Send(ctx, []byte("late"), 0); err != nil {
+	if err := q.Send(ctx, ports.Outgoing{Body: []byte("late")}); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -144,6 +144,15 @@ func (q *FairQueue[T]) Drain() []T {
 	return out
 }
 
+// Waiting lists every queued item, in no particular order.
+func (q *FairQueue[T]) Waiting() []T {
+	var out []T
+	for _, u := range q.ring {
+		out = append(out, q.lines[u].queued...)
+	}
+	return out
+}
+
 // Queued is how many items wait in all lines.
 func (q *FairQueue[T]) Queued() int {
 	n := 0

@@ -32,6 +32,7 @@ type RunnerPorts struct {
 type Runner struct {
 	p RunnerPorts
 	c *consumer
+	d *Dispatcher
 }
 
 // errLostLease stops a run whose job another party changed: its lease was
@@ -57,14 +58,19 @@ func NewRunner(p RunnerPorts, cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Runner{p: p, c: c}
+	d, err := NewDispatcher(p.Requests, p.Users, cfg)
+	if err != nil {
+		return nil, err
+	}
+	r := &Runner{p: p, c: c, d: d}
 	c.process = r.process
 	return r, nil
 }
 
-// Run handles job requests until ctx is cancelled; jobs in progress are
+// Run handles job requests until ctx is cancelled, on cfg.Concurrency
+// slots shared out among users by its Dispatcher; jobs in progress are
 // released back to PENDING for another worker.
-func (r *Runner) Run(ctx context.Context) error { return r.c.run(ctx) }
+func (r *Runner) Run(ctx context.Context) error { return r.d.Run(ctx, r.c.handle) }
 
 // Handle processes and settles one delivery of the annotate queue.
 func (r *Runner) Handle(ctx context.Context, d ports.Message) error { return r.c.handle(ctx, d) }

@@ -3,6 +3,7 @@ package workers_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -56,7 +57,7 @@ func newGate(w *world) *gate {
 	return g
 }
 
-func (w *world) runner(t *testing.T, slots int) *workers.Runner {
+func (w *world) runner(t testing.TB, slots int) *workers.Runner {
 	t.Helper()
 	cfg := w.cfg
 	cfg.Concurrency = slots
@@ -161,5 +162,119 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 10 s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// BenchmarkQueueWaitByUser is a skewed load on a pool of four slots: one
+// premium user queues 24 jobs of 20 ms, then three free users submit a 1 ms
+// job each every 10 ms. It reports how long each kind of user's jobs
+// waited for a slot (wall time from submission to start), through the
+// Dispatcher ("fair") and through the first-come-first-served loop the
+// runner had before ("fifo"), measured in the same run.
+func BenchmarkQueueWaitByUser(b *testing.B) {
+	for _, mode := range []string{"fifo", "fair"} {
+		b.Run(mode, func(b *testing.B) {
+			var light, heavy []time.Duration
+			for range b.N {
+				l, h := skewedLoad(b, mode == "fair")
+				light, heavy = append(light, l...), append(heavy, h...)
+			}
+			b.ReportMetric(ms(percentile(light, 50)), "light-p50-ms")
+			b.ReportMetric(ms(percentile(light, 100)), "light-max-ms")
+			b.ReportMetric(ms(percentile(heavy, 50)), "heavy-p50-ms")
+			b.ReportMetric(ms(percentile(heavy, 100)), "heavy-max-ms")
+		})
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func percentile(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)-1, len(s)*p/100)]
+}
+
+// skewedLoad runs the benchmark's load once and returns the waits of the
+// light users' jobs and of the heavy user's.
+func skewedLoad(b *testing.B, fair bool) (light, heavy []time.Duration) {
+	w := newWorld(b)
+	w.signIn("heavy")
+	if _, err := w.accounts.Upgrade(w.ctx, "heavy"); err != nil {
+		b.Fatal(err)
+	}
+	lights := []string{"l1", "l2", "l3"}
+	for _, u := range lights {
+		w.signIn(u)
+	}
+	var mu sync.Mutex
+	submitted := map[string]time.Time{}
+	var wg sync.WaitGroup
+	w.annotator.during = func(ctx context.Context, in string) error {
+		defer wg.Done()
+		mu.Lock()
+		wait := time.Since(submitted[in])
+		if owner := ownerOf(in); owner == "heavy" {
+			heavy = append(heavy, wait)
+		} else {
+			light = append(light, wait)
+		}
+		mu.Unlock()
+		d := time.Millisecond
+		if ownerOf(in) == "heavy" {
+			d = 20 * time.Millisecond
+		}
+		time.Sleep(d)
+		return nil
+	}
+	submit := func(user string, i int) {
+		in := ownedInput(user, i)
+		mu.Lock()
+		submitted[in] = time.Now()
+		mu.Unlock()
+		wg.Add(1)
+		if _, err := w.jobsSvc.Upload(w.ctx, domain.UserID(user), "in.vcf", strings.NewReader(in)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range 24 {
+		submit("heavy", i)
+	}
+	ctx, cancel := context.WithCancel(w.ctx)
+	r := w.runner(b, 4)
+	var run sync.WaitGroup
+	if fair {
+		run.Go(func() { _ = r.Run(ctx) })
+	} else {
+		for range 4 {
+			run.Go(func() { fifo(ctx, w, r) })
+		}
+	}
+	for i := range 4 {
+		time.Sleep(10 * time.Millisecond)
+		for _, u := range lights {
+			submit(u, i)
+		}
+	}
+	wg.Wait()
+	cancel()
+	run.Wait()
+	return light, heavy
+}
+
+// fifo is one slot of the runner's loop before fair share: receive the
+// oldest request, handle it, repeat.
+func fifo(ctx context.Context, w *world, r *workers.Runner) {
+	for ctx.Err() == nil {
+		ms, err := w.queues[qAnnotate].Receive(ctx, 1, w.cfg.Visibility, time.Millisecond)
+		if err != nil {
+			return
+		}
+		for _, m := range ms {
+			_ = r.Handle(ctx, m)
+		}
 	}
 }

@@ -53,11 +53,11 @@ func DefaultPolicy() Policy {
 		MaxRecords:            100_000_000,
 		FreeInFlight:          2,
 		PremiumInFlight:       4,
-		FreeWindow:       5 * time.Minute,
-		MaxAttempts:      3,
-		Lease:            2 * time.Minute,
-		ExpeditedRestore: 5 * time.Minute,
-		StandardRestore:  5 * time.Hour,
+		FreeWindow:            5 * time.Minute,
+		MaxAttempts:           3,
+		Lease:                 2 * time.Minute,
+		ExpeditedRestore:      5 * time.Minute,
+		StandardRestore:       5 * time.Hour,
 	}
 }
 

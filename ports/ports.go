@@ -263,9 +263,12 @@ type Annotator interface {
 	// Reference names the annotation database jobs are annotated against.
 	Reference() string
 	// Annotate stores the results of input under keys. Input errors wrap
-	// ErrBadInput; a missing input object wraps ErrNotFound. On error some
-	// of keys may have been written; the caller deletes them.
-	Annotate(ctx context.Context, input string, keys domain.ResultKeys) (Annotated, error)
+	// ErrBadInput; an input past limits (checked while it streams: the VCF
+	// text once decompressed, the variant records; zero is unbounded)
+	// fails with limits.Exceeded's error, wrapped in ErrBadInput; a
+	// missing input object wraps ErrNotFound. On error some of keys may
+	// have been written; the caller deletes them.
+	Annotate(ctx context.Context, input string, keys domain.ResultKeys, limits domain.InputLimits) (Annotated, error)
 }
 
 // Annotated is what an annotation stored.

@@ -44,6 +44,10 @@ type Options struct {
 	MaxLine int
 	// MaxAllele is the longest accepted REF or ALT allele (default 100 kb).
 	MaxAllele int
+	// MaxAlts is the most ALT alleles one record may list (default
+	// DefaultMaxAlts); a record with more is refused, naming its line,
+	// since every allele is annotated against every overlapping transcript.
+	MaxAlts int
 	// MaxInflated bounds the decompressed input size (0: unbounded).
 	MaxInflated int64
 	// OnError chooses between failing and skipping on malformed lines.
@@ -98,6 +102,9 @@ func New(ref *model.Reference, opt Options) (*Engine, error) {
 	if opt.MaxAllele <= 0 {
 		opt.MaxAllele = 100_000
 	}
+	if opt.MaxAlts <= 0 {
+		opt.MaxAlts = DefaultMaxAlts
+	}
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
 	}
@@ -131,6 +138,11 @@ func (e *InputError) Is(target error) bool { return target == ports.ErrBadInput 
 func badInput(line int64, format string, args ...any) error {
 	return &InputError{Line: line, Msg: fmt.Sprintf(format, args...)}
 }
+
+// DefaultMaxAlts is the default cap on ALT alleles per record: far above
+// what callers emit at a site (multi-allelic sites in gnomAD list a few
+// dozen), far below what keeps an annotator busy for minutes.
+const DefaultMaxAlts = 1000
 
 const (
 	// batchSize is the input cut into one unit of work: about 2,000
@@ -338,6 +350,13 @@ func (e *Engine) run(ctx context.Context, br *bufio.Reader, first []byte, firstL
 			defer wg.Done()
 			p := newProcessor(e)
 			for b := range work {
+				if err := ctx.Err(); err != nil {
+					// Cancelled (shutdown, a lost lease): the batches
+					// still queued are not worth annotating.
+					b.err = err
+					done <- b
+					continue
+				}
 				if want := e.outReserve(len(b.data)); cap(b.out) < want {
 					// with headroom, so a reused buffer is not replaced
 					// again for every small rise of the estimate
@@ -524,7 +543,7 @@ func (e *Engine) readBatches(ctx context.Context, br *bufio.Reader, first []byte
 		}
 		b.data = data
 		if m != nil {
-			if err := matchKnown(b, m); err != nil {
+			if err := matchKnown(b, m, e.opt.MaxAlts); err != nil {
 				return err
 			}
 		}
@@ -548,8 +567,9 @@ func (e *Engine) readBatches(ctx context.Context, br *bufio.Reader, first []byte
 const knownHeader = "##INFO=<ID=KNOWN_AF,Number=A,Type=Float,Description=\"Allele frequency of the matching known variant (GAS --known), . when unknown\">\n"
 
 // matchKnown looks up every ALT allele of the batch, in file order, on the
-// reader goroutine (sorted-merge matchers need exactly that order).
-func matchKnown(b *batch, m known.Matcher) error {
+// reader goroutine (sorted-merge matchers need exactly that order). A line
+// with more than maxAlts alleles is not looked up: the worker refuses it.
+func matchKnown(b *batch, m known.Matcher, maxAlts int) error {
 	b.hits = b.hits[:0]
 	b.lineStart = b.lineStart[:0]
 	data := b.data
@@ -577,7 +597,7 @@ func matchKnown(b *batch, m known.Matcher) error {
 			continue // malformed: the worker reports it
 		}
 		pos, err := strconv.ParseInt(string(cols[1]), 10, 64)
-		if err != nil {
+		if err != nil || bytes.Count(cols[4], []byte{','}) >= maxAlts {
 			continue
 		}
 		for _, alt := range bytes.Split(cols[4], []byte{','}) {

@@ -277,6 +277,10 @@ func (p *processor) record(out, l []byte, st *stats) ([]byte, string) {
 			if len(al) > p.e.opt.MaxAllele {
 				return out, fmt.Sprintf("ALT allele longer than %d bases", p.e.opt.MaxAllele)
 			}
+			if len(p.alleles) == p.e.opt.MaxAlts {
+				return out, fmt.Sprintf("more than %d ALT alleles in one record (%d listed)", p.e.opt.MaxAlts,
+					bytes.Count(altB, []byte{','})+1)
+			}
 			// an allele of bases only is never symbolic: test that first
 			sym := false
 			if j := firstNonBase(al); j >= 0 {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 )
@@ -82,9 +83,8 @@ func (Indexer) Index(ctx context.Context, annotatedVCF io.Reader, index io.Write
 		return fmt.Errorf("write index header: %w", err)
 	}
 	var (
-		offset int64
-		lineNo int64
-		long   []byte
+		offset, lineNo, checked int64
+		long                    []byte
 	)
 	for {
 		line, err := br.ReadSlice('\n')
@@ -98,10 +98,11 @@ func (Indexer) Index(ctx context.Context, annotatedVCF io.Reader, index io.Write
 		}
 		if len(line) > 0 {
 			lineNo++
-			if lineNo%4096 == 0 {
+			if b.n >= checked+4096 { // by records indexed: a line may hold many
 				if cerr := ctx.Err(); cerr != nil {
 					return fmt.Errorf("index variants: %w", cerr)
 				}
+				checked = b.n
 			}
 			if line[0] != '#' {
 				if perr := b.addLine(line, offset); perr != nil {
@@ -161,13 +162,10 @@ func (b *builder) addLine(line []byte, offset int64) error {
 	if !known {
 		known = hasFlag(cols[7], "KNOWN") || hasFlag(cols[7], "DB")
 	}
-	ann := infoValue(cols[7], annKey)
 	alts := bytes.Split(cols[4], []byte{','})
-	for ai, alt := range alts {
-		if ai > math.MaxUint16 {
-			break
-		}
-		best := bestAnnotation(ann, alt, len(alts) == 1)
+	alts = alts[:min(len(alts), math.MaxUint16+1)] // the record's allele field is 16 bits
+	bests := bestAnnotations(infoValue(cols[7], annKey), alts)
+	for ai, best := range bests {
 		cons := b.consDic.code(best.consequence)
 		if cons > math.MaxUint16 {
 			return fmt.Errorf("more than 65535 distinct consequences")
@@ -200,13 +198,16 @@ type annotation struct {
 	impact      Impact
 }
 
-// bestAnnotation picks, among the ANN entries of allele alt, the most severe
-// one (the first on ties, since annotators list the canonical one first).
-// With a single ALT, entries whose allele column differs (some tools write
-// the trimmed allele of indels) still count.
-func bestAnnotation(ann, alt []byte, single bool) annotation {
-	var best annotation
-	found := false
+// bestAnnotations picks, for each ALT allele, the most severe of its ANN
+// entries (the first on ties, since annotators list the canonical one
+// first), reading ANN once: a record with many alleles has as many entries
+// per allele, so rescanning ANN per allele would be quadratic. With a
+// single ALT, entries whose allele column differs (some tools write the
+// trimmed allele of indels) still count.
+func bestAnnotations(ann []byte, alts [][]byte) []annotation {
+	best := make([]annotation, len(alts))
+	found := make([]bool, len(alts))
+	first := firstIndex(alts)
 	for len(ann) > 0 {
 		var entry []byte
 		if i := bytes.IndexByte(ann, ','); i >= 0 {
@@ -225,19 +226,47 @@ func bestAnnotation(ann, alt []byte, single bool) annotation {
 			}
 			f[i], rest = rest[:j], rest[j+1:]
 		}
-		if !single && !bytes.Equal(f[0], alt) {
-			continue
+		i := 0
+		if len(alts) > 1 {
+			var ok bool
+			if i, ok = first(f[0]); !ok {
+				continue
+			}
 		}
 		cons := f[1]
 		if k := bytes.IndexByte(cons, '&'); k >= 0 {
 			cons = cons[:k]
 		}
 		a := annotation{consequence: cons, gene: f[3], impact: ParseImpact(string(f[2]))}
-		if !found || a.impact > best.impact {
-			best, found = a, true
+		if !found[i] || a.impact > best[i].impact {
+			best[i], found[i] = a, true
+		}
+	}
+	for i, alt := range alts { // a repeated allele shares its first copy's entries
+		if j, _ := first(alt); j != i {
+			best[i] = best[j]
 		}
 	}
 	return best
+}
+
+// firstIndex returns a lookup of the first position of an allele in alts:
+// a scan for a few alleles, a map for many.
+func firstIndex(alts [][]byte) func(allele []byte) (int, bool) {
+	if len(alts) <= 8 {
+		return func(allele []byte) (int, bool) {
+			i := slices.IndexFunc(alts, func(a []byte) bool { return bytes.Equal(a, allele) })
+			return i, i >= 0
+		}
+	}
+	at := make(map[string]int, len(alts))
+	for i := len(alts) - 1; i >= 0; i-- {
+		at[string(alts[i])] = i
+	}
+	return func(allele []byte) (int, bool) {
+		i, ok := at[string(allele)]
+		return i, ok
+	}
 }
 
 // infoValue returns the value of key ("ANN=") in an INFO column.

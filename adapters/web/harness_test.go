@@ -351,7 +351,7 @@ func (h *harness) complete(id domain.JobID) *domain.Job {
 	must(h.t, err)
 	ann, err := results.New(h.objects, trivialEngine{}, vartable.NewIndexer())
 	must(h.t, err)
-	out, err := ann.Annotate(ctx, j.InputKey(), jobs.ResultKeys("results/", j.Owner(), id, "g1"))
+	out, err := ann.Annotate(ctx, j.InputKey(), jobs.ResultKeys("results/", j.Owner(), id, "g1"), domain.InputLimits{})
 	must(h.t, err)
 	must(h.t, j.Complete(h.clock.Now(), out.Keys, "synthetic-test-ref", out.Summary.Counts()))
 	j, err = h.store.Update(ctx, j)

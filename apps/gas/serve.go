@@ -43,6 +43,7 @@ type serveConfig struct {
 	DB               string
 	Known            string
 	Workers          int
+	MaxAlts          int
 	ExpeditedRestore time.Duration
 	StandardRestore  time.Duration
 	OIDC             oidc.Config
@@ -64,7 +65,8 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.Data, "data", filepath.Join(cache, "gas"), "directory holding the default synthetic annotation database and its known-variants VCF")
 	fs.StringVar(&c.DB, "db", "", "annotation database to use instead of the default synthetic one (see `gas db build`)")
 	fs.StringVar(&c.Known, "known", "", "known-variants VCF (bgzip+tabix) for rsIDs and allele frequencies (default: the one the database recorded; none turns it off)")
-	fs.IntVar(&c.Workers, "workers", 2*runtime.NumCPU(), "jobs annotated at once")
+	fs.IntVar(&c.Workers, "workers", 2*runtime.NumCPU(), "jobs annotated at once (shared out among users: see Fair share in docs/web.md)")
+	fs.IntVar(&c.MaxAlts, "max-alts", engine.DefaultMaxAlts, "most ALT alleles one VCF record may list")
 	fs.DurationVar(&c.ExpeditedRestore, "expedited-restore", 20*time.Second, "how long an Expedited retrieval from the local archive takes")
 	fs.DurationVar(&c.StandardRestore, "standard-restore", 2*time.Minute, "how long a Standard retrieval from the local archive takes")
 	fs.StringVar(&c.OIDC.Issuer, "oidc-issuer", oidc.GlobusIssuer, "OpenID Connect issuer for sign-in")
@@ -176,7 +178,7 @@ type localRef struct {
 // it), through apps/internal/reference: --known wins, else the database's
 // recorded known-variants source when it is there.
 func localReference(ctx context.Context, cfg serveConfig) (*localRef, func(), error) {
-	rc := reference.Config{DB: cfg.DB, Known: cfg.Known, Workers: max(1, runtime.NumCPU()/2), Logger: slog.Default()}
+	rc := reference.Config{DB: cfg.DB, Known: cfg.Known, Workers: max(1, runtime.NumCPU()/2), MaxAlts: cfg.MaxAlts, Logger: slog.Default()}
 	var samples []syntheticSample
 	if cfg.DB == "" {
 		start := time.Now()

@@ -278,3 +278,24 @@ func fifo(ctx context.Context, w *world, r *workers.Runner) {
 		}
 	}
 }
+
+// A job whose input passes its owner's plan limits fails for good, with
+// the limit and the plan that lifts it as its reason, and its owner is told.
+func TestJobOverItsPlansRecordLimitFailsWithTheReason(t *testing.T) {
+	w := newWorld(t)
+	w.cfg.Policy.FreeRecordLimit = 1
+	w.signIn("ada")
+	j, err := w.jobsSvc.Upload(w.ctx, "ada", "two.vcf", strings.NewReader(inputFor(1)+"1\t2000\t.\tC\tT\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.mustDeliver(qAnnotate)
+	got := w.job(j.ID())
+	want := "the file has more than 1 variant records; free accounts may annotate up to 1 records per job — upgrade to premium for up to 100,000,000 records"
+	if got.Status() != domain.StatusFailed || got.FailureReason() != want {
+		t.Fatalf("job %s: %q, want FAILED: %q", got.Status(), got.FailureReason(), want)
+	}
+	if st := w.stats(qNotify); st.Visible != 1 {
+		t.Fatalf("notify queue %+v: the owner is not told", st)
+	}
+}

@@ -293,10 +293,15 @@ func (r *Runner) discard(ctx context.Context, keys domain.ResultKeys) {
 	}
 }
 
-// produce has the annotator store the job's results under keys. A missing
-// input is the user's to fix (it was deleted or never fully uploaded).
+// produce has the annotator store the job's results under keys, within the
+// input limits of its owner's plan. A missing input is the user's to fix
+// (it was deleted or never fully uploaded).
 func (r *Runner) produce(ctx context.Context, j *domain.Job, keys domain.ResultKeys) (ports.Annotated, error) {
-	out, err := r.p.Annotator.Annotate(ctx, j.InputKey(), keys)
+	owner, err := r.p.Users.Get(ctx, j.Owner())
+	if err != nil {
+		return ports.Annotated{}, fmt.Errorf("load owner: %w", err)
+	}
+	out, err := r.p.Annotator.Annotate(ctx, j.InputKey(), keys, r.c.cfg.Policy.InputLimits(owner.Tier()))
 	switch {
 	case errors.Is(err, ports.ErrNotFound):
 		return out, fmt.Errorf("%w: %s", ports.ErrBadInput, reasonMissing)

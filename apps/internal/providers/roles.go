@@ -129,7 +129,7 @@ func RoleIdentity(ctx context.Context, rt *role.Runtime) (ports.IdentityProvider
 func RoleAnnotator(ctx context.Context, rt *role.Runtime, cl *awsconfig.Clients) (results.Engine, func(), error) {
 	ac := rt.Config.Annotator
 	start := time.Now()
-	l, err := reference.Open(ctx, reference.Config{DB: ac.Database, Known: ac.Known, Workers: ac.Workers,
+	l, err := reference.Open(ctx, reference.Config{DB: ac.Database, Known: ac.Known, Workers: ac.Workers, MaxAlts: ac.MaxAlts,
 		Remote: S3Remote(cl.S3), Logger: rt.Log})
 	if err != nil {
 		return nil, nil, err

@@ -83,6 +83,9 @@ type AnnotatorSettings struct {
 	Known string
 	// Workers is the engine's annotating goroutines per job (0: GOMAXPROCS).
 	Workers int
+	// MaxAlts is the most ALT alleles one record may list (0: the engine's
+	// default); a record with more fails its job, naming its line.
+	MaxAlts int
 }
 
 // WebSettings are the web role's own settings.

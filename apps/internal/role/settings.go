@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gasproject/gas/adapters/aws/awsconfig"
+	"github.com/gasproject/gas/adapters/engine"
 	"github.com/gasproject/gas/domain"
 )
 
@@ -56,6 +57,17 @@ func intSetting(dst func(*Config) *int) func(*Config, string) error {
 			return fmt.Errorf("negative number %d", i)
 		}
 		*dst(c) = i
+		return nil
+	}
+}
+
+func int64Setting(dst func(*Config) *int64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("%q is not a positive number", v)
+		}
+		*dst(c) = n
 		return nil
 	}
 }
@@ -119,6 +131,24 @@ func Settings() []Setting {
 			Help: "largest input a free user may submit (150KiB, 153600)", apply: bytesSetting(func(c *Config) *int64 { return &c.Policy.FreeInputLimit })},
 		{Env: "GAS_MAX_INPUT_SIZE", Default: domain.HumanBytes(p.MaxInputSize), Roles: all,
 			Help: "largest input anyone may submit", apply: bytesSetting(func(c *Config) *int64 { return &c.Policy.MaxInputSize })},
+		{Env: "GAS_FREE_DECOMPRESSED_LIMIT", Default: domain.HumanBytes(p.FreeDecompressedLimit), Roles: all,
+			Help:  "most VCF text a free user's job may hold once decompressed (checked while it streams; the job fails naming the limit)",
+			apply: bytesSetting(func(c *Config) *int64 { return &c.Policy.FreeDecompressedLimit })},
+		{Env: "GAS_MAX_DECOMPRESSED_SIZE", Default: domain.HumanBytes(p.MaxDecompressedSize), Roles: all,
+			Help:  "most VCF text anyone's job may hold once decompressed",
+			apply: bytesSetting(func(c *Config) *int64 { return &c.Policy.MaxDecompressedSize })},
+		{Env: "GAS_FREE_RECORD_LIMIT", Default: strconv.FormatInt(p.FreeRecordLimit, 10), Roles: all,
+			Help:  "most variant records a free user's job may hold",
+			apply: int64Setting(func(c *Config) *int64 { return &c.Policy.FreeRecordLimit })},
+		{Env: "GAS_MAX_RECORDS", Default: strconv.FormatInt(p.MaxRecords, 10), Roles: all,
+			Help:  "most variant records anyone's job may hold",
+			apply: int64Setting(func(c *Config) *int64 { return &c.Policy.MaxRecords })},
+		{Env: "GAS_FREE_IN_FLIGHT", Default: strconv.Itoa(p.FreeInFlight), Roles: all,
+			Help:  "jobs of one free user an annotator runs at once (never its last slot; see Fair share in docs/web.md)",
+			apply: intSetting(func(c *Config) *int { return &c.Policy.FreeInFlight })},
+		{Env: "GAS_PREMIUM_IN_FLIGHT", Default: strconv.Itoa(p.PremiumInFlight), Roles: all,
+			Help:  "jobs of one premium user an annotator runs at once: premium's larger share",
+			apply: intSetting(func(c *Config) *int { return &c.Policy.PremiumInFlight })},
 		{Env: "GAS_FREE_WINDOW", Default: p.FreeWindow.String(), Roles: all,
 			Help:  "how long a free user's results stay downloadable before they are archived",
 			apply: durationSetting(func(c *Config) *time.Duration { return &c.Policy.FreeWindow })},
@@ -169,6 +199,9 @@ func Settings() []Setting {
 			apply: stringSetting(func(c *Config) *string { return &c.Annotator.Known })},
 		{Env: "GAS_ANNOTATOR_WORKERS", Default: "0 (all cores)", Roles: []Name{Annotator}, Help: "engine goroutines annotating one job",
 			apply: intSetting(func(c *Config) *int { return &c.Annotator.Workers })},
+		{Env: "GAS_MAX_ALT_ALLELES", Default: strconv.Itoa(engine.DefaultMaxAlts), Roles: []Name{Annotator},
+			Help:  "most ALT alleles one VCF record may list; a record with more fails its job as bad input naming the line",
+			apply: intSetting(func(c *Config) *int { return &c.Annotator.MaxAlts })},
 
 		{Env: "GAS_SESSION_KEY", Default: "(required)", Roles: []Name{Web},
 			Help:  "secret of at least 32 bytes signing and encrypting session cookies; the same on every web server",

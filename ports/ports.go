@@ -8,6 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/gasproject/gas/domain"
@@ -113,8 +116,27 @@ type ObjectStore interface {
 	// PresignUpload makes a browser upload form for key that refuses bodies
 	// over maxSize and redirects to redirect on success.
 	PresignUpload(ctx context.Context, key string, maxSize int64, redirect string, expires time.Duration) (UploadForm, error)
-	// PresignDownload makes a short-lived URL that downloads key as filename.
+	// PresignDownload makes a short-lived URL that downloads key as
+	// filename, served as DownloadType(filename) and never cached.
 	PresignDownload(ctx context.Context, key, filename string, expires time.Duration) (string, error)
+}
+
+// DownloadType is the Content-Type of a download saved as filename. A VCF
+// is text/vcf: the system MIME tables map .vcf to text/vcard, a contact
+// card, which browsers and mail clients would open as one. Other names go
+// by their extension, else application/octet-stream.
+func DownloadType(filename string) string {
+	lower := strings.ToLower(filename)
+	switch {
+	case strings.HasSuffix(lower, ".vcf"):
+		return "text/vcf"
+	case strings.HasSuffix(lower, ".gz"), strings.HasSuffix(lower, ".bgz"):
+		return "application/gzip"
+	}
+	if t := mime.TypeByExtension(path.Ext(lower)); t != "" {
+		return t
+	}
+	return "application/octet-stream"
 }
 
 // Message is one delivery from a queue.

@@ -86,6 +86,9 @@ type harness struct {
 
 type harnessOpt func(*web.Options, *web.Deps)
 
+// testMetricsToken is the scraper's token of the harness's site.
+const testMetricsToken = "scraper-secret"
+
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	t.Helper()
 	clock := memory.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
@@ -119,10 +122,11 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 			}
 			return out
 		},
-		Samples:  []web.Sample{{Name: "sample.vcf", Description: "three variants", Data: []byte(sampleVCF)}},
-		Mounts:   map[string]http.Handler{"/objects": h.mem.Handler()},
-		PageSize: 3,
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Samples:      []web.Sample{{Name: "sample.vcf", Description: "three variants", Data: []byte(sampleVCF)}},
+		Mounts:       map[string]http.Handler{"/objects": h.mem.Handler()},
+		PageSize:     3,
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		MetricsToken: testMetricsToken,
 	}
 	for _, f := range opts {
 		f(&o, &deps)

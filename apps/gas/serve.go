@@ -37,6 +37,7 @@ func init() {
 // serveConfig is `gas serve`'s command line.
 type serveConfig struct {
 	Addr             string
+	MetricsAddr      string
 	BaseURL          string
 	Window           time.Duration
 	Data             string
@@ -60,6 +61,7 @@ func parseServe(args []string) (serveConfig, error) {
 	}
 	var c serveConfig
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve /healthz, /readyz and /metrics here, apart from the site (which serves no /metrics)")
 	fs.StringVar(&c.BaseURL, "base-url", "", "external URL of the site for links and redirects (default http://ADDR)")
 	fs.DurationVar(&c.Window, "window", def.FreeWindow, "free download window before results are archived")
 	fs.StringVar(&c.Data, "data", filepath.Join(cache, "gas"), "directory holding the default synthetic annotation database and its known-variants VCF")
@@ -153,7 +155,7 @@ func localRuntime(cfg serveConfig, l net.Listener, store *providers.CountedJobSt
 		base = "http://" + l.Addr().String()
 	}
 	rt := &role.Runtime{Log: slog.Default(), Metrics: web.NewMetrics(), Config: role.Config{
-		Role: role.Local, Addr: l.Addr().String(), ShutdownGrace: 10 * time.Second, BaseURL: base, Policy: p,
+		Role: role.Local, Addr: l.Addr().String(), MetricsAddr: cfg.MetricsAddr, ShutdownGrace: 10 * time.Second, BaseURL: base, Policy: p,
 		Pipeline: role.Pipeline{RunnerConcurrency: cfg.Workers, Wait: 2 * time.Second}, DeadLetters: true,
 	}}
 	rt.Metrics.CountJobs(store.Counts)

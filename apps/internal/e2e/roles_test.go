@@ -134,7 +134,14 @@ func TestRolesEndToEnd(t *testing.T) {
 			{r["web"], []string{`gas_http_request_duration_seconds_count{code="200",method="GET",route="/annotations/{id}/status"}`}},
 			{notifier, []string{`gas_queue_messages{queue="annotate-dlq",state="visible"} 0`, `gas_queue_messages{queue="notify",state="in_flight"}`}},
 		} {
-			body := httpBody(t, "http://"+m.p.addr(t)+"/metrics")
+			addr := m.p.addr(t)
+			if m.p == r["web"] { // the site's own /metrics wants the token; the operations listener does not
+				addr = m.p.waitFor(t, "its metrics address", 10*time.Second, msg("metrics listening")).str("addr")
+				if code := httpStatus(t, c.webURL+"/metrics"); code != http.StatusUnauthorized {
+					t.Errorf("the site's /metrics without the token answered %d, want 401", code)
+				}
+			}
+			body := httpBody(t, "http://"+addr+"/metrics")
 			for _, w := range m.wants {
 				if !strings.Contains(body, w) {
 					t.Errorf("%s /metrics lacks %s", m.p.name, w)
@@ -410,8 +417,11 @@ func (c *cluster) startWeb(name string, extra ...string) *proc {
 	return c.start(name, "web", append([]string{"GAS_ADDR=" + strings.TrimPrefix(c.webURL, "http://"),
 		"GAS_SESSION_KEY=" + strings.Repeat("e2e-session-key-", 3),
 		"GAS_OIDC_ISSUER=" + c.oidc.Issuer, "GAS_OIDC_CLIENT_ID=" + c.oidc.ClientID, "GAS_OIDC_CLIENT_SECRET=" + c.oidc.ClientSecret,
-		"GAS_REFERENCE_NAME=" + c.refName}, extra...)...)
+		"GAS_REFERENCE_NAME=" + c.refName, "GAS_METRICS_ADDR=127.0.0.1:0", "GAS_METRICS_TOKEN=" + metricsToken}, extra...)...)
 }
+
+// metricsToken lets the test scrape the web role's public /metrics.
+const metricsToken = "e2e-metrics-token"
 
 // startRoles starts web, annotators (n of them), archiver, thawer, restorer
 // and notifier with extra settings per binary, and waits until each

@@ -36,10 +36,11 @@ func WebServer(rt *role.Runtime, js *jobs.Service, acc *accounts.Service, object
 func RoleWebOptions(rt *role.Runtime, s Settings) web.Options {
 	return web.Options{
 		SessionKey: rt.Config.Web.SessionKey, BaseURL: s.BaseURL, LocalBilling: true, InputPrefix: s.InputPrefix,
-		Reference: rt.Config.Web.Reference, Logger: rt.Log,
+		Reference: rt.Config.Web.Reference, Logger: rt.Log, MetricsToken: rt.Config.Web.MetricsToken,
 	}
 }
 
 // WebRoleApp is the web role: the web application, which serves its own
-// /healthz, /readyz and /metrics.
+// /healthz and /readyz, and /metrics to a scraper with GAS_METRICS_TOKEN
+// (or on GAS_METRICS_ADDR, apart from the site).
 func WebRoleApp(srv *web.Server) *role.App { return &role.App{Handler: srv} }

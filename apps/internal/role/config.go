@@ -97,6 +97,9 @@ type WebSettings struct {
 	OIDCIssuer, OIDCClientID, OIDCClientSecret, OIDCRedirectURL string
 	// Reference names the annotation database on every page.
 	Reference string
+	// MetricsToken lets a scraper read the site's /metrics with it as a
+	// bearer token; without it the site serves no /metrics.
+	MetricsToken string
 }
 
 // Hooks are test-only fault injections. They are refused unless the AWS
@@ -128,7 +131,10 @@ type Config struct {
 	Role Name
 	// Addr is where the role listens: the web application for web, the
 	// operations endpoints (/healthz, /readyz, /metrics) for workers.
-	Addr          string
+	Addr string
+	// MetricsAddr, when set, is a second listener for the operations
+	// endpoints, apart from the public site (the web role, local mode).
+	MetricsAddr   string
 	LogLevel      slog.Level
 	ShutdownGrace time.Duration
 	// BaseURL is the site's external address (links in e-mails, sign-in

@@ -110,6 +110,9 @@ type Options struct {
 	Outbox func() []OutboxEmail
 	// LocalBilling says upgrading needs no card (shown on the plan page).
 	LocalBilling bool
+	// Scaling, when set, enables the /scaling status page of an elastic
+	// annotator pool (local mode).
+	Scaling func() ScalingStatus
 	// Samples are offered on the upload page.
 	Samples []Sample
 	// Reference names the annotation database, shown on every page.
@@ -278,6 +281,9 @@ func (s *Server) routes() http.Handler {
 	r.HandleFunc("/subscribe/cancel", s.form(s.signedIn(s.downgrade))).Methods(http.MethodPost)
 	if s.o.Outbox != nil {
 		r.HandleFunc("/outbox", s.signedIn(s.outbox)).Methods(http.MethodGet, http.MethodHead)
+	}
+	if s.o.Scaling != nil {
+		r.HandleFunc("/scaling", s.page(s.scaling)).Methods(http.MethodGet)
 	}
 
 	s.apiRoutes(r.PathPrefix("/api/v1").Subrouter())

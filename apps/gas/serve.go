@@ -49,6 +49,7 @@ type serveConfig struct {
 	StandardRestore  time.Duration
 	OIDC             oidc.Config
 	Quiet            bool
+	Pool             poolFlags
 }
 
 func parseServe(args []string) (serveConfig, error) {
@@ -67,8 +68,9 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.Data, "data", filepath.Join(cache, "gas"), "directory holding the default synthetic annotation database and its known-variants VCF")
 	fs.StringVar(&c.DB, "db", "", "annotation database to use instead of the default synthetic one (see `gas db build`)")
 	fs.StringVar(&c.Known, "known", "", "known-variants VCF (bgzip+tabix) for rsIDs and allele frequencies (default: the one the database recorded; none turns it off)")
-	fs.IntVar(&c.Workers, "workers", 2*runtime.NumCPU(), "jobs annotated at once (shared out among users: see Fair share in docs/web.md)")
+	fs.IntVar(&c.Workers, "workers", 2*runtime.NumCPU(), "most jobs annotated at once (the pool's maximum, shared out among users: see Fair share in docs/web.md)")
 	fs.IntVar(&c.MaxAlts, "max-alts", engine.DefaultMaxAlts, "most ALT alleles one VCF record may list")
+	c.Pool.register(fs)
 	fs.DurationVar(&c.ExpeditedRestore, "expedited-restore", 20*time.Second, "how long an Expedited retrieval from the local archive takes")
 	fs.DurationVar(&c.StandardRestore, "standard-restore", 2*time.Minute, "how long a Standard retrieval from the local archive takes")
 	fs.StringVar(&c.OIDC.Issuer, "oidc-issuer", oidc.GlobusIssuer, "OpenID Connect issuer for sign-in")
@@ -86,7 +88,7 @@ func parseServe(args []string) (serveConfig, error) {
 	if c.Window < 0 || c.Workers < 1 || c.ExpeditedRestore < 0 || c.StandardRestore < 0 {
 		return c, fmt.Errorf("%w: --window and restore times must not be negative, --workers at least 1", errUsage)
 	}
-	return c, nil
+	return c, c.Pool.validate(c.Workers)
 }
 
 func runServe(ctx context.Context, args []string) error {
@@ -144,8 +146,8 @@ func localListener(cfg serveConfig) (net.Listener, func(), error) {
 
 // localRuntime is the runtime of a process playing every role: the tier
 // policy from the flags, a short long-poll so SIGTERM drains idle workers
-// at once, and --workers jobs annotated at once. Jobs are counted by
-// status for /metrics.
+// at once, and an annotator pool of --workers-min to --workers loops. Jobs
+// are counted by status for /metrics.
 func localRuntime(cfg serveConfig, l net.Listener, store *providers.CountedJobStore) *role.Runtime {
 	p := domain.DefaultPolicy()
 	p.FreeWindow = cfg.Window
@@ -156,7 +158,8 @@ func localRuntime(cfg serveConfig, l net.Listener, store *providers.CountedJobSt
 	}
 	rt := &role.Runtime{Log: slog.Default(), Metrics: web.NewMetrics(), Config: role.Config{
 		Role: role.Local, Addr: l.Addr().String(), MetricsAddr: cfg.MetricsAddr, ShutdownGrace: 10 * time.Second, BaseURL: base, Policy: p,
-		Pipeline: role.Pipeline{RunnerConcurrency: cfg.Workers, Wait: 2 * time.Second}, DeadLetters: true,
+		Pipeline:    role.Pipeline{RunnerConcurrency: cfg.Workers, RunnerPool: localPool(cfg), Wait: 2 * time.Second},
+		DeadLetters: true,
 	}}
 	rt.Metrics.CountJobs(store.Counts)
 	return rt
@@ -237,7 +240,7 @@ func localIdentity(ctx context.Context, cfg serveConfig, s providers.Settings) (
 // localWebOptions make a single-machine site: a per-process session key,
 // the dev sign-in, uploads streamed through the app, the outbox page, the
 // reference's samples and the object store's presigned handler.
-func localWebOptions(objects *memory.ObjectStore, outbox *memory.Outbox, ref *localRef, s providers.Settings) (web.Options, error) {
+func localWebOptions(objects *memory.ObjectStore, outbox *memory.Outbox, ref *localRef, rt *role.Runtime, s providers.Settings) (web.Options, error) {
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return web.Options{}, err
@@ -253,6 +256,7 @@ func localWebOptions(objects *memory.ObjectStore, outbox *memory.Outbox, ref *lo
 			}
 			return out
 		},
+		Scaling: scalingStatus(rt),
 		Samples: ref.Samples, Reference: ref.Engine.Reference(), Logger: s.Logger,
 		Mounts: map[string]http.Handler{memory.DefaultURLPrefix: objects.Handler()},
 	}, nil

@@ -59,7 +59,7 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 		cleanup()
 		return nil, nil, err
 	}
-	options, err := localWebOptions(objectStore, outbox, mainLocalRef, settings)
+	options, err := localWebOptions(objectStore, outbox, mainLocalRef, runtime, settings)
 	if err != nil {
 		cleanup2()
 		cleanup()

@@ -37,6 +37,7 @@ type Dispatcher struct {
 	mu      sync.Mutex
 	fair    *domain.FairQueue[ports.Message]
 	changed chan struct{} // closed and replaced whenever a job ends
+	slots   int           // the pool shared out (cfg.Concurrency, or an elastic pool's size)
 }
 
 // Turn is one delivery the dispatcher handed out: its user's job may run.
@@ -56,7 +57,16 @@ func NewDispatcher(queue ports.Queue, users ports.UserStore, cfg Config) (*Dispa
 		return nil, err
 	}
 	return &Dispatcher{queue: queue, users: users, cfg: cfg, log: cfg.Logger.With("worker", "dispatch"),
-		fair: domain.NewFairQueue[ports.Message](), changed: make(chan struct{})}, nil
+		fair: domain.NewFairQueue[ports.Message](), changed: make(chan struct{}), slots: cfg.Concurrency}, nil
+}
+
+// Resize tells the dispatcher how many slots it shares out now (an
+// elastic pool grew or shrank); caps follow from the next delivery of
+// each user on.
+func (d *Dispatcher) Resize(slots int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.slots = max(slots, 1)
 }
 
 // Fetch receives at most one delivery, waiting up to wait, into its
@@ -101,7 +111,10 @@ func (d *Dispatcher) capOf(ctx context.Context, user domain.UserID) int {
 			tier = u.Tier()
 		}
 	}
-	return d.cfg.Policy.InFlightCap(tier, d.cfg.Concurrency)
+	d.mu.Lock()
+	slots := d.slots
+	d.mu.Unlock()
+	return d.cfg.Policy.InFlightCap(tier, slots)
 }
 
 // Next hands out the next turn by the fair-share rules, if anybody may
@@ -122,6 +135,13 @@ func (d *Dispatcher) Done(t Turn) {
 	d.changed = make(chan struct{})
 }
 
+// Held is how many deliveries wait in the users' lines.
+func (d *Dispatcher) Held() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.fair.Queued()
+}
+
 // Lines reports every user's line: queued, in flight and cap.
 func (d *Dispatcher) Lines() []domain.Line {
 	d.mu.Lock()
@@ -133,44 +153,54 @@ func (d *Dispatcher) Lines() []domain.Line {
 // turn and hands the delivery to handle. Deliveries still held then are
 // made visible again at once, for another instance.
 func (d *Dispatcher) Run(ctx context.Context, handle func(context.Context, ports.Message) error) error {
-	stop := every(ctx, d.cfg.Heartbeat, d.keepHeld)
+	stop := d.KeepHeld(ctx)
 	var wg sync.WaitGroup
 	for range d.cfg.Concurrency {
 		wg.Go(func() { d.slot(ctx, handle) })
 	}
 	wg.Wait()
 	stop()
-	d.release(context.WithoutCancel(ctx))
+	d.Release(context.WithoutCancel(ctx))
 	return nil
+}
+
+// Take is one slot's wait for its next turn: it receives at most one
+// delivery into its user's line (waiting up to the configured wait; only
+// polling when a held delivery may start, so that a draining queue parks
+// the slot before it starts anything new) and hands out the next turn. ok
+// is false when nobody may start yet; the caller asks again. A receive
+// error is returned after its back-off.
+func (d *Dispatcher) Take(ctx context.Context) (t Turn, ok bool, err error) {
+	d.mu.Lock()
+	ready, held, changed := d.fair.Ready(), d.fair.Queued(), d.changed
+	d.mu.Unlock()
+	if !ready && held >= d.cfg.Lookahead {
+		// Everything held is for users at their cap: wait for a job to end.
+		select {
+		case <-ctx.Done():
+		case <-changed:
+		case <-time.After(d.cfg.Wait):
+		}
+		return Turn{}, false, nil
+	}
+	wait := d.cfg.Wait
+	if ready {
+		wait = 0
+	}
+	if err := d.Fetch(ctx, wait); err != nil {
+		if ctx.Err() == nil {
+			d.log.ErrorContext(ctx, "receive failed", "err", err)
+			sleep(ctx, d.cfg.RetryDelay)
+		}
+		return Turn{}, false, err
+	}
+	t, ok = d.Next()
+	return t, ok, nil
 }
 
 func (d *Dispatcher) slot(ctx context.Context, handle func(context.Context, ports.Message) error) {
 	for ctx.Err() == nil {
-		d.mu.Lock()
-		ready, held, changed := d.fair.Ready(), d.fair.Queued(), d.changed
-		d.mu.Unlock()
-		if !ready && held >= d.cfg.Lookahead {
-			// Everything held is for users at their cap: wait for a job to end.
-			select {
-			case <-ctx.Done():
-			case <-changed:
-			case <-time.After(d.cfg.Wait):
-			}
-			continue
-		}
-		wait := d.cfg.Wait
-		if ready {
-			wait = 0 // a poll only: a draining queue parks the slot before it starts held work
-		}
-		if err := d.Fetch(ctx, wait); err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			d.log.ErrorContext(ctx, "receive failed", "err", err)
-			sleep(ctx, d.cfg.RetryDelay)
-			continue
-		}
-		t, ok := d.Next()
+		t, ok, _ := d.Take(ctx)
 		if !ok {
 			continue
 		}
@@ -182,8 +212,13 @@ func (d *Dispatcher) slot(ctx context.Context, handle func(context.Context, port
 	}
 }
 
-// keepHeld extends the visibility of every held delivery, so a backlog
-// waiting for its turn is not handed to another instance meanwhile.
+// KeepHeld extends the visibility of every held delivery each heartbeat
+// until the returned stop is called, so a backlog waiting for its turn is
+// not handed to another instance meanwhile.
+func (d *Dispatcher) KeepHeld(ctx context.Context) (stop func()) {
+	return every(ctx, d.cfg.Heartbeat, d.keepHeld)
+}
+
 func (d *Dispatcher) keepHeld(ctx context.Context) {
 	d.mu.Lock()
 	held := d.fair.Waiting()
@@ -195,8 +230,8 @@ func (d *Dispatcher) keepHeld(ctx context.Context) {
 	}
 }
 
-// release makes every held delivery visible again at once.
-func (d *Dispatcher) release(ctx context.Context) {
+// Release makes every held delivery visible again at once (on shutdown).
+func (d *Dispatcher) Release(ctx context.Context) {
 	d.mu.Lock()
 	held := d.fair.Drain()
 	d.mu.Unlock()

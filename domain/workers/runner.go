@@ -72,6 +72,10 @@ func NewRunner(p RunnerPorts, cfg Config) (*Runner, error) {
 // released back to PENDING for another worker.
 func (r *Runner) Run(ctx context.Context) error { return r.d.Run(ctx, r.c.handle) }
 
+// Dispatcher is the runner's fair-share front of its queue, for a pool
+// of loops that calls Handle on the turns it takes.
+func (r *Runner) Dispatcher() *Dispatcher { return r.d }
+
 // Handle processes and settles one delivery of the annotate queue.
 func (r *Runner) Handle(ctx context.Context, d ports.Message) error { return r.c.handle(ctx, d) }
 

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/gasproject/gas/adapters/results"
 
 	"github.com/google/wire"
 
 	"github.com/gasproject/gas/adapters/vartable"
+	"github.com/gasproject/gas/apps/internal/pool"
 	"github.com/gasproject/gas/apps/internal/role"
 	"github.com/gasproject/gas/domain/archival"
 	"github.com/gasproject/gas/domain/workers"
@@ -84,13 +86,33 @@ func RunnerWorkers(rt *role.Runtime, cfg workers.Config, bus *message.Bus, store
 	cfg.Concurrency = cmp.Or(rt.Config.Pipeline.RunnerConcurrency, cfg.Concurrency)
 	ws, err := consumers(rt, cfg, bus, map[string]consumer{
 		message.RoleAnnotator: func(q ports.Queue) (func(context.Context) error, error) {
-			return runOf(workers.NewRunner(workers.RunnerPorts{
+			r, err := workers.NewRunner(workers.RunnerPorts{
 				Requests: q, Archives: bus.Queue(message.QueueArchive), Results: bus.Topic(message.TopicJobResults),
 				Jobs: store, Users: users, Objects: objects, Annotator: ann, Clock: clock,
-			}, cfg))
+			}, cfg)
+			if err != nil || rt.Config.Pipeline.RunnerPool.Max == 0 {
+				return runOf(r, err)
+			}
+			return runnerPool(rt, cfg, q, r)
 		},
 	})
 	return RunnerGroup(ws), err
+}
+
+// runnerPool runs r as an elastic pool of annotator loops on q (local
+// mode's Pipeline.RunnerPool), each receiving as the runner's own loops
+// would, and exposes it as the runtime's Pool.
+func runnerPool(rt *role.Runtime, cfg workers.Config, q ports.Queue, r *workers.Runner) (func(context.Context) error, error) {
+	pc := rt.Config.Pipeline.RunnerPool
+	pc.Visibility = cmp.Or(cfg.Visibility, message.DefaultVisibility)
+	pc.Wait = cmp.Or(cfg.Wait, 20*time.Second)
+	pc.Logger = rt.Log
+	p, err := pool.New(q, r.Dispatcher(), r.Handle, pc)
+	if err != nil {
+		return nil, err
+	}
+	rt.Pool = p
+	return p.Run, nil
 }
 
 // ArchivalWorkers builds the archive side: the archiver (free users'

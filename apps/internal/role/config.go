@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gasproject/gas/adapters/aws/awsconfig"
+	"github.com/gasproject/gas/apps/internal/pool"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/ports/message"
 )
@@ -69,6 +70,10 @@ type Pipeline struct {
 	// works on at once instead of Concurrency: local mode annotates many
 	// jobs at a time but handles every other queue one message at a time.
 	RunnerConcurrency int
+	// RunnerPool, when its Max is set, runs the annotator runner as an
+	// elastic pool of between Min and Max loops sized by domain/scaling's
+	// target tracking (local mode; on AWS the autoscaling group does it).
+	RunnerPool pool.Config
 }
 
 // AnnotatorSettings are the annotator role's own settings.

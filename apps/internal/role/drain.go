@@ -39,6 +39,16 @@ func NewDrainQueue(q ports.Queue, receivers int) *DrainQueue {
 	return &DrainQueue{Queue: q, receivers: receivers, drained: make(chan struct{})}
 }
 
+// Resize tells the queue how many receivers its worker now runs: an
+// elastic pool (apps/internal/pool) grows and shrinks, and the drain is
+// complete only when every receiver it still runs has parked.
+func (d *DrainQueue) Resize(receivers int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.receivers = max(0, receivers)
+	d.check()
+}
+
 // Drain stops new work; it is idempotent.
 func (d *DrainQueue) Drain() {
 	d.mu.Lock()

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/gasproject/gas/adapters/web"
+	"github.com/gasproject/gas/apps/internal/pool"
 )
 
 // Exit statuses scripts and orchestrators can rely on.
@@ -44,6 +45,10 @@ type Runtime struct {
 	Config  Config
 	Log     *slog.Logger
 	Metrics *web.Metrics
+	// Pool is the elastic annotator pool when the process runs one
+	// (Pipeline.RunnerPool), for its status page; set while the workers
+	// are built, before anything is served.
+	Pool *pool.Pool
 
 	draining atomic.Bool
 }

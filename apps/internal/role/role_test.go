@@ -536,3 +536,28 @@ func (s *safeBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 func (s *safeBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// An elastic pool that shrank tells its drain queue: the drain completes
+// when the receivers it still runs have parked, not the ones it had.
+func TestDrainQueueFollowsAResizedPool(t *testing.T) {
+	q, err := memory.NewQueue("q", memory.NewSystemClock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDrainQueue(q, 3)
+	d.Drain()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go d.Receive(ctx, 1, time.Minute, 5*time.Second)
+	select {
+	case <-d.Drained():
+		t.Fatal("drained with one of three receivers parked")
+	case <-time.After(100 * time.Millisecond):
+	}
+	d.Resize(1)
+	select {
+	case <-d.Drained():
+	case <-time.After(2 * time.Second):
+		t.Fatal("not drained after the pool shrank to its one parked receiver")
+	}
+}

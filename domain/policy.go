@@ -24,6 +24,9 @@ type Policy struct {
 	// annotator pool runs at once (InFlightCap), so one user's backlog
 	// never takes every slot.
 	FreeInFlight, PremiumInFlight int
+	// Upgrades says who changes plans: the users themselves (open: local
+	// mode, demos, no payment taken) or only the operators (admin).
+	Upgrades UpgradePolicy
 	// FreeWindow is how long a free user's results stay downloadable after
 	// completion before they are archived.
 	FreeWindow time.Duration
@@ -53,6 +56,7 @@ func DefaultPolicy() Policy {
 		MaxRecords:            100_000_000,
 		FreeInFlight:          2,
 		PremiumInFlight:       4,
+		Upgrades:              UpgradeOpen,
 		FreeWindow:            5 * time.Minute,
 		MaxAttempts:           3,
 		Lease:                 2 * time.Minute,
@@ -77,6 +81,8 @@ func (p Policy) Validate() error {
 		return fmt.Errorf("%w: record limits must be positive, the free one at most the service maximum", ErrInvalidPolicy)
 	case p.FreeInFlight < 1 || p.PremiumInFlight < 1:
 		return fmt.Errorf("%w: every plan must be allowed at least one job in flight", ErrInvalidPolicy)
+	case p.Upgrades != UpgradeOpen && p.Upgrades != UpgradeAdmin:
+		return fmt.Errorf("%w: upgrade policy %q is neither %q nor %q", ErrInvalidPolicy, p.Upgrades, UpgradeOpen, UpgradeAdmin)
 	case p.FreeWindow < 0:
 		return fmt.Errorf("%w: negative free window", ErrInvalidPolicy)
 	case p.MaxAttempts < 1:
@@ -160,6 +166,20 @@ func HumanBytes(n int64) string {
 	}
 	return fmt.Sprintf("%.1f %cB", v, "KMGTPE"[exp])
 }
+
+// UpgradePolicy says who may change a user's plan.
+type UpgradePolicy string
+
+// The upgrade policies.
+const (
+	// UpgradeOpen lets users upgrade and cancel premium themselves: local
+	// mode and demos, where no payment is taken.
+	UpgradeOpen UpgradePolicy = "open"
+	// UpgradeAdmin leaves plans to the operators, who grant and revoke
+	// premium (`gas users grant|revoke`, the admin page): a deployment
+	// without payment must not hand 2 GiB uploads to every visitor.
+	UpgradeAdmin UpgradePolicy = "admin"
+)
 
 // Limit names one bound on the input of a job.
 type Limit string

@@ -81,6 +81,10 @@ type UserStore interface {
 	// user.Version(), returning the profile at its new version; ErrConflict
 	// if another write got there first, ErrNotFound if there is no profile.
 	Update(ctx context.Context, user *domain.User) (*domain.User, error)
+	// List pages through every profile, in no particular order, for the
+	// operators (`gas users list`, the admin page). cursor is opaque (""
+	// for the first page); next is "" after the last page.
+	List(ctx context.Context, cursor string, limit int) (users []*domain.User, next string, err error)
 }
 
 // ObjectInfo describes a stored object.

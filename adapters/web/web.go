@@ -48,12 +48,18 @@ type Jobs interface {
 }
 
 // Accounts is the part of the accounts service (domain/accounts) the web
-// layer drives.
+// layer drives: a user's own sign-in and plan changes (refused with
+// accounts.ErrOperatorsOnly under the admin upgrade policy), and the
+// operators' list, grant and revoke.
 type Accounts interface {
 	SignIn(ctx context.Context, id ports.Identity) (*domain.User, error)
 	Profile(ctx context.Context, id domain.UserID) (*domain.User, error)
 	Upgrade(ctx context.Context, id domain.UserID) (*domain.User, error)
 	Downgrade(ctx context.Context, id domain.UserID) (*domain.User, error)
+	Upgrades() domain.UpgradePolicy
+	Users(ctx context.Context, cursor string, limit int) ([]*domain.User, string, error)
+	Grant(ctx context.Context, id domain.UserID) (*domain.User, error)
+	Revoke(ctx context.Context, id domain.UserID) (*domain.User, error)
 }
 
 // OutboxEmail is one e-mail the local notifier kept, for the outbox page.
@@ -134,6 +140,9 @@ type Options struct {
 	// otherwise the site serves no /metrics (the role serves it on its
 	// operations listener).
 	MetricsToken string
+	// Admins are the operators' user ids: the admin page (/admin/users,
+	// grant and revoke premium) is theirs alone.
+	Admins []domain.UserID
 }
 
 // Server is the web application; it is an http.Handler.
@@ -282,6 +291,8 @@ func (s *Server) routes() http.Handler {
 	if s.o.Outbox != nil {
 		r.HandleFunc("/outbox", s.signedIn(s.outbox)).Methods(http.MethodGet, http.MethodHead)
 	}
+	r.HandleFunc("/admin/users", s.signedIn(s.admin(s.adminUsers))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/admin/users/{user}/{change:grant|revoke}", s.form(s.signedIn(s.admin(s.adminChange)))).Methods(http.MethodPost)
 	if s.o.Scaling != nil {
 		r.HandleFunc("/scaling", s.page(s.scaling)).Methods(http.MethodGet)
 	}

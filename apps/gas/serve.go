@@ -49,6 +49,8 @@ type serveConfig struct {
 	StandardRestore  time.Duration
 	OIDC             oidc.Config
 	Quiet            bool
+	Upgrades         string
+	Admins           string
 	Pool             poolFlags
 }
 
@@ -77,6 +79,8 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.OIDC.ClientID, "oidc-client-id", os.Getenv("GAS_OIDC_CLIENT_ID"), "OIDC client id (enables Globus sign-in; env GAS_OIDC_CLIENT_ID)")
 	fs.StringVar(&c.OIDC.RedirectURL, "oidc-redirect", "", "OIDC redirect URL (default BASE-URL/auth/callback)")
 	fs.BoolVar(&c.Quiet, "quiet", false, "log warnings and errors only")
+	fs.StringVar(&c.Upgrades, "upgrades", string(domain.UpgradeOpen), "who changes plans: open (users themselves, no payment: local mode and demos) or admin (the operators in --admins, on the admin page)")
+	fs.StringVar(&c.Admins, "admins", "", "comma-separated user ids of the operators who may use the admin page (a dev sign-in's id is on its profile's API)")
 	c.OIDC.ClientSecret = os.Getenv("GAS_OIDC_CLIENT_SECRET")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -84,6 +88,9 @@ func parseServe(args []string) (serveConfig, error) {
 	}
 	if len(pos) > 0 {
 		return c, fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
+	}
+	if u := domain.UpgradePolicy(c.Upgrades); u != domain.UpgradeOpen && u != domain.UpgradeAdmin {
+		return c, fmt.Errorf("%w: --upgrades must be open or admin", errUsage)
 	}
 	if c.Window < 0 || c.Workers < 1 || c.ExpeditedRestore < 0 || c.StandardRestore < 0 {
 		return c, fmt.Errorf("%w: --window and restore times must not be negative, --workers at least 1", errUsage)
@@ -151,6 +158,7 @@ func localListener(cfg serveConfig) (net.Listener, func(), error) {
 func localRuntime(cfg serveConfig, l net.Listener, store *providers.CountedJobStore) *role.Runtime {
 	p := domain.DefaultPolicy()
 	p.FreeWindow = cfg.Window
+	p.Upgrades = domain.UpgradePolicy(cfg.Upgrades)
 	p.ExpeditedRestore, p.StandardRestore = cfg.ExpeditedRestore, cfg.StandardRestore
 	base := cfg.BaseURL
 	if base == "" {
@@ -159,7 +167,7 @@ func localRuntime(cfg serveConfig, l net.Listener, store *providers.CountedJobSt
 	rt := &role.Runtime{Log: slog.Default(), Metrics: web.NewMetrics(), Config: role.Config{
 		Role: role.Local, Addr: l.Addr().String(), MetricsAddr: cfg.MetricsAddr, ShutdownGrace: 10 * time.Second, BaseURL: base, Policy: p,
 		Pipeline:    role.Pipeline{RunnerConcurrency: cfg.Workers, RunnerPool: localPool(cfg), Wait: 2 * time.Second},
-		DeadLetters: true,
+		DeadLetters: true, Web: role.WebSettings{Admins: role.SplitIDs(cfg.Admins)},
 	}}
 	rt.Metrics.CountJobs(store.Counts)
 	return rt
@@ -257,7 +265,7 @@ func localWebOptions(objects *memory.ObjectStore, outbox *memory.Outbox, ref *lo
 			return out
 		},
 		Scaling: scalingStatus(rt),
-		Samples: ref.Samples, Reference: ref.Engine.Reference(), Logger: s.Logger,
+		Samples: ref.Samples, Reference: ref.Engine.Reference(), Logger: s.Logger, Admins: rt.Config.Web.Admins,
 		Mounts: map[string]http.Handler{memory.DefaultURLPrefix: objects.Handler()},
 	}, nil
 }

@@ -9,6 +9,8 @@ package main
 import (
 	"context"
 	"github.com/gasproject/gas/apps/internal/providers"
+	"github.com/gasproject/gas/apps/internal/role"
+	"github.com/gasproject/gas/domain/accounts"
 )
 
 // Injectors from wire.go:
@@ -142,6 +144,33 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 	return mainLocalApp, func() {
 		cleanup3()
 		cleanup2()
+		cleanup()
+	}, nil
+}
+
+// initOperator wires an operator's command to the deployment the runtime
+// names: its profiles and the accounts service over them.
+func initOperator(ctx context.Context, rt *role.Runtime) (*accounts.Service, func(), error) {
+	config := providers.RoleAWSConfig(rt)
+	clients, cleanup, err := providers.RoleAWSClients(ctx, rt, config)
+	if err != nil {
+		return nil, nil, err
+	}
+	userStore, err := providers.AWSUserStore(clients, config)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	billing := providers.MemoryBilling()
+	clock := providers.SystemClock()
+	settings := providers.RoleSettings(rt)
+	bus, err := providers.AWSMessages(ctx, clients, config, clock, settings)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	service := providers.AccountsService(userStore, billing, bus, clock, settings)
+	return service, func() {
 		cleanup()
 	}, nil
 }

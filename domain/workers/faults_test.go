@@ -150,6 +150,13 @@ func (f *faultyUsers) Update(ctx context.Context, u *domain.User) (*domain.User,
 	return f.s.Update(ctx, u)
 }
 
+func (f *faultyUsers) List(ctx context.Context, cursor string, limit int) ([]*domain.User, string, error) {
+	if err := f.inj.call(ctx, "users.List"); err != nil {
+		return nil, "", err
+	}
+	return f.s.List(ctx, cursor, limit)
+}
+
 type faultyObjects struct {
 	s   ports.ObjectStore
 	inj *injector

@@ -318,6 +318,9 @@ var _ ports.UserStore = &UserStoreMock{}
 //			GetFunc: func(ctx context.Context, id domain.UserID) (*domain.User, error) {
 //				panic("mock out the Get method")
 //			},
+//			ListFunc: func(ctx context.Context, cursor string, limit int) ([]*domain.User, string, error) {
+//				panic("mock out the List method")
+//			},
 //			UpdateFunc: func(ctx context.Context, user *domain.User) (*domain.User, error) {
 //				panic("mock out the Update method")
 //			},
@@ -333,6 +336,9 @@ type UserStoreMock struct {
 
 	// GetFunc mocks the Get method.
 	GetFunc func(ctx context.Context, id domain.UserID) (*domain.User, error)
+
+	// ListFunc mocks the List method.
+	ListFunc func(ctx context.Context, cursor string, limit int) ([]*domain.User, string, error)
 
 	// UpdateFunc mocks the Update method.
 	UpdateFunc func(ctx context.Context, user *domain.User) (*domain.User, error)
@@ -353,6 +359,15 @@ type UserStoreMock struct {
 			// ID is the id argument value.
 			ID domain.UserID
 		}
+		// List holds details about calls to the List method.
+		List []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// Cursor is the cursor argument value.
+			Cursor string
+			// Limit is the limit argument value.
+			Limit int
+		}
 		// Update holds details about calls to the Update method.
 		Update []struct {
 			// Ctx is the ctx argument value.
@@ -363,6 +378,7 @@ type UserStoreMock struct {
 	}
 	lockCreate sync.RWMutex
 	lockGet    sync.RWMutex
+	lockList   sync.RWMutex
 	lockUpdate sync.RWMutex
 }
 
@@ -435,6 +451,46 @@ func (mock *UserStoreMock) GetCalls() []struct {
 	mock.lockGet.RLock()
 	calls = mock.calls.Get
 	mock.lockGet.RUnlock()
+	return calls
+}
+
+// List calls ListFunc.
+func (mock *UserStoreMock) List(ctx context.Context, cursor string, limit int) ([]*domain.User, string, error) {
+	if mock.ListFunc == nil {
+		panic("UserStoreMock.ListFunc: method is nil but UserStore.List was just called")
+	}
+	callInfo := struct {
+		Ctx    context.Context
+		Cursor string
+		Limit  int
+	}{
+		Ctx:    ctx,
+		Cursor: cursor,
+		Limit:  limit,
+	}
+	mock.lockList.Lock()
+	mock.calls.List = append(mock.calls.List, callInfo)
+	mock.lockList.Unlock()
+	return mock.ListFunc(ctx, cursor, limit)
+}
+
+// ListCalls gets all the calls that were made to List.
+// Check the length with:
+//
+//	len(mockedUserStore.ListCalls())
+func (mock *UserStoreMock) ListCalls() []struct {
+	Ctx    context.Context
+	Cursor string
+	Limit  int
+} {
+	var calls []struct {
+		Ctx    context.Context
+		Cursor string
+		Limit  int
+	}
+	mock.lockList.RLock()
+	calls = mock.calls.List
+	mock.lockList.RUnlock()
 	return calls
 }
 

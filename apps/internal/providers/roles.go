@@ -48,6 +48,13 @@ var RoleSet = wire.NewSet(
 	AWSMessages,
 )
 
+// OperatorSet is what an operator's command (`gas users`) needs of the
+// deployment: its profiles and the accounts service that grants and
+// revokes premium (a grant asks the thawer, over the thaw topic, to bring
+// the user's archived results back).
+var OperatorSet = wire.NewSet(RoleSettings, RoleAWSConfig, SystemClock, RoleAWSClients, AWSUserStore, AWSMessages,
+	MemoryBilling, AccountsService)
+
 // WebRoleSet serves the web application with presigned uploads straight
 // to S3 and OIDC sign-in.
 var WebRoleSet = wire.NewSet(RoleSet, WebSet, MemoryBilling, AWSTokenStore, RoleIdentity, RoleWebOptions, WebRoleApp)

@@ -62,10 +62,11 @@ func JobsService(store ports.JobStore, users ports.UserStore, objects ports.Obje
 	})
 }
 
-// AccountsService is the profile and plan use cases; upgrades publish to
-// the thaw-requests topic.
+// AccountsService is the profile and plan use cases under the policy's
+// upgrade policy; upgrades publish to the thaw-requests topic.
 func AccountsService(users ports.UserStore, billing ports.Billing, bus *message.Bus, clock ports.Clock, s Settings) *accounts.Service {
-	return accounts.NewService(users, billing, bus.Topic(message.TopicThawRequests), clock).WithLogger(s.withDefaults().Logger)
+	return accounts.NewService(users, billing, bus.Topic(message.TopicThawRequests), clock).
+		WithLogger(s.withDefaults().Logger).WithUpgrades(s.Policy.Upgrades)
 }
 
 // ArchivalService is the archive/restore protocols; polling checks go to

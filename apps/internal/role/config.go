@@ -105,6 +105,8 @@ type WebSettings struct {
 	// MetricsToken lets a scraper read the site's /metrics with it as a
 	// bearer token; without it the site serves no /metrics.
 	MetricsToken string
+	// Admins are the operators' user ids: the admin page is theirs.
+	Admins []domain.UserID
 }
 
 // Hooks are test-only fault injections. They are refused unless the AWS
@@ -168,6 +170,7 @@ func defaults(r Name) Config {
 	}
 	if r == Web {
 		c.Addr = "127.0.0.1:8080"
+		c.Policy.Upgrades = domain.UpgradeAdmin // no payment is taken: the operators grant premium
 	}
 	return c
 }

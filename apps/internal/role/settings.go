@@ -61,6 +61,17 @@ func intSetting(dst func(*Config) *int) func(*Config, string) error {
 	}
 }
 
+// SplitIDs reads a comma-separated list of user ids (GAS_ADMINS, --admins).
+func SplitIDs(v string) []domain.UserID {
+	var out []domain.UserID
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, domain.UserID(s))
+		}
+	}
+	return out
+}
+
 func int64Setting(dst func(*Config) *int64) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -152,6 +163,20 @@ func Settings() []Setting {
 		{Env: "GAS_PREMIUM_IN_FLIGHT", Default: strconv.Itoa(p.PremiumInFlight), Roles: all,
 			Help:  "jobs of one premium user an annotator runs at once: premium's larger share",
 			apply: intSetting(func(c *Config) *int { return &c.Policy.PremiumInFlight })},
+		{Env: "GAS_UPGRADE_POLICY", Default: string(domain.UpgradeAdmin), Roles: []Name{Web},
+			Help: "who changes plans: admin (operators grant and revoke premium with `gas users grant|revoke` or the admin page) " +
+				"or open (users upgrade themselves without paying: demos only)",
+			apply: func(c *Config, v string) error {
+				p := domain.UpgradePolicy(v)
+				if p != domain.UpgradeOpen && p != domain.UpgradeAdmin {
+					return fmt.Errorf("%q is neither open nor admin", v)
+				}
+				c.Policy.Upgrades = p
+				return nil
+			}},
+		{Env: "GAS_ADMINS", Default: "", Roles: []Name{Web},
+			Help:  "comma-separated user ids (OIDC subjects) of the operators who may use the admin page",
+			apply: func(c *Config, v string) error { c.Web.Admins = SplitIDs(v); return nil }},
 		{Env: "GAS_FREE_WINDOW", Default: p.FreeWindow.String(), Roles: all,
 			Help:  "how long a free user's results stay downloadable before they are archived",
 			apply: durationSetting(func(c *Config) *time.Duration { return &c.Policy.FreeWindow })},

@@ -185,7 +185,7 @@ func runAnnotate(ctx context.Context, args []string) error {
 	fs.StringVar(&onError, "on-error", "fail", "malformed lines: fail or skip")
 	fs.IntVar(&maxLine, "max-line", 0, "longest accepted VCF line in bytes (default 1 MiB)")
 	fs.IntVar(&maxAllele, "max-allele", 0, "longest accepted allele (default 100000)")
-	fs.IntVar(&maxAlts, "max-alts", 0, "most ALT alleles per record (default 1000)")
+	fs.IntVar(&maxAlts, "max-alt-alleles", 0, "most ALT alleles per record (default 1000)")
 	fs.IntVar(&workers, "workers", 0, "annotating goroutines (default: CPUs)")
 	var cpuProfile, memProfile string
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) to this file")

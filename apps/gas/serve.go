@@ -71,7 +71,7 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.DB, "db", "", "annotation database to use instead of the default synthetic one (see `gas db build`)")
 	fs.StringVar(&c.Known, "known", "", "known-variants VCF (bgzip+tabix) for rsIDs and allele frequencies (default: the one the database recorded; none turns it off)")
 	fs.IntVar(&c.Workers, "workers", 2*runtime.NumCPU(), "most jobs annotated at once (the pool's maximum, shared out among users: see Fair share in docs/web.md)")
-	fs.IntVar(&c.MaxAlts, "max-alts", engine.DefaultMaxAlts, "most ALT alleles one VCF record may list")
+	fs.IntVar(&c.MaxAlts, "max-alt-alleles", engine.DefaultMaxAlts, "most ALT alleles one VCF record may list")
 	c.Pool.register(fs)
 	fs.DurationVar(&c.ExpeditedRestore, "expedited-restore", 20*time.Second, "how long an Expedited retrieval from the local archive takes")
 	fs.DurationVar(&c.StandardRestore, "standard-restore", 2*time.Minute, "how long a Standard retrieval from the local archive takes")
@@ -79,7 +79,7 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.OIDC.ClientID, "oidc-client-id", os.Getenv("GAS_OIDC_CLIENT_ID"), "OIDC client id (enables Globus sign-in; env GAS_OIDC_CLIENT_ID)")
 	fs.StringVar(&c.OIDC.RedirectURL, "oidc-redirect", "", "OIDC redirect URL (default BASE-URL/auth/callback)")
 	fs.BoolVar(&c.Quiet, "quiet", false, "log warnings and errors only")
-	fs.StringVar(&c.Upgrades, "upgrades", string(domain.UpgradeOpen), "who changes plans: open (users themselves, no payment: local mode and demos) or admin (the operators in --admins, on the admin page)")
+	fs.StringVar(&c.Upgrades, "upgrade-policy", string(domain.UpgradeOpen), "who changes plans: open (users themselves, no payment: local mode and demos) or admin (the operators in --admins, on the admin page)")
 	fs.StringVar(&c.Admins, "admins", "", "comma-separated user ids of the operators who may use the admin page (a dev sign-in's id is on its profile's API)")
 	c.OIDC.ClientSecret = os.Getenv("GAS_OIDC_CLIENT_SECRET")
 	pos, err := parseInterspersed(fs, args)
@@ -90,7 +90,7 @@ func parseServe(args []string) (serveConfig, error) {
 		return c, fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
 	}
 	if u := domain.UpgradePolicy(c.Upgrades); u != domain.UpgradeOpen && u != domain.UpgradeAdmin {
-		return c, fmt.Errorf("%w: --upgrades must be open or admin", errUsage)
+		return c, fmt.Errorf("%w: --upgrade-policy must be open or admin", errUsage)
 	}
 	if c.Window < 0 || c.Workers < 1 || c.ExpeditedRestore < 0 || c.StandardRestore < 0 {
 		return c, fmt.Errorf("%w: --window and restore times must not be negative, --workers at least 1", errUsage)

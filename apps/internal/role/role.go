@@ -227,7 +227,7 @@ func (rt *Runtime) ServeOn(ctx context.Context, ln net.Listener, app *App) error
 func (rt *Runtime) httpServer(h http.Handler) *http.Server {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(rt.Log.Handler(), slog.LevelWarn)}
-	if _, web := h.(*web.Server); !web {
+	if _, site := h.(*web.Server); !site {
 		srv.ReadTimeout = 10 * time.Second
 	}
 	return srv

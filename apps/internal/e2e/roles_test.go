@@ -329,9 +329,14 @@ func lifecycle(t *testing.T, c *cluster, b *browser, input []byte, tier domain.R
 		t.Fatal("an archived result was downloadable by a free user")
 	}
 
-	// Upgrade: the thawer starts the retrieval, the restorer brings it back.
-	if resp, page := b.postForm("/subscribe", "/subscribe", nil); resp.StatusCode != http.StatusOK || !strings.Contains(page, "Restoring your archived results has started") {
-		t.Fatalf("upgrade: %d\n%s", resp.StatusCode, page)
+	// The web role leaves plans to the operators (GAS_UPGRADE_POLICY=admin
+	// by default): the user cannot upgrade; an operator grants premium with
+	// gas users; the thawer starts the retrieval, the restorer brings it back.
+	if resp, page := b.postForm("/subscribe", "/subscribe", nil); resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "changed by the operators") {
+		t.Fatalf("self upgrade under the admin policy: %d\n%s", resp.StatusCode, page)
+	}
+	if out, err := c.command("gas", "users", "grant", b.subject); err != nil || !strings.Contains(out, b.subject+" is PREMIUM") {
+		t.Fatalf("gas users grant %s: %v\n%s", b.subject, err, out)
 	}
 	started := thawer.waitFor(t, "the restore", 30*time.Second, msgJob("restore started", id))
 	if got := started.str("tier"); got != string(tier) {

@@ -167,6 +167,11 @@ func ValidateInputName(name string) error {
 	if strings.ContainsAny(name, "/\\\x00") || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return fmt.Errorf("%w: %q contains path separators or control characters", ErrInvalidInputName, name)
 	}
+	if strings.ContainsFunc(name, bidiControl) {
+		// "evil\u202Efcv.exe" shows as "evilexe.vcf": the name would lie
+		// on every page, e-mail and download that shows it.
+		return fmt.Errorf("%w: %q contains Unicode direction controls, which make a name display as something else", ErrInvalidInputName, name)
+	}
 	lower := strings.ToLower(name)
 	for _, ext := range []string{".vcf", ".vcf.gz", ".vcf.bgz"} {
 		if strings.HasSuffix(lower, ext) && len(lower) > len(ext) {
@@ -175,6 +180,10 @@ func ValidateInputName(name string) error {
 	}
 	return fmt.Errorf("%w: %q must end in .vcf, .vcf.gz or .vcf.bgz", ErrNotVCF, name)
 }
+
+// bidiControl reports the Unicode bidirectional embedding, override and
+// isolate controls (U+202A–U+202E, U+2066–U+2069).
+func bidiControl(r rune) bool { return (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) }
 
 func (j *Job) refuse(action string) error {
 	return &TransitionError{Job: j.id, Action: action, Status: j.status, Storage: j.storage}

@@ -524,9 +524,10 @@ func TestNewJobValidates(t *testing.T) {
 }
 
 func TestValidateInputName(t *testing.T) {
-	ok := []string{"a.vcf", "A.VCF", "sample.vcf.gz", "x.vcf.bgz", "with space.vcf"}
+	ok := []string{"a.vcf", "A.VCF", "sample.vcf.gz", "x.vcf.bgz", "with space.vcf", "échantillon‐ü.vcf", "שלום.vcf"}
 	notVCF := []string{"a.txt", ".vcf", "a.vcf.zip", "vcf", "a.gz"}
-	invalid := []string{"", "a/b.vcf", `a\b.vcf`, "a\x00.vcf", "a\n.vcf", strings.Repeat("a", 256) + ".vcf"}
+	invalid := []string{"", "a/b.vcf", `a\b.vcf`, "a\x00.vcf", "a\n.vcf", strings.Repeat("a", 256) + ".vcf",
+		"report\u202Efcv.exe.vcf", "a\u202A.vcf", "a\u202B.vcf", "a\u202C.vcf", "a\u202D.vcf", "a\u2066.vcf", "a\u2067.vcf", "a\u2068.vcf", "a\u2069.vcf"}
 	for _, n := range ok {
 		if err := ValidateInputName(n); err != nil {
 			t.Errorf("%q: %v", n, err)

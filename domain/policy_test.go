@@ -162,3 +162,34 @@ func TestArchiveOwed(t *testing.T) {
 		}
 	}
 }
+
+func TestInputLimitsNameTheLimitAndThePlanThatLiftsIt(t *testing.T) {
+	p := DefaultPolicy()
+	free, premium := p.InputLimits(TierFree), p.InputLimits(TierPremium)
+	if free.Decompressed != 150<<10 || free.Records != 10_000 || premium.Decompressed != 16<<30 || premium.Records != 100_000_000 {
+		t.Fatalf("limits free %+v premium %+v", free, premium)
+	}
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{free.Exceeded(LimitDecompressed), "the file is larger than 150 KB once decompressed; free accounts may annotate up to 150 KB of VCF per job — upgrade to premium for up to 16 GB"},
+		{free.Exceeded(LimitRecords), "the file has more than 10,000 variant records; free accounts may annotate up to 10,000 records per job — upgrade to premium for up to 100,000,000 records"},
+		{premium.Exceeded(LimitDecompressed), "the file is larger than 16 GB once decompressed; the service annotates at most 16 GB of VCF per job"},
+		{premium.Exceeded(LimitRecords), "the file has more than 100,000,000 variant records; the service annotates at most 100,000,000 records per job"},
+	} {
+		if c.err.Error() != c.want || !errors.Is(c.err, ErrInputTooLarge) {
+			t.Errorf("got %q, want %q", c.err, c.want)
+		}
+	}
+	bad := p
+	bad.FreeRecordLimit = p.MaxRecords + 1
+	if bad.Validate() == nil {
+		t.Error("a free record limit above the service maximum validated")
+	}
+	bad = p
+	bad.PremiumInFlight = 0
+	if bad.Validate() == nil {
+		t.Error("a plan without a job in flight validated")
+	}
+}

@@ -8,6 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/gasproject/gas/domain"
@@ -87,6 +90,10 @@ type UserStore interface {
 	// user.Version(), returning the profile at its new version; ErrConflict
 	// if another write got there first, ErrNotFound if there is no profile.
 	Update(ctx context.Context, user *domain.User) (*domain.User, error)
+	// List pages through every profile, in no particular order, for the
+	// operators (`gas users list`, the admin page). cursor is opaque (""
+	// for the first page); next is "" after the last page.
+	List(ctx context.Context, cursor string, limit int) (users []*domain.User, next string, err error)
 }
 
 // ObjectInfo describes a stored object.
@@ -122,8 +129,27 @@ type ObjectStore interface {
 	// PresignUpload makes a browser upload form for key that refuses bodies
 	// over maxSize and redirects to redirect on success.
 	PresignUpload(ctx context.Context, key string, maxSize int64, redirect string, expires time.Duration) (UploadForm, error)
-	// PresignDownload makes a short-lived URL that downloads key as filename.
+	// PresignDownload makes a short-lived URL that downloads key as
+	// filename, served as DownloadType(filename) and never cached.
 	PresignDownload(ctx context.Context, key, filename string, expires time.Duration) (string, error)
+}
+
+// DownloadType is the Content-Type of a download saved as filename. A VCF
+// is text/vcf: the system MIME tables map .vcf to text/vcard, a contact
+// card, which browsers and mail clients would open as one. Other names go
+// by their extension, else application/octet-stream.
+func DownloadType(filename string) string {
+	lower := strings.ToLower(filename)
+	switch {
+	case strings.HasSuffix(lower, ".vcf"):
+		return "text/vcf"
+	case strings.HasSuffix(lower, ".gz"), strings.HasSuffix(lower, ".bgz"):
+		return "application/gzip"
+	}
+	if t := mime.TypeByExtension(path.Ext(lower)); t != "" {
+		return t
+	}
+	return "application/octet-stream"
 }
 
 // Message is one delivery from a queue.
@@ -133,6 +159,21 @@ type Message struct {
 	Receipt string // handle for Delete and ExtendVisibility of this delivery
 	// Receives counts deliveries of this message, including this one.
 	Receives int
+	// Group is the tenant the sender named (Outgoing.Group), "" for none.
+	Group string
+}
+
+// Outgoing is one message to send to a queue.
+type Outgoing struct {
+	Body []byte
+	// Delay keeps the message invisible until it has passed.
+	Delay time.Duration
+	// Group names the tenant the message is for (the user id of an
+	// annotation request), so a queue shared by many users can keep one
+	// user's backlog from delaying everyone else's messages: on SQS it is
+	// the MessageGroupId that makes a standard queue a fair queue. ""
+	// belongs to no tenant.
+	Group string
 }
 
 // QueueStats are queue depths for metrics and readiness.
@@ -144,8 +185,9 @@ type QueueStats struct {
 // A message received more than the queue's configured number of times goes
 // to its dead-letter queue instead of being delivered again.
 type Queue interface {
-	// Send enqueues body, invisible until delay has passed.
-	Send(ctx context.Context, body []byte, delay time.Duration) error
+	// Send enqueues m.Body, invisible until m.Delay has passed; its
+	// deliveries carry m.Group.
+	Send(ctx context.Context, m Outgoing) error
 	// Receive waits up to wait for at most max messages, each hidden from
 	// other receivers for visibility unless deleted or extended.
 	Receive(ctx context.Context, max int, visibility, wait time.Duration) ([]Message, error)
@@ -280,9 +322,12 @@ type Annotator interface {
 	// Reference names the annotation database jobs are annotated against.
 	Reference() string
 	// Annotate stores the results of input under keys. Input errors wrap
-	// ErrBadInput; a missing input object wraps ErrNotFound. On error some
-	// of keys may have been written; the caller deletes them.
-	Annotate(ctx context.Context, input string, keys domain.ResultKeys) (Annotated, error)
+	// ErrBadInput; an input past limits (checked while it streams: the VCF
+	// text once decompressed, the variant records; zero is unbounded)
+	// fails with limits.Exceeded's error, wrapped in ErrBadInput; a
+	// missing input object wraps ErrNotFound. On error some of keys may
+	// have been written; the caller deletes them.
+	Annotate(ctx context.Context, input string, keys domain.ResultKeys, limits domain.InputLimits) (Annotated, error)
 }
 
 // Annotated is what an annotation stored.

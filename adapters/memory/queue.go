@@ -67,6 +67,7 @@ type Queue struct {
 type queued struct {
 	id        string
 	body      []byte
+	group     string
 	seq       uint64
 	visibleAt time.Time
 	receives  int
@@ -162,19 +163,20 @@ func NewQueue(name string, clock ports.Clock, opts ...QueueOption) (*Queue, erro
 // Name is the queue's name.
 func (q *Queue) Name() string { return q.name }
 
-// Send enqueues a copy of body, invisible until delay has passed (clamped
-// to SQSMaxDelay).
-func (q *Queue) Send(ctx context.Context, body []byte, delay time.Duration) error {
+// Send enqueues a copy of m.Body, invisible until m.Delay has passed
+// (clamped to SQSMaxDelay).
+func (q *Queue) Send(ctx context.Context, out ports.Outgoing) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("send to %s: %w", q.name, err)
 	}
+	delay := out.Delay
 	if delay < 0 {
 		return fmt.Errorf("send to %s: negative delay %s", q.name, delay)
 	}
 	if delay > SQSMaxDelay {
 		delay = SQSMaxDelay
 	}
-	m := &queued{id: q.ids.NewID(), body: append([]byte(nil), body...)}
+	m := &queued{id: q.ids.NewID(), body: append([]byte(nil), out.Body...), group: out.Group}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	m.visibleAt = q.clock.Now().Add(delay)
@@ -271,7 +273,7 @@ func (q *Queue) takeLocked(now time.Time, receipts []string, visibility time.Dur
 		m.receipts = append(m.receipts, m.receipt)
 		q.receipts[m.receipt] = m
 		heap.Fix(&q.msgs, m.index)
-		out = append(out, ports.Message{ID: m.id, Body: m.body, Receipt: m.receipt, Receives: m.receives})
+		out = append(out, ports.Message{ID: m.id, Body: m.body, Receipt: m.receipt, Receives: m.receives, Group: m.group})
 	}
 	return out
 }
@@ -281,7 +283,7 @@ func (q *Queue) takeLocked(now time.Time, receipts []string, visibility time.Dur
 func (q *Queue) acceptDeadLetter(m *queued) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	moved := &queued{id: m.id, body: m.body, receives: m.receives, visibleAt: q.clock.Now()}
+	moved := &queued{id: m.id, body: m.body, group: m.group, receives: m.receives, visibleAt: q.clock.Now()}
 	q.enqueueLocked(moved)
 }
 

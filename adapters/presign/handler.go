@@ -11,7 +11,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"path"
 	"strconv"
 	"strings"
 
@@ -182,14 +181,10 @@ func (s *Signer) serveDownload(w http.ResponseWriter, r *http.Request, st Store)
 		return
 	}
 	defer f.Close()
-	ctype := "application/octet-stream"
+	w.Header().Set("Content-Type", ports.DownloadType(filename))
 	if filename != "" {
 		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": filename}))
-		if t := mime.TypeByExtension(path.Ext(filename)); t != "" {
-			ctype = t
-		}
 	}
-	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("ETag", `"`+info.SHA256+`"`)
 	w.Header().Set("Cache-Control", "private, no-store")
 	http.ServeContent(w, r, "", info.ModTime, f)

@@ -93,7 +93,7 @@ func BenchmarkJobResults(b *testing.B) {
 		b.ResetTimer()
 		for range b.N {
 			keys := domain.ResultKeys{VCF: "r/out.vcf", Index: "r/out.idx", Summary: "r/s.json", Log: "r/s.log"}
-			if _, err := a.Annotate(ctx, "in", keys); err != nil {
+			if _, err := a.Annotate(ctx, "in", keys, domain.DefaultPolicy().InputLimits(domain.TierPremium)); err != nil {
 				b.Fatal(err)
 			}
 		}

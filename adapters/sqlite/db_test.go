@@ -117,11 +117,11 @@ func TestQueueSurvivesReopen(t *testing.T) {
 	ctx := t.Context()
 	db, q, _ := open()
 	for _, b := range []string{"in flight", "queued"} {
-		if err := q.Send(ctx, []byte(b), 0); err != nil {
+		if err := q.Send(ctx, ports.Outgoing{Body: []byte(b)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := q.Send(ctx, []byte("archive later"), 10*time.Minute); err != nil {
+	if err := q.Send(ctx, ports.Outgoing{Body: []byte("archive later"), Delay: 10 * time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 	ms, err := q.Receive(ctx, 1, time.Hour, 0)

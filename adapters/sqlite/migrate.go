@@ -84,6 +84,9 @@ CREATE TABLE retrievals (
 ) WITHOUT ROWID;
 CREATE INDEX retrievals_pending ON retrievals (ready_at) WHERE notified = 0;
 `,
+	// 2: a message's group (ports.Outgoing.Group: the user an annotation
+	// request is for, which the runner's fair share goes by).
+	`ALTER TABLE messages ADD COLUMN grp TEXT NOT NULL DEFAULT '';`,
 }
 
 // SchemaVersion is the schema this build writes.

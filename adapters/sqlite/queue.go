@@ -103,13 +103,13 @@ func NewQueue(db *DB, name string, clock ports.Clock, opts ...QueueOption) (*Que
 // Name is the queue's name.
 func (q *Queue) Name() string { return q.name }
 
-// Send enqueues body, invisible until delay has passed (clamped to the
-// queue's maximum delay).
-func (q *Queue) Send(ctx context.Context, body []byte, delay time.Duration) error {
-	if delay < 0 {
-		return fmt.Errorf("send to %s: negative delay %s", q.name, delay)
+// Send enqueues m's body in its group, invisible until its delay has
+// passed (clamped to the queue's maximum delay).
+func (q *Queue) Send(ctx context.Context, m ports.Outgoing) error {
+	if m.Delay < 0 {
+		return fmt.Errorf("send to %s: negative delay %s", q.name, m.Delay)
 	}
-	err := q.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error { return q.insert(ctx, tx, body, delay) })
+	err := q.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error { return q.insert(ctx, tx, m) })
 	if err != nil {
 		return fmt.Errorf("send to %s: %w", q.name, err)
 	}
@@ -117,15 +117,17 @@ func (q *Queue) Send(ctx context.Context, body []byte, delay time.Duration) erro
 	return nil
 }
 
-func (q *Queue) insert(ctx context.Context, tx *sql.Tx, body []byte, delay time.Duration) error {
+func (q *Queue) insert(ctx context.Context, tx *sql.Tx, m ports.Outgoing) error {
+	delay := m.Delay
 	if q.maxDelay > 0 && delay > q.maxDelay {
 		delay = q.maxDelay
 	}
+	body := m.Body
 	if body == nil {
 		body = []byte{}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO messages (queue, id, body, visible_at) VALUES (?, ?, ?, ?)`,
-		q.name, strings.ToLower(rand.Text()), body, q.clock.Now().Add(delay).UnixNano())
+	_, err := tx.ExecContext(ctx, `INSERT INTO messages (queue, id, body, grp, visible_at) VALUES (?, ?, ?, ?, ?)`,
+		q.name, strings.ToLower(rand.Text()), body, m.Group, q.clock.Now().Add(delay).UnixNano())
 	return err
 }
 
@@ -257,7 +259,7 @@ type row struct {
 
 // visible reads up to n messages visible at now, in delivery order.
 func (q *Queue) visible(ctx context.Context, tx *sql.Tx, now time.Time, n int) ([]row, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT seq, id, body, receives FROM messages
+	rows, err := tx.QueryContext(ctx, `SELECT seq, id, body, grp, receives FROM messages
 		WHERE queue = ? AND visible_at <= ? ORDER BY visible_at, seq LIMIT ?`, q.name, now.UnixNano(), n)
 	if err != nil {
 		return nil, err
@@ -266,7 +268,7 @@ func (q *Queue) visible(ctx context.Context, tx *sql.Tx, now time.Time, n int) (
 	var out []row
 	for rows.Next() {
 		var r row
-		if err := rows.Scan(&r.seq, &r.ID, &r.Body, &r.Receives); err != nil {
+		if err := rows.Scan(&r.seq, &r.ID, &r.Body, &r.Group, &r.Receives); err != nil {
 			return nil, err
 		}
 		out = append(out, r)

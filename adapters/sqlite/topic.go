@@ -36,7 +36,7 @@ func NewTopic(db *DB, name string, subscribers ...*Queue) (*Topic, error) {
 func (t *Topic) Publish(ctx context.Context, body []byte) error {
 	err := t.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for _, q := range t.subs {
-			if err := q.insert(ctx, tx, body, 0); err != nil {
+			if err := q.insert(ctx, tx, ports.Outgoing{Body: body}); err != nil {
 				return err
 			}
 		}

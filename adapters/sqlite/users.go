@@ -105,3 +105,41 @@ func (s *UserStore) Update(ctx context.Context, user *domain.User) (*domain.User
 	}
 	return out, nil
 }
+
+// List pages through the profiles in id order (the primary key); the
+// cursor is the last id of the page before.
+func (s *UserStore) List(ctx context.Context, cursor string, limit int) ([]*domain.User, string, error) {
+	if limit <= 0 {
+		return nil, "", fmt.Errorf("list users: limit %d must be positive", limit)
+	}
+	rows, err := s.db.query(ctx, `SELECT id, snapshot FROM users WHERE id > ? ORDER BY id LIMIT ?`, cursor, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	var out []*domain.User
+	for rows.Next() {
+		var id string
+		var js []byte
+		if err := rows.Scan(&id, &js); err != nil {
+			return nil, "", fmt.Errorf("list users: %w", err)
+		}
+		var snap domain.UserSnapshot
+		if err := json.Unmarshal(js, &snap); err != nil {
+			return nil, "", fmt.Errorf("decode user %s: %w", id, err)
+		}
+		u, err := domain.RestoreUser(snap)
+		if err != nil {
+			return nil, "", fmt.Errorf("load user %s: %w", id, err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list users: %w", err)
+	}
+	next := ""
+	if len(out) > limit {
+		out, next = out[:limit], string(out[limit-1].ID())
+	}
+	return out, next, nil
+}

@@ -94,9 +94,8 @@ func (Indexer) Index(ctx context.Context, annotatedVCF io.Reader, index io.Write
 		return fmt.Errorf("write index header: %w", err)
 	}
 	var (
-		offset int64
-		lineNo int64
-		long   []byte
+		offset, lineNo, checked int64
+		long                    []byte
 	)
 	for {
 		line, err := br.ReadSlice('\n')
@@ -110,10 +109,11 @@ func (Indexer) Index(ctx context.Context, annotatedVCF io.Reader, index io.Write
 		}
 		if len(line) > 0 {
 			lineNo++
-			if lineNo%4096 == 0 {
+			if b.n >= checked+4096 { // by records indexed: a line may hold many
 				if cerr := ctx.Err(); cerr != nil {
 					return fmt.Errorf("index variants: %w", cerr)
 				}
+				checked = b.n
 			}
 			if line[0] != '#' {
 				if perr := b.addLine(line, offset); perr != nil {

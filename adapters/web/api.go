@@ -12,6 +12,7 @@ import (
 
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/jobs"
+	"github.com/gasproject/gas/ports"
 )
 
 // The JSON API (/api/v1) authenticates with personal bearer tokens only:
@@ -24,21 +25,26 @@ func apiError(w http.ResponseWriter, status int, msg string) {
 }
 
 func (s *Server) apiRoutes(r *mux.Router) {
-	r.HandleFunc("/me", s.api(s.apiMe)).Methods(http.MethodGet)
+	r.HandleFunc("/me", s.api(s.apiMe)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/jobs", s.api(s.apiSubmit)).Methods(http.MethodPost)
-	r.HandleFunc("/jobs", s.api(s.apiList)).Methods(http.MethodGet)
-	r.HandleFunc("/jobs/{id}", s.api(s.apiJob(s.apiGet))).Methods(http.MethodGet)
-	r.HandleFunc("/jobs/{id}/result", s.api(s.apiJob(s.apiResult))).Methods(http.MethodGet)
-	r.HandleFunc("/jobs/{id}/summary", s.api(s.apiJob(s.apiSummary))).Methods(http.MethodGet)
-	r.HandleFunc("/jobs/{id}/log", s.api(s.apiJob(s.apiLog))).Methods(http.MethodGet)
+	r.HandleFunc("/jobs", s.api(s.apiList)).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/jobs/{id}", s.api(s.apiJob(s.apiGet))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/jobs/{id}/result", s.api(s.apiJob(s.apiResult))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/jobs/{id}/summary", s.api(s.apiJob(s.apiSummary))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/jobs/{id}/log", s.api(s.apiJob(s.apiLog))).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/jobs/{id}/cancel", s.api(s.apiJob(s.apiCancel))).Methods(http.MethodPost)
 	r.HandleFunc("/jobs/{id}/retry", s.api(s.apiJob(s.apiRetry))).Methods(http.MethodPost)
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { apiError(w, http.StatusNotFound, "not found") })
+	// mux loses a method mismatch in a subrouter when a later route shares
+	// the prefix, so a miss here may be a 405: noRoute tells them apart.
+	r.NotFoundHandler = http.HandlerFunc(s.noRoute)
+	r.MethodNotAllowedHandler = http.HandlerFunc(s.noRoute)
 }
 
-// api authenticates a bearer token.
+// api authenticates a bearer token. Every API answer is one user's: no
+// cache may keep it.
 func (s *Server) api(next func(w http.ResponseWriter, r *http.Request, u *domain.User)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
 		u, err := s.bearerUser(r.Context(), r.Header.Get("Authorization"))
 		if err != nil {
 			if !errors.Is(err, errNoToken) && !isNotFound(err) {
@@ -157,8 +163,14 @@ func (s *Server) apiSubmit(w http.ResponseWriter, r *http.Request, u *domain.Use
 			apiError(w, http.StatusBadRequest, "the \"file\" field needs a file name ending in .vcf, .vcf.gz or .vcf.bgz")
 			return
 		}
-		j, err := s.d.Jobs.Upload(r.Context(), u.ID(), name, part)
+		body := s.uploadBody(w, part)
+		j, err := s.d.Jobs.Upload(r.Context(), u.ID(), name, body)
 		if err != nil {
+			if body.cutShort() {
+				s.log.WarnContext(r.Context(), "upload cut short", "user", u.ID(), "err", body.err)
+				apiError(w, http.StatusBadRequest, "the upload ended before the whole file arrived; send it again")
+				return
+			}
 			_, _ = io.CopyN(io.Discard, r.Body, 32<<20)
 			var tooLarge *domain.InputTooLargeError
 			switch {
@@ -221,7 +233,8 @@ func (s *Server) apiResult(w http.ResponseWriter, r *http.Request, u *domain.Use
 		writeJSON(w, http.StatusConflict, map[string]any{"error": "results not downloadable now", "download": jobToJSON(j, d).Download})
 		return
 	}
-	s.streamObject(r.Context(), w, j.Results().VCF, "text/x-vcf; charset=utf-8", jobs.AnnotatedName(j.InputName()))
+	name := jobs.AnnotatedName(j.InputName())
+	s.streamObject(r.Context(), w, j.Results().VCF, ports.DownloadType(name), name)
 }
 
 func (s *Server) apiSummary(w http.ResponseWriter, r *http.Request, u *domain.User, j *domain.Job) {

@@ -88,6 +88,9 @@ type harness struct {
 
 type harnessOpt func(*web.Options, *web.Deps)
 
+// testMetricsToken is the scraper's token of the harness's site.
+const testMetricsToken = "scraper-secret"
+
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	t.Helper()
 	clock := memory.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
@@ -104,14 +107,12 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	must(t, err)
 	restoreTopic, err := memory.NewTopic("restore-completions", h.restores)
 	must(t, err)
-	reqTopic, err := memory.NewTopic("job-requests", h.requests)
-	must(t, err)
 	thawTopic, err := memory.NewTopic("thaw-requests", h.thaws)
 	must(t, err)
 	h.outbox, err = memory.NewOutbox(clock, 100)
 	must(t, err)
 	pol := domain.DefaultPolicy()
-	h.jobs, err = jobs.NewService(h.store, h.users, h.objects, reqTopic, clock, memory.NewRandomIDs(),
+	h.jobs, err = jobs.NewService(h.store, h.users, h.objects, h.requests, clock, memory.NewRandomIDs(),
 		jobs.Config{Policy: pol, InputPrefix: "inputs/", ResultPrefix: "results/"})
 	must(t, err)
 	h.jobs.WithRestoreChecks(restoreTopic)
@@ -129,10 +130,11 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 			}
 			return out, nil
 		},
-		Samples:  []web.Sample{{Name: "sample.vcf", Description: "three variants", Data: []byte(sampleVCF)}},
-		Mounts:   map[string]http.Handler{"/objects": h.mem.Handler()},
-		PageSize: 3,
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Samples:      []web.Sample{{Name: "sample.vcf", Description: "three variants", Data: []byte(sampleVCF)}},
+		Mounts:       map[string]http.Handler{"/objects": h.mem.Handler()},
+		PageSize:     3,
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		MetricsToken: testMetricsToken,
 	}
 	for _, f := range opts {
 		f(&o, &deps)
@@ -361,7 +363,7 @@ func (h *harness) complete(id domain.JobID) *domain.Job {
 	must(h.t, err)
 	ann, err := results.New(h.objects, trivialEngine{}, vartable.NewIndexer())
 	must(h.t, err)
-	out, err := ann.Annotate(ctx, j.InputKey(), jobs.ResultKeys("results/", j.Owner(), id, "g1"))
+	out, err := ann.Annotate(ctx, j.InputKey(), jobs.ResultKeys("results/", j.Owner(), id, "g1"), domain.InputLimits{})
 	must(h.t, err)
 	must(h.t, j.Complete(h.clock.Now(), out.Keys, "synthetic-test-ref", out.Summary.Counts()))
 	j, err = h.store.Update(ctx, j)

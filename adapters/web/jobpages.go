@@ -173,7 +173,7 @@ func (s *Server) streamUpload(w http.ResponseWriter, r *http.Request) {
 	if err == nil && part.FormName() == csrfField {
 		token, _ = io.ReadAll(io.LimitReader(part, 256))
 	}
-	if !sess.csrfOK(string(token)) || !sameOrigin(r) {
+	if !sess.csrfOK(string(token)) || !s.sameOrigin(r) {
 		s.log.WarnContext(r.Context(), "CSRF check failed", "path", r.URL.Path)
 		s.errorPage(w, r, http.StatusForbidden, "This form has expired",
 			"The upload was not accepted because it did not come from this page or your session changed. Reload the page and try again.")
@@ -195,8 +195,14 @@ func (s *Server) streamUpload(w http.ResponseWriter, r *http.Request) {
 		s.uploadRefused(w, r, errNoFile)
 		return
 	}
-	j, err := s.d.Jobs.Upload(r.Context(), u.ID(), name, part)
+	body := s.uploadBody(w, part)
+	j, err := s.d.Jobs.Upload(r.Context(), u.ID(), name, body)
 	if err != nil {
+		if body.cutShort() {
+			s.log.WarnContext(r.Context(), "upload cut short", "user", u.ID(), "err", body.err)
+			s.errorPage(w, r, http.StatusBadRequest, "Upload incomplete", "The upload ended before the whole file arrived. Please send it again.")
+			return
+		}
 		// Read (and drop) the rest of a refused body so the browser gets
 		// the explanation instead of a reset connection.
 		_, _ = io.CopyN(io.Discard, r.Body, 32<<20)

@@ -22,12 +22,15 @@ func contextWithUser(ctx context.Context, u *domain.User) context.Context {
 type planData struct {
 	FreeLimit, MaxSize, Window string
 	LocalBilling               bool
+	// SelfService says users change their own plan (the open upgrade
+	// policy); otherwise the operators do, and the page says so.
+	SelfService bool
 }
 
 func (s *Server) plan() planData {
 	p := s.d.Jobs.Policy()
 	return planData{FreeLimit: domain.HumanBytes(p.FreeInputLimit), MaxSize: domain.HumanBytes(p.MaxInputSize),
-		Window: humanDuration(p.FreeWindow), LocalBilling: s.o.LocalBilling}
+		Window: humanDuration(p.FreeWindow), LocalBilling: s.o.LocalBilling, SelfService: s.d.Accounts.Upgrades() == domain.UpgradeOpen}
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
@@ -120,6 +123,8 @@ func (s *Server) finishSignIn(w http.ResponseWriter, r *http.Request, sess *sess
 		return
 	}
 	switch {
+	case s.d.Accounts.Upgrades() != domain.UpgradeOpen:
+		// The plan is the operators' to change: the requested one is ignored.
 	case tier == domain.TierPremium && !u.Premium():
 		if _, err := s.d.Accounts.Upgrade(r.Context(), u.ID()); err != nil {
 			s.serverError(w, r, err)
@@ -251,7 +256,9 @@ func (s *Server) subscribePage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 	u := currentUser(r)
 	if _, err := s.d.Accounts.Upgrade(r.Context(), u.ID()); err != nil {
-		s.serverError(w, r, err)
+		if !s.operatorsOnly(w, r, err) {
+			s.serverError(w, r, err)
+		}
 		return
 	}
 	s.redirectFlash(w, r, "/annotations", "You are now premium. Restoring your archived results has started; each result's page shows its retrieval tier and when it is expected back.")
@@ -260,7 +267,9 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 func (s *Server) downgrade(w http.ResponseWriter, r *http.Request) {
 	u := currentUser(r)
 	if _, err := s.d.Accounts.Downgrade(r.Context(), u.ID()); err != nil {
-		s.serverError(w, r, err)
+		if !s.operatorsOnly(w, r, err) {
+			s.serverError(w, r, err)
+		}
 		return
 	}
 	s.redirectFlash(w, r, "/subscribe", "Premium cancelled. Results of jobs completed from now on follow the free plan.")

@@ -3,6 +3,7 @@ package web
 import (
 	"container/list"
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -177,6 +178,9 @@ type tableView struct {
 
 const tablePageSize = 50
 
+// maxTablePage is the largest page number whose offset fits an int64.
+const maxTablePage = math.MaxInt64/tablePageSize + 1
+
 // tableQuery reads filter, sort and page from the query string.
 func tableQuery(q url.Values) (vartable.Filter, vartable.SortKey, bool, int64) {
 	f := vartable.Filter{Impact: q.Get("impact"), Consequence: q.Get("consequence"), Gene: strings.TrimSpace(q.Get("gene")), Known: q.Get("known")}
@@ -187,8 +191,11 @@ func tableQuery(q url.Values) (vartable.Filter, vartable.SortKey, bool, int64) {
 	if err != nil {
 		key = vartable.SortPosition
 	}
-	page, _ := strconv.ParseInt(q.Get("page"), 10, 64)
-	if page < 1 {
+	page, err := strconv.ParseInt(q.Get("page"), 10, 64)
+	switch {
+	case errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(q.Get("page"), "-"), page > maxTablePage:
+		page = maxTablePage // clamped to the last page once the total is known
+	case page < 1:
 		page = 1
 	}
 	return f, key, q.Get("desc") == "1", page
@@ -200,7 +207,14 @@ func (s *Server) table(r *http.Request, j *domain.Job) (*tableView, error) {
 		return nil, err
 	}
 	f, key, desc, page := tableQuery(r.URL.Query())
-	pg, err := ix.Query(r.Context(), vartable.Query{Filter: f, Sort: key, Desc: desc, Offset: (page - 1) * tablePageSize, Limit: tablePageSize})
+	query := func() (vartable.Page, error) {
+		return ix.Query(r.Context(), vartable.Query{Filter: f, Sort: key, Desc: desc, Offset: (page - 1) * tablePageSize, Limit: tablePageSize})
+	}
+	pg, err := query()
+	if last := max(1, (pg.Total+tablePageSize-1)/tablePageSize); err == nil && page > last {
+		page = last // a page past the end shows the last one
+		pg, err = query()
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -213,25 +212,6 @@ func (sess *session) csrfOK(token string) bool {
 	return token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(sess.CSRF)) == 1
 }
 
-// sameOrigin refuses a state-changing request whose Origin (or, lacking it,
-// Referer) names another site: defence in depth beside the CSRF token.
-func sameOrigin(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" || origin == "null" {
-		ref := r.Header.Get("Referer")
-		if ref == "" {
-			return origin == ""
-		}
-		u, err := url.Parse(ref)
-		if err != nil {
-			return false
-		}
-		return strings.EqualFold(u.Host, r.Host)
-	}
-	u, err := url.Parse(origin)
-	return err == nil && strings.EqualFold(u.Host, r.Host)
-}
-
 // form wraps a state-changing form handler: it parses the (small,
 // url-encoded) form and refuses it with 403 unless the CSRF token matches
 // and the request comes from this site.
@@ -251,7 +231,7 @@ func (s *Server) form(next http.HandlerFunc) http.HandlerFunc {
 		if token == "" {
 			token = r.Header.Get(csrfHeader)
 		}
-		if sess.fresh || !sess.csrfOK(token) || !sameOrigin(r) {
+		if sess.fresh || !sess.csrfOK(token) || !s.sameOrigin(r) {
 			s.log.WarnContext(r.Context(), "CSRF check failed", "path", r.URL.Path)
 			s.errorPage(w, r, http.StatusForbidden, "This form has expired",
 				"The form was not accepted because it did not come from this page or your session changed. Go back, reload the page and try again.")
@@ -305,6 +285,9 @@ func (s *Server) signedIn(next http.HandlerFunc) http.HandlerFunc {
 			s.errorPage(w, r, http.StatusUnauthorized, "Please sign in", "Your session has ended. Sign in and try again.")
 			return
 		}
+		// A signed-in page shows one user's jobs, inputs, results,
+		// summaries and logs: no cache may keep it.
+		w.Header().Set("Cache-Control", "no-store")
 		ctx := context.WithValue(context.WithValue(r.Context(), sessionKey, sess), userKey, u)
 		next(w, r.WithContext(ctx))
 	}

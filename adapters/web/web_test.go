@@ -268,7 +268,12 @@ func TestHealthReadyMetrics(t *testing.T) {
 	if r := b.get("/readyz"); r.StatusCode != 200 {
 		t.Fatalf("readyz: %d", r.StatusCode)
 	}
-	m := b.get("/metrics")
+	if r := b.get("/metrics"); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("metrics without the token: %d, want 401", r.StatusCode)
+	}
+	req, _ := http.NewRequest(http.MethodGet, h.ts.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+testMetricsToken)
+	m := b.do(req)
 	for _, want := range []string{`gas_http_request_duration_seconds_bucket{code="200",method="GET",route="/"`,
 		`gas_queue_messages{queue="annotate",state="visible"} 0`, `gas_jobs{status="PENDING"} 3`, "gas_annotated_variants_total"} {
 		if !strings.Contains(m.body, want) {

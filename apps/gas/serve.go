@@ -36,6 +36,7 @@ func init() {
 // serveConfig is `gas serve`'s command line.
 type serveConfig struct {
 	Addr             string
+	MetricsAddr      string
 	BaseURL          string
 	Window           time.Duration
 	Lease            time.Duration
@@ -46,10 +47,13 @@ type serveConfig struct {
 	DB               string
 	Known            string
 	Workers          int
+	MaxAlts          int
 	ExpeditedRestore time.Duration
 	StandardRestore  time.Duration
 	OIDC             oidc.Config
 	Quiet            bool
+	Upgrades         string
+	Admins           string
 	Pool             poolFlags
 }
 
@@ -65,6 +69,7 @@ func parseServe(args []string) (serveConfig, error) {
 	}
 	var c serveConfig
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve /healthz, /readyz and /metrics here, apart from the site (which serves no /metrics)")
 	fs.StringVar(&c.BaseURL, "base-url", "", "external URL of the site for links and redirects (default http://ADDR)")
 	fs.DurationVar(&c.Window, "window", def.FreeWindow, "free download window before results are archived")
 	fs.DurationVar(&c.Lease, "lease", def.Lease, "an annotator's claim on a job: after a crash, jobs that were running start again once it lapses")
@@ -74,7 +79,8 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.Cache, "cache", filepath.Join(cache, "gas"), "directory holding the default synthetic annotation database and its known-variants VCF")
 	fs.StringVar(&c.DB, "db", "", "annotation database to use instead of the default synthetic one (see `gas db build`)")
 	fs.StringVar(&c.Known, "known", "", "known-variants VCF (bgzip+tabix) for rsIDs and allele frequencies (default: the one the database recorded; none turns it off)")
-	fs.IntVar(&c.Workers, "workers", 2*runtime.NumCPU(), "most jobs annotated at once (the pool's maximum)")
+	fs.IntVar(&c.Workers, "workers", 2*runtime.NumCPU(), "most jobs annotated at once (the pool's maximum, shared out among users: see Fair share in docs/web.md)")
+	fs.IntVar(&c.MaxAlts, "max-alt-alleles", engine.DefaultMaxAlts, "most ALT alleles one VCF record may list")
 	c.Pool.register(fs)
 	fs.DurationVar(&c.ExpeditedRestore, "expedited-restore", 20*time.Second, "how long an Expedited retrieval from the local archive takes")
 	fs.DurationVar(&c.StandardRestore, "standard-restore", 2*time.Minute, "how long a Standard retrieval from the local archive takes")
@@ -82,6 +88,8 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.OIDC.ClientID, "oidc-client-id", os.Getenv("GAS_OIDC_CLIENT_ID"), "OIDC client id (enables Globus sign-in; env GAS_OIDC_CLIENT_ID)")
 	fs.StringVar(&c.OIDC.RedirectURL, "oidc-redirect", "", "OIDC redirect URL (default BASE-URL/auth/callback)")
 	fs.BoolVar(&c.Quiet, "quiet", false, "log warnings and errors only")
+	fs.StringVar(&c.Upgrades, "upgrade-policy", string(domain.UpgradeOpen), "who changes plans: open (users themselves, no payment: local mode and demos) or admin (the operators in --admins, on the admin page)")
+	fs.StringVar(&c.Admins, "admins", "", "comma-separated user ids of the operators who may use the admin page (a dev sign-in's id is on its profile's API)")
 	c.OIDC.ClientSecret = os.Getenv("GAS_OIDC_CLIENT_SECRET")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -89,6 +97,9 @@ func parseServe(args []string) (serveConfig, error) {
 	}
 	if len(pos) > 0 {
 		return c, fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
+	}
+	if u := domain.UpgradePolicy(c.Upgrades); u != domain.UpgradeOpen && u != domain.UpgradeAdmin {
+		return c, fmt.Errorf("%w: --upgrade-policy must be open or admin", errUsage)
 	}
 	if c.Window < 0 || c.Workers < 1 || c.ExpeditedRestore < 0 || c.StandardRestore < 0 || c.Lease < time.Second || c.MaxAttempts < 1 {
 		return c, fmt.Errorf("%w: --window and restore times must not be negative, --lease at least 1s, --workers and --max-attempts at least 1", errUsage)
@@ -177,15 +188,16 @@ func localListener(cfg serveConfig) (net.Listener, func(), error) {
 func localRuntime(cfg serveConfig, l net.Listener, store providers.JobCounter) *role.Runtime {
 	p := domain.DefaultPolicy()
 	p.FreeWindow, p.Lease, p.MaxAttempts = cfg.Window, cfg.Lease, cfg.MaxAttempts
+	p.Upgrades = domain.UpgradePolicy(cfg.Upgrades)
 	p.ExpeditedRestore, p.StandardRestore = cfg.ExpeditedRestore, cfg.StandardRestore
 	base := cfg.BaseURL
 	if base == "" {
 		base = "http://" + l.Addr().String()
 	}
 	rt := &role.Runtime{Log: slog.Default(), Metrics: web.NewMetrics(), Config: role.Config{
-		Role: role.Local, Addr: l.Addr().String(), ShutdownGrace: 10 * time.Second, BaseURL: base, Policy: p,
+		Role: role.Local, Addr: l.Addr().String(), MetricsAddr: cfg.MetricsAddr, ShutdownGrace: 10 * time.Second, BaseURL: base, Policy: p,
 		Pipeline:    role.Pipeline{RunnerConcurrency: cfg.Workers, RunnerPool: localPool(cfg), Wait: 2 * time.Second},
-		DeadLetters: true,
+		DeadLetters: true, Web: role.WebSettings{Admins: role.SplitIDs(cfg.Admins)},
 	}}
 	rt.Metrics.CountJobs(store.Counts)
 	return rt
@@ -212,7 +224,7 @@ type localRef struct {
 // scheduler shares the cores between them, and a lone job is not held to
 // half the machine.
 func localReference(ctx context.Context, cfg serveConfig) (*localRef, func(), error) {
-	rc := reference.Config{DB: cfg.DB, Known: cfg.Known, Logger: slog.Default()}
+	rc := reference.Config{DB: cfg.DB, Known: cfg.Known, MaxAlts: cfg.MaxAlts, Logger: slog.Default()}
 	var samples []syntheticSample
 	if cfg.DB == "" {
 		start := time.Now()
@@ -275,7 +287,7 @@ func localWebOptions(objects providers.LocalObjects, outbox providers.OutboxRead
 	return web.Options{
 		SessionKey: sec.Session, BaseURL: s.BaseURL, DevSignIn: true, StreamUploads: true, LocalBilling: true,
 		InputPrefix: s.InputPrefix, Outbox: outbox, Scaling: scalingStatus(rt),
-		Samples: ref.Samples, Reference: ref.Engine.Reference(), Logger: s.Logger,
+		Samples: ref.Samples, Reference: ref.Engine.Reference(), Logger: s.Logger, Admins: rt.Config.Web.Admins,
 		Mounts: map[string]http.Handler{presign.DefaultURLPrefix: objects.Handler()},
 	}
 }

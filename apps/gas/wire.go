@@ -9,6 +9,7 @@ import (
 
 	"github.com/gasproject/gas/apps/internal/providers"
 	"github.com/gasproject/gas/apps/internal/role"
+	"github.com/gasproject/gas/domain/accounts"
 	"github.com/gasproject/gas/domain/workers"
 )
 
@@ -30,5 +31,12 @@ func initEphemeral(ctx context.Context, cfg serveConfig) (*localApp, func(), err
 // deployment a reconciler role's configuration names.
 func initReconcile(ctx context.Context, rt *role.Runtime) (*workers.Reconciler, func(), error) {
 	wire.Build(providers.ReconcileCommandSet)
+	return nil, nil, nil
+}
+
+// initOperator wires an operator's command to the deployment the runtime
+// names: its profiles and the accounts service over them.
+func initOperator(ctx context.Context, rt *role.Runtime) (*accounts.Service, func(), error) {
+	wire.Build(providers.OperatorSet)
 	return nil, nil, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/gasproject/gas/adapters/sqlite"
 	"github.com/gasproject/gas/apps/internal/providers"
 	"github.com/gasproject/gas/apps/internal/role"
+	"github.com/gasproject/gas/domain/accounts"
 	"github.com/gasproject/gas/domain/workers"
 )
 
@@ -362,6 +363,33 @@ func initReconcile(ctx context.Context, rt *role.Runtime) (*workers.Reconciler, 
 		return nil, nil, err
 	}
 	return reconciler, func() {
+		cleanup()
+	}, nil
+}
+
+// initOperator wires an operator's command to the deployment the runtime
+// names: its profiles and the accounts service over them.
+func initOperator(ctx context.Context, rt *role.Runtime) (*accounts.Service, func(), error) {
+	config := providers.RoleAWSConfig(rt)
+	clients, cleanup, err := providers.RoleAWSClients(ctx, rt, config)
+	if err != nil {
+		return nil, nil, err
+	}
+	userStore, err := providers.AWSUserStore(clients, config)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	billing := providers.MemoryBilling()
+	clock := providers.SystemClock()
+	settings := providers.RoleSettings(rt)
+	bus, err := providers.AWSMessages(ctx, clients, config, clock, settings)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	service := providers.AccountsService(userStore, billing, bus, clock, settings)
+	return service, func() {
 		cleanup()
 	}, nil
 }

@@ -37,8 +37,13 @@ type Config struct {
 	// most 12 hours from its receipt, after which a long job's message
 	// would reappear while it runs). Default 11 h; it must stay under 12 h.
 	MaxHold time.Duration
-	// Concurrency is how many messages one worker handles at once (default 1).
+	// Concurrency is how many messages one worker handles at once (default
+	// 1): the runner's slots, which its Dispatcher shares out among users.
 	Concurrency int
+	// Lookahead is how many deliveries the runner's Dispatcher holds for
+	// users at their in-flight cap before its slots stop receiving (default
+	// 1000).
+	Lookahead int
 	// RetryDelay is the first backoff after a failed step; it doubles per
 	// delivery up to the queue's maximum delay (default 10 s).
 	RetryDelay time.Duration
@@ -95,6 +100,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Concurrency <= 0 {
 		c.Concurrency = 1
+	}
+	if c.Lookahead <= 0 {
+		c.Lookahead = 1000
 	}
 	if c.RetryDelay <= 0 {
 		c.RetryDelay = 10 * time.Second

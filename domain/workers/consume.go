@@ -185,7 +185,7 @@ func (c *consumer) keepVisible(ctx context.Context, d ports.Message, h *holding)
 // done. The copy is sent first, so a crash in between duplicates the
 // message rather than loses it.
 func (c *consumer) handOver(ctx context.Context, d ports.Message, h *holding) {
-	if err := c.queue.Send(ctx, d.Body, c.cfg.Visibility); err != nil {
+	if err := c.queue.Send(ctx, ports.Outgoing{Body: d.Body, Delay: c.cfg.Visibility, Group: d.Group}); err != nil {
 		c.log.WarnContext(ctx, "could not hand a long-held message over; trying again at the next heartbeat", "message", d.ID, "err", err)
 		return
 	}

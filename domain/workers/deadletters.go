@@ -117,7 +117,7 @@ func (d *DeadLetters) park(ctx context.Context, m message.Body) error {
 	now := d.p.Clock.Now()
 	m.Queue, m.ParkedAt, m.Due = d.p.Queue, now, time.Time{}
 	m.Reason = fmt.Sprintf("kept failing on queue %s after %d redrives", d.p.Queue, m.Redrives)
-	if err := d.p.Parked.Send(ctx, m.Encode(), 0); err != nil {
+	if err := d.p.Parked.Send(ctx, ports.Outgoing{Body: m.Encode(), Group: m.Group()}); err != nil {
 		return fmt.Errorf("park %s: %w", m, err)
 	}
 	d.c.log.ErrorContext(ctx, "message parked after repeated failures; the reconciler repairs its job from the stores",

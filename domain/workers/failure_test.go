@@ -121,7 +121,7 @@ func TestLeaseTakeoverAfterWorkerDies(t *testing.T) {
 		t.Fatalf("after crash: %s", got.Status())
 	}
 	// A duplicate request arrives while the lease is live.
-	if err := w.queues[qAnnotate].Send(w.ctx, message.JobRequest(j.ID(), "ada").Encode(), 0); err != nil {
+	if err := w.queues[qAnnotate].Send(w.ctx, ports.Outgoing{Body: message.JobRequest(j.ID(), "ada").Encode()}); err != nil {
 		t.Fatal(err)
 	}
 	w.mustDeliver(qAnnotate)

@@ -164,6 +164,13 @@ func (f *faultyUsers) Update(ctx context.Context, u *domain.User) (*domain.User,
 	return f.s.Update(ctx, u)
 }
 
+func (f *faultyUsers) List(ctx context.Context, cursor string, limit int) ([]*domain.User, string, error) {
+	if err := f.inj.call(ctx, "users.List"); err != nil {
+		return nil, "", err
+	}
+	return f.s.List(ctx, cursor, limit)
+}
+
 type faultyObjects struct {
 	s   ports.ObjectStore
 	inj *injector
@@ -265,14 +272,14 @@ type faultyQueue struct {
 	w    *world // for lost sends
 }
 
-func (f *faultyQueue) Send(ctx context.Context, body []byte, delay time.Duration) error {
+func (f *faultyQueue) Send(ctx context.Context, m ports.Outgoing) error {
 	if err := f.inj.call(ctx, f.name+".Send"); err != nil {
 		return err
 	}
 	if f.w != nil && f.w.lost(f.name+".Send") {
 		return nil
 	}
-	return f.q.Send(ctx, body, delay)
+	return f.q.Send(ctx, m)
 }
 
 func (f *faultyQueue) Receive(ctx context.Context, max int, vis, wait time.Duration) ([]ports.Message, error) {

@@ -251,7 +251,7 @@ func TestDeadLettersNeverFailARunningJob(t *testing.T) {
 	}
 	body := message.JobRequest(j.ID(), "ada")
 	body.Redrives = w.cfg.MaxRedrives // its budget spent
-	if err := w.queues[dlq(qAnnotate)].Send(w.ctx, body.Encode(), 0); err != nil {
+	if err := w.queues[dlq(qAnnotate)].Send(w.ctx, ports.Outgoing{Body: body.Encode(), Group: body.Group()}); err != nil {
 		t.Fatal(err)
 	}
 	w.mustDeliver(dlq(qAnnotate))

@@ -67,7 +67,6 @@ type world struct {
 
 // Topics of the contract, as the queues they fan out to.
 const (
-	tRequests = "job-requests"
 	tResults  = "job-results"
 	tThaws    = "thaw-requests"
 	tRestores = "restore-completions"
@@ -109,8 +108,7 @@ func newWorld(t testing.TB, receives ...int) *world {
 			clock: clock, written: map[domain.JobID]time.Time{}},
 		users: memory.NewUserStore(), objects: objects,
 		outbox: outbox, queues: map[string]*memory.Queue{}, policy: policy,
-		topics: map[string][]string{tRequests: {qAnnotate}, tResults: {qNotify}, tThaws: {qThaw},
-			tRestores: {qRestore}},
+		topics:    map[string][]string{tResults: {qNotify}, tThaws: {qThaw}, tRestores: {qRestore}},
 		annotator: newFakeAnnotator(),
 	}
 	ids := memory.NewSequenceIDs("msg")
@@ -137,7 +135,7 @@ func newWorld(t testing.TB, receives ...int) *world {
 			if !ok {
 				return fmt.Errorf("archive %s names no job", c.ArchiveID)
 			}
-			return w.queues[qRestore].Send(ctx, message.RestoreCompleted(id).Encode(), 0)
+			return w.queues[qRestore].Send(ctx, ports.Outgoing{Body: message.RestoreCompleted(id).Encode()})
 		}))
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +149,7 @@ func newWorld(t testing.TB, receives ...int) *world {
 		Logger: discardLogger(),
 	}
 	p := w.ports(nil)
-	w.jobsSvc, err = jobs.NewService(p.jobs, p.users, p.objects, p.topic(tRequests), clock, memory.NewSequenceIDs("job"),
+	w.jobsSvc, err = jobs.NewService(p.jobs, p.users, p.objects, p.queue(qAnnotate), clock, memory.NewSequenceIDs("job"),
 		jobs.Config{Policy: policy, InputPrefix: "inputs/", ResultPrefix: "results/", Logger: discardLogger()})
 	if err != nil {
 		t.Fatal(err)
@@ -216,7 +214,7 @@ func (t topic) Publish(ctx context.Context, body []byte) error {
 	}
 	var errs []error
 	for _, s := range t.subs {
-		errs = append(errs, t.p.w.queues[s].Send(ctx, body, 0))
+		errs = append(errs, t.p.w.queues[s].Send(ctx, ports.Outgoing{Body: body}))
 	}
 	return errors.Join(errs...)
 }

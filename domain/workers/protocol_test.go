@@ -10,6 +10,7 @@ import (
 
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/jobs"
+	"github.com/gasproject/gas/ports"
 	"github.com/gasproject/gas/ports/message"
 )
 
@@ -273,7 +274,7 @@ func testUpgradeRestores(t *testing.T, refuseExpedited bool) {
 		}
 	}
 	// An early completion notification is harmless: the retrieval is not done.
-	if err := w.queues[qRestore].Send(w.ctx, message.RestoreCompleted(ids[0]).Encode(), 0); err != nil {
+	if err := w.queues[qRestore].Send(w.ctx, ports.Outgoing{Body: message.RestoreCompleted(ids[0]).Encode()}); err != nil {
 		t.Fatal(err)
 	}
 	w.mustDeliver(qRestore)

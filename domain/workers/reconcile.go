@@ -89,12 +89,11 @@ func (r Report) Total() int {
 type ReconcilerPorts struct {
 	Jobs     ports.JobStore
 	Users    ports.UserStore
-	Requests ports.Publisher // job-requests topic
 	Results  ports.Publisher // job-results topic
 	Thaws    ports.Publisher // thaw-requests topic
 	Restores ports.Publisher // restore-completions topic
 	Archives ports.Queue     // archive queue (delayed sends)
-	Annotate ports.Queue     // annotate queue, whose depth tells a backlog from a loss
+	Annotate ports.Queue     // annotate queue: requests go there, and its depth tells a backlog from a loss
 	Clock    ports.Clock
 }
 
@@ -115,7 +114,7 @@ type Reconciler struct {
 // NewReconciler checks the ports; observe (nil: none) sees every pass's
 // report and error, for metrics.
 func NewReconciler(p ReconcilerPorts, cfg Config, observe func(Report, error)) (*Reconciler, error) {
-	if p.Jobs == nil || p.Users == nil || p.Requests == nil || p.Results == nil || p.Thaws == nil ||
+	if p.Jobs == nil || p.Users == nil || p.Results == nil || p.Thaws == nil ||
 		p.Restores == nil || p.Archives == nil || p.Annotate == nil || p.Clock == nil {
 		return nil, fmt.Errorf("%w: reconciler needs every port", ErrConfig)
 	}
@@ -313,7 +312,7 @@ func (p *pass) requestStranded(ctx context.Context) {
 }
 
 func (p *pass) request(ctx context.Context, j *domain.Job) error {
-	return message.Publish(ctx, p.r.p.Requests, message.JobRequest(j.ID(), j.Owner()))
+	return message.Schedule(ctx, p.r.p.Annotate, message.JobRequest(j.ID(), j.Owner()), p.r.p.Clock.Now())
 }
 
 // expire returns a job whose worker is gone to PENDING (or FAILED when it

@@ -20,7 +20,7 @@ import (
 // reconciler is the reconciler over this portset.
 func (p portset) reconciler() *workers.Reconciler {
 	r, err := workers.NewReconciler(workers.ReconcilerPorts{Jobs: p.jobs, Users: p.users,
-		Requests: p.topic(tRequests), Results: p.topic(tResults), Thaws: p.topic(tThaws), Restores: p.topic(tRestores),
+		Results: p.topic(tResults), Thaws: p.topic(tThaws), Restores: p.topic(tRestores),
 		Archives: p.queue(qArchive), Annotate: p.queue(qAnnotate), Clock: p.w.clock}, p.w.cfg, nil)
 	if err != nil {
 		p.w.t.Fatal(err)
@@ -94,9 +94,9 @@ func TestReconcileRequestsJobsWhoseSubmitDied(t *testing.T) {
 	w := newWorld(t)
 	w.signIn("ada")
 	inj := newInjector(0, 0)
-	inj.failOn = "publish" // the process dies at the publish: not even the withdrawal happens
+	inj.failOn = "annotate.Send" // the process dies at the send: not even the withdrawal happens
 	p := w.ports(inj)
-	dying, err := jobs.NewService(p.jobs, p.users, p.objects, p.topic(tRequests), w.clock, memory.NewSequenceIDs("dying"),
+	dying, err := jobs.NewService(p.jobs, p.users, p.objects, p.queue(qAnnotate), w.clock, memory.NewSequenceIDs("dying"),
 		jobs.Config{Policy: w.policy, InputPrefix: "inputs/", ResultPrefix: "results/", Logger: discardLogger()})
 	if err != nil {
 		t.Fatal(err)
@@ -109,9 +109,9 @@ func TestReconcileRequestsJobsWhoseSubmitDied(t *testing.T) {
 		t.Fatal(err)
 	}
 	inj2 := newInjector(0, 0)
-	inj2.failOn = "publish"
+	inj2.failOn = "annotate.Send"
 	p2 := w.ports(inj2)
-	dying2, _ := jobs.NewService(p2.jobs, p2.users, p2.objects, p2.topic(tRequests), w.clock, memory.NewSequenceIDs("x"),
+	dying2, _ := jobs.NewService(p2.jobs, p2.users, p2.objects, p2.queue(qAnnotate), w.clock, memory.NewSequenceIDs("x"),
 		jobs.Config{Policy: w.policy, InputPrefix: "inputs/", ResultPrefix: "results/", Logger: discardLogger()})
 	if _, err := dying2.Submit(w.ctx, "ada", "presigned-1", "b.vcf"); err == nil {
 		t.Fatal("submit survived the crash")

@@ -25,7 +25,7 @@ type Kind string
 
 // The message kinds of the topology in the contract.
 const (
-	// KindJobRequest asks the annotator runner to run a job (job-requests topic).
+	// KindJobRequest asks the annotator runner to run a job (sent to the annotate queue in its user's group).
 	KindJobRequest Kind = "job-request"
 	// KindJobResult tells the notifier a job reached COMPLETED or FAILED (job-results topic).
 	KindJobResult Kind = "job-result"
@@ -169,13 +169,18 @@ func Publish(ctx context.Context, p ports.Publisher, m Body) error {
 
 // Schedule sends m to q so that it arrives when due: at once if Due is not
 // after now, else after the remaining time capped at MaxDelay (the receiver
-// re-delays it until due, see Remaining).
+// re-delays it until due, see Remaining). It goes in its user's group.
 func Schedule(ctx context.Context, q ports.Queue, m Body, now time.Time) error {
-	if err := q.Send(ctx, m.Encode(), m.Remaining(now)); err != nil {
+	if err := q.Send(ctx, ports.Outgoing{Body: m.Encode(), Delay: m.Remaining(now), Group: m.Group()}); err != nil {
 		return fmt.Errorf("schedule %s: %w", m, err)
 	}
 	return nil
 }
+
+// Group is the tenant m belongs to on a shared queue: the user it is
+// about, so a fair queue serves every user's requests in turn ("" when m
+// names no user).
+func (m Body) Group() string { return string(m.User) }
 
 // Remaining is the delay to send m with at now: zero when due, else the
 // time left capped at MaxDelay.

@@ -10,7 +10,6 @@ import (
 // Topic and queue names of the topology. They are base names: local mode
 // uses them as they are, a deployment on AWS prefixes them (awsconfig).
 const (
-	TopicJobRequests        = "job-requests"
 	TopicJobResults         = "job-results"
 	TopicThawRequests       = "thaw-requests"
 	TopicRestoreCompletions = "restore-completions"
@@ -68,6 +67,12 @@ type QueueSpec struct {
 	// Visibility is the queue's default visibility timeout: what a receive
 	// naming none gets. Workers pass their own on every receive.
 	Visibility time.Duration
+	// Fair marks a queue whose messages are sent straight to it in their
+	// user's message group (Body.Group), so one user's backlog cannot
+	// hold up the others: SQS serves it as a fair queue, the annotator's
+	// dispatcher round-robin. No topic may feed it, since SNS does not
+	// reliably carry the group on to a standard queue.
+	Fair bool
 }
 
 // DeadLetter is the name of the queue's dead-letter queue.
@@ -118,24 +123,30 @@ type ReconcilerSpec struct {
 }
 
 // DefaultTopology is GAS's topology (ARCHITECTURE.md, Messages). The
-// archive queue takes only direct sends (delayed archive requests); the
-// restore queue takes completion notices and the polling fallback's
-// scheduled checks.
+// annotate queue takes only direct sends: an annotation request carries
+// its user's id as the message group (ports.Outgoing.Group), which makes
+// it a fair queue on SQS, and SNS does not reliably pass a message group
+// on to a standard queue (its FIFO guide says it never does; its Publish
+// reference says standard topics now do), while a topic with one
+// subscriber adds nothing to a direct send. The archive queue takes only
+// direct sends too (delayed archive requests); the restore queue takes
+// completion notices and the polling fallback's scheduled checks.
 func DefaultTopology() Topology {
 	queue := func(name, purpose, consumer string, kinds ...Kind) QueueSpec {
 		return QueueSpec{Name: name, Purpose: purpose, Carries: kinds, Consumer: consumer,
 			DeadLetterConsumer: RoleNotifier, MaxReceives: DefaultMaxReceives, Visibility: DefaultVisibility}
 	}
+	annotate := queue(QueueAnnotate, "annotation requests", RoleAnnotator, KindJobRequest)
+	annotate.Fair = true
 	return Topology{
 		Topics: []TopicSpec{
-			{Name: TopicJobRequests, Purpose: "job requests", Carries: []Kind{KindJobRequest}, Subscribers: []string{QueueAnnotate}},
 			{Name: TopicJobResults, Purpose: "job results", Carries: []Kind{KindJobResult}, Subscribers: []string{QueueNotify}},
 			{Name: TopicThawRequests, Purpose: "thaw requests", Carries: []Kind{KindThaw}, Subscribers: []string{QueueThaw}},
 			{Name: TopicRestoreCompletions, Purpose: "restore completions", Carries: []Kind{KindRestore},
 				Subscribers: []string{QueueRestore}, ColdStorage: true},
 		},
 		Queues: []QueueSpec{
-			queue(QueueAnnotate, "annotation requests", RoleAnnotator, KindJobRequest),
+			annotate,
 			queue(QueueNotify, "job results to e-mail", RoleNotifier, KindJobResult),
 			queue(QueueThaw, "thaw-user requests", RoleThawer, KindThaw),
 			queue(QueueRestore, "restore completions and checks", RoleRestorer, KindRestore),
@@ -144,8 +155,8 @@ func DefaultTopology() Topology {
 		Parked: QueueParked,
 		Reconciler: ReconcilerSpec{
 			Role:      RoleReconciler,
-			Publishes: []string{TopicJobRequests, TopicJobResults, TopicThawRequests, TopicRestoreCompletions},
-			Sends:     []string{QueueArchive},
+			Publishes: []string{TopicJobResults, TopicThawRequests, TopicRestoreCompletions},
+			Sends:     []string{QueueAnnotate, QueueArchive},
 			Watches:   []string{QueueAnnotate},
 		},
 	}
@@ -241,6 +252,9 @@ func (t Topology) Validate() error {
 			if !ok {
 				errs = append(errs, fmt.Errorf("topic %q: subscriber %q is not a queue", p.Name, s))
 				continue
+			}
+			if q.Fair {
+				errs = append(errs, fmt.Errorf("topic %q feeds the fair queue %q, whose message groups it would drop", p.Name, s))
 			}
 			for _, k := range p.Carries {
 				if !slices.Contains(q.Carries, k) {

@@ -39,6 +39,13 @@ func TestDefaultTopologyHoldsTogether(t *testing.T) {
 	if f := top.Feeders(QueueArchive); len(f) != 0 {
 		t.Errorf("archive queue is fed by %v; it takes direct sends only", f)
 	}
+	// Annotation requests go straight to a fair queue in their user's group.
+	if q, _ := top.Queue(QueueAnnotate); !q.Fair || len(top.Feeders(QueueAnnotate)) != 0 {
+		t.Errorf("annotate queue %+v fed by %v; want a fair queue taking direct sends only", q, top.Feeders(QueueAnnotate))
+	}
+	if g := JobRequest("j", "u@example.org").Group(); g != "u@example.org" {
+		t.Errorf("a job request's group is %q, want its user", g)
+	}
 	if q, _ := top.Queue(QueueAnnotate); q.DeadLetter() != "annotate-dlq" || q.Consumer != RoleAnnotator {
 		t.Errorf("annotate queue: %+v", q)
 	}
@@ -66,6 +73,9 @@ func TestValidateNamesTheMistake(t *testing.T) {
 		"reconciler role":       {func(t *Topology) { t.Reconciler.Role = "" }, "reconciler"},
 		"reconciler topic":      {func(t *Topology) { t.Reconciler.Publishes = []string{"nowhere"} }, "not a topic"},
 		"reconciler queue":      {func(t *Topology) { t.Reconciler.Sends = []string{QueueParked} }, "not a queue"},
+		"topic feeds fair queue": {func(t *Topology) {
+			t.Topics[0].Subscribers, t.Topics[0].Carries = []string{QueueAnnotate}, []Kind{KindJobRequest}
+		}, "message groups"},
 	} {
 		top := DefaultTopology()
 		c.edit(&top)

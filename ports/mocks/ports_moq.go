@@ -368,6 +368,9 @@ var _ ports.UserStore = &UserStoreMock{}
 //			GetFunc: func(ctx context.Context, id domain.UserID) (*domain.User, error) {
 //				panic("mock out the Get method")
 //			},
+//			ListFunc: func(ctx context.Context, cursor string, limit int) ([]*domain.User, string, error) {
+//				panic("mock out the List method")
+//			},
 //			UpdateFunc: func(ctx context.Context, user *domain.User) (*domain.User, error) {
 //				panic("mock out the Update method")
 //			},
@@ -383,6 +386,9 @@ type UserStoreMock struct {
 
 	// GetFunc mocks the Get method.
 	GetFunc func(ctx context.Context, id domain.UserID) (*domain.User, error)
+
+	// ListFunc mocks the List method.
+	ListFunc func(ctx context.Context, cursor string, limit int) ([]*domain.User, string, error)
 
 	// UpdateFunc mocks the Update method.
 	UpdateFunc func(ctx context.Context, user *domain.User) (*domain.User, error)
@@ -403,6 +409,15 @@ type UserStoreMock struct {
 			// ID is the id argument value.
 			ID domain.UserID
 		}
+		// List holds details about calls to the List method.
+		List []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// Cursor is the cursor argument value.
+			Cursor string
+			// Limit is the limit argument value.
+			Limit int
+		}
 		// Update holds details about calls to the Update method.
 		Update []struct {
 			// Ctx is the ctx argument value.
@@ -413,6 +428,7 @@ type UserStoreMock struct {
 	}
 	lockCreate sync.RWMutex
 	lockGet    sync.RWMutex
+	lockList   sync.RWMutex
 	lockUpdate sync.RWMutex
 }
 
@@ -485,6 +501,46 @@ func (mock *UserStoreMock) GetCalls() []struct {
 	mock.lockGet.RLock()
 	calls = mock.calls.Get
 	mock.lockGet.RUnlock()
+	return calls
+}
+
+// List calls ListFunc.
+func (mock *UserStoreMock) List(ctx context.Context, cursor string, limit int) ([]*domain.User, string, error) {
+	if mock.ListFunc == nil {
+		panic("UserStoreMock.ListFunc: method is nil but UserStore.List was just called")
+	}
+	callInfo := struct {
+		Ctx    context.Context
+		Cursor string
+		Limit  int
+	}{
+		Ctx:    ctx,
+		Cursor: cursor,
+		Limit:  limit,
+	}
+	mock.lockList.Lock()
+	mock.calls.List = append(mock.calls.List, callInfo)
+	mock.lockList.Unlock()
+	return mock.ListFunc(ctx, cursor, limit)
+}
+
+// ListCalls gets all the calls that were made to List.
+// Check the length with:
+//
+//	len(mockedUserStore.ListCalls())
+func (mock *UserStoreMock) ListCalls() []struct {
+	Ctx    context.Context
+	Cursor string
+	Limit  int
+} {
+	var calls []struct {
+		Ctx    context.Context
+		Cursor string
+		Limit  int
+	}
+	mock.lockList.RLock()
+	calls = mock.calls.List
+	mock.lockList.RUnlock()
 	return calls
 }
 
@@ -963,7 +1019,7 @@ var _ ports.Queue = &QueueMock{}
 //			ReceiveFunc: func(ctx context.Context, max int, visibility time.Duration, wait time.Duration) ([]ports.Message, error) {
 //				panic("mock out the Receive method")
 //			},
-//			SendFunc: func(ctx context.Context, body []byte, delay time.Duration) error {
+//			SendFunc: func(ctx context.Context, m ports.Outgoing) error {
 //				panic("mock out the Send method")
 //			},
 //			StatsFunc: func(ctx context.Context) (ports.QueueStats, error) {
@@ -986,7 +1042,7 @@ type QueueMock struct {
 	ReceiveFunc func(ctx context.Context, max int, visibility time.Duration, wait time.Duration) ([]ports.Message, error)
 
 	// SendFunc mocks the Send method.
-	SendFunc func(ctx context.Context, body []byte, delay time.Duration) error
+	SendFunc func(ctx context.Context, m ports.Outgoing) error
 
 	// StatsFunc mocks the Stats method.
 	StatsFunc func(ctx context.Context) (ports.QueueStats, error)
@@ -1024,10 +1080,8 @@ type QueueMock struct {
 		Send []struct {
 			// Ctx is the ctx argument value.
 			Ctx context.Context
-			// Body is the body argument value.
-			Body []byte
-			// Delay is the delay argument value.
-			Delay time.Duration
+			// M is the m argument value.
+			M ports.Outgoing
 		}
 		// Stats holds details about calls to the Stats method.
 		Stats []struct {
@@ -1163,23 +1217,21 @@ func (mock *QueueMock) ReceiveCalls() []struct {
 }
 
 // Send calls SendFunc.
-func (mock *QueueMock) Send(ctx context.Context, body []byte, delay time.Duration) error {
+func (mock *QueueMock) Send(ctx context.Context, m ports.Outgoing) error {
 	if mock.SendFunc == nil {
 		panic("QueueMock.SendFunc: method is nil but Queue.Send was just called")
 	}
 	callInfo := struct {
-		Ctx   context.Context
-		Body  []byte
-		Delay time.Duration
+		Ctx context.Context
+		M   ports.Outgoing
 	}{
-		Ctx:   ctx,
-		Body:  body,
-		Delay: delay,
+		Ctx: ctx,
+		M:   m,
 	}
 	mock.lockSend.Lock()
 	mock.calls.Send = append(mock.calls.Send, callInfo)
 	mock.lockSend.Unlock()
-	return mock.SendFunc(ctx, body, delay)
+	return mock.SendFunc(ctx, m)
 }
 
 // SendCalls gets all the calls that were made to Send.
@@ -1187,14 +1239,12 @@ func (mock *QueueMock) Send(ctx context.Context, body []byte, delay time.Duratio
 //
 //	len(mockedQueue.SendCalls())
 func (mock *QueueMock) SendCalls() []struct {
-	Ctx   context.Context
-	Body  []byte
-	Delay time.Duration
+	Ctx context.Context
+	M   ports.Outgoing
 } {
 	var calls []struct {
-		Ctx   context.Context
-		Body  []byte
-		Delay time.Duration
+		Ctx context.Context
+		M   ports.Outgoing
 	}
 	mock.lockSend.RLock()
 	calls = mock.calls.Send

@@ -109,7 +109,7 @@ func (n Names) Buckets() []string {
 
 // queueVariable and topicVariable name the variable overriding the SQS or
 // SNS name of a topology queue or topic (annotate: GAS_ANNOTATE_QUEUE,
-// job-requests: GAS_JOB_REQUESTS_TOPIC).
+// job-results: GAS_JOB_RESULTS_TOPIC).
 func queueVariable(base string) string { return "GAS_" + envWord(base) + "_QUEUE" }
 
 func topicVariable(base string) string { return "GAS_" + envWord(base) + "_TOPIC" }

@@ -84,7 +84,7 @@ func TestVariablesDocumentEveryOverride(t *testing.T) {
 		seen[v.Name] = true
 	}
 	for _, must := range []string{"GAS_AWS_REGION", "GAS_AWS_ENDPOINT", "GAS_JOBS_TABLE", "GAS_TOKENS_TABLE", "GAS_RESTORE_QUEUE",
-		"GAS_ANNOTATE_QUEUE", "GAS_JOB_REQUESTS_TOPIC", "GAS_RESTORE_COMPLETIONS_TOPIC", "GAS_COLD_STORAGE", "GAS_MAX_RECEIVES"} {
+		"GAS_ANNOTATE_QUEUE", "GAS_JOB_RESULTS_TOPIC", "GAS_RESTORE_COMPLETIONS_TOPIC", "GAS_COLD_STORAGE", "GAS_MAX_RECEIVES"} {
 		if !seen[must] {
 			t.Errorf("%s is not documented", must)
 		}

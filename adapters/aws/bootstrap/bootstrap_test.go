@@ -32,8 +32,8 @@ func TestBootstrapIsIdempotent(t *testing.T) {
 	ctx := awstest.Ctx(t)
 	n := c.Names
 	// 3 buckets, 4 tables and the sessions' time to live, 5 queues + 5
-	// DLQs + the parked queue, 4 topics, 4 subscriptions.
-	if got, want := len(first.Created), 3+4+1+11+4+4; got != want {
+	// DLQs + the parked queue, 3 topics, 3 subscriptions.
+	if got, want := len(first.Created), 3+4+1+11+3+3; got != want {
 		t.Fatalf("first run created %d resources, want %d: %v", got, want, first.Created)
 	}
 	second, err := bootstrap.Run(ctx, env.Clients, c, slog.New(slog.NewTextHandler(io.Discard, nil)))

@@ -2,6 +2,7 @@ package dynamostore
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 
@@ -54,6 +55,15 @@ func (s *UserStore) Get(ctx context.Context, id domain.UserID) (*domain.User, er
 	if err != nil {
 		return nil, fmt.Errorf("get user %s: %w", id, err)
 	}
+	u, err := userFromItem(it)
+	if err != nil {
+		return nil, fmt.Errorf("get user %s: %w", id, err)
+	}
+	return u, nil
+}
+
+// userFromItem reads a profile item.
+func userFromItem(it map[string]types.AttributeValue) (*domain.User, error) {
 	r := &reader{it: it}
 	snap := domain.UserSnapshot{
 		ID: domain.UserID(r.s(aID)), Name: r.s(uName), Email: r.s(uEmail), Institution: r.s(uInstitution),
@@ -61,13 +71,9 @@ func (s *UserStore) Get(ctx context.Context, id domain.UserID) (*domain.User, er
 		Version: r.n(uVersion), // absent on profiles written before versions: 0
 	}
 	if r.err != nil {
-		return nil, fmt.Errorf("get user %s: %w", id, r.err)
+		return nil, r.err
 	}
-	u, err := domain.RestoreUser(snap)
-	if err != nil {
-		return nil, fmt.Errorf("get user %s: %w", id, err)
-	}
-	return u, nil
+	return domain.RestoreUser(snap)
 }
 
 func userItem(snap domain.UserSnapshot) item {
@@ -148,4 +154,48 @@ func (s *UserStore) Update(ctx context.Context, u *domain.User) (*domain.User, e
 		return nil, fmt.Errorf("update user %s: %w", snap.ID, err)
 	}
 	return updated, nil
+}
+
+// List scans the table a page at a time; the cursor is the last id of the
+// page before (base64). Like ListByUser it asks for one more than limit so
+// "next" is empty exactly after the last page.
+func (s *UserStore) List(ctx context.Context, cur string, limit int) ([]*domain.User, string, error) {
+	if limit <= 0 {
+		return nil, "", fmt.Errorf("list users: limit %d must be positive", limit)
+	}
+	var start map[string]types.AttributeValue
+	if cur != "" {
+		id, err := base64.RawURLEncoding.DecodeString(cur)
+		if err != nil || len(id) == 0 {
+			return nil, "", fmt.Errorf("list users: %w", ErrBadCursor)
+		}
+		start = map[string]types.AttributeValue{aID: str(string(id))}
+	}
+	var items []map[string]types.AttributeValue
+	for {
+		out, err := s.db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(s.table), ConsistentRead: aws.Bool(true),
+			Limit: aws.Int32(int32(limit + 1 - len(items))), ExclusiveStartKey: start})
+		if err != nil {
+			return nil, "", fmt.Errorf("list users: %w", err)
+		}
+		items = append(items, out.Items...)
+		start = out.LastEvaluatedKey
+		if len(items) > limit || start == nil {
+			break
+		}
+	}
+	next := ""
+	if len(items) > limit {
+		items = items[:limit]
+		next = base64.RawURLEncoding.EncodeToString([]byte(getS(items[limit-1], aID)))
+	}
+	out := make([]*domain.User, 0, len(items))
+	for _, it := range items {
+		u, err := userFromItem(it)
+		if err != nil {
+			return nil, "", fmt.Errorf("list users: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, next, nil
 }

@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/gasproject/gas/adapters/aws/awstest"
-	"github.com/gasproject/gas/adapters/aws/snstopic"
+	"github.com/gasproject/gas/adapters/aws/sqsqueue"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/jobs"
 	"github.com/gasproject/gas/ports/message"
@@ -59,17 +59,17 @@ func TestRolesEndToEnd(t *testing.T) {
 	dave := c.signIn(daveSub, "Dave Racer", "dave@example.org")
 	input := c.sampleVCF(16 << 10)
 
-	// Both annotators idle: one request delivered twice (as SNS may) makes
+	// Both annotators idle: one request delivered twice (as SQS may) makes
 	// them race for the same job in DynamoDB.
 	t.Run("ConditionalWriteRace", func(t *testing.T) {
 		dave.t = t
-		topic, err := snstopic.Open(context.Background(), c.aws.SNS, c.cfg.Names.Topic(message.TopicJobRequests))
+		queue, err := sqsqueue.Open(context.Background(), c.aws.SQS, c.cfg.Names.Queue(message.QueueAnnotate), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var dupErr error
 		id := dave.upload("race.vcf", input, func(id domain.JobID) {
-			dupErr = message.Publish(context.Background(), topic, message.JobRequest(id, daveSub))
+			dupErr = message.Schedule(context.Background(), queue, message.JobRequest(id, daveSub), time.Now())
 		})
 		if dupErr != nil {
 			t.Fatal(dupErr)
@@ -168,7 +168,14 @@ func TestRolesEndToEnd(t *testing.T) {
 			{r["reconciler"], []string{`gas_reconcile_runs_total{outcome="ok"}`, `gas_reconcile_findings{finding="pending_unrequested"}`,
 				`gas_queue_messages{queue="parked",state="visible"} 0`}},
 		} {
-			body := httpBody(t, "http://"+m.p.addr(t)+"/metrics")
+			addr := m.p.addr(t)
+			if m.p == r["web"] { // the site's own /metrics wants the token; the operations listener does not
+				addr = m.p.waitFor(t, "its metrics address", 10*time.Second, msg("metrics listening")).str("addr")
+				if code := httpStatus(t, c.webURL+"/metrics"); code != http.StatusUnauthorized {
+					t.Errorf("the site's /metrics without the token answered %d, want 401", code)
+				}
+			}
+			body := httpBody(t, "http://"+addr+"/metrics")
 			for _, w := range m.wants {
 				if !strings.Contains(body, w) {
 					t.Errorf("%s /metrics lacks %s", m.p.name, w)
@@ -358,9 +365,14 @@ func lifecycle(t *testing.T, c *cluster, b *browser, input []byte, tier domain.R
 		t.Fatal("an archived result was downloadable by a free user")
 	}
 
-	// Upgrade: the thawer starts the retrieval, the restorer brings it back.
-	if resp, page := b.postForm("/subscribe", "/subscribe", nil); resp.StatusCode != http.StatusOK || !strings.Contains(page, "Restoring your archived results has started") {
-		t.Fatalf("upgrade: %d\n%s", resp.StatusCode, page)
+	// The web role leaves plans to the operators (GAS_UPGRADE_POLICY=admin
+	// by default): the user cannot upgrade; an operator grants premium with
+	// gas users; the thawer starts the retrieval, the restorer brings it back.
+	if resp, page := b.postForm("/subscribe", "/subscribe", nil); resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "changed by the operators") {
+		t.Fatalf("self upgrade under the admin policy: %d\n%s", resp.StatusCode, page)
+	}
+	if out, err := c.command("gas", "users", "grant", b.subject); err != nil || !strings.Contains(out, b.subject+" is PREMIUM") {
+		t.Fatalf("gas users grant %s: %v\n%s", b.subject, err, out)
 	}
 	started := thawer.waitFor(t, "the restore", 30*time.Second, msgJob("restore started", id))
 	if got := started.str("tier"); got != string(tier) {
@@ -446,8 +458,11 @@ func (c *cluster) startWeb(name string, extra ...string) *proc {
 	return c.start(name, "web", append([]string{"GAS_ADDR=" + strings.TrimPrefix(c.webURL, "http://"),
 		"GAS_SESSION_KEY=" + strings.Repeat("e2e-session-key-", 3),
 		"GAS_OIDC_ISSUER=" + c.oidc.Issuer, "GAS_OIDC_CLIENT_ID=" + c.oidc.ClientID, "GAS_OIDC_CLIENT_SECRET=" + c.oidc.ClientSecret,
-		"GAS_REFERENCE_NAME=" + c.refName}, extra...)...)
+		"GAS_REFERENCE_NAME=" + c.refName, "GAS_METRICS_ADDR=127.0.0.1:0", "GAS_METRICS_TOKEN=" + metricsToken}, extra...)...)
 }
+
+// metricsToken lets the test scrape the web role's public /metrics.
+const metricsToken = "e2e-metrics-token"
 
 // startRoles starts web, annotators (n of them), archiver, thawer, restorer,
 // notifier and reconciler with extra settings per binary, and waits until each

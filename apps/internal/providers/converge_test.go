@@ -83,8 +83,8 @@ func newAWSWorld(t *testing.T) *awsWorld {
 func (w *awsWorld) reconcile() workers.Report {
 	w.t.Helper()
 	r, err := workers.NewReconciler(workers.ReconcilerPorts{Jobs: w.store, Users: w.users,
-		Requests: w.bus.Topic(message.TopicJobRequests), Results: w.bus.Topic(message.TopicJobResults),
-		Thaws: w.bus.Topic(message.TopicThawRequests), Restores: w.bus.Topic(message.TopicRestoreCompletions),
+		Results: w.bus.Topic(message.TopicJobResults),
+		Thaws:   w.bus.Topic(message.TopicThawRequests), Restores: w.bus.Topic(message.TopicRestoreCompletions),
 		Archives: w.bus.Queue(message.QueueArchive), Annotate: w.bus.Queue(message.QueueAnnotate), Clock: awsWallClock{}},
 		w.cfg, nil)
 	if err != nil {

@@ -20,11 +20,11 @@ func TestMemoryTopologyAndServices(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The topology's topics reach their queues (wiring tested in adapters/memory).
-	if err := message.Publish(ctx, m.Topic(message.TopicJobRequests), message.JobRequest("j", "u")); err != nil {
+	if err := message.Publish(ctx, m.Topic(message.TopicJobResults), message.JobResult("j", "u")); err != nil {
 		t.Fatal(err)
 	}
-	if st, _ := m.Queue(message.QueueAnnotate).Stats(ctx); st.Visible != 1 {
-		t.Fatalf("job request did not reach the annotate queue: %+v", st)
+	if st, _ := m.Queue(message.QueueNotify).Stats(ctx); st.Visible != 1 {
+		t.Fatalf("job result did not reach the notify queue: %+v", st)
 	}
 
 	store := MemoryJobStore()

@@ -48,6 +48,13 @@ var RoleSet = wire.NewSet(
 	AWSMessages,
 )
 
+// OperatorSet is what an operator's command (`gas users`) needs of the
+// deployment: its profiles and the accounts service that grants and
+// revokes premium (a grant asks the thawer, over the thaw topic, to bring
+// the user's archived results back).
+var OperatorSet = wire.NewSet(RoleSettings, RoleAWSConfig, SystemClock, RoleAWSClients, AWSUserStore, AWSMessages,
+	MemoryBilling, AccountsService)
+
 // WebRoleSet serves the web application with presigned uploads straight
 // to S3 and OIDC sign-in.
 var WebRoleSet = wire.NewSet(RoleSet, WebSet, MemoryBilling, AWSTokenStore, AWSSessionStore, RoleIdentity, RoleWebOptions, WebRoleApp)
@@ -136,7 +143,7 @@ func RoleIdentity(ctx context.Context, rt *role.Runtime) (ports.IdentityProvider
 func RoleAnnotator(ctx context.Context, rt *role.Runtime, cl *awsconfig.Clients) (results.Engine, func(), error) {
 	ac := rt.Config.Annotator
 	start := time.Now()
-	l, err := reference.Open(ctx, reference.Config{DB: ac.Database, Known: ac.Known, Workers: ac.Workers,
+	l, err := reference.Open(ctx, reference.Config{DB: ac.Database, Known: ac.Known, Workers: ac.Workers, MaxAlts: ac.MaxAlts,
 		Remote: S3Remote(cl.S3), Logger: rt.Log})
 	if err != nil {
 		return nil, nil, err

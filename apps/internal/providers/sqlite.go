@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/google/wire"
 
@@ -102,7 +103,7 @@ func resume(ctx context.Context, store *sqlite.JobStore, users *sqlite.UserStore
 		return err
 	}
 	for _, j := range pending {
-		if err := message.Publish(ctx, bus.Topic(message.TopicJobRequests), message.JobRequest(j.ID(), j.Owner())); err != nil {
+		if err := message.Schedule(ctx, bus.Queue(message.QueueAnnotate), message.JobRequest(j.ID(), j.Owner()), time.Time{}); err != nil {
 			return err
 		}
 	}

@@ -112,7 +112,7 @@ func runnerPool(rt *role.Runtime, cfg workers.Config, q ports.Queue, r *workers.
 	pc.Visibility = cmp.Or(cfg.Visibility, message.DefaultVisibility)
 	pc.Wait = cmp.Or(cfg.Wait, 20*time.Second)
 	pc.Logger = rt.Log
-	p, err := pool.New(q, r.Handle, pc)
+	p, err := pool.New(q, r.Dispatcher(), r.Handle, pc)
 	if err != nil {
 		return nil, err
 	}
@@ -204,8 +204,8 @@ func Reconciler(rt *role.Runtime, cfg workers.Config, bus *message.Bus, store po
 	clock ports.Clock) (*workers.Reconciler, error) {
 	r, err := workers.NewReconciler(workers.ReconcilerPorts{
 		Jobs: store, Users: users,
-		Requests: bus.Topic(message.TopicJobRequests), Results: bus.Topic(message.TopicJobResults),
-		Thaws: bus.Topic(message.TopicThawRequests), Restores: bus.Topic(message.TopicRestoreCompletions),
+		Results: bus.Topic(message.TopicJobResults),
+		Thaws:   bus.Topic(message.TopicThawRequests), Restores: bus.Topic(message.TopicRestoreCompletions),
 		Archives: bus.Queue(message.QueueArchive), Annotate: bus.Queue(message.QueueAnnotate), Clock: clock,
 	}, cfg, rt.Metrics.ObserveReconcile)
 	if err != nil {

@@ -94,6 +94,9 @@ type AnnotatorSettings struct {
 	Known string
 	// Workers is the engine's annotating goroutines per job (0: GOMAXPROCS).
 	Workers int
+	// MaxAlts is the most ALT alleles one record may list (0: the engine's
+	// default); a record with more fails its job, naming its line.
+	MaxAlts int
 }
 
 // WebSettings are the web role's own settings.
@@ -105,6 +108,11 @@ type WebSettings struct {
 	OIDCIssuer, OIDCClientID, OIDCClientSecret, OIDCRedirectURL string
 	// Reference names the annotation database on every page.
 	Reference string
+	// MetricsToken lets a scraper read the site's /metrics with it as a
+	// bearer token; without it the site serves no /metrics.
+	MetricsToken string
+	// Admins are the operators' user ids: the admin page is theirs.
+	Admins []domain.UserID
 }
 
 // Hooks are test-only fault injections. They are refused unless the AWS
@@ -136,7 +144,10 @@ type Config struct {
 	Role Name
 	// Addr is where the role listens: the web application for web, the
 	// operations endpoints (/healthz, /readyz, /metrics) for workers.
-	Addr          string
+	Addr string
+	// MetricsAddr, when set, is a second listener for the operations
+	// endpoints, apart from the public site (the web role, local mode).
+	MetricsAddr   string
 	LogLevel      slog.Level
 	ShutdownGrace time.Duration
 	// BaseURL is the site's external address (links in e-mails, sign-in
@@ -165,6 +176,7 @@ func defaults(r Name) Config {
 	}
 	if r == Web {
 		c.Addr = "127.0.0.1:8080"
+		c.Policy.Upgrades = domain.UpgradeAdmin // no payment is taken: the operators grant premium
 	}
 	return c
 }

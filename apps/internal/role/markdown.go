@@ -79,6 +79,9 @@ func topologyTable(b *strings.Builder, t message.Topology) {
 		"| Queue | Holds | Fed by | Consumer | Dead letters |\n|---|---|---|---|---|\n")
 	for _, q := range t.Queues {
 		fed := "direct (delayed) sends only"
+		if q.Fair {
+			fed = "direct sends only, one message group per user (an SQS fair queue)"
+		}
 		if topics := t.Feeders(q.Name); len(topics) > 0 {
 			names := make([]string, len(topics))
 			for i, p := range topics {

@@ -8,7 +8,7 @@ import "slices"
 // whatever another user has queued; and no user runs more jobs at once
 // than their plan's in-flight cap, so one user's backlog never takes every
 // slot. FairQueue is that rule as data; the annotator's dispatcher
-// (domain/workers) feeds it deliveries and runs what it hands out.
+// (adapters/workers) feeds it deliveries and runs what it hands out.
 
 // InFlightCap is how many of one user's jobs a pool of slots (jobs
 // annotated at once; 0 when unknown) may run together: the plan's cap, and

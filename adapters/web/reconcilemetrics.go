@@ -3,7 +3,7 @@ package web
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/gasproject/gas/domain/workers"
+	"github.com/gasproject/gas/adapters/workers"
 )
 
 // reconcileMetrics are the reconciler's, named for the alarms a deployment

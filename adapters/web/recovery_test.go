@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/gasproject/gas/adapters/web"
+	"github.com/gasproject/gas/adapters/workers"
 	"github.com/gasproject/gas/domain"
-	"github.com/gasproject/gas/domain/workers"
 	"github.com/gasproject/gas/ports/message"
 )
 

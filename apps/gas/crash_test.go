@@ -35,7 +35,7 @@ func TestCrashRecovery(t *testing.T) {
 	cache, data := t.TempDir(), t.TempDir()
 	// Every kill interrupts the jobs then running, and a job may be running
 	// at several: more attempts than the default 3 keep the bound on
-	// retries (tested in domain/workers) out of this test's way.
+	// retries (tested in adapters/workers) out of this test's way.
 	args := []string{"--data", data, "--cache", cache, "--lease", "2s", "--window", "6s", "--max-attempts", "20",
 		"--expedited-restore", "3s", "--standard-restore", "6s", "--workers", "2", "--workers-min", "2", "--quiet"}
 	c := &crashRun{t: t, bin: bin, args: args, cache: cache, expected: map[string]string{}, names: map[string]string{}}

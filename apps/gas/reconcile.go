@@ -10,8 +10,8 @@ import (
 	"os"
 	"text/tabwriter"
 
+	"github.com/gasproject/gas/adapters/workers"
 	"github.com/gasproject/gas/apps/internal/role"
-	"github.com/gasproject/gas/domain/workers"
 )
 
 func init() {

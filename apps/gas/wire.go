@@ -7,10 +7,10 @@ import (
 
 	"github.com/google/wire"
 
+	"github.com/gasproject/gas/adapters/workers"
 	"github.com/gasproject/gas/apps/internal/providers"
 	"github.com/gasproject/gas/apps/internal/role"
 	"github.com/gasproject/gas/domain/accounts"
-	"github.com/gasproject/gas/domain/workers"
 )
 
 // initLocal wires local mode: every port durable in the data directory

@@ -9,10 +9,10 @@ package main
 import (
 	"context"
 	"github.com/gasproject/gas/adapters/sqlite"
+	"github.com/gasproject/gas/adapters/workers"
 	"github.com/gasproject/gas/apps/internal/providers"
 	"github.com/gasproject/gas/apps/internal/role"
 	"github.com/gasproject/gas/domain/accounts"
-	"github.com/gasproject/gas/domain/workers"
 )
 
 // Injectors from wire.go:

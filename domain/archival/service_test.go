@@ -10,7 +10,7 @@ import (
 	"github.com/gasproject/gas/domain/archival"
 )
 
-// The protocols themselves are tested end to end in domain/workers
+// The protocols themselves are tested end to end in adapters/workers
 // (protocol_test.go, random_test.go, ack_test.go) with every worker.
 
 func TestNewServiceNeedsEveryPort(t *testing.T) {

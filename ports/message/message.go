@@ -3,7 +3,7 @@
 // the future, and the topology (topology.go) that says which topics feed
 // which queues, how each dead-letters and which role consumes it. It is its
 // own small package because the services that send messages (jobs,
-// accounts, archival), the workers that consume them (domain/workers) and
+// accounts, archival), the workers that consume them (adapters/workers) and
 // the adapters that make the queues must agree without importing each
 // other.
 package message

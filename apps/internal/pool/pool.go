@@ -13,8 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gasproject/gas/adapters/workers"
 	"github.com/gasproject/gas/domain/scaling"
-	"github.com/gasproject/gas/domain/workers"
 	"github.com/gasproject/gas/ports"
 )
 

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/gasproject/gas/adapters/memory"
+	"github.com/gasproject/gas/adapters/workers"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/scaling"
-	"github.com/gasproject/gas/domain/workers"
 	"github.com/gasproject/gas/ports"
 )
 

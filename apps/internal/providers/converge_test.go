@@ -14,11 +14,11 @@ import (
 	"github.com/gasproject/gas/adapters/aws/awsconfig"
 	"github.com/gasproject/gas/adapters/aws/awsfault"
 	"github.com/gasproject/gas/adapters/aws/awstest"
+	"github.com/gasproject/gas/adapters/workers"
 	"github.com/gasproject/gas/apps/internal/role"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/archival"
 	"github.com/gasproject/gas/domain/jobs"
-	"github.com/gasproject/gas/domain/workers"
 	"github.com/gasproject/gas/ports"
 	"github.com/gasproject/gas/ports/message"
 )

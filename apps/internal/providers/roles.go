@@ -19,9 +19,9 @@ import (
 	"github.com/gasproject/gas/adapters/aws/awsconfig"
 	"github.com/gasproject/gas/adapters/aws/awsfault"
 	"github.com/gasproject/gas/adapters/oidc"
+	"github.com/gasproject/gas/adapters/workers"
 	"github.com/gasproject/gas/apps/internal/reference"
 	"github.com/gasproject/gas/apps/internal/role"
-	"github.com/gasproject/gas/domain/workers"
 	"github.com/gasproject/gas/ports"
 )
 

@@ -13,10 +13,10 @@ import (
 	"github.com/google/wire"
 
 	"github.com/gasproject/gas/adapters/vartable"
+	"github.com/gasproject/gas/adapters/workers"
 	"github.com/gasproject/gas/apps/internal/pool"
 	"github.com/gasproject/gas/apps/internal/role"
 	"github.com/gasproject/gas/domain/archival"
-	"github.com/gasproject/gas/domain/workers"
 	"github.com/gasproject/gas/ports"
 	"github.com/gasproject/gas/ports/message"
 )

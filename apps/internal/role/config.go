@@ -28,7 +28,7 @@ const (
 	Restorer  Name = message.RoleRestorer
 	Notifier  Name = message.RoleNotifier
 	// Reconciler consumes no queue: it scans the stores and re-issues lost
-	// messages (domain/workers.Reconciler); `gas reconcile` runs one pass.
+	// messages (adapters/workers.Reconciler); `gas reconcile` runs one pass.
 	Reconciler Name = message.RoleReconciler
 
 	// Local is local mode (`gas serve`): one process playing every role.
@@ -58,7 +58,7 @@ var consumers = func() []Name {
 // with the usage status instead of a runtime failure.
 var ErrConfig = errors.New("invalid role configuration")
 
-// Pipeline tunes the queue consumers (domain/workers.Config). Zero values
+// Pipeline tunes the queue consumers (adapters/workers.Config). Zero values
 // take the pipeline's defaults.
 type Pipeline struct {
 	Concurrency  int

@@ -9,8 +9,8 @@ import (
 
 	"github.com/gasproject/gas/adapters/aws/awsconfig"
 	"github.com/gasproject/gas/adapters/engine"
+	"github.com/gasproject/gas/adapters/workers"
 	"github.com/gasproject/gas/domain"
-	"github.com/gasproject/gas/domain/workers"
 )
 
 // Setting documents one configuration variable and applies it.

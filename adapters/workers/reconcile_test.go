@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/gasproject/gas/adapters/memory"
+	"github.com/gasproject/gas/adapters/workers"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/accounts"
 	"github.com/gasproject/gas/domain/jobs"
-	"github.com/gasproject/gas/domain/workers"
 	"github.com/gasproject/gas/ports"
 	"github.com/gasproject/gas/ports/message"
 )

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gasproject/gas/adapters/workers"
 	"github.com/gasproject/gas/domain"
-	"github.com/gasproject/gas/domain/workers"
 	"github.com/gasproject/gas/ports"
 	"github.com/gasproject/gas/ports/message"
 )

@@ -11,9 +11,9 @@ import (
 
 	"github.com/gasproject/gas/adapters/email"
 
+	"github.com/gasproject/gas/adapters/workers"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/jobs"
-	"github.com/gasproject/gas/domain/workers"
 	"github.com/gasproject/gas/ports"
 	"github.com/gasproject/gas/ports/message"
 )
@@ -54,7 +54,7 @@ func TestRandomSchedules(t *testing.T) {
 	for i := range n {
 		seed := first + uint64(i)
 		if err := runSchedule(t, seed, &stats); err != nil {
-			t.Fatalf("schedule with seed %d failed: %v\nreproduce: go test ./domain/workers -run TestRandomSchedules -gas.seed=%d -gas.schedules=1 -v",
+			t.Fatalf("schedule with seed %d failed: %v\nreproduce: go test ./adapters/workers -run TestRandomSchedules -gas.seed=%d -gas.schedules=1 -v",
 				seed, err, seed)
 		}
 	}

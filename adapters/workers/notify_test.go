@@ -8,8 +8,8 @@ import (
 
 	"github.com/gasproject/gas/adapters/email"
 
+	"github.com/gasproject/gas/adapters/workers"
 	"github.com/gasproject/gas/domain"
-	"github.com/gasproject/gas/domain/workers"
 	"github.com/gasproject/gas/ports"
 	"github.com/gasproject/gas/ports/message"
 	"github.com/gasproject/gas/ports/mocks"

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gasproject/gas/adapters/workers"
 	"github.com/gasproject/gas/domain"
-	"github.com/gasproject/gas/domain/workers"
 )
 
 // ownedInput is a VCF whose header names its owner, so the fake engine

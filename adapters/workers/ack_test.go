@@ -10,9 +10,9 @@ import (
 
 	"github.com/gasproject/gas/adapters/tarball"
 
+	"github.com/gasproject/gas/adapters/workers"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/archival"
-	"github.com/gasproject/gas/domain/workers"
 	"github.com/gasproject/gas/ports"
 	"github.com/gasproject/gas/ports/message"
 	"github.com/gasproject/gas/ports/mocks"

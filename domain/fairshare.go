@@ -85,6 +85,14 @@ func (q *FairQueue[T]) Replace(user UserID, item T, same func(a, b T) bool) bool
 	return false
 }
 
+// Behind reports whether an item of user added now would wait behind
+// the user's own work: their line holds items already, or their cap is
+// reached.
+func (q *FairQueue[T]) Behind(user UserID) bool {
+	l := q.lines[user]
+	return l != nil && (len(l.queued) > 0 || l.inFlight >= l.cap)
+}
+
 // Next takes the front item of the first user in turn order who has work
 // queued and fewer than their cap in flight, counts it in flight and
 // moves the turn past that user. ok is false when nobody may start.

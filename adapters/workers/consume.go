@@ -104,6 +104,23 @@ func (c *consumer) handle(ctx context.Context, d ports.Message) error {
 	return c.settle(ctx, d, err)
 }
 
+// renew replaces delivery d by a fresh copy of its message, visible at
+// once, whose receive count starts again: for a delivery given back
+// without having been tried to the end (a shutdown, a backlog held for its
+// turn), which must not bring the message nearer its dead-letter queue.
+// The copy is sent before the delivery is deleted, so a crash in between
+// duplicates the message (its work runs once: claims and fences) rather
+// than losing it.
+func renew(ctx context.Context, q ports.Queue, d ports.Message) error {
+	if err := q.Send(ctx, ports.Outgoing{Body: d.Body, Group: d.Group}); err != nil {
+		return fmt.Errorf("renew %s: %w", d.ID, err)
+	}
+	if err := q.Delete(ctx, d.Receipt); err != nil {
+		return fmt.Errorf("renew %s: copy sent, delivery not deleted: %w", d.ID, err)
+	}
+	return nil
+}
+
 // holding is one delivery a worker holds: when it was received, and
 // whether it was handed over to a copy (see handOver).
 type holding struct {
@@ -118,11 +135,18 @@ func (c *consumer) settle(ctx context.Context, d ports.Message, err error) error
 	if err == nil {
 		return c.ack(ctx, d)
 	}
+	if ctx.Err() != nil {
+		// Shutting down is no failure of the message: a fresh copy, visible
+		// now for another worker, does not spend its dead-letter count.
+		if rerr := renew(context.WithoutCancel(ctx), c.queue, d); rerr != nil {
+			c.log.WarnContext(ctx, "could not hand a delivery back as a fresh copy; releasing it", "message", d.ID, "err", rerr)
+			_ = c.queue.ExtendVisibility(context.WithoutCancel(ctx), d.Receipt, 0)
+		}
+		return err
+	}
 	delay := c.backoff(d.Receives)
 	var later *retryLater
 	switch {
-	case ctx.Err() != nil:
-		delay = 0 // shutting down: let another worker have it now
 	case errors.As(err, &later):
 		delay = later.after
 	}

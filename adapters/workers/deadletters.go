@@ -88,6 +88,12 @@ func (d *DeadLetters) process(ctx context.Context, m message.Body, _ ports.Messa
 		// never failed. Look again when its lease would lapse; this spends
 		// no redrive, since the job is making progress.
 		return d.resend(ctx, m, j.LeaseUntil())
+	case j.Attempts() > 0 && j.Attempts() < d.c.cfg.Policy.MaxAttempts:
+		// It has run before and has attempts left: its deliveries were
+		// spent by runs cut short (a crash, a restart), which the job's
+		// own attempt budget bounds, not by a request that cannot be
+		// handled. Send it back (the redrives bound this too).
+		return d.redrive(ctx, m, now)
 	}
 	return d.abandon(ctx, m.Job)
 }

@@ -81,12 +81,36 @@ func (d *Dispatcher) Fetch(ctx context.Context, wait time.Duration) error {
 		user := d.userOf(m)
 		limit := d.capOf(ctx, user)
 		d.mu.Lock()
-		if !d.fair.Replace(user, m, func(a, b ports.Message) bool { return a.ID == b.ID }) {
+		held := d.fair.Replace(user, m, func(a, b ports.Message) bool { return a.ID == b.ID })
+		renew := !held && m.Receives > 1 && d.fair.Behind(user)
+		if !held && !renew {
 			d.fair.Add(user, limit, m)
 		}
 		d.mu.Unlock()
+		if renew {
+			d.renew(ctx, m)
+		}
 	}
 	return nil
+}
+
+// renew replaces a redelivered message that would only wait behind its
+// user's own work by a fresh copy (see renew): a held delivery is received
+// again after each restart or scale-in of its instance without ever being
+// tried, and a user's backlog would otherwise dead-letter, and its jobs
+// fail, after a few restarts. A message that fails when tried is not held
+// at that moment (its turn had come), so its count still grows.
+func (d *Dispatcher) renew(ctx context.Context, m ports.Message) {
+	err := renew(ctx, d.queue, m)
+	if err == nil {
+		return
+	}
+	d.log.WarnContext(ctx, "could not renew a redelivered request; it waits with its count", "message", m.ID, "err", err)
+	user := d.userOf(m)
+	limit := d.capOf(ctx, user)
+	d.mu.Lock()
+	d.fair.Add(user, limit, m)
+	d.mu.Unlock()
 }
 
 // userOf is the user a delivery is for: its message group, else the user

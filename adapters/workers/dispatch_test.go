@@ -299,3 +299,44 @@ func TestJobOverItsPlansRecordLimitFailsWithTheReason(t *testing.T) {
 		t.Fatalf("notify queue %+v: the owner is not told", st)
 	}
 }
+
+// A user's backlog held while one of their jobs runs is received again at
+// every restart of the runner without ever being tried. Restarted more
+// often than the queue's dead-letter limit, none of it dead-letters: each
+// redelivery that would only wait is renewed, and every job completes.
+func TestHeldBacklogSurvivesMoreRestartsThanTheDeadLetterLimit(t *testing.T) {
+	w := newWorld(t)
+	w.signIn("heavy")
+	g := newGate(w)
+	for i := range 4 {
+		if _, err := w.jobsSvc.Upload(w.ctx, "heavy", "h.vcf", strings.NewReader(ownedInput("heavy", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range maxReceives + 2 {
+		ctx, cancel := context.WithCancel(w.ctx)
+		done := make(chan error)
+		go func() { done <- w.runner(t, 2).Run(ctx) }()
+		<-g.started
+		waitFor(t, func() bool { st := w.stats(qAnnotate); return st.InFlight == 4 })
+		cancel()
+		<-done
+	}
+	if st := w.stats(dlq(qAnnotate)); st.Visible+st.InFlight+st.Delayed != 0 {
+		t.Fatalf("held requests dead-lettered: %+v", st)
+	}
+	close(g.released)
+	ctx, cancel := context.WithCancel(w.ctx)
+	defer cancel()
+	go func() { _ = w.runner(t, 2).Run(ctx) }()
+	waitFor(t, func() bool {
+		js, _, _ := w.jobStore.ListByUser(w.ctx, "heavy", "", 10)
+		done := 0
+		for _, j := range js {
+			if j.Status() == domain.StatusCompleted {
+				done++
+			}
+		}
+		return done == 4
+	})
+}

@@ -39,6 +39,7 @@ type benchRow struct {
 	mode     string
 	tool     string
 	wall     time.Duration
+	cpu      time.Duration // user + system
 	rssKB    int64
 	err      error
 }
@@ -250,6 +251,10 @@ func measure(ctx context.Context, bin string, args []string, stdout string) benc
 	start := time.Now()
 	err := cmd.Run()
 	r := benchRow{wall: time.Since(start)}
+	if cmd.ProcessState != nil {
+		// time's usage includes the child it waited for.
+		r.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
 	if statFile != "" {
 		if b, rerr := os.ReadFile(statFile); rerr == nil {
 			lines := strings.Split(strings.TrimSpace(string(b)), "\n")

@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gasproject/gas/adapters/workers"
+	"github.com/gasproject/gas/domain"
 )
 
 // reconcileMetrics are the reconciler's, named for the alarms a deployment
@@ -62,7 +63,7 @@ func (m *Metrics) ObserveReconcile(rep workers.Report, err error) {
 	if rep.DryRun {
 		return
 	}
-	for _, f := range workers.Findings {
+	for _, f := range domain.Findings {
 		r.findings.WithLabelValues(string(f)).Set(float64(rep.Found[f]))
 		r.repairs.WithLabelValues(string(f)).Add(float64(rep.Found[f]))
 	}

@@ -126,7 +126,7 @@ func TestDownloadAtTheWindowEnd(t *testing.T) {
 func TestReconcileMetrics(t *testing.T) {
 	m := web.NewMetrics()
 	m.ObserveReconcile(workers.Report{Started: time.Unix(1700000000, 0), Scanned: 7, Deferred: 2, Errors: 1,
-		Found: map[workers.Finding]int{workers.FindingNoticeUnsent: 3}}, nil)
+		Found: map[domain.Finding]int{domain.FindingNoticeUnsent: 3}}, nil)
 	m.ObserveReconcile(workers.Report{}, errors.New("scan failed"))
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))

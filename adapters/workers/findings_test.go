@@ -23,7 +23,7 @@ func TestReconcileSendsALostNotice(t *testing.T) {
 		t.Fatalf("dropped %d result events, want 1", n)
 	}
 	rep := w.afterFault()
-	wantFound(t, rep, workers.FindingNoticeUnsent, 1)
+	wantFound(t, rep, domain.FindingNoticeUnsent, 1)
 	if got := w.job(j.ID()); !got.Notified() || len(w.outbox.SentTo("ada")) != 1 {
 		t.Fatalf("notified %v, %d e-mails", got.Notified(), len(w.outbox.SentTo("ada")))
 	}
@@ -55,7 +55,7 @@ func TestReconcileTakesBackAJobFromADeadWorker(t *testing.T) {
 		}
 		w.clock.Advance(w.policy.Lease) // the fault "clears" when the lease lapses
 		rep := w.afterFault()
-		wantFound(t, rep, workers.FindingLeaseExpired, 1)
+		wantFound(t, rep, domain.FindingLeaseExpired, 1)
 		got := w.job(j.ID())
 		switch {
 		case !last && (got.Status() != domain.StatusCompleted || got.Attempts() != 2):
@@ -78,7 +78,7 @@ func TestReconcileArchivesWhatALostRequestLeftHot(t *testing.T) {
 		t.Fatalf("dropped %d archive requests, want 1", n)
 	}
 	rep := w.afterFault()
-	wantFound(t, rep, workers.FindingArchiveOverdue, 1)
+	wantFound(t, rep, domain.FindingArchiveOverdue, 1)
 	if got := w.job(j.ID()); got.Storage() != domain.StorageArchived {
 		t.Fatalf("after reconciling: %s", got.Storage())
 	}
@@ -99,7 +99,7 @@ func TestReconcileFinishesStuckRestores(t *testing.T) {
 	w.clock.Advance(w.policy.ExpeditedRestore)
 	w.drop(qRestore) // the completion notice too
 	rep := w.afterFault()
-	wantFound(t, rep, workers.FindingRestoreOverdue, 1)
+	wantFound(t, rep, domain.FindingRestoreOverdue, 1)
 	got := w.job(j.ID())
 	if got.Storage() != domain.StorageAvailable || got.ArchiveID() != "" || w.archive.count() != 0 {
 		t.Fatalf("after reconciling: %s archive %q, %d copies", got.Storage(), got.ArchiveID(), w.archive.count())
@@ -124,7 +124,7 @@ func TestReconcileFinishesStuckRestores(t *testing.T) {
 	w.drop(qRestore)
 	w.queues[qRestore].Delete(w.ctx, m.Receipt)
 	rep = w.afterFault()
-	wantFound(t, rep, workers.FindingArchiveCopyLeft, 1)
+	wantFound(t, rep, domain.FindingArchiveCopyLeft, 1)
 	if got := w.job(k.ID()); got.ArchiveID() != "" || w.archive.count() != 0 {
 		t.Fatalf("copy left: archive %q, %d copies", got.ArchiveID(), w.archive.count())
 	}
@@ -139,7 +139,7 @@ func TestReconcileDryRunChangesNothing(t *testing.T) {
 	w.clock.Advance(w.cfg.ReconcileGrace + time.Second)
 	before := w.job(j.ID()).Version()
 	rep := w.reconcile(true)
-	wantFound(t, rep, workers.FindingNoticeUnsent, 1)
+	wantFound(t, rep, domain.FindingNoticeUnsent, 1)
 	if w.pending() != 1 || w.job(j.ID()).Version() != before { // the archive request only
 		t.Fatalf("a dry run sent %d messages or wrote the job", w.pending()-1)
 	}
@@ -157,12 +157,12 @@ func TestReconcileLeavesABacklogAlone(t *testing.T) {
 	}
 	w.clock.Advance(w.cfg.ReconcileGrace + time.Second)
 	rep := w.reconcile(false)
-	if rep.Found[workers.FindingUnrequested] != 0 || rep.Deferred != 3 || w.stats(qAnnotate).Visible != 3 {
+	if rep.Found[domain.FindingUnrequested] != 0 || rep.Deferred != 3 || w.stats(qAnnotate).Visible != 3 {
 		t.Fatalf("backlog: %+v, %d requests queued", rep, w.stats(qAnnotate).Visible)
 	}
 	w.drop(qAnnotate)
 	rep = w.afterFault()
-	wantFound(t, rep, workers.FindingUnrequested, 3)
+	wantFound(t, rep, domain.FindingUnrequested, 3)
 	for _, j := range w.allJobs() {
 		if j.Status() != domain.StatusCompleted {
 			t.Fatalf("job %s %s", j.ID(), j.Status())

@@ -14,48 +14,6 @@ import (
 	"github.com/gasproject/gas/ports/message"
 )
 
-// Finding names one kind of thing the reconciler found missing and
-// re-issued; the names label its metrics.
-type Finding string
-
-// What the reconciler looks for (ARCHITECTURE.md, Convergence). Each
-// finding is a job whose next step depends on a message that should have
-// acted by now, and each repair re-issues that message: every consumer
-// takes duplicates in its stride, so a repair that races the original
-// costs one redundant delivery, never a wrong state.
-const (
-	// FindingUnrequested: PENDING with no request left to run it (the
-	// submit died between storing the job and publishing, the request was
-	// lost or dead-lettered and dropped): published again.
-	FindingUnrequested Finding = "pending_unrequested"
-	// FindingLeaseExpired: RUNNING under a lease that lapsed a grace ago
-	// (its worker died and its request was lost): returned to PENDING with
-	// the run charged (FAILED if no attempt is left) and requested again.
-	FindingLeaseExpired Finding = "lease_expired"
-	// FindingArchiveOverdue: results completed under free rules still hot
-	// a grace after their window ended, with no archive copy, their owner
-	// still free (domain.Policy.ArchiveOwed): the archive is scheduled.
-	FindingArchiveOverdue Finding = "archive_overdue"
-	// FindingArchivedPremium: ARCHIVED results of a user premium for a
-	// grace (the thaw request was lost, or its listing missed the job): the
-	// job is thawed on its own.
-	FindingArchivedPremium Finding = "archived_premium"
-	// FindingRestoreOverdue: RESTORING a grace past its expected time: the
-	// restorer checks the retrieval again (and starts a new one if cold
-	// storage forgot it).
-	FindingRestoreOverdue Finding = "restore_overdue"
-	// FindingArchiveCopyLeft: restored results whose archive copy was not
-	// deleted (the restorer died in between): the restorer finishes.
-	FindingArchiveCopyLeft Finding = "archive_copy_left"
-	// FindingNoticeUnsent: finished a grace ago and its owner not told,
-	// with no notifier holding the notice: the result event is published.
-	FindingNoticeUnsent Finding = "notice_unsent"
-)
-
-// Findings lists every finding, for metrics that report zeros too.
-var Findings = []Finding{FindingUnrequested, FindingLeaseExpired, FindingArchiveOverdue, FindingArchivedPremium,
-	FindingRestoreOverdue, FindingArchiveCopyLeft, FindingNoticeUnsent}
-
 // Report is what one reconciliation found.
 type Report struct {
 	Started time.Time
@@ -65,7 +23,7 @@ type Report struct {
 	Scanned int
 	// Found counts the jobs of each finding: repaired, or (DryRun) that
 	// would have been.
-	Found map[Finding]int
+	Found map[domain.Finding]int
 	// Deferred counts PENDING jobs idle for a grace that were not requested
 	// again because the annotate queue holds at least as many requests as
 	// there are unfinished jobs (a backlog, not a loss).
@@ -104,7 +62,7 @@ type ReconcilerPorts struct {
 // index that lagged. The reconciler scans every job with strongly
 // consistent reads, decides from the job and its owner alone what should
 // have happened by now, and re-issues the missing message (see the
-// Finding constants). It runs every ReconcileInterval and on demand.
+// domain.Finding constants). It runs every ReconcileInterval and on demand.
 type Reconciler struct {
 	p       ReconcilerPorts
 	cfg     Config
@@ -151,7 +109,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 // are counted in the report and logged.
 func (r *Reconciler) Reconcile(ctx context.Context, dryRun bool) (Report, error) {
 	run := &pass{r: r, dryRun: dryRun, now: r.p.Clock.Now(), owners: map[domain.UserID]*domain.User{},
-		report: Report{DryRun: dryRun, Found: map[Finding]int{}}}
+		report: Report{DryRun: dryRun, Found: map[domain.Finding]int{}}}
 	run.report.Started = run.now
 	start := time.Now()
 	err := r.p.Jobs.Scan(ctx, func(j *domain.Job) error {
@@ -200,63 +158,28 @@ type pass struct {
 	stale      []*domain.Job
 }
 
-// visit decides what job j is missing, if anything, and repairs it.
+// visit decides what job j is missing (domain.Diagnose), if anything,
+// and repairs it; PENDING jobs idle for a grace are collected for
+// requestStranded, which decides from the annotate queue's depth.
 func (p *pass) visit(ctx context.Context, j *domain.Job) {
-	grace := p.r.cfg.ReconcileGrace
-	switch j.Status() {
-	case domain.StatusPending:
+	if !j.Status().Terminal() {
 		p.unfinished++
-		if p.now.Sub(lastRequested(j)) > grace {
+	}
+	for _, f := range p.r.cfg.Policy.Diagnose(j, func() *domain.User { return p.owner(ctx, j.Owner()) }, p.now, p.r.cfg.ReconcileGrace) {
+		if f == domain.FindingUnrequested {
 			p.stale = append(p.stale, j)
+			continue
 		}
-	case domain.StatusRunning:
-		p.unfinished++
-		if p.now.Sub(j.LeaseUntil()) > grace {
-			p.act(ctx, FindingLeaseExpired, j, p.expire)
-		}
-	case domain.StatusCompleted, domain.StatusFailed:
-		if !j.Notified() && p.now.Sub(j.CompletedAt()) > grace && p.now.After(j.NoticeHeldUntil()) {
-			p.act(ctx, FindingNoticeUnsent, j, p.announce)
-		}
-		if j.Status() == domain.StatusCompleted {
-			p.visitResults(ctx, j)
-		}
+		p.act(ctx, f, j, p.repairs()[f])
 	}
 }
 
-// lastRequested is when j was last submitted or claimed: a request is
-// published (or redelivered) at each.
-func lastRequested(j *domain.Job) time.Time {
-	if j.StartedAt().After(j.SubmittedAt()) {
-		return j.StartedAt()
-	}
-	return j.SubmittedAt()
-}
-
-// visitResults checks where a completed job's results are against where
-// they should be by now.
-func (p *pass) visitResults(ctx context.Context, j *domain.Job) {
-	grace := p.r.cfg.ReconcileGrace
-	switch j.Storage() {
-	case domain.StorageAvailable:
-		if j.ArchiveID() != "" {
-			p.act(ctx, FindingArchiveCopyLeft, j, p.checkRestore)
-			return
-		}
-		if p.now.Sub(j.CompletedAt().Add(p.r.cfg.Policy.FreeWindow)) <= grace {
-			return
-		}
-		if owner := p.owner(ctx, j.Owner()); owner != nil && p.r.cfg.Policy.ArchiveOwed(owner, j.CompletedAt()) {
-			p.act(ctx, FindingArchiveOverdue, j, p.archive)
-		}
-	case domain.StorageArchived:
-		if owner := p.owner(ctx, j.Owner()); owner != nil && owner.Premium() && p.now.Sub(owner.UpgradedAt()) > grace {
-			p.act(ctx, FindingArchivedPremium, j, p.thaw)
-		}
-	case domain.StorageRestoring:
-		if p.now.Sub(j.RestoreExpectedBy()) > grace {
-			p.act(ctx, FindingRestoreOverdue, j, p.checkRestore)
-		}
+// repairs re-issues, for each finding, the message that should have acted.
+func (p *pass) repairs() map[domain.Finding]func(context.Context, *domain.Job) error {
+	return map[domain.Finding]func(context.Context, *domain.Job) error{
+		domain.FindingLeaseExpired: p.expire, domain.FindingNoticeUnsent: p.announce,
+		domain.FindingArchiveCopyLeft: p.checkRestore, domain.FindingArchiveOverdue: p.archive,
+		domain.FindingArchivedPremium: p.thaw, domain.FindingRestoreOverdue: p.checkRestore,
 	}
 }
 
@@ -276,7 +199,7 @@ func (p *pass) owner(ctx context.Context, id domain.UserID) *domain.User {
 }
 
 // act counts finding f for j and repairs it unless this is a dry run.
-func (p *pass) act(ctx context.Context, f Finding, j *domain.Job, repair func(context.Context, *domain.Job) error) {
+func (p *pass) act(ctx context.Context, f domain.Finding, j *domain.Job, repair func(context.Context, *domain.Job) error) {
 	p.report.Found[f]++
 	if p.dryRun {
 		return
@@ -307,7 +230,7 @@ func (p *pass) requestStranded(ctx context.Context) {
 		return
 	}
 	for _, j := range p.stale {
-		p.act(ctx, FindingUnrequested, j, p.request)
+		p.act(ctx, domain.FindingUnrequested, j, p.request)
 	}
 }
 

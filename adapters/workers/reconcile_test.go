@@ -80,7 +80,7 @@ func (w *world) drop(name string) int {
 	}
 }
 
-func wantFound(t *testing.T, rep workers.Report, f workers.Finding, n int) {
+func wantFound(t *testing.T, rep workers.Report, f domain.Finding, n int) {
 	t.Helper()
 	if rep.Found[f] != n {
 		t.Fatalf("reconciler found %d %s, want %d (report %+v)", rep.Found[f], f, n, rep)
@@ -121,7 +121,7 @@ func TestReconcileRequestsJobsWhoseSubmitDied(t *testing.T) {
 		t.Fatalf("after the crashes: %d jobs, %d messages", len(all), w.pending())
 	}
 	rep := w.afterFault()
-	wantFound(t, rep, workers.FindingUnrequested, 2)
+	wantFound(t, rep, domain.FindingUnrequested, 2)
 	for _, j := range w.allJobs() {
 		if j.Status() != domain.StatusCompleted || !j.Notified() {
 			t.Fatalf("job %s: %s notified %v, want COMPLETED and notified", j.ID(), j.Status(), j.Notified())
@@ -149,7 +149,7 @@ func TestReconcileThawsWhatAnUpgradeCrashLeftArchived(t *testing.T) {
 		t.Fatal("the crash should leave a premium user, archived results and no thaw")
 	}
 	rep := w.afterFault()
-	wantFound(t, rep, workers.FindingArchivedPremium, 1)
+	wantFound(t, rep, domain.FindingArchivedPremium, 1)
 	if got := w.job(j.ID()); got.Storage() != domain.StorageAvailable || got.ArchiveID() != "" {
 		t.Fatalf("after reconciling: %s archive %q, want AVAILABLE with the copy gone", got.Storage(), got.ArchiveID())
 	}
@@ -215,7 +215,7 @@ func TestReconcileRestoresAJobALaggingIndexHid(t *testing.T) {
 		t.Fatalf("the thaw should have missed the job: %s", got.Storage())
 	}
 	rep := w.afterFault()
-	wantFound(t, rep, workers.FindingArchivedPremium, 1)
+	wantFound(t, rep, domain.FindingArchivedPremium, 1)
 	if got := w.job(j.ID()); got.Storage() != domain.StorageAvailable || got.ArchiveID() != "" {
 		t.Fatalf("after reconciling: %s archive %q", got.Storage(), got.ArchiveID())
 	}
@@ -277,7 +277,7 @@ func TestReconcileRestoresAfterAnOutageParkedTheirDeadLetters(t *testing.T) {
 		t.Fatalf("parked message %s: %v", m.Body, err)
 	}
 	rep := w.afterFault()
-	wantFound(t, rep, workers.FindingRestoreOverdue, len(ids))
+	wantFound(t, rep, domain.FindingRestoreOverdue, len(ids))
 	for _, id := range ids {
 		if got := w.job(id); got.Storage() != domain.StorageAvailable || got.ArchiveID() != "" {
 			t.Fatalf("job %s after the outage: %s archive %q", id, got.Storage(), got.ArchiveID())

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gasproject/gas/adapters/workers"
 	"github.com/gasproject/gas/apps/internal/role"
+	"github.com/gasproject/gas/domain"
 )
 
 func init() {
@@ -88,7 +89,7 @@ func reconcileFlags(args []string) (dryRun, asJSON bool, rest []string, err erro
 func printReport(w io.Writer, rep workers.Report, asJSON bool) error {
 	if asJSON {
 		found := map[string]int{}
-		for _, f := range workers.Findings {
+		for _, f := range domain.Findings {
 			found[string(f)] = rep.Found[f]
 		}
 		return json.NewEncoder(w).Encode(map[string]any{"dry_run": rep.DryRun, "scanned": rep.Scanned, "found": found,
@@ -100,7 +101,7 @@ func printReport(w io.Writer, rep workers.Report, asJSON bool) error {
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "finding\t%s\n", verb)
-	for _, f := range workers.Findings {
+	for _, f := range domain.Findings {
 		fmt.Fprintf(tw, "%s\t%d\n", f, rep.Found[f])
 	}
 	if err := tw.Flush(); err != nil {

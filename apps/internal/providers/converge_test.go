@@ -209,7 +209,7 @@ func TestRestoresConvergeAfterAColdStorageOutageOnAWS(t *testing.T) {
 	}
 	time.Sleep(w.cfg.ReconcileGrace + time.Second) // one grace past the expected restore
 	rep := w.reconcile()
-	if rep.Found[workers.FindingRestoreOverdue] != len(ids) {
+	if rep.Found[domain.FindingRestoreOverdue] != len(ids) {
 		t.Fatalf("reconciler found %v, want %d overdue restores", rep.Found, len(ids))
 	}
 	w.deliverAll(w.bus.Queue(message.QueueRestore), restorer.Handle)
@@ -273,7 +273,7 @@ func TestLaggingIndexOnAWS(t *testing.T) {
 		t.Fatalf("the thaw should have missed the job: %s", got.Storage())
 	}
 	time.Sleep(w.cfg.ReconcileGrace + time.Second)
-	if rep := w.reconcile(); rep.Found[workers.FindingArchivedPremium] != 1 {
+	if rep := w.reconcile(); rep.Found[domain.FindingArchivedPremium] != 1 {
 		t.Fatalf("reconciler found %v, want the archived job of the premium user", rep.Found)
 	}
 	thawer, err := workers.NewThawer(w.bus.Queue(message.QueueThaw), w.svc, awsWallClock{}, w.cfg)

@@ -361,6 +361,9 @@ func (c *cluster) start(name, bin string, extra ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(c.bin, bin))
 	cmd.Env = append(append([]string(nil), c.env...), extra...)
+	if d := os.Getenv("GAS_E2E_CALLS"); d != "" {
+		cmd.Env = append(cmd.Env, "GAS_TEST_RECORD_CALLS="+filepath.Join(d, name+".jsonl"))
+	}
 	cmd.SysProcAttr = procAttr()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

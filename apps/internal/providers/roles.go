@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -83,15 +84,31 @@ func RolePipelineConfig(rt *role.Runtime, s Settings) workers.Config {
 
 // RoleAWSClients builds the SDK clients (the cleanup closes their idle
 // connections), sending them through the awsfault.ExpeditedRefusal
-// transport when the GAS_TEST_REFUSE_EXPEDITED hook is set
-// (role.Config.Validate allows hooks only against a loopback test server).
+// transport when the GAS_TEST_REFUSE_EXPEDITED hook is set and recording
+// every call with GAS_TEST_RECORD_CALLS (role.Config.Validate allows hooks
+// only against a loopback test server).
 func RoleAWSClients(ctx context.Context, rt *role.Runtime, c awsconfig.Config) (*awsconfig.Clients, func(), error) {
 	var opts []awsconfig.Option
 	if m := rt.Config.Hooks.RefuseExpedited; m != "" {
 		rt.Log.Warn("test hook: Expedited retrievals refused", "match", m)
 		opts = append(opts, awsconfig.WithHTTPClient(awsconfig.HTTPClientWith(awsfault.NewExpeditedRefusal(m, nil))))
 	}
-	return newAWSClients(ctx, c, opts...)
+	closeRecord := func() {}
+	if path := rt.Config.Hooks.RecordCalls; path != "" {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, nil, fmt.Errorf("GAS_TEST_RECORD_CALLS: %w", err)
+		}
+		rt.Log.Warn("test hook: AWS calls recorded", "file", path)
+		opts = append(opts, awsconfig.WithAPIOptions(awsfault.NewRecorder(f).APIOption))
+		closeRecord = func() { f.Close() }
+	}
+	cl, cleanup, err := newAWSClients(ctx, c, opts...)
+	if err != nil {
+		closeRecord()
+		return nil, nil, err
+	}
+	return cl, func() { cleanup(); closeRecord() }, nil
 }
 
 // RoleJobStore is the DynamoDB jobs table, with lost conditional writes

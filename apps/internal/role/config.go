@@ -119,6 +119,10 @@ type Hooks struct {
 	// JobWriteDelay holds every job-store write this long, widening the
 	// window in which two workers race for one job.
 	JobWriteDelay time.Duration
+	// RecordCalls appends every AWS API call the role makes to this file
+	// (awsfault.Recorder), for the test that its IAM policy allows
+	// exactly what it calls.
+	RecordCalls string
 }
 
 // Any reports whether a hook is set.

@@ -196,6 +196,9 @@ func Settings() []Setting {
 		{Env: "GAS_TEST_JOB_WRITE_DELAY", Test: true, Roles: consumers,
 			Help:  "test only: hold every job-store write this long (widens claim races)",
 			apply: durationSetting(func(c *Config) *time.Duration { return &c.Hooks.JobWriteDelay })},
+		{Env: "GAS_TEST_RECORD_CALLS", Test: true, Roles: all,
+			Help:  "test only: append every AWS API call (service, operation, resources) to this file as JSON lines",
+			apply: stringSetting(func(c *Config) *string { return &c.Hooks.RecordCalls })},
 	}
 }
 

@@ -13,10 +13,13 @@ import (
 
 	"github.com/gasproject/gas/adapters/results"
 
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/google/wire"
 
+	"github.com/gasproject/gas/adapters/aws/asg"
 	"github.com/gasproject/gas/adapters/aws/awsconfig"
 	"github.com/gasproject/gas/adapters/aws/awsfault"
 	"github.com/gasproject/gas/adapters/oidc"
@@ -24,6 +27,7 @@ import (
 	"github.com/gasproject/gas/apps/internal/role"
 	"github.com/gasproject/gas/domain/workers"
 	"github.com/gasproject/gas/ports"
+	"github.com/gasproject/gas/ports/message"
 )
 
 // RuntimeSet is what every process derives from its *role.Runtime: the
@@ -53,8 +57,10 @@ var RoleSet = wire.NewSet(
 // to S3 and OIDC sign-in.
 var WebRoleSet = wire.NewSet(RoleSet, WebSet, MemoryBilling, AWSTokenStore, RoleIdentity, RoleWebOptions, WebRoleApp)
 
-// AnnotatorRoleSet runs the annotator runner over the database loaded at start.
-var AnnotatorRoleSet = wire.NewSet(RoleSet, RoleAnnotator, RunnerSet, wire.Struct(new(WorkerSet), "Runner"), WorkerApp)
+// AnnotatorRoleSet runs the annotator runner over the database loaded at
+// start, protecting its instance from scale-in while it works.
+var AnnotatorRoleSet = wire.NewSet(RoleSet, RoleAnnotator, RoleScaleIn, RoleResultsAnnotator, RunnerWorkers,
+	wire.Struct(new(WorkerSet), "Runner"), AnnotatorApp)
 
 // ArchivalRoleSet is the archiver, thawer and restorer roles: each runs the
 // worker of the queue the topology says its role consumes.
@@ -191,4 +197,37 @@ func (r s3Remote) Open(ctx context.Context, uri string) (io.ReadCloser, error) {
 		return nil, err
 	}
 	return out.Body, nil
+}
+
+// RoleScaleIn is the autoscaling group the annotator's instance runs in
+// (GAS_AUTOSCALING_GROUP, GAS_INSTANCE_ID), or nil outside one: Auto
+// Scaling through the role's SDK configuration, the lifecycle state
+// through the instance metadata service.
+func RoleScaleIn(rt *role.Runtime, cl *awsconfig.Clients) (ports.ScaleIn, error) {
+	s := rt.Config.ScaleIn
+	if s.Group == "" {
+		return nil, nil
+	}
+	return asg.New(autoscaling.NewFromConfig(cl.SDK), imds.NewFromConfig(cl.SDK), s.Group, s.Instance, s.Hook)
+}
+
+// RoleResultsAnnotator is ResultsAnnotator holding the instance's
+// scale-in protection while each job is annotated.
+func RoleResultsAnnotator(rt *role.Runtime, objects ports.ObjectStore, engine results.Engine, s ports.ScaleIn) (ports.Annotator, error) {
+	a, err := ResultsAnnotator(objects, engine)
+	if err != nil || s == nil {
+		return a, err
+	}
+	return role.GuardAnnotator(a, role.NewGuard(s, rt.Config.ScaleIn.UnprotectAfter, rt.Log)), nil
+}
+
+// AnnotatorApp is WorkerApp that also lets the autoscaling group's
+// termination shut it down.
+func AnnotatorApp(rt *role.Runtime, ws WorkerSet, bus *message.Bus, store ports.JobStore, s ports.ScaleIn) (*role.App, error) {
+	app, err := WorkerApp(rt, ws, bus, store)
+	if err != nil {
+		return nil, err
+	}
+	app.ScaleIn = s
+	return app, nil
 }

@@ -202,7 +202,9 @@ func (g *gatedAnnotator) Annotate(ctx context.Context, in io.Reader, out io.Writ
 	return domain.Summary{Reference: "test-ref"}, err
 }
 
-func newWorld(t *testing.T, grace time.Duration) *world {
+// newWorld is an annotator role on memory adapters; wrap, when given,
+// wraps its annotator.
+func newWorld(t *testing.T, grace time.Duration, wrap ...func(*Runtime, ports.Annotator) ports.Annotator) *world {
 	t.Helper()
 	clock := memory.NewSystemClock()
 	bus, err := memory.OpenTopology(message.DefaultTopology(), clock)
@@ -231,9 +233,13 @@ func newWorld(t *testing.T, grace time.Duration) *world {
 	}
 	ann := &gatedAnnotator{started: make(chan struct{}), release: make(chan struct{})}
 	requests := NewDrainQueue(annotate, 1)
-	annotator, err := results.New(objects, ann, nil)
+	var annotator ports.Annotator
+	annotator, err = results.New(objects, ann, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range wrap {
+		annotator = f(rt, annotator)
 	}
 	r, err := workers.NewRunner(workers.RunnerPorts{Requests: requests, Archives: bus.Queue(message.QueueArchive), Results: bus.Topic(message.TopicJobResults),
 		Jobs: rt.ObserveJobs(store), Users: users, Objects: objects, Annotator: annotator, Clock: clock},

@@ -1,0 +1,133 @@
+package stack
+
+import (
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/awslabs/goformation/v7/cloudformation/autoscaling"
+	"github.com/awslabs/goformation/v7/cloudformation/ec2"
+	"github.com/awslabs/goformation/v7/cloudformation/iam"
+	"github.com/awslabs/goformation/v7/cloudformation/logs"
+	"github.com/awslabs/goformation/v7/cloudformation/policies"
+	"github.com/awslabs/goformation/v7/cloudformation/tags"
+
+	"github.com/gasproject/gas/adapters/aws/asg"
+	"github.com/gasproject/gas/adapters/aws/resources"
+)
+
+// GroupID is the logical id of a group's autoscaling group.
+func GroupID(g Group) string { return logicalID("", g.Name) + "Group" }
+
+func launchTemplateID(g Group) string { return logicalID("", g.Name) + "LaunchTemplate" }
+
+// LifecycleHook is the annotators' termination hook: the group waits
+// for the annotator to finish or release its job (it completes the
+// action itself; the timeout lets the instance go regardless).
+const LifecycleHook = asg.DefaultHook
+
+// bootPolicies grant what every instance's boot needs, apart from the
+// roles' own calls: reading the release, shipping logs, and for web
+// servers reading their two secrets.
+func (b *builder) bootPolicies() {
+	var instanceRoles, logGroups []string
+	for _, g := range Groups() {
+		instanceRoles = append(instanceRoles, ref(instanceRole(g)))
+	}
+	for _, r := range Roles() {
+		logGroups = append(logGroups, arn("logs", "log-group:"+LogGroup(r)+":*"))
+	}
+	logGroups = append(logGroups, arn("logs", "log-group:"+metricsLogGroup+":*"))
+	b.t.Resources["BootPolicy"] = &iam.ManagedPolicy{Roles: instanceRoles,
+		Description: aws.String(sub("GAS instances (" + prefixVar + "): fetch the release, ship logs and metrics")),
+		PolicyDocument: resources.NewPolicy(
+			resources.Statement{Effect: "Allow", Action: []string{"s3:GetObject"},
+				Resource: []string{sub("arn:${AWS::Partition}:s3:::${" + ParamReleaseBucket + "}/${" + ParamReleaseVersion + "}/*")}},
+			resources.Statement{Effect: "Allow", Action: []string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
+				Resource: logGroups},
+		)}
+	read := func(store, action string) resources.Statement {
+		return resources.Statement{Effect: "Allow", Action: []string{action},
+			Resource: []string{secretARN(store, SecretOIDCClient), secretARN(store, SecretSessionKey)}}
+	}
+	b.t.Resources["WebSecretsPolicy"] = &iam.ManagedPolicy{Roles: []string{ref(RoleID(RoleWeb))},
+		Description: aws.String(sub("GAS web servers (" + prefixVar + "): read the OIDC client secret and the session key")),
+		PolicyDocument: map[string]any{"Version": "2012-10-17", "Statement": []any{raw(ifc(condSecretsManager,
+			read(SecretStoreSecretsManager, "secretsmanager:GetSecretValue"), read(SecretStoreSSM, "ssm:GetParameter")))}}}
+}
+
+// compute declares each group: its log groups, launch template (image,
+// instance type, profile, IMDSv2 only, encrypted root volume, user data)
+// and autoscaling group in the VPC's subnets, collecting the group
+// metrics target tracking divides by.
+func (b *builder) compute() error {
+	for _, g := range Groups() {
+		for _, r := range g.Roles {
+			b.t.Resources[logicalID("LogGroup", r)] = &logs.LogGroup{LogGroupName: aws.String(sub(LogGroup(r))),
+				RetentionInDays: nil}
+			b.patch(logicalID("LogGroup", r), "RetentionInDays", raw(ref(ParamLogRetention)))
+		}
+		b.launchTemplate(g)
+		b.group(g)
+	}
+	b.t.Resources["LogGroupMetrics"] = &logs.LogGroup{LogGroupName: aws.String(sub(metricsLogGroup))}
+	b.patch("LogGroupMetrics", "RetentionInDays", raw(ref(ParamLogRetention)))
+	return nil
+}
+
+func (b *builder) launchTemplate(g Group) {
+	typ, sg, disk := ParamHousekeepingType, idWorkerGroup, 8
+	switch g.Name {
+	case "web":
+		typ, sg = ParamWebInstanceType, idWebGroup
+	case "annotators":
+		typ, disk = ParamAnnotatorType, 30 // the annotation database and temporary results
+	}
+	b.t.Resources[launchTemplateID(g)] = &ec2.LaunchTemplate{
+		LaunchTemplateData: &ec2.LaunchTemplate_LaunchTemplateData{
+			ImageId:            aws.String(ref(ParamImage)),
+			InstanceType:       aws.String(ref(typ)),
+			IamInstanceProfile: &ec2.LaunchTemplate_IamInstanceProfile{Arn: aws.String(getAtt(profileID(g), "Arn"))},
+			SecurityGroupIds:   []string{ref(sg)},
+			MetadataOptions: &ec2.LaunchTemplate_MetadataOptions{HttpTokens: aws.String("required"),
+				HttpEndpoint: aws.String("enabled"), HttpPutResponseHopLimit: aws.Int(1)},
+			BlockDeviceMappings: []ec2.LaunchTemplate_BlockDeviceMapping{{DeviceName: aws.String("/dev/xvda"),
+				Ebs: &ec2.LaunchTemplate_Ebs{VolumeSize: aws.Int(disk), VolumeType: aws.String("gp3"), Encrypted: aws.Bool(true),
+					DeleteOnTermination: aws.Bool(true)}}},
+			UserData: aws.String(fn("Fn::Base64", raw(subVars(b.userData(g), map[string]any{"SiteURL": raw(siteURL())})))),
+			TagSpecifications: []ec2.LaunchTemplate_TagSpecification{{ResourceType: aws.String("instance"),
+				Tags: []tags.Tag{{Key: "Name", Value: sub(prefixVar + g.Name)}}}},
+		},
+	}
+}
+
+func (b *builder) group(g Group) {
+	minP, maxP := ParamHousekeepingCount, ParamHousekeepingCount
+	switch g.Name {
+	case "web":
+		minP, maxP = ParamWebMin, ParamWebMax
+	case "annotators":
+		minP, maxP = ParamAnnotatorMin, ParamAnnotatorMax
+	}
+	asg := &autoscaling.AutoScalingGroup{
+		AutoScalingGroupName: aws.String(sub(groupName(g.Name))),
+		MinSize:              ref(minP), MaxSize: ref(maxP),
+		LaunchTemplate: &autoscaling.AutoScalingGroup_LaunchTemplateSpecification{
+			LaunchTemplateId: aws.String(ref(launchTemplateID(g))), Version: getAtt(launchTemplateID(g), "LatestVersionNumber")},
+		// Target tracking divides by the instances in service.
+		MetricsCollection:      []autoscaling.AutoScalingGroup_MetricsCollection{{Granularity: "1Minute", Metrics: []string{"GroupInServiceInstances"}}},
+		DefaultInstanceWarmup:  aws.Int(180),
+		HealthCheckGracePeriod: aws.Int(300),
+		Tags:                   []autoscaling.AutoScalingGroup_TagProperty{{Key: "gas:group", Value: g.Name, PropagateAtLaunch: true}},
+		AWSCloudFormationUpdatePolicy: &policies.UpdatePolicy{AutoScalingRollingUpdate: &policies.AutoScalingRollingUpdate{
+			MaxBatchSize: 1, MinInstancesInService: 0, PauseTime: "PT3M"}},
+	}
+	switch g.Name {
+	case "web":
+		asg.TargetGroupARNs = []string{ref(idTargetGroup)}
+		asg.HealthCheckType = aws.String("ELB")
+	case "annotators":
+		asg.LifecycleHookSpecificationList = []autoscaling.AutoScalingGroup_LifecycleHookSpecification{{
+			LifecycleHookName: LifecycleHook, LifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING",
+			HeartbeatTimeout: aws.Int(int(b.o.DrainTimeout.Seconds())), DefaultResult: aws.String("CONTINUE")}}
+	}
+	b.t.Resources[GroupID(g)] = asg
+	b.patch(GroupID(g), "VPCZoneIdentifier", subnets())
+}

@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"io/fs"
 
 	"github.com/gasproject/gas/adapters/engine/fasta"
 	"github.com/gasproject/gas/adapters/engine/gff"
@@ -65,13 +67,62 @@ func BuildReference(src Sources) (*model.Reference, error) {
 	if src.FASTA == nil {
 		return nil, fmt.Errorf("no reference FASTA")
 	}
-	fr, err := input.Open(src.FASTA, input.Limits{})
-	if err != nil {
-		return nil, fmt.Errorf("FASTA: %w", err)
-	}
-	defer fr.Close()
-	if err := fasta.Load(fr, ref, fasta.Options{}); err != nil {
+	if err := loadFASTA(src.FASTA, ref); err != nil {
 		return nil, fmt.Errorf("FASTA: %w", err)
 	}
 	return ref, nil
+}
+
+// loadFASTA streams the FASTA into ref, except a small uncompressed file,
+// which it reads at once and parses in place (fasta.LoadInPlace): on the
+// genomes of tests, local mode and quick jobs, start-up is most of a run.
+func loadFASTA(r io.Reader, ref *model.Reference) error {
+	if f, ok := r.(smallFile); ok {
+		data, err := readSmall(f)
+		if err != nil {
+			return err
+		}
+		switch {
+		case data == nil:
+		case bytes.HasPrefix(data, []byte{0x1f, 0x8b}): // gzip or BGZF
+			r = bytes.NewReader(data)
+		case fasta.LoadInPlace(data, ref, fasta.Options{}):
+			return nil
+		default: // left to the streaming reader, which reports the problem
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				return err
+			}
+		}
+	}
+	fr, err := input.Open(r, input.Limits{})
+	if err != nil {
+		return err
+	}
+	defer fr.Close()
+	return fasta.Load(fr, ref, fasta.Options{})
+}
+
+// smallFile is what loadFASTA needs to read a file at once: its size, and
+// a way back to its start.
+type smallFile interface {
+	io.ReadSeeker
+	Stat() (fs.FileInfo, error)
+}
+
+// readSmall reads f whole when it is a regular file of at most
+// fasta.WholeGenomeLimit bytes, read from its start; otherwise it returns
+// nil and leaves f where it was.
+func readSmall(f smallFile) ([]byte, error) {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() > fasta.WholeGenomeLimit {
+		return nil, nil
+	}
+	if off, err := f.Seek(0, io.SeekCurrent); err != nil || off != 0 {
+		return nil, nil
+	}
+	data := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil, err
+	}
+	return data, nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
-	"strconv"
 
 	"github.com/gasproject/gas/adapters/engine/csq"
 	"github.com/gasproject/gas/adapters/engine/model"
@@ -214,156 +213,201 @@ func upperView(buf *[]byte, s []byte) []byte {
 // record annotates one data line, appending the output line to out. On a
 // malformed line it returns out unchanged and a message.
 func (p *processor) record(out, l []byte, st *stats) ([]byte, string) {
-	if l[0] == '#' {
-		// readers of the output would take it for a header line
-		return out, "line starts with '#' after the data lines began"
+	var r dataLine
+	if msg := r.parse(l, p.e.opt.MaxAllele); msg != "" {
+		return out, msg
 	}
-	// split the first 8 columns
-	var tabs [8]int
-	k := findTabs(l, &tabs)
-	if k < 7 {
-		return out, fmt.Sprintf("expected at least 8 tab-separated columns, found %d", k+1)
-	}
-	chrom := l[:tabs[0]]
-	posB := l[tabs[0]+1 : tabs[1]]
-	id := l[tabs[1]+1 : tabs[2]]
-	refB := l[tabs[2]+1 : tabs[3]]
-	altB := l[tabs[3]+1 : tabs[4]]
-	info, tail := l[tabs[6]+1:], []byte(nil)
-	if k == 8 {
-		info, tail = l[tabs[6]+1:tabs[7]], l[tabs[7]:]
-	}
-	if len(chrom) == 0 {
-		return out, "empty CHROM"
-	}
-	pos, ok := parsePos(l, tabs[0]+1, tabs[1])
-	if !ok {
-		return out, fmt.Sprintf("POS %q is not a position", trunc(posB))
-	}
-	if pos > 1<<31-1 {
-		return out, fmt.Sprintf("POS %d is too large", pos)
-	}
-	if len(refB) == 0 {
-		return out, "empty REF"
-	}
-	if len(refB) > p.e.opt.MaxAllele {
-		return out, fmt.Sprintf("REF allele longer than %d bases", p.e.opt.MaxAllele)
-	}
-	if i := firstNonBase(refB); i >= 0 {
-		return out, fmt.Sprintf("REF %q contains %q, not a nucleotide (A, C, G, T, N)", trunc(refB), refB[i])
-	}
-	if len(altB) == 0 {
-		return out, "empty ALT"
-	}
-	if len(info) == 0 {
-		return out, "empty INFO"
-	}
-	// split and validate ALT alleles before producing anything
-	p.alleles = p.alleles[:0]
-	p.symb = p.symb[:0]
-	if !(len(altB) == 1 && altB[0] == '.') {
-		a := altB
-		for {
-			i := bytes.IndexByte(a, ',')
-			var al []byte
-			if i < 0 {
-				al = a
-			} else {
-				al = a[:i]
-			}
-			if len(al) == 0 {
-				return out, "empty ALT allele"
-			}
-			if len(al) > p.e.opt.MaxAllele {
-				return out, fmt.Sprintf("ALT allele longer than %d bases", p.e.opt.MaxAllele)
-			}
-			// an allele of bases only is never symbolic: test that first
-			sym := false
-			if j := firstNonBase(al); j >= 0 {
-				if !symbolic(al) {
-					return out, fmt.Sprintf("ALT %q contains %q, not a nucleotide", trunc(al), al[j])
-				}
-				sym = true
-			}
-			p.alleles = append(p.alleles, al)
-			p.symb = append(p.symb, sym)
-			if i < 0 {
-				break
-			}
-			a = a[i+1:]
-		}
+	// validate every ALT allele before producing anything
+	if msg := p.splitAlts(r.alt()); msg != "" {
+		return out, msg
 	}
 	st.records++
-	st.byChrom(chrom)
+	st.byChrom(r.chrom())
 	if len(p.alleles) == 0 {
 		out = append(out, l...)
-		out = append(out, '\n')
-		return out, ""
+		return append(out, '\n'), ""
 	}
-	// chromosome
-	if !p.lastOK || !bytes.Equal(chrom, p.lastChrom) {
-		p.lastChrom = append(p.lastChrom[:0], chrom...)
-		var ok bool
-		if p.lastIdx, ok = p.ref.ChromBytes(chrom); !ok {
-			p.lastIdx = -1
-		}
-		p.lastOK = true
-	}
-	ci := p.lastIdx
-	refU := upperView(&p.refBuf, refB)
-	var warn csq.Warning
-	if ci < 0 {
-		warn |= csq.WarnNoChrom
-	} else if s := p.ref.SeqAt(&p.seq, ci, int32(pos), int32(pos)+int32(len(refU))-1); s != nil && pos >= 1 {
-		for i, c := range refU {
-			if c != s[i] && c != 'N' && s[i] != 'N' {
-				warn |= csq.WarnRefMismatch
-				st.refMismatches++
-				break
-			}
-		}
-	}
+	ci := p.chromIndex(r.chrom())
+	refU := upperView(&p.refBuf, r.ref())
+	warn := p.checkRef(ci, r.pos, refU, st)
 	// output: columns up to INFO, INFO with ANN, the rest untouched
-	head := l[:tabs[6]+1]
 	hits := p.hits()
-	var anyKnown bool
-	for _, h := range hits {
-		if h.ok {
-			anyKnown = true
-			st.known++
-		}
+	anyKnown := countKnown(hits, st)
+	if id := r.id(); anyKnown && len(id) == 1 && id[0] == '.' {
+		out = appendKnownIDs(out, r.head(), r.idStart(), hits)
+	} else {
+		out = append(out, r.head()...)
 	}
-	if anyKnown && len(id) == 1 && id[0] == '.' {
-		// fill the ID column from the known source
-		idStart := tabs[1] + 1
-		out = append(out, head[:idStart]...)
-		n := 0
-		for _, h := range hits {
-			if h.ok && h.id != "" && h.id != "." {
-				if n > 0 {
-					out = append(out, ';')
-				}
-				out = append(out, h.id...)
-				n++
+	out = appendInfo(out, r.info())
+	out = p.appendAlleles(out, ci, r.pos, refU, warn, st)
+	if anyKnown {
+		out = appendKnownAF(out, hits)
+	}
+	out = append(out, r.tail()...)
+	return append(out, '\n'), ""
+}
+
+// dataLine is a VCF data line with the offsets of its columns. It keeps
+// offsets rather than slices: the hot path fills one per line, and integer
+// stores cost less than pointer ones.
+type dataLine struct {
+	l    []byte
+	tabs [8]int // the first eight tabs
+	k    int    // how many of them there are
+	pos  int64
+}
+
+func (r *dataLine) chrom() []byte { return r.l[:r.tabs[0]] }
+func (r *dataLine) id() []byte    { return r.l[r.tabs[1]+1 : r.tabs[2]] }
+func (r *dataLine) ref() []byte   { return r.l[r.tabs[2]+1 : r.tabs[3]] }
+func (r *dataLine) alt() []byte   { return r.l[r.tabs[3]+1 : r.tabs[4]] }
+
+// head is the line up to INFO; idStart the offset of ID in it.
+func (r *dataLine) head() []byte { return r.l[:r.tabs[6]+1] }
+func (r *dataLine) idStart() int { return r.tabs[1] + 1 }
+
+func (r *dataLine) info() []byte {
+	if r.k == 8 {
+		return r.l[r.tabs[6]+1 : r.tabs[7]]
+	}
+	return r.l[r.tabs[6]+1:]
+}
+
+// tail is the tab after INFO and what follows, if any.
+func (r *dataLine) tail() []byte {
+	if r.k == 8 {
+		return r.l[r.tabs[7]:]
+	}
+	return nil
+}
+
+// parse splits l and checks the columns before ALT's alleles; it returns a
+// message naming the first problem.
+func (r *dataLine) parse(l []byte, maxAllele int) string {
+	if l[0] == '#' {
+		// readers of the output would take it for a header line
+		return "line starts with '#' after the data lines began"
+	}
+	r.l = l
+	r.k = findTabs(l, &r.tabs)
+	if r.k < 7 {
+		return fmt.Sprintf("expected at least 8 tab-separated columns, found %d", r.k+1)
+	}
+	if r.tabs[0] == 0 {
+		return "empty CHROM"
+	}
+	var ok bool
+	if r.pos, ok = parsePos(l, r.tabs[0]+1, r.tabs[1]); !ok {
+		return fmt.Sprintf("POS %q is not a position", trunc(l[r.tabs[0]+1:r.tabs[1]]))
+	}
+	if r.pos > 1<<31-1 {
+		return fmt.Sprintf("POS %d is too large", r.pos)
+	}
+	ref := r.ref()
+	switch {
+	case len(ref) == 0:
+		return "empty REF"
+	case len(ref) > maxAllele:
+		return fmt.Sprintf("REF allele longer than %d bases", maxAllele)
+	}
+	if i := firstNonBase(ref); i >= 0 {
+		return fmt.Sprintf("REF %q contains %q, not a nucleotide (A, C, G, T, N)", trunc(ref), ref[i])
+	}
+	switch {
+	case len(r.alt()) == 0:
+		return "empty ALT"
+	case len(r.info()) == 0:
+		return "empty INFO"
+	}
+	return ""
+}
+
+// splitAlts fills p.alleles and p.symb with the ALT alleles (none for
+// "."), or returns a message naming the first bad one.
+func (p *processor) splitAlts(alt []byte) string {
+	p.alleles = p.alleles[:0]
+	p.symb = p.symb[:0]
+	if len(alt) == 1 && alt[0] == '.' {
+		return ""
+	}
+	for {
+		i := bytes.IndexByte(alt, ',')
+		al := alt
+		if i >= 0 {
+			al = alt[:i]
+		}
+		if len(al) == 0 {
+			return "empty ALT allele"
+		}
+		if len(al) > p.e.opt.MaxAllele {
+			return fmt.Sprintf("ALT allele longer than %d bases", p.e.opt.MaxAllele)
+		}
+		// an allele of bases only is never symbolic: test that first
+		sym := false
+		if j := firstNonBase(al); j >= 0 {
+			if !symbolic(al) {
+				return fmt.Sprintf("ALT %q contains %q, not a nucleotide", trunc(al), al[j])
 			}
+			sym = true
 		}
-		if n == 0 {
-			out = append(out, '.')
+		p.alleles = append(p.alleles, al)
+		p.symb = append(p.symb, sym)
+		if i < 0 {
+			return ""
 		}
-		out = append(out, head[idStart+1:]...)
-	} else {
-		out = append(out, head...)
+		alt = alt[i+1:]
 	}
-	if len(info) == 1 && info[0] == '.' {
-		out = append(out, "ANN="...)
-	} else {
-		n := len(out)
-		out = appendWithoutANN(out, info)
-		if len(out) > n {
-			out = append(out, ';')
-		}
-		out = append(out, "ANN="...)
+}
+
+// chromIndex is the reference index of chrom (-1 when unknown), cached
+// for the run of lines on one chromosome (small enough to inline).
+func (p *processor) chromIndex(chrom []byte) int32 {
+	if p.lastOK && string(chrom) == string(p.lastChrom) {
+		return p.lastIdx
 	}
+	return p.lookupChrom(chrom)
+}
+
+func (p *processor) lookupChrom(chrom []byte) int32 {
+	p.lastChrom = append(p.lastChrom[:0], chrom...)
+	var ok bool
+	if p.lastIdx, ok = p.ref.ChromBytes(chrom); !ok {
+		p.lastIdx = -1
+	}
+	p.lastOK = true
+	return p.lastIdx
+}
+
+// checkRef compares REF with the stored reference (N matches anything) and
+// returns the warnings the entries carry.
+func (p *processor) checkRef(ci int32, pos int64, refU []byte, st *stats) csq.Warning {
+	if ci < 0 {
+		return csq.WarnNoChrom
+	}
+	s := p.ref.SeqAt(&p.seq, ci, int32(pos), int32(pos)+int32(len(refU))-1)
+	if s == nil || pos < 1 {
+		return 0
+	}
+	for i, c := range refU {
+		if c != s[i] && c != 'N' && s[i] != 'N' {
+			st.refMismatches++
+			return csq.WarnRefMismatch
+		}
+	}
+	return 0
+}
+
+// appendInfo writes INFO without any old ANN, then the "ANN=" key.
+func appendInfo(out, info []byte) []byte {
+	if len(info) != 1 || info[0] != '.' {
+		out = appendKeptInfo(out, info)
+	}
+	return append(out, "ANN="...)
+}
+
+// appendAlleles writes the ANN entries of every ALT allele, counting them
+// in st.
+func (p *processor) appendAlleles(out []byte, ci int32, pos int64, refU []byte, warn csq.Warning, st *stats) []byte {
 	for k, al := range p.alleles {
 		if k > 0 {
 			out = append(out, ',')
@@ -389,39 +433,30 @@ func (p *processor) record(out, l []byte, st *stats) ([]byte, string) {
 		st.effects(p.ref, effs)
 		out = p.c.AppendANN(out, al, effs)
 	}
-	if anyKnown {
-		out = append(out, ";KNOWN_AF="...)
-		for i, h := range hits {
-			if i > 0 {
-				out = append(out, ',')
-			}
-			if h.ok && h.hasAF {
-				out = strconv.AppendFloat(out, h.af, 'g', 6, 64)
-			} else {
-				out = append(out, '.')
-			}
-		}
-	}
-	out = append(out, tail...)
-	out = append(out, '\n')
-	return out, ""
+	return out
 }
 
-// appendWithoutANN copies INFO dropping an existing ANN key (re-annotation).
-func appendWithoutANN(out, info []byte) []byte {
+// appendKeptInfo copies INFO dropping an existing ANN key (re-annotation),
+// with a ';' after it when anything is left.
+func appendKeptInfo(out, info []byte) []byte {
+	n := len(out)
 	if !bytes.Contains(info, []byte("ANN=")) {
-		return append(out, info...)
+		out = append(out, info...)
+	} else {
+		first := true
+		for _, kv := range bytes.Split(info, []byte{';'}) {
+			if bytes.HasPrefix(kv, []byte("ANN=")) {
+				continue
+			}
+			if !first {
+				out = append(out, ';')
+			}
+			out = append(out, kv...)
+			first = false
+		}
 	}
-	first := true
-	for _, kv := range bytes.Split(info, []byte{';'}) {
-		if bytes.HasPrefix(kv, []byte("ANN=")) {
-			continue
-		}
-		if !first {
-			out = append(out, ';')
-		}
-		out = append(out, kv...)
-		first = false
+	if len(out) > n {
+		out = append(out, ';')
 	}
 	return out
 }

@@ -254,7 +254,7 @@ func BenchmarkReader(b *testing.B) {
 func BenchmarkWriter(b *testing.B) {
 	data := testData(32<<20, 1)
 	for _, w := range []int{1, 2} {
-		for _, lvl := range []int{FastLevel, 1, 6} {
+		for _, lvl := range []int{1, 6} {
 			b.Run(fmt.Sprintf("workers%d_level%d", w, lvl), func(b *testing.B) {
 				b.SetBytes(int64(len(data)))
 				for i := 0; i < b.N; i++ {

@@ -9,6 +9,8 @@ import (
 	"io"
 	"runtime"
 	"sync"
+
+	"github.com/klauspost/compress/flate"
 )
 
 // DefaultWorkers is how many goroutines inflate (or deflate) blocks in
@@ -125,6 +127,53 @@ func truncErr(err error, off int64) error {
 		return fmt.Errorf("block at offset %d: stream ends inside the header: %w", off, ErrTruncated)
 	}
 	return err
+}
+
+// inflater decompresses the deflate data of one block with
+// klauspost/compress's flate reader, reset for every block; one per
+// goroutine.
+type inflater struct {
+	br bytes.Reader
+	fr io.ReadCloser
+}
+
+// inflate decompresses src into the capacity of dst (the block's ISIZE)
+// and returns what it holds; data beyond that capacity is an error.
+func (f *inflater) inflate(dst, src []byte) ([]byte, error) {
+	f.br.Reset(src)
+	if f.fr == nil {
+		f.fr = flate.NewReader(&f.br)
+	} else if err := f.fr.(flate.Resetter).Reset(&f.br, nil); err != nil {
+		return nil, err
+	}
+	out := dst[:cap(dst)]
+	for n := 0; ; {
+		m, err := f.fr.Read(out[n:])
+		n += m
+		if err == io.EOF {
+			return out[:n], nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n == len(out) {
+			break
+		}
+	}
+	// the block is full: its stream must end here
+	var one [1]byte
+	for {
+		m, err := f.fr.Read(one[:])
+		if m > 0 {
+			return nil, errors.New("more data than ISIZE")
+		}
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // inflateBlock inflates raw into out (capacity MaxBlockSize) and checks the

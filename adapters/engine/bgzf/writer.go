@@ -2,13 +2,14 @@ package bgzf
 
 import (
 	"bytes"
-	"compress/flate"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
 	"sync"
+
+	"github.com/klauspost/compress/flate"
 )
 
 // Writer compresses a stream into standard BGZF blocks of up to 0xff00
@@ -47,22 +48,14 @@ type wblock struct {
 // WriterOption configures a Writer.
 type WriterOption func(*Writer)
 
-// FastLevel selects the package's own deflate encoder (deflate.go): one
-// greedy-LZ77, dynamic-Huffman deflate block per BGZF block. On annotated
-// VCF text it is about 1.5x as fast as compress/flate level 1 (BestSpeed)
-// with output of about the same size, and BGZF output is the largest
-// single cost of annotating into a .vcf.gz. It is not a compress/flate
-// level; any of those can still be chosen with WithLevel.
-const FastLevel = -3
+// DefaultLevel is the level a Writer uses unless told otherwise: deflate's
+// fastest (klauspost/compress's level 1). Annotated VCFs are written once
+// per job on the hot path, so speed wins; use WithLevel(6) to match
+// bgzip's default size (about 15 % smaller, about 3x slower).
+const DefaultLevel = flate.BestSpeed
 
-// DefaultLevel is the level a Writer uses unless told otherwise.
-// Annotated VCFs are written once per job on the hot path, so speed wins;
-// use WithLevel(6) to match bgzip's default size (about 15 % smaller,
-// several times slower).
-const DefaultLevel = FastLevel
-
-// WithLevel sets the compression level: FastLevel or a compress/flate level
-// (flate.HuffmanOnly .. flate.BestCompression; default DefaultLevel).
+// WithLevel sets the compression level: a deflate level from
+// flate.HuffmanOnly (-2) to flate.BestCompression (9); default DefaultLevel.
 func WithLevel(level int) WriterOption { return func(w *Writer) { w.level = level } }
 
 // WithWriterWorkers sets how many goroutines deflate blocks; 1 deflates in
@@ -83,7 +76,7 @@ func NewWriter(dst io.Writer, opts ...WriterOption) (*Writer, error) {
 	for _, o := range opts {
 		o(w)
 	}
-	if w.level != FastLevel && (w.level < flate.HuffmanOnly || w.level > flate.BestCompression) {
+	if w.level < flate.HuffmanOnly || w.level > flate.BestCompression {
 		return nil, fmt.Errorf("bgzf: invalid compression level %d", w.level)
 	}
 	w.buf = make([]byte, 0, BlockDataSize)
@@ -102,30 +95,27 @@ func NewWriter(dst io.Writer, opts ...WriterOption) (*Writer, error) {
 
 var errClosed = errors.New("bgzf: write to closed writer")
 
-// compressor deflates blocks for one goroutine, with either encoder.
+// appendStored appends src (at most 65,535 bytes) as one final stored
+// deflate block.
+func appendStored(dst, src []byte) []byte {
+	k := len(src)
+	dst = append(dst, 1, byte(k), byte(k>>8), ^byte(k), ^byte(k>>8))
+	return append(dst, src...)
+}
+
+// compressor deflates blocks for one goroutine.
 type compressor struct {
-	fast *fastEncoder // FastLevel
-	fw   *flate.Writer
-	cmp  bytes.Buffer
+	fw  *flate.Writer
+	cmp bytes.Buffer
 }
 
 func newCompressor(level int) *compressor {
-	if level == FastLevel {
-		return &compressor{fast: new(fastEncoder)}
-	}
 	fw, _ := flate.NewWriter(io.Discard, level) // level checked by NewWriter
 	return &compressor{fw: fw}
 }
 
 // deflate returns data as a raw deflate stream (valid until the next call).
 func (c *compressor) deflate(data []byte) ([]byte, error) {
-	if c.fast != nil {
-		// Reuse the buffer: the fast encoder never needs more than
-		// storedSize(len(data)).
-		c.cmp.Reset()
-		c.cmp.Grow(storedSize(len(data)))
-		return c.fast.encode(c.cmp.Bytes()[:0], data), nil
-	}
 	c.cmp.Reset()
 	c.fw.Reset(&c.cmp)
 	if _, err := c.fw.Write(data); err != nil {

@@ -83,7 +83,6 @@ func NewLabels(ref *model.Reference) *Labels {
 // AppendANN appends the effects of one allele as comma-separated ANN entries
 // (without the "ANN=" key). allele is the VCF ALT text.
 func (c *Caller) AppendANN(dst []byte, allele []byte, effs []Effect) []byte {
-	ref := c.ref
 	safe := true // sequence alleles need no escaping; symbolic ones might
 	for _, b := range allele {
 		if unsafe[b] {
@@ -102,77 +101,92 @@ func (c *Caller) AppendANN(dst []byte, allele []byte, effs []Effect) []byte {
 			dst = appendSafeBytes(dst, allele)
 		}
 		dst = append(dst, '|')
-		if t := e.Terms; t != 0 && t&(t-1) == 0 {
-			dst = append(dst, termImpact[bits.TrailingZeros32(uint32(t))]...)
-		} else {
-			dst = AppendTerms(dst, t)
-			dst = append(dst, '|')
-			dst = append(dst, ImpactOf(t).String()...)
-			dst = append(dst, '|')
-		}
-		if e.Tx >= 0 && e.RankTotal == 0 && e.CDNAPos == 0 && e.CDSPos == 0 && e.AAPos == 0 &&
-			e.HGVSc.a == e.HGVSc.b && e.HGVSp.a == e.HGVSp.b {
+		dst = appendTermsImpact(dst, e.Terms)
+		switch {
+		case e.Tx >= 0 && e.RankTotal == 0 && e.CDNAPos == 0 && e.CDSPos == 0 && e.AAPos == 0 &&
+			e.HGVSc.a == e.HGVSc.b && e.HGVSp.a == e.HGVSp.b:
 			// up/downstream: nothing between the label and the distance
 			dst = append(dst, c.labels.tx[e.Tx]...)
 			dst = append(dst, "||||||"...)
-		} else if e.Tx >= 0 {
-			t := &ref.Transcripts[e.Tx]
-			dst = append(dst, c.labels.tx[e.Tx]...)
-			if e.RankTotal > 0 {
-				dst = appendInt(dst, e.Rank)
-				dst = append(dst, '/')
-				dst = appendInt(dst, e.RankTotal)
-			}
-			dst = append(dst, '|')
-			dst = append(dst, c.text[e.HGVSc.a:e.HGVSc.b]...)
-			dst = append(dst, '|')
-			dst = append(dst, c.text[e.HGVSp.a:e.HGVSp.b]...)
-			dst = append(dst, '|')
-			if e.CDNAPos > 0 {
-				dst = appendInt(dst, e.CDNAPos)
-				dst = append(dst, '/')
-				dst = appendInt(dst, t.CDNALen())
-			}
-			dst = append(dst, '|')
-			if e.CDSPos > 0 {
-				dst = appendInt(dst, e.CDSPos)
-				dst = append(dst, '/')
-				dst = appendInt(dst, t.CDSLen())
-			}
-			dst = append(dst, '|')
-			if e.AAPos > 0 {
-				dst = appendInt(dst, e.AAPos)
-				dst = append(dst, '/')
-				dst = appendInt(dst, t.ProteinLen())
-			}
-			dst = append(dst, '|')
-		} else {
-			if e.Gene >= 0 && int(e.Gene) < len(ref.Genes) {
-				dst = append(dst, c.labels.gene[e.Gene]...)
-			} else {
-				dst = append(dst, "||"...)
-			}
-			if e.Terms&Intergenic != 0 {
-				dst = append(dst, "intergenic_region"...)
-			}
-			dst = append(dst, "|||||||||"...)
+		case e.Tx >= 0:
+			dst = c.appendTranscriptFields(dst, e)
+		default:
+			dst = c.appendIntergenicFields(dst, e)
 		}
 		if e.Distance >= 0 {
 			dst = appendInt(dst, e.Distance)
 		}
 		dst = append(dst, '|')
-		if e.Warn == 0 {
-			continue
-		}
-		first := true
-		for i := range warnNames {
-			if e.Warn&(1<<i) != 0 {
-				if !first {
-					dst = append(dst, '&')
-				}
-				dst = append(dst, warnNames[i]...)
-				first = false
+		dst = appendWarnings(dst, e.Warn)
+	}
+	return dst
+}
+
+// appendTermsImpact writes the Annotation and Annotation_Impact fields.
+func appendTermsImpact(dst []byte, t Term) []byte {
+	if t != 0 && t&(t-1) == 0 {
+		return append(dst, termImpact[bits.TrailingZeros32(uint32(t))]...)
+	}
+	dst = AppendTerms(dst, t)
+	dst = append(dst, '|')
+	dst = append(dst, ImpactOf(t).String()...)
+	return append(dst, '|')
+}
+
+// appendTranscriptFields writes the fields from Gene_Name to AA.pos/AA.length
+// of an entry on a transcript.
+func (c *Caller) appendTranscriptFields(dst []byte, e *Effect) []byte {
+	t := &c.ref.Transcripts[e.Tx]
+	dst = append(dst, c.labels.tx[e.Tx]...)
+	if e.RankTotal > 0 {
+		dst = appendInt(dst, e.Rank)
+		dst = append(dst, '/')
+		dst = appendInt(dst, e.RankTotal)
+	}
+	dst = append(dst, '|')
+	dst = append(dst, c.text[e.HGVSc.a:e.HGVSc.b]...)
+	dst = append(dst, '|')
+	dst = append(dst, c.text[e.HGVSp.a:e.HGVSp.b]...)
+	dst = append(dst, '|')
+	dst = appendOf(dst, e.CDNAPos, t.CDNALen())
+	dst = appendOf(dst, e.CDSPos, t.CDSLen())
+	return appendOf(dst, e.AAPos, t.ProteinLen())
+}
+
+// appendOf writes "pos/length|", or "|" when pos is 0 (not applicable).
+func appendOf(dst []byte, pos, length int32) []byte {
+	if pos > 0 {
+		dst = appendInt(dst, pos)
+		dst = append(dst, '/')
+		dst = appendInt(dst, length)
+	}
+	return append(dst, '|')
+}
+
+// appendIntergenicFields writes the fields from Gene_Name to AA.pos/AA.length
+// of an entry on no transcript: the nearest gene, if any.
+func (c *Caller) appendIntergenicFields(dst []byte, e *Effect) []byte {
+	if e.Gene >= 0 && int(e.Gene) < len(c.ref.Genes) {
+		dst = append(dst, c.labels.gene[e.Gene]...)
+	} else {
+		dst = append(dst, "||"...)
+	}
+	if e.Terms&Intergenic != 0 {
+		dst = append(dst, "intergenic_region"...)
+	}
+	return append(dst, "|||||||||"...)
+}
+
+// appendWarnings writes the ERRORS/WARNINGS/INFO field.
+func appendWarnings(dst []byte, w Warning) []byte {
+	first := true
+	for i := range warnNames {
+		if w&(1<<i) != 0 {
+			if !first {
+				dst = append(dst, '&')
 			}
+			dst = append(dst, warnNames[i]...)
+			first = false
 		}
 	}
 	return dst

@@ -106,93 +106,117 @@ func (c *Caller) hgvsC(t *model.Transcript, al *allele, e *Effect) span {
 		} else {
 			c.text = append(c.text, model.Complement(ref[0]), '>', model.Complement(alt[0]))
 		}
-	case len(alt) == 0: // deletion
-		s, en := al.vs, al.ve
-		if lo, hi, ok := region(t, s, en); ok {
-			ns, ne := s, en
-			if t.Strand == model.Forward {
-				for ne+1 <= hi {
-					b := c.base(t.Chrom, ne+1)
-					if b == 0 || b != c.base(t.Chrom, ns) {
-						break
-					}
-					ns++
-					ne++
-				}
-			} else {
-				for ns-1 >= lo {
-					b := c.base(t.Chrom, ns-1)
-					if b == 0 || b != c.base(t.Chrom, ne) {
-						break
-					}
-					ns--
-					ne--
-				}
-			}
-			if ns != s {
-				e.Warn |= WarnShifted
-			}
-			s, en = ns, ne
-		}
-		c.rangeString(t, s, en)
-		c.text = append(c.text, "del"...)
-	case len(ref) == 0: // insertion between vs-1 and vs
-		q := al.vs - 1
-		ins := append(c.b4[:0], alt...)
-		if lo, hi, ok := region(t, q, al.vs); ok || true {
-			if !ok {
-				lo, hi = 1, 0 // crossing a boundary: do not shift
-			}
-			q0 := q
-			if t.Strand == model.Forward {
-				for q+1 <= hi && q+1 >= lo {
-					b := c.base(t.Chrom, q+1)
-					if b == 0 || b != ins[0] {
-						break
-					}
-					f := ins[0]
-					copy(ins, ins[1:])
-					ins[len(ins)-1] = f
-					q++
-				}
-			} else {
-				for q >= lo && q <= hi {
-					b := c.base(t.Chrom, q)
-					if b == 0 || b != ins[len(ins)-1] {
-						break
-					}
-					l := ins[len(ins)-1]
-					copy(ins[1:], ins[:len(ins)-1])
-					ins[0] = l
-					q--
-				}
-			}
-			if q != q0 {
-				e.Warn |= WarnShifted
-			}
-		}
-		L := int32(len(ins))
-		// duplication of the bases on the 5' side (transcript order)?
-		var dupLo, dupHi int32
-		if t.Strand == model.Forward {
-			dupLo, dupHi = q-L+1, q
-		} else {
-			dupLo, dupHi = q+1, q+L
-		}
-		if s := c.ref.SeqAt(&c.seq, t.Chrom, dupLo, dupHi); s != nil && string(s) == string(ins) && dupLo >= t.Start && dupHi <= t.End {
-			c.rangeString(t, dupLo, dupHi)
-			c.text = append(c.text, "dup"...)
-		} else {
-			c.rangeString(t, q, q+1)
-			c.text = append(c.text, "ins"...)
-			c.appendTx(t, ins)
-		}
+	case len(alt) == 0:
+		c.cDeletion(t, al, e)
+	case len(ref) == 0:
+		c.cInsertion(t, al, e)
 	default: // MNV or delins
 		c.rangeString(t, al.vs, al.ve)
 		c.text = append(c.text, "delins"...)
 		c.appendTx(t, alt)
 	}
 	return span{start, int32(len(c.text))}
+}
+
+// cDeletion writes c.123del or c.123_125del, shifted 3' in transcript
+// order within the exon or intron that holds it.
+func (c *Caller) cDeletion(t *model.Transcript, al *allele, e *Effect) {
+	s, en := al.vs, al.ve
+	if lo, hi, ok := region(t, s, en); ok {
+		ns, ne := c.shiftDeletion(t, s, en, lo, hi)
+		if ns != s {
+			e.Warn |= WarnShifted
+		}
+		s, en = ns, ne
+	}
+	c.rangeString(t, s, en)
+	c.text = append(c.text, "del"...)
+}
+
+// shiftDeletion slides the deleted bases s..en 3' (in transcript order)
+// while the base they uncover repeats the one they leave, within lo..hi.
+func (c *Caller) shiftDeletion(t *model.Transcript, s, en, lo, hi int32) (int32, int32) {
+	if t.Strand == model.Forward {
+		for en+1 <= hi {
+			b := c.base(t.Chrom, en+1)
+			if b == 0 || b != c.base(t.Chrom, s) {
+				break
+			}
+			s++
+			en++
+		}
+		return s, en
+	}
+	for s-1 >= lo {
+		b := c.base(t.Chrom, s-1)
+		if b == 0 || b != c.base(t.Chrom, en) {
+			break
+		}
+		s--
+		en--
+	}
+	return s, en
+}
+
+// cInsertion writes an insertion between vs-1 and vs, shifted 3' within
+// its exon or intron: a duplication of the bases on its 5' side
+// (c.123dup, c.123_125dup) or c.123_124insACG.
+func (c *Caller) cInsertion(t *model.Transcript, al *allele, e *Effect) {
+	q := al.vs - 1
+	ins := append(c.b4[:0], al.alt...)
+	if lo, hi, ok := region(t, q, al.vs); ok {
+		// a boundary-crossing insertion is not shifted
+		nq := c.shiftInsertion(t, ins, q, lo, hi)
+		if nq != q {
+			e.Warn |= WarnShifted
+		}
+		q = nq
+	}
+	L := int32(len(ins))
+	var dupLo, dupHi int32
+	if t.Strand == model.Forward {
+		dupLo, dupHi = q-L+1, q
+	} else {
+		dupLo, dupHi = q+1, q+L
+	}
+	if s := c.ref.SeqAt(&c.seq, t.Chrom, dupLo, dupHi); s != nil && string(s) == string(ins) && dupLo >= t.Start && dupHi <= t.End {
+		c.rangeString(t, dupLo, dupHi)
+		c.text = append(c.text, "dup"...)
+		return
+	}
+	c.rangeString(t, q, q+1)
+	c.text = append(c.text, "ins"...)
+	c.appendTx(t, ins)
+}
+
+// shiftInsertion slides the insertion of ins after base q 3' (in
+// transcript order) within lo..hi while the next base repeats the first
+// inserted one, rotating ins in place; it returns the new q.
+func (c *Caller) shiftInsertion(t *model.Transcript, ins []byte, q, lo, hi int32) int32 {
+	if t.Strand == model.Forward {
+		for q+1 <= hi && q+1 >= lo {
+			b := c.base(t.Chrom, q+1)
+			if b == 0 || b != ins[0] {
+				break
+			}
+			f := ins[0]
+			copy(ins, ins[1:])
+			ins[len(ins)-1] = f
+			q++
+		}
+		return q
+	}
+	for q >= lo && q <= hi {
+		b := c.base(t.Chrom, q)
+		if b == 0 || b != ins[len(ins)-1] {
+			break
+		}
+		l := ins[len(ins)-1]
+		copy(ins[1:], ins[:len(ins)-1])
+		ins[0] = l
+		q--
+	}
+	return q
 }
 
 // appendTx appends genomic bases b in transcript orientation.

@@ -181,34 +181,64 @@ func Read(in io.Reader) (*model.Reference, error) {
 // ReadMeta loads a database and its metadata.
 func ReadMeta(in io.Reader) (*model.Reference, Meta, error) {
 	var meta Meta
-	var b []byte
-	var err error
-	if st, ok := in.(interface{ Stat() (fs.FileInfo, error) }); ok {
-		// a file: read it in one exact-size buffer (no growth copies)
-		if fi, serr := st.Stat(); serr == nil && fi.Mode().IsRegular() {
-			b = make([]byte, fi.Size())
-			_, err = io.ReadFull(in, b)
-		}
-	}
-	if b == nil {
-		b, err = io.ReadAll(in)
-	}
+	b, err := readFile(in)
 	if err != nil {
 		return nil, meta, fmt.Errorf("read gasdb: %w", err)
 	}
-	if len(b) < len(magic)+5 || string(b[:len(magic)]) != magic {
-		return nil, meta, fmt.Errorf("%w: bad magic", ErrFormat)
-	}
-	if b[len(magic)] != version {
-		return nil, meta, fmt.Errorf("%w: version %d, this build reads %d", ErrFormat, b[len(magic)], version)
-	}
-	body := b[:len(b)-4]
-	if crc32.ChecksumIEEE(body) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
-		return nil, meta, fmt.Errorf("%w: checksum mismatch (damaged file)", ErrFormat)
+	body, err := checkFile(b)
+	if err != nil {
+		return nil, meta, err
 	}
 	r := &reader{b: body, off: len(magic) + 1}
 	ref := &model.Reference{Name: r.str()}
 	meta.Known = r.str()
+	r.chroms(ref)
+	r.genes(ref)
+	r.transcripts(ref)
+	if r.err != nil {
+		return nil, meta, r.err
+	}
+	if r.off != len(body) {
+		return nil, meta, fmt.Errorf("%w: %d trailing bytes", ErrFormat, len(body)-r.off)
+	}
+	if err := ref.Finish(); err != nil {
+		return nil, meta, fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	return ref, meta, nil
+}
+
+// readFile reads the whole database; a file in one exact-size buffer (no
+// growth copies).
+func readFile(in io.Reader) ([]byte, error) {
+	if st, ok := in.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		if fi, err := st.Stat(); err == nil && fi.Mode().IsRegular() {
+			b := make([]byte, fi.Size())
+			_, err := io.ReadFull(in, b)
+			return b, err
+		}
+	}
+	return io.ReadAll(in)
+}
+
+// checkFile checks the magic, version and checksum, and returns the body
+// (the file without its checksum).
+func checkFile(b []byte) ([]byte, error) {
+	if len(b) < len(magic)+5 || string(b[:len(magic)]) != magic {
+		return nil, fmt.Errorf("%w: bad magic", ErrFormat)
+	}
+	if b[len(magic)] != version {
+		return nil, fmt.Errorf("%w: version %d, this build reads %d", ErrFormat, b[len(magic)], version)
+	}
+	body := b[:len(b)-4]
+	if crc32.ChecksumIEEE(body) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
+		return nil, fmt.Errorf("%w: checksum mismatch (damaged file)", ErrFormat)
+	}
+	return body, nil
+}
+
+// chroms reads the chromosomes with their sequence segments, which stay
+// slices of the file.
+func (r *reader) chroms(ref *model.Reference) {
 	nc := r.count(3)
 	for i := 0; i < nc && r.err == nil; i++ {
 		ci := ref.AddChrom(r.str())
@@ -223,6 +253,9 @@ func ReadMeta(in io.Reader) (*model.Reference, Meta, error) {
 			prev = s
 		}
 	}
+}
+
+func (r *reader) genes(ref *model.Reference) {
 	ng := r.count(7)
 	ref.Genes = make([]model.Gene, ng)
 	for i := 0; i < ng && r.err == nil; i++ {
@@ -233,6 +266,11 @@ func ReadMeta(in io.Reader) (*model.Reference, Meta, error) {
 		g.End = g.Start + int32(r.uv())
 		g.Strand = model.Strand(r.sv())
 	}
+}
+
+// transcripts reads the transcripts (delta-coded exons), checking that
+// each refers to a gene and chromosome read before.
+func (r *reader) transcripts(ref *model.Reference) {
 	nt := r.count(12)
 	ref.Transcripts = make([]model.Transcript, nt)
 	for i := 0; i < nt && r.err == nil; i++ {
@@ -253,18 +291,8 @@ func ReadMeta(in io.Reader) (*model.Reference, Meta, error) {
 			t.Exons[k] = model.Range{Start: s, End: s + int32(r.uv())}
 			prev = t.Exons[k].End
 		}
-		if int(t.Gene) >= ng || int(t.Chrom) >= nc {
+		if int(t.Gene) >= len(ref.Genes) || int(t.Chrom) >= len(ref.Chroms) {
 			r.err = fmt.Errorf("%w: transcript %s refers to a missing gene or chromosome", ErrFormat, t.ID)
 		}
 	}
-	if r.err != nil {
-		return nil, meta, r.err
-	}
-	if r.off != len(body) {
-		return nil, meta, fmt.Errorf("%w: %d trailing bytes", ErrFormat, len(body)-r.off)
-	}
-	if err := ref.Finish(); err != nil {
-		return nil, meta, fmt.Errorf("%w: %v", ErrFormat, err)
-	}
-	return ref, meta, nil
 }

@@ -80,7 +80,7 @@ var loadN = 250_000
 
 // BenchmarkLoad250k measures loading a database of 250,000 transcripts
 // (GENCODE scale), which a worker does once at start: the issue asks for well
-// under a second. Run with: go test -bench Load250k ./domain/engine/gasdb
+// under a second. Run with: go test -bench Load250k ./adapters/engine/gasdb
 func BenchmarkLoad250k(b *testing.B) {
 	r := bigRef(loadN)
 	var buf bytes.Buffer

@@ -167,34 +167,18 @@ func (b *Builder) Add(f Feature) {
 // Chroms lists chromosome names in order of first appearance.
 func (b *Builder) Chroms() []string { return b.chroms }
 
-// Build turns the collected features into a Reference (without sequence).
-// Transcripts without exons, CDS or UTR pieces are dropped; transcripts whose
-// parent gene was never declared get a gene of their own.
+// Build turns the collected features into a Reference (without sequence):
+// one transcript per ID with its exons (or, lacking exons, its CDS and UTR
+// pieces), CDS span, phase and flags, under its gene; gene spans widen to
+// their transcripts. Transcripts without exons, CDS or UTR pieces are
+// dropped; transcripts whose parent gene was never declared get a gene of
+// their own.
 func (b *Builder) Build(name string) (*Reference, error) {
 	r := &Reference{Name: name}
 	for _, c := range b.chroms {
 		r.AddChrom(c)
 	}
-	geneIdx := map[string]int32{}
-	addGene := func(g *bGene) int32 {
-		if i, ok := geneIdx[g.id]; ok {
-			return i
-		}
-		ci := r.AddChrom(g.chrom)
-		gid := g.label
-		if gid == "" {
-			gid = DisplayID(g.id)
-		}
-		nm := g.name
-		if nm == "" {
-			nm = gid
-		}
-		r.Genes = append(r.Genes, Gene{ID: gid, Name: nm, Biotype: g.biotype, Chrom: ci, Start: g.start, End: g.end, Strand: g.strand})
-		i := int32(len(r.Genes) - 1)
-		geneIdx[g.id] = i
-		return i
-	}
-	// a transcript's parent may itself be a transcript-like feature of a gene
+	genes := geneTable{r: r, idx: map[string]int32{}}
 	for _, id := range b.txOrder {
 		t := b.txs[id]
 		if len(t.exons) == 0 && len(t.parts) == 0 {
@@ -203,96 +187,153 @@ func (b *Builder) Build(name string) (*Reference, error) {
 		if t.chrom == "" {
 			return nil, fmt.Errorf("transcript %s: no sequence name", id)
 		}
-		exons := t.exons
-		if len(exons) == 0 {
-			exons = append([]Range(nil), t.parts...)
-		}
-		label := t.label
-		if label == "" {
-			label = DisplayID(id)
-		}
-		tr := Transcript{ID: label, Biotype: t.biotype, Strand: t.strand, Exons: append([]Range(nil), exons...)}
-		if tr.Strand == 0 {
-			tr.Strand = Forward
-		}
-		if strings.Contains(t.tags, "cds_start_NF") {
-			tr.Flags |= FlagStartIncomplete
-		}
-		if strings.Contains(t.tags, "cds_end_NF") {
-			tr.Flags |= FlagEndIncomplete
-		}
-		if len(t.cds) > 0 {
-			lo, hi := t.cds[0].r.Start, t.cds[0].r.End
-			for _, c := range t.cds[1:] {
-				if c.r.Start < lo {
-					lo = c.r.Start
-				}
-				if c.r.End > hi {
-					hi = c.r.End
-				}
-			}
-			tr.CDSStart, tr.CDSEnd = lo, hi
-			// phase of the first CDS piece in transcript order
-			first := -1
-			for i, c := range t.cds {
-				if c.phase == -2 {
-					continue
-				}
-				if first < 0 || (tr.Strand == Forward && c.r.Start < t.cds[first].r.Start) || (tr.Strand == Reverse && c.r.End > t.cds[first].r.End) {
-					first = i
-				}
-			}
-			if first >= 0 && t.cds[first].phase > 0 {
-				// only meaningful when this piece really is where the CDS begins
-				c := t.cds[first].r
-				if (tr.Strand == Forward && c.Start == lo) || (tr.Strand == Reverse && c.End == hi) {
-					tr.Phase = uint8(t.cds[first].phase)
-				}
-			}
-		}
-		var g *bGene
-		if t.parent != "" {
-			g = b.genes[t.parent]
-			if g == nil {
-				if pt := b.txs[t.parent]; pt != nil && pt.explicit && len(pt.exons) == 0 && len(pt.parts) == 0 && pt.parent != "" {
-					g = b.genes[pt.parent]
-				}
-			}
-		}
-		if g == nil {
-			if pg := b.genes[id]; pg != nil { // exons hanging directly off a gene
-				g = pg
-			}
-		}
-		if g == nil {
-			gid := t.parent
-			if gid == "" {
-				gid = id
-			}
-			g = &bGene{id: gid, name: t.name, biotype: t.biotype, chrom: t.chrom, strand: tr.Strand}
-			b.genes[gid] = g
-		}
-		if tr.Biotype == "" {
-			tr.Biotype = g.biotype
-		}
-		if tr.Biotype == "" {
-			if len(t.cds) > 0 {
-				tr.Biotype = "protein_coding"
-			} else {
-				tr.Biotype = "transcript"
-			}
-		}
+		tr := t.transcript()
+		g := b.geneOf(t, tr.Strand)
+		tr.Biotype = t.biotypeUnder(g)
 		if g.chrom == "" {
 			g.chrom, g.strand = t.chrom, tr.Strand
 		}
 		tr.Chrom = r.AddChrom(t.chrom)
-		tr.Gene = addGene(g)
+		tr.Gene = genes.add(g)
 		if err := tr.Finish(); err != nil {
 			return nil, err
 		}
 		r.Transcripts = append(r.Transcripts, tr)
 	}
-	// gene spans: widen to their transcripts (some files omit gene lines)
+	widenGenes(r)
+	if err := r.Finish(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// transcript makes the Transcript of t (without its chromosome and gene).
+func (t *bTx) transcript() Transcript {
+	exons := t.exons
+	if len(exons) == 0 {
+		exons = t.parts
+	}
+	label := t.label
+	if label == "" {
+		label = DisplayID(t.id)
+	}
+	tr := Transcript{ID: label, Biotype: t.biotype, Strand: t.strand, Exons: append([]Range(nil), exons...)}
+	if tr.Strand == 0 {
+		tr.Strand = Forward
+	}
+	if strings.Contains(t.tags, "cds_start_NF") {
+		tr.Flags |= FlagStartIncomplete
+	}
+	if strings.Contains(t.tags, "cds_end_NF") {
+		tr.Flags |= FlagEndIncomplete
+	}
+	if len(t.cds) > 0 {
+		tr.CDSStart, tr.CDSEnd = t.cdsSpan()
+		tr.Phase = t.startPhase(tr.Strand, tr.CDSStart, tr.CDSEnd)
+	}
+	return tr
+}
+
+// cdsSpan is the genomic span of the CDS pieces.
+func (t *bTx) cdsSpan() (lo, hi int32) {
+	lo, hi = t.cds[0].r.Start, t.cds[0].r.End
+	for _, c := range t.cds[1:] {
+		lo, hi = min(lo, c.r.Start), max(hi, c.r.End)
+	}
+	return lo, hi
+}
+
+// startPhase is the phase of the first CDS piece in transcript order, when
+// that piece really is where the CDS (lo..hi) begins; 0 otherwise.
+func (t *bTx) startPhase(strand Strand, lo, hi int32) uint8 {
+	first := -1
+	for i, c := range t.cds {
+		if c.phase == -2 {
+			continue
+		}
+		if first < 0 || (strand == Forward && c.r.Start < t.cds[first].r.Start) || (strand == Reverse && c.r.End > t.cds[first].r.End) {
+			first = i
+		}
+	}
+	if first < 0 || t.cds[first].phase <= 0 {
+		return 0
+	}
+	c := t.cds[first].r
+	if (strand == Forward && c.Start == lo) || (strand == Reverse && c.End == hi) {
+		return uint8(t.cds[first].phase)
+	}
+	return 0
+}
+
+// geneOf finds the gene of t: its parent; the parent of a structureless
+// transcript-like parent; the gene t's exons hang off directly; or, when
+// the file has none, a gene made up from the transcript.
+func (b *Builder) geneOf(t *bTx, strand Strand) *bGene {
+	var g *bGene
+	if t.parent != "" {
+		g = b.genes[t.parent]
+		if g == nil {
+			if pt := b.txs[t.parent]; pt != nil && pt.explicit && len(pt.exons) == 0 && len(pt.parts) == 0 && pt.parent != "" {
+				g = b.genes[pt.parent]
+			}
+		}
+	}
+	if g == nil {
+		g = b.genes[t.id] // exons hanging directly off a gene
+	}
+	if g == nil {
+		gid := t.parent
+		if gid == "" {
+			gid = t.id
+		}
+		g = &bGene{id: gid, name: t.name, biotype: t.biotype, chrom: t.chrom, strand: strand}
+		b.genes[gid] = g
+	}
+	return g
+}
+
+// biotypeUnder is t's biotype, else its gene's, else protein_coding or
+// transcript by whether it has a CDS.
+func (t *bTx) biotypeUnder(g *bGene) string {
+	switch {
+	case t.biotype != "":
+		return t.biotype
+	case g.biotype != "":
+		return g.biotype
+	case len(t.cds) > 0:
+		return "protein_coding"
+	}
+	return "transcript"
+}
+
+// geneTable adds each builder gene to the Reference once.
+type geneTable struct {
+	r   *Reference
+	idx map[string]int32
+}
+
+func (gt *geneTable) add(g *bGene) int32 {
+	if i, ok := gt.idx[g.id]; ok {
+		return i
+	}
+	ci := gt.r.AddChrom(g.chrom)
+	gid := g.label
+	if gid == "" {
+		gid = DisplayID(g.id)
+	}
+	nm := g.name
+	if nm == "" {
+		nm = gid
+	}
+	gt.r.Genes = append(gt.r.Genes, Gene{ID: gid, Name: nm, Biotype: g.biotype, Chrom: ci, Start: g.start, End: g.end, Strand: g.strand})
+	i := int32(len(gt.r.Genes) - 1)
+	gt.idx[g.id] = i
+	return i
+}
+
+// widenGenes stretches gene spans over their transcripts (some files omit
+// gene lines).
+func widenGenes(r *Reference) {
 	for i := range r.Transcripts {
 		t := &r.Transcripts[i]
 		g := &r.Genes[t.Gene]
@@ -303,10 +344,6 @@ func (b *Builder) Build(name string) (*Reference, error) {
 			g.End = t.End
 		}
 	}
-	if err := r.Finish(); err != nil {
-		return nil, err
-	}
-	return r, nil
 }
 
 // NeededRegions lists, per chromosome index, the merged regions whose

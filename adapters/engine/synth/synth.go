@@ -231,12 +231,48 @@ func between(rng *rand.Rand, lo, hi int) int {
 }
 
 // makeGene lays out one gene in the slot [slotStart, slotStart+slot) and
-// writes its splice sites and CDS into seq (0-based).
+// writes its splice sites and CDS into seq (0-based). The random draws
+// happen in a fixed order, so a seed always gives the same genome.
 func (g *Genome) makeGene(rng *rand.Rand, chrom string, seq []byte, gid int, slotStart, slot int64) *Gene {
 	strand := byte('+')
 	if rng.IntN(2) == 1 {
 		strand = '-'
 	}
+	exons := layoutExons(rng, slotStart, slot)
+	writeSpliceSites(seq, exons, strand)
+	gx := make([]Exon, len(exons)) // 1-based inclusive, as in GFF3
+	tlen := 0
+	for i, e := range exons {
+		gx[i] = Exon{e.Start + 1, e.End}
+		tlen += int(e.End - e.Start)
+	}
+	coding := rng.Float64() >= g.cfg.NoncodingFrac && tlen >= 150
+	gene := &Gene{
+		ID: fmt.Sprintf("ENSG%011d", gid), Name: fmt.Sprintf("G%05d", gid),
+		Chrom: chrom, Strand: strand, Start: gx[0].Start, End: gx[len(gx)-1].End,
+		Biotype: g.cfg.NoncodingBiotype,
+	}
+	main := g.newTranscript(gene, gx)
+	if !coding {
+		main.Biotype = g.cfg.NoncodingBiotype
+		gene.Transcripts = append(gene.Transcripts, main)
+		return gene
+	}
+	gene.Biotype = "protein_coding"
+	main.Biotype = "protein_coding"
+	main.CDSStart, main.CDSEnd = writeCDS(rng, seq, gx, strand, tlen)
+	main.ProteinID = "ENSP" + main.ID[4:]
+	gene.Transcripts = append(gene.Transcripts, main)
+	if rng.Float64() < g.cfg.AltIsoFrac {
+		g.addIsoforms(rng, gene, main)
+	}
+	return gene
+}
+
+// layoutExons places 1-12 exons (60-400 bp, introns of 80 bp up to 3 kb)
+// from a random start in the slot, dropping exons until the gene ends
+// 2 kb before the slot does. The exons are 0-based half-open.
+func layoutExons(rng *rand.Rand, slotStart, slot int64) []Exon {
 	start := slotStart + int64(between(rng, 2000, int(slot/4)))
 	limit := slotStart + slot - 2000
 	nex := between(rng, 2, 12)
@@ -264,7 +300,7 @@ func (g *Genome) makeGene(rng *rand.Rand, chrom string, seq []byte, gid int, slo
 		}
 		nex--
 	}
-	exons := make([]Exon, nex) // 0-based half-open while building
+	exons := make([]Exon, nex)
 	p := start
 	for i := 0; i < nex; i++ {
 		exons[i] = Exon{p, p + int64(exl[i])}
@@ -273,8 +309,13 @@ func (g *Genome) makeGene(rng *rand.Rand, chrom string, seq []byte, gid int, slo
 			p += int64(inl[i])
 		}
 	}
-	// Canonical GT..AG introns in transcript orientation.
-	for i := 0; i+1 < nex; i++ {
+	return exons
+}
+
+// writeSpliceSites makes every intron between the 0-based half-open exons
+// a canonical GT..AG one in transcript orientation.
+func writeSpliceSites(seq []byte, exons []Exon, strand byte) {
+	for i := 0; i+1 < len(exons); i++ {
 		is, ie := exons[i].End, exons[i+1].Start // intron [is, ie)
 		if strand == '+' {
 			copy(seq[is:], "GT")
@@ -284,28 +325,12 @@ func (g *Genome) makeGene(rng *rand.Rand, chrom string, seq []byte, gid int, slo
 			copy(seq[ie-2:], "AC")
 		}
 	}
-	tlen := 0
-	for _, v := range exl[:nex] {
-		tlen += v
-	}
-	coding := rng.Float64() >= g.cfg.NoncodingFrac && tlen >= 150
-	gene := &Gene{
-		ID: fmt.Sprintf("ENSG%011d", gid), Name: fmt.Sprintf("G%05d", gid),
-		Chrom: chrom, Strand: strand, Start: exons[0].Start + 1, End: exons[nex-1].End,
-		Biotype: g.cfg.NoncodingBiotype,
-	}
-	gx := make([]Exon, nex)
-	for i, e := range exons {
-		gx[i] = Exon{e.Start + 1, e.End}
-	}
-	main := g.newTranscript(gene, gx)
-	if !coding {
-		main.Biotype = g.cfg.NoncodingBiotype
-		gene.Transcripts = append(gene.Transcripts, main)
-		return gene
-	}
-	gene.Biotype = "protein_coding"
-	main.Biotype = "protein_coding"
+}
+
+// writeCDS draws UTR lengths and a CDS (ATG, sense codons, a stop), writes
+// it into seq along the transcript of exons gx (1-based) and returns its
+// genomic span (1-based inclusive).
+func writeCDS(rng *rand.Rand, seq []byte, gx []Exon, strand byte, tlen int) (int64, int64) {
 	utr5 := between(rng, 0, min(150, tlen/5))
 	utr3 := between(rng, 0, min(150, tlen/5))
 	cdsLen := (tlen - utr5 - utr3) / 3 * 3
@@ -315,22 +340,14 @@ func (g *Genome) makeGene(rng *rand.Rand, chrom string, seq []byte, gid int, slo
 		cds = append(cds, senseCodons[rng.IntN(len(senseCodons))]...)
 	}
 	cds = append(cds, stopCodons[rng.IntN(3)]...)
-	// Write the CDS along transcript coordinates and find its genomic ends.
 	tpos := 0
 	var cdsLo, cdsHi int64 = -1, -1
-	texons := orderTx(gx, strand)
-	for _, e := range texons {
+	for _, e := range orderTx(gx, strand) {
 		l := int(e.End - e.Start + 1)
-		for k := 0; k < l; k++ {
-			t := tpos + k
-			if t < utr5 || t >= utr5+cdsLen {
-				continue
-			}
-			var gp int64 // 0-based
-			b := cds[t-utr5]
-			if strand == '+' {
-				gp = e.Start - 1 + int64(k)
-			} else {
+		for k := max(utr5-tpos, 0); k < l && tpos+k < utr5+cdsLen; k++ {
+			b := cds[tpos+k-utr5]
+			gp := e.Start - 1 + int64(k) // 0-based
+			if strand == '-' {
 				gp = e.End - 1 - int64(k)
 				b = complement[b]
 			}
@@ -338,49 +355,48 @@ func (g *Genome) makeGene(rng *rand.Rand, chrom string, seq []byte, gid int, slo
 			if cdsLo < 0 || gp < cdsLo {
 				cdsLo = gp
 			}
-			if gp > cdsHi {
-				cdsHi = gp
-			}
+			cdsHi = max(cdsHi, gp)
 		}
 		tpos += l
 	}
-	main.CDSStart, main.CDSEnd = cdsLo+1, cdsHi+1
-	main.ProteinID = "ENSP" + main.ID[4:]
-	gene.Transcripts = append(gene.Transcripts, main)
-	if rng.Float64() < g.cfg.AltIsoFrac {
-		// A coding isoform with a shorter 5' UTR (same CDS, same frame)...
-		first := texons[0]
-		var inFirst int64 // 5' UTR bases inside the first transcript exon
-		if strand == '+' {
-			inFirst = min(main.CDSStart, first.End+1) - first.Start
-		} else {
-			inFirst = first.End - max(main.CDSEnd, first.Start-1)
-		}
-		if inFirst > 10 && nex > 1 {
-			trim := int64(between(rng, 1, int(inFirst-5)))
-			ax := append([]Exon(nil), gx...)
-			if strand == '+' {
-				ax[0].Start += trim
-			} else {
-				ax[nex-1].End -= trim
-			}
-			alt := g.newTranscript(gene, ax)
-			alt.Biotype, alt.CDSStart, alt.CDSEnd = "protein_coding", main.CDSStart, main.CDSEnd
-			alt.ProteinID = "ENSP" + alt.ID[4:]
-			gene.Transcripts = append(gene.Transcripts, alt)
-		}
-		// ...and a non-coding isoform that retains one intron.
-		if nex >= 3 {
-			i := rng.IntN(nex - 1)
-			rx := append([]Exon(nil), gx[:i]...)
-			rx = append(rx, Exon{gx[i].Start, gx[i+1].End})
-			rx = append(rx, gx[i+2:]...)
-			ri := g.newTranscript(gene, rx)
-			ri.Biotype = "retained_intron"
-			gene.Transcripts = append(gene.Transcripts, ri)
-		}
+	return cdsLo + 1, cdsHi + 1
+}
+
+// addIsoforms gives a coding gene a coding isoform with a shorter 5' UTR
+// (same CDS, same frame) when its first exon has room, and a non-coding
+// one retaining an intron when it has three exons or more.
+func (g *Genome) addIsoforms(rng *rand.Rand, gene *Gene, main *Transcript) {
+	gx := main.Exons
+	nex := len(gx)
+	first := orderTx(gx, gene.Strand)[0]
+	var inFirst int64 // 5' UTR bases inside the first transcript exon
+	if gene.Strand == '+' {
+		inFirst = min(main.CDSStart, first.End+1) - first.Start
+	} else {
+		inFirst = first.End - max(main.CDSEnd, first.Start-1)
 	}
-	return gene
+	if inFirst > 10 && nex > 1 {
+		trim := int64(between(rng, 1, int(inFirst-5)))
+		ax := append([]Exon(nil), gx...)
+		if gene.Strand == '+' {
+			ax[0].Start += trim
+		} else {
+			ax[nex-1].End -= trim
+		}
+		alt := g.newTranscript(gene, ax)
+		alt.Biotype, alt.CDSStart, alt.CDSEnd = "protein_coding", main.CDSStart, main.CDSEnd
+		alt.ProteinID = "ENSP" + alt.ID[4:]
+		gene.Transcripts = append(gene.Transcripts, alt)
+	}
+	if nex >= 3 {
+		i := rng.IntN(nex - 1)
+		rx := append([]Exon(nil), gx[:i]...)
+		rx = append(rx, Exon{gx[i].Start, gx[i+1].End})
+		rx = append(rx, gx[i+2:]...)
+		ri := g.newTranscript(gene, rx)
+		ri.Biotype = "retained_intron"
+		gene.Transcripts = append(gene.Transcripts, ri)
+	}
 }
 
 func (g *Genome) newTranscript(gene *Gene, exons []Exon) *Transcript {

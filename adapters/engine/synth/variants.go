@@ -42,142 +42,195 @@ var insLens = []int{1, 1, 2, 3, 5}
 // optional outputs), choosing positions by sequential sampling so that
 // memory stays constant whatever the count.
 func (g *Genome) WriteVariants(vcf io.Writer, opt VariantOptions) (VariantStats, error) {
-	cfg := g.cfg
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0x7a41c0de))
-	var st VariantStats
-	out := bufio.NewWriterSize(vcf, 1<<20)
-	var kn, tr *bufio.Writer
+	w := &variantWriter{g: g, rng: rand.New(rand.NewPCG(g.cfg.Seed, 0x7a41c0de)), rsNext: 1_000_001}
+	w.out = bufio.NewWriterSize(vcf, 1<<20)
 	if opt.Known != nil {
-		kn = bufio.NewWriterSize(opt.Known, 1<<20)
+		w.kn = bufio.NewWriterSize(opt.Known, 1<<20)
 	}
 	if opt.Truth != nil {
-		tr = bufio.NewWriterSize(opt.Truth, 256<<10)
+		w.tr = bufio.NewWriterSize(opt.Truth, 256<<10)
 	}
-	g.writeHeader(out, false)
-	if kn != nil {
-		g.writeHeader(kn, true)
+	g.writeHeader(w.out, false)
+	if w.kn != nil {
+		g.writeHeader(w.kn, true)
 	}
-	rsNext := 1_000_001
-	var line []byte
 	for ci, name := range g.names {
-		s := g.seqs[ci]
-		per := cfg.Variants / cfg.Chroms
-		if ci < cfg.Variants%cfg.Chroms {
-			per++
+		if err := w.chrom(ci, name); err != nil {
+			return w.st, err
 		}
-		lo, hi := int64(2), int64(len(s)-20) // candidate POS range, 1-based inclusive
-		spans := g.spans[ci]
-		var tIn int64
-		for _, sp := range spans {
-			if a, b := max(sp.Start, lo), min(sp.End, hi); a <= b {
-				tIn += b - a + 1
-			}
-		}
-		tOut := hi - lo + 1 - tIn
-		needIn := min(int64(math.Round(float64(per)*cfg.CodingFrac)), tIn)
-		needOut := int64(per) - needIn
-		if needOut > tOut {
-			needOut = tOut
-			needIn = int64(per) - needOut
-		}
-		remIn, remOut := tIn, tOut
-		si := 0
-		for p := lo; p <= hi && needIn+needOut > 0; p++ {
-			for si < len(spans) && spans[si].End < p {
-				si++
-			}
-			inside := si < len(spans) && spans[si].Start <= p
-			if inside {
-				pick := needIn > 0 && rng.Float64()*float64(remIn) < float64(needIn)
-				remIn--
-				if !pick {
-					continue
-				}
-				needIn--
-				st.Inside++
-			} else {
-				pick := needOut > 0 && rng.Float64()*float64(remOut) < float64(needOut)
-				remOut--
-				if !pick {
-					continue
-				}
-				needOut--
-			}
-			ref, alts := g.makeVariant(rng, s, p, &st)
-			st.Records++
-			st.Alleles += len(alts)
-			line = append(line[:0], name...)
-			line = append(line, '\t')
-			line = appendInt(line, p)
-			line = append(line, "\t.\t"...)
-			line = append(line, ref...)
-			line = append(line, '\t')
-			for i, a := range alts {
-				if i > 0 {
-					line = append(line, ',')
-				}
-				line = append(line, a...)
-			}
-			line = append(line, "\t50\tPASS\t.\n"...)
-			if _, err := out.Write(line); err != nil {
-				return st, err
-			}
-			if kn == nil && tr == nil {
-				continue
-			}
-			ids := make([]string, len(alts))
-			afs := make([]string, len(alts))
-			if rng.Float64() < cfg.KnownFrac {
-				// one rs ID per record, as dbSNP assigns them
-				id := "rs" + strconv.Itoa(rsNext)
-				rsNext++
-				for i := range alts {
-					ids[i] = id
-					afs[i] = strconv.FormatFloat(math.Pow(10, -4*rng.Float64())/2, 'g', 4, 64)
-				}
-				st.KnownAlleles += len(alts)
-				if kn != nil {
-					kp, kref, kalts := p, ref, alts
-					switch r := rng.Float64(); {
-					case len(alts) == 1 && len(ref) != len(alts[0]) && p >= 3 && r < 0.2:
-						// one more base of left padding: same variant
-						pad := string(s[p-2])
-						kp, kref, kalts = p-1, pad+ref, []string{pad + alts[0]}
-					case len(alts) == 1 && len(ref) == 1 && len(alts[0]) == 1 && r < 0.1:
-						// a longer REF sharing its last base: same SNV
-						next := string(s[p])
-						kref, kalts = ref+next, []string{alts[0] + next}
-					}
-					writeKnown(kn, name, kp, ids[0], kref, kalts, afs)
-					st.KnownRecords++
-				}
-			} else {
-				for i := range alts {
-					ids[i], afs[i] = ".", "."
-				}
-			}
-			if kn != nil && rng.Float64() < 0.1 {
-				// decoy: same position, an allele the input does not have
-				d := otherBase(rng, s[p-1], alts)
-				writeKnown(kn, name, p, "rs"+strconv.Itoa(rsNext), string(s[p-1]), []string{d}, []string{"0.25"})
-				rsNext++
-				st.KnownRecords++
-			}
-			if tr != nil {
-				for i, a := range alts {
-					fmt.Fprintf(tr, "%s\t%d\t%s\t%s\t%s\t%s\n", name, p, ref, a, ids[i], afs[i])
-				}
+	}
+	for _, bw := range []*bufio.Writer{w.out, w.kn, w.tr} {
+		if bw != nil {
+			if err := bw.Flush(); err != nil {
+				return w.st, err
 			}
 		}
 	}
-	for _, w := range []*bufio.Writer{out, kn, tr} {
-		if w != nil {
-			if err := w.Flush(); err != nil {
-				return st, err
-			}
+	return w.st, nil
+}
+
+// variantWriter is the state of one WriteVariants call. Its random draws
+// happen in a fixed order, so a seed always gives the same files.
+type variantWriter struct {
+	g           *Genome
+	rng         *rand.Rand
+	out, kn, tr *bufio.Writer // kn and tr may be nil
+	st          VariantStats
+	rsNext      int
+	line        []byte
+}
+
+// chrom writes the records of chromosome ci: its share of the variants,
+// Config.CodingFrac of them inside transcript spans.
+func (w *variantWriter) chrom(ci int, name string) error {
+	s := w.g.seqs[ci]
+	lo, hi := int64(2), int64(len(s)-20) // candidate POS range, 1-based inclusive
+	spans := w.g.spans[ci]
+	q := w.g.newQuota(ci, lo, hi)
+	si := 0
+	for p := lo; p <= hi && q.needIn+q.needOut > 0; p++ {
+		for si < len(spans) && spans[si].End < p {
+			si++
+		}
+		inside := si < len(spans) && spans[si].Start <= p
+		if !q.pick(w.rng, inside) {
+			continue
+		}
+		if inside {
+			w.st.Inside++
+		}
+		if err := w.record(name, s, p); err != nil {
+			return err
 		}
 	}
-	return st, nil
+	return nil
+}
+
+// quota is what is left to choose on one chromosome, inside and outside
+// transcript spans: need records among rem candidate positions.
+type quota struct {
+	needIn, needOut int64
+	remIn, remOut   int64
+}
+
+func (g *Genome) newQuota(ci int, lo, hi int64) quota {
+	cfg := g.cfg
+	per := cfg.Variants / cfg.Chroms
+	if ci < cfg.Variants%cfg.Chroms {
+		per++
+	}
+	var tIn int64
+	for _, sp := range g.spans[ci] {
+		if a, b := max(sp.Start, lo), min(sp.End, hi); a <= b {
+			tIn += b - a + 1
+		}
+	}
+	tOut := hi - lo + 1 - tIn
+	needIn := min(int64(math.Round(float64(per)*cfg.CodingFrac)), tIn)
+	needOut := int64(per) - needIn
+	if needOut > tOut {
+		needOut = tOut
+		needIn = int64(per) - needOut
+	}
+	return quota{needIn: needIn, needOut: needOut, remIn: tIn, remOut: tOut}
+}
+
+// pick decides on the next candidate by sequential sampling: it is chosen
+// with probability needed/remaining on its side, which yields exactly the
+// quota, uniformly spread.
+func (q *quota) pick(rng *rand.Rand, inside bool) bool {
+	need, rem := &q.needOut, &q.remOut
+	if inside {
+		need, rem = &q.needIn, &q.remIn
+	}
+	pick := *need > 0 && rng.Float64()*float64(*rem) < float64(*need)
+	*rem--
+	if pick {
+		*need--
+	}
+	return pick
+}
+
+// record draws and writes the record at 1-based position p, with its
+// known-variant and truth lines.
+func (w *variantWriter) record(name string, s []byte, p int64) error {
+	ref, alts := w.g.makeVariant(w.rng, s, p, &w.st)
+	w.st.Records++
+	w.st.Alleles += len(alts)
+	line := append(w.line[:0], name...)
+	line = append(line, '\t')
+	line = appendInt(line, p)
+	line = append(line, "\t.\t"...)
+	line = append(line, ref...)
+	line = append(line, '\t')
+	for i, a := range alts {
+		if i > 0 {
+			line = append(line, ',')
+		}
+		line = append(line, a...)
+	}
+	line = append(line, "\t50\tPASS\t.\n"...)
+	w.line = line
+	if _, err := w.out.Write(line); err != nil {
+		return err
+	}
+	if w.kn == nil && w.tr == nil {
+		return nil
+	}
+	ids, afs := w.known(name, s, p, ref, alts)
+	if w.kn != nil && w.rng.Float64() < 0.1 {
+		// decoy: same position, an allele the input does not have
+		d := otherBase(w.rng, s[p-1], alts)
+		writeKnown(w.kn, name, p, "rs"+strconv.Itoa(w.rsNext), string(s[p-1]), []string{d}, []string{"0.25"})
+		w.rsNext++
+		w.st.KnownRecords++
+	}
+	if w.tr != nil {
+		for i, a := range alts {
+			fmt.Fprintf(w.tr, "%s\t%d\t%s\t%s\t%s\t%s\n", name, p, ref, a, ids[i], afs[i])
+		}
+	}
+	return nil
+}
+
+// known decides whether the record is known (Config.KnownFrac) and, if so,
+// gives it an rs ID and frequencies and writes it to the known VCF, at
+// times in a different but equivalent representation. It returns the IDs
+// and frequencies per ALT ("." when unknown).
+func (w *variantWriter) known(name string, s []byte, p int64, ref string, alts []string) (ids, afs []string) {
+	ids = make([]string, len(alts))
+	afs = make([]string, len(alts))
+	if w.rng.Float64() >= w.g.cfg.KnownFrac {
+		for i := range alts {
+			ids[i], afs[i] = ".", "."
+		}
+		return ids, afs
+	}
+	// one rs ID per record, as dbSNP assigns them
+	id := "rs" + strconv.Itoa(w.rsNext)
+	w.rsNext++
+	for i := range alts {
+		ids[i] = id
+		afs[i] = strconv.FormatFloat(math.Pow(10, -4*w.rng.Float64())/2, 'g', 4, 64)
+	}
+	w.st.KnownAlleles += len(alts)
+	if w.kn == nil {
+		return ids, afs
+	}
+	kp, kref, kalts := p, ref, alts
+	switch r := w.rng.Float64(); {
+	case len(alts) == 1 && len(ref) != len(alts[0]) && p >= 3 && r < 0.2:
+		// one more base of left padding: same variant
+		pad := string(s[p-2])
+		kp, kref, kalts = p-1, pad+ref, []string{pad + alts[0]}
+	case len(alts) == 1 && len(ref) == 1 && len(alts[0]) == 1 && r < 0.1:
+		// a longer REF sharing its last base: same SNV
+		next := string(s[p])
+		kref, kalts = ref+next, []string{alts[0] + next}
+	}
+	writeKnown(w.kn, name, kp, ids[0], kref, kalts, afs)
+	w.st.KnownRecords++
+	return ids, afs
 }
 
 // otherBase picks a base differing from ref and from every single-base alt.

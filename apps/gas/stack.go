@@ -220,8 +220,9 @@ func runAWSDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if bucket == "" {
 		bucket = previous(existing, stack.ParamReleaseBucket, "")
 	}
-	res, err := d.Deploy(ctx, stack.Stack{Name: name, Template: body, Parameters: params, TemplateBucket: bucket,
-		TemplateKey: "templates/" + name + "-" + time.Now().UTC().Format("20060102T150405Z") + ".json"})
+	res, err := d.Deploy(ctx, stack.Stack{Name: name, Template: body, Parameters: params, Defaults: t.Defaults(), SSM: t.SSMParameters(),
+		TemplateBucket: bucket,
+		TemplateKey:    "templates/" + name + "-" + time.Now().UTC().Format("20060102T150405Z") + ".json"})
 	if err != nil {
 		return err
 	}

@@ -50,8 +50,11 @@ func NewRecorder(w io.Writer) *Recorder { return &Recorder{w: w} }
 func (r *Recorder) APIOption(stack *middleware.Stack) error {
 	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("gas-record-call",
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			r.record(Call{Service: awsmiddleware.GetServiceID(ctx), Operation: awsmiddleware.GetOperationName(ctx),
-				Params: ResourceParams(in.Parameters)})
+			// The instance metadata client shares the stack but is no AWS
+			// service: it has no service id and no permission to check.
+			if svc := awsmiddleware.GetServiceID(ctx); svc != "" {
+				r.record(Call{Service: svc, Operation: awsmiddleware.GetOperationName(ctx), Params: ResourceParams(in.Parameters)})
+			}
 			return next.HandleInitialize(ctx, in)
 		}), middleware.Before)
 }

@@ -23,34 +23,33 @@ func launchTemplateID(g Group) string { return logicalID("", g.Name) + "LaunchTe
 // action itself; the timeout lets the instance go regardless).
 const LifecycleHook = asg.DefaultHook
 
-// bootPolicies grant what every instance's boot needs, apart from the
-// roles' own calls: reading the release, shipping logs, and for web
-// servers reading their two secrets.
-func (b *builder) bootPolicies() {
-	var instanceRoles, logGroups []string
-	for _, g := range Groups() {
-		instanceRoles = append(instanceRoles, ref(instanceRole(g)))
-	}
-	for _, r := range Roles() {
+// bootPolicies are what a group's instances need at boot, apart from
+// the roles' own calls: reading the release, shipping logs and metrics,
+// and for web servers reading their two secrets. They are inline
+// policies of the instance's role, so the role's "calls" policy stays
+// exactly what the code calls.
+func (b *builder) bootPolicies(g Group) []iam.Role_Policy {
+	var logGroups []string
+	for _, r := range g.Roles {
 		logGroups = append(logGroups, arn("logs", "log-group:"+LogGroup(r)+":*"))
 	}
 	logGroups = append(logGroups, arn("logs", "log-group:"+metricsLogGroup+":*"))
-	b.t.Resources["BootPolicy"] = &iam.ManagedPolicy{Roles: instanceRoles,
-		Description: aws.String(sub("GAS instances (" + prefixVar + "): fetch the release, ship logs and metrics")),
-		PolicyDocument: resources.NewPolicy(
-			resources.Statement{Effect: "Allow", Action: []string{"s3:GetObject"},
-				Resource: []string{sub("arn:${AWS::Partition}:s3:::${" + ParamReleaseBucket + "}/${" + ParamReleaseVersion + "}/*")}},
-			resources.Statement{Effect: "Allow", Action: []string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
-				Resource: logGroups},
-		)}
+	out := []iam.Role_Policy{{PolicyName: "boot", PolicyDocument: resources.NewPolicy(
+		resources.Statement{Effect: "Allow", Action: []string{"s3:GetObject"},
+			Resource: []string{sub("arn:${AWS::Partition}:s3:::${" + ParamReleaseBucket + "}/${" + ParamReleaseVersion + "}/*")}},
+		resources.Statement{Effect: "Allow", Action: []string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
+			Resource: logGroups},
+	)}}
+	if g.Name != "web" {
+		return out
+	}
 	read := func(store, action string) resources.Statement {
 		return resources.Statement{Effect: "Allow", Action: []string{action},
 			Resource: []string{secretARN(store, SecretOIDCClient), secretARN(store, SecretSessionKey)}}
 	}
-	b.t.Resources["WebSecretsPolicy"] = &iam.ManagedPolicy{Roles: []string{ref(RoleID(RoleWeb))},
-		Description: aws.String(sub("GAS web servers (" + prefixVar + "): read the OIDC client secret and the session key")),
-		PolicyDocument: map[string]any{"Version": "2012-10-17", "Statement": []any{raw(ifc(condSecretsManager,
-			read(SecretStoreSecretsManager, "secretsmanager:GetSecretValue"), read(SecretStoreSSM, "ssm:GetParameter")))}}}
+	return append(out, iam.Role_Policy{PolicyName: "secrets", PolicyDocument: map[string]any{"Version": "2012-10-17",
+		"Statement": []any{raw(ifc(condSecretsManager,
+			read(SecretStoreSecretsManager, "secretsmanager:GetSecretValue"), read(SecretStoreSSM, "ssm:GetParameter")))}}})
 }
 
 // compute declares each group: its log groups, launch template (image,

@@ -43,6 +43,11 @@ type Stack struct {
 	// Parameters set; on an update every other parameter keeps its
 	// previous value.
 	Parameters map[string]string
+	// Defaults are the template's parameter defaults: a parameter whose
+	// previous value is its default is left to it.
+	Defaults map[string]string
+	// SSM are the parameters naming an SSM parameter (Template.SSMParameters).
+	SSM map[string]bool
 	// TemplateBucket and TemplateKey are where a template too large to
 	// send inline is uploaded first (the release bucket).
 	TemplateBucket, TemplateKey string
@@ -108,7 +113,7 @@ func (d *Deployer) Deploy(ctx context.Context, s Stack) (*Result, error) {
 	if existing == nil {
 		d.printf("creating stack %s", s.Name)
 		_, err = d.CFN.CreateStack(ctx, &cfn.CreateStackInput{StackName: aws.String(s.Name), TemplateBody: body, TemplateURL: url,
-			Parameters: parameters(s.Parameters, nil), Capabilities: caps,
+			Parameters: s.parameters(nil), Capabilities: caps,
 			Tags: []cfntypes.Tag{{Key: aws.String("gas:stack"), Value: aws.String(s.Name)}}})
 		if err != nil {
 			return nil, fmt.Errorf("create stack %s: %w", s.Name, err)
@@ -116,7 +121,7 @@ func (d *Deployer) Deploy(ctx context.Context, s Stack) (*Result, error) {
 	} else {
 		d.printf("updating stack %s (%s)", s.Name, existing.StackStatus)
 		_, err = d.CFN.UpdateStack(ctx, &cfn.UpdateStackInput{StackName: aws.String(s.Name), TemplateBody: body, TemplateURL: url,
-			Parameters: parameters(s.Parameters, existing.Parameters), Capabilities: caps})
+			Parameters: s.parameters(existing.Parameters), Capabilities: caps})
 		var ae smithy.APIError
 		if errors.As(err, &ae) && strings.Contains(ae.ErrorMessage(), "No updates are to be performed") {
 			d.printf("stack %s is up to date", s.Name)
@@ -154,14 +159,22 @@ func (d *Deployer) template(ctx context.Context, s Stack) (body, url *string, er
 	return nil, aws.String(u), nil
 }
 
-// parameters are set as given; previous values are kept for the others.
-func parameters(set map[string]string, previous []cfntypes.Parameter) []cfntypes.Parameter {
+// parameters are set as given; previous values are kept for the others,
+// except those at their default, which are left to it. An SSM-typed
+// parameter's previous value that is no parameter name is its resolved
+// value (moto reports it so; CloudFormation reports the name): it was
+// the default too.
+func (s Stack) parameters(previous []cfntypes.Parameter) []cfntypes.Parameter {
 	var out []cfntypes.Parameter
-	for _, k := range sortedKeys(set) {
-		out = append(out, cfntypes.Parameter{ParameterKey: aws.String(k), ParameterValue: aws.String(set[k])})
+	for _, k := range sortedKeys(s.Parameters) {
+		out = append(out, cfntypes.Parameter{ParameterKey: aws.String(k), ParameterValue: aws.String(s.Parameters[k])})
 	}
 	for _, p := range previous {
-		if _, ok := set[aws.ToString(p.ParameterKey)]; !ok {
+		k, v := aws.ToString(p.ParameterKey), aws.ToString(p.ParameterValue)
+		if d, ok := s.Defaults[k]; ok && d == v || s.SSM[k] && !strings.HasPrefix(v, "/") {
+			continue
+		}
+		if _, ok := s.Parameters[k]; !ok {
 			out = append(out, cfntypes.Parameter{ParameterKey: p.ParameterKey, UsePreviousValue: aws.Bool(true)})
 		}
 	}

@@ -236,34 +236,30 @@ const hostRole = "HousekeepingHostRole"
 // each, and every process gets its own credentials.
 func (b *builder) iam() error {
 	for _, g := range Groups() {
+		shared := len(g.Roles) > 1
+		var assumable []string
 		for _, role := range g.Roles {
-			assume := ec2Trust
-			if len(g.Roles) > 1 {
+			assume, policies := ec2Trust, []iam.Role_Policy{{PolicyName: "calls", PolicyDocument: b.policy(role)}}
+			if shared {
 				assume = trust(map[string]any{"AWS": getAtt(hostRole, "Arn")})
+				// By name: these roles' trust names the host role, so a
+				// reference back would be a cycle.
+				assumable = append(assumable, sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/"+IAMRoleName(role)))
+			} else {
+				policies = append(policies, b.bootPolicies(g)...)
 			}
 			b.t.Resources[RoleID(role)] = &iam.Role{AssumeRolePolicyDocument: assume, RoleName: aws.String(sub(IAMRoleName(role))),
-				Description: aws.String(sub("GAS " + role + " (" + prefixVar + "): what its code calls")),
-				Policies:    []iam.Role_Policy{{PolicyName: "calls", PolicyDocument: b.policy(role)}}}
+				Description: aws.String(sub("GAS " + role + " (" + prefixVar + "): what its code calls")), Policies: policies}
 		}
-	}
-	var house []string
-	for _, g := range Groups() {
-		if len(g.Roles) > 1 {
-			for _, r := range g.Roles {
-				// By name: the roles' trust names this role, so a
-				// reference back would be a cycle.
-				house = append(house, sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/"+IAMRoleName(r)))
-			}
+		if shared {
+			b.t.Resources[hostRole] = &iam.Role{AssumeRolePolicyDocument: ec2Trust,
+				Description: aws.String(sub("GAS " + g.Name + " instances (" + prefixVar + "): assume each of their roles")),
+				Policies: append([]iam.Role_Policy{{PolicyName: "assume-roles", PolicyDocument: resources.NewPolicy(
+					resources.Statement{Effect: "Allow", Action: []string{"sts:AssumeRole"}, Resource: assumable})}},
+					b.bootPolicies(g)...)}
 		}
-	}
-	b.t.Resources[hostRole] = &iam.Role{AssumeRolePolicyDocument: ec2Trust,
-		Description: aws.String(sub("GAS housekeeping instances (" + prefixVar + "): assume each housekeeping role")),
-		Policies: []iam.Role_Policy{{PolicyName: "assume-roles", PolicyDocument: resources.NewPolicy(
-			resources.Statement{Effect: "Allow", Action: []string{"sts:AssumeRole"}, Resource: house})}}}
-	for _, g := range Groups() {
 		b.t.Resources[profileID(g)] = &iam.InstanceProfile{Roles: []string{ref(instanceRole(g))}}
 	}
-	b.bootPolicies()
 	return nil
 }
 

@@ -104,6 +104,29 @@ func Generate(o Options) (*Template, error) {
 // Template is a generated template.
 type Template struct{ b *builder }
 
+// Defaults are the template's parameters' defaults, as text.
+func (t *Template) Defaults() map[string]string {
+	out := map[string]string{}
+	for k, p := range t.b.t.Parameters {
+		if p.Default != nil {
+			out[k] = fmt.Sprint(p.Default)
+		}
+	}
+	return out
+}
+
+// SSMParameters are the parameters whose value names an SSM parameter
+// (the image), which CloudFormation resolves at deploy time.
+func (t *Template) SSMParameters() map[string]bool {
+	out := map[string]bool{}
+	for k, p := range t.b.t.Parameters {
+		if strings.HasPrefix(p.Type, "AWS::SSM::Parameter::Value<") {
+			out[k] = true
+		}
+	}
+	return out
+}
+
 // Resources are the template's resources by logical id.
 func (t *Template) Resources() cloudformation.Resources { return t.b.t.Resources }
 

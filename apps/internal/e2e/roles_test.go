@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -29,13 +30,16 @@ const (
 	daveSub  = "sub-dave"
 )
 
-// TestRolesEndToEnd runs every role as its own process against the AWS API
-// server and walks a job through its whole life, then the faults of
+// TestRolesEndToEnd deploys the CloudFormation stack (gas aws deploy),
+// runs every role as its own process against the resources the stack
+// created, and walks a job through its whole life, then the faults of
 // issue 5: a conditional-write race between two annotators, Expedited
-// retrieval refused, a poison message, kill -9 of an annotator mid-job, and
-// SIGTERM of every role.
+// retrieval refused, a poison message, the group terminating an
+// annotator mid-job (lifecycle hook), kill -9 of an annotator mid-job,
+// and SIGTERM of every role. Last, each role's IAM policy in the stack is
+// compared with the AWS calls the role made.
 func TestRolesEndToEnd(t *testing.T) {
-	c := newCluster(t)
+	c := newStackCluster(t)
 	start := time.Now()
 	r := c.startRoles(t, map[string][]string{
 		// Poison: the store refuses writes of these jobs in annotators only,
@@ -179,15 +183,42 @@ func TestRolesEndToEnd(t *testing.T) {
 		if _, page := alice.get("/profile"); !strings.Contains(page, "alice@example.org") {
 			t.Fatal("browser session lost across the web restart")
 		}
+		// A job submitted through the API streams through the web server.
+		id := apiSubmit(t, c, html.UnescapeString(m[1]), "api.vcf", input, http.StatusCreated)
+		c.waitJob(t, domain.JobID(id), "completed", 60*time.Second, func(j *domain.Job) bool { return j.Status() == domain.StatusCompleted })
 	})
 
-	// Scale-in, then a crash, on one job: an annotator told to stop (SIGTERM)
-	// mid-job releases it once its grace period is over — job PENDING again
-	// without charging the attempt, request visible at once; the next
-	// annotator to take it is killed with -9 mid-job; a third one completes
-	// it, exactly once.
+	// A free user's upload over the limit is refused and nothing of it
+	// kept; a revoked token opens nothing.
+	t.Run("APIRefusesOversizeUploadAndRevokedToken", func(t *testing.T) {
+		carol.t = t
+		_, page := carol.postForm("/profile", "/profile/tokens", url.Values{"name": {"e2e"}})
+		m := regexp.MustCompile(`id="new-token">(gas_[^<]+)<`).FindStringSubmatch(page)
+		del := regexp.MustCompile(`action="(/profile/tokens/[^"/]+/delete)"`).FindStringSubmatch(page)
+		if m == nil || del == nil {
+			t.Fatalf("no new token or no delete form on the profile page:\n%s", page)
+		}
+		token := html.UnescapeString(m[1])
+		before := c.listKeys(t, c.cfg.Names.InputsBucket, "inputs/"+carolSub+"/")
+		apiSubmit(t, c, token, "big.vcf", c.sampleVCF(200<<10), http.StatusRequestEntityTooLarge)
+		if after := c.listKeys(t, c.cfg.Names.InputsBucket, "inputs/"+carolSub+"/"); len(after) != len(before) {
+			t.Fatalf("refused upload kept: %v, before %v", after, before)
+		}
+		if resp, _ := carol.postForm("/profile", html.UnescapeString(del[1]), nil); resp.StatusCode != http.StatusOK {
+			t.Fatalf("revoke: %d", resp.StatusCode)
+		}
+		apiSubmit(t, c, token, "after.vcf", input, http.StatusUnauthorized)
+	})
+
+	// Scale-in, then a crash, on one job: an annotator whose instance the
+	// group terminates mid-job (its lifecycle hook waits) releases the job
+	// once its grace period is over — job PENDING again without charging
+	// the attempt, request visible at once — and lets the termination go
+	// on; the next annotator to take it is killed with -9 mid-job, its
+	// instance protected from scale-in meanwhile; a third one completes it,
+	// exactly once, and its instance is unprotected once idle.
 	var id domain.JobID
-	t.Run("SIGTERMReleasesJobMidRun", func(t *testing.T) {
+	t.Run("ScaleInReleasesJobMidRun", func(t *testing.T) {
 		// Idle annotators stop once their last long poll returns (at most
 		// GAS_POLL_WAIT): cutting it short could hide the next request.
 		begin := time.Now()
@@ -204,13 +235,24 @@ func TestRolesEndToEnd(t *testing.T) {
 		dave.t = t
 		id = dave.upload("interrupted.vcf", input)
 		leaving.waitFor(t, "the claim", 30*time.Second, msgJob("job claimed", id))
+		waitTrue(t, "the leaving annotator's instance protected from scale-in", func() bool { return c.protected(t, leaving.name) })
 		begin = time.Now()
-		if code := leaving.stop(t, syscall.SIGTERM, 15*time.Second); code != 0 {
-			t.Fatalf("annotator exited %d on SIGTERM mid-job", code)
+		c.stack.metadata[leaving.name].terminate()
+		select {
+		case <-leaving.exited:
+		case <-time.After(20 * time.Second):
+			t.Fatal("the annotator did not stop when its group terminated its instance")
 		}
-		t.Logf("busy annotator released its job and stopped %s after SIGTERM", time.Since(begin).Round(time.Millisecond))
-		if len(leaving.find(msg("grace period over; releasing in-flight work"))) != 1 {
-			t.Fatal("the annotator did not say it released its job")
+		if code := leaving.cmd.ProcessState.ExitCode(); code != 0 {
+			t.Fatalf("annotator exited %d when its group terminated its instance", code)
+		}
+		t.Logf("busy annotator released its job and stopped %s after its group began terminating it", time.Since(begin).Round(time.Millisecond))
+		if len(leaving.find(msg("the autoscaling group is terminating this instance; shutting down"))) != 1 ||
+			len(leaving.find(msg("grace period over; releasing in-flight work"))) != 1 {
+			t.Fatal("the annotator did not say it was terminated and released its job")
+		}
+		if !c.called(t, leaving.name, "Auto Scaling", "CompleteLifecycleAction") {
+			t.Fatal("the annotator did not let the termination go on (CompleteLifecycleAction)")
 		}
 		if j := c.job(t, id); j.Status() != domain.StatusPending || j.Attempts() != 0 {
 			t.Fatalf("released job is %s after %d attempts", j.Status(), j.Attempts())
@@ -229,6 +271,9 @@ func TestRolesEndToEnd(t *testing.T) {
 		if j := c.job(t, id); j.Status() != domain.StatusRunning || j.Attempts() != 1 {
 			t.Fatalf("job %s is %s (%d attempts) while the slow annotator holds it", id, j.Status(), j.Attempts())
 		}
+		if !c.protected(t, slow.name) {
+			t.Fatal("the slow annotator's instance is not protected from scale-in while it holds a job")
+		}
 		if err := slow.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -243,6 +288,7 @@ func TestRolesEndToEnd(t *testing.T) {
 		if n := len(rescuer.find(msgJob("job completed", id))); n != 1 {
 			t.Fatalf("rescuer completed the job %d times", n)
 		}
+		waitTrue(t, "the idle rescuer's instance unprotected", func() bool { return !c.protected(t, rescuer.name) })
 		keys := c.listKeys(t, c.cfg.Names.ResultsBucket, "results/"+daveSub+"/"+string(id)+"/")
 		if len(keys) == 0 {
 			t.Fatal("no results stored")
@@ -274,7 +320,47 @@ func TestRolesEndToEnd(t *testing.T) {
 			}
 		}
 	})
+	t.Run("IAMPoliciesAreExact", func(t *testing.T) { c.checkPolicies(t) })
 	t.Logf("end-to-end run took %s", time.Since(start).Round(time.Millisecond))
+}
+
+// apiSubmit posts a VCF to the JSON API with token and wants status; it
+// returns the new job's id (on 201).
+func apiSubmit(t *testing.T, c *cluster, token, name string, data []byte, status int) string {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("file", name)
+	fw.Write(data)
+	mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, c.webURL+"/api/v1/jobs", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	var job struct {
+		ID string `json:"id"`
+	}
+	if resp.StatusCode != status || status == http.StatusCreated && (json.Unmarshal(out, &job) != nil || job.ID == "") {
+		t.Fatalf("API upload of %s: %d %s, want %d", name, resp.StatusCode, out, status)
+	}
+	return job.ID
+}
+
+// waitTrue waits up to 15 s for ok.
+func waitTrue(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not %s within 15s", what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // lifecycle is the life of a free user's job on AWS: upload through the
@@ -408,8 +494,8 @@ func TestRolesVaultColdStorage(t *testing.T) {
 // startWeb starts a web role on the cluster's web address.
 func (c *cluster) startWeb(name string, extra ...string) *proc {
 	return c.start(name, "web", append([]string{"GAS_ADDR=" + strings.TrimPrefix(c.webURL, "http://"),
-		"GAS_SESSION_KEY=" + strings.Repeat("e2e-session-key-", 3),
-		"GAS_OIDC_ISSUER=" + c.oidc.Issuer, "GAS_OIDC_CLIENT_ID=" + c.oidc.ClientID, "GAS_OIDC_CLIENT_SECRET=" + c.oidc.ClientSecret,
+		"GAS_SESSION_KEY=" + c.sessionKey,
+		"GAS_OIDC_ISSUER=" + c.oidc.Issuer, "GAS_OIDC_CLIENT_ID=" + c.oidc.ClientID, "GAS_OIDC_CLIENT_SECRET=" + c.oidcSecret,
 		"GAS_REFERENCE_NAME=" + c.refName}, extra...)...)
 }
 

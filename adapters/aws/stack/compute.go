@@ -40,7 +40,7 @@ func (b *builder) bootPolicies(g Group) []iam.Role_Policy {
 		resources.Statement{Effect: "Allow", Action: []string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
 			Resource: logGroups},
 	)}}
-	if g.Name != "web" {
+	if g.Name != GroupWeb {
 		return out
 	}
 	read := func(store, action string) resources.Statement {
@@ -74,9 +74,9 @@ func (b *builder) compute() error {
 func (b *builder) launchTemplate(g Group) {
 	typ, sg, disk := ParamHousekeepingType, idWorkerGroup, 8
 	switch g.Name {
-	case "web":
+	case GroupWeb:
 		typ, sg = ParamWebInstanceType, idWebGroup
-	case "annotators":
+	case GroupAnnotators:
 		typ, disk = ParamAnnotatorType, 30 // the annotation database and temporary results
 	}
 	b.t.Resources[launchTemplateID(g)] = &ec2.LaunchTemplate{
@@ -100,9 +100,9 @@ func (b *builder) launchTemplate(g Group) {
 func (b *builder) group(g Group) {
 	minP, maxP := ParamHousekeepingCount, ParamHousekeepingCount
 	switch g.Name {
-	case "web":
+	case GroupWeb:
 		minP, maxP = ParamWebMin, ParamWebMax
-	case "annotators":
+	case GroupAnnotators:
 		minP, maxP = ParamAnnotatorMin, ParamAnnotatorMax
 	}
 	asg := &autoscaling.AutoScalingGroup{
@@ -119,10 +119,10 @@ func (b *builder) group(g Group) {
 			MaxBatchSize: 1, MinInstancesInService: 0, PauseTime: "PT3M"}},
 	}
 	switch g.Name {
-	case "web":
+	case GroupWeb:
 		asg.TargetGroupARNs = []string{ref(idTargetGroup)}
 		asg.HealthCheckType = aws.String("ELB")
-	case "annotators":
+	case GroupAnnotators:
 		asg.LifecycleHookSpecificationList = []autoscaling.AutoScalingGroup_LifecycleHookSpecification{{
 			LifecycleHookName: LifecycleHook, LifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING",
 			HeartbeatTimeout: aws.Int(int(b.o.DrainTimeout.Seconds())), DefaultResult: aws.String("CONTINUE")}}

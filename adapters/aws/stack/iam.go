@@ -14,11 +14,18 @@ import (
 // IAM role. The web role is no consumer of the topology; the others are.
 const RoleWeb = "web"
 
-// Groups are the autoscaling groups and the roles each runs.
+// Group is an autoscaling group and the roles each of its instances runs.
 type Group struct {
-	Name  string // "web", "annotators", "housekeeping"
+	Name  string
 	Roles []string
 }
+
+// The groups' names.
+const (
+	GroupWeb          = "web"
+	GroupAnnotators   = "annotators"
+	GroupHousekeeping = "housekeeping"
+)
 
 // Groups lists the deployment's groups: web servers and annotators scale
 // on their own; every other role the topology names shares one small
@@ -38,9 +45,9 @@ func Groups() []Group {
 	// HOOK (issue 10): when the topology names the reconciler's role
 	// (Topology.Reconciler.Role), add it here so it runs in this group.
 	return []Group{
-		{Name: "web", Roles: []string{RoleWeb}},
-		{Name: "annotators", Roles: []string{message.RoleAnnotator}},
-		{Name: "housekeeping", Roles: house},
+		{Name: GroupWeb, Roles: []string{RoleWeb}},
+		{Name: GroupAnnotators, Roles: []string{message.RoleAnnotator}},
+		{Name: GroupHousekeeping, Roles: house},
 	}
 }
 
@@ -158,7 +165,7 @@ func (b *builder) Grants(role string) []Grant {
 			// Scale-in protection while a job runs, and the termination
 			// lifecycle hook once it is finished or released.
 			Grant{[]string{"autoscaling:SetInstanceProtection", "autoscaling:CompleteLifecycleAction"},
-				[]string{groupARN("annotators")}},
+				[]string{groupARN(GroupAnnotators)}},
 		)
 	case message.RoleArchiver:
 		g = append(g, readUsers,

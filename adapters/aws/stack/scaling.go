@@ -27,7 +27,7 @@ func groupByName(name string) Group {
 // comparison, the original deployment's step policies and their alarms
 // exactly (scaling.SeedWebSteps, scaling.SeedAnnotatorSteps).
 func (b *builder) scalingPolicies() error {
-	web, ann := GroupID(groupByName("web")), GroupID(groupByName("annotators"))
+	web, ann := GroupID(groupByName(GroupWeb)), GroupID(groupByName(GroupAnnotators))
 	b.t.Resources["WebRequestTracking"] = &autoscaling.ScalingPolicy{AutoScalingGroupName: ref(web),
 		PolicyType: aws.String("TargetTrackingScaling"), AWSCloudFormationCondition: condTracking}
 	b.patch("WebRequestTracking", "TargetTrackingConfiguration", map[string]any{
@@ -73,7 +73,7 @@ func (b *builder) perInstance(m scaling.Metric, label string) map[string]any {
 			"Metric": b.queueMetric(string(m))}},
 		map[string]any{"Id": "instances", "ReturnData": false, "MetricStat": map[string]any{"Stat": "Average",
 			"Metric": map[string]any{"Namespace": "AWS/AutoScaling", "MetricName": string(scaling.InService),
-				"Dimensions": []any{map[string]any{"Name": "AutoScalingGroupName", "Value": raw(sub(groupName("annotators")))}}}}},
+				"Dimensions": []any{map[string]any{"Name": "AutoScalingGroupName", "Value": raw(sub(groupName(GroupAnnotators)))}}}}},
 		map[string]any{"Id": "perinstance", "Expression": "queue / instances", "Label": label, "ReturnData": true},
 	}}
 }

@@ -115,6 +115,20 @@ func (t *Template) Defaults() map[string]string {
 	return out
 }
 
+// Environment is role's environment on its instances, NAME=value lines
+// whose values hold the template's substitutions (the roles'
+// configuration, docs/configuration.md).
+func (t *Template) Environment(role string) []string {
+	for _, g := range Groups() {
+		for i, r := range g.Roles {
+			if r == role {
+				return t.b.envLines(g, r, i)
+			}
+		}
+	}
+	return nil
+}
+
 // SSMParameters are the parameters whose value names an SSM parameter
 // (the image), which CloudFormation resolves at deploy time.
 func (t *Template) SSMParameters() map[string]bool {

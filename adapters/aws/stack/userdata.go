@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gasproject/gas/ports/message"
 )
 
 // Secrets the web role needs, kept in SSM SecureString parameters or
@@ -36,16 +38,16 @@ func secretARN(store, secret string) string {
 // balancer, workers for the CloudWatch agent only.
 func rolePort(g Group, i int) int {
 	switch g.Name {
-	case "web":
+	case GroupWeb:
 		return WebPort
-	case "annotators":
+	case GroupAnnotators:
 		return 9100
 	}
 	return 9101 + i
 }
 
 func roleAddr(g Group, i int) string {
-	if g.Name == "web" {
+	if g.Name == GroupWeb {
 		return "0.0.0.0:" + strconv.Itoa(WebPort)
 	}
 	return "127.0.0.1:" + strconv.Itoa(rolePort(g, i))
@@ -69,7 +71,6 @@ func (b *builder) envLines(g Group, role string, i int) []string {
 		"GAS_ADDR=" + roleAddr(g, i),
 		"GAS_AWS_REGION=${AWS::Region}",
 		"GAS_AWS_PREFIX=" + prefixVar,
-		"GAS_BASE_URL=${SiteURL}",
 		"GAS_FREE_WINDOW=${" + ParamFreeWindow + "}",
 		"GAS_SHUTDOWN_GRACE=" + b.grace(g).String(),
 		// HOOK (issue 9): the roles read the upgrade policy from this
@@ -78,13 +79,13 @@ func (b *builder) envLines(g Group, role string, i int) []string {
 	}
 	switch role {
 	case RoleWeb:
-		env = append(env, "GAS_OIDC_ISSUER=${"+ParamOIDCIssuer+"}", "GAS_OIDC_CLIENT_ID=${"+ParamOIDCClientID+"}",
+		env = append(env, "GAS_BASE_URL=${SiteURL}", "GAS_OIDC_ISSUER=${"+ParamOIDCIssuer+"}", "GAS_OIDC_CLIENT_ID=${"+ParamOIDCClientID+"}",
 			"GAS_OIDC_CLIENT_SECRET=$oidc_secret", "GAS_SESSION_KEY=$session_key")
-	case "annotator":
+	case message.RoleAnnotator:
 		env = append(env, "GAS_ANNOTATION_DB=${"+ParamAnnotationDB+"}",
 			"GAS_AUTOSCALING_GROUP="+groupName(g.Name), "GAS_INSTANCE_ID=$instance")
-	case "notifier":
-		env = append(env, "GAS_MAIL_FROM=${"+ParamSender+"}")
+	case message.RoleNotifier:
+		env = append(env, "GAS_BASE_URL=${SiteURL}", "GAS_MAIL_FROM=${"+ParamSender+"}")
 	}
 	if len(g.Roles) > 1 {
 		env = append(env, "AWS_CONFIG_FILE=/etc/gas/aws-config", "AWS_PROFILE="+role)
@@ -96,7 +97,7 @@ func (b *builder) envLines(g Group, role string, i int) []string {
 // annotators until just before their lifecycle hook lets the instance
 // go, the others the roles' default.
 func (b *builder) grace(g Group) time.Duration {
-	if g.Name == "annotators" {
+	if g.Name == GroupAnnotators {
 		return b.o.DrainTimeout - time.Minute
 	}
 	return 25 * time.Second
@@ -130,7 +131,7 @@ func (b *builder) userData(g Group) string {
 	w("chmod 0755 %s", strings.Join(g.Roles, " "))
 	w(`token=$(curl -sS -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 300")`)
 	w(`instance=$(curl -sS -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/instance-id)`)
-	if g.Name == "web" {
+	if g.Name == GroupWeb {
 		w("secret() {")
 		w(`  if [ "${%s}" = %s ]; then aws secretsmanager get-secret-value --region "$region" --secret-id "$1" --query SecretString --output text`,
 			ParamSecretStore, SecretStoreSecretsManager)

@@ -77,7 +77,7 @@ func newStackCluster(t *testing.T, settings ...string) *cluster {
 	c.readSecrets()
 	c.stack = d
 	groups, err := autoscaling.NewFromConfig(c.aws.SDK).DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{
-		AutoScalingGroupNames: []string{d.outputs[stack.GroupOutput(group("annotators"))]}})
+		AutoScalingGroupNames: []string{d.outputs[stack.GroupOutput(group(stack.GroupAnnotators))]}})
 	if err != nil || len(groups.AutoScalingGroups) != 1 || len(groups.AutoScalingGroups[0].Instances) != 2 {
 		t.Fatalf("annotators' group: %v %+v", err, groups)
 	}
@@ -152,7 +152,7 @@ func (c *cluster) annotatorEnv(name string) []string {
 	d.annotators++
 	md := newMetadata(c.t)
 	d.instanceOf[name], d.metadata[name] = id, md
-	return []string{"GAS_AUTOSCALING_GROUP=" + d.outputs[stack.GroupOutput(group("annotators"))], "GAS_INSTANCE_ID=" + id,
+	return []string{"GAS_AUTOSCALING_GROUP=" + d.outputs[stack.GroupOutput(group(stack.GroupAnnotators))], "GAS_INSTANCE_ID=" + id,
 		"GAS_UNPROTECT_AFTER=1s", "GAS_LIFECYCLE_POLL=200ms", "AWS_EC2_METADATA_SERVICE_ENDPOINT=" + md.URL}
 }
 

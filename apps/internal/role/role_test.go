@@ -66,6 +66,9 @@ func TestLoadRefusesWhatCannotRun(t *testing.T) {
 		{Thawer, map[string]string{"GAS_TEST_REFUSE_EXPEDITED": "*"}, "loopback"},
 		{Archiver, map[string]string{"GAS_TEST_REFUSE_EXPEDITED": "*", "GAS_AWS_ENDPOINT": "https://s3.amazonaws.com"}, "loopback"},
 		{Restorer, map[string]string{"GAS_COLD_STORAGE": "tape"}, "cold storage"},
+		{Annotator, map[string]string{"GAS_ANNOTATION_DB": "x", "GAS_AUTOSCALING_GROUP": "gas-annotators"}, "GAS_INSTANCE_ID"},
+		{Annotator, map[string]string{"GAS_ANNOTATION_DB": "x", "GAS_AUTOSCALING_GROUP": "g", "GAS_INSTANCE_ID": "i-1", "GAS_LIFECYCLE_POLL": "0s"},
+			"GAS_LIFECYCLE_POLL"},
 		{"cron", nil, "unknown role"},
 	} {
 		_, err := Load(tc.role, nil, env(tc.env))

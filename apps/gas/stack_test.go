@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -140,4 +142,18 @@ func defaultNetwork(t *testing.T, endpoint string) (string, []string) {
 		t.Fatalf("default VPC %s has subnets %v", vpc[1], subnets)
 	}
 	return vpc[1], subnets
+}
+
+// TestDeployDocumentsEveryFlag: docs/deploy.md lists every flag of gas aws
+// deploy and every parameter it maps to.
+func TestDeployDocumentsEveryFlag(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "deploy.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range deployFlags {
+		if !strings.Contains(string(doc), "`--"+f.flag+"`") || !strings.Contains(string(doc), "`"+f.param+"`") {
+			t.Errorf("docs/deploy.md does not document --%s (%s)", f.flag, f.param)
+		}
+	}
 }

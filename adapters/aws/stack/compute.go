@@ -33,7 +33,7 @@ func (b *builder) bootPolicies(g Group) []iam.Role_Policy {
 	for _, r := range g.Roles {
 		logGroups = append(logGroups, arn("logs", "log-group:"+LogGroup(r)+":*"))
 	}
-	logGroups = append(logGroups, arn("logs", "log-group:"+metricsLogGroup+":*"))
+	logGroups = append(logGroups, arn("logs", "log-group:"+metricsLogGroup+":*"), arn("logs", "log-group:"+bootLogGroup+":*"))
 	out := []iam.Role_Policy{{PolicyName: "boot", PolicyDocument: resources.NewPolicy(
 		resources.Statement{Effect: "Allow", Action: []string{"s3:GetObject"},
 			Resource: []string{sub("arn:${AWS::Partition}:s3:::${" + ParamReleaseBucket + "}/${" + ParamReleaseVersion + "}/*")}},
@@ -66,8 +66,10 @@ func (b *builder) compute() error {
 		b.launchTemplate(g)
 		b.group(g)
 	}
-	b.t.Resources["LogGroupMetrics"] = &logs.LogGroup{LogGroupName: aws.String(sub(metricsLogGroup))}
-	b.patch("LogGroupMetrics", "RetentionInDays", raw(ref(ParamLogRetention)))
+	for id, name := range map[string]string{"LogGroupMetrics": metricsLogGroup, "LogGroupBoot": bootLogGroup} {
+		b.t.Resources[id] = &logs.LogGroup{LogGroupName: aws.String(sub(name))}
+		b.patch(id, "RetentionInDays", raw(ref(ParamLogRetention)))
+	}
 	return nil
 }
 

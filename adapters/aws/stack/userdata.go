@@ -60,6 +60,10 @@ func LogGroup(role string) string { return "/gas/" + prefixVar + role }
 // format, from which CloudWatch extracts them (namespace MetricNamespace).
 const metricsLogGroup = "/gas/" + prefixVar + "metrics"
 
+// bootLogGroup holds every instance's boot log (/var/log/gas-boot.log):
+// what went wrong when an instance never became healthy.
+const bootLogGroup = "/gas/" + prefixVar + "boot"
+
 // MetricNamespace is the CloudWatch namespace of the roles' own metrics.
 const MetricNamespace = "GAS"
 
@@ -199,7 +203,7 @@ func prometheusConfig(g Group) string {
 // agentConfig ships each role's log file to its log group and turns the
 // scraped gas_* metrics into CloudWatch metrics (embedded metric format).
 func agentConfig(g Group) string {
-	var files []string
+	files := []string{`{"file_path": "/var/log/gas-boot.log", "log_group_name": "` + bootLogGroup + `", "log_stream_name": "{instance_id}"}`}
 	for _, r := range g.Roles {
 		files = append(files, fmt.Sprintf(`{"file_path": "/var/log/gas/%s.log", "log_group_name": "%s", "log_stream_name": "{instance_id}"}`,
 			r, LogGroup(r)))

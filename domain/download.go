@@ -27,8 +27,13 @@ type DownloadDecision struct {
 	ArchiveAt time.Time
 }
 
-// DecideDownload applies the tier rules to a job for its owner.
-func DecideDownload(j *Job, owner *User, p Policy) DownloadDecision {
+// DecideDownload applies the tier rules to a job for its owner at now. A
+// free user's results stop being downloadable the instant their window
+// ends (ArchiveAt), whether or not the archiver has moved them yet, so a
+// page that decides once cannot be contradicted by an archiver running
+// between its steps. Callers decide once per request and act on that
+// decision.
+func DecideDownload(j *Job, owner *User, p Policy, now time.Time) DownloadDecision {
 	if j.Status() != StatusCompleted {
 		return DownloadDecision{State: DownloadNotReady}
 	}
@@ -41,6 +46,9 @@ func DecideDownload(j *Job, owner *User, p Policy) DownloadDecision {
 	d := DownloadDecision{State: DownloadAllowed}
 	if owner != nil && p.Archives(owner.Tier()) {
 		d.ArchiveAt = j.CompletedAt().Add(p.FreeWindow)
+		if !now.Before(d.ArchiveAt) {
+			return DownloadDecision{State: DownloadUpgradeRequired, ArchiveAt: d.ArchiveAt}
+		}
 	}
 	return d
 }

@@ -30,7 +30,11 @@ type JobSnapshot struct {
 	Counts        Counts        `json:"counts,omitzero"`
 	NoticeUntil   time.Time     `json:"notice_until,omitzero"`
 	NotifiedAt    time.Time     `json:"notified_at,omitzero"`
-	Version       int64         `json:"version"`
+	NoticeError   string        `json:"notice_error,omitempty"`
+	// ServiceFailure marks a FAILED job that failed through no fault of its
+	// input (see Job.FailedByService).
+	ServiceFailure bool  `json:"service_failure,omitempty"`
+	Version        int64 `json:"version"`
 }
 
 // Snapshot exports the job's state for persistence.
@@ -41,7 +45,7 @@ func (j *Job) Snapshot() JobSnapshot {
 		Status: j.status, Attempts: j.attempts, FailureReason: j.failure, Results: j.results,
 		Storage: j.storage, ArchiveID: j.archiveID, RetrievalID: j.retrieval, RetrievalTier: j.tier,
 		RestoreBy: j.restoreBy, Reference: j.reference, Counts: j.counts, NoticeUntil: j.noticeUntil, NotifiedAt: j.notifiedAt,
-		Version: j.version,
+		NoticeError: j.noticeError, ServiceFailure: j.serviceFault, Version: j.version,
 	}
 }
 
@@ -66,12 +70,19 @@ func JobFromSnapshot(s JobSnapshot) (*Job, error) {
 	if (!s.NotifiedAt.IsZero() || !s.NoticeUntil.IsZero()) && s.Status != StatusCompleted && s.Status != StatusFailed {
 		return nil, fmt.Errorf("%w: job %s is %s but has a notice", ErrInvalidJob, s.ID, s.Status)
 	}
+	if s.NoticeError != "" && s.NotifiedAt.IsZero() {
+		return nil, fmt.Errorf("%w: job %s has a notice error but no notice", ErrInvalidJob, s.ID)
+	}
+	if s.ServiceFailure && s.Status != StatusFailed {
+		return nil, fmt.Errorf("%w: job %s is %s but marked as failed by the service", ErrInvalidJob, s.ID, s.Status)
+	}
 	return &Job{
 		id: s.ID, owner: s.Owner, inputName: s.InputName, inputKey: s.InputKey, inputSize: s.InputSize,
 		submittedAt: s.SubmittedAt.UTC(), startedAt: s.StartedAt.UTC(), completedAt: s.CompletedAt.UTC(),
 		leaseUntil: s.LeaseUntil.UTC(), status: s.Status, attempts: s.Attempts, failure: s.FailureReason,
 		results: s.Results, storage: s.Storage, archiveID: s.ArchiveID, retrieval: s.RetrievalID,
 		tier: s.RetrievalTier, restoreBy: s.RestoreBy.UTC(), reference: s.Reference, counts: s.Counts,
-		noticeUntil: s.NoticeUntil.UTC(), notifiedAt: s.NotifiedAt.UTC(), version: s.Version,
+		noticeUntil: s.NoticeUntil.UTC(), notifiedAt: s.NotifiedAt.UTC(), noticeError: s.NoticeError,
+		serviceFault: s.ServiceFailure, version: s.Version,
 	}, nil
 }

@@ -82,7 +82,7 @@ func (e *Engine) run(ctx context.Context, br *bufio.Reader, first []byte, firstL
 		readErr = e.readBatches(ctx, br, first, firstLine, inflight, free, work, matcher)
 	}()
 	w := inOrder{e: e, out: out, total: total, cancel: cancel, pending: map[int]*batch{}}
-	for b := range e.startWorkers(work, inflight) {
+	for b := range e.startWorkers(ctx, work, inflight) {
 		w.add(b, free)
 	}
 	// Every goroutine has finished (done is closed after the workers, who
@@ -105,21 +105,27 @@ func (e *Engine) run(ctx context.Context, br *bufio.Reader, first []byte, firstL
 
 // startWorkers starts the annotating goroutines. The channel returned
 // receives every batch they finish and is closed after the last.
-func (e *Engine) startWorkers(work <-chan *batch, inflight int) <-chan *batch {
+func (e *Engine) startWorkers(ctx context.Context, work <-chan *batch, inflight int) <-chan *batch {
 	done := make(chan *batch, inflight)
 	var wg sync.WaitGroup
 	for range e.opt.Workers {
-		wg.Go(func() { e.annotateBatches(work, done) })
+		wg.Go(func() { e.annotateBatches(ctx, work, done) })
 	}
 	go func() { wg.Wait(); close(done) }()
 	return done
 }
 
 // annotateBatches is one worker: it annotates batches from work until the
-// reader closes it.
-func (e *Engine) annotateBatches(work <-chan *batch, done chan<- *batch) {
+// reader closes it. Once ctx is cancelled (shutdown, a lost lease) the
+// batches still queued are handed back unannotated, with the cause.
+func (e *Engine) annotateBatches(ctx context.Context, work <-chan *batch, done chan<- *batch) {
 	p := newProcessor(e)
 	for b := range work {
+		if err := ctx.Err(); err != nil {
+			b.err = err
+			done <- b
+			continue
+		}
 		if want := e.outReserve(len(b.data)); cap(b.out) < want {
 			// with headroom, so a reused buffer is not replaced
 			// again for every small rise of the estimate
@@ -251,7 +257,7 @@ func (e *Engine) readBatches(ctx context.Context, br *bufio.Reader, first []byte
 		}
 		b.data = data
 		if m != nil {
-			if err := matchKnown(b, m); err != nil {
+			if err := matchKnown(b, m, e.opt.MaxAlts); err != nil {
 				return err
 			}
 		}

@@ -54,17 +54,25 @@ func New(objects ports.ObjectStore, engine Engine, indexer Indexer) (*Annotator,
 func (a *Annotator) Reference() string { return a.engine.Reference() }
 
 // Annotate stores the annotated VCF and its index as they stream, then the
-// summary and the log.
-func (a *Annotator) Annotate(ctx context.Context, input string, keys domain.ResultKeys) (ports.Annotated, error) {
+// summary and the log. The input is decompressed here, within limits.
+func (a *Annotator) Annotate(ctx context.Context, input string, keys domain.ResultKeys, limits domain.InputLimits) (ports.Annotated, error) {
 	if a.indexer == nil {
 		keys.Index = ""
 	}
-	in, err := a.objects.Get(ctx, input)
+	obj, err := a.objects.Get(ctx, input)
+	if err != nil {
+		return ports.Annotated{}, fmt.Errorf("open input: %w", err)
+	}
+	defer obj.Close()
+	in, err := limited(obj, limits)
 	if err != nil {
 		return ports.Annotated{}, fmt.Errorf("open input: %w", err)
 	}
 	defer in.Close()
 	sum, err := a.stream(ctx, in, keys)
+	if over := exceeded(err, limits); over != nil {
+		return ports.Annotated{}, over
+	}
 	if err != nil {
 		return ports.Annotated{}, err
 	}

@@ -55,7 +55,7 @@ func setup(t *testing.T, input string, indexer results.Indexer) (*memory.ObjectS
 
 func TestStoresEveryResultObject(t *testing.T) {
 	objects, a := setup(t, vcf, vartable.NewIndexer())
-	out, err := a.Annotate(context.Background(), "in", keys)
+	out, err := a.Annotate(context.Background(), "in", keys, domain.InputLimits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestStoresEveryResultObject(t *testing.T) {
 
 func TestWithoutIndexerNoIndexKey(t *testing.T) {
 	objects, a := setup(t, vcf, nil)
-	out, err := a.Annotate(context.Background(), "in", keys)
+	out, err := a.Annotate(context.Background(), "in", keys, domain.InputLimits{})
 	if err != nil || out.Keys.Index != "" {
 		t.Fatalf("keys %+v: %v", out.Keys, err)
 	}
@@ -91,15 +91,15 @@ func (failingIndexer) Index(context.Context, io.Reader, io.Writer) error {
 
 func TestFailuresSayWhoseFaultAndWhere(t *testing.T) {
 	_, a := setup(t, "bad input\n", vartable.NewIndexer())
-	if _, err := a.Annotate(context.Background(), "in", keys); !errors.Is(err, ports.ErrBadInput) ||
+	if _, err := a.Annotate(context.Background(), "in", keys, domain.InputLimits{}); !errors.Is(err, ports.ErrBadInput) ||
 		strings.HasPrefix(err.Error(), "annotate") {
 		t.Errorf("bad input: %v", err)
 	}
-	if _, err := a.Annotate(context.Background(), "absent", keys); !errors.Is(err, ports.ErrNotFound) {
+	if _, err := a.Annotate(context.Background(), "absent", keys, domain.InputLimits{}); !errors.Is(err, ports.ErrNotFound) {
 		t.Errorf("missing input: %v", err)
 	}
 	_, a = setup(t, vcf, failingIndexer{})
-	if _, err := a.Annotate(context.Background(), "in", keys); err == nil || errors.Is(err, ports.ErrBadInput) ||
+	if _, err := a.Annotate(context.Background(), "in", keys, domain.InputLimits{}); err == nil || errors.Is(err, ports.ErrBadInput) ||
 		!strings.Contains(err.Error(), "index result: index disk full") {
 		t.Errorf("indexer failure: %v", err)
 	}

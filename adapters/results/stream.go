@@ -10,7 +10,7 @@ import (
 	"github.com/gasproject/gas/ports"
 )
 
-// Sentinels that end a pipe's other side once its consumer is done, so
+// Sentinels that end a stream's other side once its consumer is done, so
 // a producer never blocks on a reader that has gone.
 var (
 	errStored  = errors.New("upload finished")
@@ -24,49 +24,46 @@ func stage(f func() error) <-chan error {
 	return ch
 }
 
-// stream runs the engine on in and stores its output (and index) under
-// keys as it is produced.
+// streamDepth is how many chunks of the engine's output a consumer (the
+// store, the indexer) may lag behind: each works at its own pace within a
+// few megabytes instead of in lockstep with the others.
+const streamDepth = 16
+
+// stream runs the engine on in and stores its output, and the index built
+// from it, under keys as it is produced: the engine, the store and the
+// indexer each run in their own goroutine, fed chunk by chunk.
 func (a *Annotator) stream(ctx context.Context, in io.Reader, keys domain.ResultKeys) (domain.Summary, error) {
-	vcf, out := io.Pipe()
-	var sum domain.Summary
-	annotated := stage(func() error {
-		var err error
-		sum, err = a.engine.Annotate(ctx, in, out)
-		out.CloseWithError(err)
+	n := 1
+	if a.indexer != nil {
+		n = 2
+	}
+	out := newFanout(n, streamDepth)
+	stored := stage(func() error {
+		_, err := a.objects.Put(ctx, keys.VCF, out.readers[0])
+		out.readers[0].done(errOr(err, errStored))
 		return err
 	})
-	stored, indexed := a.store(ctx, vcf, keys)
-	annErr := <-annotated
+	indexed := stage(func() error { return nil })
+	if a.indexer != nil {
+		indexed = stage(func() error { return a.index(ctx, out.readers[1], keys.Index) })
+	}
+	sum, annErr := a.engine.Annotate(ctx, in, out)
+	out.close(annErr)
+	storeErr, indexErr := <-stored, <-indexed
 	switch {
 	case errors.Is(annErr, ports.ErrBadInput):
 		return sum, annErr // its message is for the user: keep it as the engine wrote it
-	case annErr != nil:
+	case annErr != nil && !errors.Is(annErr, errStored) && !errors.Is(annErr, errIndexed):
 		return sum, fmt.Errorf("annotate: %w", annErr)
-	case stored != nil && (indexed == nil || errors.Is(indexed, stored)):
-		return sum, fmt.Errorf("store result: %w", stored) // the indexer, if it failed, only heard of it
+	case storeErr != nil && (indexErr == nil || errors.Is(indexErr, storeErr)):
+		return sum, fmt.Errorf("store result: %w", storeErr) // the indexer, if it failed, only heard of it
 	}
-	return sum, indexed // a failed indexer also fails the upload it was copying from
-}
-
-// store writes the annotated VCF from vcf to keys.VCF and, with an
-// indexer, the index built from a copy of the same stream to keys.Index.
-func (a *Annotator) store(ctx context.Context, vcf *io.PipeReader, keys domain.ResultKeys) (stored, indexed error) {
-	if a.indexer == nil {
-		_, err := a.objects.Put(ctx, keys.VCF, vcf)
-		vcf.CloseWithError(errOr(err, errStored))
-		return err, nil
-	}
-	copyOut, copyIn := io.Pipe()
-	index := stage(func() error { return a.index(ctx, copyOut, keys.Index) })
-	_, err := a.objects.Put(ctx, keys.VCF, io.TeeReader(vcf, copyIn))
-	vcf.CloseWithError(errOr(err, errStored))
-	copyIn.CloseWithError(err) // nil: the indexer reads EOF after a complete upload
-	return err, <-index
+	return sum, indexErr // a failed indexer also fails the upload it was fed with
 }
 
 // index builds the variant index from vcf and stores it at key, reading
-// vcf to its end so the stream it copies keeps flowing.
-func (a *Annotator) index(ctx context.Context, vcf *io.PipeReader, key string) error {
+// vcf to its end.
+func (a *Annotator) index(ctx context.Context, vcf *chunkReader, key string) error {
 	idx, out := io.Pipe()
 	put := stage(func() error {
 		_, err := a.objects.Put(ctx, key, idx)
@@ -77,7 +74,7 @@ func (a *Annotator) index(ctx context.Context, vcf *io.PipeReader, key string) e
 	if err == nil {
 		_, err = io.Copy(io.Discard, vcf)
 	}
-	vcf.CloseWithError(errOr(err, errIndexed))
+	vcf.done(errOr(err, errIndexed))
 	out.CloseWithError(err)
 	putErr := <-put
 	switch {
@@ -94,4 +91,77 @@ func errOr(err, fallback error) error {
 		return err
 	}
 	return fallback
+}
+
+// fanout is the engine's output: an io.Writer that copies each write once
+// into a chunk every reader gets, each through its own bounded queue. A
+// write fails, stopping the engine, as soon as any reader has given up
+// before the end (a failed store or indexer).
+type fanout struct {
+	readers []*chunkReader
+}
+
+func newFanout(n, depth int) *fanout {
+	f := &fanout{}
+	for range n {
+		f.readers = append(f.readers, &chunkReader{ch: make(chan []byte, depth), quit: make(chan struct{})})
+	}
+	return f
+}
+
+func (f *fanout) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	c := append([]byte(nil), p...) // the writer reuses p; readers share c
+	for _, r := range f.readers {
+		select {
+		case r.ch <- c:
+		case <-r.quit:
+			return 0, r.reason
+		}
+	}
+	return len(p), nil
+}
+
+// close ends the stream: readers see err after the last chunk (io.EOF when
+// err is nil).
+func (f *fanout) close(err error) {
+	for _, r := range f.readers {
+		r.end = errOr(err, io.EOF)
+		close(r.ch)
+	}
+}
+
+// chunkReader is one consumer's side of a fanout.
+type chunkReader struct {
+	ch     chan []byte
+	cur    []byte
+	end    error // set by close before ch is closed
+	quit   chan struct{}
+	reason error // why the reader gave up; set before quit is closed
+	gone   bool
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	for len(r.cur) == 0 {
+		c, ok := <-r.ch
+		if !ok {
+			return 0, r.end
+		}
+		r.cur = c
+	}
+	n := copy(p, r.cur)
+	r.cur = r.cur[n:]
+	return n, nil
+}
+
+// done tells the writer this reader reads no more; writes then fail with
+// reason. Called once, by the reader's own goroutine.
+func (r *chunkReader) done(reason error) {
+	if r.gone {
+		return
+	}
+	r.gone, r.reason = true, reason
+	close(r.quit)
 }

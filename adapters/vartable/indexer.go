@@ -11,7 +11,6 @@ import (
 	"io"
 	"math"
 	"sort"
-	"strconv"
 )
 
 // Indexer builds the variant index while an annotated VCF streams past. It
@@ -28,32 +27,45 @@ type builder struct {
 	out     *countingWriter
 	recBuf  [recordSize]byte
 	n       int64
-	impact  []Impact
-	cons    []uint16
-	gene    []uint32
-	known   []bool
+	impact  column[Impact]
+	cons    column[uint16]
+	gene    column[uint32]
+	known   column[bool]
+	perm    []uint32 // the postings being written, reused per facet
 	chroms  codes
 	consDic codes
 	geneDic codes
+	// per-record scratch of bestPerAllele
+	alts  [][]byte
+	best  []annotation
+	found []bool
 }
 
-// codes assigns dense first-seen codes to names.
+// codes assigns dense first-seen codes to names. Names come in runs
+// (records are sorted, genes cluster), so the last name is checked before
+// the map.
 type codes struct {
-	names []string
-	index map[string]uint32
+	names    []string
+	index    map[string]uint32
+	last     string
+	lastCode uint32
 }
 
 func (c *codes) code(name []byte) uint32 {
+	if len(c.names) > 0 && string(name) == c.last {
+		return c.lastCode
+	}
 	if c.index == nil {
 		c.index = map[string]uint32{}
 	}
-	if v, ok := c.index[string(name)]; ok {
-		return v
+	v, ok := c.index[string(name)]
+	if !ok {
+		s := string(name)
+		v = uint32(len(c.names))
+		c.names = append(c.names, s)
+		c.index[s] = v
 	}
-	s := string(name)
-	v := uint32(len(c.names))
-	c.names = append(c.names, s)
-	c.index[s] = v
+	c.last, c.lastCode = c.names[v], v
 	return v
 }
 
@@ -82,9 +94,8 @@ func (Indexer) Index(ctx context.Context, annotatedVCF io.Reader, index io.Write
 		return fmt.Errorf("write index header: %w", err)
 	}
 	var (
-		offset int64
-		lineNo int64
-		long   []byte
+		offset, lineNo, checked int64
+		long                    []byte
 	)
 	for {
 		line, err := br.ReadSlice('\n')
@@ -98,10 +109,11 @@ func (Indexer) Index(ctx context.Context, annotatedVCF io.Reader, index io.Write
 		}
 		if len(line) > 0 {
 			lineNo++
-			if lineNo%4096 == 0 {
+			if b.n >= checked+4096 { // by records indexed: a line may hold many
 				if cerr := ctx.Err(); cerr != nil {
 					return fmt.Errorf("index variants: %w", cerr)
 				}
+				checked = b.n
 			}
 			if line[0] != '#' {
 				if perr := b.addLine(line, offset); perr != nil {
@@ -126,9 +138,13 @@ var (
 )
 
 // addLine indexes one VCF data line: one record per ALT allele, each with
-// the most severe annotation of that allele.
+// the most severe annotation of that allele. The line is scanned once, the
+// ANN field once however many alleles the record has.
 func (b *builder) addLine(line []byte, offset int64) error {
-	content := bytes.TrimRight(line, "\r\n")
+	content := line
+	for n := len(content); n > 0 && (content[n-1] == '\n' || content[n-1] == '\r'); n = len(content) {
+		content = content[:n-1]
+	}
 	if len(bytes.TrimSpace(content)) == 0 {
 		return nil
 	}
@@ -137,11 +153,10 @@ func (b *builder) addLine(line []byte, offset int64) error {
 	}
 	var cols [8][]byte
 	rest := content
-	for i := 0; i < 8; i++ {
+	for i := range cols {
 		j := bytes.IndexByte(rest, '\t')
 		if j < 0 {
 			cols[i] = rest
-			rest = nil
 			if i < 4 {
 				return fmt.Errorf("a VCF record needs at least 5 tab-separated columns")
 			}
@@ -149,48 +164,56 @@ func (b *builder) addLine(line []byte, offset int64) error {
 		}
 		cols[i], rest = rest[:j], rest[j+1:]
 	}
-	pos, err := strconv.ParseUint(string(cols[1]), 10, 32)
-	if err != nil {
-		return fmt.Errorf("POS %q: %w", cols[1], err)
+	pos, ok := parsePos(cols[1])
+	if !ok {
+		return fmt.Errorf("POS %q is not a position", cols[1])
 	}
 	chrom := b.chroms.code(cols[0])
 	if chrom > math.MaxUint16 {
 		return fmt.Errorf("more than 65535 chromosomes")
 	}
-	known := len(cols[2]) > 0 && !bytes.Equal(cols[2], []byte("."))
-	if !known {
-		known = hasFlag(cols[7], "KNOWN") || hasFlag(cols[7], "DB")
-	}
-	ann := infoValue(cols[7], annKey)
-	alts := bytes.Split(cols[4], []byte{','})
-	for ai, alt := range alts {
-		if ai > math.MaxUint16 {
-			break
-		}
-		best := bestAnnotation(ann, alt, len(alts) == 1)
-		cons := b.consDic.code(best.consequence)
+	ann, flagged := scanInfo(cols[7])
+	known := flagged || (len(cols[2]) > 0 && !bytes.Equal(cols[2], []byte(".")))
+	best := b.bestPerAllele(ann, cols[4])
+	for ai, a := range best {
+		cons := b.consDic.code(a.consequence)
 		if cons > math.MaxUint16 {
 			return fmt.Errorf("more than 65535 distinct consequences")
 		}
 		r := record{
-			offset: uint64(offset), length: uint32(len(content)), pos: uint32(pos),
-			chrom: uint16(chrom), consequence: uint16(cons), gene: b.geneDic.code(best.gene),
-			allele: uint16(ai), impact: best.impact, known: known,
+			offset: uint64(offset), length: uint32(len(content)), pos: pos,
+			chrom: uint16(chrom), consequence: uint16(cons), gene: b.geneDic.code(a.gene),
+			allele: uint16(ai), impact: a.impact, known: known,
 		}
 		r.put(b.recBuf[:])
 		if _, err := b.out.Write(b.recBuf[:]); err != nil {
 			return fmt.Errorf("write record: %w", err)
 		}
 		b.n++
-		b.impact = append(b.impact, r.impact)
-		b.cons = append(b.cons, r.consequence)
-		b.gene = append(b.gene, r.gene)
-		b.known = append(b.known, r.known)
+		b.impact.add(r.impact)
+		b.cons.add(r.consequence)
+		b.gene.add(r.gene)
+		b.known.add(r.known)
 	}
 	if b.n > math.MaxUint32 {
 		return fmt.Errorf("more than %d variants", uint64(math.MaxUint32))
 	}
 	return nil
+}
+
+// parsePos reads a VCF POS (1-based, fits in 32 bits).
+func parsePos(b []byte) (uint32, bool) {
+	if len(b) == 0 || len(b) > 10 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	return uint32(v), v <= math.MaxUint32
 }
 
 // annotation is the part of one ANN entry the index keeps.
@@ -200,13 +223,37 @@ type annotation struct {
 	impact      Impact
 }
 
-// bestAnnotation picks, among the ANN entries of allele alt, the most severe
-// one (the first on ties, since annotators list the canonical one first).
-// With a single ALT, entries whose allele column differs (some tools write
-// the trimmed allele of indels) still count.
-func bestAnnotation(ann, alt []byte, single bool) annotation {
-	var best annotation
-	found := false
+// maxLinearAlleles is how many ALT alleles are matched to ANN entries by
+// comparison; records with more use a map, so a record with thousands of
+// alleles costs time linear in its length.
+const maxLinearAlleles = 8
+
+// bestPerAllele returns, for each ALT allele (up to 65,536), the most
+// severe of its ANN entries (the first on ties, since annotators list the
+// canonical one first), reading the ANN field once. With a single ALT,
+// entries whose allele column differs (some tools write the trimmed allele
+// of indels) still count. The slice is reused by the next call.
+func (b *builder) bestPerAllele(ann, alt []byte) []annotation {
+	b.alts = b.alts[:0]
+	for rest := alt; len(b.alts) <= math.MaxUint16; {
+		i := bytes.IndexByte(rest, ',')
+		if i < 0 {
+			b.alts = append(b.alts, rest)
+			break
+		}
+		b.alts, rest = append(b.alts, rest[:i]), rest[i+1:]
+	}
+	b.best = append(b.best[:0], make([]annotation, len(b.alts))...)
+	found := b.found[:0]
+	found = append(found, make([]bool, len(b.alts))...)
+	b.found = found
+	var byAllele map[string]int
+	if len(b.alts) > maxLinearAlleles {
+		byAllele = make(map[string]int, len(b.alts))
+		for i := len(b.alts) - 1; i >= 0; i-- {
+			byAllele[string(b.alts[i])] = i
+		}
+	}
 	for len(ann) > 0 {
 		var entry []byte
 		if i := bytes.IndexByte(ann, ','); i >= 0 {
@@ -214,30 +261,77 @@ func bestAnnotation(ann, alt []byte, single bool) annotation {
 		} else {
 			entry, ann = ann, nil
 		}
-		var f [4][]byte
-		rest := entry
-		for i := 0; i < 4; i++ {
-			j := bytes.IndexByte(rest, '|')
-			if j < 0 {
-				f[i] = rest
-				rest = nil
-				break
-			}
-			f[i], rest = rest[:j], rest[j+1:]
-		}
-		if !single && !bytes.Equal(f[0], alt) {
-			continue
-		}
-		cons := f[1]
-		if k := bytes.IndexByte(cons, '&'); k >= 0 {
-			cons = cons[:k]
-		}
-		a := annotation{consequence: cons, gene: f[3], impact: ParseImpact(string(f[2]))}
-		if !found || a.impact > best.impact {
-			best, found = a, true
+		allele, a := parseEntry(entry)
+		ai := b.alleleIndex(allele, byAllele)
+		if ai >= 0 && (!found[ai] || a.impact > b.best[ai].impact) {
+			b.best[ai], found[ai] = a, true
 		}
 	}
-	return best
+	return b.best
+}
+
+// alleleIndex is the position of allele among the record's ALTs (0 for a
+// single ALT whatever the allele says), -1 if it is none of them.
+func (b *builder) alleleIndex(allele []byte, byAllele map[string]int) int {
+	if len(b.alts) == 1 {
+		return 0
+	}
+	if byAllele != nil {
+		if i, ok := byAllele[string(allele)]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, a := range b.alts {
+		if bytes.Equal(a, allele) {
+			return i
+		}
+	}
+	return -1
+}
+
+// parseEntry reads the allele, first consequence, impact and gene name of
+// one ANN entry (its first four fields).
+func parseEntry(entry []byte) ([]byte, annotation) {
+	var f [4][]byte
+	rest := entry
+	for i := range f {
+		j := bytes.IndexByte(rest, '|')
+		if j < 0 {
+			f[i] = rest
+			break
+		}
+		f[i], rest = rest[:j], rest[j+1:]
+	}
+	cons := f[1]
+	if k := bytes.IndexByte(cons, '&'); k >= 0 {
+		cons = cons[:k]
+	}
+	return f[0], annotation{consequence: cons, gene: f[3], impact: ParseImpact(string(f[2]))}
+}
+
+// scanInfo reads an INFO column once: the value of ANN, and whether the
+// KNOWN or DB flag (or key) marks the variant as known.
+func scanInfo(info []byte) (ann []byte, flagged bool) {
+	for len(info) > 0 {
+		var item []byte
+		if i := bytes.IndexByte(info, ';'); i >= 0 {
+			item, info = info[:i], info[i+1:]
+		} else {
+			item, info = info, nil
+		}
+		if bytes.HasPrefix(item, annKey) {
+			ann = item[len(annKey):]
+			continue
+		}
+		if k := bytes.IndexByte(item, '='); k >= 0 {
+			item = item[:k]
+		}
+		if string(item) == "KNOWN" || string(item) == "DB" {
+			flagged = true
+		}
+	}
+	return ann, flagged
 }
 
 // infoValue returns the value of key ("ANN=") in an INFO column.
@@ -254,25 +348,6 @@ func infoValue(info, key []byte) []byte {
 		}
 	}
 	return nil
-}
-
-// hasFlag reports whether an INFO column holds the flag (or key=value) name.
-func hasFlag(info []byte, name string) bool {
-	for len(info) > 0 {
-		var item []byte
-		if i := bytes.IndexByte(info, ';'); i >= 0 {
-			item, info = info[:i], info[i+1:]
-		} else {
-			item, info = info, nil
-		}
-		if k := bytes.IndexByte(item, '='); k >= 0 {
-			item = item[:k]
-		}
-		if string(item) == name {
-			return true
-		}
-	}
-	return false
 }
 
 // finish writes the four posting permutations, the dictionary and the footer.
@@ -335,13 +410,13 @@ func (b *builder) maxCode(f Facet) int {
 func (b *builder) codeOf(f Facet, i int64) uint32 {
 	switch f {
 	case FacetImpact:
-		return uint32(b.impact[i])
+		return uint32(b.impact.at(i))
 	case FacetConsequence:
-		return uint32(b.cons[i])
+		return uint32(b.cons.at(i))
 	case FacetGene:
-		return b.gene[i]
+		return b.gene.at(i)
 	default:
-		if b.known[i] {
+		if b.known.at(i) {
 			return 1
 		}
 		return 0
@@ -410,7 +485,10 @@ func (b *builder) writePostings(f Facet, values []valueEntry) error {
 	for i, v := range values {
 		next[i] = v.Start
 	}
-	perm := make([]uint32, b.n)
+	if int64(cap(b.perm)) < b.n {
+		b.perm = make([]uint32, b.n)
+	}
+	perm := b.perm[:b.n]
 	for i := int64(0); i < b.n; i++ {
 		s := slot[b.codeOf(f, i)]
 		perm[next[s]] = uint32(i)
@@ -429,3 +507,23 @@ func (b *builder) writePostings(f Facet, values []valueEntry) error {
 	}
 	return nil
 }
+
+// column is one per-record column of the builder, kept in fixed blocks:
+// it grows without copying and without the spare half a doubling slice
+// keeps, which matters at tens of millions of records.
+type column[T any] struct{ blocks [][]T }
+
+const (
+	blockBits = 16
+	blockLen  = 1 << blockBits
+)
+
+func (c *column[T]) add(v T) {
+	if n := len(c.blocks); n == 0 || len(c.blocks[n-1]) == blockLen {
+		c.blocks = append(c.blocks, make([]T, 0, blockLen))
+	}
+	last := &c.blocks[len(c.blocks)-1]
+	*last = append(*last, v)
+}
+
+func (c *column[T]) at(i int64) T { return c.blocks[i>>blockBits][i&(blockLen-1)] }

@@ -79,12 +79,17 @@ type harness struct {
 	clock    *memory.FakeClock
 	requests *memory.Queue
 	thaws    *memory.Queue
+	restores *memory.Queue
 	outbox   *memory.Outbox
 	tokens   *web.MemoryTokenStore
+	sessions *memory.SessionStore
 	ready    error
 }
 
 type harnessOpt func(*web.Options, *web.Deps)
+
+// testMetricsToken is the scraper's token of the harness's site.
+const testMetricsToken = "scraper-secret"
 
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	t.Helper()
@@ -98,33 +103,38 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	must(t, err)
 	h.thaws, err = memory.NewQueue("thaw", clock)
 	must(t, err)
-	reqTopic, err := memory.NewTopic("job-requests", h.requests)
+	h.restores, err = memory.NewQueue("restore", clock)
+	must(t, err)
+	restoreTopic, err := memory.NewTopic("restore-completions", h.restores)
 	must(t, err)
 	thawTopic, err := memory.NewTopic("thaw-requests", h.thaws)
 	must(t, err)
 	h.outbox, err = memory.NewOutbox(clock, 100)
 	must(t, err)
 	pol := domain.DefaultPolicy()
-	h.jobs, err = jobs.NewService(h.store, h.users, h.objects, reqTopic, clock, memory.NewRandomIDs(),
+	h.jobs, err = jobs.NewService(h.store, h.users, h.objects, h.requests, clock, memory.NewRandomIDs(),
 		jobs.Config{Policy: pol, InputPrefix: "inputs/", ResultPrefix: "results/"})
 	must(t, err)
+	h.jobs.WithRestoreChecks(restoreTopic)
 	h.accounts = accounts.NewService(h.users, memory.NewFreeBilling(), thawTopic, clock)
-	deps := web.Deps{Jobs: h.jobs, Accounts: h.accounts, Objects: h.objects, Tokens: h.tokens, Clock: clock,
+	h.sessions = memory.NewSessionStore()
+	deps := web.Deps{Jobs: h.jobs, Accounts: h.accounts, Objects: h.objects, Tokens: h.tokens, Sessions: h.sessions, Clock: clock,
 		Ready: func(context.Context) error { return h.ready }}
 	o := web.Options{
 		SessionKey: bytes.Repeat([]byte("k"), 32), DevSignIn: true, StreamUploads: true, LocalBilling: true,
 		InputPrefix: "inputs/", Reference: "synthetic-test-ref",
-		Outbox: func() []web.OutboxEmail {
+		Outbox: func(_ context.Context, user domain.UserID) ([]web.OutboxEmail, error) {
 			var out []web.OutboxEmail
-			for _, e := range h.outbox.Sent() {
+			for _, e := range h.outbox.SentTo(user) {
 				out = append(out, web.OutboxEmail{To: e.To, Subject: e.Subject, Text: e.Text, SentAt: e.SentAt})
 			}
-			return out
+			return out, nil
 		},
-		Samples:  []web.Sample{{Name: "sample.vcf", Description: "three variants", Data: []byte(sampleVCF)}},
-		Mounts:   map[string]http.Handler{"/objects": h.mem.Handler()},
-		PageSize: 3,
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Samples:      []web.Sample{{Name: "sample.vcf", Description: "three variants", Data: []byte(sampleVCF)}},
+		Mounts:       map[string]http.Handler{"/objects": h.mem.Handler()},
+		PageSize:     3,
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		MetricsToken: testMetricsToken,
 	}
 	for _, f := range opts {
 		f(&o, &deps)
@@ -353,7 +363,7 @@ func (h *harness) complete(id domain.JobID) *domain.Job {
 	must(h.t, err)
 	ann, err := results.New(h.objects, trivialEngine{}, vartable.NewIndexer())
 	must(h.t, err)
-	out, err := ann.Annotate(ctx, j.InputKey(), jobs.ResultKeys("results/", j.Owner(), id, "g1"))
+	out, err := ann.Annotate(ctx, j.InputKey(), jobs.ResultKeys("results/", j.Owner(), id, "g1"), domain.InputLimits{})
 	must(h.t, err)
 	must(h.t, j.Complete(h.clock.Now(), out.Keys, "synthetic-test-ref", out.Summary.Counts()))
 	j, err = h.store.Update(ctx, j)

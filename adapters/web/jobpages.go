@@ -173,7 +173,7 @@ func (s *Server) streamUpload(w http.ResponseWriter, r *http.Request) {
 	if err == nil && part.FormName() == csrfField {
 		token, _ = io.ReadAll(io.LimitReader(part, 256))
 	}
-	if !sess.csrfOK(string(token)) || !sameOrigin(r) {
+	if !sess.csrfOK(string(token)) || !s.sameOrigin(r) {
 		s.log.WarnContext(r.Context(), "CSRF check failed", "path", r.URL.Path)
 		s.errorPage(w, r, http.StatusForbidden, "This form has expired",
 			"The upload was not accepted because it did not come from this page or your session changed. Reload the page and try again.")
@@ -195,8 +195,14 @@ func (s *Server) streamUpload(w http.ResponseWriter, r *http.Request) {
 		s.uploadRefused(w, r, errNoFile)
 		return
 	}
-	j, err := s.d.Jobs.Upload(r.Context(), u.ID(), name, part)
+	body := s.uploadBody(w, part)
+	j, err := s.d.Jobs.Upload(r.Context(), u.ID(), name, body)
 	if err != nil {
+		if body.cutShort() {
+			s.log.WarnContext(r.Context(), "upload cut short", "user", u.ID(), "err", body.err)
+			s.errorPage(w, r, http.StatusBadRequest, "Upload incomplete", "The upload ended before the whole file arrived. Please send it again.")
+			return
+		}
 		// Read (and drop) the rest of a refused body so the browser gets
 		// the explanation instead of a reset connection.
 		_, _ = io.CopyN(io.Discard, r.Body, 32<<20)
@@ -383,6 +389,27 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request, j *domain.Job) {
 	}
 }
 
+// retry is the job page's "retry" for a job stuck through no fault of its
+// owner: FAILED by the service, or RESTORING past its expected time.
+func (s *Server) retry(w http.ResponseWriter, r *http.Request, j *domain.Job) {
+	retried, err := s.d.Jobs.Retry(r.Context(), currentUser(r).ID(), j.ID())
+	to := "/annotations/" + url.PathEscape(string(j.ID()))
+	switch {
+	case err == nil && retried.Status() == domain.StatusPending:
+		s.redirectFlash(w, r, to, "The job is queued again.")
+	case err == nil:
+		s.redirectFlash(w, r, to, "The restore is being checked again; this page updates by itself.")
+	case errors.Is(err, jobs.ErrInputGone):
+		s.redirectFlash(w, r, to, "The uploaded file is no longer stored, so the job cannot run again. Please upload the file again.")
+	case errors.Is(err, jobs.ErrNotRetryable):
+		s.redirectFlash(w, r, to, "This job cannot be retried now.")
+	case isNotFound(err):
+		s.notFound(w, r)
+	default:
+		s.serverError(w, r, err)
+	}
+}
+
 type logData struct {
 	Job  *domain.Job
 	Log  string
@@ -475,7 +502,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, j *domain.Job)
 		return
 	}
 	if format == "vcf" {
-		target, err := s.d.Jobs.DownloadURL(r.Context(), u.ID(), j.ID())
+		target, err := s.d.Jobs.DownloadURL(r.Context(), j, d)
 		if err != nil {
 			s.jobError(w, r, err)
 			return
@@ -514,6 +541,8 @@ func failureText(j *domain.Job) string {
 func failureHint(j *domain.Job) string {
 	r := strings.ToLower(j.FailureReason())
 	switch {
+	case j.FailedByService():
+		return "This was not caused by your file: the service gave up after repeated attempts. Retry it below; if it fails again, contact the operators."
 	case strings.Contains(r, "bad input") || strings.Contains(r, "line ") || strings.Contains(r, "vcf") || strings.Contains(r, "malformed"):
 		return "The file could not be read as a VCF. Check the line mentioned above, fix the file and upload it again."
 	case strings.Contains(r, "dead") || strings.Contains(r, "attempt"):

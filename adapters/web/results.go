@@ -3,6 +3,7 @@ package web
 import (
 	"container/list"
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -104,6 +105,11 @@ type detailData struct {
 	Failure      string
 	FailureHint  string
 	Window       string
+	// Retryable offers the retry action: FAILED by the service, or
+	// RESTORING past its expected time.
+	Retryable bool
+	// NoticeError says why the owner could not be e-mailed.
+	NoticeError string
 }
 
 // annotation is the job page: times, downloads or why not, charts, top
@@ -115,7 +121,8 @@ func (s *Server) annotation(w http.ResponseWriter, r *http.Request, j *domain.Jo
 		s.jobError(w, r, err)
 		return
 	}
-	d := detailData{Job: j, Decision: dec, Window: humanDuration(s.d.Jobs.Policy().FreeWindow)}
+	d := detailData{Job: j, Decision: dec, Window: humanDuration(s.d.Jobs.Policy().FreeWindow),
+		Retryable: j.FailedByService() || j.RestoreOverdue(s.d.Clock.Now()), NoticeError: j.NoticeError()}
 	if j.Status() == domain.StatusFailed {
 		d.Failure, d.FailureHint = failureText(j), failureHint(j)
 	}
@@ -171,6 +178,9 @@ type tableView struct {
 
 const tablePageSize = 50
 
+// maxTablePage is the largest page number whose offset fits an int64.
+const maxTablePage = math.MaxInt64/tablePageSize + 1
+
 // tableQuery reads filter, sort and page from the query string.
 func tableQuery(q url.Values) (vartable.Filter, vartable.SortKey, bool, int64) {
 	f := vartable.Filter{Impact: q.Get("impact"), Consequence: q.Get("consequence"), Gene: strings.TrimSpace(q.Get("gene")), Known: q.Get("known")}
@@ -181,8 +191,11 @@ func tableQuery(q url.Values) (vartable.Filter, vartable.SortKey, bool, int64) {
 	if err != nil {
 		key = vartable.SortPosition
 	}
-	page, _ := strconv.ParseInt(q.Get("page"), 10, 64)
-	if page < 1 {
+	page, err := strconv.ParseInt(q.Get("page"), 10, 64)
+	switch {
+	case errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(q.Get("page"), "-"), page > maxTablePage:
+		page = maxTablePage // clamped to the last page once the total is known
+	case page < 1:
 		page = 1
 	}
 	return f, key, q.Get("desc") == "1", page
@@ -194,7 +207,14 @@ func (s *Server) table(r *http.Request, j *domain.Job) (*tableView, error) {
 		return nil, err
 	}
 	f, key, desc, page := tableQuery(r.URL.Query())
-	pg, err := ix.Query(r.Context(), vartable.Query{Filter: f, Sort: key, Desc: desc, Offset: (page - 1) * tablePageSize, Limit: tablePageSize})
+	query := func() (vartable.Page, error) {
+		return ix.Query(r.Context(), vartable.Query{Filter: f, Sort: key, Desc: desc, Offset: (page - 1) * tablePageSize, Limit: tablePageSize})
+	}
+	pg, err := query()
+	if last := max(1, (pg.Total+tablePageSize-1)/tablePageSize); err == nil && page > last {
+		page = last // a page past the end shows the last one
+		pg, err = query()
+	}
 	if err != nil {
 		return nil, err
 	}

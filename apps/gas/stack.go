@@ -139,6 +139,7 @@ var deployFlags = []struct{ flag, param, help string }{
 	{"annotation-db", stack.ParamAnnotationDB, "s3://bucket/key of the annotation database (required on the first deploy)"},
 	{"mail-from", stack.ParamSender, "sender address, a verified SES identity (required on the first deploy)"},
 	{"upgrade-policy", stack.ParamUpgradePolicy, "who may upgrade users to premium: admin or open"},
+	{"admins", stack.ParamAdmins, "comma-separated user ids of the operators who may use the admin page"},
 	{"release-bucket", stack.ParamReleaseBucket, "bucket of the release (gas aws release; required on the first deploy)"},
 	{"release-version", stack.ParamReleaseVersion, "release version to run (required on the first deploy)"},
 	{"scaling", stack.ParamScaling, "target-tracking, or seed for the original's step policies"},

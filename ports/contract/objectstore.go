@@ -303,6 +303,11 @@ func TestObjectStore(t *testing.T, newStore func(t *testing.T) ObjectStoreFixtur
 			if cd := resp.Header.Get("Content-Disposition"); !strings.Contains(cd, "attachment") || !strings.Contains(cd, "sample.annot.vcf") {
 				t.Fatalf("Content-Disposition %q lacks the download name", cd)
 			}
+			// A VCF is not a contact card (text/vcard), and a user's
+			// results are never kept in a shared cache.
+			if ct, cc := resp.Header.Get("Content-Type"), resp.Header.Get("Cache-Control"); ct != "text/vcf" || !strings.Contains(cc, "no-store") {
+				t.Fatalf("download served as %q with Cache-Control %q, want text/vcf, no-store", ct, cc)
+			}
 		}
 		if !fx.EnforcesPresigned {
 			return

@@ -132,7 +132,7 @@ func (b *run) topics(ctx context.Context) error {
 			continue
 		}
 		arn := b.res.TopicARNs[tp.Name]
-		policy := resources.ColdStorageTopicPolicy(arn, "arn:aws:s3:::"+b.c.Names.ArchiveBucket)
+		policy := resources.ColdStorageTopicPolicy(arn, "arn:aws:s3:::"+b.c.Names.ArchiveBucket, resources.AccountOf(arn))
 		if _, err := b.cl.SNS.SetTopicAttributes(ctx, &sns.SetTopicAttributesInput{
 			TopicArn: aws.String(arn), AttributeName: aws.String("Policy"), AttributeValue: aws.String(policy.JSON()),
 		}); err != nil {
@@ -183,14 +183,16 @@ func (b *run) queues(ctx context.Context) error {
 		attrs := map[string]string{
 			string(sqstypes.QueueAttributeNameMessageRetentionPeriod): strconv.Itoa(int(q.Retention.Seconds())),
 		}
-		if !q.IsDeadLetter() {
+		if q.Visibility > 0 {
+			attrs[string(sqstypes.QueueAttributeNameVisibilityTimeout)] = strconv.Itoa(int(q.Visibility.Seconds()))
+		}
+		if q.DeadLetter != "" {
 			redrive, _ := json.Marshal(map[string]string{
 				"deadLetterTargetArn": b.res.QueueARNs[q.DeadLetter],
 				"maxReceiveCount":     strconv.Itoa(q.MaxReceives),
 			})
 			attrs[string(sqstypes.QueueAttributeNameRedrivePolicy)] = string(redrive)
 			attrs[string(sqstypes.QueueAttributeNameReceiveMessageWaitTimeSeconds)] = "0"
-			attrs[string(sqstypes.QueueAttributeNameVisibilityTimeout)] = strconv.Itoa(int(q.Visibility.Seconds()))
 		}
 		if err := b.queue(ctx, q.Name, attrs); err != nil {
 			return err

@@ -3,6 +3,7 @@ package resources
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 )
 
 // Policy is an IAM policy document: resource policies of queues and
@@ -36,18 +37,32 @@ func (p Policy) JSON() string {
 }
 
 // Publisher is a service allowed to act on a resource, optionally only on
-// behalf of one source (a bucket, a topic).
-type Publisher struct{ Service, SourceARN string }
+// behalf of one source (a bucket, a topic) and of one account.
+type Publisher struct {
+	Service   string
+	SourceARN string
+	// SourceAccount is the account the source must belong to (an id, or
+	// in the template a reference to the AWS::AccountId pseudo parameter).
+	SourceAccount string
+}
 
 // AllowServices lets each publisher perform action on resource; a
-// SourceARN pins which bucket or topic may do it.
+// SourceARN pins which bucket or topic may do it, a SourceAccount which
+// account it must belong to.
 func AllowServices(resource, action string, ps []Publisher) Policy {
 	var ss []Statement
 	for i, p := range ps {
 		s := Statement{Sid: "gas" + strconv.Itoa(i), Effect: "Allow", Principal: map[string]any{"Service": p.Service},
 			Action: []string{action}, Resource: []string{resource}}
+		cond := map[string]any{}
 		if p.SourceARN != "" {
-			s.Condition = map[string]any{"ArnLike": map[string]string{"aws:SourceArn": p.SourceARN}}
+			cond["ArnLike"] = map[string]string{"aws:SourceArn": p.SourceARN}
+		}
+		if p.SourceAccount != "" {
+			cond["StringEquals"] = map[string]string{"aws:SourceAccount": p.SourceAccount}
+		}
+		if len(cond) > 0 {
+			s.Condition = cond
 		}
 		ss = append(ss, s)
 	}
@@ -65,10 +80,22 @@ func QueuePolicy(queueARN string, topicARNs []string) Policy {
 
 // ColdStorageTopicPolicy lets S3 (restore completions of the archive
 // bucket) and Glacier (vault retrieval jobs) publish to the cold-storage
-// topic.
-func ColdStorageTopicPolicy(topicARN, archiveBucketARN string) Policy {
+// topic. Both are pinned to account, the topic's owner (aws:SourceAccount):
+// bucket names are global, and without it any account's bucket or vault
+// could publish fake restore completions to the topic. account is an id,
+// or in the template a reference to the AWS::AccountId pseudo parameter.
+func ColdStorageTopicPolicy(topicARN, archiveBucketARN, account string) Policy {
 	return AllowServices(topicARN, "SNS:Publish", []Publisher{
-		{Service: "s3.amazonaws.com", SourceARN: archiveBucketARN},
-		{Service: "glacier.amazonaws.com"},
+		{Service: "s3.amazonaws.com", SourceARN: archiveBucketARN, SourceAccount: account},
+		{Service: "glacier.amazonaws.com", SourceAccount: account},
 	})
+}
+
+// AccountOf is the account id in an ARN (arn:aws:sns:region:account:name).
+func AccountOf(arn string) string {
+	parts := strings.Split(arn, ":")
+	if len(parts) < 6 {
+		return ""
+	}
+	return parts[4]
 }

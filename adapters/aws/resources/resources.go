@@ -22,7 +22,7 @@ type Deployment struct {
 	Buckets []Bucket
 	Tables  []Table
 	// Queues lists every queue, each dead-letter queue before the queue
-	// that dead-letters into it.
+	// that dead-letters into it, and last the parked queue.
 	Queues []Queue
 	Topics []Topic
 }
@@ -68,10 +68,14 @@ type Queue struct {
 	// dead-letter queue, the base name of the queue it serves.
 	Base string
 	// DeadLetter is the name of the queue's dead-letter queue; "" for a
-	// dead-letter queue itself.
+	// dead-letter queue itself and for the parked queue.
 	DeadLetter  string
 	MaxReceives int
-	// Visibility is the queue's default visibility timeout.
+	// Parked marks the queue where dead letters whose redrives are spent
+	// are kept for operators (message.Topology.Parked): consumed by
+	// nothing, never dead-lettered.
+	Parked bool
+	// Visibility is the queue's default visibility timeout (0: SQS's).
 	Visibility time.Duration
 	Retention  time.Duration
 	// FedBy are the SNS names of the topics allowed to send to the queue.
@@ -79,7 +83,11 @@ type Queue struct {
 }
 
 // IsDeadLetter reports whether q is a dead-letter queue.
-func (q Queue) IsDeadLetter() bool { return q.DeadLetter == "" }
+func (q Queue) IsDeadLetter() bool { return q.DeadLetter == "" && !q.Parked }
+
+// HoldsFailures reports whether every message on q is one that failed (a
+// dead letter, or a parked one): operators hear of any.
+func (q Queue) HoldsFailures() bool { return q.DeadLetter == "" }
 
 // Topic is one SNS topic and the queues it delivers to.
 type Topic struct {
@@ -120,6 +128,10 @@ func Describe(c awsconfig.Config) Deployment {
 		{Spec: dynamostore.JobsTableSpec(n.JobsTable), PointInTimeRecovery: true},
 		{Spec: dynamostore.UsersTableSpec(n.UsersTable), PointInTimeRecovery: true},
 		{Spec: dynamostore.TokensTableSpec(n.TokensTable), PointInTimeRecovery: true},
+		// Sessions are re-created by signing in again: no backups. Ended
+		// ones expire (the store also refuses them itself, since TTL
+		// deletion lags by up to a couple of days).
+		{Spec: dynamostore.SessionsTableSpec(n.SessionsTable), TTLAttribute: dynamostore.SessionTTLAttribute},
 	}
 	for _, q := range t.Queues {
 		name := n.Queue(q.Name)
@@ -129,6 +141,7 @@ func Describe(c awsconfig.Config) Deployment {
 			Queue{Name: name, Base: q.Name, DeadLetter: dlq, MaxReceives: q.MaxReceives, Visibility: q.Visibility,
 				Retention: Retention, FedBy: topicNames(n, t.Feeders(q.Name))})
 	}
+	d.Queues = append(d.Queues, Queue{Name: n.Queue(t.Parked), Base: t.Parked, Parked: true, Retention: Retention})
 	for _, p := range t.Topics {
 		tp := Topic{Name: n.Topic(p.Name), Base: p.Name, ColdStorage: p.ColdStorage}
 		for _, s := range p.Subscribers {

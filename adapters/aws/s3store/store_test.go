@@ -244,6 +244,10 @@ func TestPresignedDownload(t *testing.T) {
 	if cd != `attachment; filename*=utf-8''my%20run%20%C3%BC.annotated.vcf` {
 		t.Fatalf("response-content-disposition %q", cd)
 	}
+	// A VCF, not a contact card (text/vcard); never kept in a shared cache.
+	if ct, cc := pu.Query().Get("response-content-type"), pu.Query().Get("response-cache-control"); ct != "text/vcf" || cc != "private, no-store" {
+		t.Fatalf("response-content-type %q, response-cache-control %q", ct, cc)
+	}
 	if !strings.Contains(pu.Query().Get("X-Amz-SignedHeaders"), "host") {
 		t.Fatalf("signed headers %q", pu.Query().Get("X-Amz-SignedHeaders"))
 	}

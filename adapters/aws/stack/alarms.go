@@ -5,6 +5,7 @@ import (
 	"github.com/awslabs/goformation/v7/cloudformation/cloudwatch"
 	"github.com/awslabs/goformation/v7/cloudformation/sns"
 
+	"github.com/gasproject/gas/domain/workers"
 	"github.com/gasproject/gas/ports/message"
 )
 
@@ -21,11 +22,15 @@ func (b *builder) alarms() error {
 		Endpoint: aws.String(ref(ParamAlarmEmail)), AWSCloudFormationCondition: condAlarmEmail}
 	notify := []string{ref(idAlarmTopic)}
 	for _, q := range b.d.Queues {
-		if !q.IsDeadLetter() {
+		if !q.HoldsFailures() {
 			continue
 		}
-		b.t.Resources[logicalID("DeadLetters", q.Base)+"Alarm"] = &cloudwatch.Alarm{
-			AlarmDescription: aws.String(sub("dead letters on " + q.Name + ": messages that failed every delivery")),
+		id, what := logicalID("DeadLetters", q.Base)+"Alarm", "dead letters on "+q.Name+": messages that failed every delivery"
+		if q.Parked {
+			id, what = "ParkedAlarm", "parked messages on "+q.Name+": dead letters whose redrives are spent"
+		}
+		b.t.Resources[id] = &cloudwatch.Alarm{
+			AlarmDescription: aws.String(sub(what)),
 			Namespace:        aws.String("AWS/SQS"), MetricName: aws.String("ApproximateNumberOfMessagesVisible"),
 			Dimensions: []cloudwatch.Alarm_Dimension{{Name: "QueueName", Value: named(q.Name)}},
 			Statistic:  aws.String("Maximum"), Period: aws.Int(300), EvaluationPeriods: 1,
@@ -33,9 +38,6 @@ func (b *builder) alarms() error {
 			AlarmActions: notify, OKActions: notify,
 		}
 	}
-	// HOOK (issue 10): the parked queue (dead letters whose redrives are
-	// spent) alarms above zero like a dead-letter queue once it is part of
-	// resources.Describe.
 	b.t.Resources["OldestRequestAlarm"] = &cloudwatch.Alarm{
 		AlarmDescription: aws.String("the oldest waiting annotation request is older than the alarm threshold"),
 		Namespace:        aws.String("AWS/SQS"), MetricName: aws.String("ApproximateAgeOfOldestMessage"),
@@ -61,8 +63,17 @@ func (b *builder) alarms() error {
 		EvaluationPeriods: 1, ComparisonOperator: "GreaterThanThreshold", Threshold: aws.Float64(5),
 		TreatMissingData: aws.String("notBreaching"), AlarmActions: notify, OKActions: notify,
 	}
-	// HOOK (issue 10): alarm on the reconciler's findings metric
-	// (namespace MetricNamespace, dimension job=reconciler) above zero
-	// once the reconciler exports it.
+	// The reconciler's last pass found work a failure lost (it re-issues
+	// it): one pass may catch a job mid-step, three running mean hints
+	// keep getting lost. Its findings reach CloudWatch through the agent
+	// (agentConfig), one data point per kind of finding.
+	b.t.Resources["ReconcilerFindingsAlarm"] = &cloudwatch.Alarm{
+		AlarmDescription: aws.String("the reconciler found lost work on three passes running: messages keep getting lost"),
+		Namespace:        aws.String(MetricNamespace), MetricName: aws.String("gas_reconcile_findings"),
+		Dimensions: []cloudwatch.Alarm_Dimension{{Name: "job", Value: message.RoleReconciler}},
+		Statistic:  aws.String("Maximum"), Period: aws.Int(int(workers.DefaultReconcileInterval.Seconds())), EvaluationPeriods: 3,
+		ComparisonOperator: "GreaterThanThreshold", Threshold: aws.Float64(0), TreatMissingData: aws.String("notBreaching"),
+		AlarmActions: notify, OKActions: notify,
+	}
 	return nil
 }

@@ -53,7 +53,7 @@ func (b *builder) topic(t resources.Topic) {
 	if t.ColdStorage {
 		archive := sub("arn:${AWS::Partition}:s3:::" + b.names.ArchiveBucket)
 		b.t.Resources[id+"Policy"] = &sns.TopicPolicy{Topics: []string{ref(id)},
-			PolicyDocument: resources.ColdStorageTopicPolicy(ref(id), archive)}
+			PolicyDocument: resources.ColdStorageTopicPolicy(ref(id), archive, ref("AWS::AccountId"))}
 	}
 }
 
@@ -62,9 +62,11 @@ func (b *builder) queue(q resources.Queue) {
 	r := &sqs.Queue{
 		QueueName:              aws.String(named(q.Name)),
 		MessageRetentionPeriod: aws.Int(int(q.Retention.Seconds())),
-		VisibilityTimeout:      aws.Int(int(q.Visibility.Seconds())),
 	}
-	if !q.IsDeadLetter() {
+	if q.Visibility > 0 {
+		r.VisibilityTimeout = aws.Int(int(q.Visibility.Seconds()))
+	}
+	if q.DeadLetter != "" {
 		r.ReceiveMessageWaitTimeSeconds = aws.Int(0)
 		r.RedrivePolicy = map[string]any{
 			"deadLetterTargetArn": getAtt(logicalID("DeadLetterQueue", q.Base), "Arn"),

@@ -28,7 +28,8 @@ const (
 )
 
 // Groups lists the deployment's groups: web servers and annotators scale
-// on their own; every other role the topology names shares one small
+// on their own; every other role the topology names (the consumers of its
+// queues and dead-letter queues, and the reconciler) shares one small
 // group of housekeeping instances (their work is light and bursty).
 func Groups() []Group {
 	t := message.DefaultTopology()
@@ -42,8 +43,7 @@ func Groups() []Group {
 		add(q.Consumer)
 		add(q.DeadLetterConsumer)
 	}
-	// HOOK (issue 10): when the topology names the reconciler's role
-	// (Topology.Reconciler.Role), add it here so it runs in this group.
+	add(t.Reconciler.Role)
 	return []Group{
 		{Name: GroupWeb, Roles: []string{RoleWeb}},
 		{Name: GroupAnnotators, Roles: []string{message.RoleAnnotator}},
@@ -118,8 +118,14 @@ func (b *builder) Grants(role string) []Grant {
 		{[]string{"sqs:GetQueueUrl"}, queues},
 		// snstopic.Open finds topics by name: ListTopics takes no resource.
 		{[]string{"sns:ListTopics"}, []string{"*"}},
-		// Every role reads and writes jobs (conditional writes).
-		{[]string{"dynamodb:GetItem", "dynamodb:PutItem"}, []string{tableARN(n.JobsTable)}},
+	}
+	if role == t.Reconciler.Role {
+		// It reads every job (a consistent Scan; /readyz a GetItem) and
+		// writes none: it only re-issues messages.
+		g = append(g, Grant{[]string{"dynamodb:GetItem", "dynamodb:Scan"}, []string{tableARN(n.JobsTable)}})
+	} else {
+		// Every other role reads and writes jobs (conditional writes).
+		g = append(g, Grant{[]string{"dynamodb:GetItem", "dynamodb:PutItem"}, []string{tableARN(n.JobsTable)}})
 	}
 	for _, q := range t.Queues {
 		if q.Consumer == role {
@@ -129,6 +135,10 @@ func (b *builder) Grants(role string) []Grant {
 			g = append(g, Grant{consumeActions, []string{arn("sqs", message.DeadLetterName(n.Queue(q.Name)))}},
 				Grant{[]string{"sqs:SendMessage"}, []string{b.queueARN(q.Name)}}) // redrive
 		}
+	}
+	g = append(g, b.parkedGrants(role)...)
+	if role == t.Reconciler.Role {
+		g = append(g, b.reconcilerGrants()...)
 	}
 	readUsers := Grant{[]string{"dynamodb:GetItem"}, []string{tableARN(n.UsersTable)}}
 	list := func(buckets ...string) Grant {
@@ -141,17 +151,24 @@ func (b *builder) Grants(role string) []Grant {
 	switch role {
 	case RoleWeb:
 		g = append(g,
-			Grant{[]string{"dynamodb:GetItem", "dynamodb:PutItem"}, []string{tableARN(n.UsersTable)}},
+			// Profiles, and the operators' list of users (a Scan).
+			Grant{[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"}, []string{tableARN(n.UsersTable)}},
 			Grant{[]string{"dynamodb:Query"}, []string{indexARN(n.JobsTable)}},
 			Grant{[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem",
 				"dynamodb:Query", "dynamodb:BatchGetItem"}, []string{tableARN(n.TokensTable)}},
+			// Server-side sessions: both items written and deleted in one
+			// transaction, a user's sessions queried to end them all.
+			Grant{[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"},
+				[]string{tableARN(n.SessionsTable)}},
 			// Uploads: presigned POSTs from browsers, PUTs through the API.
 			Grant{slices.Concat(readObjects, writeObjects, []string{"s3:DeleteObject"}), []string{objectsARN(n.InputsBucket)}},
 			Grant{readObjects, []string{objectsARN(n.ResultsBucket)}},
 			list(n.InputsBucket, n.ResultsBucket),
-			Grant{[]string{"sns:Publish"}, []string{b.topicARN(message.TopicJobRequests), b.topicARN(message.TopicThawRequests)}},
-			// /metrics shows the annotation backlog.
-			Grant{[]string{"sqs:GetQueueAttributes"}, []string{b.queueARN(message.QueueAnnotate)}},
+			// Annotation requests go straight to the (fair) annotate
+			// queue in their user's message group; /metrics shows its
+			// backlog.
+			Grant{[]string{"sqs:SendMessage", "sqs:GetQueueAttributes"}, []string{b.queueARN(message.QueueAnnotate)}},
+			Grant{[]string{"sns:Publish"}, []string{b.topicARN(message.TopicThawRequests)}},
 		)
 	case message.RoleAnnotator:
 		g = append(g, readUsers,
@@ -178,7 +195,9 @@ func (b *builder) Grants(role string) []Grant {
 	case message.RoleThawer:
 		g = append(g, readUsers,
 			Grant{[]string{"dynamodb:Query"}, []string{indexARN(n.JobsTable)}},
-			Grant{[]string{"s3:RestoreObject"}, []string{objectsARN(n.ArchiveBucket)}},
+			// A restore records its tier beside the archive (.restore-tier),
+			// read back when a restore of it is already running.
+			Grant{[]string{"s3:RestoreObject", "s3:PutObject", "s3:GetObject"}, []string{objectsARN(n.ArchiveBucket)}},
 			list(n.ArchiveBucket),
 			Grant{[]string{"sqs:SendMessage"}, []string{b.queueARN(message.QueueRestore)}},
 		)
@@ -195,6 +214,46 @@ func (b *builder) Grants(role string) []Grant {
 		)
 	}
 	return g
+}
+
+// parkedGrants let role send to the parked queue (the dead-letter
+// handlers give up on a message there) and read its depth for /metrics
+// (the dead-letter handlers' role, and the reconciler).
+func (b *builder) parkedGrants(role string) []Grant {
+	t := b.cfg.Topology()
+	drains := slices.ContainsFunc(t.Queues, func(q message.QueueSpec) bool { return q.DeadLetterConsumer == role })
+	parked := []string{b.queueARN(t.Parked)}
+	switch {
+	case drains:
+		return []Grant{{[]string{"sqs:SendMessage", "sqs:GetQueueAttributes"}, parked}}
+	case role == t.Reconciler.Role:
+		return []Grant{{[]string{"sqs:GetQueueAttributes"}, parked}}
+	}
+	return nil
+}
+
+// reconcilerGrants are what the reconciler re-issues lost messages with
+// (message.Topology.Reconciler): it publishes to topics and sends to
+// queues, reads users (a premium user's archived results are thawed) and
+// the depth of the queues it watches.
+func (b *builder) reconcilerGrants() []Grant {
+	r := b.cfg.Topology().Reconciler
+	var topics, sends, watches []string
+	for _, p := range r.Publishes {
+		topics = append(topics, b.topicARN(p))
+	}
+	for _, q := range r.Sends {
+		sends = append(sends, b.queueARN(q))
+	}
+	for _, q := range r.Watches {
+		watches = append(watches, b.queueARN(q))
+	}
+	return []Grant{
+		{[]string{"dynamodb:GetItem"}, []string{tableARN(b.names.UsersTable)}},
+		{[]string{"sns:Publish"}, topics},
+		{[]string{"sqs:SendMessage"}, sends},
+		{[]string{"sqs:GetQueueAttributes"}, watches},
+	}
 }
 
 // sesIdentities are the verified identities the sender may be: its

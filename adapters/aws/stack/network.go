@@ -82,8 +82,10 @@ func (b *builder) network() error {
 
 // loadBalancer declares the application load balancer: HTTPS with the
 // given certificate and HTTP redirected to it, or plain HTTP without one;
-// /metrics answered 404 (the web role serves it on the same port for the
-// CloudWatch agent, which reads it locally); the target group checks
+// /metrics answered 404 (the web role serves it only on its loopback
+// operations listener, GAS_METRICS_ADDR, for the CloudWatch agent; the
+// rule keeps it private even if a GAS_METRICS_TOKEN is set); the target
+// group checks
 // /readyz, which fails as soon as a web server starts draining.
 func (b *builder) loadBalancer() error {
 	lb := &elb.LoadBalancer{Scheme: aws.String("internet-facing"), Type: aws.String("application"),

@@ -31,6 +31,7 @@ const (
 	ParamAnnotationDB      = "AnnotationDatabase"
 	ParamSender            = "SenderAddress"
 	ParamUpgradePolicy     = "UpgradePolicy"
+	ParamAdmins            = "Admins"
 	ParamReleaseBucket     = "ReleaseBucket"
 	ParamReleaseVersion    = "ReleaseVersion"
 	ParamScaling           = "ScalingPolicies"
@@ -100,7 +101,7 @@ func (b *builder) parameters() error {
 	str(ParamAnnotatorType, "t4g.large", "annotators' instance type (memory holds the annotation database)")
 	num(ParamAnnotatorMin, 1, 1, 100, "fewest annotators (at least one: backlog per instance divides by it)")
 	num(ParamAnnotatorMax, 10, 1, 100, "most annotators")
-	str(ParamHousekeepingType, "t4g.small", "instance type of the housekeeping group (archiver, thawer, restorer, notifier)")
+	str(ParamHousekeepingType, "t4g.small", "instance type of the housekeeping group (archiver, thawer, restorer, notifier, reconciler)")
 	num(ParamHousekeepingCount, 1, 1, 3, "instances in the housekeeping group")
 	str(ParamCertificate, "", "ACM certificate ARN for HTTPS; empty serves plain HTTP")
 	str(ParamDomain, "", "the site's domain name (with a DNS record to the load balancer); empty uses the load balancer's name")
@@ -115,6 +116,7 @@ func (b *builder) parameters() error {
 	required(ParamAnnotationDB, "^s3://[a-z0-9][a-z0-9.-]+[a-z0-9]/.+$", "s3://bucket/key of the annotation database (gas db build); its known variants beside it")
 	required(ParamSender, "^[^@ ]+@[^@ ]+$", "sender address of e-mails (a verified SES identity)")
 	str(ParamUpgradePolicy, "admin", "who may upgrade a user to premium: admin (an operator) or open (the user)", "admin", "open")
+	str(ParamAdmins, "", "comma-separated user ids (OIDC subjects) of the operators who may use the admin page (GAS_ADMINS)")
 	required(ParamReleaseBucket, "^[a-z0-9][a-z0-9.-]+[a-z0-9]$", "bucket holding the release binaries (gas aws release)")
 	required(ParamReleaseVersion, "^[A-Za-z0-9._+-]+$", "release version to run (a folder of the release bucket)")
 	str(ParamScaling, ScalingTargetTracking, "scaling policies: target tracking, or the original deployment's step policies for comparison",

@@ -154,11 +154,16 @@ func TestTemplateDeclaresTheDeployment(t *testing.T) {
 	check("AWS::DynamoDB::Table", "TableName", tables)
 	check("AWS::SQS::Queue", "QueueName", queues)
 	check("AWS::SNS::Topic", "TopicName", append(topics, "${Prefix}alarms"))
-	for id, r := range d.ofType("AWS::DynamoDB::Table") {
+	for _, tb := range want.Tables {
+		r := d.resource(t, "Table"+camel(strings.TrimPrefix(tb.Name(), "${Prefix}")))
 		p := r["Properties"].(map[string]any)
-		if r["DeletionPolicy"] != "Retain" || js(p["PointInTimeRecoverySpecification"]) != `{"PointInTimeRecoveryEnabled":true}` ||
-			p["BillingMode"] != "PAY_PER_REQUEST" {
-			t.Errorf("table %s: %v", id, js(r))
+		ttl := "null"
+		if tb.TTLAttribute != "" {
+			ttl = `{"AttributeName":"` + tb.TTLAttribute + `","Enabled":true}`
+		}
+		if r["DeletionPolicy"] != "Retain" || p["BillingMode"] != "PAY_PER_REQUEST" || js(p["TimeToLiveSpecification"]) != ttl ||
+			js(p["PointInTimeRecoverySpecification"]) != `{"PointInTimeRecoveryEnabled":`+js(tb.PointInTimeRecovery)+`}` {
+			t.Errorf("table %s: %v", tb.Name(), js(r))
 		}
 	}
 	jobs := d.props(t, "TableJobs")
@@ -180,12 +185,22 @@ func TestTemplateDeclaresTheDeployment(t *testing.T) {
 			id = "DeadLetter" + id
 		}
 		p := d.props(t, id)
-		if p["MessageRetentionPeriod"] != float64(q.Retention.Seconds()) || p["VisibilityTimeout"] != float64(q.Visibility.Seconds()) {
+		visibility := any(nil)
+		if q.Visibility > 0 {
+			visibility = q.Visibility.Seconds()
+		}
+		if p["MessageRetentionPeriod"] != float64(q.Retention.Seconds()) || p["VisibilityTimeout"] != visibility {
 			t.Errorf("queue %s: %s", q.Name, js(p))
 		}
-		if !q.IsDeadLetter() && !strings.Contains(js(p["RedrivePolicy"]), `"maxReceiveCount":`+js(q.MaxReceives)) {
+		if q.DeadLetter != "" && !strings.Contains(js(p["RedrivePolicy"]), `"maxReceiveCount":`+js(q.MaxReceives)) {
 			t.Errorf("queue %s redrive: %s", q.Name, js(p["RedrivePolicy"]))
 		}
+	}
+	// Only this account's archive bucket and vaults announce restores.
+	cold := js(d.props(t, "TopicRestoreCompletionsPolicy")["PolicyDocument"])
+	if strings.Count(cold, `"StringEquals":{"aws:SourceAccount":{"Ref":"AWS::AccountId"}}`) != 2 ||
+		!strings.Contains(cold, `"aws:SourceArn":{"Fn::Sub":"arn:${AWS::Partition}:s3:::${Prefix}archive"}`) {
+		t.Errorf("cold-storage topic policy: %s", cold)
 	}
 	subs := d.ofType("AWS::SNS::Subscription")
 	for _, p := range want.Topics {
@@ -274,8 +289,8 @@ func TestScalingFollowsTheDomain(t *testing.T) {
 }
 
 // TestAlarmsCoverWhatOperatorsMustHear: a dead letter on any dead-letter
-// queue, the oldest annotation request's age, the 5xx rate; all on the
-// alarm topic.
+// queue, a parked message, the oldest annotation request's age, the 5xx
+// rate, the reconciler finding lost work; all on the alarm topic.
 func TestAlarmsCoverWhatOperatorsMustHear(t *testing.T) {
 	d := generate(t, stack.Options{})
 	alarms := d.ofType("AWS::CloudWatch::Alarm")
@@ -295,6 +310,16 @@ func TestAlarmsCoverWhatOperatorsMustHear(t *testing.T) {
 	}
 	if want := len(message.DefaultTopology().Queues); dead != want {
 		t.Errorf("%d dead-letter alarms, want one per dead-letter queue (%d)", dead, want)
+	}
+	parked := js(d.resource(t, "ParkedAlarm"))
+	if !strings.Contains(parked, `{"Fn::Sub":"${Prefix}`+message.QueueParked+`"}`) || !strings.Contains(parked, `"Threshold":0`) ||
+		!strings.Contains(parked, "ApproximateNumberOfMessagesVisible") {
+		t.Errorf("parked alarm: %s", parked)
+	}
+	findings := js(d.resource(t, "ReconcilerFindingsAlarm"))
+	if !strings.Contains(findings, `"MetricName":"gas_reconcile_findings"`) || !strings.Contains(findings, `"Namespace":"`+stack.MetricNamespace+`"`) ||
+		!strings.Contains(findings, `"Value":"`+message.RoleReconciler+`"`) || !strings.Contains(findings, `"EvaluationPeriods":3`) {
+		t.Errorf("reconciler findings alarm: %s", findings)
 	}
 	oldest := js(d.resource(t, "OldestRequestAlarm"))
 	if !strings.Contains(oldest, "ApproximateAgeOfOldestMessage") || !strings.Contains(oldest, `{"Fn::Sub":"${Prefix}annotate"}`) ||
@@ -342,6 +367,18 @@ func TestPoliciesFollowTheTopology(t *testing.T) {
 		doc := js(d.props(t, stack.RoleID(role))["Policies"])
 		if strings.Contains(doc, `:*"`) && !strings.Contains(doc, `"sns:ListTopics"`) || strings.Contains(doc, `"*:`) {
 			t.Errorf("%s has a wildcard action: %s", role, doc)
+		}
+		for _, q := range top.Reconciler.Sends {
+			sends := strings.Contains(doc, `"sqs:SendMessage"],"Effect":"Allow","Resource":[`) &&
+				strings.Contains(doc, `${AWS::AccountId}:${Prefix}`+q+`"}`)
+			if role == top.Reconciler.Role && !sends {
+				t.Errorf("the reconciler may not send to %s: %s", q, doc)
+			}
+		}
+		for _, p := range top.Reconciler.Publishes {
+			if role == top.Reconciler.Role && !strings.Contains(doc, `${AWS::AccountId}:${Prefix}`+p+`"}`) {
+				t.Errorf("the reconciler may not publish to %s: %s", p, doc)
+			}
 		}
 		for _, q := range top.Queues {
 			receives := strings.Contains(doc, `"sqs:ReceiveMessage","sqs:DeleteMessage","sqs:ChangeMessageVisibility","sqs:GetQueueAttributes","sqs:SendMessage"],"Effect":"Allow","Resource":[{"Fn::Sub":"arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${Prefix}`+q.Name+`"}]`)

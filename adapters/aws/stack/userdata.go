@@ -34,24 +34,18 @@ func secretARN(store, secret string) string {
 	return arn("ssm", "parameter"+SecretName(store, prefixVar, secret))
 }
 
-// Ports the roles listen on, on their instance: web servers for the load
-// balancer, workers for the CloudWatch agent only.
-func rolePort(g Group, i int) int {
-	switch g.Name {
-	case GroupWeb:
-		return WebPort
-	case GroupAnnotators:
-		return 9100
+// Ports the roles listen on, on their instance: web servers the site for
+// the load balancer; every role its /healthz, /readyz and /metrics on the
+// loopback for the CloudWatch agent only (the web role on a listener of
+// its own, GAS_METRICS_ADDR, so the public site serves no /metrics).
+func opsPort(g Group, i int) int {
+	if g.Name == GroupHousekeeping {
+		return 9101 + i
 	}
-	return 9101 + i
+	return 9100
 }
 
-func roleAddr(g Group, i int) string {
-	if g.Name == GroupWeb {
-		return "0.0.0.0:" + strconv.Itoa(WebPort)
-	}
-	return "127.0.0.1:" + strconv.Itoa(rolePort(g, i))
-}
+func opsAddr(g Group, i int) string { return "127.0.0.1:" + strconv.Itoa(opsPort(g, i)) }
 
 // LogGroup is the CloudWatch Logs group of a role's JSON logs.
 func LogGroup(role string) string { return "/gas/" + prefixVar + role }
@@ -72,19 +66,21 @@ const MetricNamespace = "GAS"
 // $name for shell variables the script sets (instance id, secrets).
 func (b *builder) envLines(g Group, role string, i int) []string {
 	env := []string{
-		"GAS_ADDR=" + roleAddr(g, i),
 		"GAS_AWS_REGION=${AWS::Region}",
 		"GAS_AWS_PREFIX=" + prefixVar,
 		"GAS_FREE_WINDOW=${" + ParamFreeWindow + "}",
 		"GAS_SHUTDOWN_GRACE=" + b.grace(g).String(),
-		// HOOK (issue 9): the roles read the upgrade policy from this
-		// variable once the setting lands.
-		"GAS_UPGRADE_POLICY=${" + ParamUpgradePolicy + "}",
 	}
 	switch role {
 	case RoleWeb:
-		env = append(env, "GAS_BASE_URL=${SiteURL}", "GAS_OIDC_ISSUER=${"+ParamOIDCIssuer+"}", "GAS_OIDC_CLIENT_ID=${"+ParamOIDCClientID+"}",
-			"GAS_OIDC_CLIENT_SECRET=$oidc_secret", "GAS_SESSION_KEY=$session_key")
+		env = append(env, "GAS_ADDR=0.0.0.0:"+strconv.Itoa(WebPort), "GAS_METRICS_ADDR="+opsAddr(g, i),
+			"GAS_BASE_URL=${SiteURL}", "GAS_OIDC_ISSUER=${"+ParamOIDCIssuer+"}", "GAS_OIDC_CLIENT_ID=${"+ParamOIDCClientID+"}",
+			"GAS_OIDC_CLIENT_SECRET=$oidc_secret", "GAS_SESSION_KEY=$session_key",
+			"GAS_UPGRADE_POLICY=${"+ParamUpgradePolicy+"}", "GAS_ADMINS=${"+ParamAdmins+"}")
+	default:
+		env = append(env, "GAS_ADDR="+opsAddr(g, i))
+	}
+	switch role {
 	case message.RoleAnnotator:
 		env = append(env, "GAS_ANNOTATION_DB=${"+ParamAnnotationDB+"}",
 			"GAS_AUTOSCALING_GROUP="+groupName(g.Name), "GAS_INSTANCE_ID=$instance")
@@ -195,7 +191,7 @@ func prometheusConfig(g Group) string {
 	var s strings.Builder
 	s.WriteString("global:\n  scrape_interval: 1m\n  scrape_timeout: 10s\nscrape_configs:\n")
 	for i, r := range g.Roles {
-		fmt.Fprintf(&s, "  - job_name: %s\n    static_configs:\n      - targets: ['127.0.0.1:%d']\n", r, rolePort(g, i))
+		fmt.Fprintf(&s, "  - job_name: %s\n    static_configs:\n      - targets: ['%s']\n", r, opsAddr(g, i))
 	}
 	return s.String()
 }
@@ -216,5 +212,5 @@ func agentConfig(g Group) string {
    "emf_processor": {"metric_declaration_dedup": true, "metric_namespace": "` + MetricNamespace + `",
     "metric_declaration": [
      {"source_labels": ["job"], "label_matcher": ".+", "dimensions": [["job", "queue", "state"]], "metric_selectors": ["^gas_queue_messages$"]},
-     {"source_labels": ["job"], "label_matcher": ".+", "dimensions": [["job"]], "metric_selectors": ["^gas_(annotations_total|job_write_conflicts_total|reconciler_.*)$"]}]}}}}}`
+     {"source_labels": ["job"], "label_matcher": ".+", "dimensions": [["job"]], "metric_selectors": ["^gas_(annotations_total|job_write_conflicts_total|reconcile_.*)$"]}]}}}}}`
 }

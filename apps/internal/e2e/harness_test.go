@@ -182,7 +182,7 @@ type cluster struct {
 // settings every role gets: short windows and timeouts so the whole life
 // of a job fits in seconds.
 var testSettings = map[string]string{
-	"GAS_FREE_WINDOW":           "4s",
+	"GAS_FREE_WINDOW":           "6s",
 	"GAS_LEASE":                 "3s",
 	"GAS_VISIBILITY":            "5s",
 	"GAS_POLL_WAIT":             "5s",
@@ -191,6 +191,8 @@ var testSettings = map[string]string{
 	"GAS_STANDARD_RESTORE":      "6s",
 	"GAS_RESTORE_POLL_INTERVAL": "1s",
 	"GAS_REDRIVE_DELAY":         "2s",
+	"GAS_RECONCILE_INTERVAL":    "1s",
+	"GAS_RECONCILE_GRACE":       "20s",
 	"GAS_SHUTDOWN_GRACE":        "10s",
 	"GAS_AWS_MAX_ATTEMPTS":      "3",
 	"GAS_AWS_MAX_BACKOFF":       "200ms",

@@ -43,6 +43,12 @@ var unexercised = map[string][]struct {
 		{"sqs:SendMessage", "-restore", "(with RestoreObject) the restore of a user upgraded mid-archive schedules its check", true},
 		{"s3:ListBucket", "-archive", "(with RestoreObject) an archive already gone answers 404, not 403", true},
 	},
+	"thawer": {
+		{"s3:GetObject", "-archive/", "a thaw of an archive whose restore is already running keeps that restore's tier, read from the .restore-tier record beside the archive (a second thaw request, e.g. the reconciler's, while the first restore runs)", true},
+	},
+	"reconciler": {
+		{"sns:Publish", ":", "a lost result notice, thaw request or restore check is published again (findings notice_unsent, archived_premium, restore_overdue); the suite strands only a job request", false},
+	},
 	"notifier": {
 		{"sqs:SendMessage", "", "housekeeping dead letters are sent back to their queue (redrive); the suite dead-letters only job requests", false},
 		{"ses:SendEmail", ":identity/", "the domain's identity, when the sender's domain is verified rather than its address", false},

@@ -16,8 +16,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gasproject/gas/adapters/aws/snstopic"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/gasproject/gas/adapters/aws/awstest"
+	"github.com/gasproject/gas/adapters/aws/sqsqueue"
 	"github.com/gasproject/gas/domain"
+	"github.com/gasproject/gas/domain/jobs"
 	"github.com/gasproject/gas/ports/message"
 )
 
@@ -28,6 +33,8 @@ const (
 	bobSub   = "sub-bob-no-expedited"
 	carolSub = "sub-carol"
 	daveSub  = "sub-dave"
+	// opsSub is an operator's: the web role's GAS_ADMINS.
+	opsSub = "sub-ops"
 )
 
 // TestRolesEndToEnd deploys the CloudFormation stack (gas aws deploy),
@@ -36,8 +43,10 @@ const (
 // issue 5: a conditional-write race between two annotators, Expedited
 // retrieval refused, a poison message, the group terminating an
 // annotator mid-job (lifecycle hook), kill -9 of an annotator mid-job,
-// and SIGTERM of every role. Last, each role's IAM policy in the stack is
-// compared with the AWS calls the role made.
+// and SIGTERM of every role; between them the reconciler's repair of a
+// stranded job, premium granted on the admin page and with gas users, and
+// signing out (here, and everywhere). Last, each role's IAM policy in the
+// stack is compared with the AWS calls the role made.
 func TestRolesEndToEnd(t *testing.T) {
 	c := newStackCluster(t)
 	start := time.Now()
@@ -56,19 +65,20 @@ func TestRolesEndToEnd(t *testing.T) {
 	bob := c.signIn(bobSub, "Bob Builder", "bob@example.org")
 	carol := c.signIn(carolSub, "Carol Poison", "carol@example.org")
 	dave := c.signIn(daveSub, "Dave Racer", "dave@example.org")
+	ops := c.signIn(opsSub, "Olga Operator", "ops@example.org")
 	input := c.sampleVCF(16 << 10)
 
-	// Both annotators idle: one request delivered twice (as SNS may) makes
+	// Both annotators idle: one request delivered twice (as SQS may) makes
 	// them race for the same job in DynamoDB.
 	t.Run("ConditionalWriteRace", func(t *testing.T) {
 		dave.t = t
-		topic, err := snstopic.Open(context.Background(), c.aws.SNS, c.cfg.Names.Topic(message.TopicJobRequests))
+		queue, err := sqsqueue.Open(context.Background(), c.aws.SQS, c.cfg.Names.Queue(message.QueueAnnotate), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var dupErr error
 		id := dave.upload("race.vcf", input, func(id domain.JobID) {
-			dupErr = message.Publish(context.Background(), topic, message.JobRequest(id, daveSub))
+			dupErr = message.Schedule(context.Background(), queue, message.JobRequest(id, daveSub), time.Now())
 		})
 		if dupErr != nil {
 			t.Fatal(dupErr)
@@ -96,13 +106,13 @@ func TestRolesEndToEnd(t *testing.T) {
 	t.Run("Lifecycle", func(t *testing.T) {
 		t.Run("FreeUserUploadAnnotateArchiveUpgradeRestore", func(t *testing.T) {
 			t.Parallel()
-			alice.t = t
-			lifecycle(t, c, alice, input, domain.RetrievalExpedited, thawer, true)
+			alice.t, ops.t = t, t
+			lifecycle(t, c, alice, input, domain.RetrievalExpedited, thawer, true, ops.grantOnAdminPage)
 		})
 		t.Run("ExpeditedRefusedFallsBackToStandard", func(t *testing.T) {
 			t.Parallel()
 			bob.t = t
-			lifecycle(t, c, bob, input, domain.RetrievalStandard, thawer, true)
+			lifecycle(t, c, bob, input, domain.RetrievalStandard, thawer, true, c.grantWithCommand)
 		})
 		t.Run("PoisonMessageDeadLettered", func(t *testing.T) {
 			t.Parallel()
@@ -123,8 +133,35 @@ func TestRolesEndToEnd(t *testing.T) {
 		})
 	})
 
+	// A web server died between storing a job and publishing its request
+	// (the job is written straight into DynamoDB here, its input into S3,
+	// and nothing is published): the reconciler role finds it stranded and
+	// requests it; an annotator runs it and its owner is told.
+	t.Run("ReconcilerRequestsAStrandedJob", func(t *testing.T) {
+		ctx := awstest.Ctx(t)
+		id := domain.JobID("stranded-" + awstest.Unique())
+		key := jobs.InputKey("inputs/", daveSub, id)
+		if _, err := c.aws.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(c.cfg.Names.InputsBucket), Key: aws.String(key),
+			Body: bytes.NewReader(input)}); err != nil {
+			t.Fatal(err)
+		}
+		j, err := domain.NewJob(id, daveSub, "stranded.vcf", key, int64(len(input)), time.Now().Add(-time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.jobs.Create(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+		c.waitJob(t, id, "completed", 60*time.Second, func(j *domain.Job) bool { return j.Status() == domain.StatusCompleted })
+		r["reconciler"].waitFor(t, "the repair", 10*time.Second, func(rec record) bool {
+			return rec.str("msg") == "reconcile: repaired" && rec.str("finding") == "pending_unrequested" && rec.str("job") == string(id)
+		})
+		c.waitEmail(t, "dave@example.org", id, 30*time.Second)
+	})
+
 	// Every role exposes Prometheus metrics: the annotators their runs and
-	// queue depth, the web its request latencies, the notifier the DLQs.
+	// queue depth, the web its request latencies, the notifier the DLQs,
+	// the reconciler its passes and the parked queue.
 	t.Run("Metrics", func(t *testing.T) {
 		annotators := httpBody(t, "http://"+a1.addr(t)+"/metrics") + httpBody(t, "http://"+a2.addr(t)+"/metrics")
 		if !strings.Contains(annotators, `gas_annotations_total{outcome="ok"}`) || !strings.Contains(annotators, "gas_annotated_variants_total") {
@@ -137,8 +174,17 @@ func TestRolesEndToEnd(t *testing.T) {
 			{a1, []string{`gas_queue_messages{queue="annotate",state="visible"}`, "gas_job_write_conflicts_total", "go_goroutines"}},
 			{r["web"], []string{`gas_http_request_duration_seconds_count{code="200",method="GET",route="/annotations/{id}/status"}`}},
 			{notifier, []string{`gas_queue_messages{queue="annotate-dlq",state="visible"} 0`, `gas_queue_messages{queue="notify",state="in_flight"}`}},
+			{r["reconciler"], []string{`gas_reconcile_runs_total{outcome="ok"}`, `gas_reconcile_findings{finding="pending_unrequested"}`,
+				`gas_queue_messages{queue="parked",state="visible"} 0`}},
 		} {
-			body := httpBody(t, "http://"+m.p.addr(t)+"/metrics")
+			addr := m.p.addr(t)
+			if m.p == r["web"] { // the site's own /metrics wants the token; the operations listener does not
+				addr = m.p.waitFor(t, "its metrics address", 10*time.Second, msg("metrics listening")).str("addr")
+				if code := httpStatus(t, c.webURL+"/metrics"); code != http.StatusUnauthorized {
+					t.Errorf("the site's /metrics without the token answered %d, want 401", code)
+				}
+			}
+			body := httpBody(t, "http://"+addr+"/metrics")
 			for _, w := range m.wants {
 				if !strings.Contains(body, w) {
 					t.Errorf("%s /metrics lacks %s", m.p.name, w)
@@ -208,6 +254,28 @@ func TestRolesEndToEnd(t *testing.T) {
 			t.Fatalf("revoke: %d", resp.StatusCode)
 		}
 		apiSubmit(t, c, token, "after.vcf", input, http.StatusUnauthorized)
+	})
+
+	// Sessions live in DynamoDB: signing out ends this browser's session
+	// at once, signing out everywhere every other browser's too.
+	t.Run("SignOutEndsSessions", func(t *testing.T) {
+		signedIn := func(b *browser) bool {
+			b.t = t
+			resp, page := b.get("/profile")
+			return resp.Request.URL.Path == "/profile" && strings.Contains(page, b.email)
+		}
+		here, laptop, phone := c.signIn(carolSub, "Carol Poison", "carol@example.org"),
+			c.signIn(carolSub, "Carol Poison", "carol@example.org"), c.signIn(carolSub, "Carol Poison", "carol@example.org")
+		here.t, laptop.t = t, t
+		if resp, _ := here.postForm("/profile", "/signout", nil); resp.StatusCode != http.StatusOK || signedIn(here) {
+			t.Fatalf("still signed in after signing out (%d)", resp.StatusCode)
+		}
+		if !signedIn(laptop) || !signedIn(phone) {
+			t.Fatal("signing out one browser signed out the others")
+		}
+		if resp, _ := laptop.postForm("/profile", "/signout/everywhere", nil); resp.StatusCode != http.StatusOK || signedIn(laptop) || signedIn(phone) {
+			t.Fatalf("a browser still signed in after signing out everywhere (%d)", resp.StatusCode)
+		}
 	})
 
 	// Scale-in, then a crash, on one job: an annotator whose instance the
@@ -370,23 +438,26 @@ func waitTrue(t *testing.T, what string, ok func() bool) {
 //
 // s3Events says cold storage is the S3 Glacier storage class, whose
 // archives are S3 objects and whose completion events moto emits.
-func lifecycle(t *testing.T, c *cluster, b *browser, input []byte, tier domain.RetrievalTier, thawer *proc, s3Events bool) {
+func lifecycle(t *testing.T, c *cluster, b *browser, input []byte, tier domain.RetrievalTier, thawer *proc, s3Events bool,
+	grant func(t *testing.T, subject string)) {
 	id := b.upload("sample.vcf", input)
 	j := c.waitJob(t, id, "completed", 60*time.Second, func(j *domain.Job) bool { return j.Status() == domain.StatusCompleted })
 	if j.Reference() != c.refName || j.InputName() != "sample.vcf" || j.InputSize() != int64(len(input)) {
 		t.Fatalf("job %s: reference %q, input %q (%d bytes)", id, j.Reference(), j.InputName(), j.InputSize())
 	}
-	e := c.waitEmail(t, b.email, id, 30*time.Second)
-	if !strings.Contains(e.Text, c.webURL+"/") {
-		t.Fatalf("e-mail has no link to the site:\n%s", e.Text)
-	}
+	// Downloaded at once: the free window (6 s) ends whether or not the
+	// archiver has run, and the download decision follows the window.
 	vcf, sum := b.download(id)
 	if !bytes.Contains(vcf, []byte("ANN=")) || !bytes.Contains(vcf, []byte("##INFO=<ID=ANN")) {
 		t.Fatalf("downloaded result is not annotated:\n%.400s", vcf)
 	}
+	e := c.waitEmail(t, b.email, id, 30*time.Second)
+	if !strings.Contains(e.Text, c.webURL+"/") {
+		t.Fatalf("e-mail has no link to the site:\n%s", e.Text)
+	}
 	hot := j.Results()
 
-	// The free window (4 s) passes: archived, hot copy gone, archive present.
+	// The free window passes: archived, hot copy gone, archive present.
 	j = c.waitJob(t, id, "archived", 60*time.Second, func(j *domain.Job) bool { return j.Storage() == domain.StorageArchived })
 	if ok, _ := c.headObject(t, c.cfg.Names.ResultsBucket, hot.VCF); ok {
 		t.Fatalf("hot copy %s still there after archiving", hot.VCF)
@@ -408,10 +479,14 @@ func lifecycle(t *testing.T, c *cluster, b *browser, input []byte, tier domain.R
 		t.Fatal("an archived result was downloadable by a free user")
 	}
 
-	// Upgrade: the thawer starts the retrieval, the restorer brings it back.
-	if resp, page := b.postForm("/subscribe", "/subscribe", nil); resp.StatusCode != http.StatusOK || !strings.Contains(page, "Restoring your archived results has started") {
-		t.Fatalf("upgrade: %d\n%s", resp.StatusCode, page)
+	// The web role leaves plans to the operators (GAS_UPGRADE_POLICY=admin
+	// by default): the user cannot upgrade; an operator grants premium (with
+	// gas users, or on the admin page); the thawer starts the retrieval, the
+	// restorer brings it back.
+	if resp, page := b.postForm("/subscribe", "/subscribe", nil); resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "changed by the operators") {
+		t.Fatalf("self upgrade under the admin policy: %d\n%s", resp.StatusCode, page)
 	}
+	grant(t, b.subject)
 	started := thawer.waitFor(t, "the restore", 30*time.Second, msgJob("restore started", id))
 	if got := started.str("tier"); got != string(tier) {
 		t.Fatalf("restore of %s started with %q, want %s", id, got, tier)
@@ -432,6 +507,26 @@ func lifecycle(t *testing.T, c *cluster, b *browser, input []byte, tier domain.R
 		t.Fatalf("restored result differs: %d bytes %s, was %d bytes %s", len(again), sum2, len(vcf), sum)
 	}
 	t.Logf("job %s: annotated, e-mailed, archived, restored (%s) and byte-identical (sha256 %s)", id, tier, sum[:16])
+}
+
+// grantWithCommand makes subject premium with gas users grant.
+func (c *cluster) grantWithCommand(t *testing.T, subject string) {
+	if out, err := c.command("gas", "users", "grant", subject); err != nil || !strings.Contains(out, subject+" is PREMIUM") {
+		t.Fatalf("gas users grant %s: %v\n%s", subject, err, out)
+	}
+}
+
+// grantOnAdminPage makes subject premium on the web role's admin page,
+// b being an operator (GAS_ADMINS): the page lists every user.
+func (b *browser) grantOnAdminPage(t *testing.T, subject string) {
+	action := "/admin/users/" + url.PathEscape(subject) + "/grant"
+	if _, page := b.get("/admin/users"); !strings.Contains(page, `action="`+action+`"`) {
+		t.Fatalf("the admin page offers no grant to %s:\n%s", subject, page)
+	}
+	resp, page := b.postForm("/admin/users", action, nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Premium granted to "+subject) {
+		t.Fatalf("grant of %s on the admin page: %d\n%s", subject, resp.StatusCode, page)
+	}
 }
 
 // standardRestoring checks the page of a job restoring with Standard and,
@@ -476,7 +571,7 @@ func TestRolesVaultColdStorage(t *testing.T) {
 		"thawer":   {"GAS_TEST_REFUSE_EXPEDITED=*"},
 	}, 1)
 	erin := c.signIn("sub-erin", "Erin Vault", "erin@example.org")
-	lifecycle(t, c, erin, c.sampleVCF(8<<10), domain.RetrievalStandard, r["thawer"], false)
+	lifecycle(t, c, erin, c.sampleVCF(8<<10), domain.RetrievalStandard, r["thawer"], false, c.grantWithCommand)
 	// moto's Standard vault retrieval takes 5 s; the first check was due
 	// after 2 s, so the polling chain must have checked again (every 1 s).
 	restored := r["restorer"].find(msg("job restored"))
@@ -496,11 +591,15 @@ func (c *cluster) startWeb(name string, extra ...string) *proc {
 	return c.start(name, "web", append([]string{"GAS_ADDR=" + strings.TrimPrefix(c.webURL, "http://"),
 		"GAS_SESSION_KEY=" + c.sessionKey,
 		"GAS_OIDC_ISSUER=" + c.oidc.Issuer, "GAS_OIDC_CLIENT_ID=" + c.oidc.ClientID, "GAS_OIDC_CLIENT_SECRET=" + c.oidcSecret,
-		"GAS_REFERENCE_NAME=" + c.refName}, extra...)...)
+		"GAS_REFERENCE_NAME=" + c.refName, "GAS_METRICS_ADDR=127.0.0.1:0", "GAS_METRICS_TOKEN=" + metricsToken,
+		"GAS_ADMINS=" + opsSub}, extra...)...)
 }
 
-// startRoles starts web, annotators (n of them), archiver, thawer, restorer
-// and notifier with extra settings per binary, and waits until each
+// metricsToken lets the test scrape the web role's public /metrics.
+const metricsToken = "e2e-metrics-token"
+
+// startRoles starts web, annotators (n of them), archiver, thawer, restorer,
+// notifier and reconciler with extra settings per binary, and waits until each
 // listens and is ready. Processes are named by binary ("annotator-1" ...).
 func (c *cluster) startRoles(t *testing.T, extra map[string][]string, annotators int) map[string]*proc {
 	t.Helper()
@@ -510,7 +609,7 @@ func (c *cluster) startRoles(t *testing.T, extra map[string][]string, annotators
 		name := fmt.Sprintf("annotator-%d", i)
 		procs[name] = c.start(name, "annotator", append([]string{"GAS_ANNOTATION_DB=" + c.db}, extra["annotator"]...)...)
 	}
-	for _, role := range []string{"archiver", "thawer", "restorer", "notifier"} {
+	for _, role := range []string{"archiver", "thawer", "restorer", "notifier", "reconciler"} {
 		procs[role] = c.start(role, role, extra[role]...)
 	}
 	for name, p := range procs {

@@ -87,10 +87,10 @@ func GuardAnnotator(a ports.Annotator, g *Guard) *GuardedAnnotator {
 }
 
 // Annotate annotates under the guard.
-func (a *GuardedAnnotator) Annotate(ctx context.Context, input string, keys domain.ResultKeys) (ports.Annotated, error) {
+func (a *GuardedAnnotator) Annotate(ctx context.Context, input string, keys domain.ResultKeys, limits domain.InputLimits) (ports.Annotated, error) {
 	done := a.guard.Hold(ctx)
 	defer done()
-	return a.Annotator.Annotate(ctx, input, keys)
+	return a.Annotator.Annotate(ctx, input, keys, limits)
 }
 
 // watchTermination closes the returned channel once the group is

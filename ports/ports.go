@@ -414,6 +414,21 @@ type TokenStore interface {
 	Touch(ctx context.Context, hash string, at time.Time) error
 }
 
+// ScaleIn is the autoscaling group a worker's instance runs in, as the
+// work on that instance sees it. An instance holding a job asks not to be
+// chosen when the group shrinks (scale-in protection), and when the group
+// terminates it anyway (its termination lifecycle hook waits) the worker
+// finishes or releases the job, then lets the termination go on.
+type ScaleIn interface {
+	// Protect sets or clears this instance's scale-in protection.
+	Protect(ctx context.Context, on bool) error
+	// Terminating reports whether the group is terminating this instance
+	// and waits for it to let go.
+	Terminating(ctx context.Context) (bool, error)
+	// Proceed lets a waiting termination go on.
+	Proceed(ctx context.Context) error
+}
+
 // Session is a signed-in browser as the server keeps it. The cookie carries
 // only a random secret; the store keeps the secret's SHA-256 as the id, so
 // a copy of the table (a backup) signs no one in. Because every request

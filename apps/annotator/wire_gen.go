@@ -50,7 +50,13 @@ func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error
 		cleanup()
 		return nil, nil, err
 	}
-	annotator, err := providers.ResultsAnnotator(objectStore, engine)
+	scaleIn, err := providers.RoleScaleIn(rt, clients)
+	if err != nil {
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	annotator, err := providers.RoleResultsAnnotator(rt, objectStore, engine, scaleIn)
 	if err != nil {
 		cleanup2()
 		cleanup()
@@ -65,7 +71,7 @@ func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error
 	workerSet := providers.WorkerSet{
 		Runner: runnerGroup,
 	}
-	app, err := providers.WorkerApp(rt, workerSet, bus, jobStore)
+	app, err := providers.AnnotatorApp(rt, workerSet, bus, jobStore, scaleIn)
 	if err != nil {
 		cleanup2()
 		cleanup()

@@ -17,14 +17,22 @@ import (
 )
 
 func init() {
-	commands["aws"] = command{"manage a deployment on AWS (bootstrap, env)", runAWS}
+	commands["aws"] = command{"deploy GAS on AWS (release, deploy, destroy, template, bootstrap, env)", runAWS}
 }
 
 const awsUsage = `usage: gas aws <subcommand> [flags]
 
 subcommands:
+  release     build the roles for linux/amd64 and linux/arm64 and upload them,
+              with their SHA256SUMS, to a release bucket
+  deploy      create or update the CloudFormation stack of a whole deployment,
+              following its events, and print the site's URL and outputs
+  destroy     delete the stack (buckets and tables are kept unless
+              --delete-data)
+  template    print the CloudFormation template (YAML, or --json)
   bootstrap   create (idempotently) the buckets, tables, queues, topics and
-              subscriptions of a deployment named by GAS_AWS_* variables
+              subscriptions of a deployment named by GAS_AWS_* variables,
+              without CloudFormation (roles run elsewhere, e.g. on moto)
   env         list the environment variables of the AWS deployment`
 
 func runAWS(ctx context.Context, args []string) error {
@@ -34,6 +42,14 @@ func runAWS(ctx context.Context, args []string) error {
 	switch args[0] {
 	case "bootstrap":
 		return runAWSBootstrap(ctx, args[1:], os.Stdout, os.Stderr)
+	case "template":
+		return runAWSTemplate(args[1:], os.Stdout, os.Stderr)
+	case "deploy":
+		return runAWSDeploy(ctx, args[1:], os.Stdout, os.Stderr)
+	case "destroy":
+		return runAWSDestroy(ctx, args[1:], os.Stdout, os.Stderr)
+	case "release":
+		return runAWSRelease(ctx, args[1:], os.Stdout, os.Stderr)
 	case "env":
 		return printAWSEnv(os.Stdout)
 	case "-h", "--help", "help":

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // NotRetried lists error codes the SDK would retry (they come with HTTP 503)
@@ -34,12 +35,19 @@ type Option func(*loadOptions)
 
 type loadOptions struct {
 	httpClient aws.HTTPClient
+	apiOptions []func(*middleware.Stack) error
 }
 
 // WithHTTPClient sends every request through c, e.g. an http.Client whose
 // RoundTripper injects an AWS error moto cannot produce.
 func WithHTTPClient(c aws.HTTPClient) Option {
 	return func(o *loadOptions) { o.httpClient = c }
+}
+
+// WithAPIOptions adds middleware to every client, e.g. the call recorder
+// (awsfault.Recorder) the IAM policy test reads.
+func WithAPIOptions(fns ...func(*middleware.Stack) error) Option {
+	return func(o *loadOptions) { o.apiOptions = append(o.apiOptions, fns...) }
 }
 
 // Load builds the SDK configuration: region, endpoint override, retryer with
@@ -75,6 +83,7 @@ func Load(ctx context.Context, c Config, opts ...Option) (aws.Config, error) {
 		// AWS_CA_BUNDLE is set, and an injected client owns its transport.
 		cfg.HTTPClient = lo.httpClient
 	}
+	cfg.APIOptions = append(cfg.APIOptions, lo.apiOptions...)
 	return cfg, nil
 }
 

@@ -107,6 +107,25 @@ func (n Names) Buckets() []string {
 	return []string{n.InputsBucket, n.ResultsBucket, n.ArchiveBucket}
 }
 
+// Variables maps each variable naming one of n's buckets, tables, queues
+// and topics to the name n gives it (GAS_INPUTS_BUCKET: n.InputsBucket):
+// what a deployment's roles must be told to find its resources, e.g.
+// from a CloudFormation stack's outputs.
+func (n Names) Variables() map[string]string {
+	m := map[string]string{
+		"GAS_INPUTS_BUCKET": n.InputsBucket, "GAS_RESULTS_BUCKET": n.ResultsBucket, "GAS_ARCHIVE_BUCKET": n.ArchiveBucket,
+		"GAS_JOBS_TABLE": n.JobsTable, "GAS_USERS_TABLE": n.UsersTable, "GAS_TOKENS_TABLE": n.TokensTable,
+		"GAS_SESSIONS_TABLE": n.SessionsTable,
+	}
+	for base, name := range n.Queues {
+		m[queueVariable(base)] = name
+	}
+	for base, name := range n.Topics {
+		m[topicVariable(base)] = name
+	}
+	return m
+}
+
 // queueVariable and topicVariable name the variable overriding the SQS or
 // SNS name of a topology queue or topic (annotate: GAS_ANNOTATE_QUEUE,
 // job-results: GAS_JOB_RESULTS_TOPIC).

@@ -114,3 +114,30 @@ func TestRetryerSkipsCapacityAnswers(t *testing.T) {
 		t.Errorf("retry delay %s, %v; want within the 1 s cap", d, err)
 	}
 }
+
+// TestNamesVariablesNameEveryResource: Names.Variables, from which the
+// stack's outputs and the roles' configuration come, names every bucket,
+// table, queue and topic of a deployment, so a new table cannot be left
+// out of the outputs.
+func TestNamesVariablesNameEveryResource(t *testing.T) {
+	n := DefaultNames("gas-")
+	named := map[string]bool{}
+	for v, name := range n.Variables() {
+		named[name] = true
+		if !strings.HasPrefix(v, "GAS_") {
+			t.Errorf("variable %s", v)
+		}
+	}
+	all := append(n.Buckets(), n.Tables()...)
+	for _, q := range n.Queues {
+		all = append(all, q)
+	}
+	for _, p := range n.Topics {
+		all = append(all, p)
+	}
+	for _, name := range all {
+		if !named[name] {
+			t.Errorf("no variable names %s", name)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -127,3 +128,51 @@ type RoundTripFunc func(*http.Request) (*http.Response, error)
 
 // RoundTrip implements http.RoundTripper.
 func (f RoundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// SentEmail is a raw e-mail the test server's SES sent.
+type SentEmail struct {
+	Source  string `json:"source"`
+	RawData string `json:"raw_data"`
+}
+
+// SentEmails lists every e-mail the test server's SES sent. The CI
+// server (.ci/moto_serial.py) lists them at /gas-moto/ses/messages; a
+// plain moto_server only in /moto-api/data.json, which serialises every
+// tracked object (seconds once a CloudFormation stack with EC2 resources
+// exists) and fails with a 500 while a deleted S3 object awaits garbage
+// collection, so it is retried.
+func SentEmails(t testing.TB, endpoint string) []SentEmail {
+	t.Helper()
+	get := func(path string) (int, []byte) {
+		resp, err := http.Get(endpoint + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, body
+	}
+	var msgs []SentEmail
+	if code, body := get("/gas-moto/ses/messages"); code == http.StatusOK && json.Unmarshal(body, &msgs) == nil {
+		return msgs
+	}
+	var data struct {
+		SES struct {
+			RawMessage []SentEmail `json:"RawMessage"`
+		} `json:"ses"`
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		code, body := get("/moto-api/data.json")
+		if code == http.StatusOK {
+			if err := json.Unmarshal(body, &data); err != nil {
+				t.Fatalf("moto data.json: %v", err)
+			}
+			return data.SES.RawMessage
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("moto data.json answered %d", code)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}

@@ -1,10 +1,14 @@
 // Package bootstrap creates, idempotently, every AWS resource a GAS
-// deployment needs: buckets with lifecycle rules and restore-event
-// notifications, DynamoDB tables with their indexes, and the message
+// deployment needs as package resources describes it (the description
+// the CloudFormation template is generated from too): buckets with
+// lifecycle rules and restore-event notifications, DynamoDB tables with
+// their indexes, point-in-time recovery and time to live, and the message
 // topology (message.DefaultTopology): SQS queues with dead-letter queues,
-// SNS topics with raw-delivery subscriptions. Running it
-// again converges instead of failing or duplicating, so a new deployment and
-// every test use the same code.
+// SNS topics with raw-delivery subscriptions. Running it again converges
+// instead of failing or duplicating, so a new deployment and every test
+// use the same code. It also completes a stack deployed to moto, whose
+// CloudFormation ignores subscriptions, resource policies, bucket rules
+// and table settings.
 package bootstrap
 
 import (
@@ -29,8 +33,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/gasproject/gas/adapters/aws/awsconfig"
-	"github.com/gasproject/gas/adapters/aws/dynamostore"
-	"github.com/gasproject/gas/ports/message"
+	"github.com/gasproject/gas/adapters/aws/resources"
 )
 
 // Result is what bootstrap found or made, for logs and for callers (tests)
@@ -55,7 +58,7 @@ func Run(ctx context.Context, cl *awsconfig.Clients, c awsconfig.Config, log *sl
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	b := &run{cl: cl, c: c, log: log, res: &Result{
+	b := &run{cl: cl, c: c, d: resources.Describe(c), log: log, res: &Result{
 		QueueURLs: map[string]string{}, QueueARNs: map[string]string{}, TopicARNs: map[string]string{},
 	}}
 	steps := []struct {
@@ -80,6 +83,7 @@ func Run(ctx context.Context, cl *awsconfig.Clients, c awsconfig.Config, log *sl
 type run struct {
 	cl  *awsconfig.Clients
 	c   awsconfig.Config
+	d   resources.Deployment
 	log *slog.Logger
 	res *Result
 }
@@ -110,8 +114,8 @@ func (b *run) topics(ctx context.Context) error {
 			existing[arn[strings.LastIndex(arn, ":")+1:]] = arn
 		}
 	}
-	for _, p := range b.c.Topology().Topics {
-		name := b.c.Names.Topic(p.Name)
+	for _, tp := range b.d.Topics {
+		name := tp.Name
 		if arn, ok := existing[name]; ok {
 			b.res.TopicARNs[name] = arn
 			continue
@@ -123,76 +127,19 @@ func (b *run) topics(ctx context.Context) error {
 		b.res.TopicARNs[name] = aws.ToString(out.TopicArn)
 		b.created("topic", name)
 	}
-	// S3 restore events and Glacier vault job notifications publish to the
-	// cold-storage topic; it must let those services in.
-	restore := b.coldStorageTopic()
-	arn := b.res.TopicARNs[restore]
-	// Both are pinned to this account (aws:SourceAccount, the owner of the
-	// topic): bucket names are global, and without it any account's vault
-	// could publish fake restore completions to the topic.
-	account := accountOf(arn)
-	policy := policyDoc(arn, "SNS:Publish", []principal{
-		{service: "s3.amazonaws.com", sourceArn: "arn:aws:s3:::" + b.c.Names.ArchiveBucket, sourceAccount: account},
-		{service: "glacier.amazonaws.com", sourceAccount: account},
-	})
-	if _, err := b.cl.SNS.SetTopicAttributes(ctx, &sns.SetTopicAttributesInput{
-		TopicArn: aws.String(arn), AttributeName: aws.String("Policy"), AttributeValue: aws.String(policy),
-	}); err != nil {
-		return fmt.Errorf("set policy of topic %s: %w", restore, err)
+	for _, tp := range b.d.Topics {
+		if !tp.ColdStorage {
+			continue
+		}
+		arn := b.res.TopicARNs[tp.Name]
+		policy := resources.ColdStorageTopicPolicy(arn, "arn:aws:s3:::"+b.c.Names.ArchiveBucket, resources.AccountOf(arn))
+		if _, err := b.cl.SNS.SetTopicAttributes(ctx, &sns.SetTopicAttributesInput{
+			TopicArn: aws.String(arn), AttributeName: aws.String("Policy"), AttributeValue: aws.String(policy.JSON()),
+		}); err != nil {
+			return fmt.Errorf("set policy of topic %s: %w", tp.Name, err)
+		}
 	}
 	return nil
-}
-
-// coldStorageTopic is the SNS name of the topic cold storage notifies.
-func (b *run) coldStorageTopic() string {
-	p, _ := b.c.Topology().ColdStorageTopic() // Config.Validate checked the topology
-	return b.c.Names.Topic(p.Name)
-}
-
-type principal struct{ service, sourceArn, sourceAccount string }
-
-// accountOf is the account id in an ARN (arn:aws:sns:region:account:name).
-func accountOf(arn string) string {
-	parts := strings.Split(arn, ":")
-	if len(parts) < 6 {
-		return ""
-	}
-	return parts[4]
-}
-
-// policyDoc allows each principal to perform action on resource; a
-// sourceArn condition pins which bucket or topic may do it, and a
-// sourceAccount condition which account it must belong to.
-func policyDoc(resource, action string, ps []principal) string {
-	type statement struct {
-		Sid       string         `json:"Sid"`
-		Effect    string         `json:"Effect"`
-		Principal map[string]any `json:"Principal"`
-		Action    string         `json:"Action"`
-		Resource  string         `json:"Resource"`
-		Condition map[string]any `json:"Condition,omitempty"`
-	}
-	doc := struct {
-		Version   string      `json:"Version"`
-		Statement []statement `json:"Statement"`
-	}{Version: "2012-10-17"}
-	for i, p := range ps {
-		s := statement{Sid: "gas" + strconv.Itoa(i), Effect: "Allow", Principal: map[string]any{"Service": p.service},
-			Action: action, Resource: resource}
-		cond := map[string]any{}
-		if p.sourceArn != "" {
-			cond["ArnLike"] = map[string]string{"aws:SourceArn": p.sourceArn}
-		}
-		if p.sourceAccount != "" {
-			cond["StringEquals"] = map[string]string{"aws:SourceAccount": p.sourceAccount}
-		}
-		if len(cond) > 0 {
-			s.Condition = cond
-		}
-		doc.Statement = append(doc.Statement, s)
-	}
-	out, _ := json.Marshal(doc) // plain structs of strings: cannot fail
-	return string(out)
 }
 
 func (b *run) queue(ctx context.Context, name string, attrs map[string]string) error {
@@ -227,68 +174,59 @@ func (b *run) queue(ctx context.Context, name string, attrs map[string]string) e
 	return nil
 }
 
-// retentionSeconds (14 days, the SQS maximum) keeps a dead letter long
-// enough to be looked at. Queues keep SQS's default receive wait of 0: the
-// SDK omits a zero WaitTimeSeconds, so a queue default would turn every
-// short poll into a long one; the adapter passes its long-poll wait on
-// each receive instead.
-const retentionSeconds = 14 * 24 * 3600
-
+// queues creates each queue with its attributes. Queues keep SQS's
+// default receive wait of 0: the SDK omits a zero WaitTimeSeconds, so a
+// queue default would turn every short poll into a long one; the adapter
+// passes its long-poll wait on each receive instead.
 func (b *run) queues(ctx context.Context) error {
-	t := b.c.Topology()
-	for _, q := range t.Queues {
-		name := b.c.Names.Queue(q.Name)
-		dlq := message.DeadLetterName(name)
-		if err := b.queue(ctx, dlq, map[string]string{
-			string(sqstypes.QueueAttributeNameMessageRetentionPeriod): strconv.Itoa(retentionSeconds),
-		}); err != nil {
-			return err
-		}
-		redrive, _ := json.Marshal(map[string]string{
-			"deadLetterTargetArn": b.res.QueueARNs[dlq],
-			"maxReceiveCount":     strconv.Itoa(q.MaxReceives),
-		})
+	for _, q := range b.d.Queues {
 		attrs := map[string]string{
-			string(sqstypes.QueueAttributeNameRedrivePolicy):                 string(redrive),
-			string(sqstypes.QueueAttributeNameMessageRetentionPeriod):        strconv.Itoa(retentionSeconds),
-			string(sqstypes.QueueAttributeNameReceiveMessageWaitTimeSeconds): "0",
-			string(sqstypes.QueueAttributeNameVisibilityTimeout):             strconv.Itoa(int(q.Visibility.Seconds())),
+			string(sqstypes.QueueAttributeNameMessageRetentionPeriod): strconv.Itoa(int(q.Retention.Seconds())),
 		}
-		if err := b.queue(ctx, name, attrs); err != nil {
+		if q.Visibility > 0 {
+			attrs[string(sqstypes.QueueAttributeNameVisibilityTimeout)] = strconv.Itoa(int(q.Visibility.Seconds()))
+		}
+		if q.DeadLetter != "" {
+			redrive, _ := json.Marshal(map[string]string{
+				"deadLetterTargetArn": b.res.QueueARNs[q.DeadLetter],
+				"maxReceiveCount":     strconv.Itoa(q.MaxReceives),
+			})
+			attrs[string(sqstypes.QueueAttributeNameRedrivePolicy)] = string(redrive)
+			attrs[string(sqstypes.QueueAttributeNameReceiveMessageWaitTimeSeconds)] = "0"
+		}
+		if err := b.queue(ctx, q.Name, attrs); err != nil {
 			return err
 		}
-		if err := b.allowTopics(ctx, name, t.Feeders(q.Name)); err != nil {
+		if err := b.allowTopics(ctx, q); err != nil {
 			return err
 		}
 	}
-	return b.queue(ctx, b.c.Names.Queue(t.Parked), map[string]string{
-		string(sqstypes.QueueAttributeNameMessageRetentionPeriod): strconv.Itoa(retentionSeconds),
-	})
+	return nil
 }
 
-// allowTopics lets the topics feeding queue send to it.
-func (b *run) allowTopics(ctx context.Context, queue string, feeders []message.TopicSpec) error {
-	if len(feeders) == 0 {
+// allowTopics lets the topics feeding q send to it.
+func (b *run) allowTopics(ctx context.Context, q resources.Queue) error {
+	if len(q.FedBy) == 0 {
 		return nil
 	}
-	var ps []principal
-	for _, p := range feeders {
-		ps = append(ps, principal{service: "sns.amazonaws.com", sourceArn: b.res.TopicARNs[b.c.Names.Topic(p.Name)]})
+	var arns []string
+	for _, t := range q.FedBy {
+		arns = append(arns, b.res.TopicARNs[t])
 	}
-	policy := policyDoc(b.res.QueueARNs[queue], "sqs:SendMessage", ps)
+	policy := resources.QueuePolicy(b.res.QueueARNs[q.Name], arns)
 	if _, err := b.cl.SQS.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{
-		QueueUrl:   aws.String(b.res.QueueURLs[queue]),
-		Attributes: map[string]string{string(sqstypes.QueueAttributeNamePolicy): policy},
+		QueueUrl:   aws.String(b.res.QueueURLs[q.Name]),
+		Attributes: map[string]string{string(sqstypes.QueueAttributeNamePolicy): policy.JSON()},
 	}); err != nil {
-		return fmt.Errorf("set policy of queue %s: %w", queue, err)
+		return fmt.Errorf("set policy of queue %s: %w", q.Name, err)
 	}
 	return nil
 }
 
 func (b *run) subscriptions(ctx context.Context) error {
-	for _, p := range b.c.Topology().Topics {
-		for _, sub := range p.Subscribers {
-			if err := b.subscribe(ctx, b.c.Names.Topic(p.Name), b.c.Names.Queue(sub)); err != nil {
+	for _, tp := range b.d.Topics {
+		for _, sub := range tp.Subscribers {
+			if err := b.subscribe(ctx, tp.Name, sub); err != nil {
 				return err
 			}
 		}
@@ -372,66 +310,57 @@ func (b *run) blockPublic(ctx context.Context, name string) error {
 }
 
 func (b *run) buckets(ctx context.Context) error {
-	n := b.c.Names
-	for _, name := range n.Buckets() {
-		if err := b.bucket(ctx, name); err != nil {
+	for _, bk := range b.d.Buckets {
+		if err := b.bucket(ctx, bk.Name); err != nil {
 			return err
 		}
-	}
-	// Abandoned multipart uploads (a worker killed mid-upload) cost money
-	// forever unless a rule aborts them.
-	abort := s3types.LifecycleRule{
-		ID: aws.String("gas-abort-incomplete-uploads"), Status: s3types.ExpirationStatusEnabled,
-		Filter:                         &s3types.LifecycleRuleFilter{Prefix: aws.String("")},
-		AbortIncompleteMultipartUpload: &s3types.AbortIncompleteMultipartUpload{DaysAfterInitiation: aws.Int32(1)},
-	}
-	rules := map[string][]s3types.LifecycleRule{
-		n.InputsBucket:  {abort},
-		n.ResultsBucket: {abort},
-		n.ArchiveBucket: {abort},
-	}
-	if d := b.c.InputRetentionDays; d > 0 {
-		rules[n.InputsBucket] = append(rules[n.InputsBucket], s3types.LifecycleRule{
-			ID: aws.String("gas-expire-inputs"), Status: s3types.ExpirationStatusEnabled,
-			Filter:     &s3types.LifecycleRuleFilter{Prefix: aws.String("")},
-			Expiration: &s3types.LifecycleExpiration{Days: aws.Int32(int32(d))},
-		})
-	}
-	for _, name := range n.Buckets() {
 		if _, err := b.cl.S3.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{
-			Bucket:                 aws.String(name),
-			LifecycleConfiguration: &s3types.BucketLifecycleConfiguration{Rules: rules[name]},
+			Bucket:                 aws.String(bk.Name),
+			LifecycleConfiguration: &s3types.BucketLifecycleConfiguration{Rules: lifecycleRules(bk)},
 		}); err != nil {
-			return fmt.Errorf("set lifecycle of %s: %w", name, err)
+			return fmt.Errorf("set lifecycle of %s: %w", bk.Name, err)
 		}
-	}
-	// Restore completions of GLACIER-class archives are announced on the
-	// restore-completions topic; the restorer also polls, because an
-	// event can be late or (on moto) only emitted on the next read.
-	if _, err := b.cl.S3.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{
-		Bucket: aws.String(n.ArchiveBucket),
-		NotificationConfiguration: &s3types.NotificationConfiguration{
-			TopicConfigurations: []s3types.TopicConfiguration{{
-				Id:       aws.String("gas-restore-completed"),
-				TopicArn: aws.String(b.res.TopicARNs[b.coldStorageTopic()]),
-				Events:   []s3types.Event{s3types.EventS3ObjectRestoreCompleted},
-			}},
-		},
-	}); err != nil {
-		return fmt.Errorf("set restore notifications of %s: %w", n.ArchiveBucket, err)
+		if bk.RestoreEventsTopic == "" {
+			continue
+		}
+		// The restorer also polls, because an event can be late or (on
+		// moto) only emitted on the next read.
+		if _, err := b.cl.S3.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{
+			Bucket: aws.String(bk.Name),
+			NotificationConfiguration: &s3types.NotificationConfiguration{
+				TopicConfigurations: []s3types.TopicConfiguration{{
+					Id:       aws.String(resources.RestoreEventsID),
+					TopicArn: aws.String(b.res.TopicARNs[bk.RestoreEventsTopic]),
+					Events:   []s3types.Event{s3types.EventS3ObjectRestoreCompleted},
+				}},
+			},
+		}); err != nil {
+			return fmt.Errorf("set restore notifications of %s: %w", bk.Name, err)
+		}
 	}
 	return nil
 }
 
+// lifecycleRules are bk's rules as the S3 API takes them.
+func lifecycleRules(bk resources.Bucket) []s3types.LifecycleRule {
+	all := &s3types.LifecycleRuleFilter{Prefix: aws.String("")}
+	rules := []s3types.LifecycleRule{{
+		ID: aws.String(resources.AbortUploadsRuleID), Status: s3types.ExpirationStatusEnabled, Filter: all,
+		AbortIncompleteMultipartUpload: &s3types.AbortIncompleteMultipartUpload{DaysAfterInitiation: aws.Int32(bk.AbortUploadsAfterDays)},
+	}}
+	if bk.ExpireAfterDays > 0 {
+		rules = append(rules, s3types.LifecycleRule{
+			ID: aws.String(resources.ExpireRuleID), Status: s3types.ExpirationStatusEnabled, Filter: all,
+			Expiration: &s3types.LifecycleExpiration{Days: aws.Int32(bk.ExpireAfterDays)},
+		})
+	}
+	return rules
+}
+
 func (b *run) tables(ctx context.Context) error {
-	for _, spec := range []*dynamodb.CreateTableInput{
-		dynamostore.JobsTableSpec(b.c.Names.JobsTable),
-		dynamostore.UsersTableSpec(b.c.Names.UsersTable),
-		dynamostore.TokensTableSpec(b.c.Names.TokensTable),
-		dynamostore.SessionsTableSpec(b.c.Names.SessionsTable),
-	} {
-		name := aws.ToString(spec.TableName)
-		_, err := b.cl.DynamoDB.CreateTable(ctx, spec)
+	for _, tb := range b.d.Tables {
+		name := tb.Name()
+		_, err := b.cl.DynamoDB.CreateTable(ctx, tb.Spec)
 		var inUse *ddbtypes.ResourceInUseException
 		switch {
 		case err == nil:
@@ -447,32 +376,55 @@ func (b *run) tables(ctx context.Context) error {
 		if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, 5*time.Minute); err != nil {
 			return fmt.Errorf("wait for table %s: %w", name, err)
 		}
+		if err := b.recovery(ctx, tb); err != nil {
+			return err
+		}
+		if err := b.expire(ctx, tb); err != nil {
+			return err
+		}
 	}
-	return b.sessionsExpire(ctx)
+	return nil
 }
 
-// sessionsExpire turns on DynamoDB's time to live for the sessions table,
-// so ended sessions do not accumulate (the store also refuses expired
-// ones itself: TTL deletion lags by up to a couple of days).
-func (b *run) sessionsExpire(ctx context.Context) error {
-	name := b.c.Names.SessionsTable
+// recovery turns on point-in-time recovery (a put of the desired state).
+func (b *run) recovery(ctx context.Context, tb resources.Table) error {
+	if !tb.PointInTimeRecovery {
+		return nil
+	}
+	if _, err := b.cl.DynamoDB.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{
+		TableName:                        aws.String(tb.Name()),
+		PointInTimeRecoverySpecification: &ddbtypes.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)},
+	}); err != nil {
+		return fmt.Errorf("turn on point-in-time recovery of %s: %w", tb.Name(), err)
+	}
+	return nil
+}
+
+// expire turns on the table's time to live, so expired items do not
+// accumulate (stores also refuse expired items themselves: TTL deletion
+// lags by up to a couple of days).
+func (b *run) expire(ctx context.Context, tb resources.Table) error {
+	if tb.TTLAttribute == "" {
+		return nil
+	}
+	name := tb.Name()
 	out, err := b.cl.DynamoDB.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(name)})
 	if err != nil {
 		return fmt.Errorf("time to live of %s: %w", name, err)
 	}
-	if d := out.TimeToLiveDescription; d != nil && aws.ToString(d.AttributeName) == dynamostore.SessionTTLAttribute &&
+	if d := out.TimeToLiveDescription; d != nil && aws.ToString(d.AttributeName) == tb.TTLAttribute &&
 		(d.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabled || d.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabling) {
 		return nil
 	}
 	if _, err := b.cl.DynamoDB.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 		TableName: aws.String(name),
 		TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{
-			AttributeName: aws.String(dynamostore.SessionTTLAttribute), Enabled: aws.Bool(true),
+			AttributeName: aws.String(tb.TTLAttribute), Enabled: aws.Bool(true),
 		},
 	}); err != nil {
 		return fmt.Errorf("turn on time to live of %s: %w", name, err)
 	}
-	b.created("time to live", name+"."+dynamostore.SessionTTLAttribute)
+	b.created("time to live", name+"."+tb.TTLAttribute)
 	return nil
 }
 

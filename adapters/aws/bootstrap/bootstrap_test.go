@@ -140,7 +140,6 @@ func TestColdStorageTopicOnlyTakesThisAccount(t *testing.T) {
 	var policy struct {
 		Statement []struct {
 			Principal map[string]string
-			Action    string
 			Condition map[string]map[string]string
 		}
 	}

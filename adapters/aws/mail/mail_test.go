@@ -1,17 +1,14 @@
 package mail_test
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"net"
-	"net/http"
 	"net/textproto"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -24,41 +21,11 @@ import (
 	"github.com/gasproject/gas/ports/contract"
 )
 
-// sesSent reads the raw messages moto's SES recorded from sender, via
-// /moto-api/data.json. That endpoint serialises every tracked moto object
-// and fails with a 500 while a deleted S3 object awaits garbage
-// collection, so it is retried briefly.
+// sesSent reads the raw messages moto's SES recorded from sender.
 func sesSent(t *testing.T, endpoint, sender string) []ports.Email {
 	t.Helper()
-	var data struct {
-		SES struct {
-			RawMessage []struct {
-				Source  string `json:"source"`
-				RawData string `json:"raw_data"`
-			} `json:"RawMessage"`
-		} `json:"ses"`
-	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get(endpoint + "/moto-api/data.json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			if err := json.Unmarshal(body, &data); err != nil {
-				t.Fatalf("moto data.json: %v", err)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("moto data.json answered %d", resp.StatusCode)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
 	var out []ports.Email
-	for _, m := range data.SES.RawMessage {
+	for _, m := range awstest.SentEmails(t, endpoint) {
 		if m.Source != sender {
 			continue
 		}

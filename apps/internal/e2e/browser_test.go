@@ -150,6 +150,9 @@ func (b *browser) upload(name string, data []byte, submitted ...func(domain.JobI
 	if err != nil {
 		t.Fatalf("presigned POST: %v", err)
 	}
+	// The web role signed this upload: its policy must allow it.
+	au, _ := url.Parse(action)
+	b.c.recordPresigned(strings.Trim(au.Path, "/"), fields["key"])
 	defer resp.Body.Close()
 	rb, _ := io.ReadAll(resp.Body)
 	final := resp.Request.URL

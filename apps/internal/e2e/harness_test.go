@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/gasproject/gas/adapters/aws/awsconfig"
+	"github.com/gasproject/gas/adapters/aws/awsfault"
 	"github.com/gasproject/gas/adapters/aws/awstest"
 	"github.com/gasproject/gas/adapters/aws/dynamostore"
 	"github.com/gasproject/gas/adapters/aws/mail"
@@ -34,52 +33,6 @@ import (
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/ports"
 )
-
-// binaries are built once per test binary run.
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
-
-// roleBinaries are the packages the cluster runs, plus the gas CLI for
-// `gas aws bootstrap`.
-var roleBinaries = []string{"web", "annotator", "archiver", "thawer", "restorer", "notifier", "reconciler", "gas"}
-
-func build(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "gas-e2e-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binDir = dir
-		args := []string{"build", "-o", dir + string(os.PathSeparator)}
-		for _, b := range roleBinaries {
-			args = append(args, "./apps/"+b)
-		}
-		cmd := exec.Command("go", args...)
-		cmd.Dir = filepath.Join("..", "..", "..")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binDir
-}
-
-// TestMain removes the built binaries after the run.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
-}
 
 // record is one JSON log line of a role.
 type record map[string]any
@@ -214,6 +167,16 @@ type cluster struct {
 	mu       sync.Mutex
 	procs    []*proc
 	signInMu sync.Mutex
+	// sessionKey and oidcSecret are the web role's secrets (a stack
+	// deployment's, read from where gas aws deploy stored them).
+	sessionKey, oidcSecret string
+	// calls is where each process records its AWS calls
+	// (GAS_TEST_RECORD_CALLS), one file per process.
+	calls string
+	// stack is set when the deployment is a CloudFormation stack.
+	stack *deployed
+	// uploads are the browsers' presigned uploads (guarded by mu).
+	uploads []awsfault.Call
 }
 
 // settings every role gets: short windows and timeouts so the whole life
@@ -254,8 +217,31 @@ func freePort(t *testing.T) int {
 // settings overrides testSettings (for example GAS_COLD_STORAGE).
 func newCluster(t *testing.T, settings ...string) *cluster {
 	t.Helper()
+	c := newBase(t, settings...)
+	// Bootstrap as an operator would, twice: the second run must converge.
+	for i := range 2 {
+		out, err := c.command("gas", "aws", "bootstrap")
+		if err != nil {
+			t.Fatalf("gas aws bootstrap (run %d): %v\n%s", i+1, err, out)
+		}
+		if i == 1 && !strings.Contains(out, "up to date") {
+			t.Fatalf("second bootstrap was not a no-op:\n%s", out)
+		}
+	}
+	c.uploadDatabase(awstest.Ctx(t))
+	c.ready()
+	return c
+}
+
+// newBase is a cluster's configuration, clients, OIDC provider and
+// environment, before any resource exists.
+func newBase(t *testing.T, settings ...string) *cluster {
+	t.Helper()
 	endpoint := awstest.Endpoint(t)
-	c := &cluster{t: t, bin: build(t)}
+	c := &cluster{t: t, bin: build(t), sessionKey: strings.Repeat("e2e-session-key-", 3), calls: t.TempDir()}
+	if d := os.Getenv("GAS_E2E_CALLS"); d != "" {
+		c.calls = d // keep the recorded calls there
+	}
 	c.cfg = awstest.Config(t)
 	c.cfg.MaxReceives = 3
 	c.sender = "gas-" + strings.TrimSuffix(c.cfg.Prefix, "-") + "@example.org"
@@ -265,6 +251,7 @@ func newCluster(t *testing.T, settings ...string) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.oidcSecret = c.oidc.ClientSecret
 	t.Cleanup(c.oidc.Close)
 	for k, v := range testSettings {
 		c.env = append(c.env, k+"="+v)
@@ -281,29 +268,22 @@ func newCluster(t *testing.T, settings ...string) *cluster {
 		}
 	}
 	t.Cleanup(c.shutdownAll)
+	c.aws = awstest.NewWith(t, c.cfg).Clients
+	return c
+}
 
-	// Bootstrap as an operator would, twice: the second run must converge.
-	for i := range 2 {
-		out, err := c.command("gas", "aws", "bootstrap")
-		if err != nil {
-			t.Fatalf("gas aws bootstrap (run %d): %v\n%s", i+1, err, out)
-		}
-		if i == 1 && !strings.Contains(out, "up to date") {
-			t.Fatalf("second bootstrap was not a no-op:\n%s", out)
-		}
-	}
-	env := awstest.NewWith(t, c.cfg)
-	c.aws = env.Clients
+// ready verifies the sender with SES and opens the jobs table.
+func (c *cluster) ready() {
+	t := c.t
 	ctx := awstest.Ctx(t)
 	if _, err := c.aws.SES.CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(c.sender)}); err != nil {
 		t.Fatalf("verify sender: %v", err)
 	}
+	var err error
 	c.jobs, err = dynamostore.NewJobStore(c.aws.DynamoDB, c.cfg.Names.JobsTable)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.uploadDatabase(ctx)
-	return c
 }
 
 // uploadDatabase builds the synthetic reference's database and stores it
@@ -357,12 +337,21 @@ func (c *cluster) command(bin string, args ...string) (string, error) {
 	return string(out), err
 }
 
+// callsOf is the file process name records its AWS calls to.
+func (c *cluster) callsOf(name string) string {
+	return filepath.Join(c.calls, c.cfg.Prefix+name+".calls.jsonl")
+}
+
 // start runs a role binary with the deployment's environment plus extra.
 func (c *cluster) start(name, bin string, extra ...string) *proc {
 	t := c.t
 	t.Helper()
 	cmd := exec.Command(filepath.Join(c.bin, bin))
 	cmd.Env = append(append([]string(nil), c.env...), extra...)
+	cmd.Env = append(cmd.Env, "GAS_TEST_RECORD_CALLS="+c.callsOf(name))
+	if c.stack != nil && bin == "annotator" {
+		cmd.Env = append(cmd.Env, c.annotatorEnv(name)...)
+	}
 	cmd.SysProcAttr = procAttr()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -494,36 +483,11 @@ func (c *cluster) listKeys(t *testing.T, bucket, prefix string) []string {
 	return keys
 }
 
-// emailsTo returns the e-mails the notifier sent to addr through SES
-// (moto keeps them at /moto-api/data.json).
+// emailsTo returns the e-mails the notifier sent to addr through SES.
 func (c *cluster) emailsTo(t *testing.T, addr string) []ports.Email {
 	t.Helper()
-	var data struct {
-		SES struct {
-			RawMessage []struct {
-				Source  string `json:"source"`
-				RawData string `json:"raw_data"`
-			} `json:"RawMessage"`
-		} `json:"ses"`
-	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get(c.cfg.Endpoint + "/moto-api/data.json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK && json.Unmarshal(body, &data) == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("moto data.json answered %d", resp.StatusCode)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
 	var out []ports.Email
-	for _, m := range data.SES.RawMessage {
+	for _, m := range awstest.SentEmails(t, c.cfg.Endpoint) {
 		if m.Source != c.sender {
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -32,15 +33,22 @@ const (
 	bobSub   = "sub-bob-no-expedited"
 	carolSub = "sub-carol"
 	daveSub  = "sub-dave"
+	// opsSub is an operator's: the web role's GAS_ADMINS.
+	opsSub = "sub-ops"
 )
 
-// TestRolesEndToEnd runs every role as its own process against the AWS API
-// server and walks a job through its whole life, then the faults of
+// TestRolesEndToEnd deploys the CloudFormation stack (gas aws deploy),
+// runs every role as its own process against the resources the stack
+// created, and walks a job through its whole life, then the faults of
 // issue 5: a conditional-write race between two annotators, Expedited
-// retrieval refused, a poison message, kill -9 of an annotator mid-job, and
-// SIGTERM of every role.
+// retrieval refused, a poison message, the group terminating an
+// annotator mid-job (lifecycle hook), kill -9 of an annotator mid-job,
+// and SIGTERM of every role; between them the reconciler's repair of a
+// stranded job, premium granted on the admin page and with gas users, and
+// signing out (here, and everywhere). Last, each role's IAM policy in the
+// stack is compared with the AWS calls the role made.
 func TestRolesEndToEnd(t *testing.T) {
-	c := newCluster(t)
+	c := newStackCluster(t)
 	start := time.Now()
 	r := c.startRoles(t, map[string][]string{
 		// Poison: the store refuses writes of these jobs in annotators only,
@@ -57,6 +65,7 @@ func TestRolesEndToEnd(t *testing.T) {
 	bob := c.signIn(bobSub, "Bob Builder", "bob@example.org")
 	carol := c.signIn(carolSub, "Carol Poison", "carol@example.org")
 	dave := c.signIn(daveSub, "Dave Racer", "dave@example.org")
+	ops := c.signIn(opsSub, "Olga Operator", "ops@example.org")
 	input := c.sampleVCF(16 << 10)
 
 	// Both annotators idle: one request delivered twice (as SQS may) makes
@@ -97,13 +106,13 @@ func TestRolesEndToEnd(t *testing.T) {
 	t.Run("Lifecycle", func(t *testing.T) {
 		t.Run("FreeUserUploadAnnotateArchiveUpgradeRestore", func(t *testing.T) {
 			t.Parallel()
-			alice.t = t
-			lifecycle(t, c, alice, input, domain.RetrievalExpedited, thawer, true)
+			alice.t, ops.t = t, t
+			lifecycle(t, c, alice, input, domain.RetrievalExpedited, thawer, true, ops.grantOnAdminPage)
 		})
 		t.Run("ExpeditedRefusedFallsBackToStandard", func(t *testing.T) {
 			t.Parallel()
 			bob.t = t
-			lifecycle(t, c, bob, input, domain.RetrievalStandard, thawer, true)
+			lifecycle(t, c, bob, input, domain.RetrievalStandard, thawer, true, c.grantWithCommand)
 		})
 		t.Run("PoisonMessageDeadLettered", func(t *testing.T) {
 			t.Parallel()
@@ -220,15 +229,64 @@ func TestRolesEndToEnd(t *testing.T) {
 		if _, page := alice.get("/profile"); !strings.Contains(page, "alice@example.org") {
 			t.Fatal("browser session lost across the web restart")
 		}
+		// A job submitted through the API streams through the web server.
+		id := apiSubmit(t, c, html.UnescapeString(m[1]), "api.vcf", input, http.StatusCreated)
+		c.waitJob(t, domain.JobID(id), "completed", 60*time.Second, func(j *domain.Job) bool { return j.Status() == domain.StatusCompleted })
 	})
 
-	// Scale-in, then a crash, on one job: an annotator told to stop (SIGTERM)
-	// mid-job releases it once its grace period is over — job PENDING again
-	// without charging the attempt, request visible at once; the next
-	// annotator to take it is killed with -9 mid-job; a third one completes
-	// it, exactly once.
+	// A free user's upload over the limit is refused and nothing of it
+	// kept; a revoked token opens nothing.
+	t.Run("APIRefusesOversizeUploadAndRevokedToken", func(t *testing.T) {
+		carol.t = t
+		_, page := carol.postForm("/profile", "/profile/tokens", url.Values{"name": {"e2e"}})
+		m := regexp.MustCompile(`id="new-token">(gas_[^<]+)<`).FindStringSubmatch(page)
+		del := regexp.MustCompile(`action="(/profile/tokens/[^"/]+/delete)"`).FindStringSubmatch(page)
+		if m == nil || del == nil {
+			t.Fatalf("no new token or no delete form on the profile page:\n%s", page)
+		}
+		token := html.UnescapeString(m[1])
+		before := c.listKeys(t, c.cfg.Names.InputsBucket, "inputs/"+carolSub+"/")
+		apiSubmit(t, c, token, "big.vcf", c.sampleVCF(200<<10), http.StatusRequestEntityTooLarge)
+		if after := c.listKeys(t, c.cfg.Names.InputsBucket, "inputs/"+carolSub+"/"); len(after) != len(before) {
+			t.Fatalf("refused upload kept: %v, before %v", after, before)
+		}
+		if resp, _ := carol.postForm("/profile", html.UnescapeString(del[1]), nil); resp.StatusCode != http.StatusOK {
+			t.Fatalf("revoke: %d", resp.StatusCode)
+		}
+		apiSubmit(t, c, token, "after.vcf", input, http.StatusUnauthorized)
+	})
+
+	// Sessions live in DynamoDB: signing out ends this browser's session
+	// at once, signing out everywhere every other browser's too.
+	t.Run("SignOutEndsSessions", func(t *testing.T) {
+		signedIn := func(b *browser) bool {
+			b.t = t
+			resp, page := b.get("/profile")
+			return resp.Request.URL.Path == "/profile" && strings.Contains(page, b.email)
+		}
+		here, laptop, phone := c.signIn(carolSub, "Carol Poison", "carol@example.org"),
+			c.signIn(carolSub, "Carol Poison", "carol@example.org"), c.signIn(carolSub, "Carol Poison", "carol@example.org")
+		here.t, laptop.t = t, t
+		if resp, _ := here.postForm("/profile", "/signout", nil); resp.StatusCode != http.StatusOK || signedIn(here) {
+			t.Fatalf("still signed in after signing out (%d)", resp.StatusCode)
+		}
+		if !signedIn(laptop) || !signedIn(phone) {
+			t.Fatal("signing out one browser signed out the others")
+		}
+		if resp, _ := laptop.postForm("/profile", "/signout/everywhere", nil); resp.StatusCode != http.StatusOK || signedIn(laptop) || signedIn(phone) {
+			t.Fatalf("a browser still signed in after signing out everywhere (%d)", resp.StatusCode)
+		}
+	})
+
+	// Scale-in, then a crash, on one job: an annotator whose instance the
+	// group terminates mid-job (its lifecycle hook waits) releases the job
+	// once its grace period is over — job PENDING again without charging
+	// the attempt, request visible at once — and lets the termination go
+	// on; the next annotator to take it is killed with -9 mid-job, its
+	// instance protected from scale-in meanwhile; a third one completes it,
+	// exactly once, and its instance is unprotected once idle.
 	var id domain.JobID
-	t.Run("SIGTERMReleasesJobMidRun", func(t *testing.T) {
+	t.Run("ScaleInReleasesJobMidRun", func(t *testing.T) {
 		// Idle annotators stop once their last long poll returns (at most
 		// GAS_POLL_WAIT): cutting it short could hide the next request.
 		begin := time.Now()
@@ -245,13 +303,24 @@ func TestRolesEndToEnd(t *testing.T) {
 		dave.t = t
 		id = dave.upload("interrupted.vcf", input)
 		leaving.waitFor(t, "the claim", 30*time.Second, msgJob("job claimed", id))
+		waitTrue(t, "the leaving annotator's instance protected from scale-in", func() bool { return c.protected(t, leaving.name) })
 		begin = time.Now()
-		if code := leaving.stop(t, syscall.SIGTERM, 15*time.Second); code != 0 {
-			t.Fatalf("annotator exited %d on SIGTERM mid-job", code)
+		c.stack.metadata[leaving.name].terminate()
+		select {
+		case <-leaving.exited:
+		case <-time.After(20 * time.Second):
+			t.Fatal("the annotator did not stop when its group terminated its instance")
 		}
-		t.Logf("busy annotator released its job and stopped %s after SIGTERM", time.Since(begin).Round(time.Millisecond))
-		if len(leaving.find(msg("grace period over; releasing in-flight work"))) != 1 {
-			t.Fatal("the annotator did not say it released its job")
+		if code := leaving.cmd.ProcessState.ExitCode(); code != 0 {
+			t.Fatalf("annotator exited %d when its group terminated its instance", code)
+		}
+		t.Logf("busy annotator released its job and stopped %s after its group began terminating it", time.Since(begin).Round(time.Millisecond))
+		if len(leaving.find(msg("the autoscaling group is terminating this instance; shutting down"))) != 1 ||
+			len(leaving.find(msg("grace period over; releasing in-flight work"))) != 1 {
+			t.Fatal("the annotator did not say it was terminated and released its job")
+		}
+		if !c.called(t, leaving.name, "Auto Scaling", "CompleteLifecycleAction") {
+			t.Fatal("the annotator did not let the termination go on (CompleteLifecycleAction)")
 		}
 		if j := c.job(t, id); j.Status() != domain.StatusPending || j.Attempts() != 0 {
 			t.Fatalf("released job is %s after %d attempts", j.Status(), j.Attempts())
@@ -270,6 +339,9 @@ func TestRolesEndToEnd(t *testing.T) {
 		if j := c.job(t, id); j.Status() != domain.StatusRunning || j.Attempts() != 1 {
 			t.Fatalf("job %s is %s (%d attempts) while the slow annotator holds it", id, j.Status(), j.Attempts())
 		}
+		if !c.protected(t, slow.name) {
+			t.Fatal("the slow annotator's instance is not protected from scale-in while it holds a job")
+		}
 		if err := slow.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -284,6 +356,7 @@ func TestRolesEndToEnd(t *testing.T) {
 		if n := len(rescuer.find(msgJob("job completed", id))); n != 1 {
 			t.Fatalf("rescuer completed the job %d times", n)
 		}
+		waitTrue(t, "the idle rescuer's instance unprotected", func() bool { return !c.protected(t, rescuer.name) })
 		keys := c.listKeys(t, c.cfg.Names.ResultsBucket, "results/"+daveSub+"/"+string(id)+"/")
 		if len(keys) == 0 {
 			t.Fatal("no results stored")
@@ -315,7 +388,47 @@ func TestRolesEndToEnd(t *testing.T) {
 			}
 		}
 	})
+	t.Run("IAMPoliciesAreExact", func(t *testing.T) { c.checkPolicies(t) })
 	t.Logf("end-to-end run took %s", time.Since(start).Round(time.Millisecond))
+}
+
+// apiSubmit posts a VCF to the JSON API with token and wants status; it
+// returns the new job's id (on 201).
+func apiSubmit(t *testing.T, c *cluster, token, name string, data []byte, status int) string {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("file", name)
+	fw.Write(data)
+	mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, c.webURL+"/api/v1/jobs", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	var job struct {
+		ID string `json:"id"`
+	}
+	if resp.StatusCode != status || status == http.StatusCreated && (json.Unmarshal(out, &job) != nil || job.ID == "") {
+		t.Fatalf("API upload of %s: %d %s, want %d", name, resp.StatusCode, out, status)
+	}
+	return job.ID
+}
+
+// waitTrue waits up to 15 s for ok.
+func waitTrue(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not %s within 15s", what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // lifecycle is the life of a free user's job on AWS: upload through the
@@ -325,7 +438,8 @@ func TestRolesEndToEnd(t *testing.T) {
 //
 // s3Events says cold storage is the S3 Glacier storage class, whose
 // archives are S3 objects and whose completion events moto emits.
-func lifecycle(t *testing.T, c *cluster, b *browser, input []byte, tier domain.RetrievalTier, thawer *proc, s3Events bool) {
+func lifecycle(t *testing.T, c *cluster, b *browser, input []byte, tier domain.RetrievalTier, thawer *proc, s3Events bool,
+	grant func(t *testing.T, subject string)) {
 	id := b.upload("sample.vcf", input)
 	j := c.waitJob(t, id, "completed", 60*time.Second, func(j *domain.Job) bool { return j.Status() == domain.StatusCompleted })
 	if j.Reference() != c.refName || j.InputName() != "sample.vcf" || j.InputSize() != int64(len(input)) {
@@ -366,14 +480,13 @@ func lifecycle(t *testing.T, c *cluster, b *browser, input []byte, tier domain.R
 	}
 
 	// The web role leaves plans to the operators (GAS_UPGRADE_POLICY=admin
-	// by default): the user cannot upgrade; an operator grants premium with
-	// gas users; the thawer starts the retrieval, the restorer brings it back.
+	// by default): the user cannot upgrade; an operator grants premium (with
+	// gas users, or on the admin page); the thawer starts the retrieval, the
+	// restorer brings it back.
 	if resp, page := b.postForm("/subscribe", "/subscribe", nil); resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "changed by the operators") {
 		t.Fatalf("self upgrade under the admin policy: %d\n%s", resp.StatusCode, page)
 	}
-	if out, err := c.command("gas", "users", "grant", b.subject); err != nil || !strings.Contains(out, b.subject+" is PREMIUM") {
-		t.Fatalf("gas users grant %s: %v\n%s", b.subject, err, out)
-	}
+	grant(t, b.subject)
 	started := thawer.waitFor(t, "the restore", 30*time.Second, msgJob("restore started", id))
 	if got := started.str("tier"); got != string(tier) {
 		t.Fatalf("restore of %s started with %q, want %s", id, got, tier)
@@ -394,6 +507,26 @@ func lifecycle(t *testing.T, c *cluster, b *browser, input []byte, tier domain.R
 		t.Fatalf("restored result differs: %d bytes %s, was %d bytes %s", len(again), sum2, len(vcf), sum)
 	}
 	t.Logf("job %s: annotated, e-mailed, archived, restored (%s) and byte-identical (sha256 %s)", id, tier, sum[:16])
+}
+
+// grantWithCommand makes subject premium with gas users grant.
+func (c *cluster) grantWithCommand(t *testing.T, subject string) {
+	if out, err := c.command("gas", "users", "grant", subject); err != nil || !strings.Contains(out, subject+" is PREMIUM") {
+		t.Fatalf("gas users grant %s: %v\n%s", subject, err, out)
+	}
+}
+
+// grantOnAdminPage makes subject premium on the web role's admin page,
+// b being an operator (GAS_ADMINS): the page lists every user.
+func (b *browser) grantOnAdminPage(t *testing.T, subject string) {
+	action := "/admin/users/" + url.PathEscape(subject) + "/grant"
+	if _, page := b.get("/admin/users"); !strings.Contains(page, `action="`+action+`"`) {
+		t.Fatalf("the admin page offers no grant to %s:\n%s", subject, page)
+	}
+	resp, page := b.postForm("/admin/users", action, nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Premium granted to "+subject) {
+		t.Fatalf("grant of %s on the admin page: %d\n%s", subject, resp.StatusCode, page)
+	}
 }
 
 // standardRestoring checks the page of a job restoring with Standard and,
@@ -438,7 +571,7 @@ func TestRolesVaultColdStorage(t *testing.T) {
 		"thawer":   {"GAS_TEST_REFUSE_EXPEDITED=*"},
 	}, 1)
 	erin := c.signIn("sub-erin", "Erin Vault", "erin@example.org")
-	lifecycle(t, c, erin, c.sampleVCF(8<<10), domain.RetrievalStandard, r["thawer"], false)
+	lifecycle(t, c, erin, c.sampleVCF(8<<10), domain.RetrievalStandard, r["thawer"], false, c.grantWithCommand)
 	// moto's Standard vault retrieval takes 5 s; the first check was due
 	// after 2 s, so the polling chain must have checked again (every 1 s).
 	restored := r["restorer"].find(msg("job restored"))
@@ -456,9 +589,10 @@ func TestRolesVaultColdStorage(t *testing.T) {
 // startWeb starts a web role on the cluster's web address.
 func (c *cluster) startWeb(name string, extra ...string) *proc {
 	return c.start(name, "web", append([]string{"GAS_ADDR=" + strings.TrimPrefix(c.webURL, "http://"),
-		"GAS_SESSION_KEY=" + strings.Repeat("e2e-session-key-", 3),
-		"GAS_OIDC_ISSUER=" + c.oidc.Issuer, "GAS_OIDC_CLIENT_ID=" + c.oidc.ClientID, "GAS_OIDC_CLIENT_SECRET=" + c.oidc.ClientSecret,
-		"GAS_REFERENCE_NAME=" + c.refName, "GAS_METRICS_ADDR=127.0.0.1:0", "GAS_METRICS_TOKEN=" + metricsToken}, extra...)...)
+		"GAS_SESSION_KEY=" + c.sessionKey,
+		"GAS_OIDC_ISSUER=" + c.oidc.Issuer, "GAS_OIDC_CLIENT_ID=" + c.oidc.ClientID, "GAS_OIDC_CLIENT_SECRET=" + c.oidcSecret,
+		"GAS_REFERENCE_NAME=" + c.refName, "GAS_METRICS_ADDR=127.0.0.1:0", "GAS_METRICS_TOKEN=" + metricsToken,
+		"GAS_ADMINS=" + opsSub}, extra...)...)
 }
 
 // metricsToken lets the test scrape the web role's public /metrics.

@@ -7,15 +7,19 @@ import (
 	"io"
 	"io/fs"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/gasproject/gas/adapters/results"
 
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/google/wire"
 
+	"github.com/gasproject/gas/adapters/aws/asg"
 	"github.com/gasproject/gas/adapters/aws/awsconfig"
 	"github.com/gasproject/gas/adapters/aws/awsfault"
 	"github.com/gasproject/gas/adapters/oidc"
@@ -23,6 +27,7 @@ import (
 	"github.com/gasproject/gas/apps/internal/reference"
 	"github.com/gasproject/gas/apps/internal/role"
 	"github.com/gasproject/gas/ports"
+	"github.com/gasproject/gas/ports/message"
 )
 
 // RuntimeSet is what every process derives from its *role.Runtime: the
@@ -59,8 +64,10 @@ var OperatorSet = wire.NewSet(RoleSettings, RoleAWSConfig, SystemClock, RoleAWSC
 // to S3 and OIDC sign-in.
 var WebRoleSet = wire.NewSet(RoleSet, WebSet, MemoryBilling, AWSTokenStore, AWSSessionStore, RoleIdentity, RoleWebOptions, WebRoleApp)
 
-// AnnotatorRoleSet runs the annotator runner over the database loaded at start.
-var AnnotatorRoleSet = wire.NewSet(RoleSet, RoleAnnotator, RunnerSet, wire.Struct(new(WorkerSet), "Runner"), WorkerApp)
+// AnnotatorRoleSet runs the annotator runner over the database loaded at
+// start, protecting its instance from scale-in while it works.
+var AnnotatorRoleSet = wire.NewSet(RoleSet, RoleAnnotator, RoleScaleIn, RoleResultsAnnotator, RunnerWorkers,
+	wire.Struct(new(WorkerSet), "Runner"), AnnotatorApp)
 
 // ArchivalRoleSet is the archiver, thawer and restorer roles: each runs the
 // worker of the queue the topology says its role consumes.
@@ -97,15 +104,31 @@ func RolePipelineConfig(rt *role.Runtime, s Settings) workers.Config {
 
 // RoleAWSClients builds the SDK clients (the cleanup closes their idle
 // connections), sending them through the awsfault.ExpeditedRefusal
-// transport when the GAS_TEST_REFUSE_EXPEDITED hook is set
-// (role.Config.Validate allows hooks only against a loopback test server).
+// transport when the GAS_TEST_REFUSE_EXPEDITED hook is set and recording
+// every call with GAS_TEST_RECORD_CALLS (role.Config.Validate allows hooks
+// only against a loopback test server).
 func RoleAWSClients(ctx context.Context, rt *role.Runtime, c awsconfig.Config) (*awsconfig.Clients, func(), error) {
 	var opts []awsconfig.Option
 	if m := rt.Config.Hooks.RefuseExpedited; m != "" {
 		rt.Log.Warn("test hook: Expedited retrievals refused", "match", m)
 		opts = append(opts, awsconfig.WithHTTPClient(awsconfig.HTTPClientWith(awsfault.NewExpeditedRefusal(m, nil))))
 	}
-	return newAWSClients(ctx, c, opts...)
+	closeRecord := func() {}
+	if path := rt.Config.Hooks.RecordCalls; path != "" {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, nil, fmt.Errorf("GAS_TEST_RECORD_CALLS: %w", err)
+		}
+		rt.Log.Warn("test hook: AWS calls recorded", "file", path)
+		opts = append(opts, awsconfig.WithAPIOptions(awsfault.NewRecorder(f).APIOption))
+		closeRecord = func() { f.Close() }
+	}
+	cl, cleanup, err := newAWSClients(ctx, c, opts...)
+	if err != nil {
+		closeRecord()
+		return nil, nil, err
+	}
+	return cl, func() { cleanup(); closeRecord() }, nil
 }
 
 // RoleJobStore is the DynamoDB jobs table, with lost conditional writes
@@ -188,4 +211,37 @@ func (r s3Remote) Open(ctx context.Context, uri string) (io.ReadCloser, error) {
 		return nil, err
 	}
 	return out.Body, nil
+}
+
+// RoleScaleIn is the autoscaling group the annotator's instance runs in
+// (GAS_AUTOSCALING_GROUP, GAS_INSTANCE_ID), or nil outside one: Auto
+// Scaling through the role's SDK configuration, the lifecycle state
+// through the instance metadata service.
+func RoleScaleIn(rt *role.Runtime, cl *awsconfig.Clients) (ports.ScaleIn, error) {
+	s := rt.Config.ScaleIn
+	if s.Group == "" {
+		return nil, nil
+	}
+	return asg.New(autoscaling.NewFromConfig(cl.SDK), imds.NewFromConfig(cl.SDK), s.Group, s.Instance, s.Hook)
+}
+
+// RoleResultsAnnotator is ResultsAnnotator holding the instance's
+// scale-in protection while each job is annotated.
+func RoleResultsAnnotator(rt *role.Runtime, objects ports.ObjectStore, engine results.Engine, s ports.ScaleIn) (ports.Annotator, error) {
+	a, err := ResultsAnnotator(objects, engine)
+	if err != nil || s == nil {
+		return a, err
+	}
+	return role.GuardAnnotator(a, role.NewGuard(s, rt.Config.ScaleIn.UnprotectAfter, rt.Log)), nil
+}
+
+// AnnotatorApp is WorkerApp that also lets the autoscaling group's
+// termination shut it down.
+func AnnotatorApp(rt *role.Runtime, ws WorkerSet, bus *message.Bus, store ports.JobStore, s ports.ScaleIn) (*role.App, error) {
+	app, err := WorkerApp(rt, ws, bus, store)
+	if err != nil {
+		return nil, err
+	}
+	app.ScaleIn = s
+	return app, nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gasproject/gas/adapters/aws/asg"
 	"github.com/gasproject/gas/adapters/aws/awsconfig"
 	"github.com/gasproject/gas/apps/internal/pool"
 	"github.com/gasproject/gas/domain"
@@ -115,6 +116,21 @@ type WebSettings struct {
 	Admins []domain.UserID
 }
 
+// ScaleInSettings tie an annotator to the autoscaling group its instance
+// runs in (the stack's user data sets them): scale-in protection while it
+// works, and the termination lifecycle hook.
+type ScaleInSettings struct {
+	// Group and Instance name the group and this instance; empty Group
+	// turns both off.
+	Group, Instance string
+	// Hook is the group's termination lifecycle hook.
+	Hook string
+	// UnprotectAfter is how long an idle annotator stays protected.
+	UnprotectAfter time.Duration
+	// Poll is how often the instance's lifecycle state is read.
+	Poll time.Duration
+}
+
 // Hooks are test-only fault injections. They are refused unless the AWS
 // endpoint is a loopback address, so a real deployment cannot run with them.
 type Hooks struct {
@@ -133,6 +149,10 @@ type Hooks struct {
 	// JobWriteDelay holds every job-store write this long, widening the
 	// window in which two workers race for one job.
 	JobWriteDelay time.Duration
+	// RecordCalls appends every AWS API call the role makes to this file
+	// (awsfault.Recorder), for the test that its IAM policy allows
+	// exactly what it calls.
+	RecordCalls string
 }
 
 // Any reports whether a hook is set.
@@ -159,6 +179,7 @@ type Config struct {
 	Web       WebSettings
 	// DeadLetters makes the notifier drain every dead-letter queue.
 	DeadLetters bool
+	ScaleIn     ScaleInSettings
 	Hooks       Hooks
 	AWS         awsconfig.Config
 }
@@ -172,7 +193,8 @@ func defaults(r Name) Config {
 	c := Config{
 		Role: r, Addr: "127.0.0.1:9090", LogLevel: slog.LevelInfo, ShutdownGrace: 25 * time.Second,
 		BaseURL: "http://127.0.0.1:8080", Policy: domain.DefaultPolicy(), DeadLetters: true,
-		Web: WebSettings{OIDCIssuer: "https://auth.globus.org"},
+		Web:     WebSettings{OIDCIssuer: "https://auth.globus.org"},
+		ScaleIn: ScaleInSettings{Hook: asg.DefaultHook, UnprotectAfter: 30 * time.Second, Poll: 5 * time.Second},
 	}
 	if r == Web {
 		c.Addr = "127.0.0.1:8080"
@@ -207,6 +229,12 @@ func (c Config) Validate() error {
 		if c.Web.OIDCClientID == "" {
 			bad("GAS_OIDC_CLIENT_ID is required")
 		}
+	}
+	if (c.ScaleIn.Group == "") != (c.ScaleIn.Instance == "") {
+		bad("GAS_AUTOSCALING_GROUP and GAS_INSTANCE_ID go together")
+	}
+	if c.ScaleIn.Group != "" && (c.ScaleIn.Hook == "" || c.ScaleIn.Poll <= 0) {
+		bad("GAS_LIFECYCLE_HOOK and a positive GAS_LIFECYCLE_POLL are needed with GAS_AUTOSCALING_GROUP")
 	}
 	if c.Hooks.Any() && !loopback(c.AWS.Endpoint) {
 		bad("GAS_TEST_* hooks are only honoured with a loopback GAS_AWS_ENDPOINT (a test server), never against AWS")

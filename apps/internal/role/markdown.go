@@ -41,7 +41,8 @@ a flag (` + "`--free-window 5m`" + ` for ` + "`GAS_FREE_WINDOW`" + `), and flags
 for every role of a deployment. All roles answer ` + "`/healthz`" + ` (alive), ` + "`/readyz`" + ` (dependencies reachable, not shutting
 down) and ` + "`/metrics`" + ` (Prometheus) on ` + "`GAS_ADDR`" + `, log JSON lines to standard error, and on SIGTERM stop taking work,
 let in-flight work finish for ` + "`GAS_SHUTDOWN_GRACE`" + `, then release what is left (its message becomes visible again).
-Create the resources first with ` + "`gas aws bootstrap`" + ` (same variables).
+` + "`gas aws deploy`" + ` (docs/deploy.md) creates the resources and sets these variables on every instance; to run the roles
+elsewhere (moto, below), create the resources with ` + "`gas aws bootstrap`" + ` (same variables).
 
 `
 

@@ -30,6 +30,7 @@ import (
 
 	"github.com/gasproject/gas/adapters/web"
 	"github.com/gasproject/gas/apps/internal/pool"
+	"github.com/gasproject/gas/ports"
 )
 
 // Exit statuses scripts and orchestrators can rely on.
@@ -101,6 +102,10 @@ type App struct {
 	Workers []Worker
 	// Ready reports whether the role's dependencies are reachable.
 	Ready func(ctx context.Context) error
+	// ScaleIn, when set, is the autoscaling group the instance runs in:
+	// when it terminates the instance, the role shuts down as on SIGTERM
+	// and then lets the termination go on.
+	ScaleIn ports.ScaleIn
 }
 
 // Build is a role's Wire injector.
@@ -195,13 +200,21 @@ func (rt *Runtime) ServeOn(ctx context.Context, ln net.Listener, app *App) error
 		})
 	}
 
+	watching, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
+	terminating := rt.watchTermination(watching, app.ScaleIn, rt.Config.ScaleIn.Poll)
 	var cause error
+	terminated := false
 	select {
 	case <-ctx.Done():
 		rt.Log.Info("shutting down", "grace", rt.Config.ShutdownGrace.String())
+	case <-terminating:
+		terminated = true
+		rt.Log.Info("the autoscaling group is terminating this instance; shutting down", "grace", rt.Config.ShutdownGrace.String())
 	case cause = <-failed:
 		rt.Log.Error("shutting down after a failure", "err", cause)
 	}
+	stopWatching()
 	rt.draining.Store(true)
 	deadline := time.Now().Add(rt.Config.ShutdownGrace)
 	rt.drain(app.Workers, deadline)
@@ -214,6 +227,13 @@ func (rt *Runtime) ServeOn(ctx context.Context, ln net.Listener, app *App) error
 	}
 	if ops != nil {
 		_ = ops.Shutdown(sctx)
+	}
+	if terminated {
+		if err := app.ScaleIn.Proceed(sctx); err != nil {
+			rt.Log.Warn("could not let the termination go on; the lifecycle hook's timeout will", "err", err)
+		} else {
+			rt.Log.Info("termination let go on")
+		}
 	}
 	return cause
 }

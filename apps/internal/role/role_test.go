@@ -68,6 +68,9 @@ func TestLoadRefusesWhatCannotRun(t *testing.T) {
 		{Thawer, map[string]string{"GAS_TEST_REFUSE_EXPEDITED": "*"}, "loopback"},
 		{Archiver, map[string]string{"GAS_TEST_REFUSE_EXPEDITED": "*", "GAS_AWS_ENDPOINT": "https://s3.amazonaws.com"}, "loopback"},
 		{Restorer, map[string]string{"GAS_COLD_STORAGE": "tape"}, "cold storage"},
+		{Annotator, map[string]string{"GAS_ANNOTATION_DB": "x", "GAS_AUTOSCALING_GROUP": "gas-annotators"}, "GAS_INSTANCE_ID"},
+		{Annotator, map[string]string{"GAS_ANNOTATION_DB": "x", "GAS_AUTOSCALING_GROUP": "g", "GAS_INSTANCE_ID": "i-1", "GAS_LIFECYCLE_POLL": "0s"},
+			"GAS_LIFECYCLE_POLL"},
 		{"cron", nil, "unknown role"},
 	} {
 		_, err := Load(tc.role, nil, env(tc.env))
@@ -204,7 +207,9 @@ func (g *gatedAnnotator) Annotate(ctx context.Context, in io.Reader, out io.Writ
 	return domain.Summary{Reference: "test-ref"}, err
 }
 
-func newWorld(t *testing.T, grace time.Duration) *world {
+// newWorld is an annotator role on memory adapters; wrap, when given,
+// wraps its annotator.
+func newWorld(t *testing.T, grace time.Duration, wrap ...func(*Runtime, ports.Annotator) ports.Annotator) *world {
 	t.Helper()
 	clock := memory.NewSystemClock()
 	bus, err := memory.OpenTopology(message.DefaultTopology(), clock)
@@ -233,9 +238,13 @@ func newWorld(t *testing.T, grace time.Duration) *world {
 	}
 	ann := &gatedAnnotator{started: make(chan struct{}), release: make(chan struct{})}
 	requests := NewDrainQueue(annotate, 1)
-	annotator, err := results.New(objects, ann, nil)
+	var annotator ports.Annotator
+	annotator, err = results.New(objects, ann, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range wrap {
+		annotator = f(rt, annotator)
 	}
 	r, err := workers.NewRunner(workers.RunnerPorts{Requests: requests, Archives: bus.Queue(message.QueueArchive), Results: bus.Topic(message.TopicJobResults),
 		Jobs: rt.ObserveJobs(store), Users: users, Objects: objects, Annotator: annotator, Clock: clock},

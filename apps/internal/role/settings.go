@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gasproject/gas/adapters/aws/asg"
 	"github.com/gasproject/gas/adapters/aws/awsconfig"
 	"github.com/gasproject/gas/adapters/engine"
 	"github.com/gasproject/gas/adapters/workers"
@@ -240,6 +241,22 @@ func Settings() []Setting {
 			Help:  "most ALT alleles one VCF record may list; a record with more fails its job as bad input naming the line",
 			apply: intSetting(func(c *Config) *int { return &c.Annotator.MaxAlts })},
 
+		{Env: "GAS_AUTOSCALING_GROUP", Default: "", Roles: []Name{Annotator},
+			Help: "autoscaling group of this instance: with GAS_INSTANCE_ID the annotator keeps its instance protected from scale-in " +
+				"while it works and, when the group terminates the instance, finishes or releases its job, then completes the " +
+				"termination lifecycle hook (the stack's user data sets both)",
+			apply: stringSetting(func(c *Config) *string { return &c.ScaleIn.Group })},
+		{Env: "GAS_INSTANCE_ID", Default: "", Roles: []Name{Annotator}, Help: "this instance's EC2 id (from the instance metadata)",
+			apply: stringSetting(func(c *Config) *string { return &c.ScaleIn.Instance })},
+		{Env: "GAS_LIFECYCLE_HOOK", Default: asg.DefaultHook, Roles: []Name{Annotator}, Help: "the group's termination lifecycle hook",
+			apply: stringSetting(func(c *Config) *string { return &c.ScaleIn.Hook })},
+		{Env: "GAS_UNPROTECT_AFTER", Default: "30s", Roles: []Name{Annotator},
+			Help:  "how long an idle annotator keeps its scale-in protection (one Auto Scaling call per busy spell, not per job)",
+			apply: durationSetting(func(c *Config) *time.Duration { return &c.ScaleIn.UnprotectAfter })},
+		{Env: "GAS_LIFECYCLE_POLL", Default: "5s", Roles: []Name{Annotator},
+			Help:  "how often the annotator reads its instance's lifecycle state (instance metadata) to notice a termination",
+			apply: durationSetting(func(c *Config) *time.Duration { return &c.ScaleIn.Poll })},
+
 		{Env: "GAS_SESSION_KEY", Default: "(required)", Roles: []Name{Web},
 			Help:  "secret of at least 32 bytes signing and encrypting session cookies; the same on every web server",
 			apply: func(c *Config, v string) error { c.Web.SessionKey = []byte(v); return nil }},
@@ -269,6 +286,9 @@ func Settings() []Setting {
 		{Env: "GAS_TEST_JOB_WRITE_DELAY", Test: true, Roles: consumers,
 			Help:  "test only: hold every job-store write this long (widens claim races)",
 			apply: durationSetting(func(c *Config) *time.Duration { return &c.Hooks.JobWriteDelay })},
+		{Env: "GAS_TEST_RECORD_CALLS", Test: true, Roles: all,
+			Help:  "test only: append every AWS API call (service, operation, resources) to this file as JSON lines",
+			apply: stringSetting(func(c *Config) *string { return &c.Hooks.RecordCalls })},
 	}
 }
 

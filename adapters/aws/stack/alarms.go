@@ -5,7 +5,7 @@ import (
 	"github.com/awslabs/goformation/v7/cloudformation/cloudwatch"
 	"github.com/awslabs/goformation/v7/cloudformation/sns"
 
-	"github.com/gasproject/gas/domain/workers"
+	"github.com/gasproject/gas/adapters/workers"
 	"github.com/gasproject/gas/ports/message"
 )
 

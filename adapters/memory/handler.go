@@ -10,7 +10,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"path"
 	"strconv"
 	"strings"
 
@@ -175,9 +174,7 @@ func (s *objectStore) serveDownload(w http.ResponseWriter, r *http.Request) {
 	ctype := "application/octet-stream"
 	if filename != "" {
 		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": filename}))
-		if t := mime.TypeByExtension(path.Ext(filename)); t != "" {
-			ctype = t
-		}
+		ctype = ports.MediaType(filename)
 	}
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("ETag", `"`+info.SHA256+`"`)

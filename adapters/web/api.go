@@ -12,6 +12,7 @@ import (
 
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/jobs"
+	"github.com/gasproject/gas/ports"
 )
 
 // The JSON API (/api/v1) authenticates with personal bearer tokens only:
@@ -212,7 +213,8 @@ func (s *Server) apiResult(w http.ResponseWriter, r *http.Request, u *domain.Use
 		writeJSON(w, http.StatusConflict, map[string]any{"error": "results not downloadable now", "download": jobToJSON(j, d).Download})
 		return
 	}
-	s.streamObject(r.Context(), w, j.Results().VCF, "text/x-vcf; charset=utf-8", jobs.AnnotatedName(j.InputName()))
+	name := jobs.AnnotatedName(j.InputName())
+	s.streamObject(r.Context(), w, j.Results().VCF, ports.MediaType(name), name)
 }
 
 func (s *Server) apiSummary(w http.ResponseWriter, r *http.Request, u *domain.User, j *domain.Job) {

@@ -212,6 +212,9 @@ func TestCompletedJobPage(t *testing.T) {
 	if obj.StatusCode != 200 || !strings.Contains(obj.body, "ANN=G|") || !strings.Contains(obj.Header.Get("Content-Disposition"), "big-ish.annot.vcf") {
 		t.Fatalf("annotated VCF: %d %q", obj.StatusCode, obj.Header.Get("Content-Disposition"))
 	}
+	if ct := obj.Header.Get("Content-Type"); ct != "text/x-vcf; charset=utf-8" {
+		t.Fatalf("annotated VCF served as %q, want text/x-vcf (text/vcard is a contact card)", ct)
+	}
 	tsv := b.get("/annotations/" + string(id) + "/download/tsv")
 	if lines := strings.Count(tsv.body, "\n"); tsv.StatusCode != 200 || lines != 121 || !strings.HasPrefix(tsv.body, "CHROM\tPOS") {
 		t.Fatalf("tsv: %d, %d lines", tsv.StatusCode, lines)

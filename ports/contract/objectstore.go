@@ -303,6 +303,9 @@ func TestObjectStore(t *testing.T, newStore func(t *testing.T) ObjectStoreFixtur
 			if cd := resp.Header.Get("Content-Disposition"); !strings.Contains(cd, "attachment") || !strings.Contains(cd, "sample.annot.vcf") {
 				t.Fatalf("Content-Disposition %q lacks the download name", cd)
 			}
+			if ct := resp.Header.Get("Content-Type"); ct != ports.MediaType("sample.annot.vcf") || !strings.HasPrefix(ct, "text/x-vcf") {
+				t.Fatalf("presigned VCF download served as %q, want text/x-vcf", ct)
+			}
 		}
 		if !fx.EnforcesPresigned {
 			return

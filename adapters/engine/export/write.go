@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gasproject/gas/adapters/engine/lineio"
+	"github.com/gasproject/gas/ports"
 )
 
 // Format is an export format.
@@ -33,13 +34,12 @@ func ParseFormat(s string) (Format, error) {
 	return "", fmt.Errorf("unknown export format %q (want tsv or jsonl)", s)
 }
 
-// ContentType is the media type a format is served as.
-func (f Format) ContentType() string {
-	if f == JSONL {
-		return "application/x-ndjson"
-	}
-	return "text/tab-separated-values; charset=utf-8"
-}
+// Ext is the file name extension of the format, with its dot.
+func (f Format) Ext() string { return "." + string(f) }
+
+// ContentType is the media type a format is served as (ports.MediaType of
+// its extension: JSON lines are application/x-ndjson, not JSON).
+func (f Format) ContentType() string { return ports.MediaType(f.Ext()) }
 
 // Writer writes rows in one format. Close flushes it.
 type Writer struct {

@@ -18,7 +18,7 @@ func TestUploadStreamsAndEnforcesTierLimit(t *testing.T) {
 	h := newHarness(t)
 	b := h.signIn("Ann", "ann@example.org", domain.TierFree)
 	page := b.get("/annotate")
-	if !strings.Contains(page.body, `action="/annotate"`) || !strings.Contains(page.body, "150 KB") || !strings.Contains(page.body, "sample.vcf") {
+	if !strings.Contains(page.body, `action="/annotate"`) || !strings.Contains(page.body, "150 KiB") || !strings.Contains(page.body, "sample.vcf") {
 		t.Fatalf("annotate page: %s", page.body)
 	}
 	id := b.submit("mine.vcf", sampleVCF)
@@ -39,7 +39,7 @@ func TestUploadStreamsAndEnforcesTierLimit(t *testing.T) {
 	before := h.objects.keys("inputs/")
 	big := bytes.Repeat([]byte("chr1\t1\t.\tA\tC\t.\t.\t.\n"), 151*1024/10)[:151*1024]
 	r := b.upload("/annotate", b.csrf, "big.vcf", big)
-	if r.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(r.body, "Upgrade to premium") || !strings.Contains(r.body, "150 KB") {
+	if r.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(r.body, "Upgrade to premium") || !strings.Contains(r.body, "150 KiB") {
 		t.Fatalf("151 KB upload: %d %s", r.StatusCode, r.body)
 	}
 	if after := h.objects.keys("inputs/"); len(after) != len(before) {

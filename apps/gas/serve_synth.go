@@ -51,7 +51,7 @@ var sampleSpecs = []struct {
 }{
 	{"sample-small.vcf", "annotates in a blink", 8 << 10},
 	{"sample-medium.vcf", "close to the free plan's limit", 120 << 10},
-	{"sample-over-free-limit.vcf", "just over 150 KB: free accounts are refused, premium accepted", 150<<10 + 1},
+	{"sample-over-free-limit.vcf", "just over 150 KiB: free accounts are refused, premium accepted", 150<<10 + 1},
 }
 
 // syntheticSample is a sample VCF with what the known-variants file says

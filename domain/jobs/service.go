@@ -220,7 +220,7 @@ func (s *Service) Upload(ctx context.Context, user domain.UserID, inputName stri
 		if derr := s.objects.Delete(ctx, key); derr != nil {
 			s.log.WarnContext(ctx, "could not delete refused upload", "job", id, "key", key, "err", derr)
 		}
-		return nil, fmt.Errorf("upload: %w", &domain.InputTooLargeError{Size: lr.n, Limit: limit, Tier: tier, AtLeast: lr.exceeded})
+		return nil, fmt.Errorf("upload: %w", s.cfg.Policy.TooLarge(tier, lr.n, lr.exceeded))
 	}
 	if err != nil {
 		_ = s.objects.Delete(ctx, key)

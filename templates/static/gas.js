@@ -63,6 +63,21 @@
     setTimeout(poll, 2000);
   }
 
+  // humanBytes is domain.HumanBytes: binary units labelled KiB/MiB/GiB,
+  // the exact count below 1 KiB, and a size that is not a whole number of
+  // units never printed as one (150 KiB + 50 bytes is "150.05 KiB").
+  var humanBytes = function (n) {
+    if (n < 1024) { return n + " bytes"; }
+    var labels = ["KiB", "MiB", "GiB", "TiB"], div = 1024, i = 0;
+    while (n / div >= 1024 && i < labels.length - 1) { div *= 1024; i++; }
+    if (n % div === 0) { return (n / div) + " " + labels[i]; }
+    for (var prec = 1; prec <= 3; prec++) {
+      var s = (n / div).toFixed(prec);
+      if (!/\.0+$/.test(s)) { return s + " " + labels[i]; }
+    }
+    return n.toLocaleString("en-US") + " bytes";
+  };
+
   // Upload form: say at once when a file is over the plan's limit, and
   // remember the file name for the presigned (straight-to-storage) path.
   var file = document.getElementById("file");
@@ -74,10 +89,10 @@
       document.cookie = "gas_upload_name=" + encodeURIComponent(f.name) + "; path=/annotate; SameSite=Strict";
       var max = parseInt(file.getAttribute("data-max-size"), 10);
       if (max && f.size > max) {
-        hint.textContent = f.name + " is larger than your plan allows; the upload will be refused. Premium accepts larger files.";
+        hint.textContent = f.name + " is " + humanBytes(f.size) + ", more than your plan's " + humanBytes(max) + "; the upload will be refused. Premium accepts larger files.";
         hint.className = "hint bad";
       } else {
-        hint.textContent = f.name + " (" + Math.ceil(f.size / 1024) + " KB) is ready to upload.";
+        hint.textContent = f.name + " (" + humanBytes(f.size) + ") is ready to upload.";
         hint.className = "hint";
       }
     });

@@ -252,9 +252,16 @@ var tokenRE = regexp.MustCompile(`id="new-token">(gas_[A-Za-z0-9_-]+)<`)
 func (b *browser) newToken(name string) string {
 	b.h.t.Helper()
 	r := b.postCSRF("/profile/tokens", url.Values{"name": {name}})
+	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/profile") {
+		b.h.t.Fatalf("create token: %d %s, want a redirect to the profile", r.StatusCode, r.Header.Get("Location"))
+	}
+	r = b.get("/profile")
 	m := tokenRE.FindStringSubmatch(r.body)
 	if r.StatusCode != 200 || m == nil {
-		b.h.t.Fatalf("create token: %d %s", r.StatusCode, r.body)
+		b.h.t.Fatalf("profile after creating a token: %d %s", r.StatusCode, r.body)
+	}
+	if again := b.get("/profile"); strings.Contains(again.body, m[1]) {
+		b.h.t.Fatal("reloading the profile shows the token's secret again")
 	}
 	return m[1]
 }
@@ -279,7 +286,7 @@ func trivialAnnotate(vcf string) (string, domain.Summary) {
 	sum := domain.Summary{Reference: "synthetic-test-ref", ByConsequence: map[string]int64{}, ByImpact: map[string]int64{},
 		ByClass: map[string]int64{}, ByChromosome: map[string]int64{}}
 	cons := []struct{ c, imp, gene string }{{"stop_gained", "HIGH", "GENE1"}, {"missense_variant", "MODERATE", "GENE2"},
-		{"synonymous_variant", "LOW", "GENE1"}, {"intron_variant", "MODIFIER", "GENE3"}}
+		{"synonymous_variant", "LOW", "GENE1"}, {"non_coding_transcript_exon_variant", "MODIFIER", "GENE3"}}
 	var b strings.Builder
 	high := map[string]int64{}
 	for _, line := range strings.SplitAfter(vcf, "\n") {

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,17 +8,14 @@ import (
 	"html"
 	"html/template"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 
 	"github.com/gorilla/mux"
 
 	"github.com/gasproject/gas/adapters/engine/export"
 	"github.com/gasproject/gas/domain"
-	"github.com/gasproject/gas/domain/jobs"
 )
 
 // withJob loads the {id} job of the signed-in user; any other user's job —
@@ -38,233 +34,6 @@ func (s *Server) withJob(h func(w http.ResponseWriter, r *http.Request, j *domai
 		}
 		h(w, r, j)
 	}
-}
-
-type annotateData struct {
-	Action       string
-	Fields       map[string]string
-	Limit        string
-	LimitBytes   int64
-	MaxSize      string
-	Samples      []Sample
-	Error        string
-	OfferUpgrade bool
-}
-
-func (s *Server) annotateData(u *domain.User, csrf string) annotateData {
-	p := s.d.Jobs.Policy()
-	d := annotateData{Limit: domain.HumanBytes(p.InputLimit(u.Tier())), LimitBytes: p.InputLimit(u.Tier()),
-		MaxSize: domain.HumanBytes(p.MaxInputSize), Samples: s.o.Samples}
-	if s.o.StreamUploads {
-		d.Action, d.Fields = "/annotate", map[string]string{csrfField: csrf}
-	}
-	return d
-}
-
-// annotatePage shows the upload form. Streaming mode posts to the app; the
-// presigned mode posts straight to object storage with a policy carrying
-// the tier's size limit, which redirects back to /annotate/uploaded.
-func (s *Server) annotatePage(w http.ResponseWriter, r *http.Request) {
-	u := currentUser(r)
-	d := s.annotateData(u, s.loadSession(r).CSRF)
-	if !s.o.StreamUploads {
-		form, _, err := s.d.Jobs.NewUpload(r.Context(), u.ID(), s.baseURL(r)+"/annotate/uploaded")
-		if err != nil {
-			s.serverError(w, r, err)
-			return
-		}
-		d.Action, d.Fields = form.URL, form.Fields
-		if o := originOf(form.URL); o != "" {
-			w.Header().Set("Content-Security-Policy", s.csp(o))
-		}
-	}
-	s.render(w, r, http.StatusOK, "annotate", view{Title: "Annotate", Nav: "annotate", Data: d})
-}
-
-func originOf(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return ""
-	}
-	return u.Scheme + "://" + u.Host
-}
-
-func (s *Server) baseURL(r *http.Request) string {
-	if s.o.BaseURL != "" {
-		return s.o.BaseURL
-	}
-	scheme := "http"
-	if r.TLS != nil || s.o.Secure {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
-}
-
-// uploadRefused renders the form again with why the upload was refused.
-func (s *Server) uploadRefused(w http.ResponseWriter, r *http.Request, err error) {
-	u := currentUser(r)
-	d := s.annotateData(u, s.loadSession(r).CSRF)
-	status := http.StatusBadRequest
-	var tooLarge *domain.InputTooLargeError
-	switch {
-	case errors.As(err, &tooLarge):
-		status = http.StatusRequestEntityTooLarge
-		d.Error = "Upload refused: " + tooLarge.Error() + "."
-		d.OfferUpgrade = tooLarge.Tier == domain.TierFree
-	case errors.Is(err, domain.ErrNotVCF), errors.Is(err, domain.ErrInvalidInputName):
-		d.Error = "Upload refused: " + plainError(err)
-	case errors.Is(err, errNoFile):
-		d.Error = "Choose a VCF file to upload."
-	default:
-		s.serverError(w, r, err)
-		return
-	}
-	if !s.o.StreamUploads {
-		if form, _, ferr := s.d.Jobs.NewUpload(r.Context(), u.ID(), s.baseURL(r)+"/annotate/uploaded"); ferr == nil {
-			d.Action, d.Fields = form.URL, form.Fields
-			if o := originOf(form.URL); o != "" {
-				w.Header().Set("Content-Security-Policy", s.csp(o))
-			}
-		}
-	}
-	s.render(w, r, status, "annotate", view{Title: "Annotate", Nav: "annotate", Data: d})
-}
-
-// plainError keeps the last, human part of a wrapped error chain.
-func plainError(err error) string {
-	msg := err.Error()
-	for _, sentinel := range []error{domain.ErrNotVCF, domain.ErrInvalidInputName} {
-		if errors.Is(err, sentinel) {
-			if i := strings.Index(msg, sentinel.Error()); i >= 0 {
-				msg = msg[i:]
-			}
-		}
-	}
-	if msg != "" {
-		msg = strings.ToUpper(msg[:1]) + msg[1:]
-	}
-	if !strings.HasSuffix(msg, ".") {
-		msg += "."
-	}
-	return msg
-}
-
-var errNoFile = errors.New("no file in the upload")
-
-// streamUpload takes the local-mode upload form. The CSRF token is the
-// form's first part, checked before a byte of the file is read; the file
-// part streams into object storage through the jobs service, which stops
-// at the tier's limit and keeps nothing of a refused file.
-func (s *Server) streamUpload(w http.ResponseWriter, r *http.Request) {
-	if !s.o.StreamUploads {
-		s.notFound(w, r)
-		return
-	}
-	u := currentUser(r)
-	sess := s.loadSession(r)
-	r.Body = http.MaxBytesReader(w, r.Body, s.d.Jobs.Policy().MaxInputSize+(1<<20))
-	mr, err := r.MultipartReader()
-	if err != nil {
-		s.errorPage(w, r, http.StatusBadRequest, "Bad upload", "The upload was not a multipart form.")
-		return
-	}
-	part, err := mr.NextPart()
-	var token []byte
-	if err == nil && part.FormName() == csrfField {
-		token, _ = io.ReadAll(io.LimitReader(part, 256))
-	}
-	if !sess.csrfOK(string(token)) || !sameOrigin(r) {
-		s.log.WarnContext(r.Context(), "CSRF check failed", "path", r.URL.Path)
-		s.errorPage(w, r, http.StatusForbidden, "This form has expired",
-			"The upload was not accepted because it did not come from this page or your session changed. Reload the page and try again.")
-		return
-	}
-	for {
-		part, err = mr.NextPart()
-		if err != nil {
-			s.uploadRefused(w, r, errNoFile)
-			return
-		}
-		if part.FormName() == "file" {
-			break
-		}
-		_, _ = io.Copy(io.Discard, io.LimitReader(part, 64<<10))
-	}
-	name := part.FileName()
-	if name == "" {
-		s.uploadRefused(w, r, errNoFile)
-		return
-	}
-	j, err := s.d.Jobs.Upload(r.Context(), u.ID(), name, part)
-	if err != nil {
-		// Read (and drop) the rest of a refused body so the browser gets
-		// the explanation instead of a reset connection.
-		_, _ = io.CopyN(io.Discard, r.Body, 32<<20)
-		s.uploadRefused(w, r, err)
-		return
-	}
-	s.redirectFlash(w, r, "/annotations/"+url.PathEscape(string(j.ID())), fmt.Sprintf("%s uploaded; annotation is queued.", j.InputName()))
-}
-
-// uploadNameCookie carries the chosen file's name (set by gas.js) across a
-// presigned upload, which only tells the app the object key.
-const uploadNameCookie = "gas_upload_name"
-
-// uploaded is where object storage sends the browser after a presigned
-// upload: the key names the job; Submit checks size and ownership.
-func (s *Server) uploaded(w http.ResponseWriter, r *http.Request) {
-	u := currentUser(r)
-	owner, id, ok := jobs.ParseInputKey(s.o.InputPrefix, r.URL.Query().Get("key"))
-	if !ok || owner != u.ID() {
-		s.notFound(w, r)
-		return
-	}
-	name := "upload.vcf"
-	if c, err := r.Cookie(uploadNameCookie); err == nil {
-		if v, err := url.QueryUnescape(c.Value); err == nil && v != "" {
-			name = path.Base(v)
-		}
-	}
-	http.SetCookie(w, &http.Cookie{Name: uploadNameCookie, Value: "", Path: "/annotate", MaxAge: -1})
-	j, err := s.d.Jobs.Submit(r.Context(), u.ID(), id, name)
-	if err != nil {
-		if isNotFound(err) || errors.Is(err, jobs.ErrNoUpload) || isInvalidRequest(err) {
-			s.notFound(w, r)
-			return
-		}
-		s.uploadRefused(w, r, err)
-		return
-	}
-	s.redirectFlash(w, r, "/annotations/"+url.PathEscape(string(j.ID())), fmt.Sprintf("%s uploaded; annotation is queued.", j.InputName()))
-}
-
-func (s *Server) sampleFile(w http.ResponseWriter, r *http.Request) {
-	sm, ok := s.samples[mux.Vars(r)["name"]]
-	if !ok {
-		s.notFound(w, r)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Content-Disposition", attachment(sm.Name))
-	_, _ = w.Write(sm.Data)
-}
-
-func (s *Server) submitSample(w http.ResponseWriter, r *http.Request) {
-	sm, ok := s.samples[mux.Vars(r)["name"]]
-	if !ok {
-		s.notFound(w, r)
-		return
-	}
-	j, err := s.d.Jobs.Upload(r.Context(), currentUser(r).ID(), sm.Name, bytes.NewReader(sm.Data))
-	if err != nil {
-		s.uploadRefused(w, r, err)
-		return
-	}
-	s.redirectFlash(w, r, "/annotations/"+url.PathEscape(string(j.ID())), fmt.Sprintf("Sample %s submitted; annotation is queued.", sm.Name))
-}
-
-func attachment(name string) string {
-	return mime.FormatMediaType("attachment", map[string]string{"filename": name})
 }
 
 type listData struct {

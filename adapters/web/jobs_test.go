@@ -39,8 +39,17 @@ func TestUploadStreamsAndEnforcesTierLimit(t *testing.T) {
 	before := h.objects.keys("inputs/")
 	big := bytes.Repeat([]byte("chr1\t1\t.\tA\tC\t.\t.\t.\n"), 151*1024/10)[:151*1024]
 	r := b.upload("/annotate", b.csrf, "big.vcf", big)
-	if r.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(r.body, "Upgrade to premium") || !strings.Contains(r.body, "150 KiB") {
-		t.Fatalf("151 KB upload: %d %s", r.StatusCode, r.body)
+	// POST-redirect-GET: the refusal is a page of its own, so reloading it
+	// does not post the file again.
+	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/annotate?") {
+		t.Fatalf("151 KB upload: %d %s, want a redirect to the form", r.StatusCode, r.Header.Get("Location"))
+	}
+	for range 2 { // the page, and the page reloaded
+		r := b.get(r.Header.Get("Location"))
+		if r.StatusCode != 200 || !strings.Contains(r.body, "Upgrade to premium") ||
+			!strings.Contains(r.body, "the file is larger than 150 KiB; free accounts may submit up to 150 KiB — upgrade to premium for files up to 2 GiB") {
+			t.Fatalf("refusal page: %d %s", r.StatusCode, between(r.body, "<main", "</form>"))
+		}
 	}
 	if after := h.objects.keys("inputs/"); len(after) != len(before) {
 		t.Fatalf("refused upload left objects: %v", after)
@@ -50,8 +59,18 @@ func TestUploadStreamsAndEnforcesTierLimit(t *testing.T) {
 		t.Fatalf("refused upload made a job: %d jobs", len(list))
 	}
 	// Not a VCF.
-	if r := b.upload("/annotate", b.csrf, "notes.txt", []byte("hello")); r.StatusCode != 400 || !strings.Contains(r.body, "must end in .vcf") {
-		t.Fatalf("non-VCF: %d", r.StatusCode)
+	if r := b.upload("/annotate", b.csrf, "notes.txt", []byte("hello")); r.StatusCode != http.StatusSeeOther ||
+		!strings.Contains(b.get(r.Header.Get("Location")).body, "&#34;notes.txt&#34; must end in .vcf") {
+		t.Fatalf("non-VCF: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	// A refusal link says only what the form rebuilds from its facts.
+	for _, q := range []string{"refused=size&size=-3&plan=FREE", "refused=size&size=9&plan=GOLD", "refused=name&name=fine.vcf", "refused=<b>"} {
+		if r := b.get("/annotate?" + q); strings.Contains(r.body, `role="alert"`) {
+			t.Errorf("made-up refusal %q shown: %s", q, between(r.body, `role="alert"`, "</div>"))
+		}
+	}
+	if list, _, _ := h.jobs.List(context.Background(), b.userID(), "", 10); len(list) != 1 {
+		t.Fatalf("refusals made jobs: %d jobs", len(list))
 	}
 	// A premium user may send it.
 	p := h.signIn("Pat", "pat@example.org", domain.TierPremium)

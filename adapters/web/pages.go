@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"unicode"
 
 	"github.com/gorilla/mux"
 
@@ -21,6 +22,8 @@ func contextWithUser(ctx context.Context, u *domain.User) context.Context {
 type planData struct {
 	FreeLimit, MaxSize, Window string
 	LocalBilling               bool
+	// Base is the site's URL, for the API examples on About.
+	Base string
 }
 
 func (s *Server) plan() planData {
@@ -34,7 +37,9 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) about(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "about", view{Title: "About", Nav: "about", Data: s.plan()})
+	d := s.plan()
+	d.Base = s.baseURL(r)
+	s.render(w, r, http.StatusOK, "about", view{Title: "About", Nav: "about", Data: d})
 }
 
 type signinData struct {
@@ -176,26 +181,28 @@ type profileData struct {
 	NewToken, NewTokenName string
 }
 
+// profile shows the profile and tokens; right after createToken it shows
+// the new token's secret, which the session carried here once.
 func (s *Server) profile(w http.ResponseWriter, r *http.Request) {
-	s.renderProfile(w, r, "", "")
-}
-
-func (s *Server) renderProfile(w http.ResponseWriter, r *http.Request, newToken, newName string) {
 	u := currentUser(r)
 	toks, err := s.d.Tokens.List(r.Context(), u.ID())
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "profile", view{Title: "Profile", Nav: "profile",
-		Data: profileData{Tokens: toks, NewToken: newToken, NewTokenName: newName}})
+	d := profileData{Tokens: toks}
+	flash := s.loadSession(r).takeFlash()
+	if name, secret, ok := parseReveal(flash); ok {
+		d.NewTokenName, d.NewToken, flash = name, secret, ""
+	}
+	s.render(w, r, http.StatusOK, "profile", view{Title: "Profile", Nav: "profile", Flash: flash, Data: d})
 }
 
 // createToken makes a personal API token and shows its secret exactly once.
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	u := currentUser(r)
 	name := strings.TrimSpace(r.PostForm.Get("name"))
-	if name == "" || len(name) > 64 {
+	if name == "" || len(name) > 64 || strings.ContainsFunc(name, unicode.IsControl) {
 		s.errorPage(w, r, http.StatusBadRequest, "Token not created", "Give the token a name of at most 64 characters.")
 		return
 	}
@@ -205,7 +212,10 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	s.renderProfile(w, r, secret, name)
+	// POST-redirect-GET: the secret rides the session (encrypted) to the
+	// profile page once, so reloading that page neither re-posts the form
+	// (a second token) nor shows the secret again.
+	s.redirectFlash(w, r, "/profile#new-token", revealFlash(name, secret))
 }
 
 func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) {
@@ -256,9 +266,9 @@ func (s *Server) outbox(w http.ResponseWriter, r *http.Request) {
 	u := currentUser(r)
 	all := s.o.Outbox()
 	var mine []OutboxEmail
-	for i := len(all) - 1; i >= 0; i-- {
-		if u.Email() != "" && strings.EqualFold(all[i].To, u.Email()) {
-			mine = append(mine, all[i])
+	for _, e := range all { // newest first, as Options.Outbox gives them
+		if u.Email() != "" && strings.EqualFold(e.To, u.Email()) {
+			mine = append(mine, e)
 		}
 	}
 	s.render(w, r, http.StatusOK, "outbox", view{Title: "Outbox", Nav: "outbox", Data: outboxData{Emails: mine}})

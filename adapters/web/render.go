@@ -46,6 +46,7 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	},
 	"fmtBytes": domain.HumanBytes,
+	"num":      domain.Thousands,
 	"lower":    strings.ToLower,
 	"pct":      func(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) },
 	"duration": func(a, b time.Time) string { return humanDuration(b.Sub(a)) },

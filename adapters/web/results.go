@@ -4,9 +4,7 @@ import (
 	"container/list"
 	"context"
 	"fmt"
-	"html/template"
 	"io"
-	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -88,11 +86,6 @@ func (s *Server) openIndex(ctx context.Context, key string) (*vartable.Index, er
 	return ix, nil
 }
 
-type chart struct {
-	Title string
-	SVG   template.HTML
-}
-
 type detailData struct {
 	Job          *domain.Job
 	Decision     domain.DownloadDecision
@@ -118,6 +111,9 @@ func (s *Server) annotation(w http.ResponseWriter, r *http.Request, j *domain.Jo
 	d := detailData{Job: j, Decision: dec, Window: humanDuration(s.d.Jobs.Policy().FreeWindow)}
 	if j.Status() == domain.StatusFailed {
 		d.Failure, d.FailureHint = failureText(j), failureHint(j)
+		// The failure is the news: a green "uploaded" banner left by the
+		// submission must not sit above it.
+		s.loadSession(r).takeFlash()
 	}
 	if j.Status() == domain.StatusCompleted {
 		if sum, err := s.summary(r.Context(), j); err != nil {
@@ -125,7 +121,6 @@ func (s *Server) annotation(w http.ResponseWriter, r *http.Request, j *domain.Jo
 			d.SummaryError = "The summary of this job could not be read."
 		} else {
 			d.Summary = sum
-			d.Charts = summaryCharts(sum)
 		}
 		switch {
 		case dec.State != domain.DownloadAllowed:
@@ -139,6 +134,9 @@ func (s *Server) annotation(w http.ResponseWriter, r *http.Request, j *domain.Jo
 				d.TableNote = "The variant table could not be read."
 			}
 			d.Table = tv
+		}
+		if d.Summary != nil {
+			d.Charts = summaryCharts(d.Summary, d.Table != nil)
 		}
 	}
 	s.render(w, r, http.StatusOK, "annotation", view{Title: j.InputName(), Nav: "annotations", Data: d})
@@ -194,7 +192,15 @@ func (s *Server) table(r *http.Request, j *domain.Job) (*tableView, error) {
 		return nil, err
 	}
 	f, key, desc, page := tableQuery(r.URL.Query())
-	pg, err := ix.Query(r.Context(), vartable.Query{Filter: f, Sort: key, Desc: desc, Offset: (page - 1) * tablePageSize, Limit: tablePageSize})
+	q := vartable.Query{Filter: f, Sort: key, Desc: desc, Offset: (page - 1) * tablePageSize, Limit: tablePageSize}
+	pg, err := ix.Query(r.Context(), q)
+	if err == nil && len(pg.Variants) == 0 && pg.Total > 0 {
+		// A page past the end (an old link, a narrower filter) shows the
+		// last page rather than "Showing 0–0".
+		page = (pg.Total + tablePageSize - 1) / tablePageSize
+		q.Offset = (page - 1) * tablePageSize
+		pg, err = ix.Query(r.Context(), q)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +232,7 @@ func (s *Server) table(r *http.Request, j *domain.Job) (*tableView, error) {
 	if page < tv.Pages {
 		tv.NextURL = pageURL(page + 1)
 	}
-	tv.SubsetURL = "/annotations/" + url.PathEscape(string(j.ID())) + "/vartable.tsv?" + tv.withSort(key, desc).Encode()
+	tv.SubsetURL = "/annotations/" + url.PathEscape(string(j.ID())) + "/variants.tsv?" + tv.withSort(key, desc).Encode()
 	return tv, nil
 }
 
@@ -342,90 +348,4 @@ func (s *Server) subsetTSV(w http.ResponseWriter, r *http.Request, j *domain.Job
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "subset export failed", "job", j.ID(), "err", err)
 	}
-}
-
-// summaryCharts are the detail page's charts, rendered here as SVG.
-func summaryCharts(s *domain.Summary) []chart {
-	var out []chart
-	impact := orderedImpacts(s.ByImpact)
-	if len(impact) > 0 {
-		out = append(out, chart{"Impact", barChart("Variants by impact", impact, true)})
-	}
-	if c := domain.Sorted(s.ByConsequence); len(c) > 0 {
-		out = append(out, chart{"Consequences", barChart("Variants by consequence", firstCounted(c, 14), false)})
-	}
-	if c := domain.Sorted(s.ByClass); len(c) > 0 {
-		out = append(out, chart{"Variant classes", barChart("Variants by class", c, false)})
-	}
-	return out
-}
-
-func orderedImpacts(m map[string]int64) []domain.Counted {
-	var out []domain.Counted
-	for _, k := range []string{"HIGH", "MODERATE", "LOW", "MODIFIER"} {
-		if m[k] > 0 {
-			out = append(out, domain.Counted{Label: k, Count: m[k]})
-		}
-	}
-	for _, c := range domain.Sorted(m) {
-		switch c.Label {
-		case "HIGH", "MODERATE", "LOW", "MODIFIER":
-		default:
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func firstCounted(c []domain.Counted, n int) []domain.Counted {
-	if len(c) <= n {
-		return c
-	}
-	rest := domain.Counted{Label: "other"}
-	for _, x := range c[n-1:] {
-		rest.Count += x.Count
-	}
-	return append(c[:n-1:n-1], rest)
-}
-
-// barChart draws a horizontal bar chart. Every label and number is
-// escaped; the SVG has a title and role for screen readers, and each bar a
-// <title> with its exact count.
-func barChart(title string, data []domain.Counted, impactColours bool) template.HTML {
-	const (
-		width  = 520
-		labelW = 230
-		valueW = 70
-		barH   = 20
-		gap    = 6
-	)
-	var maxV int64 = 1
-	for _, d := range data {
-		maxV = max(maxV, d.Count)
-	}
-	height := len(data)*(barH+gap) + gap
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" role="img" aria-label="%s">`, width, height, template.HTMLEscapeString(title))
-	fmt.Fprintf(&b, `<title>%s</title>`, template.HTMLEscapeString(title))
-	for i, d := range data {
-		y := gap + i*(barH+gap)
-		w := int(math.Round(float64(width-labelW-valueW) * float64(d.Count) / float64(maxV)))
-		if d.Count > 0 && w < 2 {
-			w = 2
-		}
-		class := "bar"
-		if impactColours {
-			class += " bar-" + template.HTMLEscapeString(d.Label)
-		}
-		label := strings.ReplaceAll(d.Label, "_", " ")
-		if len(label) > 30 {
-			label = label[:29] + "…"
-		}
-		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`, labelW-8, y+barH-6, template.HTMLEscapeString(label))
-		fmt.Fprintf(&b, `<rect class="%s" x="%d" y="%d" width="%d" height="%d" rx="3"><title>%s: %d</title></rect>`,
-			class, labelW, y, w, barH, template.HTMLEscapeString(d.Label), d.Count)
-		fmt.Fprintf(&b, `<text class="val" x="%d" y="%d">%d</text>`, labelW+w+6, y+barH-6, d.Count)
-	}
-	b.WriteString(`</svg>`)
-	return template.HTML(b.String()) // built from escaped parts above
 }

@@ -106,7 +106,8 @@ type Options struct {
 	// InputPrefix is the jobs service's input key prefix (jobs.Config), so
 	// the page a presigned upload returns to can read the job from the key.
 	InputPrefix string
-	// Outbox, when set, enables the outbox page (local mode only).
+	// Outbox, when set, enables the outbox page (local mode only): the
+	// e-mails sent, newest first.
 	Outbox func() []OutboxEmail
 	// LocalBilling says upgrading needs no card (shown on the plan page).
 	LocalBilling bool
@@ -262,6 +263,7 @@ func (s *Server) routes() http.Handler {
 	r.HandleFunc("/annotations/{id}/input", s.signedIn(s.withJob(s.inputFile))).Methods(http.MethodGet)
 	r.HandleFunc("/annotations/{id}/download/{format}", s.signedIn(s.withJob(s.download))).Methods(http.MethodGet)
 	r.HandleFunc("/annotations/{id}/variants.tsv", s.signedIn(s.withJob(s.subsetTSV))).Methods(http.MethodGet)
+	r.HandleFunc("/annotations/{id}/charts/{chart}.svg", s.signedIn(s.withJob(s.chartSVG))).Methods(http.MethodGet)
 	r.HandleFunc("/annotations/{id}/cancel", s.form(s.signedIn(s.withJob(s.cancel)))).Methods(http.MethodPost)
 
 	r.HandleFunc("/subscribe", s.signedIn(s.subscribePage)).Methods(http.MethodGet)

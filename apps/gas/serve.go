@@ -31,7 +31,8 @@ import (
 )
 
 func init() {
-	commands["serve"] = command{"run the whole service locally: web app, annotators, archiver, restorer, notifier", runServe}
+	commands["serve"] = command{summary: "run the whole service locally: web app, annotators, archiver, restorer, notifier",
+		usage: "serve [flags]", about: "Open the printed URL and use the development sign-in. See docs/web.md.", run: runServe}
 }
 
 // serveConfig is `gas serve`'s command line.
@@ -60,23 +61,26 @@ func parseServe(args []string) (serveConfig, error) {
 	}
 	var c serveConfig
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
-	fs.StringVar(&c.BaseURL, "base-url", "", "external URL of the site for links and redirects (default http://ADDR)")
+	fs.StringVar(&c.BaseURL, "base-url", "", "external `URL` of the site for links and redirects (default http://ADDR)")
 	fs.DurationVar(&c.Window, "window", def.FreeWindow, "free download window before results are archived")
-	fs.StringVar(&c.Data, "data", filepath.Join(cache, "gas"), "directory holding the default synthetic annotation database and its known-variants VCF")
-	fs.StringVar(&c.DB, "db", "", "annotation database to use instead of the default synthetic one (see `gas db build`)")
-	fs.StringVar(&c.Known, "known", "", "known-variants VCF (bgzip+tabix) for rsIDs and allele frequencies (default: the one the database recorded; none turns it off)")
+	fs.StringVar(&c.Data, "data", filepath.Join(cache, "gas"), "`DIR` holding the default synthetic annotation database and its known-variants VCF")
+	fs.StringVar(&c.DB, "db", "", "annotation database `FILE` to use instead of the default synthetic one (built by gas db build)")
+	fs.StringVar(&c.Known, "known", "", "known-variants VCF `FILE` (bgzip+tabix) for rsIDs and allele frequencies (default: the one the database recorded; none turns it off)")
 	fs.IntVar(&c.Workers, "workers", 2*runtime.NumCPU(), "most jobs annotated at once (the pool's maximum)")
 	c.Pool.register(fs)
 	fs.DurationVar(&c.ExpeditedRestore, "expedited-restore", 20*time.Second, "how long an Expedited retrieval from the local archive takes")
 	fs.DurationVar(&c.StandardRestore, "standard-restore", 2*time.Minute, "how long a Standard retrieval from the local archive takes")
-	fs.StringVar(&c.OIDC.Issuer, "oidc-issuer", oidc.GlobusIssuer, "OpenID Connect issuer for sign-in")
-	fs.StringVar(&c.OIDC.ClientID, "oidc-client-id", os.Getenv("GAS_OIDC_CLIENT_ID"), "OIDC client id (enables Globus sign-in; env GAS_OIDC_CLIENT_ID)")
-	fs.StringVar(&c.OIDC.RedirectURL, "oidc-redirect", "", "OIDC redirect URL (default BASE-URL/auth/callback)")
+	fs.StringVar(&c.OIDC.Issuer, "oidc-issuer", oidc.GlobusIssuer, "OpenID Connect issuer `URL` for sign-in")
+	fs.StringVar(&c.OIDC.ClientID, "oidc-client-id", os.Getenv("GAS_OIDC_CLIENT_ID"), "OIDC client `ID` (enables Globus sign-in)")
+	fs.StringVar(&c.OIDC.RedirectURL, "oidc-redirect", "", "OIDC redirect `URL` (default BASE-URL/auth/callback)")
 	fs.BoolVar(&c.Quiet, "quiet", false, "log warnings and errors only")
+	showDefault(fs, "data", "the user cache directory's gas (~/.cache/gas)")
+	showDefault(fs, "workers", "2 × CPUs")
+	showDefault(fs, "oidc-client-id", "$GAS_OIDC_CLIENT_ID")
 	c.OIDC.ClientSecret = os.Getenv("GAS_OIDC_CLIENT_SECRET")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return c, fmt.Errorf("%w\nusage: gas serve [--addr 127.0.0.1:8080] [--window 5m] [--data DIR] [--db REF.gasdb] [--known KNOWN.vcf.gz]", err)
+		return c, err
 	}
 	if len(pos) > 0 {
 		return c, fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])

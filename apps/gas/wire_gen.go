@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+
 	"github.com/gasproject/gas/apps/internal/providers"
 )
 

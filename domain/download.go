@@ -38,9 +38,5 @@ func DecideDownload(j *Job, owner *User, p Policy) DownloadDecision {
 	case StorageRestoring:
 		return DownloadDecision{State: DownloadRestoring, Tier: j.RetrievalTier(), ExpectedBy: j.RestoreExpectedBy()}
 	}
-	d := DownloadDecision{State: DownloadAllowed}
-	if owner != nil && p.Archives(owner.Tier()) {
-		d.ArchiveAt = j.CompletedAt().Add(p.FreeWindow)
-	}
-	return d
+	return DownloadDecision{State: DownloadAllowed, ArchiveAt: j.ArchivesAt(owner)}
 }

@@ -116,6 +116,7 @@ type Job struct {
 	restoreBy   time.Time
 	reference   string
 	counts      Counts
+	archiveDue  time.Time
 	noticeUntil time.Time
 	notifiedAt  time.Time
 	version     int64
@@ -246,6 +247,24 @@ func (j *Job) NoticeHeldUntil() time.Time { return j.noticeUntil }
 
 // Counts are a completed job's headline numbers (zero before completion).
 func (j *Job) Counts() Counts { return j.counts }
+
+// ArchiveDue is when the job's hot results are to move to cold storage,
+// recorded at completion for a free owner (ScheduleArchive); zero when
+// they are kept. It is the one archive schedule: the archiver, the job
+// page, the e-mail and the plan page's promise all go by it (ArchivesAt).
+func (j *Job) ArchiveDue() time.Time { return j.archiveDue }
+
+// ArchivesAt is when j's results will be archived for owner as things
+// stand: its ArchiveDue while they are hot and the owner is free, zero
+// when they are kept (the owner is premium now — the archiver skips them
+// and forgets the schedule, KeepResults — or none was made: completed
+// while premium, or restored).
+func (j *Job) ArchivesAt(owner *User) time.Time {
+	if owner == nil || owner.Premium() || j.status != StatusCompleted || j.storage != StorageAvailable || j.archiveID != "" {
+		return time.Time{}
+	}
+	return j.archiveDue
+}
 
 // Version is the optimistic-concurrency version stores compare on update.
 func (j *Job) Version() int64 { return j.version }

@@ -37,9 +37,7 @@ func NewNotice(j *Job, owner *User, p Policy) Notice {
 		return n
 	}
 	n.Counts = j.Counts()
-	if p.Archives(owner.Tier()) {
-		n.ArchiveAt = j.CompletedAt().Add(p.FreeWindow)
-	}
+	n.ArchiveAt = j.ArchivesAt(owner)
 	return n
 }
 

@@ -28,6 +28,7 @@ type JobSnapshot struct {
 	RestoreBy     time.Time     `json:"restore_by,omitzero"`
 	Reference     string        `json:"reference,omitempty"`
 	Counts        Counts        `json:"counts,omitzero"`
+	ArchiveDue    time.Time     `json:"archive_due,omitzero"`
 	NoticeUntil   time.Time     `json:"notice_until,omitzero"`
 	NotifiedAt    time.Time     `json:"notified_at,omitzero"`
 	Version       int64         `json:"version"`
@@ -40,7 +41,7 @@ func (j *Job) Snapshot() JobSnapshot {
 		SubmittedAt: j.submittedAt, StartedAt: j.startedAt, CompletedAt: j.completedAt, LeaseUntil: j.leaseUntil,
 		Status: j.status, Attempts: j.attempts, FailureReason: j.failure, Results: j.results,
 		Storage: j.storage, ArchiveID: j.archiveID, RetrievalID: j.retrieval, RetrievalTier: j.tier,
-		RestoreBy: j.restoreBy, Reference: j.reference, Counts: j.counts, NoticeUntil: j.noticeUntil, NotifiedAt: j.notifiedAt,
+		RestoreBy: j.restoreBy, Reference: j.reference, Counts: j.counts, ArchiveDue: j.archiveDue, NoticeUntil: j.noticeUntil, NotifiedAt: j.notifiedAt,
 		Version: j.version,
 	}
 }
@@ -63,6 +64,9 @@ func JobFromSnapshot(s JobSnapshot) (*Job, error) {
 	if s.Storage == StorageRestoring && s.RetrievalID == "" {
 		return nil, fmt.Errorf("%w: job %s is restoring without a retrieval id", ErrInvalidJob, s.ID)
 	}
+	if !s.ArchiveDue.IsZero() && (s.Status != StatusCompleted || s.Storage != StorageAvailable) {
+		return nil, fmt.Errorf("%w: job %s is %s/%s but has an archive schedule", ErrInvalidJob, s.ID, s.Status, s.Storage)
+	}
 	if (!s.NotifiedAt.IsZero() || !s.NoticeUntil.IsZero()) && s.Status != StatusCompleted && s.Status != StatusFailed {
 		return nil, fmt.Errorf("%w: job %s is %s but has a notice", ErrInvalidJob, s.ID, s.Status)
 	}
@@ -71,7 +75,7 @@ func JobFromSnapshot(s JobSnapshot) (*Job, error) {
 		submittedAt: s.SubmittedAt.UTC(), startedAt: s.StartedAt.UTC(), completedAt: s.CompletedAt.UTC(),
 		leaseUntil: s.LeaseUntil.UTC(), status: s.Status, attempts: s.Attempts, failure: s.FailureReason,
 		results: s.Results, storage: s.Storage, archiveID: s.ArchiveID, retrieval: s.RetrievalID,
-		tier: s.RetrievalTier, restoreBy: s.RestoreBy.UTC(), reference: s.Reference, counts: s.Counts,
+		tier: s.RetrievalTier, restoreBy: s.RestoreBy.UTC(), reference: s.Reference, counts: s.Counts, archiveDue: s.ArchiveDue.UTC(),
 		noticeUntil: s.NoticeUntil.UTC(), notifiedAt: s.NotifiedAt.UTC(), version: s.Version,
 	}, nil
 }

@@ -363,6 +363,11 @@ func (h *harness) complete(id domain.JobID) *domain.Job {
 	out, err := ann.Annotate(ctx, j.InputKey(), jobs.ResultKeys("results/", j.Owner(), id, "g1"))
 	must(h.t, err)
 	must(h.t, j.Complete(h.clock.Now(), out.Keys, "synthetic-test-ref", out.Summary.Counts()))
+	owner, err := h.users.Get(ctx, j.Owner())
+	must(h.t, err)
+	if !owner.Premium() { // as the runner does: a free owner's result is archived after the window
+		must(h.t, j.ScheduleArchive(j.CompletedAt().Add(h.jobs.Policy().FreeWindow)))
+	}
 	j, err = h.store.Update(ctx, j)
 	must(h.t, err)
 	return j

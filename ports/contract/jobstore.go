@@ -39,6 +39,8 @@ func jobIn(t *testing.T, id domain.JobID, owner domain.UserID, at time.Time, sta
 	must(t, j.Claim(at.Add(time.Second), time.Minute, 3))
 	must(t, j.Complete(at.Add(2*time.Second), domain.ResultKeys{VCF: "results/" + string(id) + ".vcf", Index: "i", Summary: "s", Log: "l"}, "GRCh38-test", contractCounts))
 	if state == domain.StorageAvailable {
+		// A free owner's result: its archive schedule is kept with it.
+		must(t, j.ScheduleArchive(at.Add(5*time.Minute)))
 		return j
 	}
 	must(t, j.Archived("archive/"+string(id)))

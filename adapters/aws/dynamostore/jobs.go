@@ -46,7 +46,7 @@ const (
 	aRetrievalID, aRetrievalTier, aRestoreBy    = "retrieval_id", "retrieval_tier", "restore_by"
 	aReference, aOrdering                       = "reference", "ordering"
 	aNoticeUntil, aNotifiedAt                   = "notice_until", "notified_at"
-	aCounts                                     = "counts"
+	aCounts, aArchiveDue                        = "counts", "archive_due"
 )
 
 // DefaultPageSize is the page length ListByUser uses when asked for 0 or
@@ -393,6 +393,7 @@ func jobItem(s domain.JobSnapshot) map[string]types.AttributeValue {
 	}
 	it.t(aNoticeUntil, s.NoticeUntil)
 	it.t(aNotifiedAt, s.NotifiedAt)
+	it.t(aArchiveDue, s.ArchiveDue)
 	return it
 }
 
@@ -456,7 +457,7 @@ func jobFromItem(it map[string]types.AttributeValue) (*domain.Job, error) {
 		Storage: domain.Storage(r.s(aStorage)), ArchiveID: r.s(aArchiveID), RetrievalID: r.s(aRetrievalID),
 		RetrievalTier: domain.RetrievalTier(r.s(aRetrievalTier)), RestoreBy: r.t(aRestoreBy),
 		Reference: r.s(aReference), Version: r.n(aVersion),
-		NoticeUntil: r.t(aNoticeUntil), NotifiedAt: r.t(aNotifiedAt),
+		NoticeUntil: r.t(aNoticeUntil), NotifiedAt: r.t(aNotifiedAt), ArchiveDue: r.t(aArchiveDue),
 	}
 	if c := r.s(aCounts); c != "" && r.err == nil {
 		if err := json.Unmarshal([]byte(c), &s.Counts); err != nil {

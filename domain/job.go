@@ -99,6 +99,7 @@ type Job struct {
 	id          JobID
 	owner       UserID
 	inputName   string
+	name        string
 	inputKey    string
 	inputSize   int64
 	submittedAt time.Time
@@ -185,6 +186,15 @@ func (j *Job) Owner() UserID { return j.owner }
 
 // InputName is the file name the user uploaded, shown back to them.
 func (j *Job) InputName() string { return j.inputName }
+
+// Name is what the owner calls the job: the name they gave it (Rename),
+// or its input's file name.
+func (j *Job) Name() string {
+	if j.name != "" {
+		return j.name
+	}
+	return j.inputName
+}
 
 // InputKey is where the uploaded VCF is stored.
 func (j *Job) InputKey() string { return j.inputKey }

@@ -11,6 +11,7 @@ type JobSnapshot struct {
 	ID            JobID         `json:"id"`
 	Owner         UserID        `json:"owner"`
 	InputName     string        `json:"input_name"`
+	Name          string        `json:"name,omitempty"`
 	InputKey      string        `json:"input_key"`
 	InputSize     int64         `json:"input_size"`
 	SubmittedAt   time.Time     `json:"submitted_at"`
@@ -37,7 +38,7 @@ type JobSnapshot struct {
 // Snapshot exports the job's state for persistence.
 func (j *Job) Snapshot() JobSnapshot {
 	return JobSnapshot{
-		ID: j.id, Owner: j.owner, InputName: j.inputName, InputKey: j.inputKey, InputSize: j.inputSize,
+		ID: j.id, Owner: j.owner, InputName: j.inputName, Name: j.name, InputKey: j.inputKey, InputSize: j.inputSize,
 		SubmittedAt: j.submittedAt, StartedAt: j.startedAt, CompletedAt: j.completedAt, LeaseUntil: j.leaseUntil,
 		Status: j.status, Attempts: j.attempts, FailureReason: j.failure, Results: j.results,
 		Storage: j.storage, ArchiveID: j.archiveID, RetrievalID: j.retrieval, RetrievalTier: j.tier,
@@ -71,7 +72,7 @@ func JobFromSnapshot(s JobSnapshot) (*Job, error) {
 		return nil, fmt.Errorf("%w: job %s is %s but has a notice", ErrInvalidJob, s.ID, s.Status)
 	}
 	return &Job{
-		id: s.ID, owner: s.Owner, inputName: s.InputName, inputKey: s.InputKey, inputSize: s.InputSize,
+		id: s.ID, owner: s.Owner, inputName: s.InputName, name: s.Name, inputKey: s.InputKey, inputSize: s.InputSize,
 		submittedAt: s.SubmittedAt.UTC(), startedAt: s.StartedAt.UTC(), completedAt: s.CompletedAt.UTC(),
 		leaseUntil: s.LeaseUntil.UTC(), status: s.Status, attempts: s.Attempts, failure: s.FailureReason,
 		results: s.Results, storage: s.Storage, archiveID: s.ArchiveID, retrieval: s.RetrievalID,

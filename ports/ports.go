@@ -61,6 +61,10 @@ type JobStore interface {
 	// ListByStorage returns a user's completed jobs in a storage state (the
 	// thawer lists ARCHIVED ones).
 	ListByStorage(ctx context.Context, user domain.UserID, state domain.Storage) ([]*domain.Job, error)
+	// Delete removes a job if the stored version still equals version
+	// (its owner deleted it, after its objects): ErrConflict if the job
+	// changed meanwhile, ErrNotFound if it is gone already.
+	Delete(ctx context.Context, id domain.JobID, version int64) error
 }
 
 // UserStore persists profiles. Like JobStore, every change after creation is

@@ -29,6 +29,8 @@ func (s *Server) apiRoutes(r *mux.Router) {
 	r.HandleFunc("/jobs", s.api(s.apiSubmit)).Methods(http.MethodPost)
 	r.HandleFunc("/jobs", s.api(s.apiList)).Methods(http.MethodGet)
 	r.HandleFunc("/jobs/{id}", s.api(s.apiJob(s.apiGet))).Methods(http.MethodGet)
+	r.HandleFunc("/jobs/{id}", s.api(s.apiJob(s.apiDelete))).Methods(http.MethodDelete)
+	r.HandleFunc("/jobs/{id}", s.api(s.apiJob(s.apiRename))).Methods(http.MethodPatch)
 	r.HandleFunc("/jobs/{id}/result", s.api(s.apiJob(s.apiResult))).Methods(http.MethodGet)
 	r.HandleFunc("/jobs/{id}/summary", s.api(s.apiJob(s.apiSummary))).Methods(http.MethodGet)
 	r.HandleFunc("/jobs/{id}/log", s.api(s.apiJob(s.apiLog))).Methods(http.MethodGet)
@@ -94,6 +96,7 @@ type downloadJSON struct {
 
 type jobJSON struct {
 	ID            domain.JobID      `json:"id"`
+	Name          string            `json:"name"`
 	InputName     string            `json:"input_name"`
 	InputSize     int64             `json:"input_size"`
 	Status        domain.Status     `json:"status"`
@@ -103,6 +106,7 @@ type jobJSON struct {
 	CompletedAt   *time.Time        `json:"completed_at,omitempty"`
 	FailureReason string            `json:"failure_reason,omitempty"`
 	Reference     string            `json:"reference,omitempty"`
+	Counts        *domain.Counts    `json:"counts,omitempty"`
 	Download      downloadJSON      `json:"download"`
 	Links         map[string]string `json:"links"`
 }
@@ -116,7 +120,7 @@ func timePtr(t time.Time) *time.Time {
 
 func jobToJSON(j *domain.Job, d domain.DownloadDecision) jobJSON {
 	base := "/api/v1/jobs/" + string(j.ID())
-	out := jobJSON{ID: j.ID(), InputName: j.InputName(), InputSize: j.InputSize(), Status: j.Status(), Storage: j.Storage(),
+	out := jobJSON{ID: j.ID(), Name: j.Name(), InputName: j.InputName(), InputSize: j.InputSize(), Status: j.Status(), Storage: j.Storage(),
 		SubmittedAt: j.SubmittedAt(), StartedAt: timePtr(j.StartedAt()), CompletedAt: timePtr(j.CompletedAt()),
 		Reference: j.Reference(),
 		Download:  downloadJSON{State: d.State, Tier: d.Tier, ExpectedBy: timePtr(d.ExpectedBy), ArchiveAt: timePtr(d.ArchiveAt)},
@@ -125,6 +129,8 @@ func jobToJSON(j *domain.Job, d domain.DownloadDecision) jobJSON {
 		out.FailureReason = failureText(j)
 	}
 	if j.Status() == domain.StatusCompleted {
+		c := j.Counts()
+		out.Counts = &c
 		out.Links["result"], out.Links["summary"], out.Links["log"] = base+"/result", base+"/summary", base+"/log"
 	}
 	return out
@@ -185,7 +191,15 @@ func (s *Server) apiList(w http.ResponseWriter, r *http.Request, u *domain.User)
 		}
 		limit = n
 	}
-	js, next, err := s.d.Jobs.List(r.Context(), u.ID(), r.URL.Query().Get("cursor"), limit)
+	_, f := parseListSearch(r.URL.Query())
+	var js []*domain.Job
+	var next string
+	var err error
+	if f.Any() {
+		js, next, err = s.d.Jobs.List(r.Context(), u.ID(), r.URL.Query().Get("cursor"), limit)
+	} else {
+		js, next, err = s.d.Manage.Search(r.Context(), u.ID(), f, r.URL.Query().Get("cursor"), limit)
+	}
 	if err != nil {
 		apiError(w, http.StatusBadRequest, "bad cursor or limit")
 		return

@@ -71,6 +71,8 @@ type harness struct {
 	srv      *web.Server
 	ts       *httptest.Server
 	jobs     *jobs.Service
+	manage   *jobs.Manager
+	archive  *memory.Archive
 	accounts *accounts.Service
 	store    *memory.JobStore
 	users    *memory.UserStore
@@ -109,7 +111,11 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 		jobs.Config{Policy: pol, InputPrefix: "inputs/", ResultPrefix: "results/"})
 	must(t, err)
 	h.accounts = accounts.NewService(h.users, memory.NewFreeBilling(), thawTopic, clock)
-	deps := web.Deps{Jobs: h.jobs, Accounts: h.accounts, Objects: h.objects, Tokens: h.tokens, Clock: clock,
+	h.archive, err = memory.NewArchive(clock)
+	must(t, err)
+	h.manage, err = jobs.NewManager(h.store, h.objects, h.archive, nil)
+	must(t, err)
+	deps := web.Deps{Jobs: h.jobs, Manage: h.manage, Accounts: h.accounts, Objects: h.objects, Tokens: h.tokens, Clock: clock,
 		Ready: func(context.Context) error { return h.ready }}
 	o := web.Options{
 		SessionKey: bytes.Repeat([]byte("k"), 32), DevSignIn: true, StreamUploads: true, LocalBilling: true,

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html"
-	"html/template"
 	"io"
 	"net/http"
 	"net/url"
@@ -34,56 +32,6 @@ func (s *Server) withJob(h func(w http.ResponseWriter, r *http.Request, j *domai
 		}
 		h(w, r, j)
 	}
-}
-
-type listData struct {
-	Jobs  []*domain.Job
-	Rows  template.HTML
-	Next  string
-	First bool
-}
-
-// jobRows renders the list's table rows in Go: the list is the hottest page
-// (a user with thousands of jobs reloads it), and per-field template
-// reflection was two thirds of its cost. Every value is HTML-escaped here.
-func jobRows(js []*domain.Job) template.HTML {
-	var b strings.Builder
-	b.Grow(len(js) * 400)
-	for _, j := range js {
-		id := html.EscapeString(string(j.ID()))
-		if j.Status().Terminal() && j.Storage() != domain.StorageRestoring {
-			b.WriteString("  <tr>\n")
-		} else {
-			b.WriteString(`  <tr data-job="` + id + "\">\n")
-		}
-		b.WriteString("    <td>" + j.SubmittedAt().UTC().Format("2006-01-02 15:04:05 UTC") + "</td>\n")
-		b.WriteString(`    <td><a href="/annotations/` + id + `">` + html.EscapeString(j.InputName()) + "</a></td>\n")
-		b.WriteString(`    <td><span class="badge badge-` + badgeClass(j) + `" data-status>` + statusText(j) + "</span></td>\n")
-		if ref := j.Reference(); ref != "" {
-			b.WriteString("    <td>" + html.EscapeString(ref) + "</td>\n")
-		} else {
-			b.WriteString("    <td><span class=\"muted\">—</span></td>\n")
-		}
-		b.WriteString("  </tr>\n")
-	}
-	return template.HTML(b.String()) // every dynamic part escaped above
-}
-
-// annotations lists the user's jobs newest first, a page at a time.
-func (s *Server) annotations(w http.ResponseWriter, r *http.Request) {
-	u := currentUser(r)
-	cursor := r.URL.Query().Get("cursor")
-	js, next, err := s.d.Jobs.List(r.Context(), u.ID(), cursor, s.o.PageSize)
-	if err != nil {
-		if cursor != "" {
-			s.errorPage(w, r, http.StatusBadRequest, "Bad page link", "This page link is not valid. Start from the newest jobs.")
-			return
-		}
-		s.serverError(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "annotations", view{Title: "Annotations", Nav: "annotations",
-		Data: listData{Jobs: js, Rows: jobRows(js), Next: next, First: cursor != ""}})
 }
 
 // jobStatus is the live-update JSON for one job.

@@ -62,17 +62,7 @@ var funcs = template.FuncMap{
 
 // statusText is the badge label: a completed job's storage state matters
 // more to the user than "COMPLETED" once it is archived or restoring.
-func statusText(j *domain.Job) string {
-	if j.Status() == domain.StatusCompleted {
-		switch j.Storage() {
-		case domain.StorageArchived:
-			return "ARCHIVED"
-		case domain.StorageRestoring:
-			return "RESTORING"
-		}
-	}
-	return string(j.Status())
-}
+func statusText(j *domain.Job) string { return j.State() }
 
 func badgeClass(j *domain.Job) string { return strings.ToLower(statusText(j)) }
 

@@ -97,6 +97,7 @@ type detailData struct {
 	Failure      string
 	FailureHint  string
 	Window       string
+	Deletable    bool
 }
 
 // annotation is the job page: times, downloads or why not, charts, top
@@ -108,7 +109,7 @@ func (s *Server) annotation(w http.ResponseWriter, r *http.Request, j *domain.Jo
 		s.jobError(w, r, err)
 		return
 	}
-	d := detailData{Job: j, Decision: dec, Window: humanDuration(s.d.Jobs.Policy().FreeWindow)}
+	d := detailData{Job: j, Decision: dec, Window: humanDuration(s.d.Jobs.Policy().FreeWindow), Deletable: j.Deletable() == nil}
 	if j.Status() == domain.StatusFailed {
 		d.Failure, d.FailureHint = failureText(j), failureHint(j)
 		// The failure is the news: a green "uploaded" banner left by the
@@ -139,7 +140,7 @@ func (s *Server) annotation(w http.ResponseWriter, r *http.Request, j *domain.Jo
 			d.Charts = summaryCharts(d.Summary, d.Table != nil)
 		}
 	}
-	s.render(w, r, http.StatusOK, "annotation", view{Title: j.InputName(), Nav: "annotations", Data: d})
+	s.render(w, r, http.StatusOK, "annotation", view{Title: j.Name(), Nav: "annotations", Data: d})
 }
 
 func (s *Server) summary(ctx context.Context, j *domain.Job) (*domain.Summary, error) {

@@ -47,6 +47,13 @@ type Jobs interface {
 	Policy() domain.Policy
 }
 
+// Manage is the owner's housekeeping of their jobs (domain/jobs.Manager).
+type Manage interface {
+	Delete(ctx context.Context, user domain.UserID, id domain.JobID) error
+	Rename(ctx context.Context, user domain.UserID, id domain.JobID, name string) (*domain.Job, error)
+	Search(ctx context.Context, user domain.UserID, f domain.JobFilter, cursor string, limit int) ([]*domain.Job, string, error)
+}
+
 // Accounts is the part of the accounts service (domain/accounts) the web
 // layer drives.
 type Accounts interface {
@@ -74,6 +81,7 @@ func (s Sample) Size() int64 { return int64(len(s.Data)) }
 // Deps are the services and ports the handlers use.
 type Deps struct {
 	Jobs     Jobs
+	Manage   Manage
 	Accounts Accounts
 	// Objects reads results: summary, log, index ranges, VCF and inputs.
 	Objects ports.ObjectStore
@@ -150,8 +158,8 @@ var ErrConfig = errors.New("invalid web configuration")
 // New builds the application. It fails on missing dependencies or a short
 // session key rather than serving an insecure or broken site.
 func New(d Deps, o Options) (*Server, error) {
-	if d.Jobs == nil || d.Accounts == nil || d.Objects == nil || d.Tokens == nil || d.Clock == nil {
-		return nil, fmt.Errorf("%w: jobs, accounts, objects, tokens and clock are required", ErrConfig)
+	if d.Jobs == nil || d.Manage == nil || d.Accounts == nil || d.Objects == nil || d.Tokens == nil || d.Clock == nil {
+		return nil, fmt.Errorf("%w: jobs, manage, accounts, objects, tokens and clock are required", ErrConfig)
 	}
 	if len(o.SessionKey) < 32 {
 		return nil, fmt.Errorf("%w: session key must be at least 32 bytes", ErrConfig)
@@ -265,6 +273,8 @@ func (s *Server) routes() http.Handler {
 	r.HandleFunc("/annotations/{id}/variants.tsv", s.signedIn(s.withJob(s.subsetTSV))).Methods(http.MethodGet)
 	r.HandleFunc("/annotations/{id}/charts/{chart}.svg", s.signedIn(s.withJob(s.chartSVG))).Methods(http.MethodGet)
 	r.HandleFunc("/annotations/{id}/cancel", s.form(s.signedIn(s.withJob(s.cancel)))).Methods(http.MethodPost)
+	r.HandleFunc("/annotations/{id}/delete", s.form(s.signedIn(s.withJob(s.deleteJob)))).Methods(http.MethodPost)
+	r.HandleFunc("/annotations/{id}/rename", s.form(s.signedIn(s.withJob(s.renameJob)))).Methods(http.MethodPost)
 
 	r.HandleFunc("/subscribe", s.signedIn(s.subscribePage)).Methods(http.MethodGet)
 	r.HandleFunc("/subscribe", s.form(s.signedIn(s.upgrade))).Methods(http.MethodPost)

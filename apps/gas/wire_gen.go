@@ -8,7 +8,6 @@ package main
 
 import (
 	"context"
-
 	"github.com/gasproject/gas/apps/internal/providers"
 )
 
@@ -42,32 +41,49 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 		cleanup()
 		return nil, nil, err
 	}
-	billing := providers.MemoryBilling()
-	accountsService := providers.AccountsService(userStore, billing, bus, clock, settings)
-	tokenStore := providers.MemoryTokens()
-	identityProvider, err := localIdentity(ctx, cfg, settings)
+	memoryOptions := localMemoryOptions(cfg)
+	archive, cleanup2, err := providers.MemoryArchive(clock, bus, memoryOptions, settings)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
-	outbox, err := providers.MemoryOutbox(clock)
-	if err != nil {
-		cleanup()
-		return nil, nil, err
-	}
-	mainLocalRef, cleanup2, err := localReference(ctx, cfg)
-	if err != nil {
-		cleanup()
-		return nil, nil, err
-	}
-	options, err := localWebOptions(objectStore, outbox, mainLocalRef, runtime, settings)
+	manager, err := providers.JobManager(countedJobStore, objectStore, archive, settings)
 	if err != nil {
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
-	server, err := providers.WebServer(runtime, service, accountsService, objectStore, tokenStore, clock, identityProvider, countedJobStore, bus, options)
+	billing := providers.MemoryBilling()
+	accountsService := providers.AccountsService(userStore, billing, bus, clock, settings)
+	tokenStore := providers.MemoryTokens()
+	identityProvider, err := localIdentity(ctx, cfg, settings)
 	if err != nil {
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	outbox, err := providers.MemoryOutbox(clock)
+	if err != nil {
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	mainLocalRef, cleanup3, err := localReference(ctx, cfg)
+	if err != nil {
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	options, err := localWebOptions(objectStore, outbox, mainLocalRef, runtime, settings)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	server, err := providers.WebServer(runtime, service, manager, accountsService, objectStore, tokenStore, clock, identityProvider, countedJobStore, bus, options)
+	if err != nil {
+		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
@@ -76,19 +92,14 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 	engine := localAnnotator(runtime, mainLocalRef)
 	annotator, err := providers.ResultsAnnotator(objectStore, engine)
 	if err != nil {
+		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	runnerGroup, err := providers.RunnerWorkers(runtime, config, bus, countedJobStore, userStore, objectStore, annotator, clock)
 	if err != nil {
-		cleanup2()
-		cleanup()
-		return nil, nil, err
-	}
-	memoryOptions := localMemoryOptions(cfg)
-	archive, cleanup3, err := providers.MemoryArchive(clock, bus, memoryOptions, settings)
-	if err != nil {
+		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err

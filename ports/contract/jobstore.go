@@ -39,8 +39,10 @@ func jobIn(t *testing.T, id domain.JobID, owner domain.UserID, at time.Time, sta
 	must(t, j.Claim(at.Add(time.Second), time.Minute, 3))
 	must(t, j.Complete(at.Add(2*time.Second), domain.ResultKeys{VCF: "results/" + string(id) + ".vcf", Index: "i", Summary: "s", Log: "l"}, "GRCh38-test", contractCounts))
 	if state == domain.StorageAvailable {
-		// A free owner's result: its archive schedule is kept with it.
+		// A free owner's result: its archive schedule is kept with it, and
+		// the name its owner gave it.
 		must(t, j.ScheduleArchive(at.Add(5*time.Minute)))
+		must(t, j.Rename("exome of patient 7 — ünïcode"))
 		return j
 	}
 	must(t, j.Archived("archive/"+string(id)))
@@ -437,6 +439,7 @@ func TestJobStore(t *testing.T, newStore func(t *testing.T) ports.JobStore) {
 			t.Fatalf("unknown user: %v %v", none, err)
 		}
 	})
+	testDelete(t, newStore)
 }
 
 // listAll pages through a user's jobs and returns the ids in order and the

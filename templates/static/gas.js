@@ -63,6 +63,13 @@
     setTimeout(poll, 2000);
   }
 
+  // Forms that cannot be undone ask first.
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-confirm]"), function (f) {
+    f.addEventListener("submit", function (e) {
+      if (!window.confirm(f.getAttribute("data-confirm"))) { e.preventDefault(); }
+    });
+  });
+
   // humanBytes is domain.HumanBytes: binary units labelled KiB/MiB/GiB,
   // the exact count below 1 KiB, and a size that is not a whole number of
   // units never printed as one (150 KiB + 50 bytes is "150.05 KiB").

@@ -46,7 +46,7 @@ const (
 	aRetrievalID, aRetrievalTier, aRestoreBy    = "retrieval_id", "retrieval_tier", "restore_by"
 	aReference, aOrdering                       = "reference", "ordering"
 	aNoticeUntil, aNotifiedAt                   = "notice_until", "notified_at"
-	aCounts, aArchiveDue                        = "counts", "archive_due"
+	aCounts, aArchiveDue, aName                 = "counts", "archive_due", "name"
 )
 
 // DefaultPageSize is the page length ListByUser uses when asked for 0 or
@@ -100,6 +100,7 @@ func JobsTableSpec(name string) *dynamodb.CreateTableInput {
 
 // API is the part of the DynamoDB client the stores use.
 type API interface {
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
@@ -394,6 +395,7 @@ func jobItem(s domain.JobSnapshot) map[string]types.AttributeValue {
 	it.t(aNoticeUntil, s.NoticeUntil)
 	it.t(aNotifiedAt, s.NotifiedAt)
 	it.t(aArchiveDue, s.ArchiveDue)
+	it.s(aName, s.Name)
 	return it
 }
 
@@ -458,6 +460,7 @@ func jobFromItem(it map[string]types.AttributeValue) (*domain.Job, error) {
 		RetrievalTier: domain.RetrievalTier(r.s(aRetrievalTier)), RestoreBy: r.t(aRestoreBy),
 		Reference: r.s(aReference), Version: r.n(aVersion),
 		NoticeUntil: r.t(aNoticeUntil), NotifiedAt: r.t(aNotifiedAt), ArchiveDue: r.t(aArchiveDue),
+		Name: r.s(aName),
 	}
 	if c := r.s(aCounts); c != "" && r.err == nil {
 		if err := json.Unmarshal([]byte(c), &s.Counts); err != nil {

@@ -50,7 +50,7 @@ func Composer(s Settings) (ports.Composer, error) { return email.NewComposer(s.B
 // WebServicesSet provides the use-case services the web application
 // drives, from ports, the *message.Bus and Settings; ArchivalService is the
 // archive-side workers'. Every app (local mode, AWS roles) builds them so.
-var WebServicesSet = wire.NewSet(JobsService, AccountsService)
+var WebServicesSet = wire.NewSet(JobsService, JobManager, AccountsService)
 
 // JobsService is the job use cases; requests go to the job-requests topic.
 func JobsService(store ports.JobStore, users ports.UserStore, objects ports.ObjectStore, bus *message.Bus,
@@ -59,6 +59,12 @@ func JobsService(store ports.JobStore, users ports.UserStore, objects ports.Obje
 	return jobs.NewService(store, users, objects, bus.Topic(message.TopicJobRequests), clock, ids, jobs.Config{
 		Policy: s.Policy, InputPrefix: s.InputPrefix, ResultPrefix: s.ResultPrefix, Logger: s.Logger,
 	})
+}
+
+// JobManager is the owners' housekeeping of their jobs (delete with every
+// object, cold copies included; rename; search).
+func JobManager(store ports.JobStore, objects ports.ObjectStore, archive ports.Archive, s Settings) (*jobs.Manager, error) {
+	return jobs.NewManager(store, objects, archive, s.withDefaults().Logger)
 }
 
 // AccountsService is the profile and plan use cases; upgrades publish to

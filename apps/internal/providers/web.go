@@ -19,12 +19,12 @@ var WebSet = wire.NewSet(WebServicesSet, WebServer)
 // WebServer is the web application. It is ready while the jobs table and
 // the annotate queue answer, and reports that queue's backlog (what users
 // wait on) in /metrics.
-func WebServer(rt *role.Runtime, js *jobs.Service, acc *accounts.Service, objects ports.ObjectStore, tokens ports.TokenStore,
+func WebServer(rt *role.Runtime, js *jobs.Service, jm *jobs.Manager, acc *accounts.Service, objects ports.ObjectStore, tokens ports.TokenStore,
 	clock ports.Clock, idp ports.IdentityProvider, store ports.JobStore, bus *message.Bus, o web.Options) (*web.Server, error) {
 	annotate := bus.Queue(message.QueueAnnotate)
 	rt.Metrics.WatchQueue(message.QueueAnnotate, annotate)
 	return web.New(web.Deps{
-		Jobs: js, Accounts: acc, Objects: objects, Tokens: tokens, Clock: clock, Identity: idp,
+		Jobs: js, Manage: jm, Accounts: acc, Objects: objects, Tokens: tokens, Clock: clock, Identity: idp,
 		Metrics: rt.Metrics,
 		Ready:   rt.Ready(jobsReachable(store), queuesReachable(annotate)),
 	}, o)

@@ -206,9 +206,9 @@ const bootstrapOnly Name = "gas aws bootstrap"
 // awsRoles says which roles read each AWS variable; variables not listed
 // are read by every role.
 var awsRoles = map[string][]Name{
-	"GAS_ARCHIVE_BUCKET":       {Archiver, Thawer, Restorer},
-	"GAS_GLACIER_VAULT":        {Archiver, Thawer, Restorer},
-	"GAS_COLD_STORAGE":         {Archiver, Thawer, Restorer},
+	"GAS_ARCHIVE_BUCKET":       {Web, Archiver, Thawer, Restorer}, // web: deleting a job deletes its cold copy
+	"GAS_GLACIER_VAULT":        {Web, Archiver, Thawer, Restorer},
+	"GAS_COLD_STORAGE":         {Web, Archiver, Thawer, Restorer},
 	"GAS_TOKENS_TABLE":         {Web},
 	"GAS_MAILER":               {Notifier},
 	"GAS_MAIL_FROM":            {Notifier},

@@ -27,6 +27,7 @@ type JobSnapshot struct {
 	RetrievalTier RetrievalTier `json:"retrieval_tier,omitempty"`
 	RestoreBy     time.Time     `json:"restore_by,omitzero"`
 	Reference     string        `json:"reference,omitempty"`
+	Options       JobOptions    `json:"options,omitzero"`
 	Counts        Counts        `json:"counts,omitzero"`
 	NoticeUntil   time.Time     `json:"notice_until,omitzero"`
 	NotifiedAt    time.Time     `json:"notified_at,omitzero"`
@@ -40,7 +41,7 @@ func (j *Job) Snapshot() JobSnapshot {
 		SubmittedAt: j.submittedAt, StartedAt: j.startedAt, CompletedAt: j.completedAt, LeaseUntil: j.leaseUntil,
 		Status: j.status, Attempts: j.attempts, FailureReason: j.failure, Results: j.results,
 		Storage: j.storage, ArchiveID: j.archiveID, RetrievalID: j.retrieval, RetrievalTier: j.tier,
-		RestoreBy: j.restoreBy, Reference: j.reference, Counts: j.counts, NoticeUntil: j.noticeUntil, NotifiedAt: j.notifiedAt,
+		RestoreBy: j.restoreBy, Reference: j.reference, Options: j.options, Counts: j.counts, NoticeUntil: j.noticeUntil, NotifiedAt: j.notifiedAt,
 		Version: j.version,
 	}
 }
@@ -71,7 +72,7 @@ func JobFromSnapshot(s JobSnapshot) (*Job, error) {
 		submittedAt: s.SubmittedAt.UTC(), startedAt: s.StartedAt.UTC(), completedAt: s.CompletedAt.UTC(),
 		leaseUntil: s.LeaseUntil.UTC(), status: s.Status, attempts: s.Attempts, failure: s.FailureReason,
 		results: s.Results, storage: s.Storage, archiveID: s.ArchiveID, retrieval: s.RetrievalID,
-		tier: s.RetrievalTier, restoreBy: s.RestoreBy.UTC(), reference: s.Reference, counts: s.Counts,
+		tier: s.RetrievalTier, restoreBy: s.RestoreBy.UTC(), reference: s.Reference, options: s.Options, counts: s.Counts,
 		noticeUntil: s.NoticeUntil.UTC(), notifiedAt: s.NotifiedAt.UTC(), version: s.Version,
 	}, nil
 }

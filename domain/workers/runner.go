@@ -200,7 +200,7 @@ func (r *Runner) run(ctx context.Context, claimed *domain.Job) error {
 		return r.fail(ctx, l, keys, err)
 	}
 	done, err := l.write(ctx, func(j *domain.Job) error {
-		return j.Complete(r.p.Clock.Now(), out.Keys, r.p.Annotator.Reference(), out.Summary.Counts())
+		return j.Complete(r.p.Clock.Now(), out.Keys, out.Reference, out.Summary.Counts())
 	})
 	if errors.Is(err, errLostLease) {
 		return r.lost(bg, claimed.ID(), keys)
@@ -290,7 +290,7 @@ func (r *Runner) discard(ctx context.Context, keys domain.ResultKeys) {
 // produce has the annotator store the job's results under keys. A missing
 // input is the user's to fix (it was deleted or never fully uploaded).
 func (r *Runner) produce(ctx context.Context, j *domain.Job, keys domain.ResultKeys) (ports.Annotated, error) {
-	out, err := r.p.Annotator.Annotate(ctx, j.InputKey(), keys)
+	out, err := r.p.Annotator.Annotate(ctx, ports.AnnotationRequest{Input: j.InputKey(), Keys: keys, Options: j.Options()})
 	switch {
 	case errors.Is(err, ports.ErrNotFound):
 		return out, fmt.Errorf("%w: %s", ports.ErrBadInput, reasonMissing)

@@ -47,6 +47,7 @@ const (
 	aReference, aOrdering                       = "reference", "ordering"
 	aNoticeUntil, aNotifiedAt                   = "notice_until", "notified_at"
 	aCounts                                     = "counts"
+	aOptions                                    = "options"
 )
 
 // DefaultPageSize is the page length ListByUser uses when asked for 0 or
@@ -391,6 +392,10 @@ func jobItem(s domain.JobSnapshot) map[string]types.AttributeValue {
 		b, _ := json.Marshal(s.Counts) // numbers and strings only: cannot fail
 		it.s(aCounts, string(b))
 	}
+	if s.Options != (domain.JobOptions{}) {
+		b, _ := json.Marshal(s.Options) // plain data: cannot fail
+		it.s(aOptions, string(b))
+	}
 	it.t(aNoticeUntil, s.NoticeUntil)
 	it.t(aNotifiedAt, s.NotifiedAt)
 	return it
@@ -461,6 +466,11 @@ func jobFromItem(it map[string]types.AttributeValue) (*domain.Job, error) {
 	if c := r.s(aCounts); c != "" && r.err == nil {
 		if err := json.Unmarshal([]byte(c), &s.Counts); err != nil {
 			r.err = fmt.Errorf("attribute %s: %w", aCounts, err)
+		}
+	}
+	if o := r.s(aOptions); o != "" && r.err == nil {
+		if err := json.Unmarshal([]byte(o), &s.Options); err != nil {
+			r.err = fmt.Errorf("attribute %s: %w", aOptions, err)
 		}
 	}
 	if r.err != nil {

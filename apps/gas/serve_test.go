@@ -199,7 +199,7 @@ func TestServeDBHonoursRecordedKnownVariants(t *testing.T) {
 			t.Fatalf("--known %q: source %q, %d known, %d samples", c.known, r.Known, sum.Known, len(r.Samples))
 		}
 	}
-	if _, _, err := localReference(ctx, serveConfig{DB: db, Known: filepath.Join(dir, "missing.vcf.gz")}); err == nil {
+	if _, _, err := localReference(ctx, serveConfig{DBs: []string{db}, Known: filepath.Join(dir, "missing.vcf.gz")}); err == nil {
 		t.Fatal("a missing --known file was accepted")
 	}
 	// A database whose recorded source is gone still serves, without
@@ -207,12 +207,12 @@ func TestServeDBHonoursRecordedKnownVariants(t *testing.T) {
 	moved := filepath.Join(t.TempDir(), "moved.gasdb")
 	b, _ := os.ReadFile(db)
 	os.WriteFile(moved, b, 0o644)
-	r, closeRef, err := localReference(ctx, serveConfig{DB: moved})
+	r, closeRef, err := localReference(ctx, serveConfig{DBs: []string{moved}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer closeRef()
-	if r.Known != "" {
+	if r.Known[0] != "" {
 		t.Fatalf("known source %q for a database moved away from it", r.Known)
 	}
 }

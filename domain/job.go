@@ -116,6 +116,7 @@ type Job struct {
 	tier        RetrievalTier
 	restoreBy   time.Time
 	reference   string
+	options     JobOptions
 	counts      Counts
 	archiveDue  time.Time
 	noticeUntil time.Time
@@ -242,8 +243,35 @@ func (j *Job) RetrievalTier() RetrievalTier { return j.tier }
 // RestoreExpectedBy is when the retrieval in flight should finish.
 func (j *Job) RestoreExpectedBy() time.Time { return j.restoreBy }
 
-// Reference names the annotation database the job was annotated against.
+// Reference names the annotation database the job was annotated against
+// (set at completion; Options().Reference is what was asked for).
 func (j *Job) Reference() string { return j.reference }
+
+// JobOptions are what the submitter chose beyond the file.
+type JobOptions struct {
+	// Reference names the annotation database to annotate against; ""
+	// is the deployment's default (its first).
+	Reference string `json:"reference,omitempty"`
+	// SkipMalformed drops malformed VCF lines (counted, the first reasons
+	// listed in the log) instead of failing the job at the first one.
+	SkipMalformed bool `json:"skip_malformed,omitempty"`
+}
+
+// Options are the submitter's choices.
+func (j *Job) Options() JobOptions { return j.options }
+
+// Choose records the submitter's choices. They say how the job is to be
+// run, so only a job that never started may change them.
+func (j *Job) Choose(o JobOptions) error {
+	if j.status != StatusPending || j.attempts > 0 {
+		return j.refuse("choose options")
+	}
+	if len(o.Reference) > 200 || strings.ContainsFunc(o.Reference, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return fmt.Errorf("%w: job %s: reference name %q", ErrInvalidJob, j.id, o.Reference)
+	}
+	j.options = o
+	return nil
+}
 
 // Notified reports whether the owner was told the job finished; the runner
 // does not announce such a job again.

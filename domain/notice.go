@@ -25,6 +25,9 @@ type Notice struct {
 	ArchiveAt time.Time
 	// Counts are a completed job's headline numbers.
 	Counts Counts
+	// Reference names the annotation database the job was annotated
+	// against (with Counts.SuspectReference, whether it may not fit).
+	Reference string
 }
 
 // NewNotice states the facts of j's outcome for owner under policy p.
@@ -36,7 +39,7 @@ func NewNotice(j *Job, owner *User, p Policy) Notice {
 	if n.Failed {
 		return n
 	}
-	n.Counts = j.Counts()
+	n.Counts, n.Reference = j.Counts(), j.Reference()
 	n.ArchiveAt = j.ArchivesAt(owner)
 	return n
 }

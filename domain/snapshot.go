@@ -28,6 +28,7 @@ type JobSnapshot struct {
 	RetrievalTier RetrievalTier `json:"retrieval_tier,omitempty"`
 	RestoreBy     time.Time     `json:"restore_by,omitzero"`
 	Reference     string        `json:"reference,omitempty"`
+	Options       JobOptions    `json:"options,omitzero"`
 	Counts        Counts        `json:"counts,omitzero"`
 	ArchiveDue    time.Time     `json:"archive_due,omitzero"`
 	NoticeUntil   time.Time     `json:"notice_until,omitzero"`
@@ -42,7 +43,8 @@ func (j *Job) Snapshot() JobSnapshot {
 		SubmittedAt: j.submittedAt, StartedAt: j.startedAt, CompletedAt: j.completedAt, LeaseUntil: j.leaseUntil,
 		Status: j.status, Attempts: j.attempts, FailureReason: j.failure, Results: j.results,
 		Storage: j.storage, ArchiveID: j.archiveID, RetrievalID: j.retrieval, RetrievalTier: j.tier,
-		RestoreBy: j.restoreBy, Reference: j.reference, Counts: j.counts, ArchiveDue: j.archiveDue, NoticeUntil: j.noticeUntil, NotifiedAt: j.notifiedAt,
+		RestoreBy: j.restoreBy, Reference: j.reference, Options: j.options, Counts: j.counts, ArchiveDue: j.archiveDue,
+		NoticeUntil: j.noticeUntil, NotifiedAt: j.notifiedAt,
 		Version: j.version,
 	}
 }
@@ -76,7 +78,8 @@ func JobFromSnapshot(s JobSnapshot) (*Job, error) {
 		submittedAt: s.SubmittedAt.UTC(), startedAt: s.StartedAt.UTC(), completedAt: s.CompletedAt.UTC(),
 		leaseUntil: s.LeaseUntil.UTC(), status: s.Status, attempts: s.Attempts, failure: s.FailureReason,
 		results: s.Results, storage: s.Storage, archiveID: s.ArchiveID, retrieval: s.RetrievalID,
-		tier: s.RetrievalTier, restoreBy: s.RestoreBy.UTC(), reference: s.Reference, counts: s.Counts, archiveDue: s.ArchiveDue.UTC(),
+		tier: s.RetrievalTier, restoreBy: s.RestoreBy.UTC(), reference: s.Reference, options: s.Options, counts: s.Counts,
+		archiveDue: s.ArchiveDue.UTC(),
 		noticeUntil: s.NoticeUntil.UTC(), notifiedAt: s.NotifiedAt.UTC(), version: s.Version,
 	}, nil
 }

@@ -240,20 +240,31 @@ type IdentityProvider interface {
 	Exchange(ctx context.Context, code string, req AuthRequest) (Identity, error)
 }
 
-// Annotator annotates one job: it reads the job's input object and stores
-// the results under the given keys — the annotated VCF, its variant-table
+// Annotator annotates jobs: it reads a job's input object and stores the
+// results under the given keys — the annotated VCF, its variant-table
 // index, the summary and the log — streaming, never holding a whole file.
-// The engine, the index and the summary format are adapters' business;
-// the runner only decides when, under which lease, and what to record.
-// Implementations hold their reference data loaded once and are safe for
-// concurrent use.
+// A deployment may hold several annotation databases (GRCh38 and GRCh37,
+// say); each job names the one it is to be annotated against. The engine,
+// the index and the summary format are adapters' business; the runner only
+// decides when, under which lease, and what to record. Implementations
+// hold their reference data loaded once and are safe for concurrent use.
 type Annotator interface {
-	// Reference names the annotation database jobs are annotated against.
-	Reference() string
-	// Annotate stores the results of input under keys. Input errors wrap
-	// ErrBadInput; a missing input object wraps ErrNotFound. On error some
-	// of keys may have been written; the caller deletes them.
-	Annotate(ctx context.Context, input string, keys domain.ResultKeys) (Annotated, error)
+	// References names the annotation databases jobs can be annotated
+	// against, the default (the one for an empty name) first.
+	References() []string
+	// Annotate stores the results of one job. Input errors wrap
+	// ErrBadInput, and so does a reference this annotator does not hold
+	// (with ErrUnknownReference); a missing input object wraps
+	// ErrNotFound. On error some of the keys may have been written; the
+	// caller deletes them.
+	Annotate(ctx context.Context, req AnnotationRequest) (Annotated, error)
+}
+
+// AnnotationRequest is one job's annotation.
+type AnnotationRequest struct {
+	Input   string            // the input object's key
+	Keys    domain.ResultKeys // where the results go
+	Options domain.JobOptions // the reference ("" the default) and how to treat malformed lines
 }
 
 // Annotated is what an annotation stored.
@@ -262,7 +273,13 @@ type Annotated struct {
 	// the annotator keeps no variant index.
 	Keys    domain.ResultKeys
 	Summary domain.Summary
+	// Reference names the annotation database used.
+	Reference string
 }
+
+// ErrUnknownReference marks a job asking for an annotation database the
+// deployment does not hold.
+var ErrUnknownReference = errors.New("no such annotation database")
 
 // ErrBadInput marks an annotation failure caused by the user's file, which
 // no retry can fix; its message is shown to the user.

@@ -8,19 +8,34 @@ import (
 	"github.com/gasproject/gas/domain"
 )
 
-// WriteLog renders the summary as the readable log users open from the job page.
-func WriteLog(w io.Writer, s domain.Summary) error {
+// WriteLog renders the summary of a job run with opts as the readable log
+// users open from the job page.
+func WriteLog(w io.Writer, s domain.Summary, opts domain.JobOptions) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "GAS annotation summary\n")
 	fmt.Fprintf(&b, "Reference:            %s\n", s.Reference)
+	malformed := "fail the job"
+	if opts.SkipMalformed {
+		malformed = "skip them"
+	}
+	fmt.Fprintf(&b, "Malformed lines:      %s\n", malformed)
 	fmt.Fprintf(&b, "VCF records:          %d\n", s.Records)
 	fmt.Fprintf(&b, "Alleles annotated:    %d\n", s.Variants)
+	fmt.Fprintf(&b, "Rows (%s): %d\n", s.Unit, s.Rows)
 	fmt.Fprintf(&b, "Lines skipped:        %d\n", s.Skipped)
 	for _, l := range s.SkippedLines {
 		fmt.Fprintf(&b, "  %s\n", l)
 	}
+	if s.Skipped > int64(len(s.SkippedLines)) {
+		fmt.Fprintf(&b, "  (the first %d reasons are listed)\n", len(s.SkippedLines))
+	}
 	fmt.Fprintf(&b, "Known variants:       %d (%.1f%%)\n", s.Known, 100*s.KnownRate())
 	fmt.Fprintf(&b, "REF mismatches:       %d\n", s.RefMismatches)
+	fmt.Fprintf(&b, "Unknown chromosome:   %d\n", s.UnknownChromosome)
+	fmt.Fprintf(&b, "Past chromosome end:  %d\n", s.PastChromosomeEnd)
+	if s.Counts().SuspectReference() {
+		fmt.Fprintf(&b, "WARNING: this file may not match the reference %s (GRCh38 vs GRCh37?)\n", s.Reference)
+	}
 	fmt.Fprintf(&b, "Ts/Tv:                %.3f (%d/%d)\n", s.TsTv(), s.Transitions, s.Transversions)
 	section := func(title string, m map[string]int64) {
 		fmt.Fprintf(&b, "\n%s\n", title)
@@ -28,8 +43,9 @@ func WriteLog(w io.Writer, s domain.Summary) error {
 			fmt.Fprintf(&b, "  %-36s %d\n", c.Label, c.Count)
 		}
 	}
-	section("By impact", s.ByImpact)
-	section("By consequence", s.ByConsequence)
+	section("By impact ("+s.Unit+" rows)", s.ByImpact)
+	section("By consequence ("+s.Unit+" rows)", s.ByConsequence)
+	section("By warning ("+s.Unit+" rows)", s.ByWarning)
 	section("By variant class", s.ByClass)
 	section("By chromosome", s.ByChromosome)
 	fmt.Fprintf(&b, "\nGenes with most HIGH-impact variants\n")

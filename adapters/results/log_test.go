@@ -12,7 +12,7 @@ func TestLogSaysWhatTheSummaryCounted(t *testing.T) {
 		ByImpact: map[string]int64{"HIGH": 1, "LOW": 5, "MODERATE": 5}, TopHighImpactGenes: []domain.GeneCount{{Gene: "BRCA2", Count: 1}},
 		SkippedLines: []string{"line 7: bad POS"}, Skipped: 1}
 	var b strings.Builder
-	if err := WriteLog(&b, s); err != nil {
+	if err := WriteLog(&b, s, domain.JobOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	log := b.String()

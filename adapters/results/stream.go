@@ -5,17 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 
+	"github.com/gasproject/gas/adapters/engine"
+	"github.com/gasproject/gas/adapters/vartable"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/ports"
 )
 
-// Sentinels that end a pipe's other side once its consumer is done, so
-// a producer never blocks on a reader that has gone.
-var (
-	errStored  = errors.New("upload finished")
-	errIndexed = errors.New("indexer finished")
-)
+// errStored ends a pipe whose consumer is done, so a producer never
+// blocks on a reader that has gone.
+var errStored = errors.New("upload finished")
 
 // stage runs f in a goroutine; its error arrives on the channel.
 func stage(f func() error) <-chan error {
@@ -24,69 +24,57 @@ func stage(f func() error) <-chan error {
 	return ch
 }
 
-// stream runs the engine on in and stores its output (and index) under
-// keys as it is produced.
-func (a *Annotator) stream(ctx context.Context, in io.Reader, keys domain.ResultKeys) (domain.Summary, error) {
-	vcf, out := io.Pipe()
-	var sum domain.Summary
-	annotated := stage(func() error {
-		var err error
-		sum, err = a.engine.Annotate(ctx, in, out)
-		out.CloseWithError(err)
+// upload stores what is written to w at key as it comes.
+type upload struct {
+	w    *io.PipeWriter
+	done <-chan error
+	// failed is set when the store failed before w was closed: then it
+	// failed on its own, and whoever was writing only heard of it.
+	failed atomic.Bool
+}
+
+func (a *Annotator) upload(ctx context.Context, key string) *upload {
+	r, w := io.Pipe()
+	u := &upload{w: w}
+	u.done = stage(func() error {
+		_, err := a.objects.Put(ctx, key, r)
+		if err != nil {
+			u.failed.Store(true)
+		}
+		r.CloseWithError(errOr(err, errStored))
 		return err
 	})
-	stored, indexed := a.store(ctx, vcf, keys)
-	annErr := <-annotated
+	return u
+}
+
+// stream runs the engine on in, storing its output and the index built
+// from the rows it hands over as they are produced.
+func (a *Annotator) stream(ctx context.Context, eng Engine, in io.Reader, req ports.AnnotationRequest) (domain.Summary, error) {
+	vcf, idx := a.upload(ctx, req.Keys.VCF), a.upload(ctx, req.Keys.Index)
+	b := vartable.NewBuilder(idx.w, a.opt.Index)
+	defer b.Close()
+	sum, annErr := eng.AnnotateJob(ctx, in, vcf.w, engine.Job{SkipMalformed: req.Options.SkipMalformed, Table: b})
+	var idxErr error
+	if annErr == nil {
+		idxErr = b.Finish()
+	}
+	vcfFailed, idxFailed := vcf.failed.Load(), idx.failed.Load()
+	vcf.w.CloseWithError(annErr) // nil: the upload reads EOF after a complete VCF
+	idx.w.CloseWithError(errors.Join(annErr, idxErr))
+	stored, indexed := <-vcf.done, <-idx.done
 	switch {
 	case errors.Is(annErr, ports.ErrBadInput):
 		return sum, annErr // its message is for the user: keep it as the engine wrote it
+	case vcfFailed:
+		return sum, fmt.Errorf("store result: %w", stored)
+	case idxFailed:
+		return sum, fmt.Errorf("store index: %w", indexed)
 	case annErr != nil:
 		return sum, fmt.Errorf("annotate: %w", annErr)
-	case stored != nil && (indexed == nil || errors.Is(indexed, stored)):
-		return sum, fmt.Errorf("store result: %w", stored) // the indexer, if it failed, only heard of it
+	case idxErr != nil:
+		return sum, fmt.Errorf("index result: %w", idxErr)
 	}
-	return sum, indexed // a failed indexer also fails the upload it was copying from
-}
-
-// store writes the annotated VCF from vcf to keys.VCF and, with an
-// indexer, the index built from a copy of the same stream to keys.Index.
-func (a *Annotator) store(ctx context.Context, vcf *io.PipeReader, keys domain.ResultKeys) (stored, indexed error) {
-	if a.indexer == nil {
-		_, err := a.objects.Put(ctx, keys.VCF, vcf)
-		vcf.CloseWithError(errOr(err, errStored))
-		return err, nil
-	}
-	copyOut, copyIn := io.Pipe()
-	index := stage(func() error { return a.index(ctx, copyOut, keys.Index) })
-	_, err := a.objects.Put(ctx, keys.VCF, io.TeeReader(vcf, copyIn))
-	vcf.CloseWithError(errOr(err, errStored))
-	copyIn.CloseWithError(err) // nil: the indexer reads EOF after a complete upload
-	return err, <-index
-}
-
-// index builds the variant index from vcf and stores it at key, reading
-// vcf to its end so the stream it copies keeps flowing.
-func (a *Annotator) index(ctx context.Context, vcf *io.PipeReader, key string) error {
-	idx, out := io.Pipe()
-	put := stage(func() error {
-		_, err := a.objects.Put(ctx, key, idx)
-		idx.CloseWithError(errOr(err, errStored))
-		return err
-	})
-	err := a.indexer.Index(ctx, vcf, out)
-	if err == nil {
-		_, err = io.Copy(io.Discard, vcf)
-	}
-	vcf.CloseWithError(errOr(err, errIndexed))
-	out.CloseWithError(err)
-	putErr := <-put
-	switch {
-	case err != nil:
-		return fmt.Errorf("index result: %w", err)
-	case putErr != nil:
-		return fmt.Errorf("store index: %w", putErr)
-	}
-	return nil
+	return sum, errors.Join(stored, indexed)
 }
 
 func errOr(err, fallback error) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -35,6 +36,8 @@ func (s *Server) apiRoutes(r *mux.Router) {
 	r.HandleFunc("/jobs/{id}/summary", s.api(s.apiJob(s.apiSummary))).Methods(http.MethodGet)
 	r.HandleFunc("/jobs/{id}/log", s.api(s.apiJob(s.apiLog))).Methods(http.MethodGet)
 	r.HandleFunc("/jobs/{id}/cancel", s.api(s.apiJob(s.apiCancel))).Methods(http.MethodPost)
+	r.HandleFunc("/jobs/{id}/rerun", s.api(s.apiJob(s.apiRerun))).Methods(http.MethodPost)
+	r.HandleFunc("/references", s.api(s.apiReferences)).Methods(http.MethodGet)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { apiError(w, http.StatusNotFound, "not found") })
 }
 
@@ -106,7 +109,8 @@ type jobJSON struct {
 	CompletedAt   *time.Time        `json:"completed_at,omitempty"`
 	FailureReason string            `json:"failure_reason,omitempty"`
 	Reference     string            `json:"reference,omitempty"`
-	Counts        *domain.Counts    `json:"counts,omitempty"`
+	Options       domain.JobOptions `json:"options"`
+	Counts        *countsJSON       `json:"counts,omitempty"`
 	Download      downloadJSON      `json:"download"`
 	Links         map[string]string `json:"links"`
 }
@@ -122,22 +126,21 @@ func jobToJSON(j *domain.Job, d domain.DownloadDecision) jobJSON {
 	base := "/api/v1/jobs/" + string(j.ID())
 	out := jobJSON{ID: j.ID(), Name: j.Name(), InputName: j.InputName(), InputSize: j.InputSize(), Status: j.Status(), Storage: j.Storage(),
 		SubmittedAt: j.SubmittedAt(), StartedAt: timePtr(j.StartedAt()), CompletedAt: timePtr(j.CompletedAt()),
-		Reference: j.Reference(),
-		Download:  downloadJSON{State: d.State, Tier: d.Tier, ExpectedBy: timePtr(d.ExpectedBy), ArchiveAt: timePtr(d.ArchiveAt)},
-		Links:     map[string]string{"self": base, "page": "/annotations/" + string(j.ID())}}
+		Reference: j.Reference(), Options: j.Options(), Counts: countsOf(j),
+		Download: downloadJSON{State: d.State, Tier: d.Tier, ExpectedBy: timePtr(d.ExpectedBy), ArchiveAt: timePtr(d.ArchiveAt)},
+		Links:    map[string]string{"self": base, "page": "/annotations/" + string(j.ID())}}
 	if j.Status() == domain.StatusFailed {
 		out.FailureReason = failureText(j)
 	}
 	if j.Status() == domain.StatusCompleted {
-		c := j.Counts()
-		out.Counts = &c
 		out.Links["result"], out.Links["summary"], out.Links["log"] = base+"/result", base+"/summary", base+"/log"
 	}
 	return out
 }
 
-// apiSubmit takes a multipart upload (field "file") and streams it into a
-// new job, like the local-mode form.
+// apiSubmit takes a multipart upload (field "file", after the optional
+// fields "reference" and "skip_malformed") and streams it into a new job,
+// like the local-mode form.
 func (s *Server) apiSubmit(w http.ResponseWriter, r *http.Request, u *domain.User) {
 	r.Body = http.MaxBytesReader(w, r.Body, s.d.Jobs.Policy().MaxInputSize+(1<<20))
 	mr, err := r.MultipartReader()
@@ -145,6 +148,7 @@ func (s *Server) apiSubmit(w http.ResponseWriter, r *http.Request, u *domain.Use
 		apiError(w, http.StatusBadRequest, "send the VCF as multipart/form-data in a field named \"file\"")
 		return
 	}
+	form := url.Values{}
 	for {
 		part, err := mr.NextPart()
 		if err != nil {
@@ -152,22 +156,29 @@ func (s *Server) apiSubmit(w http.ResponseWriter, r *http.Request, u *domain.Use
 			return
 		}
 		if part.FormName() != "file" {
+			v, _ := io.ReadAll(io.LimitReader(part, 1<<10))
 			_, _ = io.Copy(io.Discard, io.LimitReader(part, 64<<10))
+			form.Set(part.FormName(), string(v))
 			continue
+		}
+		opts, err := jobOptions(form)
+		if err != nil {
+			apiError(w, http.StatusBadRequest, err.Error())
+			return
 		}
 		name := part.FileName()
 		if name == "" {
 			apiError(w, http.StatusBadRequest, "the \"file\" field needs a file name ending in .vcf, .vcf.gz or .vcf.bgz")
 			return
 		}
-		j, err := s.d.Jobs.Upload(r.Context(), u.ID(), name, part)
+		j, err := s.d.Jobs.UploadWith(r.Context(), u.ID(), name, opts, part)
 		if err != nil {
 			_, _ = io.CopyN(io.Discard, r.Body, 32<<20)
 			var tooLarge *domain.InputTooLargeError
 			switch {
 			case errors.As(err, &tooLarge):
 				apiError(w, http.StatusRequestEntityTooLarge, tooLarge.Error())
-			case errors.Is(err, domain.ErrNotVCF), errors.Is(err, domain.ErrInvalidInputName):
+			case errors.Is(err, domain.ErrNotVCF), errors.Is(err, domain.ErrInvalidInputName), errors.Is(err, ports.ErrUnknownReference):
 				apiError(w, http.StatusBadRequest, plainError(err))
 			default:
 				s.log.ErrorContext(r.Context(), "api upload", "err", err)

@@ -7,17 +7,21 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/gasproject/gas/adapters/engine"
 	"github.com/gasproject/gas/adapters/memory"
 	"github.com/gasproject/gas/adapters/results"
 	"github.com/gasproject/gas/adapters/vartable"
@@ -344,14 +348,48 @@ type trivialEngine struct{}
 
 func (trivialEngine) Reference() string { return "synthetic-test-ref" }
 
-func (trivialEngine) Annotate(_ context.Context, in io.Reader, out io.Writer) (domain.Summary, error) {
+// trivialVocab names the codes of trivialEngine's table rows.
+var trivialVocab = &vartable.Vocabulary{Terms: []string{"stop_gained", "missense_variant", "synonymous_variant", "non_coding_transcript_exon_variant"},
+	Genes: []string{"GENE1", "GENE2", "GENE3"}}
+
+func (trivialEngine) AnnotateJob(_ context.Context, in io.Reader, out io.Writer, job engine.Job) (domain.Summary, error) {
 	b, err := io.ReadAll(in)
 	if err != nil {
 		return domain.Summary{}, err
 	}
 	vcf, sum := trivialAnnotate(string(b))
-	_, err = io.WriteString(out, vcf)
-	return sum, err
+	if _, err := io.WriteString(out, vcf); err != nil {
+		return sum, err
+	}
+	return sum, trivialTable(vcf, job.Table)
+}
+
+// trivialTable hands the table the rows of trivialAnnotate's VCF: one per
+// allele, coded in trivialVocab.
+func trivialTable(vcf string, table vartable.Sink) error {
+	header := strings.Index(vcf, "\n#CHROM")
+	header += strings.IndexByte(vcf[header+1:], '\n') + 2
+	if err := table.Start(trivialVocab, int64(header)); err != nil {
+		return err
+	}
+	var lines []vartable.Line
+	var entries []vartable.Entry
+	for off := header; off < len(vcf); {
+		n := strings.IndexByte(vcf[off:], '\n')
+		f := strings.Split(vcf[off:off+n], "\t")
+		pos, _ := strconv.ParseInt(f[1], 10, 64)
+		anns := strings.Split(strings.SplitN(f[7], "ANN=", 2)[1], ",")
+		for i, a := range anns {
+			p := strings.Split(a, "|")
+			e := vartable.Entry{Allele: uint16(i), Ann: uint16(i), Impact: vartable.ParseImpact(p[2]), Known: f[2] != ".", AF: float32(math.NaN())}
+			e.Terms = 1 << slices.Index(trivialVocab.Terms, p[1])
+			e.Gene = int32(slices.Index(trivialVocab.Genes, p[3]))
+			entries = append(entries, e)
+		}
+		lines = append(lines, vartable.Line{Offset: int64(off), Length: n, Chrom: []byte(f[0]), Pos: pos, Entries: len(anns)})
+		off += n + 1
+	}
+	return table.Lines(lines, entries)
 }
 
 // complete runs a job "by hand" as the pipeline would: claim, annotate
@@ -364,9 +402,9 @@ func (h *harness) complete(id domain.JobID) *domain.Job {
 	must(h.t, j.Claim(h.clock.Now(), time.Minute, 3))
 	j, err = h.store.Update(ctx, j)
 	must(h.t, err)
-	ann, err := results.New(h.objects, trivialEngine{}, vartable.NewIndexer())
+	ann, err := results.New(h.objects, results.Engines{trivialEngine{}}, results.Options{})
 	must(h.t, err)
-	out, err := ann.Annotate(ctx, j.InputKey(), jobs.ResultKeys("results/", j.Owner(), id, "g1"))
+	out, err := ann.Annotate(ctx, ports.AnnotationRequest{Input: j.InputKey(), Keys: jobs.ResultKeys("results/", j.Owner(), id, "g1")})
 	must(h.t, err)
 	must(h.t, j.Complete(h.clock.Now(), out.Keys, "synthetic-test-ref", out.Summary.Counts()))
 	owner, err := h.users.Get(ctx, j.Owner())

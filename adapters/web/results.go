@@ -3,6 +3,7 @@ package web
 import (
 	"container/list"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -130,7 +131,10 @@ func (s *Server) annotation(w http.ResponseWriter, r *http.Request, j *domain.Jo
 			d.TableNote = "This job has no variant index."
 		default:
 			tv, err := s.table(r, j)
-			if err != nil {
+			switch {
+			case errors.Is(err, vartable.ErrOldFormat):
+				d.TableNote = "This job's variant table was written by an older version of GAS; run the job again to see it."
+			case err != nil:
 				s.log.WarnContext(r.Context(), "variant table unavailable", "job", j.ID(), "err", err)
 				d.TableNote = "The variant table could not be read."
 			}
@@ -172,10 +176,7 @@ const tablePageSize = 50
 
 // tableQuery reads filter, sort and page from the query string.
 func tableQuery(q url.Values) (vartable.Filter, vartable.SortKey, bool, int64) {
-	f := vartable.Filter{Impact: q.Get("impact"), Consequence: q.Get("consequence"), Gene: strings.TrimSpace(q.Get("gene")), Known: q.Get("known")}
-	if f.Known != "known" && f.Known != "novel" {
-		f.Known = ""
-	}
+	f := vartable.ParseFilter(q)
 	key, err := vartable.ParseSortKey(q.Get("sort"))
 	if err != nil {
 		key = vartable.SortPosition
@@ -209,12 +210,7 @@ func (s *Server) table(r *http.Request, j *domain.Job) (*tableView, error) {
 	if err != nil {
 		return nil, err
 	}
-	base := url.Values{}
-	for k, v := range map[string]string{"impact": f.Impact, "consequence": f.Consequence, "gene": f.Gene, "known": f.Known} {
-		if v != "" {
-			base.Set(k, v)
-		}
-	}
+	base := f.Values()
 	tv := &tableView{Rows: rows, Total: pg.Total, Page: page, Pages: max(1, (pg.Total+tablePageSize-1)/tablePageSize),
 		Filter: f, Filtered: len(base) > 0, Sort: key, Desc: desc, base: base,
 		Impacts: ix.Values(vartable.FacetImpact), Consequences: nonEmpty(ix.Values(vartable.FacetConsequence)),
@@ -330,23 +326,7 @@ func (s *Server) subsetTSV(w http.ResponseWriter, r *http.Request, j *domain.Job
 	w.Header().Set("Content-Type", export.TSV.ContentType())
 	w.Header().Set("Content-Disposition", attachment(strings.TrimSuffix(jobs.AnnotatedName(j.InputName()), ".vcf")+".subset.tsv"))
 	w.Header().Set("Cache-Control", "no-store")
-	out := export.NewWriter(w, export.TSV)
-	err = ix.Each(r.Context(), f, key, desc, 2000, func(vs []vartable.Variant) error {
-		rows, err := vartable.ReadRows(r.Context(), s.ranger(j.Results().VCF), vs)
-		if err != nil {
-			return err
-		}
-		for _, row := range rows {
-			if err := export.Rows([]byte(row.Line), row.Allele, out.Write); err != nil {
-				return fmt.Errorf("variant at %s:%d: %w", row.Chrom, row.Pos, err)
-			}
-		}
-		return nil
-	})
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := ix.Export(r.Context(), s.ranger(j.Results().VCF), f, key, desc, w, export.TSV); err != nil {
 		s.log.ErrorContext(r.Context(), "subset export failed", "job", j.ID(), "err", err)
 	}
 }

@@ -226,7 +226,7 @@ func (s *Server) uploaded(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: uploadNameCookie, Value: "", Path: "/annotate", MaxAge: -1})
-	j, err := s.d.Jobs.Submit(r.Context(), u.ID(), id, name)
+	j, err := s.d.Jobs.Submit(r.Context(), u.ID(), id, name, domain.JobOptions{})
 	if err != nil {
 		if isNotFound(err) || errors.Is(err, jobs.ErrNoUpload) || isInvalidRequest(err) {
 			s.notFound(w, r)

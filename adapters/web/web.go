@@ -37,8 +37,11 @@ import (
 // Jobs is the part of the jobs service (domain/jobs) the web layer drives.
 type Jobs interface {
 	NewUpload(ctx context.Context, user domain.UserID, redirect string) (ports.UploadForm, domain.JobID, error)
-	Submit(ctx context.Context, user domain.UserID, id domain.JobID, inputName string) (*domain.Job, error)
+	Submit(ctx context.Context, user domain.UserID, id domain.JobID, inputName string, opts domain.JobOptions) (*domain.Job, error)
 	Upload(ctx context.Context, user domain.UserID, inputName string, r io.Reader) (*domain.Job, error)
+	UploadWith(ctx context.Context, user domain.UserID, inputName string, opts domain.JobOptions, r io.Reader) (*domain.Job, error)
+	Rerun(ctx context.Context, user domain.UserID, id domain.JobID, opts domain.JobOptions) (*domain.Job, error)
+	References() []string
 	Get(ctx context.Context, user domain.UserID, id domain.JobID) (*domain.Job, error)
 	List(ctx context.Context, user domain.UserID, cursor string, limit int) ([]*domain.Job, string, error)
 	Cancel(ctx context.Context, user domain.UserID, id domain.JobID) error

@@ -45,12 +45,12 @@ func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error
 		cleanup()
 		return nil, nil, err
 	}
-	engine, cleanup2, err := providers.RoleAnnotator(ctx, rt, clients)
+	engines, cleanup2, err := providers.RoleAnnotator(ctx, rt, clients)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
-	annotator, err := providers.ResultsAnnotator(objectStore, engine)
+	annotator, err := providers.ResultsAnnotator(objectStore, engines)
 	if err != nil {
 		cleanup2()
 		cleanup()

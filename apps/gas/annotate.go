@@ -160,12 +160,13 @@ func runAnnotate(ctx context.Context, args []string) error {
 	fs.SetOutput(io.Discard)
 	var rf refFlags
 	rf.register(fs, true)
-	var outPath, format, onError string
+	var outPath, format, onError, pick string
 	var maxLine, maxAllele, workers int
 	fs.StringVar(&outPath, "o", "", "output `FILE` (default stdout; .gz → BGZF)")
 	fs.StringVar(&outPath, "output", "", "same as -o `FILE`")
 	fs.StringVar(&format, "format", "vcf", "output `FORMAT`: vcf, tsv or jsonl (JSON lines; json is accepted for it); tsv and jsonl share the export schema of the web downloads")
 	fs.StringVar(&onError, "on-error", "fail", "malformed lines (`MODE`): fail the run, or skip them and report them")
+	fs.StringVar(&pick, "pick", "all", "ANN entries written per allele, most severe first (`WHICH`): all, most-severe (one) or canonical (those on canonical transcripts, else the most severe)")
 	fs.IntVar(&maxLine, "max-line", 0, "longest accepted VCF line in bytes (default 1 MiB)")
 	fs.IntVar(&maxAllele, "max-allele", 0, "longest accepted allele (default 100000)")
 	fs.IntVar(&workers, "workers", 0, "annotating goroutines (default: CPUs)")
@@ -180,6 +181,9 @@ func runAnnotate(ctx context.Context, args []string) error {
 		return fmt.Errorf("%w: one input file at most, got %d", errUsage, len(pos))
 	}
 	opt := engine.Options{MaxLine: maxLine, MaxAllele: maxAllele, Workers: workers}
+	if opt.Pick, err = engine.ParsePick(pick); err != nil {
+		return fmt.Errorf("%w: --pick: %v", errUsage, err)
+	}
 	switch onError {
 	case "fail":
 	case "skip":

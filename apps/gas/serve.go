@@ -41,7 +41,7 @@ type serveConfig struct {
 	BaseURL          string
 	Window           time.Duration
 	Data             string
-	DB               string
+	DBs              []string
 	Known            string
 	Workers          int
 	ExpeditedRestore time.Duration
@@ -64,8 +64,11 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.BaseURL, "base-url", "", "external `URL` of the site for links and redirects (default http://ADDR)")
 	fs.DurationVar(&c.Window, "window", def.FreeWindow, "free download window before results are archived")
 	fs.StringVar(&c.Data, "data", filepath.Join(cache, "gas"), "`DIR` holding the default synthetic annotation database and its known-variants VCF")
-	fs.StringVar(&c.DB, "db", "", "annotation database `FILE` to use instead of the default synthetic one (built by gas db build)")
-	fs.StringVar(&c.Known, "known", "", "known-variants VCF `FILE` (bgzip+tabix) for rsIDs and allele frequencies (default: the one the database recorded; none turns it off)")
+	fs.Func("db", "annotation database `FILE` to use instead of the default synthetic one (built by gas db build); repeat it to offer several, the first the default", func(v string) error {
+		c.DBs = append(c.DBs, v)
+		return nil
+	})
+	fs.StringVar(&c.Known, "known", "", "known-variants VCF `FILE` (bgzip+tabix) for rsIDs and allele frequencies (default: the one the database recorded; none turns it off); with several --db, each uses its recorded one")
 	fs.IntVar(&c.Workers, "workers", 2*runtime.NumCPU(), "most jobs annotated at once (the pool's maximum)")
 	c.Pool.register(fs)
 	fs.DurationVar(&c.ExpeditedRestore, "expedited-restore", 20*time.Second, "how long an Expedited retrieval from the local archive takes")
@@ -87,6 +90,9 @@ func parseServe(args []string) (serveConfig, error) {
 	}
 	if c.Window < 0 || c.Workers < 1 || c.ExpeditedRestore < 0 || c.StandardRestore < 0 {
 		return c, fmt.Errorf("%w: --window and restore times must not be negative, --workers at least 1", errUsage)
+	}
+	if len(c.DBs) > 1 && c.Known != "" && c.Known != reference.NoKnown {
+		return c, fmt.Errorf("%w: --known names one source; with several --db each uses the one it recorded (or --known none)", errUsage)
 	}
 	return c, c.Pool.validate(c.Workers)
 }
@@ -148,7 +154,7 @@ func localListener(cfg serveConfig) (net.Listener, func(), error) {
 // policy from the flags, a short long-poll so SIGTERM drains idle workers
 // at once, and an annotator pool of --workers-min to --workers loops. Jobs
 // are counted by status for /metrics.
-func localRuntime(cfg serveConfig, l net.Listener, store *providers.CountedJobStore) *role.Runtime {
+func localRuntime(cfg serveConfig, l net.Listener, store *providers.CountedJobStore, ref *localRef) *role.Runtime {
 	p := domain.DefaultPolicy()
 	p.FreeWindow = cfg.Window
 	p.ExpeditedRestore, p.StandardRestore = cfg.ExpeditedRestore, cfg.StandardRestore
@@ -159,7 +165,7 @@ func localRuntime(cfg serveConfig, l net.Listener, store *providers.CountedJobSt
 	rt := &role.Runtime{Log: slog.Default(), Metrics: web.NewMetrics(), Config: role.Config{
 		Role: role.Local, Addr: l.Addr().String(), ShutdownGrace: 10 * time.Second, BaseURL: base, Policy: p,
 		Pipeline:    role.Pipeline{RunnerConcurrency: cfg.Workers, RunnerPool: localPool(cfg), Wait: 2 * time.Second},
-		DeadLetters: true,
+		DeadLetters: true, Web: role.WebSettings{References: ref.Names()},
 	}}
 	rt.Metrics.CountJobs(store.Counts)
 	return rt
@@ -169,55 +175,79 @@ func localMemoryOptions(cfg serveConfig) providers.MemoryOptions {
 	return providers.MemoryOptions{ExpeditedRestore: cfg.ExpeditedRestore, StandardRestore: cfg.StandardRestore}
 }
 
-// localRef is the loaded annotation engine and the sample VCFs that match
-// its reference.
+// localRef is the loaded annotation engines (the default first) and the
+// sample VCFs that match the synthetic reference.
 type localRef struct {
-	Engine  *engine.Engine
-	Known   string // known-variants source in use ("" none)
+	Engines []*engine.Engine
+	Known   []string // known-variants source of each ("" none)
 	Samples []web.Sample
 }
 
-// localReference opens --db, or the default synthetic database that it
-// builds into --data on first start (deterministic, so every machine gets
-// the same one, with a known-variants VCF and samples that share part of
-// it), through apps/internal/reference: --known wins, else the database's
-// recorded known-variants source when it is there.
+// Names are the references' names, the default first.
+func (r *localRef) Names() []string {
+	out := make([]string, len(r.Engines))
+	for i, e := range r.Engines {
+		out[i] = e.Reference()
+	}
+	return out
+}
+
+// localReference opens each --db, or the default synthetic database that
+// it builds into --data on first start (deterministic, so every machine
+// gets the same one, with a known-variants VCF and samples that share part
+// of it), through apps/internal/reference: --known wins, else the
+// database's recorded known-variants source when it is there.
 func localReference(ctx context.Context, cfg serveConfig) (*localRef, func(), error) {
-	rc := reference.Config{DB: cfg.DB, Known: cfg.Known, Workers: max(1, runtime.NumCPU()/2), Logger: slog.Default()}
+	dbs := cfg.DBs
 	var samples []syntheticSample
-	if cfg.DB == "" {
+	if len(dbs) == 0 {
 		start := time.Now()
 		var built bool
 		var err error
 		if samples, built, err = ensureSynthetic(cfg.Data); err != nil {
 			return nil, nil, fmt.Errorf("default synthetic reference in %s: %w", cfg.Data, err)
 		}
-		rc.DB = filepath.Join(cfg.Data, syntheticDB)
+		dbs = []string{filepath.Join(cfg.Data, syntheticDB)}
 		if built {
-			slog.Info("built the default synthetic annotation database", "path", rc.DB,
+			slog.Info("built the default synthetic annotation database", "path", dbs[0],
 				"took", time.Since(start).Round(time.Millisecond))
 		}
 	}
-	l, err := reference.Open(ctx, rc)
-	if err != nil {
-		if cfg.DB == "" {
-			err = fmt.Errorf("%w (delete %s to rebuild it)", err, rc.DB)
+	r := &localRef{}
+	var closers []func()
+	closeAll := func() {
+		for _, c := range closers {
+			c()
 		}
-		return nil, nil, err
 	}
-	if l.Known.Skipped != nil {
-		slog.Warn("annotating without known variants", "err", l.Known.Skipped)
+	for _, db := range dbs {
+		l, err := reference.Open(ctx, reference.Config{DB: db, Known: cfg.Known, Workers: max(1, runtime.NumCPU()/2), Logger: slog.Default()})
+		if err != nil {
+			closeAll()
+			if len(cfg.DBs) == 0 {
+				err = fmt.Errorf("%w (delete %s to rebuild it)", err, db)
+			}
+			return nil, nil, err
+		}
+		closers = append(closers, l.Close)
+		if l.Known.Skipped != nil {
+			slog.Warn("annotating without known variants", "reference", l.Engine.Reference(), "err", l.Known.Skipped)
+		}
+		r.Engines, r.Known = append(r.Engines, l.Engine), append(r.Known, l.Known.Source)
 	}
-	r := &localRef{Engine: l.Engine, Known: l.Known.Source}
 	for _, s := range samples {
 		r.Samples = append(r.Samples, s.Sample)
 	}
-	return r, l.Close, nil
+	return r, closeAll, nil
 }
 
-// localAnnotator is the loaded engine, instrumented for /metrics.
-func localAnnotator(rt *role.Runtime, ref *localRef) results.Engine {
-	return rt.Metrics.InstrumentAnnotator(ref.Engine)
+// localAnnotator is the loaded engines, instrumented for /metrics.
+func localAnnotator(rt *role.Runtime, ref *localRef) results.Engines {
+	out := make(results.Engines, len(ref.Engines))
+	for i, e := range ref.Engines {
+		out[i] = rt.Metrics.InstrumentAnnotator(e)
+	}
+	return out
 }
 
 // localIdentity is Globus (or another OIDC issuer) sign-in when a client id
@@ -257,7 +287,7 @@ func localWebOptions(objects *memory.ObjectStore, outbox *memory.Outbox, ref *lo
 			return out
 		},
 		Scaling: scalingStatus(rt),
-		Samples: ref.Samples, Reference: ref.Engine.Reference(), Logger: s.Logger,
+		Samples: ref.Samples, Reference: ref.Names()[0], Logger: s.Logger,
 		Mounts: map[string]http.Handler{memory.DefaultURLPrefix: objects.Handler()},
 	}, nil
 }
@@ -276,7 +306,7 @@ func localRoleApp(rt *role.Runtime, srv *web.Server, ws providers.WorkerSet, bus
 // the AWS roles do (role.Runtime.Serve): stop taking work, let in-flight
 // work finish for a grace period, release what is left to PENDING.
 func (a *localApp) run(ctx context.Context) error {
-	slog.Info("GAS local mode ready", "url", a.Settings.BaseURL, "reference", a.Ref.Engine.Reference(), "known_variants", a.Ref.Known,
+	slog.Info("GAS local mode ready", "url", a.Settings.BaseURL, "references", a.Ref.Names(), "known_variants", a.Ref.Known,
 		"free_window", a.Settings.Policy.FreeWindow, "workers", len(a.App.Workers))
 	fmt.Fprintf(os.Stderr, "gas serve: listening on %s\n", a.Settings.BaseURL)
 	err := a.Runtime.ServeOn(ctx, a.Listener, a.App)

@@ -25,8 +25,9 @@ const syntheticName = "GAS synthetic reference (small, seed 1)"
 
 // syntheticBase names the default reference's files in --data. Its
 // version changes whenever their content does, so a cache written by an
-// older release is rebuilt instead of silently reused (v2: known variants).
-const syntheticBase = "synthetic-small-v2"
+// older release is rebuilt instead of silently reused (v2: known variants;
+// v3: canonical and MANE Select transcripts).
+const syntheticBase = "synthetic-small-v3"
 
 // syntheticDB and syntheticKnown are the default reference's files; the
 // database records the known-variants file by its bare name, which

@@ -49,7 +49,7 @@ func TestDefaultReferenceBuiltOnceAndSamples(t *testing.T) {
 	defer close1()
 	t.Logf("first start (build + load): %v", time.Since(start).Round(time.Millisecond))
 	var stats []os.FileInfo
-	for _, name := range []string{"synthetic-small-v2.gasdb", "synthetic-small-v2-known.vcf.gz", "synthetic-small-v2-known.vcf.gz.tbi"} {
+	for _, name := range []string{"synthetic-small-v3.gasdb", "synthetic-small-v3-known.vcf.gz", "synthetic-small-v3-known.vcf.gz.tbi"} {
 		st, err := os.Stat(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatalf("%s not built: %v", name, err)
@@ -66,16 +66,16 @@ func TestDefaultReferenceBuiltOnceAndSamples(t *testing.T) {
 	}
 	defer close2()
 	t.Logf("later start (load): %v", time.Since(start).Round(time.Millisecond))
-	for i, name := range []string{"synthetic-small-v2.gasdb", "synthetic-small-v2-known.vcf.gz", "synthetic-small-v2-known.vcf.gz.tbi"} {
+	for i, name := range []string{"synthetic-small-v3.gasdb", "synthetic-small-v3-known.vcf.gz", "synthetic-small-v3-known.vcf.gz.tbi"} {
 		st, _ := os.Stat(filepath.Join(dir, name))
 		if !stats[i].ModTime().Equal(st.ModTime()) {
 			t.Fatalf("%s rebuilt on second start", name)
 		}
 	}
-	if r1.Engine.Reference() != syntheticName || r2.Engine.Reference() != syntheticName {
-		t.Fatalf("reference %q", r1.Engine.Reference())
+	if r1.Engines[0].Reference() != syntheticName || r2.Engines[0].Reference() != syntheticName {
+		t.Fatalf("reference %q", r1.Engines[0].Reference())
 	}
-	if want := filepath.Join(dir, "synthetic-small-v2-known.vcf.gz"); r1.Known != want || r2.Known != want {
+	if want := filepath.Join(dir, "synthetic-small-v3-known.vcf.gz"); r1.Known[0] != want || r2.Known[0] != want {
 		t.Fatalf("known-variants source %q, %q; want the recorded %s", r1.Known, r2.Known, want)
 	}
 	if len(r1.Samples) != 3 {
@@ -93,16 +93,16 @@ func TestDefaultReferenceBuiltOnceAndSamples(t *testing.T) {
 
 	// A missing index (or known file) is rebuilt on the next start; the
 	// database is left alone.
-	os.Remove(filepath.Join(dir, "synthetic-small-v2-known.vcf.gz.tbi"))
+	os.Remove(filepath.Join(dir, "synthetic-small-v3-known.vcf.gz.tbi"))
 	r3, close3, err := localReference(ctx, serveConfig{Data: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer close3()
-	if _, err := os.Stat(filepath.Join(dir, "synthetic-small-v2-known.vcf.gz.tbi")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "synthetic-small-v3-known.vcf.gz.tbi")); err != nil {
 		t.Fatalf("index not rebuilt: %v", err)
 	}
-	if st, _ := os.Stat(filepath.Join(dir, "synthetic-small-v2.gasdb")); !stats[0].ModTime().Equal(st.ModTime()) {
+	if st, _ := os.Stat(filepath.Join(dir, "synthetic-small-v3.gasdb")); !stats[0].ModTime().Equal(st.ModTime()) {
 		t.Fatal("database rebuilt although only the index was missing")
 	}
 	if string(r3.Samples[1].Data) != string(r1.Samples[1].Data) {
@@ -128,7 +128,7 @@ func TestSamplesAnnotateWithKnownVariants(t *testing.T) {
 	}
 	for _, s := range samples {
 		var out bytes.Buffer
-		sum, err := r.Engine.Annotate(ctx, bytes.NewReader(s.Data), &out)
+		sum, err := r.Engines[0].Annotate(ctx, bytes.NewReader(s.Data), &out)
 		if err != nil {
 			t.Fatalf("%s: %v", s.Name, err)
 		}
@@ -186,20 +186,20 @@ func TestServeDBHonoursRecordedKnownVariants(t *testing.T) {
 	for _, c := range []struct {
 		known, want string
 	}{{"", knownPath}, {knownPath, knownPath}, {"none", ""}} {
-		r, closeRef, err := localReference(ctx, serveConfig{DB: db, Known: c.known})
+		r, closeRef, err := localReference(ctx, serveConfig{DBs: []string{db}, Known: c.known})
 		if err != nil {
 			t.Fatalf("--known %q: %v", c.known, err)
 		}
-		sum, err := r.Engine.Annotate(ctx, bytes.NewReader(sample), io.Discard)
+		sum, err := r.Engines[0].Annotate(ctx, bytes.NewReader(sample), io.Discard)
 		closeRef()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Known != c.want || (sum.Known > 0) != (c.want != "") || len(r.Samples) != 0 {
+		if r.Known[0] != c.want || (sum.Known > 0) != (c.want != "") || len(r.Samples) != 0 {
 			t.Fatalf("--known %q: source %q, %d known, %d samples", c.known, r.Known, sum.Known, len(r.Samples))
 		}
 	}
-	if _, _, err := localReference(ctx, serveConfig{DB: db, Known: filepath.Join(dir, "missing.vcf.gz")}); err == nil {
+	if _, _, err := localReference(ctx, serveConfig{DBs: []string{db}, Known: filepath.Join(dir, "missing.vcf.gz")}); err == nil {
 		t.Fatal("a missing --known file was accepted")
 	}
 	// A database whose recorded source is gone still serves, without
@@ -207,12 +207,12 @@ func TestServeDBHonoursRecordedKnownVariants(t *testing.T) {
 	moved := filepath.Join(t.TempDir(), "moved.gasdb")
 	b, _ := os.ReadFile(db)
 	os.WriteFile(moved, b, 0o644)
-	r, closeRef, err := localReference(ctx, serveConfig{DB: moved})
+	r, closeRef, err := localReference(ctx, serveConfig{DBs: []string{moved}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer closeRef()
-	if r.Known != "" {
+	if r.Known[0] != "" {
 		t.Fatalf("known source %q for a database moved away from it", r.Known)
 	}
 }

@@ -21,16 +21,23 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 		return nil, nil, err
 	}
 	countedJobStore := providers.MemoryJobStore()
-	runtime := localRuntime(cfg, listener, countedJobStore)
+	mainLocalRef, cleanup2, err := localReference(ctx, cfg)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	runtime := localRuntime(cfg, listener, countedJobStore, mainLocalRef)
 	userStore := providers.MemoryUserStore()
 	objectStore, err := providers.MemoryObjectStore()
 	if err != nil {
+		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	clock := providers.SystemClock()
 	bus, err := providers.MemoryMessages(clock)
 	if err != nil {
+		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
@@ -38,17 +45,20 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 	settings := providers.RoleSettings(runtime)
 	service, err := providers.JobsService(countedJobStore, userStore, objectStore, bus, clock, iDs, settings)
 	if err != nil {
+		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	memoryOptions := localMemoryOptions(cfg)
-	archive, cleanup2, err := providers.MemoryArchive(clock, bus, memoryOptions, settings)
+	archive, cleanup3, err := providers.MemoryArchive(clock, bus, memoryOptions, settings)
 	if err != nil {
+		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	manager, err := providers.JobManager(countedJobStore, objectStore, archive, settings)
 	if err != nil {
+		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
@@ -58,18 +68,14 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 	tokenStore := providers.MemoryTokens()
 	identityProvider, err := localIdentity(ctx, cfg, settings)
 	if err != nil {
+		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	outbox, err := providers.MemoryOutbox(clock)
 	if err != nil {
-		cleanup2()
-		cleanup()
-		return nil, nil, err
-	}
-	mainLocalRef, cleanup3, err := localReference(ctx, cfg)
-	if err != nil {
+		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
@@ -89,8 +95,8 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 		return nil, nil, err
 	}
 	config := providers.RolePipelineConfig(runtime, settings)
-	engine := localAnnotator(runtime, mainLocalRef)
-	annotator, err := providers.ResultsAnnotator(objectStore, engine)
+	engines := localAnnotator(runtime, mainLocalRef)
+	annotator, err := providers.ResultsAnnotator(objectStore, engines)
 	if err != nil {
 		cleanup3()
 		cleanup2()

@@ -205,7 +205,7 @@ func (r *Runner) run(ctx context.Context, claimed *domain.Job) error {
 	}
 	done, err := l.write(ctx, func(j *domain.Job) error {
 		now := r.p.Clock.Now()
-		if err := j.Complete(now, out.Keys, r.p.Annotator.Reference(), out.Summary.Counts()); err != nil {
+		if err := j.Complete(now, out.Keys, out.Reference, out.Summary.Counts()); err != nil {
 			return err
 		}
 		// The archive schedule is part of the completion: a free owner's
@@ -297,7 +297,7 @@ func (r *Runner) discard(ctx context.Context, keys domain.ResultKeys) {
 // produce has the annotator store the job's results under keys. A missing
 // input is the user's to fix (it was deleted or never fully uploaded).
 func (r *Runner) produce(ctx context.Context, j *domain.Job, keys domain.ResultKeys) (ports.Annotated, error) {
-	out, err := r.p.Annotator.Annotate(ctx, j.InputKey(), keys)
+	out, err := r.p.Annotator.Annotate(ctx, ports.AnnotationRequest{Input: j.InputKey(), Keys: keys, Options: j.Options()})
 	switch {
 	case errors.Is(err, ports.ErrNotFound):
 		return out, fmt.Errorf("%w: %s", ports.ErrBadInput, reasonMissing)

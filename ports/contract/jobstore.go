@@ -22,11 +22,12 @@ func pendingJob(t *testing.T, id domain.JobID, owner domain.UserID, at time.Time
 	if err != nil {
 		t.Fatalf("new job: %v", err)
 	}
+	must(t, j.Choose(domain.JobOptions{Reference: "GRCh38-test", SkipMalformed: true}))
 	return j
 }
 
 // contractCounts are headline numbers every store must keep with a job.
-var contractCounts = domain.Counts{Records: 12, Variants: 14, Skipped: 1, Known: 7, RefMismatches: 2, Transitions: 6,
+var contractCounts = domain.Counts{Records: 12, Variants: 14, Skipped: 1, Known: 7, RefMismatches: 2, UnknownChromosome: 1, PastChromosomeEnd: 1, Transitions: 6,
 	Transversions: 3, Top: []domain.Counted{{Label: "missense_variant", Count: 4}, {Label: "intron_variant", Count: 3}}}
 
 // jobIn makes a job in the given storage state by walking the lifecycle.

@@ -47,6 +47,7 @@ const (
 	aReference, aOrdering                       = "reference", "ordering"
 	aNoticeUntil, aNotifiedAt                   = "notice_until", "notified_at"
 	aCounts, aArchiveDue, aName                 = "counts", "archive_due", "name"
+	aOptions                                    = "options"
 )
 
 // DefaultPageSize is the page length ListByUser uses when asked for 0 or
@@ -392,6 +393,10 @@ func jobItem(s domain.JobSnapshot) map[string]types.AttributeValue {
 		b, _ := json.Marshal(s.Counts) // numbers and strings only: cannot fail
 		it.s(aCounts, string(b))
 	}
+	if s.Options != (domain.JobOptions{}) {
+		b, _ := json.Marshal(s.Options) // plain data: cannot fail
+		it.s(aOptions, string(b))
+	}
 	it.t(aNoticeUntil, s.NoticeUntil)
 	it.t(aNotifiedAt, s.NotifiedAt)
 	it.t(aArchiveDue, s.ArchiveDue)
@@ -465,6 +470,11 @@ func jobFromItem(it map[string]types.AttributeValue) (*domain.Job, error) {
 	if c := r.s(aCounts); c != "" && r.err == nil {
 		if err := json.Unmarshal([]byte(c), &s.Counts); err != nil {
 			r.err = fmt.Errorf("attribute %s: %w", aCounts, err)
+		}
+	}
+	if o := r.s(aOptions); o != "" && r.err == nil {
+		if err := json.Unmarshal([]byte(o), &s.Options); err != nil {
+			r.err = fmt.Errorf("attribute %s: %w", aOptions, err)
 		}
 	}
 	if r.err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/gasproject/gas/adapters/engine/lineio"
@@ -88,6 +89,8 @@ func (x *Writer) writeJSON(r *Row) error {
 		b = append(b, '"', ':')
 		v := c.Value(r)
 		switch {
+		case c.Kind == Flag:
+			b = strconv.AppendBool(b, v != "")
 		case c.Kind != Text && isNull(v):
 			b = append(b, "null"...)
 		case c.Kind != Text:

@@ -24,7 +24,10 @@ type Settings struct {
 	ResultPrefix  string // default "results/"
 	ArchivePrefix string // default "archive/"
 	BaseURL       string
-	Logger        *slog.Logger
+	// References name the annotation databases jobs may ask for, the
+	// default first (none: any name is passed on to the annotators).
+	References []string
+	Logger     *slog.Logger
 }
 
 // withDefaults fills empty prefixes and the logger.
@@ -57,7 +60,7 @@ func JobsService(store ports.JobStore, users ports.UserStore, objects ports.Obje
 	clock ports.Clock, ids ports.IDs, s Settings) (*jobs.Service, error) {
 	s = s.withDefaults()
 	return jobs.NewService(store, users, objects, bus.Topic(message.TopicJobRequests), clock, ids, jobs.Config{
-		Policy: s.Policy, InputPrefix: s.InputPrefix, ResultPrefix: s.ResultPrefix, Logger: s.Logger,
+		Policy: s.Policy, InputPrefix: s.InputPrefix, ResultPrefix: s.ResultPrefix, References: s.References, Logger: s.Logger,
 	})
 }
 

@@ -36,10 +36,18 @@ func WebServer(rt *role.Runtime, js *jobs.Service, jm *jobs.Manager, acc *accoun
 func RoleWebOptions(rt *role.Runtime, s Settings) web.Options {
 	return web.Options{
 		SessionKey: rt.Config.Web.SessionKey, BaseURL: s.BaseURL, LocalBilling: true, InputPrefix: s.InputPrefix,
-		Reference: rt.Config.Web.Reference, Logger: rt.Log,
+		Reference: first(rt.Config.Web.References), Logger: rt.Log,
 	}
 }
 
 // WebRoleApp is the web role: the web application, which serves its own
 // /healthz, /readyz and /metrics.
 func WebRoleApp(srv *web.Server) *role.App { return &role.App{Handler: srv} }
+
+// first is the first of names, "" when there are none.
+func first(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	return names[0]
+}

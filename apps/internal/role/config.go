@@ -78,8 +78,9 @@ type Pipeline struct {
 
 // AnnotatorSettings are the annotator role's own settings.
 type AnnotatorSettings struct {
-	// Database is the annotation database (gasdb) loaded once at start: a
-	// local path or an s3://bucket/key object.
+	// Database is the annotation databases (gasdb) loaded once at start,
+	// comma-separated, the default first: local paths or s3://bucket/key
+	// objects.
 	Database string
 	// Known is the known-variants VCF (rsIDs, allele frequencies): a path
 	// or an s3://bucket/key object downloaded once at start with its .tbi;
@@ -97,8 +98,10 @@ type WebSettings struct {
 	SessionKey []byte
 	// OIDC sign-in (Globus Auth by default).
 	OIDCIssuer, OIDCClientID, OIDCClientSecret, OIDCRedirectURL string
-	// Reference names the annotation database on every page.
-	Reference string
+	// References name the deployment's annotation databases (the
+	// annotators' GAS_ANNOTATION_DB, in order): the first, the default,
+	// is named on every page, and a job may ask for any of them.
+	References []string
 }
 
 // Hooks are test-only fault injections. They are refused unless the AWS

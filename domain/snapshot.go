@@ -79,7 +79,7 @@ func JobFromSnapshot(s JobSnapshot) (*Job, error) {
 		leaseUntil: s.LeaseUntil.UTC(), status: s.Status, attempts: s.Attempts, failure: s.FailureReason,
 		results: s.Results, storage: s.Storage, archiveID: s.ArchiveID, retrieval: s.RetrievalID,
 		tier: s.RetrievalTier, restoreBy: s.RestoreBy.UTC(), reference: s.Reference, options: s.Options, counts: s.Counts,
-		archiveDue: s.ArchiveDue.UTC(),
+		archiveDue:  s.ArchiveDue.UTC(),
 		noticeUntil: s.NoticeUntil.UTC(), notifiedAt: s.NotifiedAt.UTC(), version: s.Version,
 	}, nil
 }

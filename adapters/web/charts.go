@@ -20,6 +20,7 @@ import (
 type chart struct {
 	Name  string // URL name: /annotations/{id}/charts/{Name}.svg
 	Title string
+	Unit  string // what one counted thing is
 	SVG   template.HTML
 }
 
@@ -27,14 +28,14 @@ type chart struct {
 // bar applies ("" for none).
 type chartSpec struct {
 	name, title, caption, filter string
-	impactColours                bool
+	impactColours, rows          bool // rows: counts the table's rows (else alleles)
 	bars                         func(*domain.Summary) []domain.Counted
 }
 
 var chartSpecs = []chartSpec{
-	{name: "impact", title: "Impact", caption: "Variants by impact", filter: "impact", impactColours: true,
+	{name: "impact", title: "Impact", caption: "Variants by impact", filter: "impact", impactColours: true, rows: true,
 		bars: func(s *domain.Summary) []domain.Counted { return orderedImpacts(s.ByImpact) }},
-	{name: "consequence", title: "Consequences", caption: "Variants by consequence", filter: "consequence",
+	{name: "consequence", title: "Consequences", caption: "Variants by consequence", filter: "consequence", rows: true,
 		bars: func(s *domain.Summary) []domain.Counted { return firstCounted(domain.Sorted(s.ByConsequence), 14) }},
 	{name: "class", title: "Variant classes", caption: "Variants by class",
 		bars: func(s *domain.Summary) []domain.Counted { return domain.Sorted(s.ByClass) }},
@@ -53,9 +54,26 @@ func summaryCharts(s *domain.Summary, links bool) []chart {
 		if !links {
 			filter = ""
 		}
-		out = append(out, chart{Name: c.name, Title: c.title, SVG: barChart(c.caption, bars, c.impactColours, filter, false)})
+		out = append(out, chart{Name: c.name, Title: c.title, Unit: chartUnit(s, c.rows, filter != ""),
+			SVG: barChart(c.caption, bars, c.impactColours, filter, false)})
 	}
 	return out
+}
+
+// chartUnit says what a chart counts, in the variant table's terms, so a
+// bar and the table it links to show the same number.
+func chartUnit(s *domain.Summary, rows, links bool) string {
+	switch {
+	case !rows:
+		return "Counted in alleles (each ALT allele once)."
+	case s.Unit == "":
+		return "Counted in alleles (a summary written before rows were counted)."
+	}
+	u := "Counted in rows: one per " + s.Unit + " (a row with two terms counts for each)."
+	if links {
+		u += " A bar shows its rows in the table."
+	}
+	return u
 }
 
 // chartSVG downloads one summary chart as a standalone SVG file: the

@@ -87,12 +87,20 @@ type harness struct {
 	thaws    *memory.Queue
 	outbox   *memory.Outbox
 	tokens   *web.MemoryTokenStore
+	engine   results.Engine  // nil: trivialEngine
+	extra    results.Engines // more references, after engine
 	ready    error
 }
 
 type harnessOpt func(*web.Options, *web.Deps)
 
-func newHarness(t *testing.T, opts ...harnessOpt) *harness {
+// withReferences makes the deployment offer several annotation databases
+// (the jobs service's References), the default first.
+type withReferences []string
+
+// newHarness builds the web application on memory adapters; opts are
+// harnessOpt (web options and dependencies) or withReferences.
+func newHarness(t *testing.T, opts ...any) *harness {
 	t.Helper()
 	clock := memory.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	h := &harness{t: t, clock: clock, store: memory.NewJobStore(), users: memory.NewUserStore(), tokens: web.NewMemoryTokenStore()}
@@ -112,7 +120,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	must(t, err)
 	pol := domain.DefaultPolicy()
 	h.jobs, err = jobs.NewService(h.store, h.users, h.objects, reqTopic, clock, memory.NewRandomIDs(),
-		jobs.Config{Policy: pol, InputPrefix: "inputs/", ResultPrefix: "results/"})
+		jobs.Config{Policy: pol, InputPrefix: "inputs/", ResultPrefix: "results/", References: references(opts)})
 	must(t, err)
 	h.accounts = accounts.NewService(h.users, memory.NewFreeBilling(), thawTopic, clock)
 	h.archive, err = memory.NewArchive(clock)
@@ -137,7 +145,12 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	for _, f := range opts {
-		f(&o, &deps)
+		switch f := f.(type) {
+		case harnessOpt:
+			f(&o, &deps)
+		case func(*web.Options, *web.Deps):
+			f(&o, &deps)
+		}
 	}
 	h.srv, err = web.New(deps, o)
 	must(t, err)
@@ -402,11 +415,15 @@ func (h *harness) complete(id domain.JobID) *domain.Job {
 	must(h.t, j.Claim(h.clock.Now(), time.Minute, 3))
 	j, err = h.store.Update(ctx, j)
 	must(h.t, err)
-	ann, err := results.New(h.objects, results.Engines{trivialEngine{}}, results.Options{})
+	var eng results.Engine = trivialEngine{}
+	if h.engine != nil {
+		eng = h.engine
+	}
+	ann, err := results.New(h.objects, append(results.Engines{eng}, h.extra...), results.Options{})
 	must(h.t, err)
-	out, err := ann.Annotate(ctx, ports.AnnotationRequest{Input: j.InputKey(), Keys: jobs.ResultKeys("results/", j.Owner(), id, "g1")})
+	out, err := ann.Annotate(ctx, ports.AnnotationRequest{Input: j.InputKey(), Keys: jobs.ResultKeys("results/", j.Owner(), id, "g1"), Options: j.Options()})
 	must(h.t, err)
-	must(h.t, j.Complete(h.clock.Now(), out.Keys, "synthetic-test-ref", out.Summary.Counts()))
+	must(h.t, j.Complete(h.clock.Now(), out.Keys, out.Reference, out.Summary.Counts()))
 	owner, err := h.users.Get(ctx, j.Owner())
 	must(h.t, err)
 	if !owner.Premium() { // as the runner does: a free owner's result is archived after the window
@@ -428,4 +445,20 @@ func (h *harness) fail(id domain.JobID, reason string) {
 	h.t.Helper()
 	h.mutate(id, func(j *domain.Job) error { return j.Claim(h.clock.Now(), time.Minute, 3) })
 	h.mutate(id, func(j *domain.Job) error { _, err := j.Fail(h.clock.Now(), reason, true, 3); return err })
+}
+
+func references(opts []any) []string {
+	for _, o := range opts {
+		if r, ok := o.(withReferences); ok {
+			return r
+		}
+	}
+	return nil
+}
+
+func (h *harness) job(id domain.JobID) *domain.Job {
+	h.t.Helper()
+	j, err := h.store.Get(context.Background(), id)
+	must(h.t, err)
+	return j
 }

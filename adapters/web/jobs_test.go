@@ -203,7 +203,7 @@ func TestCompletedJobPage(t *testing.T) {
 		t.Fatalf("detail: %d", r.StatusCode)
 	}
 	for _, want := range []string{"COMPLETED", "Completed", "synthetic-test-ref", "<svg", "Variants by impact", "Variants by consequence",
-		"Variants by class", "top-genes", "GENE1", "Showing 1–50 of 120 variants", "Page 1 of 3", "/download/vcf", "/download/tsv",
+		"Variants by class", "top-genes", "GENE1", "Showing 1–50 of 120 rows", "Page 1 of 3", "/download/vcf", "/download/tsv",
 		"/download/jsonl", "downloadable until", "stop gained"} {
 		if !strings.Contains(r.body, want) {
 			t.Fatalf("detail page lacks %q", want)
@@ -211,7 +211,7 @@ func TestCompletedJobPage(t *testing.T) {
 	}
 	// Filter, sort and page server-side.
 	r = b.get("/annotations/" + string(id) + "?impact=HIGH&sort=position")
-	if !strings.Contains(r.body, "Showing 1–30 of 30 variants") || strings.Contains(r.body, "impact-moderate") {
+	if !strings.Contains(r.body, "Showing 1–30 of 30 rows") || strings.Contains(r.body, "impact-moderate") {
 		t.Fatalf("impact filter: %s", between(r.body, "variant-count", "</p>"))
 	}
 	r = b.get("/annotations/" + string(id) + "?sort=position&desc=1&page=3")
@@ -219,7 +219,7 @@ func TestCompletedJobPage(t *testing.T) {
 		t.Fatalf("desc page 3: %s", between(r.body, "variant-count", "</p>"))
 	}
 	r = b.get("/annotations/" + string(id) + "?gene=GENE3&known=known")
-	if !strings.Contains(r.body, "of 6 variants") {
+	if !strings.Contains(r.body, "of 6 rows") {
 		t.Fatalf("gene+known filter: %s", between(r.body, "variant-count", "</p>"))
 	}
 	// Downloads: VCF via presigned URL carries ANN.

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/gasproject/gas/domain"
+	"github.com/gasproject/gas/domain/jobs"
+	"github.com/gasproject/gas/ports"
 )
 
 // deleteJob deletes the job with every file it left, cold copies too.
@@ -32,6 +34,30 @@ func (s *Server) renameJob(w http.ResponseWriter, r *http.Request, j *domain.Job
 		s.redirectFlash(w, r, jobPath(j), "Renamed.")
 	case errors.Is(err, domain.ErrInvalidName):
 		s.redirectFlash(w, r, jobPath(j), "Not renamed: "+plainName(err))
+	default:
+		s.jobError(w, r, err)
+	}
+}
+
+// rerunJob annotates the job's input again as a new job, with the
+// reference and malformed-line choice of the form.
+func (s *Server) rerunJob(w http.ResponseWriter, r *http.Request, j *domain.Job) {
+	opts, _ := jobOptions(r.PostForm)
+	nj, err := s.d.Jobs.Rerun(r.Context(), currentUser(r).ID(), j.ID(), opts)
+	var tooLarge *domain.InputTooLargeError
+	switch {
+	case err == nil:
+		ref := opts.Reference
+		if ref == "" {
+			ref = "the default reference"
+		}
+		s.redirectFlash(w, r, jobPath(nj), "A new job annotates "+j.InputName()+" again against "+ref+".")
+	case errors.Is(err, jobs.ErrInputGone):
+		s.redirectFlash(w, r, jobPath(j), "Not re-run: the uploaded file is no longer stored. Upload it again.")
+	case errors.Is(err, ports.ErrUnknownReference):
+		s.redirectFlash(w, r, jobPath(j), "Not re-run: choose one of the references this server offers.")
+	case errors.As(err, &tooLarge):
+		s.redirectFlash(w, r, jobPath(j), "Not re-run: "+tooLarge.Error()+".")
 	default:
 		s.jobError(w, r, err)
 	}

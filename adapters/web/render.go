@@ -57,6 +57,9 @@ var funcs = template.FuncMap{
 		return strings.ReplaceAll(s, "_", " ")
 	},
 	"statusText": statusText,
+	"warnings":   shownWarnings,
+	"warnLabel":  warningLabel,
+	"af":         afText,
 	"badgeClass": badgeClass,
 }
 

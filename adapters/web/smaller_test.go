@@ -59,7 +59,7 @@ func TestPageBeyondTheLastShowsTheLast(t *testing.T) {
 	id := b.submit("many.vcf", manyVariants(120))
 	h.complete(id)
 	r := b.get("/annotations/" + string(id) + "?page=99")
-	if !strings.Contains(r.body, "Showing 101–120 of 120 variants") || !strings.Contains(r.body, "Page 3 of 3") || strings.Contains(r.body, "0–0") {
+	if !strings.Contains(r.body, "Showing 101–120 of 120 rows") || !strings.Contains(r.body, "Page 3 of 3") || strings.Contains(r.body, "0–0") {
 		t.Fatalf("page 99 of 3: %s", between(r.body, "variant-count", "</nav>"))
 	}
 }
@@ -70,7 +70,7 @@ func TestCountsHaveThousandsSeparators(t *testing.T) {
 	id := b.submit("many.vcf", manyVariants(1200))
 	h.complete(id)
 	page := b.get("/annotations/" + string(id)).body
-	for _, want := range []string{"<dd>1,200</dd>", "of 1,200 variants", ">1,200</text>"} {
+	for _, want := range []string{"<dd>1,200</dd>", "of 1,200 rows", ">1,200</text>"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/jobs"
+	"github.com/gasproject/gas/ports"
 )
 
 type annotateData struct {
@@ -27,12 +28,16 @@ type annotateData struct {
 	Samples      []Sample
 	Error        string
 	OfferUpgrade bool
+	// References are the annotation databases a job may ask for, the
+	// default first; Presigned says the options travel by cookie.
+	References []string
+	Presigned  bool
 }
 
 func (s *Server) annotateData(u *domain.User, csrf string) annotateData {
 	p := s.d.Jobs.Policy()
 	d := annotateData{Limit: domain.HumanBytes(p.InputLimit(u.Tier())), LimitBytes: p.InputLimit(u.Tier()),
-		MaxSize: domain.HumanBytes(p.MaxInputSize), Samples: s.o.Samples}
+		MaxSize: domain.HumanBytes(p.MaxInputSize), Samples: s.o.Samples, References: s.d.Jobs.References(), Presigned: !s.o.StreamUploads}
 	if s.o.StreamUploads {
 		d.Action, d.Fields = "/annotate", map[string]string{csrfField: csrf}
 	}
@@ -99,6 +104,8 @@ func (s *Server) uploadRefused(w http.ResponseWriter, r *http.Request, name stri
 	case errors.Is(err, domain.ErrNotVCF), errors.Is(err, domain.ErrInvalidInputName):
 		q.Set("refused", "name")
 		q.Set("name", name)
+	case errors.Is(err, ports.ErrUnknownReference):
+		q.Set("refused", "reference")
 	case errors.Is(err, errNoFile):
 		q.Set("refused", "nofile")
 	default:
@@ -126,6 +133,8 @@ func (s *Server) refusal(q url.Values) (string, bool) {
 		}
 	case "nofile":
 		return "Choose a VCF file to upload.", false
+	case "reference":
+		return "Upload refused: choose one of the references this server offers (" + strings.Join(s.d.Jobs.References(), ", ") + ").", false
 	}
 	return "", false
 }
@@ -179,6 +188,7 @@ func (s *Server) streamUpload(w http.ResponseWriter, r *http.Request) {
 			"The upload was not accepted because it did not come from this page or your session changed. Reload the page and try again.")
 		return
 	}
+	fields := url.Values{} // the options, which come before the file
 	for {
 		part, err = mr.NextPart()
 		if err != nil {
@@ -188,6 +198,8 @@ func (s *Server) streamUpload(w http.ResponseWriter, r *http.Request) {
 		if part.FormName() == "file" {
 			break
 		}
+		v, _ := io.ReadAll(io.LimitReader(part, 256))
+		fields.Set(part.FormName(), string(v))
 		_, _ = io.Copy(io.Discard, io.LimitReader(part, 64<<10))
 	}
 	name := part.FileName()
@@ -195,7 +207,8 @@ func (s *Server) streamUpload(w http.ResponseWriter, r *http.Request) {
 		s.uploadRefused(w, r, "", errNoFile)
 		return
 	}
-	j, err := s.d.Jobs.Upload(r.Context(), u.ID(), name, part)
+	opts, _ := jobOptions(fields) // a checkbox sends "on" or nothing
+	j, err := s.d.Jobs.UploadWith(r.Context(), u.ID(), name, opts, part)
 	if err != nil {
 		// Read (and drop) the rest of a refused body so the browser gets
 		// the explanation instead of a reset connection.
@@ -209,6 +222,11 @@ func (s *Server) streamUpload(w http.ResponseWriter, r *http.Request) {
 // uploadNameCookie carries the chosen file's name (set by gas.js) across a
 // presigned upload, which only tells the app the object key.
 const uploadNameCookie = "gas_upload_name"
+
+// uploadOptionsCookie carries the form's job options (reference,
+// skip_malformed, as a query string; set by gas.js) across a presigned
+// upload: object storage takes only the fields its policy signs.
+const uploadOptionsCookie = "gas_upload_options"
 
 // uploaded is where object storage sends the browser after a presigned
 // upload: the key names the job; Submit checks size and ownership.
@@ -226,7 +244,16 @@ func (s *Server) uploaded(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: uploadNameCookie, Value: "", Path: "/annotate", MaxAge: -1})
-	j, err := s.d.Jobs.Submit(r.Context(), u.ID(), id, name, domain.JobOptions{})
+	var opts domain.JobOptions
+	if c, err := r.Cookie(uploadOptionsCookie); err == nil {
+		if raw, err := url.QueryUnescape(c.Value); err == nil {
+			if v, err := url.ParseQuery(raw); err == nil {
+				opts, _ = jobOptions(v)
+			}
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: uploadOptionsCookie, Value: "", Path: "/annotate", MaxAge: -1})
+	j, err := s.d.Jobs.Submit(r.Context(), u.ID(), id, name, opts)
 	if err != nil {
 		if isNotFound(err) || errors.Is(err, jobs.ErrNoUpload) || isInvalidRequest(err) {
 			s.notFound(w, r)

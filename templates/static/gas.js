@@ -63,6 +63,22 @@
     setTimeout(poll, 2000);
   }
 
+  // A presigned upload posts to object storage, which takes only the fields
+  // its policy signs: the job's options ride a cookie to /annotate/uploaded.
+  var upload = document.getElementById("upload-form");
+  if (upload) {
+    upload.addEventListener("submit", function () {
+      var opts = [];
+      Array.prototype.forEach.call(upload.querySelectorAll("[data-option]"), function (el) {
+        if (el.type === "checkbox" && !el.checked) { return; }
+        opts.push(encodeURIComponent(el.getAttribute("data-option")) + "=" + encodeURIComponent(el.value));
+      });
+      if (opts.length) {
+        document.cookie = "gas_upload_options=" + encodeURIComponent(opts.join("&")) + "; path=/annotate; SameSite=Strict";
+      }
+    });
+  }
+
   // Forms that cannot be undone ask first.
   Array.prototype.forEach.call(document.querySelectorAll("form[data-confirm]"), function (f) {
     f.addEventListener("submit", function (e) {

@@ -30,7 +30,9 @@ func (s *Server) export(ctx context.Context, w http.ResponseWriter, j *domain.Jo
 
 // resultBase is the download name of a job's results without extension:
 // "sample.vcf.gz" gives "sample.annot".
-func resultBase(j *domain.Job) string { return strings.TrimSuffix(jobs.AnnotatedName(j.InputName()), ".vcf") }
+func resultBase(j *domain.Job) string {
+	return strings.TrimSuffix(jobs.AnnotatedName(j.InputName()), ".vcf")
+}
 
 // subset streams the filtered, sorted table (variants.tsv, .jsonl) in the
 // one export schema, exactly the rows the table selects, or (variants.vcf)

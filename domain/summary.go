@@ -37,6 +37,7 @@ type Summary struct {
 	ByClass            map[string]int64 `json:"by_class"` // SNV, MNV, insertion, deletion, indel, other
 	ByChromosome       map[string]int64 `json:"by_chromosome"`
 	TopHighImpactGenes []GeneCount      `json:"top_high_impact_genes"`
+	Provenance         Provenance       `json:"provenance,omitzero"` // how the result was made
 }
 
 // Tally counts one view of the table by consequence, impact and warning.

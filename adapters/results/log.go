@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/gasproject/gas/domain"
 )
@@ -19,6 +20,7 @@ func WriteLog(w io.Writer, s domain.Summary, opts domain.JobOptions) error {
 		malformed = "skip them"
 	}
 	fmt.Fprintf(&b, "Malformed lines:      %s\n", malformed)
+	writeProvenance(&b, s.Provenance)
 	fmt.Fprintf(&b, "VCF records:          %d\n", s.Records)
 	fmt.Fprintf(&b, "Alleles annotated:    %d\n", s.Variants)
 	fmt.Fprintf(&b, "Rows (%s): %d\n", s.Unit, s.Rows)
@@ -54,4 +56,31 @@ func WriteLog(w io.Writer, s domain.Summary, opts domain.JobOptions) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeProvenance is the log's account of how the result was made.
+func writeProvenance(b *strings.Builder, p domain.Provenance) {
+	if p.IsZero() {
+		return
+	}
+	line := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(b, "%-22s%s\n", k+":", v)
+		}
+	}
+	line("Engine", p.Engine)
+	line("Annotation database", strings.TrimSpace(p.Database+" "+p.Checksum))
+	known := p.Known
+	if known == "" {
+		known = "none"
+	}
+	line("Known variants", known)
+	for _, st := range p.Settings {
+		if st.Name != "Malformed lines" { // written from the job's options above
+			line(st.Name, st.Value)
+		}
+	}
+	for _, st := range p.Stages {
+		fmt.Fprintf(b, "Stage: %-36s %s\n", st.Name, st.Duration.Round(time.Millisecond))
+	}
 }

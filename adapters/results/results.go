@@ -92,15 +92,17 @@ func (a *Annotator) Annotate(ctx context.Context, req ports.AnnotationRequest) (
 	if err != nil {
 		return ports.Annotated{}, err
 	}
+	clock := newTimer()
 	in, err := a.objects.Get(ctx, req.Input)
 	if err != nil {
 		return ports.Annotated{}, fmt.Errorf("open input: %w", err)
 	}
 	defer in.Close()
-	sum, err := a.stream(ctx, eng, in, req)
+	sum, err := a.stream(ctx, eng, in, req, clock)
 	if err != nil {
 		return ports.Annotated{}, err
 	}
+	sum.Provenance = provenanceOf(eng, req.Options.SkipMalformed, clock.stages)
 	if err := a.storeSummary(ctx, sum, req); err != nil {
 		return ports.Annotated{}, err
 	}

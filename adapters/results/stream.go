@@ -49,19 +49,22 @@ func (a *Annotator) upload(ctx context.Context, key string) *upload {
 
 // stream runs the engine on in, storing its output and the index built
 // from the rows it hands over as they are produced.
-func (a *Annotator) stream(ctx context.Context, eng Engine, in io.Reader, req ports.AnnotationRequest) (domain.Summary, error) {
+func (a *Annotator) stream(ctx context.Context, eng Engine, in io.Reader, req ports.AnnotationRequest, clock *timer) (domain.Summary, error) {
 	vcf, idx := a.upload(ctx, req.Keys.VCF), a.upload(ctx, req.Keys.Index)
 	b := vartable.NewBuilder(idx.w, a.opt.Index)
 	defer b.Close()
 	sum, annErr := eng.AnnotateJob(ctx, in, vcf.w, engine.Job{SkipMalformed: req.Options.SkipMalformed, Table: b})
+	clock.done("read, annotate and write the VCF")
 	var idxErr error
 	if annErr == nil {
 		idxErr = b.Finish()
+		clock.done("finish the variant index")
 	}
 	vcfFailed, idxFailed := vcf.failed.Load(), idx.failed.Load()
 	vcf.w.CloseWithError(annErr) // nil: the upload reads EOF after a complete VCF
 	idx.w.CloseWithError(errors.Join(annErr, idxErr))
 	stored, indexed := <-vcf.done, <-idx.done
+	clock.done("store the VCF and index")
 	switch {
 	case errors.Is(annErr, ports.ErrBadInput):
 		return sum, annErr // its message is for the user: keep it as the engine wrote it

@@ -100,35 +100,6 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request, j *domain.Job) {
 	}
 }
 
-type logData struct {
-	Job  *domain.Job
-	Log  string
-	Note string
-}
-
-const maxLogBytes = 1 << 20
-
-func (s *Server) logPage(w http.ResponseWriter, r *http.Request, j *domain.Job) {
-	d := logData{Job: j}
-	switch {
-	case j.Results().Log == "":
-		d.Note = "There is no log yet: it is written when the annotation finishes."
-	default:
-		b, err := s.readSmall(r.Context(), j.Results().Log, maxLogBytes)
-		if isNotFound(err) {
-			d.Note = "The log is not available."
-		} else if err != nil {
-			s.serverError(w, r, err)
-			return
-		}
-		d.Log = string(b)
-	}
-	if j.Status() == domain.StatusFailed && d.Log == "" {
-		d.Note = "The annotation failed: " + failureText(j)
-	}
-	s.render(w, r, http.StatusOK, "log", view{Title: "Log · " + j.InputName(), Nav: "annotations", Data: d})
-}
-
 func (s *Server) readSmall(ctx context.Context, key string, limit int64) ([]byte, error) {
 	rc, err := s.d.Objects.Get(ctx, key)
 	if err != nil {

@@ -60,6 +60,7 @@ var funcs = template.FuncMap{
 	"warnings":   shownWarnings,
 	"warnLabel":  warningLabel,
 	"af":         afText,
+	"stageTime":  stageTime,
 	"badgeClass": badgeClass,
 }
 

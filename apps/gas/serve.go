@@ -178,9 +178,10 @@ func localMemoryOptions(cfg serveConfig) providers.MemoryOptions {
 // localRef is the loaded annotation engines (the default first) and the
 // sample VCFs that match the synthetic reference.
 type localRef struct {
-	Engines []*engine.Engine
-	Known   []string // known-variants source of each ("" none)
-	Samples []web.Sample
+	Engines    []*engine.Engine
+	Known      []string            // known-variants source of each ("" none)
+	Provenance []domain.Provenance // what the logs say of each
+	Samples    []web.Sample
 }
 
 // Names are the references' names, the default first.
@@ -234,6 +235,7 @@ func localReference(ctx context.Context, cfg serveConfig) (*localRef, func(), er
 			slog.Warn("annotating without known variants", "reference", l.Engine.Reference(), "err", l.Known.Skipped)
 		}
 		r.Engines, r.Known = append(r.Engines, l.Engine), append(r.Known, l.Known.Source)
+		r.Provenance = append(r.Provenance, l.Provenance())
 	}
 	for _, s := range samples {
 		r.Samples = append(r.Samples, s.Sample)
@@ -245,7 +247,7 @@ func localReference(ctx context.Context, cfg serveConfig) (*localRef, func(), er
 func localAnnotator(rt *role.Runtime, ref *localRef) results.Engines {
 	out := make(results.Engines, len(ref.Engines))
 	for i, e := range ref.Engines {
-		out[i] = rt.Metrics.InstrumentAnnotator(e)
+		out[i] = results.About(rt.Metrics.InstrumentAnnotator(e), ref.Provenance[i])
 	}
 	return out
 }

@@ -162,7 +162,7 @@ func RoleAnnotator(ctx context.Context, rt *role.Runtime, cl *awsconfig.Clients)
 			rt.Log.Warn("test hook: annotations held before they start", "delay", d.String())
 			a = role.WithAnnotateDelay(a, d)
 		}
-		engines = append(engines, a)
+		engines = append(engines, results.About(a, l.Provenance()))
 	}
 	return engines, closeAll, nil
 }

@@ -54,6 +54,7 @@ func (p *processor) process(b *batch) {
 	st := b.stats
 	p.batch = b
 	p.lineIdx = -1
+	b.lines, b.entries = b.lines[:0], b.entries[:0]
 	for len(data) > 0 {
 		p.lineIdx++
 		i := bytes.IndexByte(data, '\n')

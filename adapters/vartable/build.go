@@ -219,6 +219,10 @@ func (b *Builder) Lines(lines []Line, entries []Entry) error {
 		if l.Pos < 0 || l.Pos > math.MaxUint32 || l.Length > math.MaxUint32 {
 			return fmt.Errorf("variant index: line at %d: position %d or length %d out of range", l.Offset, l.Pos, l.Length)
 		}
+		if last := es[len(es)-1]; last.Ann > MaxLineRows || last.Allele > MaxLineRows {
+			return fmt.Errorf("%w: the line at %s:%d has %d annotations of %d ALT alleles; the table takes %d of each",
+				ErrLineTooLarge, l.Chrom, l.Pos, last.Ann+1, last.Allele+1, MaxLineRows)
+		}
 		chrom := b.chroms.code(l.Chrom)
 		if chrom > math.MaxUint16 {
 			return errors.New("variant index: more than 65535 chromosomes")
@@ -247,7 +251,7 @@ func (b *Builder) add(l *Line, chrom uint16, e *Entry) error {
 		gene = b.geneCode[e.Gene]
 	}
 	r := record{offset: uint64(l.Offset), length: uint32(l.Length), pos: uint32(l.Pos), chrom: chrom,
-		allele: e.Allele, ann: e.Ann, impact: e.Impact, terms: e.Terms, gene: gene, warn: e.Warn, af: e.AF}
+		allele: uint16(e.Allele), ann: uint16(e.Ann), impact: e.Impact, terms: e.Terms, gene: gene, warn: e.Warn, af: e.AF}
 	if e.Known {
 		r.flags |= flagKnown
 	}

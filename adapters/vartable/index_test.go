@@ -110,7 +110,7 @@ func synth(n int, seed uint64) (vcf []byte, lines []Line, entries []Entry, model
 				if rng.IntN(4) == 0 {
 					t |= 1 << 3 // splice_region too
 				}
-				e := Entry{Allele: uint16(ai), Terms: t, Impact: testImpacts[bitsTrailing(t)], Gene: int32(rng.IntN(len(testGenes)+1)) - 1,
+				e := Entry{Allele: uint32(ai), Terms: t, Impact: testImpacts[bitsTrailing(t)], Gene: int32(rng.IntN(len(testGenes)+1)) - 1,
 					Known: known, AF: af, Tags: Tags(rng.IntN(4)) &^ TagMANESelect}
 				if rng.IntN(5) == 0 {
 					e.Tags |= TagCanonical | TagMANESelect
@@ -122,7 +122,7 @@ func synth(n int, seed uint64) (vcf []byte, lines []Line, entries []Entry, model
 			}
 			sort.SliceStable(es, func(x, y int) bool { return bitsTrailing(es[x].Terms) < bitsTrailing(es[y].Terms) })
 			for k := range es {
-				es[k].Ann = uint16(len(entries) - start)
+				es[k].Ann = uint32(len(entries) - start)
 				e := es[k]
 				entries = append(entries, e)
 				gene := ""
@@ -516,5 +516,21 @@ func BenchmarkBuild100k(b *testing.B) {
 			b.Fatal(err)
 		}
 		bl.Close()
+	}
+}
+
+// TestLinesTooLargeForARowAreTheInputsProblem: more annotations or ALT
+// alleles on a line than a row can name is ErrLineTooLarge, naming it.
+func TestLinesTooLargeForARowAreTheInputsProblem(t *testing.T) {
+	for _, e := range []Entry{{Ann: MaxLineRows + 1}, {Allele: MaxLineRows + 1}} {
+		b := NewBuilder(io.Discard, BuildOptions{})
+		if err := b.Start(testVocab, 10); err != nil {
+			t.Fatal(err)
+		}
+		err := b.Lines([]Line{{Offset: 10, Length: 5, Chrom: []byte("chr2"), Pos: 77, Entries: 1}}, []Entry{e})
+		if !errors.Is(err, ErrLineTooLarge) || !strings.Contains(err.Error(), "chr2:77") {
+			t.Fatalf("%+v: %v", e, err)
+		}
+		b.Close()
 	}
 }

@@ -368,7 +368,7 @@ func trivialTable(vcf string, table vartable.Sink) error {
 		anns := strings.Split(strings.SplitN(f[7], "ANN=", 2)[1], ",")
 		for i, a := range anns {
 			p := strings.Split(a, "|")
-			e := vartable.Entry{Allele: uint16(i), Ann: uint16(i), Impact: vartable.ParseImpact(p[2]), Known: f[2] != ".", AF: float32(math.NaN())}
+			e := vartable.Entry{Allele: uint32(i), Ann: uint32(i), Impact: vartable.ParseImpact(p[2]), Known: f[2] != ".", AF: float32(math.NaN())}
 			e.Terms = 1 << slices.Index(trivialVocab.Terms, p[1])
 			e.Gene = int32(slices.Index(trivialVocab.Genes, p[3]))
 			entries = append(entries, e)

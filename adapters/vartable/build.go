@@ -11,6 +11,7 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // BuildOptions tune a Builder.
@@ -75,6 +76,11 @@ type chunk struct {
 	n     int
 }
 
+// chunkRows keeps full-size chunk buffers between indexes: a server
+// indexing job after job would otherwise grow (and the collector reclaim)
+// a fresh one for each.
+var chunkRows = sync.Pool{New: func() any { return new([][numCols]uint32) }}
+
 // facet is one facet's definition and running totals.
 type facet struct {
 	name          Facet
@@ -138,6 +144,7 @@ func (b *Builder) Start(v *Vocabulary, header int64) error {
 		return errors.New("variant index: a vocabulary of at most 32 terms and 32 warnings is required")
 	}
 	b.started, b.voc, b.header = true, v, header
+	b.chunk.rows = (*chunkRows.Get().(*[][numCols]uint32))[:0]
 	var names codes
 	names.code(nil) // "" is code 0: no gene
 	b.geneCode = make([]uint32, len(v.Genes))
@@ -490,6 +497,10 @@ func (b *Builder) writeDictionary(dict dictionary) error {
 // Close removes the temporary file, if any; call it whether or not
 // Finish succeeded.
 func (b *Builder) Close() error {
+	if rows := b.chunk.rows; cap(rows) > 0 && cap(rows) <= b.opt.ChunkRows {
+		chunkRows.Put(&rows)
+	}
+	b.chunk.rows = nil
 	if b.spill == nil {
 		return nil
 	}

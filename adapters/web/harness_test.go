@@ -110,7 +110,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	must(t, err)
 	pol := domain.DefaultPolicy()
 	h.jobs, err = jobs.NewService(h.store, h.users, h.objects, reqTopic, clock, memory.NewRandomIDs(),
-		jobs.Config{Policy: pol, InputPrefix: "inputs/", ResultPrefix: "results/"})
+		jobs.Config{Policy: pol, InputPrefix: "inputs/", ResultPrefix: "results/", References: []string{"synthetic-test-ref", "other-ref"}})
 	must(t, err)
 	h.accounts = accounts.NewService(h.users, memory.NewFreeBilling(), thawTopic, clock)
 	deps := web.Deps{Jobs: h.jobs, Accounts: h.accounts, Objects: h.objects, Tokens: h.tokens, Clock: clock,

@@ -390,6 +390,9 @@ func TestAFBelowIsExactAtTheBoundary(t *testing.T) {
 		entries = append(entries, Entry{Terms: 1, Impact: ImpactHigh, Gene: -1, AF: af})
 	}
 	ix, _ := open(t, build(t, append(vcf, "chr\n"...), lines, entries, BuildOptions{}))
+	if len(ix.dict.Genes) != 1 {
+		t.Fatalf("the dictionary names genes no row has: %v", ix.dict.Genes)
+	}
 	for x, want := range map[float64][]int64{0.01: {1, 3, 4, 6}, 0.0100001: {0, 1, 3, 4, 6}, 1: {0, 1, 2, 3, 4, 5, 6}, 1e-9: {3, 4}} {
 		p, err := ix.Query(context.Background(), Query{Filter: Filter{AFBelow: x}, Limit: 10})
 		var got []int64
@@ -539,8 +542,13 @@ func TestLinesTooLargeForARowAreTheInputsProblem(t *testing.T) {
 
 // TestBuilderMemoryIsBounded builds the index of 3,000,000 rows (what
 // a million variants give) handed over 10,000 at a time, with the
-// collector set to keep the heap near the live data: the heap stays under
-// 48 MB, where keeping the rows' codes alone would take 96 MB.
+// collector set to keep the heap near the live data: the heap grows by
+// less than 64 MB, where keeping the rows' codes alone would take 96 MB
+// (and the whole index without spilling 234 MB). While a run is spilled
+// the chunk (16 MB) and its sorted postings (about as much) are live at
+// once; whether the collector has yet reclaimed the previous run's
+// postings when the heap is sampled moves the figure between 35 and
+// 50 MB, so the bound leaves room for that and no more.
 func TestBuilderMemoryIsBounded(t *testing.T) {
 	const rows, batch = 3_000_000, 10_000
 	defer debug.SetGCPercent(debug.SetGCPercent(20))
@@ -554,6 +562,9 @@ func TestBuilderMemoryIsBounded(t *testing.T) {
 	var peak uint64
 	var ms runtime.MemStats
 	runtime.GC()
+	runtime.GC() // twice: pooled buffers of earlier tests go too
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapInuse
 	for n := 0; n < rows; n += batch {
 		for i := range lines {
 			k := n + i
@@ -572,8 +583,8 @@ func TestBuilderMemoryIsBounded(t *testing.T) {
 	}
 	runtime.ReadMemStats(&ms)
 	peak = max(peak, ms.HeapInuse)
-	if peak > 48<<20 {
-		t.Fatalf("heap peaked at %d MB while indexing %d rows", peak>>20, rows)
+	if peak-base > 64<<20 {
+		t.Fatalf("heap grew by %d MB while indexing %d rows", (peak-base)>>20, rows)
 	}
-	t.Logf("heap peaked at %d MB for %d rows", peak>>20, rows)
+	t.Logf("heap grew by %d MB for %d rows", (peak-base)>>20, rows)
 }

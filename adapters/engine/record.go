@@ -54,6 +54,7 @@ func (p *processor) process(b *batch) {
 	st := b.stats
 	p.batch = b
 	p.lineIdx = -1
+	b.lines, b.entries = b.lines[:0], b.entries[:0]
 	for len(data) > 0 {
 		p.lineIdx++
 		i := bytes.IndexByte(data, '\n')
@@ -505,7 +506,7 @@ func (p *processor) noteEntries(allele, ann int, effs []csq.Effect, known bool, 
 			tags |= vartable.TagMANESelect
 		}
 		p.batch.entries = append(p.batch.entries, vartable.Entry{
-			Allele: uint16(allele), Ann: uint16(min(ann+i, math.MaxUint16)), Impact: vartable.Impact(csq.ImpactOf(e.Terms) + 1),
+			Allele: uint32(allele), Ann: uint32(ann + i), Impact: vartable.Impact(csq.ImpactOf(e.Terms) + 1),
 			Tags: tags, Known: known, Terms: uint32(e.Terms), Warn: uint32(e.Warn & csq.Problems), Gene: e.Gene, AF: af,
 		})
 	}

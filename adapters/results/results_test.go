@@ -314,8 +314,14 @@ func (copying) AnnotateJob(_ context.Context, in io.Reader, out io.Writer, job e
 	if err := job.Table.Start(&vartable.Vocabulary{}, int64(len(b))); err != nil {
 		return domain.Summary{}, err
 	}
-	_, err = out.Write(b)
-	return domain.Summary{}, err
+	if _, err = out.Write(b); err != nil {
+		return domain.Summary{}, err
+	}
+	if strings.HasPrefix(string(b), "huge") { // a line with more annotations than a row can name
+		err := job.Table.Lines([]vartable.Line{{Chrom: []byte("chr1"), Pos: 1, Length: len(b), Entries: 1}}, []vartable.Entry{{Ann: vartable.MaxLineRows + 1}})
+		return domain.Summary{}, fmt.Errorf("variant table: %w", err)
+	}
+	return domain.Summary{}, nil
 }
 
 // failingPuts fails every Put of keys containing substr.
@@ -340,6 +346,11 @@ func TestFailuresSayWhoseFaultAndWhere(t *testing.T) {
 	}
 	if _, err := a.Annotate(context.Background(), ports.AnnotationRequest{Input: "absent", Keys: keys}); !errors.Is(err, ports.ErrNotFound) {
 		t.Errorf("missing input: %v", err)
+	}
+	a, _ = results.New(store(t, []byte("huge line\n")), results.Engines{copying{}}, results.Options{})
+	if _, err := a.Annotate(context.Background(), ports.AnnotationRequest{Input: "in", Keys: keys}); !errors.Is(err, ports.ErrBadInput) ||
+		!strings.HasPrefix(err.Error(), "bad input: line too large for the variant table: the line at chr1:1 has 65537 annotations") {
+		t.Errorf("a line too large for the table: %v", err)
 	}
 	for substr, want := range map[string]string{".idx": "store index: disk full", ".vcf": "store result: disk full", "s.json": "store summary: disk full"} {
 		a, _ := results.New(failingPuts{store(t, []byte("##fileformat=VCFv4.2\n")), substr}, results.Engines{copying{}}, results.Options{})

@@ -68,6 +68,8 @@ func (a *Annotator) stream(ctx context.Context, eng Engine, in io.Reader, req po
 	switch {
 	case errors.Is(annErr, ports.ErrBadInput):
 		return sum, annErr // its message is for the user: keep it as the engine wrote it
+	case errors.Is(annErr, vartable.ErrLineTooLarge):
+		return sum, fmt.Errorf("%w: %w", ports.ErrBadInput, errors.Unwrap(annErr))
 	case vcfFailed:
 		return sum, fmt.Errorf("store result: %w", stored)
 	case idxFailed:

@@ -11,6 +11,7 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // BuildOptions tune a Builder.
@@ -40,10 +41,14 @@ type Builder struct {
 	header  int64
 	started bool
 
-	chroms    codes
-	geneCode  []uint32 // Vocabulary.Genes index → gene name code + 1
-	geneNames []string // gene name codes, "" first
-	facets    []*facet
+	chroms codes
+	// genes codes the gene names rows have, "" (no gene) first, as they
+	// first appear: the dictionary keeps those only, not the reference's
+	// tens of thousands. geneCode maps a Vocabulary.Genes index to its
+	// code (0: not seen yet).
+	genes    codes
+	geneCode []uint32
+	facets   []*facet
 
 	rows, alleles int64
 	lastOffset    int64
@@ -74,6 +79,11 @@ type chunk struct {
 	first []uint64          // allele-start bits
 	n     int
 }
+
+// chunkRows keeps full-size chunk buffers between indexes: a server
+// indexing job after job would otherwise grow (and the collector reclaim)
+// a fresh one for each.
+var chunkRows = sync.Pool{New: func() any { return new([][numCols]uint32) }}
 
 // facet is one facet's definition and running totals.
 type facet struct {
@@ -138,13 +148,9 @@ func (b *Builder) Start(v *Vocabulary, header int64) error {
 		return errors.New("variant index: a vocabulary of at most 32 terms and 32 warnings is required")
 	}
 	b.started, b.voc, b.header = true, v, header
-	var names codes
-	names.code(nil) // "" is code 0: no gene
+	b.chunk.rows = (*chunkRows.Get().(*[][numCols]uint32))[:0]
+	b.genes.code(nil) // "" is code 0: no gene
 	b.geneCode = make([]uint32, len(v.Genes))
-	for i, g := range v.Genes {
-		b.geneCode[i] = names.code([]byte(g))
-	}
-	b.geneNames = names.names
 	b.facets = b.defineFacets()
 	if _, err := io.WriteString(b.out, headerMagic); err != nil {
 		return fmt.Errorf("write index header: %w", err)
@@ -152,27 +158,30 @@ func (b *Builder) Start(v *Vocabulary, header int64) error {
 	return nil
 }
 
+// byName orders codes by their names, alphabetically with "" last. Names
+// are distinct, so codes given later fall into the same order.
+func byName(names []string) []uint32 {
+	o := make([]uint32, len(names))
+	for i := range o {
+		o[i] = uint32(i)
+	}
+	slices.SortFunc(o, func(x, y uint32) int {
+		a, c := names[x], names[y]
+		if (a == "") != (c == "") {
+			if a == "" {
+				return 1
+			}
+			return -1
+		}
+		return strings.Compare(a, c)
+	})
+	return o
+}
+
 // defineFacets lists the facets in file order with their value orders:
 // impact most severe first, consequences by severity, genes and warnings
 // alphabetically (no gene last), known before novel.
 func (b *Builder) defineFacets() []*facet {
-	byName := func(names []string) []uint32 {
-		o := make([]uint32, len(names))
-		for i := range o {
-			o[i] = uint32(i)
-		}
-		slices.SortStableFunc(o, func(x, y uint32) int {
-			a, c := names[x], names[y]
-			if (a == "") != (c == "") {
-				if a == "" {
-					return 1
-				}
-				return -1
-			}
-			return strings.Compare(a, c)
-		})
-		return o
-	}
 	ascending := func(n int) []uint32 {
 		o := make([]uint32, n)
 		for i := range o {
@@ -185,7 +194,7 @@ func (b *Builder) defineFacets() []*facet {
 	fs := []*facet{
 		{name: FacetImpact, col: colImpact, names: impactNames[:], order: []uint32{4, 3, 2, 1, 0}},
 		{name: FacetConsequence, col: colTerms, multi: true, names: b.voc.Terms, order: ascending(len(b.voc.Terms))},
-		{name: FacetGene, col: colGene, names: b.geneNames, order: byName(b.geneNames)},
+		{name: FacetGene, col: colGene, names: b.genes.names, order: byName(b.genes.names)},
 		{name: FacetKnown, col: colKnown, names: []string{Novel, Known}, order: []uint32{1, 0}},
 		{name: FacetTranscript, col: colTags, multi: true, names: []string{Canonical, MANESelect}, order: []uint32{0, 1}},
 		{name: FacetWarning, col: colWarn, multi: true, names: b.voc.Warnings, order: byName(b.voc.Warnings)},
@@ -219,6 +228,10 @@ func (b *Builder) Lines(lines []Line, entries []Entry) error {
 		if l.Pos < 0 || l.Pos > math.MaxUint32 || l.Length > math.MaxUint32 {
 			return fmt.Errorf("variant index: line at %d: position %d or length %d out of range", l.Offset, l.Pos, l.Length)
 		}
+		if last := es[len(es)-1]; last.Ann > MaxLineRows || last.Allele > MaxLineRows {
+			return fmt.Errorf("%w: the line at %s:%d has %d annotations of %d ALT alleles; the table takes %d of each",
+				ErrLineTooLarge, l.Chrom, l.Pos, last.Ann+1, last.Allele+1, MaxLineRows)
+		}
 		chrom := b.chroms.code(l.Chrom)
 		if chrom > math.MaxUint16 {
 			return errors.New("variant index: more than 65535 chromosomes")
@@ -244,10 +257,13 @@ func (b *Builder) add(l *Line, chrom uint16, e *Entry) error {
 	b.lastOffset, b.lastAllele = l.Offset, int(e.Allele)
 	gene := uint32(0)
 	if e.Gene >= 0 && int(e.Gene) < len(b.geneCode) {
-		gene = b.geneCode[e.Gene]
+		if gene = b.geneCode[e.Gene]; gene == 0 {
+			gene = b.genes.code([]byte(b.voc.Genes[e.Gene]))
+			b.geneCode[e.Gene] = gene
+		}
 	}
 	r := record{offset: uint64(l.Offset), length: uint32(l.Length), pos: uint32(l.Pos), chrom: chrom,
-		allele: e.Allele, ann: e.Ann, impact: e.Impact, terms: e.Terms, gene: gene, warn: e.Warn, af: e.AF}
+		allele: uint16(e.Allele), ann: uint16(e.Ann), impact: e.Impact, terms: e.Terms, gene: gene, warn: e.Warn, af: e.AF}
 	if e.Known {
 		r.flags |= flagKnown
 	}
@@ -290,6 +306,7 @@ func (b *Builder) add(l *Line, chrom uint16, e *Entry) error {
 // flush sorts the chunk into a run: spilled to the temporary file, or kept
 // in memory when it is the last one.
 func (b *Builder) flush(last bool) error {
+	b.syncGenes()
 	c := &b.chunk
 	words := (c.n + 63) / 64
 	c.first = append(c.first, make([]uint64, max(0, words-len(c.first)))...)[:words]
@@ -318,6 +335,20 @@ func (b *Builder) flush(last bool) error {
 	}
 	c.n = 0
 	return nil
+}
+
+// syncGenes brings the gene facet up to the genes seen so far: their
+// names, per-code totals and order.
+func (b *Builder) syncGenes() {
+	f := b.facets[slices.IndexFunc(b.facets, func(f *facet) bool { return f.name == FacetGene })]
+	n := len(b.genes.names)
+	if len(f.names) == n {
+		return
+	}
+	for len(f.rows) < n {
+		f.rows, f.alleles, f.last = append(f.rows, 0), append(f.alleles, 0), append(f.last, -1)
+	}
+	f.names, f.order = b.genes.names, byName(b.genes.names)
 }
 
 // sortChunk counts the chunk's codes (rows and alleles) into the facet's
@@ -384,7 +415,7 @@ func (b *Builder) Finish() error {
 		return err
 	}
 	dict := dictionary{Version: version, Rows: b.rows, Alleles: b.alleles, Header: b.header,
-		Chroms: orEmpty(b.chroms.names), Terms: b.voc.Terms, Warnings: b.voc.Warnings, Genes: b.geneNames,
+		Chroms: orEmpty(b.chroms.names), Terms: b.voc.Terms, Warnings: b.voc.Warnings, Genes: b.genes.names,
 		AlleleBlocks: orEmptyInts(b.blocks), Bitmap: b.out.n}
 	if err := b.writeBitmap(); err != nil {
 		return err
@@ -445,7 +476,10 @@ func (b *Builder) writePostings(i int, f *facet) error {
 	var buf [4096]byte
 	for _, code := range f.order {
 		for k, r := range b.runs {
-			n := int(r.facets[i].counts[code])
+			n := 0
+			if counts := r.facets[i].counts; int(code) < len(counts) { // a gene first seen after the run
+				n = int(counts[code])
+			}
 			for n > 0 {
 				m := min(n, len(buf)/postingSize)
 				if err := readers[k].next(buf[:m*postingSize]); err != nil {
@@ -486,6 +520,10 @@ func (b *Builder) writeDictionary(dict dictionary) error {
 // Close removes the temporary file, if any; call it whether or not
 // Finish succeeded.
 func (b *Builder) Close() error {
+	if rows := b.chunk.rows; cap(rows) > 0 && cap(rows) <= b.opt.ChunkRows {
+		chunkRows.Put(&rows)
+	}
+	b.chunk.rows = nil
 	if b.spill == nil {
 		return nil
 	}

@@ -37,8 +37,8 @@ type Line struct {
 // codes into the Vocabulary. An allele's entries come most severe first,
 // as the annotator wrote them, so its first is its most severe row.
 type Entry struct {
-	Allele uint16 // index into ALT
-	Ann    uint16 // index of the entry in the line's ANN list
+	Allele uint32 // index into ALT (the index holds up to MaxLineRows)
+	Ann    uint32 // index of the entry in the line's ANN list (likewise)
 	Impact Impact
 	Tags   Tags
 	// Known: the allele matched a known variant (or the line came with an ID).

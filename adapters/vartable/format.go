@@ -30,7 +30,14 @@ var (
 	ErrOldFormat = errors.New("variant index of an older GAS version (re-run the job to rebuild it)")
 	// ErrBadQuery means a query asks for something the index cannot do.
 	ErrBadQuery = errors.New("invalid variant query")
+	// ErrLineTooLarge means a line has more ALT alleles or annotations
+	// than a row can name (MaxLineRows): the input's problem, not the
+	// index's.
+	ErrLineTooLarge = errors.New("line too large for the variant table")
 )
+
+// MaxLineRows bounds a line's ALT alleles and its ANN entries.
+const MaxLineRows = math.MaxUint16
 
 // Impact is the putative impact class of the ANN standard, ordered so that a
 // larger value is more severe.

@@ -361,6 +361,14 @@ type trivialEngine struct{}
 
 func (trivialEngine) Reference() string { return "synthetic-test-ref" }
 
+// namedTrivialEngine is trivialEngine offered as another reference.
+type namedTrivialEngine struct {
+	trivialEngine
+	name string
+}
+
+func (e namedTrivialEngine) Reference() string { return e.name }
+
 // trivialVocab names the codes of trivialEngine's table rows.
 var trivialVocab = &vartable.Vocabulary{Terms: []string{"stop_gained", "missense_variant", "synonymous_variant", "non_coding_transcript_exon_variant"},
 	Genes: []string{"GENE1", "GENE2", "GENE3"}}
@@ -394,7 +402,7 @@ func trivialTable(vcf string, table vartable.Sink) error {
 		anns := strings.Split(strings.SplitN(f[7], "ANN=", 2)[1], ",")
 		for i, a := range anns {
 			p := strings.Split(a, "|")
-			e := vartable.Entry{Allele: uint16(i), Ann: uint16(i), Impact: vartable.ParseImpact(p[2]), Known: f[2] != ".", AF: float32(math.NaN())}
+			e := vartable.Entry{Allele: uint32(i), Ann: uint32(i), Impact: vartable.ParseImpact(p[2]), Known: f[2] != ".", AF: float32(math.NaN())}
 			e.Terms = 1 << slices.Index(trivialVocab.Terms, p[1])
 			e.Gene = int32(slices.Index(trivialVocab.Genes, p[3]))
 			entries = append(entries, e)

@@ -109,6 +109,14 @@ func Open(ctx context.Context, cfg Config) (*Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
+	if meta.Format < gasdb.TagsFormat {
+		log := cfg.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		log.Warn("annotation database built before GAS read canonical and MANE Select tags: no transcript is marked; rebuild it with gas db build",
+			"db", cfg.DB, "format", meta.Format)
+	}
 	k, err := OpenKnown(ctx, cfg.Known, meta.Known, cfg.DB, KnownOptions{Remote: cfg.Remote, Dir: cfg.Dir, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err

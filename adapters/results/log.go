@@ -41,6 +41,9 @@ func WriteLog(w io.Writer, s domain.Summary, opts domain.JobOptions) error {
 	fmt.Fprintf(&b, "Ts/Tv:                %.3f (%d/%d)\n", s.TsTv(), s.Transitions, s.Transversions)
 	section := func(title string, m map[string]int64) {
 		fmt.Fprintf(&b, "\n%s\n", title)
+		if len(m) == 0 {
+			fmt.Fprintf(&b, "  none\n")
+		}
 		for _, c := range domain.Sorted(m) {
 			fmt.Fprintf(&b, "  %-36s %d\n", c.Label, c.Count)
 		}
@@ -65,7 +68,7 @@ func writeProvenance(b *strings.Builder, p domain.Provenance) {
 	}
 	line := func(k, v string) {
 		if v != "" {
-			fmt.Fprintf(b, "%-22s%s\n", k+":", v)
+			fmt.Fprintf(b, "%-21s %s\n", k+":", v) // a space after the longest names too
 		}
 	}
 	line("Engine", p.Engine)

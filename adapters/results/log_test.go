@@ -21,6 +21,18 @@ func TestLogSaysWhatTheSummaryCounted(t *testing.T) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}
 	}
+	// A long setting name keeps a space before its value; an empty
+	// section says so.
+	s.Provenance = domain.Provenance{Engine: "gas test", Settings: []domain.Setting{{Name: "Engine goroutines per job", Value: "4"}}}
+	b.Reset()
+	if err := WriteLog(&b, s, domain.JobOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Engine:               gas test\n", "Engine goroutines per job: 4\n", "By warning ( rows)\n  none\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, b.String())
+		}
+	}
 	// Sorted: count descending, then label.
 	if strings.Index(log, "LOW") > strings.Index(log, "MODERATE") || strings.Index(log, "MODERATE") > strings.Index(log, "  HIGH") {
 		t.Errorf("impact order wrong:\n%s", log)

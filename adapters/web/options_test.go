@@ -137,3 +137,44 @@ func TestRerunAgainstAnotherReference(t *testing.T) {
 		t.Fatal("an unknown reference was not refused in words")
 	}
 }
+
+// TestRefMismatchesRaiseTheBanner (issue 13 item 6): REF mismatches are
+// no neutral card either. The synthetic sample with every SNV's REF
+// changed to another base is annotated against its own reference: the
+// job page shows the banner counting them, and the table's warning
+// filter lists exactly the mismatched alleles' rows, each labelled.
+func TestRefMismatchesRaiseTheBanner(t *testing.T) {
+	h := newHarness(t)
+	eng, vcf := syntheticEngine(t, "synthetic")
+	h.engine = eng
+	b := h.signIn("Ann", "ann@example.org", domain.TierPremium)
+	other := map[string]string{"A": "C", "C": "G", "G": "T", "T": "A"}
+	var bad strings.Builder
+	records, changed := 0, 0
+	for line := range strings.Lines(vcf) {
+		f := strings.Split(line, "\t")
+		if line[0] == '#' || len(f) < 5 {
+			bad.WriteString(line)
+			continue
+		}
+		records++
+		if o, ok := other[f[3]]; ok && len(f[4]) == 1 && f[4] != o {
+			f[3] = o
+			changed++
+		}
+		bad.WriteString(strings.Join(f, "\t"))
+	}
+	id := b.submit("swapped.vcf", bad.String())
+	j := h.complete(id)
+	if j.Counts().RefMismatches != int64(changed) || changed*20 < records {
+		t.Fatalf("%d REF mismatches counted, %d made of %d records", j.Counts().RefMismatches, changed, records)
+	}
+	page := b.get("/annotations/" + string(id)).body
+	if !strings.Contains(page, `id="reference-warning"`) || !strings.Contains(page, domain.Thousands(int64(changed))+" of "+domain.Thousands(int64(records))+" records") {
+		t.Fatalf("no banner for %d REF mismatches: %s", changed, between(page, "<main", `id="manage"`))
+	}
+	warned := b.get("/annotations/" + string(id) + "?warning=WARNING_REF_DOES_NOT_MATCH_GENOME&most_severe=1")
+	if n, unit := shown(t, warned.body); n != int64(changed) || unit != "alleles" || !strings.Contains(table(warned.body), "ref does not match genome") {
+		t.Fatalf("REF mismatch filter: %d %s for %d mismatched alleles", n, unit, changed)
+	}
+}

@@ -83,6 +83,28 @@ func TestResultsInChromium(t *testing.T) {
 		t.Fatalf("consequence chart unit: %q", unit)
 	}
 
+	// Monospace cells (position, alleles, transcript, HGVS, AF) share their
+	// row's baseline with the text cells: an empty inline-block put first
+	// in each cell sits on its first line's baseline.
+	spread := runAction(t, tctx, chromedp.Evaluate[float64](`(() => {
+		let worst = 0;
+		for (const tr of [...document.querySelectorAll("#variant-table tbody tr")].slice(0, 20)) {
+			const ys = [...tr.cells].map(td => {
+				const m = document.createElement("span");
+				m.style.display = "inline-block";
+				td.prepend(m);
+				const y = m.getBoundingClientRect().bottom;
+				m.remove();
+				return y;
+			});
+			worst = Math.max(worst, Math.max(...ys) - Math.min(...ys));
+		}
+		return worst;
+	})()`), srv)
+	if spread > 1 {
+		t.Fatalf("a table row's cells are %.1f px off one baseline", spread)
+	}
+
 	// A bar of the consequence chart: its table has the bar's count.
 	bar := text(`(() => { const a = document.querySelector("#chart-consequence a.bar-link"); return a.querySelector("rect title").textContent })()`)
 	want, _ := strconv.ParseInt(strings.ReplaceAll(bar[strings.LastIndex(bar, ": ")+2:], ",", ""), 10, 64)

@@ -27,8 +27,13 @@ type DownloadDecision struct {
 	ArchiveAt time.Time
 }
 
-// DecideDownload applies the tier rules to a job for its owner.
-func DecideDownload(j *Job, owner *User, p Policy) DownloadDecision {
+// DecideDownload applies the tier rules to a job for its owner at now. A
+// free user's results stop being downloadable the instant their archive
+// schedule (Job.ArchivesAt) comes due, whether or not the archiver has moved them yet, so a
+// page that decides once cannot be contradicted by an archiver running
+// between its steps. Callers decide once per request and act on that
+// decision.
+func DecideDownload(j *Job, owner *User, p Policy, now time.Time) DownloadDecision {
 	if j.Status() != StatusCompleted {
 		return DownloadDecision{State: DownloadNotReady}
 	}
@@ -38,5 +43,9 @@ func DecideDownload(j *Job, owner *User, p Policy) DownloadDecision {
 	case StorageRestoring:
 		return DownloadDecision{State: DownloadRestoring, Tier: j.RetrievalTier(), ExpectedBy: j.RestoreExpectedBy()}
 	}
-	return DownloadDecision{State: DownloadAllowed, ArchiveAt: j.ArchivesAt(owner)}
+	at := j.ArchivesAt(owner)
+	if !at.IsZero() && !now.Before(at) {
+		return DownloadDecision{State: DownloadUpgradeRequired, ArchiveAt: at}
+	}
+	return DownloadDecision{State: DownloadAllowed, ArchiveAt: at}
 }

@@ -121,7 +121,11 @@ type Job struct {
 	archiveDue  time.Time
 	noticeUntil time.Time
 	notifiedAt  time.Time
-	version     int64
+	noticeError string
+	// serviceFault marks a FAILED job that failed through no fault of its
+	// input (dead-lettered, interrupted too often), which its owner may retry.
+	serviceFault bool
+	version      int64
 }
 
 // NewJob makes a PENDING job for an uploaded input. It refuses values that
@@ -166,6 +170,11 @@ func ValidateInputName(name string) error {
 	if strings.ContainsAny(name, "/\\\x00") || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return fmt.Errorf("%w: %q contains path separators or control characters", ErrInvalidInputName, name)
 	}
+	if strings.ContainsFunc(name, bidiControl) {
+		// "evil\u202Efcv.exe" shows as "evilexe.vcf": the name would lie
+		// on every page, e-mail and download that shows it.
+		return fmt.Errorf("%w: %q contains Unicode direction controls, which make a name display as something else", ErrInvalidInputName, name)
+	}
 	lower := strings.ToLower(name)
 	for _, ext := range []string{".vcf", ".vcf.gz", ".vcf.bgz"} {
 		if strings.HasSuffix(lower, ext) && len(lower) > len(ext) {
@@ -174,6 +183,10 @@ func ValidateInputName(name string) error {
 	}
 	return fmt.Errorf("%w: %q must end in .vcf, .vcf.gz or .vcf.bgz", ErrNotVCF, name)
 }
+
+// bidiControl reports the Unicode bidirectional embedding, override and
+// isolate controls (U+202A–U+202E, U+2066–U+2069).
+func bidiControl(r rune) bool { return (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) }
 
 func (j *Job) refuse(action string) error {
 	return &TransitionError{Job: j.id, Action: action, Status: j.status, Storage: j.storage}
@@ -279,6 +292,15 @@ func (j *Job) Notified() bool { return !j.notifiedAt.IsZero() }
 
 // NotifiedAt is when the owner was told (zero if not yet).
 func (j *Job) NotifiedAt() time.Time { return j.notifiedAt }
+
+// NoticeError is why the owner could not be told (the mail service
+// refused the address for good); "" when they were told or not yet.
+func (j *Job) NoticeError() string { return j.noticeError }
+
+// FailedByService reports whether a FAILED job failed through no fault of
+// its input (its request dead-lettered, its runs interrupted too often), so
+// the owner may retry it as it is.
+func (j *Job) FailedByService() bool { return j.status == StatusFailed && j.serviceFault }
 
 // NoticeHeldUntil is when a notifier's hold on telling the owner lapses.
 func (j *Job) NoticeHeldUntil() time.Time { return j.noticeUntil }

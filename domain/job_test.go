@@ -81,6 +81,9 @@ func state(t *testing.T, name string) *Job {
 		must(j.Claim(t0, lease, maxAttempts))
 		_, err := j.Fail(t0, "bad input", true, maxAttempts)
 		must(err)
+	case "failed-service":
+		must(j.Claim(t0, lease, maxAttempts))
+		must(j.Abandon(t0, "dead letter"))
 	case "cancelled":
 		must(j.Cancel(t0))
 	default:
@@ -141,6 +144,10 @@ var actions = []action{
 	{"begin-notice-after-expiry", func(j *Job) error { return j.BeginNotice(expired, lease) }},
 	{"notice-sent", func(j *Job) error { return j.NoticeSent(live) }},
 	{"release-notice", func(j *Job) error { return j.ReleaseNotice() }},
+	{"notice-rejected", func(j *Job) error { return j.NoticeRejected(live, "unverified recipient") }},
+	{"expire", func(j *Job) error { return j.Expire(live, maxAttempts) }},
+	{"expire-after-expiry", func(j *Job) error { return j.Expire(expired, maxAttempts) }},
+	{"retry", func(j *Job) error { return j.Retry() }},
 }
 
 // TestJobTransitions is the whole state machine: every action from every
@@ -156,12 +163,16 @@ func TestJobTransitions(t *testing.T) {
 	)
 	// Rows for states without results refuse every results and notice action.
 	noResults := map[string]string{"lapse-restore": illegal, "begin-notice": illegal,
-		"begin-notice-after-expiry": illegal, "notice-sent": illegal, "release-notice": illegal}
+		"begin-notice-after-expiry": illegal, "notice-sent": illegal, "release-notice": illegal,
+		"notice-rejected": illegal}
 	// notices are the notice actions' outcomes for a finished job in state s.
 	notices := func(s string) map[string]string {
 		return map[string]string{"begin-notice": s + "+held", "begin-notice-after-expiry": s + "+held",
-			"notice-sent": s + "+notified", "release-notice": s}
+			"notice-sent": s + "+notified", "release-notice": s, "notice-rejected": s + "+notified"}
 	}
+	// notRunning refuses the lease actions of a job that is not RUNNING;
+	// only a job failed by the service may be retried.
+	notRunning := map[string]string{"expire": illegal, "expire-after-expiry": illegal, "retry": illegal}
 	with := func(row map[string]string, more ...map[string]string) map[string]string {
 		for _, m := range more {
 			for k, v := range m {
@@ -176,50 +187,50 @@ func TestJobTransitions(t *testing.T) {
 			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": "FAILED",
 			"cancel": "CANCELLED", "archive": illegal, "start-restore": illegal, "restored": illegal,
 			"restored-to": illegal, "forget-archive": illegal,
-		}, noResults),
+		}, noResults, notRunning),
 		"pending-exhausted": with(map[string]string{
 			"claim": exhausted, "claim-after-expiry": exhausted, "extend": illegal, "release": illegal,
 			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": "FAILED",
 			"cancel": "CANCELLED", "archive": illegal, "start-restore": illegal, "restored": illegal,
 			"restored-to": illegal, "forget-archive": illegal,
-		}, noResults),
+		}, noResults, notRunning),
 		"running": with(map[string]string{
 			"claim": held, "claim-after-expiry": "RUNNING", "extend": "RUNNING", "release": "PENDING",
 			"complete": "COMPLETED/AVAILABLE", "fail-retryable": "PENDING", "fail-permanent": "FAILED",
 			"abandon": "FAILED", "cancel": illegal, "archive": illegal, "start-restore": illegal,
 			"restored": illegal, "restored-to": illegal, "forget-archive": illegal,
-		}, noResults),
+		}, noResults, map[string]string{"expire": held, "expire-after-expiry": "PENDING", "retry": illegal}),
 		"running-last": with(map[string]string{
 			"claim": held, "claim-after-expiry": exhausted, "extend": "RUNNING", "release": "PENDING",
 			"complete": "COMPLETED/AVAILABLE", "fail-retryable": "FAILED", "fail-permanent": "FAILED",
 			"abandon": "FAILED", "cancel": illegal, "archive": illegal, "start-restore": illegal,
 			"restored": illegal, "restored-to": illegal, "forget-archive": illegal,
-		}, noResults),
+		}, noResults, map[string]string{"expire": held, "expire-after-expiry": exhausted, "retry": illegal}),
 		"available": with(map[string]string{
 			"claim": illegal, "claim-after-expiry": illegal, "extend": illegal, "release": illegal,
 			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": illegal,
 			"cancel": illegal, "archive": "COMPLETED/ARCHIVED+archive", "start-restore": illegal,
 			"restored": illegal, "restored-to": illegal, "forget-archive": illegal,
-		}, notices("COMPLETED/AVAILABLE"), map[string]string{"lapse-restore": illegal}),
+		}, notices("COMPLETED/AVAILABLE"), map[string]string{"lapse-restore": illegal}, notRunning),
 		"archived": with(map[string]string{
 			"claim": illegal, "claim-after-expiry": illegal, "extend": illegal, "release": illegal,
 			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": illegal,
 			"cancel": illegal, "archive": illegal, "start-restore": "COMPLETED/RESTORING+archive",
 			"restored": illegal, "restored-to": illegal, "forget-archive": illegal,
-		}, notices("COMPLETED/ARCHIVED+archive"), map[string]string{"lapse-restore": illegal}),
+		}, notices("COMPLETED/ARCHIVED+archive"), map[string]string{"lapse-restore": illegal}, notRunning),
 		"restoring": with(map[string]string{
 			"claim": illegal, "claim-after-expiry": illegal, "extend": illegal, "release": illegal,
 			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": illegal,
 			"cancel": illegal, "archive": illegal, "start-restore": illegal,
 			"restored": "COMPLETED/AVAILABLE+archive", "restored-to": "COMPLETED/AVAILABLE+archive",
 			"forget-archive": illegal,
-		}, notices("COMPLETED/RESTORING+archive"), map[string]string{"lapse-restore": "COMPLETED/ARCHIVED+archive"}),
+		}, notices("COMPLETED/RESTORING+archive"), map[string]string{"lapse-restore": "COMPLETED/ARCHIVED+archive"}, notRunning),
 		"restored": with(map[string]string{
 			"claim": illegal, "claim-after-expiry": illegal, "extend": illegal, "release": illegal,
 			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": illegal,
 			"cancel": illegal, "archive": illegal, "start-restore": illegal, "restored": illegal,
 			"restored-to": illegal, "forget-archive": "COMPLETED/AVAILABLE",
-		}, notices("COMPLETED/AVAILABLE+archive"), map[string]string{"lapse-restore": illegal}),
+		}, notices("COMPLETED/AVAILABLE+archive"), map[string]string{"lapse-restore": illegal}, notRunning),
 		"noticing": {
 			"claim": illegal, "claim-after-expiry": illegal, "extend": illegal, "release": illegal,
 			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": illegal,
@@ -227,6 +238,7 @@ func TestJobTransitions(t *testing.T) {
 			"restored": illegal, "restored-to": illegal, "forget-archive": illegal, "lapse-restore": illegal,
 			"begin-notice": noticeHeld, "begin-notice-after-expiry": "COMPLETED/AVAILABLE+held",
 			"notice-sent": "COMPLETED/AVAILABLE+notified", "release-notice": "COMPLETED/AVAILABLE",
+			"notice-rejected": "COMPLETED/AVAILABLE+notified", "expire": illegal, "expire-after-expiry": illegal, "retry": illegal,
 		},
 		"notified": {
 			"claim": illegal, "claim-after-expiry": illegal, "extend": illegal, "release": illegal,
@@ -234,20 +246,28 @@ func TestJobTransitions(t *testing.T) {
 			"cancel": illegal, "archive": "COMPLETED/ARCHIVED+archive+notified", "start-restore": illegal,
 			"restored": illegal, "restored-to": illegal, "forget-archive": illegal, "lapse-restore": illegal,
 			"begin-notice": alreadySent, "begin-notice-after-expiry": alreadySent, "notice-sent": alreadySent,
-			"release-notice": alreadySent,
+			"release-notice": alreadySent, "notice-rejected": alreadySent, "expire": illegal, "expire-after-expiry": illegal,
+			"retry": illegal,
 		},
 		"failed": with(map[string]string{
 			"claim": illegal, "claim-after-expiry": illegal, "extend": illegal, "release": illegal,
 			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": illegal,
 			"cancel": illegal, "archive": illegal, "start-restore": illegal, "restored": illegal,
 			"restored-to": illegal, "forget-archive": illegal,
-		}, notices("FAILED"), map[string]string{"lapse-restore": illegal}),
+		}, notices("FAILED"), map[string]string{"lapse-restore": illegal}, notRunning),
+		"failed-service": with(map[string]string{
+			"claim": illegal, "claim-after-expiry": illegal, "extend": illegal, "release": illegal,
+			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": illegal,
+			"cancel": illegal, "archive": illegal, "start-restore": illegal, "restored": illegal,
+			"restored-to": illegal, "forget-archive": illegal,
+		}, notices("FAILED"), map[string]string{"lapse-restore": illegal, "expire": illegal,
+			"expire-after-expiry": illegal, "retry": "PENDING"}),
 		"cancelled": with(map[string]string{
 			"claim": illegal, "claim-after-expiry": illegal, "extend": illegal, "release": illegal,
 			"complete": illegal, "fail-retryable": illegal, "fail-permanent": illegal, "abandon": illegal,
 			"cancel": illegal, "archive": illegal, "start-restore": illegal, "restored": illegal,
 			"restored-to": illegal, "forget-archive": illegal,
-		}, noResults),
+		}, noResults, notRunning),
 	}
 	for from, row := range table {
 		if len(row) != len(actions) {
@@ -507,9 +527,10 @@ func TestNewJobValidates(t *testing.T) {
 }
 
 func TestValidateInputName(t *testing.T) {
-	ok := []string{"a.vcf", "A.VCF", "sample.vcf.gz", "x.vcf.bgz", "with space.vcf"}
+	ok := []string{"a.vcf", "A.VCF", "sample.vcf.gz", "x.vcf.bgz", "with space.vcf", "échantillon‐ü.vcf", "שלום.vcf"}
 	notVCF := []string{"a.txt", ".vcf", "a.vcf.zip", "vcf", "a.gz"}
-	invalid := []string{"", "a/b.vcf", `a\b.vcf`, "a\x00.vcf", "a\n.vcf", strings.Repeat("a", 256) + ".vcf"}
+	invalid := []string{"", "a/b.vcf", `a\b.vcf`, "a\x00.vcf", "a\n.vcf", strings.Repeat("a", 256) + ".vcf",
+		"report\u202Efcv.exe.vcf", "a\u202A.vcf", "a\u202B.vcf", "a\u202C.vcf", "a\u202D.vcf", "a\u2066.vcf", "a\u2067.vcf", "a\u2068.vcf", "a\u2069.vcf"}
 	for _, n := range ok {
 		if err := ValidateInputName(n); err != nil {
 			t.Errorf("%q: %v", n, err)

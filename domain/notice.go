@@ -10,7 +10,8 @@ import (
 // when a free user may download); wording, HTML and links are
 // presentation, rendered by an adapter (ports.Composer).
 type Notice struct {
-	// To and Name address the job's owner.
+	// User is the job's owner; To and Name address them.
+	User     UserID
 	To, Name string
 	Job      JobID
 	// Input is the file name the user uploaded.
@@ -33,7 +34,7 @@ type Notice struct {
 // NewNotice states the facts of j's outcome for owner under policy p.
 func NewNotice(j *Job, owner *User, p Policy) Notice {
 	n := Notice{
-		To: owner.Email(), Name: owner.Name(), Job: j.ID(), Input: j.InputName(),
+		User: owner.ID(), To: owner.Email(), Name: owner.Name(), Job: j.ID(), Input: j.InputName(),
 		Failed: j.Status() == StatusFailed, Reason: j.FailureReason(), CompletedAt: j.CompletedAt(),
 	}
 	if n.Failed {
@@ -92,5 +93,21 @@ func (j *Job) NoticeSent(now time.Time) error {
 	}
 	j.notifiedAt = now.UTC()
 	j.noticeUntil = time.Time{}
+	return nil
+}
+
+// NoticeRejected records that the owner cannot be told: the mail service
+// refused their address for good (an unverified recipient in the SES
+// sandbox, a malformed or suppressed address). No retry can fix that, so
+// the notice counts as handled and the reason is shown on the job page
+// instead. ErrAlreadyNotified if a notice was recorded before.
+func (j *Job) NoticeRejected(now time.Time, reason string) error {
+	if err := j.NoticeSent(now); err != nil {
+		return err
+	}
+	if reason == "" {
+		reason = "the mail service refused the address"
+	}
+	j.noticeError = reason
 	return nil
 }

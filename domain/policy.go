@@ -15,6 +15,20 @@ type Policy struct {
 	FreeInputLimit int64
 	// MaxInputSize is the service-wide input limit for everyone, in bytes.
 	MaxInputSize int64
+	// FreeDecompressedLimit and MaxDecompressedSize bound the VCF text of
+	// one job once decompressed (a 150 KB .vcf.gz can inflate to
+	// gigabytes), for free users and for everyone; FreeRecordLimit and
+	// MaxRecords bound its variant records. They are checked while the
+	// input streams (InputLimits).
+	FreeDecompressedLimit, MaxDecompressedSize int64
+	FreeRecordLimit, MaxRecords                int64
+	// FreeInFlight and PremiumInFlight cap how many of one user's jobs an
+	// annotator pool runs at once (InFlightCap), so one user's backlog
+	// never takes every slot.
+	FreeInFlight, PremiumInFlight int
+	// Upgrades says who changes plans: the users themselves (open: local
+	// mode, demos, no payment taken) or only the operators (admin).
+	Upgrades UpgradePolicy
 	// FreeWindow is how long a free user's results stay downloadable after
 	// completion before they are archived.
 	FreeWindow time.Duration
@@ -29,16 +43,27 @@ type Policy struct {
 }
 
 // DefaultPolicy is ARCHITECTURE.md's defaults: 150 KiB free inputs, a five
-// minute free window, premium never archived, 2 GiB service maximum.
+// minute free window, premium never archived, 2 GiB service maximum. A
+// free input is at most 150 KiB of VCF once decompressed too, so the free
+// plan's 150 KiB means what it says; everyone's is at most 16 GiB of VCF
+// and 100 million records. A free user runs two jobs at once, a premium
+// user four.
 func DefaultPolicy() Policy {
 	return Policy{
-		FreeInputLimit:   150 * 1024,
-		MaxInputSize:     2 << 30,
-		FreeWindow:       5 * time.Minute,
-		MaxAttempts:      3,
-		Lease:            2 * time.Minute,
-		ExpeditedRestore: 5 * time.Minute,
-		StandardRestore:  5 * time.Hour,
+		FreeInputLimit:        150 * 1024,
+		MaxInputSize:          2 << 30,
+		FreeDecompressedLimit: 150 * 1024,
+		MaxDecompressedSize:   16 << 30,
+		FreeRecordLimit:       10_000,
+		MaxRecords:            100_000_000,
+		FreeInFlight:          2,
+		PremiumInFlight:       4,
+		Upgrades:              UpgradeOpen,
+		FreeWindow:            5 * time.Minute,
+		MaxAttempts:           3,
+		Lease:                 2 * time.Minute,
+		ExpeditedRestore:      5 * time.Minute,
+		StandardRestore:       5 * time.Hour,
 	}
 }
 
@@ -52,6 +77,14 @@ func (p Policy) Validate() error {
 		return fmt.Errorf("%w: input limits must be positive", ErrInvalidPolicy)
 	case p.FreeInputLimit > p.MaxInputSize:
 		return fmt.Errorf("%w: free limit %d exceeds service maximum %d", ErrInvalidPolicy, p.FreeInputLimit, p.MaxInputSize)
+	case p.FreeDecompressedLimit <= 0 || p.FreeDecompressedLimit > p.MaxDecompressedSize:
+		return fmt.Errorf("%w: decompressed limits must be positive, the free one at most the service maximum", ErrInvalidPolicy)
+	case p.FreeRecordLimit <= 0 || p.FreeRecordLimit > p.MaxRecords:
+		return fmt.Errorf("%w: record limits must be positive, the free one at most the service maximum", ErrInvalidPolicy)
+	case p.FreeInFlight < 1 || p.PremiumInFlight < 1:
+		return fmt.Errorf("%w: every plan must be allowed at least one job in flight", ErrInvalidPolicy)
+	case p.Upgrades != UpgradeOpen && p.Upgrades != UpgradeAdmin:
+		return fmt.Errorf("%w: upgrade policy %q is neither %q nor %q", ErrInvalidPolicy, p.Upgrades, UpgradeOpen, UpgradeAdmin)
 	case p.FreeWindow < 0:
 		return fmt.Errorf("%w: negative free window", ErrInvalidPolicy)
 	case p.MaxAttempts < 1:
@@ -161,4 +194,98 @@ func HumanBytes(n int64) string {
 func wholeLooking(s string) bool {
 	i := strings.IndexByte(s, '.')
 	return i >= 0 && strings.Trim(s[i+1:], "0") == ""
+}
+
+// UpgradePolicy says who may change a user's plan.
+type UpgradePolicy string
+
+// The upgrade policies.
+const (
+	// UpgradeOpen lets users upgrade and cancel premium themselves: local
+	// mode and demos, where no payment is taken.
+	UpgradeOpen UpgradePolicy = "open"
+	// UpgradeAdmin leaves plans to the operators, who grant and revoke
+	// premium (`gas users grant|revoke`, the admin page): a deployment
+	// without payment must not hand 2 GiB uploads to every visitor.
+	UpgradeAdmin UpgradePolicy = "admin"
+)
+
+// Limit names one bound on the input of a job.
+type Limit string
+
+// The limits InputLimits carries.
+const (
+	LimitDecompressed Limit = "decompressed size"
+	LimitRecords      Limit = "records"
+)
+
+// InputLimits bound the work one job may make, by its owner's plan:
+// the bytes of VCF text once decompressed and the variant records. The
+// annotator checks them while the input streams and fails the job with
+// Exceeded's error the moment one is passed.
+type InputLimits struct {
+	Tier         Tier
+	Decompressed int64
+	Records      int64
+	// Upgrade is what premium allows, named when a free user hits a limit.
+	Upgrade struct{ Decompressed, Records int64 }
+}
+
+// InputLimits are the limits of a job submitted under tier t.
+func (p Policy) InputLimits(t Tier) InputLimits {
+	l := InputLimits{Tier: t, Decompressed: p.MaxDecompressedSize, Records: p.MaxRecords}
+	if t != TierPremium {
+		l.Decompressed, l.Records = p.FreeDecompressedLimit, p.FreeRecordLimit
+	}
+	l.Upgrade.Decompressed, l.Upgrade.Records = p.MaxDecompressedSize, p.MaxRecords
+	return l
+}
+
+// Exceeded is the error for a job that passed limit which: it names the
+// limit and, for a free user, the plan that lifts it.
+func (l InputLimits) Exceeded(which Limit) error {
+	e := &LimitError{Which: which, Tier: l.Tier}
+	switch which {
+	case LimitDecompressed:
+		e.Limit, e.Upgrade = l.Decompressed, l.Upgrade.Decompressed
+	default:
+		e.Limit, e.Upgrade = l.Records, l.Upgrade.Records
+	}
+	return e
+}
+
+// LimitError says which limit of its plan a job's input passed. It
+// matches ErrInputTooLarge.
+type LimitError struct {
+	Which          Limit
+	Limit, Upgrade int64
+	Tier           Tier
+}
+
+func (e *LimitError) Error() string {
+	what, most := fmt.Sprintf("has more than %s variant records", count(e.Limit)), count(e.Limit)+" records"
+	if e.Which == LimitDecompressed {
+		what, most = "is larger than "+HumanBytes(e.Limit)+" once decompressed", HumanBytes(e.Limit)+" of VCF"
+	}
+	if e.Tier != TierPremium && e.Upgrade > e.Limit {
+		lifted := count(e.Upgrade) + " records"
+		if e.Which == LimitDecompressed {
+			lifted = HumanBytes(e.Upgrade)
+		}
+		return fmt.Sprintf("the file %s; free accounts may annotate up to %s per job — upgrade to premium for up to %s",
+			what, most, lifted)
+	}
+	return fmt.Sprintf("the file %s; the service annotates at most %s per job", what, most)
+}
+
+// Is matches ErrInputTooLarge.
+func (e *LimitError) Is(target error) bool { return target == ErrInputTooLarge }
+
+// count renders n with thousands separators ("10,000").
+func count(n int64) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

@@ -112,10 +112,31 @@ func TestDecideDownload(t *testing.T) {
 		{"restored", premium, DownloadDecision{State: DownloadAllowed}},
 	}
 	for _, c := range cases {
-		got := DecideDownload(state(t, c.state), c.owner, p)
+		got := DecideDownload(state(t, c.state), c.owner, p, completedAt)
 		if got != c.want {
 			t.Errorf("%s (premium=%v): %+v, want %+v", c.state, c.owner.Premium(), got, c.want)
 		}
+	}
+}
+
+// TestDecideDownloadAtWindowEnd: a free user's results are downloadable up
+// to the last instant of the window and not at its end, whether or not the
+// archiver has run; a premium user's never stop.
+func TestDecideDownloadAtWindowEnd(t *testing.T) {
+	p := DefaultPolicy()
+	free, premium := newUser(t, false), newUser(t, true)
+	end := t0.Add(time.Minute).Add(p.FreeWindow)
+	j := state(t, "available")
+	if d := DecideDownload(j, free, p, end.Add(-time.Nanosecond)); d.State != DownloadAllowed || !d.ArchiveAt.Equal(end) {
+		t.Errorf("1ns before the window ends: %+v, want allowed until %s", d, end)
+	}
+	for _, at := range []time.Time{end, end.Add(time.Hour)} {
+		if d := DecideDownload(j, free, p, at); d.State != DownloadUpgradeRequired {
+			t.Errorf("at %s (window ends %s): %+v, want %s", at, end, d, DownloadUpgradeRequired)
+		}
+	}
+	if d := DecideDownload(j, premium, p, end.Add(time.Hour)); d.State != DownloadAllowed {
+		t.Errorf("premium after the window: %+v", d)
 	}
 }
 
@@ -125,5 +146,36 @@ func TestSummaryRatios(t *testing.T) {
 		SkippedLines: []string{"line 7: bad POS"}, Skipped: 1}
 	if s.TsTv() != 2 || s.KnownRate() != 0.25 || (Summary{}).TsTv() != 0 || (Summary{}).KnownRate() != 0 {
 		t.Fatal("ratios")
+	}
+}
+
+func TestInputLimitsNameTheLimitAndThePlanThatLiftsIt(t *testing.T) {
+	p := DefaultPolicy()
+	free, premium := p.InputLimits(TierFree), p.InputLimits(TierPremium)
+	if free.Decompressed != 150<<10 || free.Records != 10_000 || premium.Decompressed != 16<<30 || premium.Records != 100_000_000 {
+		t.Fatalf("limits free %+v premium %+v", free, premium)
+	}
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{free.Exceeded(LimitDecompressed), "the file is larger than 150 KiB once decompressed; free accounts may annotate up to 150 KiB of VCF per job — upgrade to premium for up to 16 GiB"},
+		{free.Exceeded(LimitRecords), "the file has more than 10,000 variant records; free accounts may annotate up to 10,000 records per job — upgrade to premium for up to 100,000,000 records"},
+		{premium.Exceeded(LimitDecompressed), "the file is larger than 16 GiB once decompressed; the service annotates at most 16 GiB of VCF per job"},
+		{premium.Exceeded(LimitRecords), "the file has more than 100,000,000 variant records; the service annotates at most 100,000,000 records per job"},
+	} {
+		if c.err.Error() != c.want || !errors.Is(c.err, ErrInputTooLarge) {
+			t.Errorf("got %q, want %q", c.err, c.want)
+		}
+	}
+	bad := p
+	bad.FreeRecordLimit = p.MaxRecords + 1
+	if bad.Validate() == nil {
+		t.Error("a free record limit above the service maximum validated")
+	}
+	bad = p
+	bad.PremiumInFlight = 0
+	if bad.Validate() == nil {
+		t.Error("a plan without a job in flight validated")
 	}
 }

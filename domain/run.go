@@ -33,6 +33,7 @@ func (j *Job) Claim(now time.Time, lease time.Duration, maxAttempts int) error {
 	j.status = StatusRunning
 	j.attempts++
 	j.startedAt = start
+	j.serviceFault = false
 	j.leaseUntil = now.UTC().Add(lease)
 	return nil
 }
@@ -91,6 +92,7 @@ func (j *Job) Complete(now time.Time, results ResultKeys, reference string, coun
 	j.counts = counts
 	j.storage = StorageAvailable
 	j.failure = ""
+	j.serviceFault = false
 	return nil
 }
 
@@ -108,6 +110,7 @@ func (j *Job) Fail(now time.Time, reason string, permanent bool, maxAttempts int
 		return true, nil
 	}
 	j.status = StatusFailed
+	j.serviceFault = !permanent
 	j.completedAt = now.UTC()
 	return false, nil
 }
@@ -120,8 +123,49 @@ func (j *Job) Abandon(now time.Time, reason string) error {
 	}
 	j.status = StatusFailed
 	j.failure = reason
+	j.serviceFault = true
 	j.leaseUntil = time.Time{}
 	j.completedAt = now.UTC()
+	return nil
+}
+
+// Expire returns a RUNNING job whose lease has lapsed (its worker died or
+// lost touch) to PENDING, so it can be requested again. Unlike Release the
+// lost run's attempt stays charged: a job that kills every worker it runs
+// on must run out of attempts. ErrLeaseHeld while the lease is live;
+// ErrAttemptsExhausted when no attempt is left (the caller abandons it).
+// A worker still running under the lapsed lease finds the job changed on
+// its next write and stops.
+func (j *Job) Expire(now time.Time, maxAttempts int) error {
+	switch {
+	case j.status != StatusRunning:
+		return j.refuse("expire lease")
+	case now.Before(j.leaseUntil):
+		return fmt.Errorf("expire job %s: %w (until %s)", j.id, ErrLeaseHeld, j.leaseUntil.Format(time.RFC3339))
+	case j.attempts >= maxAttempts:
+		return fmt.Errorf("expire job %s: %w (%d of %d)", j.id, ErrAttemptsExhausted, j.attempts, maxAttempts)
+	}
+	j.status = StatusPending
+	j.leaseUntil = time.Time{}
+	return nil
+}
+
+// Retry gives a job that FAILED through no fault of its input
+// (FailedByService) a fresh start: PENDING with every attempt available,
+// its failure and notice forgotten so its owner hears of the new outcome.
+// A job that failed on its input is refused: running it again would fail
+// the same way.
+func (j *Job) Retry() error {
+	if !j.FailedByService() {
+		return j.refuse("retry")
+	}
+	j.status = StatusPending
+	j.attempts = 0
+	j.failure = ""
+	j.serviceFault = false
+	j.completedAt = time.Time{}
+	j.leaseUntil = time.Time{}
+	j.noticeUntil, j.notifiedAt, j.noticeError = time.Time{}, time.Time{}, ""
 	return nil
 }
 

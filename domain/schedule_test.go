@@ -13,11 +13,11 @@ import (
 func TestArchiveScheduleIsOneFact(t *testing.T) {
 	p := DefaultPolicy()
 	downgraded := newUser(t, true)
-	if err := downgraded.Downgrade(); err != nil {
+	if err := downgraded.Downgrade(t0); err != nil {
 		t.Fatal(err)
 	}
 	kept := state(t, "kept")
-	if d := DecideDownload(kept, downgraded, p); d.State != DownloadAllowed || !d.ArchiveAt.IsZero() {
+	if d := DecideDownload(kept, downgraded, p, kept.CompletedAt()); d.State != DownloadAllowed || !d.ArchiveAt.IsZero() {
 		t.Errorf("completed under premium, owner now free: %+v, want kept", d)
 	}
 	if n := NewNotice(kept, downgraded, p); !n.ArchiveAt.IsZero() {

@@ -33,7 +33,11 @@ type JobSnapshot struct {
 	ArchiveDue    time.Time     `json:"archive_due,omitzero"`
 	NoticeUntil   time.Time     `json:"notice_until,omitzero"`
 	NotifiedAt    time.Time     `json:"notified_at,omitzero"`
-	Version       int64         `json:"version"`
+	NoticeError   string        `json:"notice_error,omitempty"`
+	// ServiceFailure marks a FAILED job that failed through no fault of its
+	// input (see Job.FailedByService).
+	ServiceFailure bool  `json:"service_failure,omitempty"`
+	Version        int64 `json:"version"`
 }
 
 // Snapshot exports the job's state for persistence.
@@ -45,7 +49,7 @@ func (j *Job) Snapshot() JobSnapshot {
 		Storage: j.storage, ArchiveID: j.archiveID, RetrievalID: j.retrieval, RetrievalTier: j.tier,
 		RestoreBy: j.restoreBy, Reference: j.reference, Options: j.options, Counts: j.counts, ArchiveDue: j.archiveDue,
 		NoticeUntil: j.noticeUntil, NotifiedAt: j.notifiedAt,
-		Version: j.version,
+		NoticeError: j.noticeError, ServiceFailure: j.serviceFault, Version: j.version,
 	}
 }
 
@@ -73,6 +77,12 @@ func JobFromSnapshot(s JobSnapshot) (*Job, error) {
 	if (!s.NotifiedAt.IsZero() || !s.NoticeUntil.IsZero()) && s.Status != StatusCompleted && s.Status != StatusFailed {
 		return nil, fmt.Errorf("%w: job %s is %s but has a notice", ErrInvalidJob, s.ID, s.Status)
 	}
+	if s.NoticeError != "" && s.NotifiedAt.IsZero() {
+		return nil, fmt.Errorf("%w: job %s has a notice error but no notice", ErrInvalidJob, s.ID)
+	}
+	if s.ServiceFailure && s.Status != StatusFailed {
+		return nil, fmt.Errorf("%w: job %s is %s but marked as failed by the service", ErrInvalidJob, s.ID, s.Status)
+	}
 	return &Job{
 		id: s.ID, owner: s.Owner, inputName: s.InputName, name: s.Name, inputKey: s.InputKey, inputSize: s.InputSize,
 		submittedAt: s.SubmittedAt.UTC(), startedAt: s.StartedAt.UTC(), completedAt: s.CompletedAt.UTC(),
@@ -80,6 +90,7 @@ func JobFromSnapshot(s JobSnapshot) (*Job, error) {
 		results: s.Results, storage: s.Storage, archiveID: s.ArchiveID, retrieval: s.RetrievalID,
 		tier: s.RetrievalTier, restoreBy: s.RestoreBy.UTC(), reference: s.Reference, options: s.Options, counts: s.Counts,
 		archiveDue:  s.ArchiveDue.UTC(),
-		noticeUntil: s.NoticeUntil.UTC(), notifiedAt: s.NotifiedAt.UTC(), version: s.Version,
+		noticeUntil: s.NoticeUntil.UTC(), notifiedAt: s.NotifiedAt.UTC(), noticeError: s.NoticeError,
+		serviceFault: s.ServiceFailure, version: s.Version,
 	}, nil
 }

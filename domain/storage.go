@@ -139,3 +139,9 @@ func (j *Job) ArchiveDeleted() error {
 	j.archiveID = ""
 	return nil
 }
+
+// RestoreOverdue reports whether a RESTORING job's retrieval should have
+// finished by now: its owner may then ask for it to be checked again.
+func (j *Job) RestoreOverdue(now time.Time) bool {
+	return j.status == StatusCompleted && j.storage == StorageRestoring && now.After(j.restoreBy)
+}

@@ -31,14 +31,15 @@ var (
 
 // User is a signed-in researcher's profile.
 type User struct {
-	id          UserID
-	name        string
-	email       string
-	institution string
-	tier        Tier
-	createdAt   time.Time
-	upgradedAt  time.Time
-	version     int64
+	id           UserID
+	name         string
+	email        string
+	institution  string
+	tier         Tier
+	createdAt    time.Time
+	upgradedAt   time.Time
+	downgradedAt time.Time
+	version      int64
 }
 
 // NewUser makes the FREE profile created at first sign-in.
@@ -70,11 +71,12 @@ func (u *User) Upgrade(now time.Time) error {
 
 // Downgrade returns the user to the free plan; later completions follow free
 // rules while existing results stay where they are.
-func (u *User) Downgrade() error {
+func (u *User) Downgrade(now time.Time) error {
 	if u.tier != TierPremium {
 		return ErrNotPremium
 	}
 	u.tier = TierFree
+	u.downgradedAt = now.UTC()
 	return nil
 }
 
@@ -114,26 +116,31 @@ func (u *User) CreatedAt() time.Time { return u.createdAt }
 // UpgradedAt is when the user last became premium.
 func (u *User) UpgradedAt() time.Time { return u.upgradedAt }
 
+// DowngradedAt is when the user last returned to the free plan (zero if
+// never, or before it was recorded).
+func (u *User) DowngradedAt() time.Time { return u.downgradedAt }
+
 // Version is the optimistic-concurrency version stores compare on update,
 // so a sign-in and a plan change cannot overwrite each other's write.
 func (u *User) Version() int64 { return u.version }
 
 // UserSnapshot is a profile as plain data for stores.
 type UserSnapshot struct {
-	ID          UserID    `json:"id"`
-	Name        string    `json:"name"`
-	Email       string    `json:"email"`
-	Institution string    `json:"institution"`
-	Tier        Tier      `json:"tier"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpgradedAt  time.Time `json:"upgraded_at,omitzero"`
-	Version     int64     `json:"version"`
+	ID           UserID    `json:"id"`
+	Name         string    `json:"name"`
+	Email        string    `json:"email"`
+	Institution  string    `json:"institution"`
+	Tier         Tier      `json:"tier"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpgradedAt   time.Time `json:"upgraded_at,omitzero"`
+	DowngradedAt time.Time `json:"downgraded_at,omitzero"`
+	Version      int64     `json:"version"`
 }
 
 // Snapshot exports the profile for persistence.
 func (u *User) Snapshot() UserSnapshot {
 	return UserSnapshot{ID: u.id, Name: u.name, Email: u.email, Institution: u.institution,
-		Tier: u.tier, CreatedAt: u.createdAt, UpgradedAt: u.upgradedAt, Version: u.version}
+		Tier: u.tier, CreatedAt: u.createdAt, UpgradedAt: u.upgradedAt, DowngradedAt: u.downgradedAt, Version: u.version}
 }
 
 // RestoreUser rebuilds a profile from a stored snapshot.
@@ -145,5 +152,5 @@ func RestoreUser(s UserSnapshot) (*User, error) {
 		return nil, fmt.Errorf("%w: user %s has unknown tier %q", ErrInvalidUser, s.ID, s.Tier)
 	}
 	return &User{id: s.ID, name: s.Name, email: s.Email, institution: s.Institution, tier: s.Tier,
-		createdAt: s.CreatedAt.UTC(), upgradedAt: s.UpgradedAt.UTC(), version: s.Version}, nil
+		createdAt: s.CreatedAt.UTC(), upgradedAt: s.UpgradedAt.UTC(), downgradedAt: s.DowngradedAt.UTC(), version: s.Version}, nil
 }

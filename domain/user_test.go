@@ -42,7 +42,7 @@ func TestUserTransitions(t *testing.T) {
 		if c.action == "upgrade" {
 			err = u.Upgrade(later)
 		} else {
-			err = u.Downgrade()
+			err = u.Downgrade(t0)
 		}
 		if !errors.Is(err, c.wantErr) || u.Tier() != c.wantTier || u.Premium() != (c.wantTier == TierPremium) {
 			t.Errorf("premium=%v %s: err %v tier %s; want %v %s", c.premium, c.action, err, u.Tier(), c.wantErr, c.wantTier)

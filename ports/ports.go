@@ -13,7 +13,7 @@ import (
 	"github.com/gasproject/gas/domain"
 )
 
-//go:generate go tool moq -out mocks/ports_moq.go -pkg mocks . JobStore UserStore ObjectStore Queue Publisher Archive Mailer Billing
+//go:generate go tool moq -out mocks/ports_moq.go -pkg mocks . JobStore UserStore ObjectStore Queue Publisher Archive Mailer Billing SessionStore
 
 // Errors every adapter returns (wrapped with context) so services can react
 // to them without knowing the technology.
@@ -59,12 +59,21 @@ type JobStore interface {
 	// ("" for the first page); next is "" after the last page.
 	ListByUser(ctx context.Context, user domain.UserID, cursor string, limit int) (jobs []*domain.Job, next string, err error)
 	// ListByStorage returns a user's completed jobs in a storage state (the
-	// thawer lists ARCHIVED ones).
+	// thawer lists ARCHIVED ones). It may read an index that lags behind
+	// the jobs themselves (DynamoDB's global secondary indexes are
+	// eventually consistent), so it can miss a job changed a moment ago;
+	// nothing may depend on it alone (the reconciler's Scan is the backstop).
 	ListByStorage(ctx context.Context, user domain.UserID, state domain.Storage) ([]*domain.Job, error)
 	// Delete removes a job if the stored version still equals version
 	// (its owner deleted it, after its objects): ErrConflict if the job
 	// changed meanwhile, ErrNotFound if it is gone already.
 	Delete(ctx context.Context, id domain.JobID, version int64) error
+	// Scan calls visit for every job in the store, each once and in no
+	// particular order, read as strongly as Get reads (the table itself,
+	// never an index), so the reconciler can take decisions from what it
+	// sees. A job created or changed during the scan may be seen before or
+	// after the change. An error from visit stops the scan and is returned.
+	Scan(ctx context.Context, visit func(*domain.Job) error) error
 }
 
 // UserStore persists profiles. Like JobStore, every change after creation is
@@ -82,6 +91,10 @@ type UserStore interface {
 	// user.Version(), returning the profile at its new version; ErrConflict
 	// if another write got there first, ErrNotFound if there is no profile.
 	Update(ctx context.Context, user *domain.User) (*domain.User, error)
+	// List pages through every profile, in no particular order, for the
+	// operators (`gas users list`, the admin page). cursor is opaque (""
+	// for the first page); next is "" after the last page.
+	List(ctx context.Context, cursor string, limit int) (users []*domain.User, next string, err error)
 }
 
 // ObjectInfo describes a stored object.
@@ -117,7 +130,8 @@ type ObjectStore interface {
 	// PresignUpload makes a browser upload form for key that refuses bodies
 	// over maxSize and redirects to redirect on success.
 	PresignUpload(ctx context.Context, key string, maxSize int64, redirect string, expires time.Duration) (UploadForm, error)
-	// PresignDownload makes a short-lived URL that downloads key as filename.
+	// PresignDownload makes a short-lived URL that downloads key as
+	// filename, served as MediaType(filename) and never cached.
 	PresignDownload(ctx context.Context, key, filename string, expires time.Duration) (string, error)
 }
 
@@ -128,6 +142,21 @@ type Message struct {
 	Receipt string // handle for Delete and ExtendVisibility of this delivery
 	// Receives counts deliveries of this message, including this one.
 	Receives int
+	// Group is the tenant the sender named (Outgoing.Group), "" for none.
+	Group string
+}
+
+// Outgoing is one message to send to a queue.
+type Outgoing struct {
+	Body []byte
+	// Delay keeps the message invisible until it has passed.
+	Delay time.Duration
+	// Group names the tenant the message is for (the user id of an
+	// annotation request), so a queue shared by many users can keep one
+	// user's backlog from delaying everyone else's messages: on SQS it is
+	// the MessageGroupId that makes a standard queue a fair queue. ""
+	// belongs to no tenant.
+	Group string
 }
 
 // QueueStats are queue depths for metrics and readiness.
@@ -139,8 +168,9 @@ type QueueStats struct {
 // A message received more than the queue's configured number of times goes
 // to its dead-letter queue instead of being delivered again.
 type Queue interface {
-	// Send enqueues body, invisible until delay has passed.
-	Send(ctx context.Context, body []byte, delay time.Duration) error
+	// Send enqueues m.Body, invisible until m.Delay has passed; its
+	// deliveries carry m.Group.
+	Send(ctx context.Context, m Outgoing) error
 	// Receive waits up to wait for at most max messages, each hidden from
 	// other receivers for visibility unless deleted or extended.
 	Receive(ctx context.Context, max int, visibility, wait time.Duration) ([]Message, error)
@@ -163,6 +193,16 @@ type RestoreStatus struct {
 	Tier domain.RetrievalTier
 }
 
+// Retrieval is a cold-storage retrieval as it was started.
+type Retrieval struct {
+	// ID names it for RestoreStatus and OpenRestored.
+	ID string
+	// Tier is the tier it runs at: the one asked for, or that of a
+	// retrieval of the same archive already running (S3 restores an object
+	// once at a time). It is what the user is told to expect.
+	Tier domain.RetrievalTier
+}
+
 // Archive is cold storage.
 type Archive interface {
 	// Put streams r into cold storage under key (derived from the job, so a
@@ -170,7 +210,7 @@ type Archive interface {
 	Put(ctx context.Context, key string, r io.Reader) (archiveID string, err error)
 	// InitiateRestore starts a retrieval; ErrNoExpeditedCapacity when an
 	// Expedited one cannot be served now.
-	InitiateRestore(ctx context.Context, archiveID string, tier domain.RetrievalTier) (retrievalID string, err error)
+	InitiateRestore(ctx context.Context, archiveID string, tier domain.RetrievalTier) (Retrieval, error)
 	// RestoreStatus polls a retrieval.
 	RestoreStatus(ctx context.Context, retrievalID string) (RestoreStatus, error)
 	// OpenRestored reads a completed retrieval's bytes.
@@ -194,6 +234,9 @@ type Bundler interface {
 
 // Email is one rendered e-mail.
 type Email struct {
+	// User is the account the e-mail is for: the local outbox files mail
+	// by it, never by address, since addresses compare loosely.
+	User    domain.UserID
 	To      string
 	Subject string
 	Text    string
@@ -210,6 +253,17 @@ type Mailer interface {
 // ErrRejected marks an e-mail the mail service refused for good, which no
 // retry can fix; the refusal is recorded on the job instead.
 var ErrRejected = errors.New("e-mail rejected")
+
+// RejectedError is ErrRejected with the mail service's reason, which the
+// job page shows its owner ("e-mail could not be delivered: …").
+type RejectedError struct {
+	Reason string
+}
+
+func (e *RejectedError) Error() string { return ErrRejected.Error() + ": " + e.Reason }
+
+// Is makes a RejectedError match ErrRejected.
+func (e *RejectedError) Is(target error) bool { return target == ErrRejected }
 
 // Composer renders a domain.Notice as an e-mail. Wording, HTML and the
 // links back to the site are presentation, so they live in an adapter and
@@ -254,7 +308,10 @@ type Annotator interface {
 	References() []string
 	// Annotate stores the results of one job. Input errors wrap
 	// ErrBadInput, and so does a reference this annotator does not hold
-	// (with ErrUnknownReference); a missing input object wraps
+	// (with ErrUnknownReference); an input past the request's limits
+	// (checked while it streams: the VCF text once decompressed, the
+	// variant records; zero is unbounded) fails with limits.Exceeded's
+	// error, wrapped in ErrBadInput; a missing input object wraps
 	// ErrNotFound. On error some of the keys may have been written; the
 	// caller deletes them.
 	Annotate(ctx context.Context, req AnnotationRequest) (Annotated, error)
@@ -262,9 +319,10 @@ type Annotator interface {
 
 // AnnotationRequest is one job's annotation.
 type AnnotationRequest struct {
-	Input   string            // the input object's key
-	Keys    domain.ResultKeys // where the results go
-	Options domain.JobOptions // the reference ("" the default) and how to treat malformed lines
+	Input   string             // the input object's key
+	Keys    domain.ResultKeys  // where the results go
+	Options domain.JobOptions  // the reference ("" the default) and how to treat malformed lines
+	Limits  domain.InputLimits // the owner's plan's bounds on the input
 }
 
 // Annotated is what an annotation stored.
@@ -355,4 +413,51 @@ type TokenStore interface {
 	Delete(ctx context.Context, user domain.UserID, id string) error
 	// Touch records that a token was used at at; ErrNotFound if it was revoked.
 	Touch(ctx context.Context, hash string, at time.Time) error
+}
+
+// Session is a signed-in browser as the server keeps it. The cookie carries
+// only a random secret; the store keeps the secret's SHA-256 as the id, so
+// a copy of the table (a backup) signs no one in. Because every request
+// looks its session up, deleting the record ends the sign-in at once on
+// every copy of the cookie: sign-out cannot be undone by replaying one.
+type Session struct {
+	ID        string        // hex SHA-256 of the cookie's secret: 64 lowercase hex digits
+	User      domain.UserID // who signed in
+	CreatedAt time.Time
+	ExpiresAt time.Time // the session ends then even if nobody signs out
+}
+
+// ErrInvalidSession marks a session a store refuses to create (a missing
+// user, times out of order, an id that is not a hex SHA-256).
+var ErrInvalidSession = errors.New("invalid session")
+
+// Validate checks what every SessionStore requires before storing s; the
+// error wraps ErrInvalidSession.
+func (s Session) Validate() error {
+	switch {
+	case !isSHA256Hex(s.ID):
+		return fmt.Errorf("session of %q: id is not a lowercase hex SHA-256: %w", s.User, ErrInvalidSession)
+	case s.User == "":
+		return fmt.Errorf("session: user is required: %w", ErrInvalidSession)
+	case s.CreatedAt.IsZero() || !s.ExpiresAt.After(s.CreatedAt):
+		return fmt.Errorf("session of %s: needs a creation time before its expiry: %w", s.User, ErrInvalidSession)
+	}
+	return nil
+}
+
+// SessionStore keeps the server side of web sign-ins, so that signing out
+// (here or everywhere) ends a session at once and sessions survive
+// restarts and are shared by every web server: SQLite in local mode, a
+// DynamoDB table with a TTL on AWS. Expired sessions are never returned
+// and are removed eventually.
+type SessionStore interface {
+	// Create stores a new session; ErrExists if its id is taken.
+	Create(ctx context.Context, s Session) error
+	// Get returns the session with id if it is live at now; ErrNotFound if
+	// it never existed, was deleted or has expired.
+	Get(ctx context.Context, id string, now time.Time) (Session, error)
+	// Delete ends one session; ending a missing one is not an error.
+	Delete(ctx context.Context, id string) error
+	// DeleteUser ends every session of user ("sign out everywhere").
+	DeleteUser(ctx context.Context, user domain.UserID) error
 }

@@ -67,7 +67,7 @@ func (c Composer) Compose(n domain.Notice) (ports.Email, error) {
 	if err := htmlEmail.Execute(&html, d); err != nil {
 		return ports.Email{}, fmt.Errorf("render e-mail about job %s: %w", n.Job, err)
 	}
-	return ports.Email{To: n.To, Subject: subject, Text: text.String(), HTML: html.String()}, nil
+	return ports.Email{User: n.User, To: n.To, Subject: subject, Text: text.String(), HTML: html.String()}, nil
 }
 
 var textEmail = template.Must(template.New("text").Parse(`Hello{{if .Name}} {{.Name}}{{end}},

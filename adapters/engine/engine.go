@@ -43,6 +43,10 @@ type Options struct {
 	MaxLine int
 	// MaxAllele is the longest accepted REF or ALT allele (default 100 kb).
 	MaxAllele int
+	// MaxAlts is the most ALT alleles one record may list (default
+	// DefaultMaxAlts); a record with more is refused, naming its line,
+	// since every allele is annotated against every overlapping transcript.
+	MaxAlts int
 	// MaxInflated bounds the decompressed input size (0: unbounded).
 	MaxInflated int64
 	// OnError chooses between failing and skipping on malformed lines.
@@ -98,6 +102,11 @@ type Job struct {
 	Table vartable.Sink
 }
 
+// DefaultMaxAlts is the default cap on ALT alleles per record: far above
+// what callers emit at a site (multi-allelic sites in gnomAD list a few
+// dozen), far below what keeps an annotator busy for minutes.
+const DefaultMaxAlts = 1000
+
 // KnownOpener opens a fresh known-variants matcher for one Annotate call
 // (matchers follow the input in order and are not shared). ref gives the
 // reference sequence so indels can be normalised before matching.
@@ -130,6 +139,9 @@ func New(ref *model.Reference, opt Options) (*Engine, error) {
 	}
 	if opt.MaxAllele <= 0 {
 		opt.MaxAllele = 100_000
+	}
+	if opt.MaxAlts <= 0 {
+		opt.MaxAlts = DefaultMaxAlts
 	}
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)

@@ -36,8 +36,9 @@ func (e *Engine) openKnown() (known.Matcher, error) {
 const knownHeader = "##INFO=<ID=KNOWN_AF,Number=A,Type=Float,Description=\"Allele frequency of the matching known variant (GAS --known), . when unknown\">\n"
 
 // matchKnown looks up every ALT allele of the batch, in file order, on the
-// reader goroutine (sorted-merge matchers need exactly that order).
-func matchKnown(b *batch, m known.Matcher) error {
+// reader goroutine (sorted-merge matchers need exactly that order). A line
+// with more than maxAlts alleles is not looked up: the worker refuses it.
+func matchKnown(b *batch, m known.Matcher, maxAlts int) error {
 	b.hits = b.hits[:0]
 	b.lineStart = b.lineStart[:0]
 	data := b.data
@@ -65,7 +66,7 @@ func matchKnown(b *batch, m known.Matcher) error {
 			continue // malformed: the worker reports it
 		}
 		pos, err := strconv.ParseInt(string(cols[1]), 10, 64)
-		if err != nil {
+		if err != nil || bytes.Count(cols[4], []byte{','}) >= maxAlts {
 			continue
 		}
 		for _, alt := range bytes.Split(cols[4], []byte{','}) {

@@ -88,7 +88,7 @@ func (e *Engine) run(ctx context.Context, br *bufio.Reader, first []byte, firstL
 	}()
 	w := inOrder{e: e, out: out, table: job.Table, total: total, cancel: cancel, pending: map[int]*batch{}}
 	w.written = header
-	for b := range e.startWorkers(work, inflight, job) {
+	for b := range e.startWorkers(ctx, work, inflight, job) {
 		w.add(b, free)
 	}
 	// Every goroutine has finished (done is closed after the workers, who
@@ -111,23 +111,29 @@ func (e *Engine) run(ctx context.Context, br *bufio.Reader, first []byte, firstL
 
 // startWorkers starts the annotating goroutines. The channel returned
 // receives every batch they finish and is closed after the last.
-func (e *Engine) startWorkers(work <-chan *batch, inflight int, job Job) <-chan *batch {
+func (e *Engine) startWorkers(ctx context.Context, work <-chan *batch, inflight int, job Job) <-chan *batch {
 	done := make(chan *batch, inflight)
 	var wg sync.WaitGroup
 	for range e.opt.Workers {
-		wg.Go(func() { e.annotateBatches(work, done, job) })
+		wg.Go(func() { e.annotateBatches(ctx, work, done, job) })
 	}
 	go func() { wg.Wait(); close(done) }()
 	return done
 }
 
 // annotateBatches is one worker: it annotates batches from work until the
-// reader closes it.
-func (e *Engine) annotateBatches(work <-chan *batch, done chan<- *batch, job Job) {
+// reader closes it. Once ctx is cancelled (shutdown, a lost lease) the
+// batches still queued are handed back unannotated, with the cause.
+func (e *Engine) annotateBatches(ctx context.Context, work <-chan *batch, done chan<- *batch, job Job) {
 	p := newProcessor(e)
 	p.skip = e.opt.OnError == Skip || job.SkipMalformed
 	p.table = job.Table != nil
 	for b := range work {
+		if err := ctx.Err(); err != nil {
+			b.err = err
+			done <- b
+			continue
+		}
 		if want := e.outReserve(len(b.data)); cap(b.out) < want {
 			// with headroom, so a reused buffer is not replaced
 			// again for every small rise of the estimate
@@ -270,7 +276,7 @@ func (e *Engine) readBatches(ctx context.Context, br *bufio.Reader, first []byte
 		}
 		b.data = data
 		if m != nil {
-			if err := matchKnown(b, m); err != nil {
+			if err := matchKnown(b, m, e.opt.MaxAlts); err != nil {
 				return err
 			}
 		}

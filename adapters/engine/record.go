@@ -354,6 +354,10 @@ func (p *processor) splitAlts(alt []byte) string {
 		if len(al) > p.e.opt.MaxAllele {
 			return fmt.Sprintf("ALT allele longer than %d bases", p.e.opt.MaxAllele)
 		}
+		if len(p.alleles) == p.e.opt.MaxAlts {
+			return fmt.Sprintf("more than %d ALT alleles in one record (%d listed)", p.e.opt.MaxAlts,
+				len(p.alleles)+bytes.Count(alt, []byte{','})+1)
+		}
 		// an allele of bases only is never symbolic: test that first
 		sym := false
 		if j := firstNonBase(al); j >= 0 {

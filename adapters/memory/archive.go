@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gasproject/gas/adapters/presign"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/ports"
 )
@@ -27,7 +28,7 @@ type RestoreCompletion struct {
 // and notification paths both run. RefuseExpedited makes it answer like
 // Glacier out of Expedited capacity, to exercise the Standard fallback.
 type Archive struct {
-	blobs      blobs
+	blobs      *memBlobs
 	clock      ports.Clock
 	ids        ports.IDs
 	times      map[domain.RetrievalTier]time.Duration
@@ -57,19 +58,6 @@ func WithRetrievalTimes(expedited, standard time.Duration) ArchiveOption {
 			return fmt.Errorf("negative retrieval time")
 		}
 		a.times[domain.RetrievalExpedited], a.times[domain.RetrievalStandard] = expedited, standard
-		return nil
-	}
-}
-
-// WithArchiveDir keeps archives as files under dir instead of in memory, for
-// local mode with large results.
-func WithArchiveDir(dir string) ArchiveOption {
-	return func(a *Archive) error {
-		b, err := newDiskBlobs(dir)
-		if err != nil {
-			return err
-		}
-		a.blobs = b
 		return nil
 	}
 }
@@ -130,7 +118,7 @@ func (a *Archive) RefuseExpedited(refuse bool) {
 // itself, so a retried archive of the same job overwrites its earlier copy
 // instead of orphaning it.
 func (a *Archive) Put(ctx context.Context, key string, r io.Reader) (string, error) {
-	if err := validateKey(key); err != nil {
+	if err := presign.CheckKey(key); err != nil {
 		return "", fmt.Errorf("archive %s: %w", key, err)
 	}
 	if _, err := a.blobs.put(ctx, key, r, -1, a.clock.Now()); err != nil {
@@ -142,20 +130,20 @@ func (a *Archive) Put(ctx context.Context, key string, r io.Reader) (string, err
 // InitiateRestore starts a retrieval of archiveID at tier that completes
 // after the tier's retrieval time; ErrNotFound for an unknown archive,
 // ErrNoExpeditedCapacity for Expedited while refusing.
-func (a *Archive) InitiateRestore(ctx context.Context, archiveID string, tier domain.RetrievalTier) (string, error) {
+func (a *Archive) InitiateRestore(ctx context.Context, archiveID string, tier domain.RetrievalTier) (ports.Retrieval, error) {
 	if tier != domain.RetrievalExpedited && tier != domain.RetrievalStandard {
-		return "", fmt.Errorf("restore %s: unknown tier %q", archiveID, tier)
+		return ports.Retrieval{}, fmt.Errorf("restore %s: unknown tier %q", archiveID, tier)
 	}
 	if _, err := a.blobs.head(archiveID); err != nil {
-		return "", fmt.Errorf("restore %s: %w", archiveID, err)
+		return ports.Retrieval{}, fmt.Errorf("restore %s: %w", archiveID, err)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
-		return "", fmt.Errorf("restore %s: archive closed", archiveID)
+		return ports.Retrieval{}, fmt.Errorf("restore %s: archive closed", archiveID)
 	}
 	if tier == domain.RetrievalExpedited && a.refuse {
-		return "", fmt.Errorf("restore %s: %w", archiveID, ports.ErrNoExpeditedCapacity)
+		return ports.Retrieval{}, fmt.Errorf("restore %s: %w", archiveID, ports.ErrNoExpeditedCapacity)
 	}
 	id := "retrieval-" + a.ids.NewID()
 	rt := &retrieval{archiveID: archiveID, tier: tier, readyAt: a.clock.Now().Add(a.times[tier])}
@@ -164,7 +152,7 @@ func (a *Archive) InitiateRestore(ctx context.Context, archiveID string, tier do
 		done := RestoreCompletion{RetrievalID: id, ArchiveID: archiveID, Tier: tier}
 		rt.stop = atFunc(a.clock, rt.readyAt, func() { a.notify(done) })
 	}
-	return id, nil
+	return ports.Retrieval{ID: id, Tier: tier}, nil
 }
 
 func (a *Archive) notify(c RestoreCompletion) {
@@ -214,9 +202,7 @@ func (a *Archive) OpenRestored(ctx context.Context, retrievalID string) (io.Read
 
 // Delete removes an archive; deleting a missing one is not an error.
 func (a *Archive) Delete(ctx context.Context, archiveID string) error {
-	if err := a.blobs.remove(archiveID); err != nil {
-		return fmt.Errorf("delete archive %s: %w", archiveID, err)
-	}
+	a.blobs.remove(archiveID)
 	return nil
 }
 

@@ -81,20 +81,14 @@ func TestPublisherContract(t *testing.T) {
 }
 
 func TestArchiveContract(t *testing.T) {
-	for name, dir := range map[string]bool{"Memory": false, "Disk": true} {
-		t.Run(name, func(t *testing.T) {
-			contract.TestArchive(t, func(t *testing.T) contract.ArchiveFixture {
-				clock := memory.NewFakeClock(time.Time{})
-				opts := []memory.ArchiveOption{memory.WithRetrievalTimes(5*time.Minute, 5*time.Hour)}
-				if dir {
-					opts = append(opts, memory.WithArchiveDir(t.TempDir()))
-				}
-				a := must[*memory.Archive](t)(memory.NewArchive(clock, opts...))
-				t.Cleanup(func() { a.Close() })
-				return contract.ArchiveFixture{Archive: a, Sleep: clock.Advance, RefuseExpedited: a.RefuseExpedited, MaxRestore: 5 * time.Hour, ModelsDeletion: true}
-			})
+	t.Run("FakeClock", func(t *testing.T) {
+		contract.TestArchive(t, func(t *testing.T) contract.ArchiveFixture {
+			clock := memory.NewFakeClock(time.Time{})
+			a := must[*memory.Archive](t)(memory.NewArchive(clock, memory.WithRetrievalTimes(5*time.Minute, 5*time.Hour)))
+			t.Cleanup(func() { a.Close() })
+			return contract.ArchiveFixture{Archive: a, Sleep: clock.Advance, RefuseExpedited: a.RefuseExpedited, MaxRestore: 5 * time.Hour, ModelsDeletion: true}
 		})
-	}
+	})
 	t.Run("SystemClock", func(t *testing.T) {
 		contract.TestArchive(t, func(t *testing.T) contract.ArchiveFixture {
 			a := must[*memory.Archive](t)(memory.NewArchive(memory.SystemClock{}, memory.WithRetrievalTimes(time.Second, 2*time.Second)))
@@ -119,20 +113,11 @@ func TestMailerContract(t *testing.T) {
 
 // objectFixture serves the store's presigned requests from a loopback test
 // server mounted under /objects, as the web app mounts it.
-func objectFixture(t *testing.T, disk bool) contract.ObjectStoreFixture {
+func objectFixture(t *testing.T) contract.ObjectStoreFixture {
 	clock := memory.NewFakeClock(time.Now())
 	srv := httptest.NewUnstartedServer(nil)
 	prefix := "http://" + srv.Listener.Addr().String() + "/objects"
-	opts := []memory.ObjectStoreOption{memory.WithURLPrefix(prefix), memory.WithObjectClock(clock)}
-	var store interface {
-		ports.ObjectStore
-		Handler() http.Handler
-	}
-	if disk {
-		store = must[*memory.DiskObjectStore](t)(memory.NewDiskObjectStore(t.TempDir(), opts...))
-	} else {
-		store = must[*memory.ObjectStore](t)(memory.NewObjectStore(opts...))
-	}
+	store := must[*memory.ObjectStore](t)(memory.NewObjectStore(memory.WithURLPrefix(prefix), memory.WithObjectClock(clock)))
 	mux := http.NewServeMux()
 	mux.Handle("/objects/", store.Handler())
 	srv.Config.Handler = mux
@@ -142,10 +127,9 @@ func objectFixture(t *testing.T, disk bool) contract.ObjectStoreFixture {
 }
 
 func TestObjectStoreContract(t *testing.T) {
-	t.Run("Memory", func(t *testing.T) {
-		contract.TestObjectStore(t, func(t *testing.T) contract.ObjectStoreFixture { return objectFixture(t, false) })
-	})
-	t.Run("Disk", func(t *testing.T) {
-		contract.TestObjectStore(t, func(t *testing.T) contract.ObjectStoreFixture { return objectFixture(t, true) })
-	})
+	contract.TestObjectStore(t, objectFixture)
+}
+
+func TestSessionStoreContract(t *testing.T) {
+	contract.TestSessionStore(t, func(t *testing.T) ports.SessionStore { return memory.NewSessionStore() })
 }

@@ -315,3 +315,31 @@ func decodeCursor(c string) (jobKey, error) {
 }
 
 var _ ports.JobStore = (*JobStore)(nil)
+
+// Scan visits every job, shard by shard: each shard's snapshots are copied
+// under its read lock and visited after it is released, so visit may call
+// back into the store.
+func (s *JobStore) Scan(ctx context.Context, visit func(*domain.Job) error) error {
+	for i := range s.jobs {
+		js := &s.jobs[i]
+		js.mu.RLock()
+		snaps := make([]domain.JobSnapshot, 0, len(js.jobs))
+		for _, snap := range js.jobs {
+			snaps = append(snaps, snap)
+		}
+		js.mu.RUnlock()
+		for _, snap := range snaps {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("scan jobs: %w", err)
+			}
+			j, err := restoreJob(snap)
+			if err != nil {
+				return fmt.Errorf("scan jobs: %w", err)
+			}
+			if err := visit(j); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -23,11 +23,11 @@ func TestOutboxListsNewestFirstAndIsBounded(t *testing.T) {
 	}
 	ctx := context.Background()
 	for i := range 5 {
-		to := "a@example.org"
+		user, to := domain.UserID("a"), "a@example.org"
 		if i%2 == 1 {
-			to = "b@example.org"
+			user, to = "b", "b@example.org"
 		}
-		if err := o.Send(ctx, ports.Email{To: to, Subject: fmt.Sprint("job ", i), Text: "done"}); err != nil {
+		if err := o.Send(ctx, ports.Email{User: user, To: to, Subject: fmt.Sprint("job ", i), Text: "done"}); err != nil {
 			t.Fatal(err)
 		}
 		clock.Advance(time.Minute)
@@ -39,8 +39,11 @@ func TestOutboxListsNewestFirstAndIsBounded(t *testing.T) {
 	if !sent[0].SentAt.After(sent[1].SentAt) {
 		t.Fatalf("sent times not from the clock: %v %v", sent[0].SentAt, sent[1].SentAt)
 	}
-	if got := o.SentTo("B@example.org"); len(got) != 1 || got[0].Subject != "job 3" {
+	if got := o.SentTo("b"); len(got) != 1 || got[0].Subject != "job 3" {
 		t.Fatalf("SentTo: %+v", got)
+	}
+	if got := o.SentTo("B"); len(got) != 0 {
+		t.Fatalf("SentTo matched another user's id loosely: %+v", got)
 	}
 	for _, bad := range []ports.Email{{To: "a@example.org", Text: "no subject"}, {To: "a@example.org", Subject: "no body"}} {
 		if err := o.Send(ctx, bad); err == nil {

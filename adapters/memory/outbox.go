@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/ports"
 )
 
@@ -56,7 +57,7 @@ func (o *Outbox) Send(ctx context.Context, e ports.Email) error {
 		return fmt.Errorf("notify %s: %w", e.To, err)
 	}
 	if _, err := mail.ParseAddress(e.To); err != nil || strings.TrimSpace(e.To) == "" {
-		return fmt.Errorf("notify: invalid recipient %q", e.To)
+		return fmt.Errorf("notify: %w", &ports.RejectedError{Reason: fmt.Sprintf("%q is not an e-mail address", e.To)})
 	}
 	if strings.TrimSpace(e.Subject) == "" {
 		return fmt.Errorf("notify %s: empty subject", e.To)
@@ -85,12 +86,13 @@ func (o *Outbox) Sent() []SentEmail {
 	return out
 }
 
-// SentTo lists the e-mails kept for one recipient, newest first, so a
-// signed-in user sees only their own mail.
-func (o *Outbox) SentTo(to string) []SentEmail {
+// SentTo lists the e-mails kept for user, newest first, so a signed-in
+// user sees only their own mail. It goes by user id, never by address:
+// addresses compare loosely (case, Unicode folding), ids exactly.
+func (o *Outbox) SentTo(user domain.UserID) []SentEmail {
 	var out []SentEmail
 	for _, e := range o.Sent() {
-		if strings.EqualFold(e.To, to) {
+		if e.User == user {
 			out = append(out, e)
 		}
 	}

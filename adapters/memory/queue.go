@@ -22,7 +22,15 @@ const (
 	// DefaultVisibility is used when Receive is given no visibility (SQS's
 	// queue default).
 	DefaultVisibility = 30 * time.Second
+	// MaxHold is how long after its receipt a delivery may be kept hidden
+	// at most (SQS: 12 hours); a longer extension fails with ErrHoldCap.
+	MaxHold = 12 * time.Hour
 )
+
+// ErrHoldCap is returned by ExtendVisibility when the delivery would stay
+// hidden past MaxHold after it was received, as SQS refuses it: a worker
+// holding a message that long must hand it over instead.
+var ErrHoldCap = errors.New("visibility would pass 12 hours from receipt")
 
 // ErrStaleReceipt is returned by ExtendVisibility for a delivery that is no
 // longer in flight (deleted, expired or redelivered), so a worker learns it
@@ -59,10 +67,12 @@ type Queue struct {
 type queued struct {
 	id        string
 	body      []byte
+	group     string
 	seq       uint64
 	visibleAt time.Time
 	receives  int
 	receipt   string // current delivery's receipt ("" before the first)
+	received  time.Time
 	receipts  []string
 	index     int // position in the heap; -1 once removed
 }
@@ -153,19 +163,20 @@ func NewQueue(name string, clock ports.Clock, opts ...QueueOption) (*Queue, erro
 // Name is the queue's name.
 func (q *Queue) Name() string { return q.name }
 
-// Send enqueues a copy of body, invisible until delay has passed (clamped
-// to SQSMaxDelay).
-func (q *Queue) Send(ctx context.Context, body []byte, delay time.Duration) error {
+// Send enqueues a copy of m.Body, invisible until m.Delay has passed
+// (clamped to SQSMaxDelay).
+func (q *Queue) Send(ctx context.Context, out ports.Outgoing) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("send to %s: %w", q.name, err)
 	}
+	delay := out.Delay
 	if delay < 0 {
 		return fmt.Errorf("send to %s: negative delay %s", q.name, delay)
 	}
 	if delay > SQSMaxDelay {
 		delay = SQSMaxDelay
 	}
-	m := &queued{id: q.ids.NewID(), body: append([]byte(nil), body...)}
+	m := &queued{id: q.ids.NewID(), body: append([]byte(nil), out.Body...), group: out.Group}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	m.visibleAt = q.clock.Now().Add(delay)
@@ -256,12 +267,13 @@ func (q *Queue) takeLocked(now time.Time, receipts []string, visibility time.Dur
 			continue
 		}
 		m.receives++
-		m.visibleAt = now.Add(visibility)
+		m.received = now
+		m.visibleAt = now.Add(min(visibility, MaxHold))
 		m.receipt = m.id + "." + receipts[len(out)]
 		m.receipts = append(m.receipts, m.receipt)
 		q.receipts[m.receipt] = m
 		heap.Fix(&q.msgs, m.index)
-		out = append(out, ports.Message{ID: m.id, Body: m.body, Receipt: m.receipt, Receives: m.receives})
+		out = append(out, ports.Message{ID: m.id, Body: m.body, Receipt: m.receipt, Receives: m.receives, Group: m.group})
 	}
 	return out
 }
@@ -271,7 +283,7 @@ func (q *Queue) takeLocked(now time.Time, receipts []string, visibility time.Dur
 func (q *Queue) acceptDeadLetter(m *queued) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	moved := &queued{id: m.id, body: m.body, receives: m.receives, visibleAt: q.clock.Now()}
+	moved := &queued{id: m.id, body: m.body, group: m.group, receives: m.receives, visibleAt: q.clock.Now()}
 	q.enqueueLocked(moved)
 }
 
@@ -303,7 +315,7 @@ func (q *Queue) Delete(ctx context.Context, receipt string) error {
 // ExtendVisibility hides the delivery for d from now; d = 0 makes it
 // visible at once (a worker shutting down gives it back). It fails with
 // ErrStaleReceipt when the delivery is no longer the message's current,
-// in-flight one.
+// in-flight one, and with ErrHoldCap past SQS's 12 hours from receipt.
 func (q *Queue) ExtendVisibility(ctx context.Context, receipt string, d time.Duration) error {
 	if d < 0 {
 		return fmt.Errorf("extend visibility in %s: negative duration %s", q.name, d)
@@ -314,6 +326,9 @@ func (q *Queue) ExtendVisibility(ctx context.Context, receipt string, d time.Dur
 	now := q.clock.Now()
 	if !ok || m.receipt != receipt || !m.visibleAt.After(now) {
 		return fmt.Errorf("extend visibility in %s: %w", q.name, ErrStaleReceipt)
+	}
+	if now.Add(d).After(m.received.Add(MaxHold)) {
+		return fmt.Errorf("extend visibility in %s by %s: %w (received %s)", q.name, d, ErrHoldCap, m.received.Format(time.RFC3339))
 	}
 	m.visibleAt = now.Add(d)
 	heap.Fix(&q.msgs, m.index)

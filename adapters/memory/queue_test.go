@@ -32,7 +32,7 @@ func receiveN(t *testing.T, q ports.Queue, vis time.Duration) []ports.Message {
 func TestQueueDelayIsExactOnFakeClock(t *testing.T) {
 	q, c := fakeQueue(t)
 	ctx := context.Background()
-	if err := q.Send(ctx, []byte("archive job j1"), 5*time.Minute); err != nil {
+	if err := q.Send(ctx, ports.Outgoing{Body: []byte("archive job j1"), Delay: 5 * time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 	c.Advance(5*time.Minute - time.Nanosecond)
@@ -48,7 +48,7 @@ func TestQueueDelayIsExactOnFakeClock(t *testing.T) {
 func TestQueueClampsDelayLikeSQS(t *testing.T) {
 	q, c := fakeQueue(t)
 	ctx := context.Background()
-	if err := q.Send(ctx, []byte("far future"), 2*time.Hour); err != nil {
+	if err := q.Send(ctx, ports.Outgoing{Body: []byte("far future"), Delay: 2 * time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	c.Advance(memory.SQSMaxDelay)
@@ -56,7 +56,7 @@ func TestQueueClampsDelayLikeSQS(t *testing.T) {
 		t.Fatalf("a 2 h delay was not clamped to SQS's 15 min: %d messages", len(ms))
 	}
 
-	if err := q.Send(ctx, nil, -time.Second); err == nil {
+	if err := q.Send(ctx, ports.Outgoing{Body: nil, Delay: -time.Second}); err == nil {
 		t.Fatalf("negative delay accepted")
 	}
 }
@@ -64,7 +64,7 @@ func TestQueueClampsDelayLikeSQS(t *testing.T) {
 func TestQueueVisibilityIsExactOnFakeClock(t *testing.T) {
 	q, c := fakeQueue(t)
 	ctx := context.Background()
-	if err := q.Send(ctx, []byte("run job"), 0); err != nil {
+	if err := q.Send(ctx, ports.Outgoing{Body: []byte("run job")}); err != nil {
 		t.Fatal(err)
 	}
 	first := receiveN(t, q, 30*time.Second)
@@ -109,7 +109,7 @@ func TestQueueVisibilityIsExactOnFakeClock(t *testing.T) {
 func TestQueueLongPollWakesWhenDelayPassesOnFakeClock(t *testing.T) {
 	q, c := fakeQueue(t)
 	ctx := context.Background()
-	if err := q.Send(ctx, []byte("soon"), 10*time.Second); err != nil {
+	if err := q.Send(ctx, ports.Outgoing{Body: []byte("soon"), Delay: 10 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	got := make(chan []ports.Message, 1)
@@ -158,6 +158,32 @@ func waitPending(t *testing.T, c *memory.FakeClock, n int) {
 	}
 }
 
+// TestQueueCapsAHoldAtTwelveHours: like SQS, a delivery can be kept hidden
+// at most 12 hours from its receipt; an extension past that fails and the
+// message reappears, so a worker holding it longer must hand it over.
+func TestQueueCapsAHoldAtTwelveHours(t *testing.T) {
+	q, c := fakeQueue(t)
+	ctx := context.Background()
+	if err := q.Send(ctx, ports.Outgoing{Body: []byte("long job")}); err != nil {
+		t.Fatal(err)
+	}
+	m := receiveN(t, q, 2*time.Hour)[0]
+	for range 10 {
+		c.Advance(time.Hour)
+		if err := q.ExtendVisibility(ctx, m.Receipt, 2*time.Hour); err != nil {
+			t.Fatalf("extension within 12 hours: %v", err)
+		}
+	}
+	c.Advance(30 * time.Minute) // 10.5 h after the receipt, hidden until 12 h
+	if err := q.ExtendVisibility(ctx, m.Receipt, 2*time.Hour); !errors.Is(err, memory.ErrHoldCap) {
+		t.Fatalf("extension past 12 hours from receipt: %v, want ErrHoldCap", err)
+	}
+	c.Advance(90 * time.Minute)
+	if again := receiveN(t, q, time.Minute); len(again) != 1 || again[0].Receives != 2 {
+		t.Fatalf("after 12 hours the message should be delivered again: %+v", again)
+	}
+}
+
 func TestQueueDeadLetterKeepsReceiveCount(t *testing.T) {
 	c := memory.NewFakeClock(time.Time{})
 	dlq, err := memory.NewQueue("dlq", c)
@@ -169,7 +195,7 @@ func TestQueueDeadLetterKeepsReceiveCount(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := q.Send(ctx, []byte("poison"), 0); err != nil {
+	if err := q.Send(ctx, ports.Outgoing{Body: []byte("poison")}); err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 5; i++ {
@@ -209,7 +235,7 @@ func TestQueueReceiveClampsBatch(t *testing.T) {
 	q, _ := fakeQueue(t)
 	ctx := context.Background()
 	for range 15 {
-		if err := q.Send(ctx, []byte("m"), 0); err != nil {
+		if err := q.Send(ctx, ports.Outgoing{Body: []byte("m")}); err != nil {
 			t.Fatal(err)
 		}
 	}

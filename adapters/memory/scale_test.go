@@ -22,7 +22,7 @@ func TestQueueDeliversByVisibilityThenSendOrder(t *testing.T) {
 	ctx := context.Background()
 	send := func(body string, delay time.Duration) {
 		t.Helper()
-		if err := q.Send(ctx, []byte(body), delay); err != nil {
+		if err := q.Send(ctx, ports.Outgoing{Body: []byte(body), Delay: delay}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -73,7 +73,7 @@ func TestQueueHeapSurvivesChurn(t *testing.T) {
 	const n = 2000
 	const day = 24 * time.Hour
 	for i := range n {
-		if err := q.Send(ctx, []byte(fmt.Sprint(i)), time.Duration(i%7)*time.Second); err != nil {
+		if err := q.Send(ctx, ports.Outgoing{Body: []byte(fmt.Sprint(i)), Delay: time.Duration(i%7) * time.Second}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -305,7 +305,7 @@ func BenchmarkQueueBacklog(b *testing.B) {
 	ctx := context.Background()
 	body := []byte(`{"kind":"job-request","job_id":"j"}`)
 	for range 10000 {
-		if err := q.Send(ctx, body, 0); err != nil {
+		if err := q.Send(ctx, ports.Outgoing{Body: body}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -315,7 +315,7 @@ func BenchmarkQueueBacklog(b *testing.B) {
 		if err != nil || len(ms) != 1 {
 			b.Fatal(len(ms), err)
 		}
-		if err := q.Send(ctx, body, 0); err != nil { // keep the backlog at 10,000
+		if err := q.Send(ctx, ports.Outgoing{Body: body}); err != nil { // keep the backlog at 10,000
 			b.Fatal(err)
 		}
 		if err := q.Delete(ctx, ms[0].Receipt); err != nil {

@@ -51,7 +51,7 @@ func (t *Topic) Publish(ctx context.Context, body []byte) error {
 	t.mu.RUnlock()
 	var errs []error
 	for _, q := range subs {
-		if err := q.Send(ctx, body, 0); err != nil {
+		if err := q.Send(ctx, ports.Outgoing{Body: body}); err != nil {
 			errs = append(errs, err)
 		}
 	}

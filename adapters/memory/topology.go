@@ -37,3 +37,5 @@ func (o opener) Queue(q message.QueueSpec, deadLetter ports.Queue) (ports.Queue,
 func (o opener) Topic(p message.TopicSpec, subscribers []ports.Queue) (ports.Publisher, error) {
 	return NewTopic(p.Name, subscribers...)
 }
+
+func (o opener) Parked(name string) (ports.Queue, error) { return NewQueue(name, o.clock, o.opts...) }

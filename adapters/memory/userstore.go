@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/gasproject/gas/domain"
@@ -77,6 +78,40 @@ func (s *UserStore) Update(ctx context.Context, user *domain.User) (*domain.User
 	}
 	s.users[snap.ID] = snap
 	return out, nil
+}
+
+// List pages through the profiles in id order; the cursor is the last id
+// of the page before.
+func (s *UserStore) List(ctx context.Context, cursor string, limit int) ([]*domain.User, string, error) {
+	if limit <= 0 {
+		return nil, "", fmt.Errorf("list users: limit %d must be positive", limit)
+	}
+	s.mu.RLock()
+	ids := make([]domain.UserID, 0, len(s.users))
+	for id := range s.users {
+		if string(id) > cursor {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	next := ""
+	if len(ids) > limit {
+		ids, next = ids[:limit], string(ids[limit-1])
+	}
+	snaps := make([]domain.UserSnapshot, len(ids))
+	for i, id := range ids {
+		snaps[i] = s.users[id]
+	}
+	s.mu.RUnlock()
+	out := make([]*domain.User, len(snaps))
+	for i, snap := range snaps {
+		u, err := domain.RestoreUser(snap)
+		if err != nil {
+			return nil, "", fmt.Errorf("list users: %w", err)
+		}
+		out[i] = u
+	}
+	return out, next, nil
 }
 
 var _ ports.UserStore = (*UserStore)(nil)

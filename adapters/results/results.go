@@ -86,19 +86,28 @@ func (a *Annotator) engine(name string) (Engine, error) {
 }
 
 // Annotate stores the annotated VCF and its index as they stream, then the
-// summary and the log.
+// summary and the log. The input is decompressed here, within the
+// request's limits.
 func (a *Annotator) Annotate(ctx context.Context, req ports.AnnotationRequest) (ports.Annotated, error) {
 	eng, err := a.engine(req.Options.Reference)
 	if err != nil {
 		return ports.Annotated{}, err
 	}
 	clock := newTimer()
-	in, err := a.objects.Get(ctx, req.Input)
+	obj, err := a.objects.Get(ctx, req.Input)
+	if err != nil {
+		return ports.Annotated{}, fmt.Errorf("open input: %w", err)
+	}
+	defer obj.Close()
+	in, err := limited(obj, req.Limits)
 	if err != nil {
 		return ports.Annotated{}, fmt.Errorf("open input: %w", err)
 	}
 	defer in.Close()
 	sum, err := a.stream(ctx, eng, in, req, clock)
+	if over := exceeded(err, req.Limits); over != nil {
+		return ports.Annotated{}, over
+	}
 	if err != nil {
 		return ports.Annotated{}, err
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/gasproject/gas/ports"
 )
 
-// errStored ends a pipe whose consumer is done, so a producer never
+// errStored ends a stream whose consumer is done, so a producer never
 // blocks on a reader that has gone.
 var errStored = errors.New("upload finished")
 
@@ -24,9 +24,15 @@ func stage(f func() error) <-chan error {
 	return ch
 }
 
-// upload stores what is written to w at key as it comes.
+// streamDepth is how many chunks a writer (the engine, the index builder)
+// may run ahead of the store it feeds: each works at its own pace within
+// a few megabytes instead of in lockstep with the other.
+const streamDepth = 16
+
+// upload stores what is written to w at key as it comes, through a
+// bounded queue of chunks.
 type upload struct {
-	w    *io.PipeWriter
+	w    *fanout
 	done <-chan error
 	// failed is set when the store failed before w was closed: then it
 	// failed on its own, and whoever was writing only heard of it.
@@ -34,21 +40,22 @@ type upload struct {
 }
 
 func (a *Annotator) upload(ctx context.Context, key string) *upload {
-	r, w := io.Pipe()
+	w := newFanout(1, streamDepth)
 	u := &upload{w: w}
 	u.done = stage(func() error {
-		_, err := a.objects.Put(ctx, key, r)
+		_, err := a.objects.Put(ctx, key, w.readers[0])
 		if err != nil {
 			u.failed.Store(true)
 		}
-		r.CloseWithError(errOr(err, errStored))
+		w.readers[0].done(errOr(err, errStored))
 		return err
 	})
 	return u
 }
 
 // stream runs the engine on in, storing its output and the index built
-// from the rows it hands over as they are produced.
+// from the rows it hands over as they are produced: the engine, the index
+// builder and the two uploads each run in their own goroutine.
 func (a *Annotator) stream(ctx context.Context, eng Engine, in io.Reader, req ports.AnnotationRequest, clock *timer) (domain.Summary, error) {
 	vcf, idx := a.upload(ctx, req.Keys.VCF), a.upload(ctx, req.Keys.Index)
 	b := vartable.NewBuilder(idx.w, a.opt.Index)
@@ -61,8 +68,8 @@ func (a *Annotator) stream(ctx context.Context, eng Engine, in io.Reader, req po
 		clock.done("finish the variant index")
 	}
 	vcfFailed, idxFailed := vcf.failed.Load(), idx.failed.Load()
-	vcf.w.CloseWithError(annErr) // nil: the upload reads EOF after a complete VCF
-	idx.w.CloseWithError(errors.Join(annErr, idxErr))
+	vcf.w.close(annErr) // nil: the upload reads EOF after a complete VCF
+	idx.w.close(errors.Join(annErr, idxErr))
 	stored, indexed := <-vcf.done, <-idx.done
 	clock.done("store the VCF and index")
 	switch {
@@ -78,8 +85,12 @@ func (a *Annotator) stream(ctx context.Context, eng Engine, in io.Reader, req po
 		return sum, fmt.Errorf("annotate: %w", annErr)
 	case idxErr != nil:
 		return sum, fmt.Errorf("index result: %w", idxErr)
+	case stored != nil: // failed after the last write was queued
+		return sum, fmt.Errorf("store result: %w", stored)
+	case indexed != nil:
+		return sum, fmt.Errorf("store index: %w", indexed)
 	}
-	return sum, errors.Join(stored, indexed)
+	return sum, nil
 }
 
 func errOr(err, fallback error) error {
@@ -87,4 +98,77 @@ func errOr(err, fallback error) error {
 		return err
 	}
 	return fallback
+}
+
+// fanout is an io.Writer that copies each write once into a chunk every
+// reader gets, each through its own bounded queue. A write fails, stopping
+// the writer, as soon as any reader has given up before the end (a failed
+// store).
+type fanout struct {
+	readers []*chunkReader
+}
+
+func newFanout(n, depth int) *fanout {
+	f := &fanout{}
+	for range n {
+		f.readers = append(f.readers, &chunkReader{ch: make(chan []byte, depth), quit: make(chan struct{})})
+	}
+	return f
+}
+
+func (f *fanout) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	c := append([]byte(nil), p...) // the writer reuses p; readers share c
+	for _, r := range f.readers {
+		select {
+		case r.ch <- c:
+		case <-r.quit:
+			return 0, r.reason
+		}
+	}
+	return len(p), nil
+}
+
+// close ends the stream: readers see err after the last chunk (io.EOF when
+// err is nil).
+func (f *fanout) close(err error) {
+	for _, r := range f.readers {
+		r.end = errOr(err, io.EOF)
+		close(r.ch)
+	}
+}
+
+// chunkReader is one consumer's side of a fanout.
+type chunkReader struct {
+	ch     chan []byte
+	cur    []byte
+	end    error // set by close before ch is closed
+	quit   chan struct{}
+	reason error // why the reader gave up; set before quit is closed
+	gone   bool
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	for len(r.cur) == 0 {
+		c, ok := <-r.ch
+		if !ok {
+			return 0, r.end
+		}
+		r.cur = c
+	}
+	n := copy(p, r.cur)
+	r.cur = r.cur[n:]
+	return n, nil
+}
+
+// done tells the writer this reader reads no more; writes then fail with
+// reason. Called once, by the reader's own goroutine.
+func (r *chunkReader) done(reason error) {
+	if r.gone {
+		return
+	}
+	r.gone, r.reason = true, reason
+	close(r.quit)
 }

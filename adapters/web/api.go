@@ -26,24 +26,30 @@ func apiError(w http.ResponseWriter, status int, msg string) {
 }
 
 func (s *Server) apiRoutes(r *mux.Router) {
-	r.HandleFunc("/me", s.api(s.apiMe)).Methods(http.MethodGet)
+	r.HandleFunc("/me", s.api(s.apiMe)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/jobs", s.api(s.apiSubmit)).Methods(http.MethodPost)
-	r.HandleFunc("/jobs", s.api(s.apiList)).Methods(http.MethodGet)
-	r.HandleFunc("/jobs/{id}", s.api(s.apiJob(s.apiGet))).Methods(http.MethodGet)
+	r.HandleFunc("/jobs", s.api(s.apiList)).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/jobs/{id}", s.api(s.apiJob(s.apiGet))).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/jobs/{id}", s.api(s.apiJob(s.apiDelete))).Methods(http.MethodDelete)
 	r.HandleFunc("/jobs/{id}", s.api(s.apiJob(s.apiRename))).Methods(http.MethodPatch)
-	r.HandleFunc("/jobs/{id}/result", s.api(s.apiJob(s.apiResult))).Methods(http.MethodGet)
-	r.HandleFunc("/jobs/{id}/summary", s.api(s.apiJob(s.apiSummary))).Methods(http.MethodGet)
-	r.HandleFunc("/jobs/{id}/log", s.api(s.apiJob(s.apiLog))).Methods(http.MethodGet)
+	r.HandleFunc("/jobs/{id}/result", s.api(s.apiJob(s.apiResult))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/jobs/{id}/summary", s.api(s.apiJob(s.apiSummary))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/jobs/{id}/log", s.api(s.apiJob(s.apiLog))).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/jobs/{id}/cancel", s.api(s.apiJob(s.apiCancel))).Methods(http.MethodPost)
+	r.HandleFunc("/jobs/{id}/retry", s.api(s.apiJob(s.apiRetry))).Methods(http.MethodPost)
 	r.HandleFunc("/jobs/{id}/rerun", s.api(s.apiJob(s.apiRerun))).Methods(http.MethodPost)
-	r.HandleFunc("/references", s.api(s.apiReferences)).Methods(http.MethodGet)
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { apiError(w, http.StatusNotFound, "not found") })
+	r.HandleFunc("/references", s.api(s.apiReferences)).Methods(http.MethodGet, http.MethodHead)
+	// mux loses a method mismatch in a subrouter when a later route shares
+	// the prefix, so a miss here may be a 405: noRoute tells them apart.
+	r.NotFoundHandler = http.HandlerFunc(s.noRoute)
+	r.MethodNotAllowedHandler = http.HandlerFunc(s.noRoute)
 }
 
-// api authenticates a bearer token.
+// api authenticates a bearer token. Every API answer is one user's: no
+// cache may keep it.
 func (s *Server) api(next func(w http.ResponseWriter, r *http.Request, u *domain.User)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
 		u, err := s.bearerUser(r.Context(), r.Header.Get("Authorization"))
 		if err != nil {
 			if !errors.Is(err, errNoToken) && !isNotFound(err) {
@@ -98,21 +104,23 @@ type downloadJSON struct {
 }
 
 type jobJSON struct {
-	ID            domain.JobID      `json:"id"`
-	Name          string            `json:"name"`
-	InputName     string            `json:"input_name"`
-	InputSize     int64             `json:"input_size"`
-	Status        domain.Status     `json:"status"`
-	Storage       domain.Storage    `json:"storage,omitempty"`
-	SubmittedAt   time.Time         `json:"submitted_at"`
-	StartedAt     *time.Time        `json:"started_at,omitempty"`
-	CompletedAt   *time.Time        `json:"completed_at,omitempty"`
-	FailureReason string            `json:"failure_reason,omitempty"`
-	Reference     string            `json:"reference,omitempty"`
-	Options       domain.JobOptions `json:"options"`
-	Counts        *countsJSON       `json:"counts,omitempty"`
-	Download      downloadJSON      `json:"download"`
-	Links         map[string]string `json:"links"`
+	ID            domain.JobID   `json:"id"`
+	Name          string         `json:"name"`
+	InputName     string         `json:"input_name"`
+	InputSize     int64          `json:"input_size"`
+	Status        domain.Status  `json:"status"`
+	Storage       domain.Storage `json:"storage,omitempty"`
+	SubmittedAt   time.Time      `json:"submitted_at"`
+	StartedAt     *time.Time     `json:"started_at,omitempty"`
+	CompletedAt   *time.Time     `json:"completed_at,omitempty"`
+	FailureReason string         `json:"failure_reason,omitempty"`
+	// NoticeError says why the owner could not be e-mailed.
+	NoticeError string            `json:"notice_error,omitempty"`
+	Reference   string            `json:"reference,omitempty"`
+	Options     domain.JobOptions `json:"options"`
+	Counts      *countsJSON       `json:"counts,omitempty"`
+	Download    downloadJSON      `json:"download"`
+	Links       map[string]string `json:"links"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -132,6 +140,7 @@ func jobToJSON(j *domain.Job, d domain.DownloadDecision) jobJSON {
 	if j.Status() == domain.StatusFailed {
 		out.FailureReason = failureText(j)
 	}
+	out.NoticeError = j.NoticeError()
 	if j.Status() == domain.StatusCompleted {
 		out.Links["result"], out.Links["summary"], out.Links["log"] = base+"/result", base+"/summary", base+"/log"
 	}
@@ -171,8 +180,14 @@ func (s *Server) apiSubmit(w http.ResponseWriter, r *http.Request, u *domain.Use
 			apiError(w, http.StatusBadRequest, "the \"file\" field needs a file name ending in .vcf, .vcf.gz or .vcf.bgz")
 			return
 		}
-		j, err := s.d.Jobs.UploadWith(r.Context(), u.ID(), name, opts, part)
+		body := s.uploadBody(w, part)
+		j, err := s.d.Jobs.UploadWith(r.Context(), u.ID(), name, opts, body)
 		if err != nil {
+			if body.cutShort() {
+				s.log.WarnContext(r.Context(), "upload cut short", "user", u.ID(), "err", body.err)
+				apiError(w, http.StatusBadRequest, "the upload ended before the whole file arrived; send it again")
+				return
+			}
 			_, _ = io.CopyN(io.Discard, r.Body, 32<<20)
 			var tooLarge *domain.InputTooLargeError
 			switch {
@@ -215,25 +230,30 @@ func (s *Server) apiList(w http.ResponseWriter, r *http.Request, u *domain.User)
 		apiError(w, http.StatusBadRequest, "bad cursor or limit")
 		return
 	}
-	p := s.d.Jobs.Policy()
 	out := struct {
 		Jobs []jobJSON `json:"jobs"`
 		Next string    `json:"next,omitempty"`
 	}{Jobs: make([]jobJSON, 0, len(js)), Next: next}
 	for _, j := range js {
-		out.Jobs = append(out.Jobs, jobToJSON(j, domain.DecideDownload(j, u, p)))
+		out.Jobs = append(out.Jobs, jobToJSON(j, s.decide(j, u)))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
+// decide is the download decision for j of its owner u now: the one
+// decision a request acts on.
+func (s *Server) decide(j *domain.Job, u *domain.User) domain.DownloadDecision {
+	return domain.DecideDownload(j, u, s.d.Jobs.Policy(), s.d.Clock.Now())
+}
+
 func (s *Server) apiGet(w http.ResponseWriter, r *http.Request, u *domain.User, j *domain.Job) {
-	writeJSON(w, http.StatusOK, jobToJSON(j, domain.DecideDownload(j, u, s.d.Jobs.Policy())))
+	writeJSON(w, http.StatusOK, jobToJSON(j, s.decide(j, u)))
 }
 
 // apiResult streams the annotated VCF, or says why it cannot (409 with the
 // download decision).
 func (s *Server) apiResult(w http.ResponseWriter, r *http.Request, u *domain.User, j *domain.Job) {
-	d := domain.DecideDownload(j, u, s.d.Jobs.Policy())
+	d := s.decide(j, u)
 	if d.State != domain.DownloadAllowed {
 		writeJSON(w, http.StatusConflict, map[string]any{"error": "results not downloadable now", "download": jobToJSON(j, d).Download})
 		return
@@ -272,7 +292,25 @@ func (s *Server) apiCancel(w http.ResponseWriter, r *http.Request, u *domain.Use
 		apiError(w, http.StatusInternalServerError, "internal error")
 		return
 	}
-	writeJSON(w, http.StatusOK, jobToJSON(j, domain.DecideDownload(j, u, s.d.Jobs.Policy())))
+	writeJSON(w, http.StatusOK, jobToJSON(j, s.decide(j, u)))
+}
+
+// apiRetry queues a job FAILED by the service again, or has a late
+// restore checked again; 409 for any other job.
+func (s *Server) apiRetry(w http.ResponseWriter, r *http.Request, u *domain.User, j *domain.Job) {
+	j, err := s.d.Jobs.Retry(r.Context(), u.ID(), j.ID())
+	switch {
+	case errors.Is(err, jobs.ErrNotRetryable):
+		apiError(w, http.StatusConflict, "the job cannot be retried now: only jobs failed by the service and restores past their time can")
+	case errors.Is(err, jobs.ErrInputGone):
+		apiError(w, http.StatusConflict, "the uploaded file is no longer stored; submit it again")
+	case isNotFound(err):
+		apiError(w, http.StatusNotFound, "not found")
+	case err != nil:
+		apiError(w, http.StatusInternalServerError, "internal error")
+	default:
+		writeJSON(w, http.StatusOK, jobToJSON(j, s.decide(j, u)))
+	}
 }
 
 func (s *Server) streamObject(ctx context.Context, w http.ResponseWriter, key, ctype, filename string) {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gasproject/gas/domain"
 )
@@ -122,5 +123,43 @@ func TestAPIWithTokens(t *testing.T) {
 	// The profile never shows a token's secret again.
 	if p := b.get("/profile"); strings.Contains(p.body, saved) {
 		t.Fatal("token secret shown again")
+	}
+}
+
+// A token's last use is recorded to the minute, so a script polling the
+// API does not turn every read into a store write.
+func TestTokenLastUseIsRecordedPerMinute(t *testing.T) {
+	h := newHarness(t)
+	b := h.signIn("Ann", "ann@example.org", domain.TierFree)
+	tok := b.newToken("poller")
+	me := func() {
+		req, _ := http.NewRequest(http.MethodGet, h.ts.URL+"/api/v1/me", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		if r := b.do(req); r.StatusCode != http.StatusOK {
+			t.Fatalf("me: %d", r.StatusCode)
+		}
+	}
+	lastUse := func() time.Time {
+		toks, err := h.tokens.List(context.Background(), b.userID())
+		must(t, err)
+		for _, x := range toks {
+			if x.Name == "poller" {
+				return x.LastUsed
+			}
+		}
+		t.Fatal("token gone")
+		return time.Time{}
+	}
+	me()
+	first := lastUse()
+	h.clock.Advance(30 * time.Second)
+	me()
+	if got := lastUse(); !got.Equal(first) {
+		t.Fatalf("last use rewritten after 30 s: %s, was %s", got, first)
+	}
+	h.clock.Advance(31 * time.Second)
+	me()
+	if got := lastUse(); !got.After(first) {
+		t.Fatalf("last use not recorded a minute later: %s", got)
 	}
 }

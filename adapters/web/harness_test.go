@@ -85,10 +85,12 @@ type harness struct {
 	clock    *memory.FakeClock
 	requests *memory.Queue
 	thaws    *memory.Queue
+	restores *memory.Queue
 	outbox   *memory.Outbox
 	tokens   *web.MemoryTokenStore
 	engine   results.Engine  // nil: trivialEngine
 	extra    results.Engines // more references, after engine
+	sessions *memory.SessionStore
 	ready    error
 }
 
@@ -97,6 +99,9 @@ type harnessOpt func(*web.Options, *web.Deps)
 // withReferences makes the deployment offer several annotation databases
 // (the jobs service's References), the default first.
 type withReferences []string
+
+// testMetricsToken is the scraper's token of the harness's site.
+const testMetricsToken = "scraper-secret"
 
 // newHarness builds the web application on memory adapters; opts are
 // harnessOpt (web options and dependencies) or withReferences.
@@ -112,37 +117,42 @@ func newHarness(t *testing.T, opts ...any) *harness {
 	must(t, err)
 	h.thaws, err = memory.NewQueue("thaw", clock)
 	must(t, err)
-	reqTopic, err := memory.NewTopic("job-requests", h.requests)
+	h.restores, err = memory.NewQueue("restore", clock)
+	must(t, err)
+	restoreTopic, err := memory.NewTopic("restore-completions", h.restores)
 	must(t, err)
 	thawTopic, err := memory.NewTopic("thaw-requests", h.thaws)
 	must(t, err)
 	h.outbox, err = memory.NewOutbox(clock, 100)
 	must(t, err)
 	pol := domain.DefaultPolicy()
-	h.jobs, err = jobs.NewService(h.store, h.users, h.objects, reqTopic, clock, memory.NewRandomIDs(),
+	h.jobs, err = jobs.NewService(h.store, h.users, h.objects, h.requests, clock, memory.NewRandomIDs(),
 		jobs.Config{Policy: pol, InputPrefix: "inputs/", ResultPrefix: "results/", References: references(opts)})
 	must(t, err)
+	h.jobs.WithRestoreChecks(restoreTopic)
 	h.accounts = accounts.NewService(h.users, memory.NewFreeBilling(), thawTopic, clock)
 	h.archive, err = memory.NewArchive(clock)
 	must(t, err)
 	h.manage, err = jobs.NewManager(h.store, h.objects, h.archive, nil)
 	must(t, err)
-	deps := web.Deps{Jobs: h.jobs, Manage: h.manage, Accounts: h.accounts, Objects: h.objects, Tokens: h.tokens, Clock: clock,
+	h.sessions = memory.NewSessionStore()
+	deps := web.Deps{Jobs: h.jobs, Manage: h.manage, Accounts: h.accounts, Objects: h.objects, Tokens: h.tokens, Sessions: h.sessions, Clock: clock,
 		Ready: func(context.Context) error { return h.ready }}
 	o := web.Options{
 		SessionKey: bytes.Repeat([]byte("k"), 32), DevSignIn: true, StreamUploads: true, LocalBilling: true,
 		InputPrefix: "inputs/", Reference: "synthetic-test-ref",
-		Outbox: func() []web.OutboxEmail {
+		Outbox: func(_ context.Context, user domain.UserID) ([]web.OutboxEmail, error) {
 			var out []web.OutboxEmail
-			for _, e := range h.outbox.Sent() {
+			for _, e := range h.outbox.SentTo(user) {
 				out = append(out, web.OutboxEmail{To: e.To, Subject: e.Subject, Text: e.Text, SentAt: e.SentAt})
 			}
-			return out
+			return out, nil
 		},
-		Samples:  []web.Sample{{Name: "sample.vcf", Description: "three variants", Data: []byte(sampleVCF)}},
-		Mounts:   map[string]http.Handler{"/objects": h.mem.Handler()},
-		PageSize: 3,
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Samples:      []web.Sample{{Name: "sample.vcf", Description: "three variants", Data: []byte(sampleVCF)}},
+		Mounts:       map[string]http.Handler{"/objects": h.mem.Handler()},
+		PageSize:     3,
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		MetricsToken: testMetricsToken,
 	}
 	for _, f := range opts {
 		switch f := f.(type) {

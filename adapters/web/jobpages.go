@@ -14,6 +14,7 @@ import (
 
 	"github.com/gasproject/gas/adapters/engine/export"
 	"github.com/gasproject/gas/domain"
+	"github.com/gasproject/gas/domain/jobs"
 )
 
 // withJob loads the {id} job of the signed-in user; any other user's job —
@@ -100,6 +101,27 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request, j *domain.Job) {
 	}
 }
 
+// retry is the job page's "retry" for a job stuck through no fault of its
+// owner: FAILED by the service, or RESTORING past its expected time.
+func (s *Server) retry(w http.ResponseWriter, r *http.Request, j *domain.Job) {
+	retried, err := s.d.Jobs.Retry(r.Context(), currentUser(r).ID(), j.ID())
+	to := "/annotations/" + url.PathEscape(string(j.ID()))
+	switch {
+	case err == nil && retried.Status() == domain.StatusPending:
+		s.redirectFlash(w, r, to, "The job is queued again.")
+	case err == nil:
+		s.redirectFlash(w, r, to, "The restore is being checked again; this page updates by itself.")
+	case errors.Is(err, jobs.ErrInputGone):
+		s.redirectFlash(w, r, to, "The uploaded file is no longer stored, so the job cannot run again. Please upload the file again.")
+	case errors.Is(err, jobs.ErrNotRetryable):
+		s.redirectFlash(w, r, to, "This job cannot be retried now.")
+	case isNotFound(err):
+		s.notFound(w, r)
+	default:
+		s.serverError(w, r, err)
+	}
+}
+
 func (s *Server) readSmall(ctx context.Context, key string, limit int64) ([]byte, error) {
 	rc, err := s.d.Objects.Get(ctx, key)
 	if err != nil {
@@ -163,7 +185,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, j *domain.Job)
 		return
 	}
 	if format == "vcf" {
-		target, err := s.d.Jobs.DownloadURL(r.Context(), u.ID(), j.ID())
+		target, err := s.d.Jobs.DownloadURL(r.Context(), j, d)
 		if err != nil {
 			s.jobError(w, r, err)
 			return
@@ -202,6 +224,8 @@ func failureText(j *domain.Job) string {
 func failureHint(j *domain.Job) string {
 	r := strings.ToLower(j.FailureReason())
 	switch {
+	case j.FailedByService():
+		return "This was not caused by your file: the service gave up after repeated attempts. Retry it below; if it fails again, contact the operators."
 	case strings.Contains(r, "bad input") || strings.Contains(r, "line ") || strings.Contains(r, "vcf") || strings.Contains(r, "malformed"):
 		return "The file could not be read as a VCF. Check the line mentioned above, fix the file and upload it again."
 	case strings.Contains(r, "dead") || strings.Contains(r, "attempt"):

@@ -106,6 +106,6 @@ func (s *Server) apiRename(w http.ResponseWriter, r *http.Request, u *domain.Use
 		s.log.ErrorContext(r.Context(), "api rename", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal error")
 	default:
-		writeJSON(w, http.StatusOK, jobToJSON(j, domain.DecideDownload(j, u, s.d.Jobs.Policy())))
+		writeJSON(w, http.StatusOK, jobToJSON(j, domain.DecideDownload(j, u, s.d.Jobs.Policy(), s.d.Clock.Now())))
 	}
 }

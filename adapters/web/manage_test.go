@@ -55,7 +55,8 @@ func TestDeleteJobAndItsFiles(t *testing.T) {
 }
 
 func TestRenameSearchAndCountsInTheList(t *testing.T) {
-	h := newHarness(t, func(o *web.Options, _ *web.Deps) { o.PageSize = 25 })
+	// Sessions outlive the days the jobs are submitted on.
+	h := newHarness(t, func(o *web.Options, _ *web.Deps) { o.PageSize, o.SessionTTL = 25, 30*24*time.Hour })
 	b := h.signIn("Ann", "ann@example.org", domain.TierFree)
 	var ids []domain.JobID
 	for _, name := range []string{"tumour.vcf", "normal.vcf", "trio.vcf", "broken.vcf"} {

@@ -28,6 +28,7 @@ type Metrics struct {
 	variants  prometheus.Counter
 	inBytes   prometheus.Counter
 	annTime   prometheus.Histogram
+	recon     reconcileMetrics
 
 	mu     sync.Mutex
 	queues map[string]ports.Queue
@@ -57,6 +58,7 @@ func NewMetrics() *Metrics {
 		Buckets: prometheus.ExponentialBuckets(0.005, 2.5, 12),
 	})
 	m.reg.MustRegister(m.requests, m.annotated, m.variants, m.inBytes, m.annTime, &pipelineCollector{m})
+	m.recon = newReconcileMetrics(m.reg)
 	return m
 }
 

@@ -3,9 +3,11 @@ package web
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"unicode"
 
@@ -24,12 +26,15 @@ type planData struct {
 	LocalBilling               bool
 	// Base is the site's URL, for the API examples on About.
 	Base string
+	// SelfService says users change their own plan (the open upgrade
+	// policy); otherwise the operators do, and the page says so.
+	SelfService bool
 }
 
 func (s *Server) plan() planData {
 	p := s.d.Jobs.Policy()
 	return planData{FreeLimit: domain.HumanBytes(p.FreeInputLimit), MaxSize: domain.HumanBytes(p.MaxInputSize),
-		Window: humanDuration(p.FreeWindow), LocalBilling: s.o.LocalBilling}
+		Window: humanDuration(p.FreeWindow), LocalBilling: s.o.LocalBilling, SelfService: s.d.Accounts.Upgrades() == domain.UpgradeOpen}
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
@@ -68,7 +73,7 @@ func (s *Server) authLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	sess := s.loadSession(r)
 	req := ports.AuthRequest{State: randomToken(32), Nonce: randomToken(32), CodeVerifier: randomToken(48)}
-	sess.Auth = &req
+	sess.flow.Auth = &req
 	sess.changed = true
 	s.saveSession(w, sess)
 	w.Header().Set("Cache-Control", "no-store")
@@ -85,8 +90,8 @@ func (s *Server) authCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	sess := s.loadSession(r)
 	q := r.URL.Query()
-	req := sess.Auth
-	sess.Auth = nil
+	req := sess.flow.Auth
+	sess.flow.Auth = nil
 	sess.changed = true
 	switch {
 	case req == nil:
@@ -110,7 +115,7 @@ func (s *Server) authCallback(w http.ResponseWriter, r *http.Request) {
 }
 
 func constantEqual(a, b string) bool {
-	return a != "" && len(a) == len(b) && (&session{CSRF: b}).csrfOK(a)
+	return a != "" && len(a) == len(b) && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
 func (s *Server) finishSignIn(w http.ResponseWriter, r *http.Request, sess *session, id ports.Identity, tier domain.Tier) {
@@ -124,6 +129,8 @@ func (s *Server) finishSignIn(w http.ResponseWriter, r *http.Request, sess *sess
 		return
 	}
 	switch {
+	case s.d.Accounts.Upgrades() != domain.UpgradeOpen:
+		// The plan is the operators' to change: the requested one is ignored.
 	case tier == domain.TierPremium && !u.Premium():
 		if _, err := s.d.Accounts.Upgrade(r.Context(), u.ID()); err != nil {
 			s.serverError(w, r, err)
@@ -135,9 +142,12 @@ func (s *Server) finishSignIn(w http.ResponseWriter, r *http.Request, sess *sess
 			return
 		}
 	}
-	next := sess.Next
-	sess.Next = ""
-	sess.signIn(u.ID())
+	next := sess.flow.Next
+	sess.flow.Next = ""
+	if err := s.signIn(r.Context(), sess, u.ID()); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	s.saveSession(w, sess)
 	s.log.InfoContext(r.Context(), "signed in", "user", u.ID())
 	if !isSafeNext(next) {
@@ -169,11 +179,28 @@ func (s *Server) devSignIn(w http.ResponseWriter, r *http.Request) {
 	s.finishSignIn(w, r, s.loadSession(r), id, tier)
 }
 
-func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
+// signOutHere ends this browser's session; every copy of its cookie is
+// signed out at once.
+func (s *Server) signOutHere(w http.ResponseWriter, r *http.Request) {
 	sess := s.loadSession(r)
-	*sess = session{CSRF: randomToken(32), changed: true}
+	if err := s.signOut(r.Context(), sess); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	s.saveSession(w, sess)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// signOutEverywhere ends every session of the signed-in user, in every
+// browser, then this one's.
+func (s *Server) signOutEverywhere(w http.ResponseWriter, r *http.Request) {
+	u := currentUser(r)
+	if err := s.d.Sessions.DeleteUser(r.Context(), u.ID()); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "signed out everywhere", "user", u.ID())
+	s.signOutHere(w, r)
 }
 
 type profileData struct {
@@ -240,7 +267,9 @@ func (s *Server) subscribePage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 	u := currentUser(r)
 	if _, err := s.d.Accounts.Upgrade(r.Context(), u.ID()); err != nil {
-		s.serverError(w, r, err)
+		if !s.operatorsOnly(w, r, err) {
+			s.serverError(w, r, err)
+		}
 		return
 	}
 	s.redirectFlash(w, r, "/annotations", "You are now premium. Restoring your archived results has started; each result's page shows its retrieval tier and when it is expected back.")
@@ -249,7 +278,9 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) {
 func (s *Server) downgrade(w http.ResponseWriter, r *http.Request) {
 	u := currentUser(r)
 	if _, err := s.d.Accounts.Downgrade(r.Context(), u.ID()); err != nil {
-		s.serverError(w, r, err)
+		if !s.operatorsOnly(w, r, err) {
+			s.serverError(w, r, err)
+		}
 		return
 	}
 	s.redirectFlash(w, r, "/subscribe", "Premium cancelled. Results of jobs completed from now on follow the free plan.")
@@ -263,13 +294,10 @@ func (s *Server) outbox(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	u := currentUser(r)
-	all := s.o.Outbox()
-	var mine []OutboxEmail
-	for _, e := range all { // newest first, as Options.Outbox gives them
-		if u.Email() != "" && strings.EqualFold(e.To, u.Email()) {
-			mine = append(mine, e)
-		}
+	mine, err := s.o.Outbox(r.Context(), currentUser(r).ID())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
 	}
 	s.render(w, r, http.StatusOK, "outbox", view{Title: "Outbox", Nav: "outbox", Data: outboxData{Emails: mine}})
 }
@@ -282,4 +310,14 @@ func (s *Server) redirectFlash(w http.ResponseWriter, r *http.Request, to, msg s
 	}
 	s.saveSession(w, sess)
 	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// redirectSubmitted redirects to a job just submitted with the news of
+// it, which the job's page drops should the job already have failed.
+func (s *Server) redirectSubmitted(w http.ResponseWriter, r *http.Request, j *domain.Job, msg string) {
+	sess := s.loadSession(r)
+	sess.flash(msg)
+	sess.flow.Submitted = j.ID()
+	s.saveSession(w, sess)
+	http.Redirect(w, r, "/annotations/"+url.PathEscape(string(j.ID())), http.StatusSeeOther)
 }

@@ -28,12 +28,13 @@ type view struct {
 	Reference string
 	Local     bool
 	Outbox    bool
+	Admin     bool
 	Data      any
 }
 
 // activeNav marks the current navigation entry (plain fields: the layout
 // is rendered on every page, and field access is cheaper than calls).
-type activeNav struct{ Annotate, Annotations, Subscribe, Outbox, About, Profile bool }
+type activeNav struct{ Annotate, Annotations, Subscribe, Outbox, About, Profile, Admin bool }
 
 // me is the signed-in user as the layout shows it.
 type me struct{ Name, Tier string }
@@ -61,6 +62,7 @@ var funcs = template.FuncMap{
 	"warnLabel":  warningLabel,
 	"af":         afText,
 	"stageTime":  stageTime,
+	"adminPath":  adminPath,
 	"badgeClass": badgeClass,
 }
 
@@ -128,10 +130,13 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 		v.Active.About = true
 	case "profile":
 		v.Active.Profile = true
+	case "admin":
+		v.Active.Admin = true
 	}
 	v.Reference = s.o.Reference
 	v.Local = s.o.DevSignIn
 	v.Outbox = s.o.Outbox != nil
+	v.Admin = s.isAdmin(v.User)
 	t, ok := s.pages[page]
 	if !ok {
 		s.log.Error("no such template", "page", page)

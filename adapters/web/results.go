@@ -100,6 +100,11 @@ type detailData struct {
 	// its records disagree with it (REF, chromosome, end).
 	Suspect    bool
 	BadRecords int64
+	// Retryable offers the retry action: FAILED by the service, or
+	// RESTORING past its expected time.
+	Retryable bool
+	// NoticeError says why the owner could not be e-mailed.
+	NoticeError string
 }
 
 // annotation is the job page: times, downloads or why not, charts, top
@@ -112,7 +117,7 @@ func (s *Server) annotation(w http.ResponseWriter, r *http.Request, j *domain.Jo
 		return
 	}
 	d := detailData{Job: j, Decision: dec, Window: humanDuration(s.d.Jobs.Policy().FreeWindow), Deletable: j.Deletable() == nil,
-		References: s.d.Jobs.References()}
+		References: s.d.Jobs.References(), Retryable: j.FailedByService() || j.RestoreOverdue(s.d.Clock.Now()), NoticeError: j.NoticeError()}
 	if c := j.Counts(); j.Status() == domain.StatusCompleted && c.SuspectReference() {
 		d.Suspect, d.BadRecords = true, c.RefMismatches+c.UnknownChromosome+c.PastChromosomeEnd
 	}
@@ -120,7 +125,7 @@ func (s *Server) annotation(w http.ResponseWriter, r *http.Request, j *domain.Jo
 		d.Failure, d.FailureHint = failureText(j), failureHint(j)
 		// The failure is the news: a green "uploaded" banner left by the
 		// submission must not sit above it.
-		s.loadSession(r).takeFlash()
+		s.loadSession(r).dropSubmitted(j.ID())
 	}
 	if j.Status() == domain.StatusCompleted {
 		if sum, err := s.summary(r.Context(), j); err != nil {

@@ -16,9 +16,9 @@ import (
 func TestOutboxListsNewestFirst(t *testing.T) {
 	h := newHarness(t)
 	b := h.signIn("Ann", "ann@example.org", domain.TierFree)
-	must(t, h.outbox.Send(context.Background(), ports.Email{To: "ann@example.org", Subject: "First, older", Text: "1"}))
+	must(t, h.outbox.Send(context.Background(), ports.Email{User: b.userID(), To: "ann@example.org", Subject: "First, older", Text: "1"}))
 	h.clock.Advance(time.Minute)
-	must(t, h.outbox.Send(context.Background(), ports.Email{To: "ann@example.org", Subject: "Second, newer", Text: "2"}))
+	must(t, h.outbox.Send(context.Background(), ports.Email{User: b.userID(), To: "ann@example.org", Subject: "Second, newer", Text: "2"}))
 	body := b.get("/outbox").body
 	older, newer := strings.Index(body, "First, older"), strings.Index(body, "Second, newer")
 	if older < 0 || newer < 0 || newer > older {

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"errors"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -43,6 +45,9 @@ type exportLink struct{ Label, URL string }
 
 const tablePageSize = 50
 
+// maxTablePage is the largest page number whose offset fits an int64.
+const maxTablePage = math.MaxInt64/tablePageSize + 1
+
 // tableQuery reads filter, sort and page from the query string.
 func tableQuery(q url.Values) (vartable.Filter, vartable.SortKey, bool, int64) {
 	f := vartable.ParseFilter(q)
@@ -50,8 +55,11 @@ func tableQuery(q url.Values) (vartable.Filter, vartable.SortKey, bool, int64) {
 	if err != nil {
 		key = vartable.SortPosition
 	}
-	page, _ := strconv.ParseInt(q.Get("page"), 10, 64)
-	if page < 1 {
+	page, err := strconv.ParseInt(q.Get("page"), 10, 64)
+	switch {
+	case errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(q.Get("page"), "-"), page > maxTablePage:
+		page = maxTablePage // clamped to the last page once the total is known
+	case page < 1:
 		page = 1
 	}
 	return f, key, q.Get("desc") == "1", page

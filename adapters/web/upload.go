@@ -182,7 +182,7 @@ func (s *Server) streamUpload(w http.ResponseWriter, r *http.Request) {
 	if err == nil && part.FormName() == csrfField {
 		token, _ = io.ReadAll(io.LimitReader(part, 256))
 	}
-	if !sess.csrfOK(string(token)) || !sameOrigin(r) {
+	if !sess.csrfOK(string(token)) || !s.sameOrigin(r) {
 		s.log.WarnContext(r.Context(), "CSRF check failed", "path", r.URL.Path)
 		s.errorPage(w, r, http.StatusForbidden, "This form has expired",
 			"The upload was not accepted because it did not come from this page or your session changed. Reload the page and try again.")
@@ -208,15 +208,21 @@ func (s *Server) streamUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	opts, _ := jobOptions(fields) // a checkbox sends "on" or nothing
-	j, err := s.d.Jobs.UploadWith(r.Context(), u.ID(), name, opts, part)
+	body := s.uploadBody(w, part)
+	j, err := s.d.Jobs.UploadWith(r.Context(), u.ID(), name, opts, body)
 	if err != nil {
+		if body.cutShort() {
+			s.log.WarnContext(r.Context(), "upload cut short", "user", u.ID(), "err", body.err)
+			s.errorPage(w, r, http.StatusBadRequest, "Upload incomplete", "The upload ended before the whole file arrived. Please send it again.")
+			return
+		}
 		// Read (and drop) the rest of a refused body so the browser gets
 		// the explanation instead of a reset connection.
 		_, _ = io.CopyN(io.Discard, r.Body, 32<<20)
 		s.uploadRefused(w, r, name, err)
 		return
 	}
-	s.redirectFlash(w, r, "/annotations/"+url.PathEscape(string(j.ID())), fmt.Sprintf("%s uploaded.", j.InputName()))
+	s.redirectSubmitted(w, r, j, fmt.Sprintf("%s uploaded.", j.InputName()))
 }
 
 // uploadNameCookie carries the chosen file's name (set by gas.js) across a
@@ -262,7 +268,7 @@ func (s *Server) uploaded(w http.ResponseWriter, r *http.Request) {
 		s.uploadRefused(w, r, name, err)
 		return
 	}
-	s.redirectFlash(w, r, "/annotations/"+url.PathEscape(string(j.ID())), fmt.Sprintf("%s uploaded.", j.InputName()))
+	s.redirectSubmitted(w, r, j, fmt.Sprintf("%s uploaded.", j.InputName()))
 }
 
 func (s *Server) sampleFile(w http.ResponseWriter, r *http.Request) {
@@ -287,7 +293,7 @@ func (s *Server) submitSample(w http.ResponseWriter, r *http.Request) {
 		s.uploadRefused(w, r, sm.Name, err)
 		return
 	}
-	s.redirectFlash(w, r, "/annotations/"+url.PathEscape(string(j.ID())), fmt.Sprintf("Sample %s submitted.", sm.Name))
+	s.redirectSubmitted(w, r, j, fmt.Sprintf("Sample %s submitted.", sm.Name))
 }
 
 func attachment(name string) string {

@@ -46,7 +46,8 @@ type Jobs interface {
 	List(ctx context.Context, user domain.UserID, cursor string, limit int) ([]*domain.Job, string, error)
 	Cancel(ctx context.Context, user domain.UserID, id domain.JobID) error
 	Download(ctx context.Context, user domain.UserID, id domain.JobID) (*domain.Job, domain.DownloadDecision, error)
-	DownloadURL(ctx context.Context, user domain.UserID, id domain.JobID) (string, error)
+	DownloadURL(ctx context.Context, j *domain.Job, d domain.DownloadDecision) (string, error)
+	Retry(ctx context.Context, user domain.UserID, id domain.JobID) (*domain.Job, error)
 	Policy() domain.Policy
 }
 
@@ -58,12 +59,18 @@ type Manage interface {
 }
 
 // Accounts is the part of the accounts service (domain/accounts) the web
-// layer drives.
+// layer drives: a user's own sign-in and plan changes (refused with
+// accounts.ErrOperatorsOnly under the admin upgrade policy), and the
+// operators' list, grant and revoke.
 type Accounts interface {
 	SignIn(ctx context.Context, id ports.Identity) (*domain.User, error)
 	Profile(ctx context.Context, id domain.UserID) (*domain.User, error)
 	Upgrade(ctx context.Context, id domain.UserID) (*domain.User, error)
 	Downgrade(ctx context.Context, id domain.UserID) (*domain.User, error)
+	Upgrades() domain.UpgradePolicy
+	Users(ctx context.Context, cursor string, limit int) ([]*domain.User, string, error)
+	Grant(ctx context.Context, id domain.UserID) (*domain.User, error)
+	Revoke(ctx context.Context, id domain.UserID) (*domain.User, error)
 }
 
 // OutboxEmail is one e-mail the local notifier kept, for the outbox page.
@@ -89,7 +96,9 @@ type Deps struct {
 	// Objects reads results: summary, log, index ranges, VCF and inputs.
 	Objects ports.ObjectStore
 	Tokens  TokenStore
-	Clock   ports.Clock
+	// Sessions keeps signed-in sessions, looked up on every request.
+	Sessions ports.SessionStore
+	Clock    ports.Clock
 	// Identity is the OIDC sign-in; nil disables it.
 	Identity ports.IdentityProvider
 	// Metrics is where request and pipeline metrics go; nil makes one.
@@ -118,8 +127,8 @@ type Options struct {
 	// the page a presigned upload returns to can read the job from the key.
 	InputPrefix string
 	// Outbox, when set, enables the outbox page (local mode only): the
-	// e-mails sent, newest first.
-	Outbox func() []OutboxEmail
+	// e-mails sent to user, newest first.
+	Outbox func(ctx context.Context, user domain.UserID) ([]OutboxEmail, error)
 	// LocalBilling says upgrading needs no card (shown on the plan page).
 	LocalBilling bool
 	// Scaling, when set, enables the /scaling status page of an elastic
@@ -138,6 +147,17 @@ type Options struct {
 	SessionTTL time.Duration
 	// PageSize is the number of jobs per list page (default 25).
 	PageSize int
+	// BodyTimeout bounds how long a request body may take to arrive, and
+	// how long a streaming upload may go without progress (default
+	// DefaultBodyTimeout).
+	BodyTimeout time.Duration
+	// MetricsToken, when set, serves /metrics to requests bearing it;
+	// otherwise the site serves no /metrics (the role serves it on its
+	// operations listener).
+	MetricsToken string
+	// Admins are the operators' user ids: the admin page (/admin/users,
+	// grant and revoke premium) is theirs alone.
+	Admins []domain.UserID
 }
 
 // Server is the web application; it is an http.Handler.
@@ -148,10 +168,13 @@ type Server struct {
 	cookies *securecookie.SecureCookie
 	pages   map[string]*template.Template
 	handler http.Handler
+	router  *mux.Router
 	indexes *indexCache
 	samples map[string]Sample
-	// sessions caches verified cookies; cspDefault is the usual CSP.
-	sessions   *sessionCache
+	// flows signs and encrypts the gas_flow cookie; csrfKey derives
+	// signed-in sessions' CSRF tokens; cspDefault is the usual CSP.
+	flows      *securecookie.SecureCookie
+	csrfKey    []byte
 	cspDefault string
 }
 
@@ -161,8 +184,8 @@ var ErrConfig = errors.New("invalid web configuration")
 // New builds the application. It fails on missing dependencies or a short
 // session key rather than serving an insecure or broken site.
 func New(d Deps, o Options) (*Server, error) {
-	if d.Jobs == nil || d.Manage == nil || d.Accounts == nil || d.Objects == nil || d.Tokens == nil || d.Clock == nil {
-		return nil, fmt.Errorf("%w: jobs, manage, accounts, objects, tokens and clock are required", ErrConfig)
+	if d.Jobs == nil || d.Manage == nil || d.Accounts == nil || d.Objects == nil || d.Tokens == nil || d.Sessions == nil || d.Clock == nil {
+		return nil, fmt.Errorf("%w: jobs, manage, accounts, objects, tokens, sessions and clock are required", ErrConfig)
 	}
 	if len(o.SessionKey) < 32 {
 		return nil, fmt.Errorf("%w: session key must be at least 32 bytes", ErrConfig)
@@ -182,6 +205,9 @@ func New(d Deps, o Options) (*Server, error) {
 	if o.PageSize <= 0 {
 		o.PageSize = 25
 	}
+	if o.BodyTimeout <= 0 {
+		o.BodyTimeout = DefaultBodyTimeout
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -189,7 +215,7 @@ func New(d Deps, o Options) (*Server, error) {
 		d.Metrics = NewMetrics()
 	}
 	s := &Server{d: d, o: o, log: o.Logger, indexes: newIndexCache(16), samples: map[string]Sample{},
-		sessions: newSessionCache(time.Minute, 10000)}
+		csrfKey: deriveKey(o.SessionKey, "gas session csrf")}
 	s.cspDefault = s.csp("")
 	for _, sm := range o.Samples {
 		if err := domain.ValidateInputName(sm.Name); err != nil {
@@ -200,6 +226,9 @@ func New(d Deps, o Options) (*Server, error) {
 	s.cookies = securecookie.New(deriveKey(o.SessionKey, "gas session signing"), deriveKey(o.SessionKey, "gas session encryption")[:32])
 	s.cookies.SetSerializer(securecookie.JSONEncoder{})
 	s.cookies.MaxAge(int(o.SessionTTL / time.Second))
+	s.flows = securecookie.New(deriveKey(o.SessionKey, "gas flow signing"), deriveKey(o.SessionKey, "gas flow encryption")[:32])
+	s.flows.SetSerializer(securecookie.JSONEncoder{})
+	s.flows.MaxAge(int(flowTTL / time.Second))
 	pages, err := parsePages()
 	if err != nil {
 		return nil, fmt.Errorf("%w: templates: %v", ErrConfig, err)
@@ -231,62 +260,66 @@ func (s *Server) routes() http.Handler {
 	r.Use(s.observe)
 
 	static, _ := fs.Sub(templates.Static, "static")
-	fileServer := http.StripPrefix("/static/", http.FileServer(http.FS(static)))
+	fileServer := http.StripPrefix("/static/", http.FileServer(http.FS(noListing{static})))
 	r.PathPrefix("/static/").Methods(http.MethodGet, http.MethodHead).Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		fileServer.ServeHTTP(w, r)
 	}))
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
-	r.Handle("/metrics", s.d.Metrics.Handler()).Methods(http.MethodGet)
+	r.HandleFunc("/metrics", s.metrics).Methods(http.MethodGet)
 
 	r.HandleFunc("/", s.page(s.home)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/about", s.page(s.about)).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/signin", s.page(s.signinPage)).Methods(http.MethodGet)
+	r.HandleFunc("/signin", s.page(s.signinPage)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/auth/login", s.authLogin).Methods(http.MethodGet)
 	r.HandleFunc("/auth/callback", s.authCallback).Methods(http.MethodGet)
 	if s.o.DevSignIn {
 		r.HandleFunc("/auth/dev", s.form(s.devSignIn)).Methods(http.MethodPost)
 	}
-	r.HandleFunc("/signout", s.form(s.signOut)).Methods(http.MethodPost)
+	r.HandleFunc("/signout", s.form(s.signOutHere)).Methods(http.MethodPost)
+	r.HandleFunc("/signout/everywhere", s.form(s.signedIn(s.signOutEverywhere))).Methods(http.MethodPost)
 
-	r.HandleFunc("/profile", s.signedIn(s.profile)).Methods(http.MethodGet)
+	r.HandleFunc("/profile", s.signedIn(s.profile)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/profile/tokens", s.form(s.signedIn(s.createToken))).Methods(http.MethodPost)
 	r.HandleFunc("/profile/tokens/{token}/delete", s.form(s.signedIn(s.deleteToken))).Methods(http.MethodPost)
 
-	r.HandleFunc("/annotate", s.signedIn(s.annotatePage)).Methods(http.MethodGet)
+	r.HandleFunc("/annotate", s.signedIn(s.annotatePage)).Methods(http.MethodGet, http.MethodHead)
 	if s.o.StreamUploads {
 		r.HandleFunc("/annotate", s.signedIn(s.streamUpload)).Methods(http.MethodPost) // checks CSRF itself, streaming
 	}
-	r.HandleFunc("/annotate/uploaded", s.signedIn(s.uploaded)).Methods(http.MethodGet)
-	r.HandleFunc("/samples/{name}", s.sampleFile).Methods(http.MethodGet)
+	r.HandleFunc("/annotate/uploaded", s.signedIn(s.uploaded)).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/samples/{name}", s.sampleFile).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/samples/{name}/submit", s.form(s.signedIn(s.submitSample))).Methods(http.MethodPost)
 
-	r.HandleFunc("/annotations", s.signedIn(s.annotations)).Methods(http.MethodGet)
-	r.HandleFunc("/annotations/status", s.signedIn(s.statuses)).Methods(http.MethodGet)
-	r.HandleFunc("/annotations/{id}", s.signedIn(s.withJob(s.annotation))).Methods(http.MethodGet)
+	r.HandleFunc("/annotations", s.signedIn(s.annotations)).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/annotations/status", s.signedIn(s.statuses)).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/annotations/{id}", s.signedIn(s.withJob(s.annotation))).Methods(http.MethodGet, http.MethodHead)
 	// /jobs/{id} is the link the notifier's e-mails carry.
 	r.HandleFunc("/jobs/{id}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/annotations/"+url.PathEscape(mux.Vars(r)["id"]), http.StatusMovedPermanently)
-	}).Methods(http.MethodGet)
-	r.HandleFunc("/annotations/{id}/status", s.signedIn(s.withJob(s.status))).Methods(http.MethodGet)
-	r.HandleFunc("/annotations/{id}/log", s.signedIn(s.withJob(s.logPage))).Methods(http.MethodGet)
-	r.HandleFunc("/annotations/{id}/input", s.signedIn(s.withJob(s.inputFile))).Methods(http.MethodGet)
-	r.HandleFunc("/annotations/{id}/download/{format}", s.signedIn(s.withJob(s.download))).Methods(http.MethodGet)
-	r.HandleFunc("/annotations/{id}/variants.{format}", s.signedIn(s.withJob(s.subset))).Methods(http.MethodGet)
-	r.HandleFunc("/annotations/{id}/variants/{ord:[0-9]+}", s.signedIn(s.withJob(s.variantPage))).Methods(http.MethodGet)
-	r.HandleFunc("/annotations/{id}/charts/{chart}.svg", s.signedIn(s.withJob(s.chartSVG))).Methods(http.MethodGet)
+	}).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/annotations/{id}/status", s.signedIn(s.withJob(s.status))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/annotations/{id}/log", s.signedIn(s.withJob(s.logPage))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/annotations/{id}/input", s.signedIn(s.withJob(s.inputFile))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/annotations/{id}/download/{format}", s.signedIn(s.withJob(s.download))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/annotations/{id}/variants.{format}", s.signedIn(s.withJob(s.subset))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/annotations/{id}/variants/{ord:[0-9]+}", s.signedIn(s.withJob(s.variantPage))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/annotations/{id}/charts/{chart}.svg", s.signedIn(s.withJob(s.chartSVG))).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/annotations/{id}/cancel", s.form(s.signedIn(s.withJob(s.cancel)))).Methods(http.MethodPost)
+	r.HandleFunc("/annotations/{id}/retry", s.form(s.signedIn(s.withJob(s.retry)))).Methods(http.MethodPost)
 	r.HandleFunc("/annotations/{id}/delete", s.form(s.signedIn(s.withJob(s.deleteJob)))).Methods(http.MethodPost)
 	r.HandleFunc("/annotations/{id}/rename", s.form(s.signedIn(s.withJob(s.renameJob)))).Methods(http.MethodPost)
 	r.HandleFunc("/annotations/{id}/rerun", s.form(s.signedIn(s.withJob(s.rerunJob)))).Methods(http.MethodPost)
 
-	r.HandleFunc("/subscribe", s.signedIn(s.subscribePage)).Methods(http.MethodGet)
+	r.HandleFunc("/subscribe", s.signedIn(s.subscribePage)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/subscribe", s.form(s.signedIn(s.upgrade))).Methods(http.MethodPost)
 	r.HandleFunc("/subscribe/cancel", s.form(s.signedIn(s.downgrade))).Methods(http.MethodPost)
 	if s.o.Outbox != nil {
-		r.HandleFunc("/outbox", s.signedIn(s.outbox)).Methods(http.MethodGet)
+		r.HandleFunc("/outbox", s.signedIn(s.outbox)).Methods(http.MethodGet, http.MethodHead)
 	}
+	r.HandleFunc("/admin/users", s.signedIn(s.admin(s.adminUsers))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/admin/users/{user}/{change:grant|revoke}", s.form(s.signedIn(s.admin(s.adminChange)))).Methods(http.MethodPost)
 	if s.o.Scaling != nil {
 		r.HandleFunc("/scaling", s.page(s.scaling)).Methods(http.MethodGet)
 	}
@@ -296,17 +329,10 @@ func (s *Server) routes() http.Handler {
 	for prefix, h := range s.o.Mounts {
 		r.PathPrefix(strings.TrimRight(prefix, "/") + "/").Handler(h)
 	}
-	r.NotFoundHandler = s.observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/api/") {
-			apiError(w, http.StatusNotFound, "not found")
-			return
-		}
-		s.notFound(w, r)
-	}))
-	r.MethodNotAllowedHandler = s.observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-	}))
-	return s.recoverer(s.headers(r))
+	r.NotFoundHandler = s.observe(http.HandlerFunc(s.noRoute))
+	r.MethodNotAllowedHandler = s.observe(http.HandlerFunc(s.noRoute))
+	s.router = r
+	return s.recoverer(s.headers(s.guard(r)))
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

@@ -103,17 +103,13 @@ func TestDevSignInSessionCookie(t *testing.T) {
 func TestSecureCookieOverHTTPS(t *testing.T) {
 	h := newHarness(t, func(o *web.Options, _ *web.Deps) { o.BaseURL = "https://gas.example.org" })
 	r := h.browser().get("/signin")
-	found := false
-	for _, c := range r.Cookies() {
-		if c.Name == "gas_session" {
-			found = true
-			if !c.Secure {
-				t.Fatal("cookie not Secure on an HTTPS deployment")
-			}
-		}
+	if len(r.Cookies()) == 0 {
+		t.Fatal("no cookie for the sign-in form")
 	}
-	if !found {
-		t.Fatal("no session cookie")
+	for _, c := range r.Cookies() {
+		if !c.Secure {
+			t.Fatalf("cookie %s not Secure on an HTTPS deployment", c.Name)
+		}
 	}
 	if !strings.Contains(r.Header.Get("Strict-Transport-Security"), "max-age") {
 		t.Fatal("no HSTS on HTTPS deployment")
@@ -225,11 +221,22 @@ func TestSignOut(t *testing.T) {
 func TestOutboxPage(t *testing.T) {
 	h := newHarness(t)
 	b := h.signIn("Ann", "ann@example.org", domain.TierFree)
-	must(t, h.outbox.Send(context.Background(), ports.Email{To: "ann@example.org", Subject: "Your annotation is ready", Text: "see it"}))
-	must(t, h.outbox.Send(context.Background(), ports.Email{To: "other@example.org", Subject: "Secret of someone else", Text: "x"}))
+	must(t, h.outbox.Send(context.Background(), ports.Email{User: b.userID(), To: "ann@example.org", Subject: "Your annotation is ready", Text: "see it"}))
+	must(t, h.outbox.Send(context.Background(), ports.Email{User: "someone", To: "other@example.org", Subject: "Secret of someone else", Text: "x"}))
 	r := b.get("/outbox")
 	if r.StatusCode != 200 || !strings.Contains(r.body, "Your annotation is ready") || strings.Contains(r.body, "Secret of someone else") {
 		t.Fatalf("outbox: %d", r.StatusCode)
+	}
+	// Issue 9 item 8: addresses that fold to each other are different
+	// users; the outbox goes by user id.
+	sam := h.signIn("Sam", "sam@example.org", domain.TierFree)
+	longS := h.signIn("Long S", "\u017fam@example.org", domain.TierFree)
+	must(t, h.outbox.Send(context.Background(), ports.Email{User: sam.userID(), To: "sam@example.org", Subject: "Sam's results", Text: "x"}))
+	if body := longS.get("/outbox").body; strings.Contains(body, "Sam&#39;s results") || strings.Contains(body, "Sam's results") {
+		t.Fatal("\u017fam@example.org sees sam@example.org's mail")
+	}
+	if body := sam.get("/outbox").body; !strings.Contains(body, "Sam&#39;s results") {
+		t.Fatal("sam does not see their own mail")
 	}
 	h2 := newHarness(t, func(o *web.Options, _ *web.Deps) { o.Outbox = nil })
 	b2 := h2.signIn("Ann", "ann@example.org", domain.TierFree)
@@ -261,7 +268,12 @@ func TestHealthReadyMetrics(t *testing.T) {
 	if r := b.get("/readyz"); r.StatusCode != 200 {
 		t.Fatalf("readyz: %d", r.StatusCode)
 	}
-	m := b.get("/metrics")
+	if r := b.get("/metrics"); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("metrics without the token: %d, want 401", r.StatusCode)
+	}
+	req, _ := http.NewRequest(http.MethodGet, h.ts.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+testMetricsToken)
+	m := b.do(req)
 	for _, want := range []string{`gas_http_request_duration_seconds_bucket{code="200",method="GET",route="/"`,
 		`gas_queue_messages{queue="annotate",state="visible"} 0`, `gas_jobs{status="PENDING"} 3`, "gas_annotated_variants_total"} {
 		if !strings.Contains(m.body, want) {
@@ -275,7 +287,7 @@ func TestConfigRefused(t *testing.T) {
 		t.Fatalf("empty deps: %v", err)
 	}
 	h := newHarness(t)
-	_, err := web.New(web.Deps{Jobs: h.jobs, Accounts: h.accounts, Objects: h.objects, Tokens: h.tokens, Clock: h.clock},
+	_, err := web.New(web.Deps{Jobs: h.jobs, Accounts: h.accounts, Objects: h.objects, Tokens: h.tokens, Sessions: h.sessions, Clock: h.clock},
 		web.Options{SessionKey: []byte("short")})
 	if !errors.Is(err, web.ErrConfig) {
 		t.Fatalf("short key: %v", err)

@@ -161,7 +161,7 @@ func runAnnotate(ctx context.Context, args []string) error {
 	var rf refFlags
 	rf.register(fs, true)
 	var outPath, format, onError, pick string
-	var maxLine, maxAllele, workers int
+	var maxLine, maxAllele, maxAlts, workers int
 	fs.StringVar(&outPath, "o", "", "output `FILE` (default stdout; .gz → BGZF)")
 	fs.StringVar(&outPath, "output", "", "same as -o `FILE`")
 	fs.StringVar(&format, "format", "vcf", "output `FORMAT`: vcf, tsv or jsonl (JSON lines; json is accepted for it); tsv and jsonl share the export schema of the web downloads")
@@ -169,6 +169,7 @@ func runAnnotate(ctx context.Context, args []string) error {
 	fs.StringVar(&pick, "pick", "all", "ANN entries written per allele, most severe first (`WHICH`): all, most-severe (one) or canonical (those on canonical transcripts, else the most severe)")
 	fs.IntVar(&maxLine, "max-line", 0, "longest accepted VCF line in bytes (default 1 MiB)")
 	fs.IntVar(&maxAllele, "max-allele", 0, "longest accepted allele (default 100000)")
+	fs.IntVar(&maxAlts, "max-alt-alleles", 0, "most ALT alleles per record (default 1000)")
 	fs.IntVar(&workers, "workers", 0, "annotating goroutines (default: CPUs)")
 	var cpuProfile, memProfile string
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) to `FILE`")
@@ -180,7 +181,7 @@ func runAnnotate(ctx context.Context, args []string) error {
 	if len(pos) > 1 {
 		return fmt.Errorf("%w: one input file at most, got %d", errUsage, len(pos))
 	}
-	opt := engine.Options{MaxLine: maxLine, MaxAllele: maxAllele, Workers: workers}
+	opt := engine.Options{MaxLine: maxLine, MaxAllele: maxAllele, MaxAlts: maxAlts, Workers: workers}
 	if opt.Pick, err = engine.ParsePick(pick); err != nil {
 		return fmt.Errorf("%w: --pick: %v", errUsage, err)
 	}

@@ -20,7 +20,7 @@ func TestAWSBootstrapTwice(t *testing.T) {
 	if err := runAWSBootstrap(t.Context(), args, &out, &errOut); err != nil {
 		t.Fatalf("first bootstrap: %v\n%s", err, errOut.String())
 	}
-	if !strings.Contains(out.String(), "created 24 resources") || !strings.Contains(out.String(), prefix+"annotate-dlq") || !strings.Contains(out.String(), prefix+"tokens") {
+	if !strings.Contains(out.String(), "created 25 resources") || !strings.Contains(out.String(), prefix+"annotate-dlq") || !strings.Contains(out.String(), prefix+"tokens") {
 		t.Fatalf("first bootstrap printed:\n%s", out.String())
 	}
 	out.Reset()

@@ -2,29 +2,39 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gasproject/gas/adapters/sqlite"
+	"github.com/gasproject/gas/apps/internal/providers"
+	"github.com/gasproject/gas/domain"
 )
 
-// The load tests measure the issue's figures against a real `gas serve`:
+// The load benchmarks measure the issue's figures against a real
+// `gas serve`, durable and in memory in the same run:
 //
-//	GAS_LOAD=1 go test -run 'TestLoad' -v ./apps/gas
+//	go test -run '^$' -bench 'ConcurrentSubmissions|JobList' -benchtime 1x ./apps/gas
 //
-// They are opt-in (minutes of CPU on a shared machine) and need wrk
-// (Debian package wrk) for the request-rate figure.
+// They take minutes of CPU; the job list needs wrk (Debian package wrk).
+// The memory test (minutes, gigabytes of disk) is opt-in:
+//
+//	GAS_LOAD=1 go test -run TestLoadMemory -v ./apps/gas
 
 const tinyVCF = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n" +
 	"chr1\t1000\t.\tA\tG\t50\tPASS\t.\nchr1\t25000\t.\tC\tT\t50\tPASS\t.\nchr2\t40000\t.\tG\tA\t50\tPASS\t.\n"
@@ -37,7 +47,7 @@ func requireLoad(t *testing.T) {
 
 // loadClient is a signed-in user of a running server with an API token.
 type loadClient struct {
-	t       *testing.T
+	t       testing.TB
 	base    string
 	http    *http.Client
 	token   string
@@ -46,7 +56,7 @@ type loadClient struct {
 
 var csrfInPage = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 
-func signInForLoad(t *testing.T, base, email string, premium bool) *loadClient {
+func signInForLoad(t testing.TB, base, email string, premium bool) *loadClient {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &loadClient{t: t, base: base, http: &http.Client{Jar: jar, Timeout: 60 * time.Second,
@@ -148,6 +158,17 @@ func (c *loadClient) allJobs() map[string]string {
 	}
 }
 
+// freePort is a loopback port nothing listens on now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
 // cpuSeconds is the user+system CPU time a process has used.
 func cpuSeconds(pid int) float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
@@ -163,7 +184,7 @@ func cpuSeconds(pid int) float64 {
 // submitAll submits n jobs with the given concurrency and waits until the
 // server reports them all finished; it returns the ids, the time taken and
 // the CPU cores the server used meanwhile.
-func submitAll(t *testing.T, srv *gasServer, c *loadClient, n, conc int) ([]string, time.Duration, float64) {
+func submitAll(t testing.TB, srv *gasServer, c *loadClient, n, conc int) ([]string, time.Duration, float64) {
 	pid := srv.cmd.Process.Pid
 	cpu0, start := cpuSeconds(pid), time.Now()
 	ids := make([]string, n)
@@ -215,43 +236,48 @@ func submitAll(t *testing.T, srv *gasServer, c *loadClient, n, conc int) ([]stri
 	return ids, d, (cpuSeconds(pid) - cpu0) / d.Seconds()
 }
 
-// TestLoadConcurrentSubmissions: 1,000 small jobs submitted at once through
-// the API all complete; none is lost or failed.
-func TestLoadConcurrentSubmissions(t *testing.T) {
-	requireLoad(t)
-	args := []string{"--quiet"}
-	if w := os.Getenv("GAS_LOAD_WORKERS"); w != "" {
-		args = append(args, "--workers", w)
-	}
-	srv := startGas(t, buildGas(t), args...)
-	c := signInForLoad(t, srv.URL, "burst@example.org", true)
-	ids, took, cores := submitAll(t, srv, c, 1000, 1000)
-	st := c.allJobs()
-	seen := map[string]bool{}
-	for _, id := range ids {
-		if id == "" || seen[id] {
-			t.Fatalf("missing or duplicate job id %q", id)
-		}
-		seen[id] = true
-		if st[id] != "COMPLETED" {
-			t.Fatalf("job %s is %s", id, st[id])
-		}
-	}
-	if len(st) != 1000 {
-		t.Fatalf("the user has %d jobs, want 1000", len(st))
-	}
-	if resp, err := http.Get(srv.URL + "/metrics"); err == nil {
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		for _, l := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(l, "gas_annotation_duration_seconds_sum") || strings.HasPrefix(l, "gas_annotation_duration_seconds_count") ||
-				strings.HasPrefix(l, "gas_annotations_total") || strings.HasPrefix(l, "gas_jobs{") {
-				t.Log(l)
+// loadModes are the storage backends the load benchmarks compare in one
+// run: the durable default (SQLite and files) and --ephemeral (memory).
+var loadModes = []struct {
+	name string
+	args []string
+}{{"sqlite", nil}, {"memory", []string{"--ephemeral"}}}
+
+// BenchmarkConcurrentSubmissions: 1,000 small jobs submitted at once
+// through the API of a real `gas serve`, durable and in memory in the same
+// run, all complete; none is lost or failed. It reports jobs per second
+// and the server's CPU cores in use:
+//
+//	go test -run '^$' -bench ConcurrentSubmissions -benchtime 1x ./apps/gas
+func BenchmarkConcurrentSubmissions(b *testing.B) {
+	bin := buildGas(b)
+	for _, m := range loadModes {
+		b.Run(m.name, func(b *testing.B) {
+			srv := startGas(b, bin, append([]string{"--quiet"}, m.args...)...)
+			c := signInForLoad(b, srv.URL, "burst@example.org", true)
+			for i := range b.N {
+				ids, took, cores := submitAll(b, srv, c, 1000, 1000)
+				st := c.allJobs()
+				seen := map[string]bool{}
+				for _, id := range ids {
+					if id == "" || seen[id] {
+						b.Fatalf("missing or duplicate job id %q", id)
+					}
+					seen[id] = true
+					if st[id] != "COMPLETED" {
+						b.Fatalf("job %s is %s", id, st[id])
+					}
+				}
+				if len(st) != 1000*(i+1) {
+					b.Fatalf("the user has %d jobs, want %d", len(st), 1000*(i+1))
+				}
+				b.ReportMetric(1000/took.Seconds(), "jobs/s")
+				b.ReportMetric(cores, "server-cores")
+				b.Logf("%s: 1000 concurrent API submissions all COMPLETED, none lost, in %v (%.0f jobs/s); server used %.2f CPU cores",
+					m.name, took.Round(time.Millisecond), 1000/took.Seconds(), cores)
 			}
-		}
+		})
 	}
-	t.Logf("1000 concurrent API submissions: all COMPLETED, none lost, in %v (%.0f jobs/s); server used %.2f CPU cores on average",
-		took.Round(time.Millisecond), 1000/took.Seconds(), cores)
 }
 
 var (
@@ -259,45 +285,103 @@ var (
 	wrkP99  = regexp.MustCompile(`\n\s+99%\s+([0-9.]+)(us|ms|s)`)
 )
 
-// TestLoadJobListRate: with 10,000 jobs for one user, the first page of the
-// job list serves at least 5,000 requests/s with p99 under 20 ms (wrk, one
-// thread, 16 connections; 8 and 32 are reported too). The server runs with --quiet
-// (request logs at warn level) unless GAS_LOAD_INFO=1.
-func TestLoadJobListRate(t *testing.T) {
-	requireLoad(t)
+// BenchmarkJobList: with 10,000 jobs for one user, the first page of the
+// job list under wrk (one thread, 8, 16 and 32 connections, 10 s each),
+// durable and in memory in the same run. The issue's target is at least
+// 5,000 requests/s with p99 under 20 ms at 16 connections; it reports
+// requests/s and p99 per connection count. The durable server's jobs are
+// written straight into its database between two starts (10,000 API
+// submissions with an fsync per commit take minutes); the memory server's
+// come through the API.
+//
+//	go test -run '^$' -bench JobList -benchtime 1x ./apps/gas
+func BenchmarkJobList(b *testing.B) {
 	wrk, err := exec.LookPath("wrk")
 	if err != nil {
-		t.Skip("wrk not installed (apt-get install wrk)")
+		b.Fatal("wrk not installed (apt-get install wrk)")
 	}
-	args := []string{"--quiet"}
-	if os.Getenv("GAS_LOAD_INFO") != "" {
-		args = nil
+	bin := buildGas(b)
+	for _, m := range loadModes {
+		b.Run(m.name, func(b *testing.B) {
+			data := filepath.Join(b.TempDir(), "data")
+			args := append([]string{"--quiet", "--data", data}, m.args...)
+			srv := startGas(b, bin, args...)
+			c := signInForLoad(b, srv.URL, "many@example.org", true)
+			if m.name == "memory" {
+				submitAll(b, srv, c, 10000, 64)
+			} else {
+				user := userOf(b, c)
+				srv.stop(b)
+				seedJobs(b, data, user, 10000)
+				srv = startGas(b, bin, args...)
+			}
+			srv.quietLogs()
+			for range b.N {
+				for _, conns := range []int{8, 16, 32} {
+					out, err := exec.Command(wrk, "-t1", fmt.Sprintf("-c%d", conns), "-d10s", "--latency",
+						"-H", "Cookie: gas_session="+c.session, srv.URL+"/annotations").CombinedOutput()
+					if err != nil {
+						b.Fatalf("wrk: %v\n%s", err, out)
+					}
+					rate, p99 := parseWrk(b, string(out))
+					b.ReportMetric(rate, fmt.Sprintf("req/s@%d", conns))
+					b.ReportMetric(p99, fmt.Sprintf("p99-ms@%d", conns))
+					b.Logf("%s: GET /annotations, first page of 10,000 jobs, %d connections: %.0f requests/s, p99 %.2f ms",
+						m.name, conns, rate, p99)
+				}
+			}
+		})
 	}
-	srv := startGas(t, buildGas(t), args...)
-	srv.quietLogs()
-	c := signInForLoad(t, srv.URL, "many@example.org", true)
-	_, took, _ := submitAll(t, srv, c, 10000, 64)
-	t.Logf("10,000 jobs submitted and completed in %v", took.Round(time.Millisecond))
-	for _, conns := range []int{8, 16, 32} {
-		// One wrk thread: on a 2-core machine the load tool shares the cores
-		// with the server, and two wrk threads take a whole core and pre-empt
-		// the server for scheduler time slices, which is what the p99 of a
-		// two-thread run measures. One thread still drives the server to
-		// ~15,000 requests/s, three times the target.
-		out, err := exec.Command(wrk, "-t1", fmt.Sprintf("-c%d", conns), "-d10s", "--latency",
-			"-H", "Cookie: gas_session="+c.session, srv.URL+"/annotations").CombinedOutput()
+}
+
+// userOf is the id of the token's user.
+func userOf(b testing.TB, c *loadClient) domain.UserID {
+	req, _ := http.NewRequest(http.MethodGet, c.base+"/api/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var me struct{ ID domain.UserID }
+	if err := json.NewDecoder(resp.Body).Decode(&me); err != nil {
+		b.Fatal(err)
+	}
+	return me.ID
+}
+
+// seedJobs writes n completed jobs of user into the data directory's
+// database while no server runs.
+func seedJobs(b testing.TB, data string, user domain.UserID, n int) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(data, providers.DatabaseFile))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	store := sqlite.NewJobStore(db)
+	t0 := time.Now().Add(-time.Duration(n) * time.Second)
+	for i := range n {
+		id := domain.JobID(fmt.Sprintf("seed%06d", i))
+		at := t0.Add(time.Duration(i) * time.Second)
+		j, err := domain.NewJob(id, user, fmt.Sprintf("job-%05d.vcf", i), "inputs/"+string(user)+"/"+string(id)+"/input", 140, at)
 		if err != nil {
-			t.Fatalf("wrk: %v\n%s", err, out)
+			b.Fatal(err)
 		}
-		rate, p99 := parseWrk(t, string(out))
-		t.Logf("GET /annotations, first page of 10,000 jobs, %d connections: %.0f requests/s, p99 %.2f ms", conns, rate, p99)
-		if conns == 16 && (rate < 5000 || p99 >= 20) {
-			t.Errorf("job list at 16 connections: %.0f req/s (want >= 5000), p99 %.2f ms (want < 20)\n%s", rate, p99, out)
+		if err := j.Claim(at, time.Minute, 3); err != nil {
+			b.Fatal(err)
+		}
+		keys := domain.ResultKeys{VCF: "results/" + string(id) + ".vcf", Index: "i", Summary: "s", Log: "l"}
+		if err := j.Complete(at.Add(time.Second), keys, "seed", domain.Counts{Records: 3, Variants: 3}); err != nil {
+			b.Fatal(err)
+		}
+		if err := store.Create(ctx, j); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
 
-func parseWrk(t *testing.T, out string) (rate, p99ms float64) {
+func parseWrk(t testing.TB, out string) (rate, p99ms float64) {
 	m := wrkRate.FindStringSubmatch(out)
 	p := wrkP99.FindStringSubmatch(out)
 	if m == nil || p == nil {

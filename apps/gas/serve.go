@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"flag"
 	"fmt"
 	"io"
@@ -19,8 +18,8 @@ import (
 	"github.com/google/wire"
 
 	"github.com/gasproject/gas/adapters/engine"
-	"github.com/gasproject/gas/adapters/memory"
 	"github.com/gasproject/gas/adapters/oidc"
+	"github.com/gasproject/gas/adapters/presign"
 	"github.com/gasproject/gas/adapters/web"
 	"github.com/gasproject/gas/apps/internal/providers"
 	"github.com/gasproject/gas/apps/internal/reference"
@@ -38,16 +37,24 @@ func init() {
 // serveConfig is `gas serve`'s command line.
 type serveConfig struct {
 	Addr             string
+	MetricsAddr      string
 	BaseURL          string
 	Window           time.Duration
+	Lease            time.Duration
+	MaxAttempts      int
 	Data             string
+	Ephemeral        bool
+	Cache            string
 	DBs              []string
 	Known            string
 	Workers          int
+	MaxAlts          int
 	ExpeditedRestore time.Duration
 	StandardRestore  time.Duration
 	OIDC             oidc.Config
 	Quiet            bool
+	Upgrades         string
+	Admins           string
 	Pool             poolFlags
 }
 
@@ -61,15 +68,21 @@ func parseServe(args []string) (serveConfig, error) {
 	}
 	var c serveConfig
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve /healthz, /readyz and /metrics at `ADDR`, apart from the site (which serves no /metrics)")
 	fs.StringVar(&c.BaseURL, "base-url", "", "external `URL` of the site for links and redirects (default http://ADDR)")
 	fs.DurationVar(&c.Window, "window", def.FreeWindow, "free download window before results are archived")
-	fs.StringVar(&c.Data, "data", filepath.Join(cache, "gas"), "`DIR` holding the default synthetic annotation database and its known-variants VCF")
+	fs.DurationVar(&c.Lease, "lease", def.Lease, "an annotator's claim on a job: after a crash, jobs that were running start again once it lapses")
+	fs.IntVar(&c.MaxAttempts, "max-attempts", def.MaxAttempts, "runs of a job (interrupted or failing) before it is FAILED")
+	fs.StringVar(&c.Data, "data", defaultDataDir(), "data `DIR`: users, jobs, results, archives, e-mails (see gas backup)")
+	fs.BoolVar(&c.Ephemeral, "ephemeral", false, "keep everything in memory and lose it on exit (tests, demos)")
+	fs.StringVar(&c.Cache, "cache", filepath.Join(cache, "gas"), "`DIR` holding the default synthetic annotation database and its known-variants VCF")
 	fs.Func("db", "annotation database `FILE` to use instead of the default synthetic one (built by gas db build); repeat it to offer several, the first the default", func(v string) error {
 		c.DBs = append(c.DBs, v)
 		return nil
 	})
 	fs.StringVar(&c.Known, "known", "", "known-variants VCF `FILE` (bgzip+tabix) for rsIDs and allele frequencies (default: the one the database recorded; none turns it off); with several --db, each uses its recorded one")
-	fs.IntVar(&c.Workers, "workers", 2*runtime.NumCPU(), "most jobs annotated at once (the pool's maximum)")
+	fs.IntVar(&c.Workers, "workers", 2*runtime.NumCPU(), "most jobs annotated at once (the pool's maximum, shared out among users: see Fair share in docs/web.md)")
+	fs.IntVar(&c.MaxAlts, "max-alt-alleles", engine.DefaultMaxAlts, "most ALT alleles one VCF record may list")
 	c.Pool.register(fs)
 	fs.DurationVar(&c.ExpeditedRestore, "expedited-restore", 20*time.Second, "how long an Expedited retrieval from the local archive takes")
 	fs.DurationVar(&c.StandardRestore, "standard-restore", 2*time.Minute, "how long a Standard retrieval from the local archive takes")
@@ -77,7 +90,10 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.OIDC.ClientID, "oidc-client-id", os.Getenv("GAS_OIDC_CLIENT_ID"), "OIDC client `ID` (enables Globus sign-in)")
 	fs.StringVar(&c.OIDC.RedirectURL, "oidc-redirect", "", "OIDC redirect `URL` (default BASE-URL/auth/callback)")
 	fs.BoolVar(&c.Quiet, "quiet", false, "log warnings and errors only")
-	showDefault(fs, "data", "the user cache directory's gas (~/.cache/gas)")
+	fs.StringVar(&c.Upgrades, "upgrade-policy", string(domain.UpgradeOpen), "who changes plans (`POLICY`): open (users themselves, no payment: local mode and demos) or admin (the operators in --admins, on the admin page)")
+	fs.StringVar(&c.Admins, "admins", "", "comma-separated user `IDS` of the operators who may use the admin page (a dev sign-in's id is on its profile's API)")
+	showDefault(fs, "data", "$XDG_DATA_HOME/gas (~/.local/share/gas)")
+	showDefault(fs, "cache", "the user cache directory's gas (~/.cache/gas)")
 	showDefault(fs, "workers", "2 × CPUs")
 	showDefault(fs, "oidc-client-id", "$GAS_OIDC_CLIENT_ID")
 	c.OIDC.ClientSecret = os.Getenv("GAS_OIDC_CLIENT_SECRET")
@@ -88,8 +104,14 @@ func parseServe(args []string) (serveConfig, error) {
 	if len(pos) > 0 {
 		return c, fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
 	}
-	if c.Window < 0 || c.Workers < 1 || c.ExpeditedRestore < 0 || c.StandardRestore < 0 {
-		return c, fmt.Errorf("%w: --window and restore times must not be negative, --workers at least 1", errUsage)
+	if u := domain.UpgradePolicy(c.Upgrades); u != domain.UpgradeOpen && u != domain.UpgradeAdmin {
+		return c, fmt.Errorf("%w: --upgrade-policy must be open or admin", errUsage)
+	}
+	if c.Window < 0 || c.Workers < 1 || c.ExpeditedRestore < 0 || c.StandardRestore < 0 || c.Lease < time.Second || c.MaxAttempts < 1 {
+		return c, fmt.Errorf("%w: --window and restore times must not be negative, --lease at least 1s, --workers and --max-attempts at least 1", errUsage)
+	}
+	if !c.Ephemeral && c.Data == "" {
+		return c, fmt.Errorf("%w: no data directory (set --data, XDG_DATA_HOME or HOME, or use --ephemeral)", errUsage)
 	}
 	if len(c.DBs) > 1 && c.Known != "" && c.Known != reference.NoKnown {
 		return c, fmt.Errorf("%w: --known names one source; with several --db each uses the one it recorded (or --known none)", errUsage)
@@ -105,7 +127,11 @@ func runServe(ctx context.Context, args []string) error {
 	if cfg.Quiet {
 		slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	}
-	app, cleanup, err := initLocal(ctx, cfg)
+	init := initLocal
+	if cfg.Ephemeral {
+		init = initEphemeral
+	}
+	app, cleanup, err := init(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -113,13 +139,27 @@ func runServe(ctx context.Context, args []string) error {
 	return app.run(ctx)
 }
 
-// localSet is what local mode adds to the memory ports and the provider
-// sets every process shares: its listener, runtime and reference, the web
-// options of a single-machine site, and all the workers.
+// localDataDir is --data, made absolute and created (owner only).
+func localDataDir(cfg serveConfig) (providers.DataDir, error) {
+	dir, err := filepath.Abs(cfg.Data)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("data directory: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "gas serve: data in %s (back it up with gas backup --data %s OUT)\n", dir, dir)
+	return providers.DataDir(dir), nil
+}
+
+// localSet is what local mode adds to its ports (SQLiteSet, or MemorySet
+// with --ephemeral) and the provider sets every process shares: its
+// listener, runtime and reference, the web options of a single-machine
+// site, and all the workers.
 var localSet = wire.NewSet(
 	localListener,
 	localRuntime,
-	localMemoryOptions,
+	localOptions,
 	localReference,
 	localAnnotator,
 	localIdentity,
@@ -154,25 +194,26 @@ func localListener(cfg serveConfig) (net.Listener, func(), error) {
 // policy from the flags, a short long-poll so SIGTERM drains idle workers
 // at once, and an annotator pool of --workers-min to --workers loops. Jobs
 // are counted by status for /metrics.
-func localRuntime(cfg serveConfig, l net.Listener, store *providers.CountedJobStore, ref *localRef) *role.Runtime {
+func localRuntime(cfg serveConfig, l net.Listener, store providers.JobCounter, ref *localRef) *role.Runtime {
 	p := domain.DefaultPolicy()
-	p.FreeWindow = cfg.Window
+	p.FreeWindow, p.Lease, p.MaxAttempts = cfg.Window, cfg.Lease, cfg.MaxAttempts
+	p.Upgrades = domain.UpgradePolicy(cfg.Upgrades)
 	p.ExpeditedRestore, p.StandardRestore = cfg.ExpeditedRestore, cfg.StandardRestore
 	base := cfg.BaseURL
 	if base == "" {
 		base = "http://" + l.Addr().String()
 	}
 	rt := &role.Runtime{Log: slog.Default(), Metrics: web.NewMetrics(), Config: role.Config{
-		Role: role.Local, Addr: l.Addr().String(), ShutdownGrace: 10 * time.Second, BaseURL: base, Policy: p,
+		Role: role.Local, Addr: l.Addr().String(), MetricsAddr: cfg.MetricsAddr, ShutdownGrace: 10 * time.Second, BaseURL: base, Policy: p,
 		Pipeline:    role.Pipeline{RunnerConcurrency: cfg.Workers, RunnerPool: localPool(cfg), Wait: 2 * time.Second},
-		DeadLetters: true, Web: role.WebSettings{References: ref.Names()},
+		DeadLetters: true, Web: role.WebSettings{References: ref.Names(), Admins: role.SplitIDs(cfg.Admins)},
 	}}
 	rt.Metrics.CountJobs(store.Counts)
 	return rt
 }
 
-func localMemoryOptions(cfg serveConfig) providers.MemoryOptions {
-	return providers.MemoryOptions{ExpeditedRestore: cfg.ExpeditedRestore, StandardRestore: cfg.StandardRestore}
+func localOptions(cfg serveConfig) providers.LocalOptions {
+	return providers.LocalOptions{ExpeditedRestore: cfg.ExpeditedRestore, StandardRestore: cfg.StandardRestore}
 }
 
 // localRef is the loaded annotation engines (the default first) and the
@@ -194,10 +235,13 @@ func (r *localRef) Names() []string {
 }
 
 // localReference opens each --db, or the default synthetic database that
-// it builds into --data on first start (deterministic, so every machine
+// it builds into --cache on first start (deterministic, so every machine
 // gets the same one, with a known-variants VCF and samples that share part
 // of it), through apps/internal/reference: --known wins, else the
-// database's recorded known-variants source when it is there.
+// database's recorded known-variants source when it is there. A job's
+// annotation uses every core, as gas annotate does: with several jobs at
+// once the scheduler shares the cores between them, and a lone job is not
+// held to half the machine.
 func localReference(ctx context.Context, cfg serveConfig) (*localRef, func(), error) {
 	dbs := cfg.DBs
 	var samples []syntheticSample
@@ -205,10 +249,10 @@ func localReference(ctx context.Context, cfg serveConfig) (*localRef, func(), er
 		start := time.Now()
 		var built bool
 		var err error
-		if samples, built, err = ensureSynthetic(cfg.Data); err != nil {
-			return nil, nil, fmt.Errorf("default synthetic reference in %s: %w", cfg.Data, err)
+		if samples, built, err = ensureSynthetic(cfg.Cache); err != nil {
+			return nil, nil, fmt.Errorf("default synthetic reference in %s: %w", cfg.Cache, err)
 		}
-		dbs = []string{filepath.Join(cfg.Data, syntheticDB)}
+		dbs = []string{filepath.Join(cfg.Cache, syntheticDB)}
 		if built {
 			slog.Info("built the default synthetic annotation database", "path", dbs[0],
 				"took", time.Since(start).Round(time.Millisecond))
@@ -222,7 +266,7 @@ func localReference(ctx context.Context, cfg serveConfig) (*localRef, func(), er
 		}
 	}
 	for _, db := range dbs {
-		l, err := reference.Open(ctx, reference.Config{DB: db, Known: cfg.Known, Workers: max(1, runtime.NumCPU()/2), Logger: slog.Default()})
+		l, err := reference.Open(ctx, reference.Config{DB: db, Known: cfg.Known, MaxAlts: cfg.MaxAlts, Logger: slog.Default()})
 		if err != nil {
 			closeAll()
 			if len(cfg.DBs) == 0 {
@@ -269,29 +313,18 @@ func localIdentity(ctx context.Context, cfg serveConfig, s providers.Settings) (
 	return p, nil
 }
 
-// localWebOptions make a single-machine site: a per-process session key,
-// the dev sign-in, uploads streamed through the app, the outbox page, the
-// reference's samples and the object store's presigned handler.
-func localWebOptions(objects *memory.ObjectStore, outbox *memory.Outbox, ref *localRef, rt *role.Runtime, s providers.Settings) (web.Options, error) {
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return web.Options{}, err
-	}
+// localWebOptions make a single-machine site: the session key of the data
+// directory (or of the process, with --ephemeral), the dev sign-in,
+// uploads streamed through the app, the outbox page, the pool's scaling
+// page, the reference's samples and the object store's presigned handler.
+func localWebOptions(objects providers.LocalObjects, outbox providers.OutboxReader, sec providers.Secrets, ref *localRef,
+	rt *role.Runtime, s providers.Settings) web.Options {
 	return web.Options{
-		SessionKey: key, BaseURL: s.BaseURL, DevSignIn: true, StreamUploads: true, LocalBilling: true,
-		InputPrefix: s.InputPrefix,
-		Outbox: func() []web.OutboxEmail {
-			sent := outbox.Sent()
-			out := make([]web.OutboxEmail, len(sent))
-			for i, e := range sent {
-				out[i] = web.OutboxEmail{To: e.To, Subject: e.Subject, Text: e.Text, SentAt: e.SentAt}
-			}
-			return out
-		},
-		Scaling: scalingStatus(rt),
-		Samples: ref.Samples, Reference: ref.Names()[0], Logger: s.Logger,
-		Mounts: map[string]http.Handler{memory.DefaultURLPrefix: objects.Handler()},
-	}, nil
+		SessionKey: sec.Session, BaseURL: s.BaseURL, DevSignIn: true, StreamUploads: true, LocalBilling: true,
+		InputPrefix: s.InputPrefix, Outbox: outbox, Scaling: scalingStatus(rt),
+		Samples: ref.Samples, Reference: ref.Names()[0], Logger: s.Logger, Admins: rt.Config.Web.Admins,
+		Mounts: map[string]http.Handler{presign.DefaultURLPrefix: objects.Handler()},
+	}
 }
 
 // localRoleApp is the web application and every role's workers in one

@@ -23,7 +23,7 @@ import (
 // syntheticName labels the default reference on every page.
 const syntheticName = "GAS synthetic reference (small, seed 1)"
 
-// syntheticBase names the default reference's files in --data. Its
+// syntheticBase names the default reference's files in --cache. Its
 // version changes whenever their content does, so a cache written by an
 // older release is rebuilt instead of silently reused (v2: known variants;
 // v3: canonical and MANE Select transcripts).
@@ -109,7 +109,7 @@ func ensureSynthetic(dir string) (samples []syntheticSample, built bool, err err
 }
 
 // createTemp makes a uniquely named temporary file beside path (so two
-// first starts sharing --data cannot clash), readable like a created file.
+// first starts sharing --cache cannot clash), readable like a created file.
 func createTemp(path, pattern string) (*os.File, error) {
 	f, err := os.CreateTemp(filepath.Dir(path), pattern)
 	if err != nil {

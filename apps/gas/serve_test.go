@@ -17,18 +17,25 @@ import (
 )
 
 func TestParseServeFlags(t *testing.T) {
-	c, err := parseServe([]string{"--addr", "127.0.0.1:0", "--window", "30s", "--data", "/tmp/x", "--workers", "3"})
+	c, err := parseServe([]string{"--addr", "127.0.0.1:0", "--window", "30s", "--data", "/tmp/x", "--cache", "/tmp/c", "--workers", "3", "--lease", "5s"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "127.0.0.1:0" || c.Window != 30*time.Second || c.Data != "/tmp/x" || c.Workers != 3 {
+	if c.Addr != "127.0.0.1:0" || c.Window != 30*time.Second || c.Data != "/tmp/x" || c.Cache != "/tmp/c" || c.Workers != 3 || c.Lease != 5*time.Second || c.Ephemeral {
 		t.Fatalf("parsed %+v", c)
 	}
+	t.Setenv("XDG_DATA_HOME", "/srv/data")
 	d, err := parseServe(nil)
-	if err != nil || d.Addr != "127.0.0.1:8080" || d.Window != 5*time.Minute || d.OIDC.Issuer != "https://auth.globus.org" {
+	if err != nil || d.Addr != "127.0.0.1:8080" || d.Window != 5*time.Minute || d.OIDC.Issuer != "https://auth.globus.org" ||
+		d.Data != "/srv/data/gas" || d.Lease != 2*time.Minute {
 		t.Fatalf("defaults %+v %v", d, err)
 	}
-	for _, bad := range [][]string{{"--window", "-1s"}, {"--workers", "0"}, {"extra"}, {"--nope"}} {
+	t.Setenv("XDG_DATA_HOME", "")
+	t.Setenv("HOME", "/home/ada")
+	if d, _ := parseServe([]string{"--ephemeral"}); d.Data != "/home/ada/.local/share/gas" || !d.Ephemeral {
+		t.Fatalf("default data directory without XDG_DATA_HOME: %+v", d)
+	}
+	for _, bad := range [][]string{{"--window", "-1s"}, {"--workers", "0"}, {"--lease", "10ms"}, {"extra"}, {"--nope"}} {
 		if _, err := parseServe(bad); !errors.Is(err, errUsage) {
 			t.Fatalf("%v: %v", bad, err)
 		}
@@ -36,13 +43,13 @@ func TestParseServeFlags(t *testing.T) {
 }
 
 // TestDefaultReferenceBuiltOnceAndSamples checks first start builds the
-// synthetic database and its indexed known-variants VCF into --data, later
+// synthetic database and its indexed known-variants VCF into --cache, later
 // starts load them, and the samples bracket the free limit.
 func TestDefaultReferenceBuiltOnceAndSamples(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 	start := time.Now()
-	r1, close1, err := localReference(ctx, serveConfig{Data: dir})
+	r1, close1, err := localReference(ctx, serveConfig{Cache: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +67,7 @@ func TestDefaultReferenceBuiltOnceAndSamples(t *testing.T) {
 		t.Fatalf("temporary files left behind: %v", left)
 	}
 	start = time.Now()
-	r2, close2, err := localReference(ctx, serveConfig{Data: dir})
+	r2, close2, err := localReference(ctx, serveConfig{Cache: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +101,7 @@ func TestDefaultReferenceBuiltOnceAndSamples(t *testing.T) {
 	// A missing index (or known file) is rebuilt on the next start; the
 	// database is left alone.
 	os.Remove(filepath.Join(dir, "synthetic-small-v3-known.vcf.gz.tbi"))
-	r3, close3, err := localReference(ctx, serveConfig{Data: dir})
+	r3, close3, err := localReference(ctx, serveConfig{Cache: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +124,7 @@ func TestDefaultReferenceBuiltOnceAndSamples(t *testing.T) {
 func TestSamplesAnnotateWithKnownVariants(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	r, closeRef, err := localReference(ctx, serveConfig{Data: dir})
+	r, closeRef, err := localReference(ctx, serveConfig{Cache: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

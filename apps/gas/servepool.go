@@ -21,21 +21,21 @@ type poolFlags struct {
 }
 
 func (p *poolFlags) register(fs *flag.FlagSet) {
-	fs.IntVar(&p.WorkersMin, "workers-min", 1, "fewest jobs annotated at once: the pool grows to --workers and shrinks back by target tracking (docs/scaling.md)")
+	fs.IntVar(&p.WorkersMin, "workers-min", 2, "fewest jobs annotated at once: the pool grows to --workers and shrinks back by target tracking (docs/scaling.md); at least 2 keeps one for another user while one user is busy (fair share, docs/web.md)")
 	fs.DurationVar(&p.ScaleTick, "scale-tick", scaling.Resolution, "one CloudWatch minute of the pool's scaling clock (shorter for demos and tests)")
 	fs.DurationVar(&p.AcceptableWait, "acceptable-wait", scaling.DefaultAcceptableWait, "how long a job may wait before the pool grows (backlog target = this ÷ mean job time)")
 }
 
 func (p poolFlags) validate(workers int) error {
-	if p.WorkersMin < 1 || p.WorkersMin > workers || p.ScaleTick <= 0 || p.AcceptableWait <= 0 {
-		return fmt.Errorf("%w: --workers-min must be 1..--workers (%d), --scale-tick and --acceptable-wait positive", errUsage, workers)
+	if p.WorkersMin < 1 || p.ScaleTick <= 0 || p.AcceptableWait <= 0 {
+		return fmt.Errorf("%w: --workers-min must be at least 1 (at most --workers, %d, is used), --scale-tick and --acceptable-wait positive", errUsage, workers)
 	}
 	return nil
 }
 
 // localPool is the pool's configuration for the runtime.
 func localPool(cfg serveConfig) pool.Config {
-	return pool.Config{Min: cfg.Pool.WorkersMin, Max: cfg.Workers, Tick: cfg.Pool.ScaleTick, AcceptableWait: cfg.Pool.AcceptableWait}
+	return pool.Config{Min: min(cfg.Pool.WorkersMin, cfg.Workers), Max: cfg.Workers, Tick: cfg.Pool.ScaleTick, AcceptableWait: cfg.Pool.AcceptableWait}
 }
 
 // scalingStatus shows the runtime's pool on the /scaling page.

@@ -8,14 +8,208 @@ package main
 
 import (
 	"context"
+	"github.com/gasproject/gas/adapters/sqlite"
 	"github.com/gasproject/gas/apps/internal/providers"
+	"github.com/gasproject/gas/apps/internal/role"
+	"github.com/gasproject/gas/domain/accounts"
+	"github.com/gasproject/gas/domain/workers"
 )
 
 // Injectors from wire.go:
 
-// initLocal wires local mode: every port in memory, the web application and
-// every role's workers, through the provider sets the AWS roles use.
+// initLocal wires local mode: every port durable in the data directory
+// (SQLite and files), the web application and every role's workers,
+// through the provider sets the AWS roles use.
 func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) {
+	listener, cleanup, err := localListener(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	dataDir, err := localDataDir(cfg)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	db, cleanup2, err := providers.SQLiteDatabase(ctx, dataDir)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	jobStore := sqlite.NewJobStore(db)
+	mainLocalRef, cleanup3, err := localReference(ctx, cfg)
+	if err != nil {
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	runtime := localRuntime(cfg, listener, jobStore, mainLocalRef)
+	userStore := sqlite.NewUserStore(db)
+	secrets, err := providers.DataSecrets(dataDir)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	clock := providers.SystemClock()
+	objectStore, err := providers.DiskObjectStore(dataDir, secrets, clock)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	bus, err := providers.SQLiteMessages(ctx, db, jobStore, userStore, clock)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	iDs := providers.RandomIDs()
+	settings := providers.RoleSettings(runtime)
+	service, err := providers.JobsService(jobStore, userStore, objectStore, bus, clock, iDs, settings)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	providersLocalOptions := localOptions(cfg)
+	archive, cleanup4, err := providers.DiskArchive(ctx, dataDir, db, clock, bus, providersLocalOptions, settings)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	manager, err := providers.JobManager(jobStore, objectStore, archive, settings)
+	if err != nil {
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	billing := providers.MemoryBilling()
+	accountsService := providers.AccountsService(userStore, billing, bus, clock, settings)
+	tokenStore := sqlite.NewTokenStore(db)
+	sessionStore := sqlite.NewSessionStore(db)
+	identityProvider, err := localIdentity(ctx, cfg, settings)
+	if err != nil {
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	outbox, err := providers.SQLiteOutbox(db, clock)
+	if err != nil {
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	outboxReader := providers.SQLiteOutboxReader(outbox)
+	options := localWebOptions(objectStore, outboxReader, secrets, mainLocalRef, runtime, settings)
+	server, err := providers.WebServer(runtime, service, manager, accountsService, objectStore, tokenStore, sessionStore, clock, identityProvider, jobStore, bus, options)
+	if err != nil {
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	config := providers.RolePipelineConfig(runtime, settings)
+	engines := localAnnotator(runtime, mainLocalRef)
+	annotator, err := providers.ResultsAnnotator(objectStore, engines)
+	if err != nil {
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	runnerGroup, err := providers.RunnerWorkers(runtime, config, bus, jobStore, userStore, objectStore, annotator, clock)
+	if err != nil {
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	archivalService, err := providers.ArchivalService(jobStore, userStore, objectStore, archive, bus, clock, settings)
+	if err != nil {
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	archivalGroup, err := providers.ArchivalWorkers(runtime, config, bus, archivalService, clock)
+	if err != nil {
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	composer, err := providers.Composer(settings)
+	if err != nil {
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	notifierGroup, err := providers.NotifierWorkers(runtime, config, bus, jobStore, userStore, composer, outbox, clock)
+	if err != nil {
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	reconcilerGroup, err := providers.ReconcilerWorkers(runtime, config, bus, jobStore, userStore, clock)
+	if err != nil {
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	workerSet := providers.WorkerSet{
+		Runner:     runnerGroup,
+		Archival:   archivalGroup,
+		Notifier:   notifierGroup,
+		Reconciler: reconcilerGroup,
+	}
+	app, err := localRoleApp(runtime, server, workerSet, bus)
+	if err != nil {
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	mainLocalApp := &localApp{
+		Runtime:  runtime,
+		Listener: listener,
+		App:      app,
+		Ref:      mainLocalRef,
+		Settings: settings,
+	}
+	return mainLocalApp, func() {
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+	}, nil
+}
+
+// initEphemeral wires local mode with every port in memory (--ephemeral).
+func initEphemeral(ctx context.Context, cfg serveConfig) (*localApp, func(), error) {
 	listener, cleanup, err := localListener(cfg)
 	if err != nil {
 		return nil, nil, err
@@ -49,8 +243,8 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 		cleanup()
 		return nil, nil, err
 	}
-	memoryOptions := localMemoryOptions(cfg)
-	archive, cleanup3, err := providers.MemoryArchive(clock, bus, memoryOptions, settings)
+	providersLocalOptions := localOptions(cfg)
+	archive, cleanup3, err := providers.MemoryArchive(clock, bus, providersLocalOptions, settings)
 	if err != nil {
 		cleanup2()
 		cleanup()
@@ -66,6 +260,7 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 	billing := providers.MemoryBilling()
 	accountsService := providers.AccountsService(userStore, billing, bus, clock, settings)
 	tokenStore := providers.MemoryTokens()
+	sessionStore := providers.MemorySessions()
 	identityProvider, err := localIdentity(ctx, cfg, settings)
 	if err != nil {
 		cleanup3()
@@ -80,14 +275,16 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 		cleanup()
 		return nil, nil, err
 	}
-	options, err := localWebOptions(objectStore, outbox, mainLocalRef, runtime, settings)
+	outboxReader := providers.MemoryOutboxReader(outbox)
+	secrets, err := providers.EphemeralSecrets()
 	if err != nil {
 		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
-	server, err := providers.WebServer(runtime, service, manager, accountsService, objectStore, tokenStore, clock, identityProvider, countedJobStore, bus, options)
+	options := localWebOptions(objectStore, outboxReader, secrets, mainLocalRef, runtime, settings)
+	server, err := providers.WebServer(runtime, service, manager, accountsService, objectStore, tokenStore, sessionStore, clock, identityProvider, countedJobStore, bus, options)
 	if err != nil {
 		cleanup3()
 		cleanup2()
@@ -138,10 +335,18 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 		cleanup()
 		return nil, nil, err
 	}
+	reconcilerGroup, err := providers.ReconcilerWorkers(runtime, config, bus, countedJobStore, userStore, clock)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
 	workerSet := providers.WorkerSet{
-		Runner:   runnerGroup,
-		Archival: archivalGroup,
-		Notifier: notifierGroup,
+		Runner:     runnerGroup,
+		Archival:   archivalGroup,
+		Notifier:   notifierGroup,
+		Reconciler: reconcilerGroup,
 	}
 	app, err := localRoleApp(runtime, server, workerSet, bus)
 	if err != nil {
@@ -160,6 +365,69 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 	return mainLocalApp, func() {
 		cleanup3()
 		cleanup2()
+		cleanup()
+	}, nil
+}
+
+// initReconcile wires `gas reconcile`: the reconciler over the AWS
+// deployment a reconciler role's configuration names.
+func initReconcile(ctx context.Context, rt *role.Runtime) (*workers.Reconciler, func(), error) {
+	settings := providers.RoleSettings(rt)
+	config := providers.RolePipelineConfig(rt, settings)
+	awsconfigConfig := providers.RoleAWSConfig(rt)
+	clients, cleanup, err := providers.RoleAWSClients(ctx, rt, awsconfigConfig)
+	if err != nil {
+		return nil, nil, err
+	}
+	clock := providers.SystemClock()
+	bus, err := providers.AWSMessages(ctx, clients, awsconfigConfig, clock, settings)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	jobStore, err := providers.RoleJobStore(rt, clients, awsconfigConfig)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	userStore, err := providers.AWSUserStore(clients, awsconfigConfig)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	reconciler, err := providers.Reconciler(rt, config, bus, jobStore, userStore, clock)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return reconciler, func() {
+		cleanup()
+	}, nil
+}
+
+// initOperator wires an operator's command to the deployment the runtime
+// names: its profiles and the accounts service over them.
+func initOperator(ctx context.Context, rt *role.Runtime) (*accounts.Service, func(), error) {
+	config := providers.RoleAWSConfig(rt)
+	clients, cleanup, err := providers.RoleAWSClients(ctx, rt, config)
+	if err != nil {
+		return nil, nil, err
+	}
+	userStore, err := providers.AWSUserStore(clients, config)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	billing := providers.MemoryBilling()
+	clock := providers.SystemClock()
+	settings := providers.RoleSettings(rt)
+	bus, err := providers.AWSMessages(ctx, clients, config, clock, settings)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	service := providers.AccountsService(userStore, billing, bus, clock, settings)
+	return service, func() {
 		cleanup()
 	}, nil
 }

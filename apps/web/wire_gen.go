@@ -67,13 +67,18 @@ func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error
 		cleanup()
 		return nil, nil, err
 	}
+	sessionStore, err := providers.AWSSessionStore(clients, config)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
 	identityProvider, err := providers.RoleIdentity(ctx, rt)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
 	options := providers.RoleWebOptions(rt, settings)
-	server, err := providers.WebServer(rt, service, manager, accountsService, objectStore, tokenStore, clock, identityProvider, jobStore, bus, options)
+	server, err := providers.WebServer(rt, service, manager, accountsService, objectStore, tokenStore, sessionStore, clock, identityProvider, jobStore, bus, options)
 	if err != nil {
 		cleanup()
 		return nil, nil, err

@@ -16,17 +16,34 @@ import (
 
 // Service implements the account use cases against the ports.
 type Service struct {
-	users   ports.UserStore
-	billing ports.Billing
-	thaws   ports.Publisher
-	clock   ports.Clock
-	log     *slog.Logger
+	users    ports.UserStore
+	billing  ports.Billing
+	thaws    ports.Publisher
+	clock    ports.Clock
+	log      *slog.Logger
+	upgrades domain.UpgradePolicy
 }
 
-// NewService wires the account use cases; thaws is the thaw-requests topic.
+// ErrOperatorsOnly refuses a user's own plan change under the admin
+// upgrade policy: the operators grant and revoke premium.
+var ErrOperatorsOnly = errors.New("plans are changed by the operators of this service")
+
+// NewService wires the account use cases; thaws is the thaw-requests
+// topic. Users change their own plans (domain.UpgradeOpen) unless
+// WithUpgrades says otherwise.
 func NewService(users ports.UserStore, billing ports.Billing, thaws ports.Publisher, clock ports.Clock) *Service {
-	return &Service{users: users, billing: billing, thaws: thaws, clock: clock, log: slog.Default().With("service", "accounts")}
+	return &Service{users: users, billing: billing, thaws: thaws, clock: clock, log: slog.Default().With("service", "accounts"),
+		upgrades: domain.UpgradeOpen}
 }
+
+// WithUpgrades sets who changes plans (domain.Policy.Upgrades).
+func (s *Service) WithUpgrades(p domain.UpgradePolicy) *Service {
+	s.upgrades = p
+	return s
+}
+
+// Upgrades is who changes plans, for the pages that explain it.
+func (s *Service) Upgrades() domain.UpgradePolicy { return s.upgrades }
 
 // WithLogger replaces the default logger, for apps that configure slog.
 func (s *Service) WithLogger(l *slog.Logger) *Service {
@@ -129,14 +146,41 @@ func (s *Service) Profile(ctx context.Context, id domain.UserID) (*domain.User, 
 	return u, nil
 }
 
-// Upgrade takes payment, makes the user premium and asks the thawer to
+// Upgrade is a user's own upgrade (the plan page): Grant, under the open
+// upgrade policy only; ErrOperatorsOnly under admin.
+func (s *Service) Upgrade(ctx context.Context, id domain.UserID) (*domain.User, error) {
+	if s.upgrades != domain.UpgradeOpen {
+		return nil, fmt.Errorf("upgrade %s: %w", id, ErrOperatorsOnly)
+	}
+	return s.Grant(ctx, id)
+}
+
+// Downgrade is a user's own cancellation of premium: Revoke, under the
+// open upgrade policy only; ErrOperatorsOnly under admin.
+func (s *Service) Downgrade(ctx context.Context, id domain.UserID) (*domain.User, error) {
+	if s.upgrades != domain.UpgradeOpen {
+		return nil, fmt.Errorf("downgrade %s: %w", id, ErrOperatorsOnly)
+	}
+	return s.Revoke(ctx, id)
+}
+
+// Users pages through every profile, for the operators.
+func (s *Service) Users(ctx context.Context, cursor string, limit int) ([]*domain.User, string, error) {
+	us, next, err := s.users.List(ctx, cursor, limit)
+	if err != nil {
+		return nil, "", fmt.Errorf("list users: %w", err)
+	}
+	return us, next, nil
+}
+
+// Grant takes payment, makes the user premium and asks the thawer to
 // restore every archived job. It is safe to repeat: an already premium user
 // is not charged again but the thaw is requested again, so a retry after a
 // failed publish still brings the results back. The profile is re-read
 // after the (slow) billing call and only its plan changed, with a
 // conditional write retried on conflict, so contact details a sign-in wrote
 // meanwhile are kept.
-func (s *Service) Upgrade(ctx context.Context, id domain.UserID) (*domain.User, error) {
+func (s *Service) Grant(ctx context.Context, id domain.UserID) (*domain.User, error) {
 	u, err := s.users.Get(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("upgrade %s: %w", id, err)
@@ -164,11 +208,11 @@ func (s *Service) Upgrade(ctx context.Context, id domain.UserID) (*domain.User, 
 	return u, nil
 }
 
-// Downgrade cancels premium. Billing is cancelled first so a failure cannot
+// Revoke cancels premium. Billing is cancelled first so a failure cannot
 // leave a free user paying; repeating it on a free user is a no-op. Like
-// Upgrade it re-reads the profile after billing and changes only the plan,
+// Grant it re-reads the profile after billing and changes only the plan,
 // retrying its conditional write on conflict.
-func (s *Service) Downgrade(ctx context.Context, id domain.UserID) (*domain.User, error) {
+func (s *Service) Revoke(ctx context.Context, id domain.UserID) (*domain.User, error) {
 	u, err := s.users.Get(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("downgrade %s: %w", id, err)
@@ -179,8 +223,9 @@ func (s *Service) Downgrade(ctx context.Context, id domain.UserID) (*domain.User
 	if err := s.billing.Cancel(ctx, id); err != nil {
 		return nil, fmt.Errorf("downgrade %s: billing: %w", id, err)
 	}
+	now := s.clock.Now()
 	u, err = s.mutate(ctx, id, nil, func(latest *domain.User) (bool, error) {
-		err := latest.Downgrade()
+		err := latest.Downgrade(now)
 		if errors.Is(err, domain.ErrNotPremium) {
 			return false, nil // downgraded concurrently
 		}

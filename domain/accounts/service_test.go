@@ -348,3 +348,31 @@ func TestRacingFirstSignIns(t *testing.T) {
 		t.Fatalf("racing first sign-in: %v %+v", err, u)
 	}
 }
+
+// Under the admin upgrade policy a user cannot change their own plan; the
+// operators grant (with the restore of archived results) and revoke.
+func TestAdminPolicyLeavesPlansToOperators(t *testing.T) {
+	f := newFixture()
+	f.svc.WithUpgrades(domain.UpgradeAdmin)
+	f.svc.SignIn(ctx, ports.Identity{Subject: "s1"})
+	if _, err := f.svc.Upgrade(ctx, "s1"); !errors.Is(err, accounts.ErrOperatorsOnly) {
+		t.Fatalf("self upgrade under admin: %v", err)
+	}
+	if u, _ := f.users.Get(ctx, "s1"); u.Premium() || f.subs["s1"] || len(f.thaws.PublishCalls()) != 0 {
+		t.Fatal("a refused self upgrade changed something")
+	}
+	u, err := f.svc.Grant(ctx, "s1")
+	if err != nil || !u.Premium() || len(f.thaws.PublishCalls()) != 1 {
+		t.Fatalf("grant: %v, premium %v, %d thaw requests", err, u != nil && u.Premium(), len(f.thaws.PublishCalls()))
+	}
+	if _, err := f.svc.Downgrade(ctx, "s1"); !errors.Is(err, accounts.ErrOperatorsOnly) {
+		t.Fatalf("self downgrade under admin: %v", err)
+	}
+	if u, err := f.svc.Revoke(ctx, "s1"); err != nil || u.Premium() {
+		t.Fatalf("revoke: %v", err)
+	}
+	us, next, err := f.svc.Users(ctx, "", 10)
+	if err != nil || len(us) != 1 || next != "" || f.svc.Upgrades() != domain.UpgradeAdmin {
+		t.Fatalf("users %v %q %v", us, next, err)
+	}
+}

@@ -161,9 +161,16 @@ func (s *Service) retryLapsed(ctx context.Context, id domain.JobID, lapsed strin
 	return nil
 }
 
-// forgetArchive deletes the archive copy of a restored job, then clears its id.
+// forgetArchive deletes the archive copy of a restored job, then clears its
+// id. Two deliveries may restore one job at once (a completion notice and
+// a polling check): the one that loses the record reads the job back from
+// the winner, whose clean-up may already have forgotten the copy — then
+// there is nothing left to do, and it must not try to forget "no copy".
 func (s *Service) forgetArchive(ctx context.Context, j *domain.Job) error {
 	archiveID := j.ArchiveID()
+	if archiveID == "" {
+		return nil
+	}
 	if err := s.archive.Delete(ctx, archiveID); err != nil {
 		return fmt.Errorf("restore job %s: delete archive copy: %w", j.ID(), err)
 	}

@@ -122,21 +122,48 @@ func (s *Service) startRestore(ctx context.Context, id domain.JobID) error {
 // anything records it: the check carries the retrieval, so a crash before
 // the record cannot leave it unchecked (see RestoreCheck).
 func (s *Service) initiate(ctx context.Context, id domain.JobID, archiveID string) (Retrieval, error) {
-	tier := domain.RetrievalExpedited
-	retrieval, err := s.archive.InitiateRestore(ctx, archiveID, tier)
+	started, err := s.archive.InitiateRestore(ctx, archiveID, domain.RetrievalExpedited)
 	if errors.Is(err, ports.ErrNoExpeditedCapacity) {
-		tier = domain.RetrievalStandard
-		retrieval, err = s.archive.InitiateRestore(ctx, archiveID, tier)
+		started, err = s.archive.InitiateRestore(ctx, archiveID, domain.RetrievalStandard)
 	}
 	if err != nil {
 		return Retrieval{}, err
 	}
+	// The tier recorded is the one running, which a retrieval already in
+	// progress (started by an attempt that died) decides.
 	now := s.clock.Now()
-	r := Retrieval{ID: retrieval, ArchiveID: archiveID, Tier: tier, ExpectedBy: now.Add(s.cfg.Policy.ExpectedRestore(tier))}
+	r := Retrieval{ID: started.ID, ArchiveID: archiveID, Tier: started.Tier,
+		ExpectedBy: now.Add(s.cfg.Policy.ExpectedRestore(started.Tier))}
 	if err := message.Schedule(ctx, s.restores, message.RetrievalCheck(id, r.ID, r.ArchiveID, r.Tier, r.ExpectedBy), now); err != nil {
 		return Retrieval{}, err
 	}
 	return r, nil
+}
+
+// ThawJob restores one ARCHIVED job of a premium user: the reconciler's
+// repair for a job a thaw missed (a listing that lagged behind an archive,
+// a thaw request lost). It decides from the job and the owner as they are
+// now, never from a listing: a job not ARCHIVED (already restoring, or
+// back), or whose owner is not premium, is left alone.
+func (s *Service) ThawJob(ctx context.Context, user domain.UserID, id domain.JobID) error {
+	j, err := s.jobs.Get(ctx, id)
+	if errors.Is(err, ports.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("thaw job %s: %w", id, err)
+	}
+	if j.Owner() != user || j.Status() != domain.StatusCompleted || j.Storage() != domain.StorageArchived {
+		return nil
+	}
+	premium, err := s.premium(ctx, user)
+	if err != nil {
+		return fmt.Errorf("thaw job %s: %w", id, err)
+	}
+	if !premium {
+		return nil
+	}
+	return s.startRestore(ctx, id)
 }
 
 // Retrieval is a cold-storage retrieval started for a job, as a restore

@@ -87,7 +87,7 @@ func TestRerunMakesANewJobFromACopyOfTheInput(t *testing.T) {
 		t.Fatalf("unknown reference: %v", err)
 	}
 	u, _ := f.users.Get(ctx, "premium")
-	u.Downgrade()
+	u.Downgrade(f.clock.Now())
 	if _, err := f.users.Update(ctx, u); err != nil {
 		t.Fatal(err)
 	}

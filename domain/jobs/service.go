@@ -59,7 +59,8 @@ type Service struct {
 	jobs     ports.JobStore
 	users    ports.UserStore
 	objects  ports.ObjectStore
-	requests ports.Publisher
+	requests ports.Queue
+	restores ports.Publisher // restore checks, for Retry (nil: restores are not retried)
 	clock    ports.Clock
 	ids      ports.IDs
 	cfg      Config
@@ -69,7 +70,7 @@ type Service struct {
 // NewService checks its dependencies and configuration up front, so a
 // misconfigured deployment fails at start rather than on the first upload.
 func NewService(jobs ports.JobStore, users ports.UserStore, objects ports.ObjectStore,
-	requests ports.Publisher, clock ports.Clock, ids ports.IDs, cfg Config) (*Service, error) {
+	requests ports.Queue, clock ports.Clock, ids ports.IDs, cfg Config) (*Service, error) {
 	if jobs == nil || users == nil || objects == nil || requests == nil || clock == nil || ids == nil {
 		return nil, errors.New("jobs service: every port is required")
 	}
@@ -139,8 +140,8 @@ func (s *Service) NewUpload(ctx context.Context, user domain.UserID, redirect st
 // Submit turns a finished browser upload into a job. The stored object's
 // size is re-checked against the tier (a presigned limit is the browser's
 // promise, not proof) and an oversize or non-VCF upload is deleted and
-// refused. Submitting the same id again returns the job and republishes its
-// request while it is PENDING, so a retry after a failed publish heals.
+// refused. Submitting the same id again returns the job and resends its
+// request while it is PENDING, so a retry after a failed send heals.
 func (s *Service) Submit(ctx context.Context, user domain.UserID, id domain.JobID, inputName string, opts domain.JobOptions) (*domain.Job, error) {
 	if !validID(id) {
 		return nil, fmt.Errorf("submit: %w: job id %q", ErrInvalidRequest, id)
@@ -205,13 +206,14 @@ func (s *Service) create(ctx context.Context, id domain.JobID, user domain.UserI
 	return j, s.request(ctx, j)
 }
 
-// request publishes the annotation request of a PENDING job. Duplicates are
-// harmless: the runner claims with a conditional write.
+// request sends the annotation request of a PENDING job to the annotate
+// queue, in its owner's message group. Duplicates are harmless: the runner
+// claims with a conditional write.
 func (s *Service) request(ctx context.Context, j *domain.Job) error {
 	if j.Status() != domain.StatusPending {
 		return nil
 	}
-	if err := message.Publish(ctx, s.requests, message.JobRequest(j.ID(), j.Owner())); err != nil {
+	if err := message.Schedule(ctx, s.requests, message.JobRequest(j.ID(), j.Owner()), s.clock.Now()); err != nil {
 		return fmt.Errorf("submit job %s: %w", j.ID(), err)
 	}
 	return nil
@@ -265,7 +267,7 @@ func (s *Service) store(ctx context.Context, user domain.UserID, inputName strin
 	case err != nil && j == nil:
 		_ = s.objects.Delete(ctx, key)
 	case err != nil:
-		// The job exists but its request was not published, and nobody
+		// The job exists but its request was not sent, and nobody
 		// can resubmit a streamed upload: withdraw it rather than leave
 		// it PENDING forever.
 		if _, cerr := Mutate(ctx, s.jobs, id, func(j *domain.Job) (bool, error) { return true, j.Cancel(s.clock.Now()) }); cerr != nil {
@@ -347,7 +349,10 @@ func (s *Service) Cancel(ctx context.Context, user domain.UserID, id domain.JobI
 	return nil
 }
 
-// Download says what the owner may do with the job's results now.
+// Download says what the owner may do with the job's results now. It is
+// the one decision a request makes: the page and the download act on it
+// (DownloadURL) rather than deciding again a moment later, when the free
+// window may have ended in between.
 func (s *Service) Download(ctx context.Context, user domain.UserID, id domain.JobID) (*domain.Job, domain.DownloadDecision, error) {
 	j, err := s.Get(ctx, user, id)
 	if err != nil {
@@ -357,22 +362,24 @@ func (s *Service) Download(ctx context.Context, user domain.UserID, id domain.Jo
 	if err != nil {
 		return nil, domain.DownloadDecision{}, fmt.Errorf("download job %s: load owner: %w", id, err)
 	}
-	return j, domain.DecideDownload(j, owner, s.cfg.Policy), nil
+	return j, domain.DecideDownload(j, owner, s.cfg.Policy, s.clock.Now()), nil
 }
 
-// DownloadURL presigns the annotated VCF for the owner when the decision
-// allows it; otherwise the error wraps ErrNotDownloadable.
-func (s *Service) DownloadURL(ctx context.Context, user domain.UserID, id domain.JobID) (string, error) {
-	j, d, err := s.Download(ctx, user, id)
-	if err != nil {
-		return "", err
-	}
+// DownloadURL presigns the annotated VCF of j as decision d (from
+// Download) allows; otherwise the error wraps ErrNotDownloadable. A free
+// user's link expires no later than their window (at least a second, for
+// a decision taken just before it ended).
+func (s *Service) DownloadURL(ctx context.Context, j *domain.Job, d domain.DownloadDecision) (string, error) {
 	if d.State != domain.DownloadAllowed {
-		return "", fmt.Errorf("download job %s: %w (%s)", id, ErrNotDownloadable, d.State)
+		return "", fmt.Errorf("download job %s: %w (%s)", j.ID(), ErrNotDownloadable, d.State)
 	}
-	url, err := s.objects.PresignDownload(ctx, j.Results().VCF, AnnotatedName(j.InputName()), s.cfg.DownloadExpiry)
+	expiry := s.cfg.DownloadExpiry
+	if !d.ArchiveAt.IsZero() {
+		expiry = min(expiry, max(d.ArchiveAt.Sub(s.clock.Now()), time.Second))
+	}
+	url, err := s.objects.PresignDownload(ctx, j.Results().VCF, AnnotatedName(j.InputName()), expiry)
 	if err != nil {
-		return "", fmt.Errorf("download job %s: %w", id, err)
+		return "", fmt.Errorf("download job %s: %w", j.ID(), err)
 	}
 	return url, nil
 }

@@ -40,13 +40,16 @@ func newFixture(t *testing.T, configure ...func(*jobs.Config)) *fixture {
 	f.policy = domain.DefaultPolicy()
 	f.policy.FreeInputLimit = 100
 	f.policy.MaxInputSize = 1000
-	pub := &mocks.PublisherMock{PublishFunc: func(_ context.Context, body []byte) error {
+	pub := &mocks.QueueMock{SendFunc: func(_ context.Context, m ports.Outgoing) error {
 		if f.publish != nil {
 			if err := f.publish(); err != nil {
 				return err
 			}
 		}
-		f.published = append(f.published, body)
+		if b, err := message.Decode(m.Body); err != nil || m.Group == "" || m.Group != string(b.User) || m.Delay != 0 {
+			t.Errorf("request %s sent in group %q after %s, want its user's group at once", m.Body, m.Group, m.Delay)
+		}
+		f.published = append(f.published, m.Body)
 		return nil
 	}}
 	cfg := jobs.Config{Policy: f.policy, InputPrefix: "inputs/", ResultPrefix: "results/"}
@@ -85,7 +88,7 @@ func (f *fixture) requests(t *testing.T) []message.Body {
 func TestNewServiceRejectsBadConfig(t *testing.T) {
 	p := domain.DefaultPolicy()
 	ok := jobs.Config{Policy: p, InputPrefix: "in/", ResultPrefix: "out/"}
-	store, users, pub := memory.NewJobStore(), memory.NewUserStore(), &mocks.PublisherMock{}
+	store, users, pub := memory.NewJobStore(), memory.NewUserStore(), &mocks.QueueMock{}
 	objects, _ := memory.NewObjectStore()
 	clock, ids := memory.NewSystemClock(), memory.NewRandomIDs()
 	if _, err := jobs.NewService(store, users, objects, pub, clock, ids, ok); err != nil {
@@ -272,7 +275,7 @@ func TestNewUploadUsesTierLimit(t *testing.T) {
 		limits = append(limits, max)
 		return ports.UploadForm{Key: key}, nil
 	}}
-	svc, _ := jobs.NewService(f.store, f.users, objects, &mocks.PublisherMock{}, f.clock, memory.NewSequenceIDs("j"),
+	svc, _ := jobs.NewService(f.store, f.users, objects, &mocks.QueueMock{}, f.clock, memory.NewSequenceIDs("j"),
 		jobs.Config{Policy: f.policy, InputPrefix: "inputs/", ResultPrefix: "results/"})
 	svc.NewUpload(ctx, "free", "/")
 	svc.NewUpload(ctx, "premium", "/")
@@ -377,17 +380,6 @@ func TestMutateRetriesConflictsBoundedly(t *testing.T) {
 	before := len(store.UpdateCalls())
 	if _, err := jobs.Mutate(ctx, store, j.ID(), func(*domain.Job) (bool, error) { return false, nil }); err != nil || len(store.UpdateCalls()) != before {
 		t.Fatal("no-op change wrote")
-	}
-}
-
-func TestDownloadURL(t *testing.T) {
-	f := newFixture(t)
-	j, _ := f.svc.Upload(ctx, "free", "sample.vcf.gz", strings.NewReader("x"))
-	if _, err := f.svc.DownloadURL(ctx, "free", j.ID()); !errors.Is(err, jobs.ErrNotDownloadable) {
-		t.Fatalf("pending job: %v", err)
-	}
-	if got := jobs.AnnotatedName("sample.VCF.gz"); got != "sample.annot.vcf" {
-		t.Fatalf("annotated name %q", got)
 	}
 }
 

@@ -30,7 +30,7 @@ func ackQueue() *mocks.QueueMock {
 	return &mocks.QueueMock{
 		DeleteFunc:           func(context.Context, string) error { return nil },
 		ExtendVisibilityFunc: func(context.Context, string, time.Duration) error { return nil },
-		SendFunc:             func(context.Context, []byte, time.Duration) error { return nil },
+		SendFunc:             func(context.Context, ports.Outgoing) error { return nil },
 	}
 }
 
@@ -106,7 +106,7 @@ func TestRunnerAcknowledgesOnlyDurableEffects(t *testing.T) {
 			}},
 		{name: "result event publish fails", want: domain.StatusCompleted, results: publisherMock(errDown)},
 		{name: "archive schedule fails", want: domain.StatusCompleted,
-			archive: &mocks.QueueMock{SendFunc: func(context.Context, []byte, time.Duration) error { return errDown }}},
+			archive: &mocks.QueueMock{SendFunc: func(context.Context, ports.Outgoing) error { return errDown }}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -156,7 +156,7 @@ func TestRunnerAcknowledgesAfterCompletion(t *testing.T) {
 	q, archives, results := ackQueue(), ackQueue(), publisherMock(nil)
 	var order []string
 	q.DeleteFunc = func(context.Context, string) error { order = append(order, "ack"); return nil }
-	archives.SendFunc = func(context.Context, []byte, time.Duration) error {
+	archives.SendFunc = func(context.Context, ports.Outgoing) error {
 		order = append(order, "schedule archive")
 		return nil
 	}
@@ -178,7 +178,7 @@ func TestRunnerAcknowledgesAfterCompletion(t *testing.T) {
 	if got := strings.Join(order, ","); got != want {
 		t.Fatalf("order %s, want %s", got, want)
 	}
-	if d := archives.SendCalls()[0].Delay; d != w.policy.FreeWindow {
+	if d := archives.SendCalls()[0].M.Delay; d != w.policy.FreeWindow {
 		t.Fatalf("archive delayed %s, want the free window %s", d, w.policy.FreeWindow)
 	}
 }
@@ -259,9 +259,11 @@ func TestThawerAcknowledgesOnlyDurableEffects(t *testing.T) {
 			var store ports.JobStore = w.jobStore
 			switch name {
 			case "initiate fails":
-				arch.InitiateRestoreFunc = func(context.Context, string, domain.RetrievalTier) (string, error) { return "", errDown }
+				arch.InitiateRestoreFunc = func(context.Context, string, domain.RetrievalTier) (ports.Retrieval, error) {
+					return ports.Retrieval{}, errDown
+				}
 			case "check schedule fails":
-				restores.SendFunc = func(context.Context, []byte, time.Duration) error { return errDown }
+				restores.SendFunc = func(context.Context, ports.Outgoing) error { return errDown }
 			case "record fails":
 				store = failingJobs(w, func(j *domain.Job) bool { return j.Storage() == domain.StorageRestoring })
 			}
@@ -351,7 +353,7 @@ func TestDeadLettersAcknowledgeOnlyAnnouncedFailures(t *testing.T) {
 	w := newWorld(t)
 	j := uploaded(t, w, "ada")
 	q := ackQueue()
-	d, err := workers.NewDeadLetters(workers.DeadLetterPorts{DLQ: q, Origin: ackQueue(), Results: publisherMock(errDown),
+	d, err := workers.NewDeadLetters(workers.DeadLetterPorts{DLQ: q, Origin: ackQueue(), Parked: ackQueue(), Results: publisherMock(errDown),
 		Jobs: w.jobStore, Clock: w.clock}, w.cfg)
 	if err != nil {
 		t.Fatal(err)

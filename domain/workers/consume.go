@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gasproject/gas/ports"
@@ -90,13 +91,24 @@ func (c *consumer) handle(ctx context.Context, d ports.Message) error {
 		}
 		return c.ack(ctx, d)
 	}
-	stop := c.keepVisible(ctx, d)
+	h := &holding{received: c.clock.Now()}
+	stop := c.keepVisible(ctx, d, h)
 	err = c.process(ctx, m, d)
 	stop()
 	if err != nil {
 		err = fmt.Errorf("%s: %w", m, err)
 	}
+	if h.handedOver.Load() {
+		return err // the copy carries the message on; this delivery is gone
+	}
 	return c.settle(ctx, d, err)
+}
+
+// holding is one delivery a worker holds: when it was received, and
+// whether it was handed over to a copy (see handOver).
+type holding struct {
+	received   time.Time
+	handedOver atomic.Bool
 }
 
 // settle acknowledges a delivery whose effects are durable (err == nil);
@@ -140,8 +152,19 @@ func (c *consumer) ack(ctx context.Context, d ports.Message) error {
 // An extension cut short because the step ended (stop) or the worker is
 // shutting down is no failure: settling the delivery decides its visibility
 // next. Only extensions that failed while the step still ran are logged.
-func (c *consumer) keepVisible(ctx context.Context, d ports.Message) (stop func()) {
+//
+// SQS hides one delivery for at most 12 hours from its receipt; past that
+// an extension fails and the message reappears while the step still runs.
+// So a delivery held for MaxHold is handed over instead (handOver).
+func (c *consumer) keepVisible(ctx context.Context, d ports.Message, h *holding) (stop func()) {
 	return every(ctx, c.cfg.Heartbeat, func(ctx context.Context) {
+		if h.handedOver.Load() {
+			return
+		}
+		if c.clock.Now().Sub(h.received) >= c.cfg.MaxHold {
+			c.handOver(ctx, d, h)
+			return
+		}
 		err := c.queue.ExtendVisibility(ctx, d.Receipt, c.cfg.Visibility)
 		switch {
 		case err == nil:
@@ -151,6 +174,28 @@ func (c *consumer) keepVisible(ctx context.Context, d ports.Message) (stop func(
 			c.log.WarnContext(ctx, "could not extend visibility", "message", d.ID, "err", err)
 		}
 	})
+}
+
+// handOver replaces a delivery held for MaxHold by a fresh copy of its
+// message, hidden for the visibility timeout, and deletes the delivery,
+// while the step goes on. The copy has a 12-hour cap of its own and stands
+// in for the step if its worker dies: delivered while the step still runs
+// it finds the work in hand (the runner: the job's lease held, so it looks
+// again when that lease would lapse), and after the step it finds the work
+// done. The copy is sent first, so a crash in between duplicates the
+// message rather than loses it.
+func (c *consumer) handOver(ctx context.Context, d ports.Message, h *holding) {
+	if err := c.queue.Send(ctx, ports.Outgoing{Body: d.Body, Delay: c.cfg.Visibility, Group: d.Group}); err != nil {
+		c.log.WarnContext(ctx, "could not hand a long-held message over; trying again at the next heartbeat", "message", d.ID, "err", err)
+		return
+	}
+	h.handedOver.Store(true)
+	if err := c.queue.Delete(ctx, d.Receipt); err != nil {
+		c.log.WarnContext(ctx, "long-held message handed over, but its delivery could not be deleted; it will be delivered again and found in hand",
+			"message", d.ID, "err", err)
+		return
+	}
+	c.log.InfoContext(ctx, "long-held message handed over to a fresh copy", "message", d.ID, "held", c.clock.Now().Sub(h.received).String())
 }
 
 // every runs f each interval (real time) until stop is called; stop waits

@@ -41,7 +41,10 @@ type stepArchiving struct {
 
 func (s stepArchiving) Archive(ctx context.Context, _ domain.JobID) error { return s.step(ctx) }
 func (stepArchiving) Thaw(context.Context, domain.UserID) error           { return nil }
-func (stepArchiving) Restore(context.Context, domain.JobID) error         { return nil }
+func (stepArchiving) ThawJob(context.Context, domain.UserID, domain.JobID) error {
+	return nil
+}
+func (stepArchiving) Restore(context.Context, domain.JobID) error { return nil }
 func (stepArchiving) RestoreCheck(context.Context, domain.JobID, archival.Retrieval) error {
 	return nil
 }

@@ -14,8 +14,13 @@ import (
 
 // DeadLetterPorts are what the dead-letter handler of one queue talks to.
 type DeadLetterPorts struct {
-	DLQ     ports.Queue     // the dead-letter queue drained
-	Origin  ports.Queue     // the queue whose failures land there, for redrives
+	DLQ ports.Queue // the dead-letter queue drained
+	// Origin is the queue whose failures land there, for redrives; Queue
+	// is its name, for the reason a parked message carries.
+	Origin ports.Queue
+	Queue  string
+	// Parked takes messages whose redrives are spent (Topology.Parked).
+	Parked  ports.Queue
 	Results ports.Publisher // job-results topic, so users hear of failures
 	Jobs    ports.JobStore
 	Clock   ports.Clock
@@ -23,9 +28,12 @@ type DeadLetterPorts struct {
 
 // DeadLetters handles messages that failed too often. A job request whose
 // job has not finished marks it FAILED with a plain-words reason and tells
-// the user; anything else is sent back to its queue after a delay a few
-// times (housekeeping such as archiving and restoring must eventually
-// happen), then dropped with an error log.
+// the user (unless a live worker still holds the job: a long run is never
+// failed under its worker); anything else is sent back to its queue after
+// a delay a few times (housekeeping such as archiving and restoring must
+// eventually happen), then parked with its reason on the parked queue,
+// which operators are alarmed about. Nothing is dropped silently, and the
+// reconciler repairs from the stores whatever a parked message was about.
 type DeadLetters struct {
 	p DeadLetterPorts
 	c *consumer
@@ -36,7 +44,7 @@ const reasonDeadLetter = "GAS could not process this job after repeated attempts
 
 // NewDeadLetters checks ports and configuration.
 func NewDeadLetters(p DeadLetterPorts, cfg Config) (*DeadLetters, error) {
-	if p.Origin == nil || p.Results == nil || p.Jobs == nil {
+	if p.Origin == nil || p.Parked == nil || p.Results == nil || p.Jobs == nil {
 		return nil, fmt.Errorf("%w: dead-letter handler needs every port", ErrConfig)
 	}
 	c, err := newConsumer("dead-letters", p.DLQ, p.Clock, cfg,
@@ -74,28 +82,47 @@ func (d *DeadLetters) process(ctx context.Context, m message.Body, _ ports.Messa
 		// Finished, but its follow-ups (result event, archive request)
 		// kept failing: let the runner try them again.
 		return d.redrive(ctx, m, now)
-	case j.Status() == domain.StatusRunning && now.Before(j.LeaseUntil()) && m.Redrives < d.c.cfg.MaxRedrives:
-		// A live worker holds it; look again when its lease would lapse.
-		return d.redrive(ctx, m, j.LeaseUntil())
+	case j.Status() == domain.StatusRunning && now.Before(j.LeaseUntil()):
+		// A live worker holds it (a long job whose request was handed over,
+		// or redelivered past SQS's visibility cap): a job still running is
+		// never failed. Look again when its lease would lapse; this spends
+		// no redrive, since the job is making progress.
+		return d.resend(ctx, m, j.LeaseUntil())
 	}
 	return d.abandon(ctx, m.Job)
 }
 
 // redrive sends m back to its queue after RedriveDelay (or at due if
-// later), or drops it once it has been redriven MaxRedrives times.
+// later), or parks it once it has been redriven MaxRedrives times.
 func (d *DeadLetters) redrive(ctx context.Context, m message.Body, due time.Time) error {
 	if m.Redrives >= d.c.cfg.MaxRedrives {
-		d.c.log.ErrorContext(ctx, "message dropped after repeated failures", "message", m.String(), "redrives", m.Redrives)
-		return nil
+		return d.park(ctx, m)
 	}
-	now := d.p.Clock.Now()
 	m.Redrives++
-	m.Due = now.Add(d.c.cfg.RedriveDelay)
-	if due.After(m.Due) {
-		m.Due = due
+	if later := d.p.Clock.Now().Add(d.c.cfg.RedriveDelay); later.After(due) {
+		due = later
 	}
+	return d.resend(ctx, m, due)
+}
+
+// resend schedules m on its queue at due.
+func (d *DeadLetters) resend(ctx context.Context, m message.Body, due time.Time) error {
+	m.Due = due
 	d.c.log.WarnContext(ctx, "redriving failed message", "message", m.String(), "redrive", m.Redrives, "due", m.Due)
-	return message.Schedule(ctx, d.p.Origin, m, now)
+	return message.Schedule(ctx, d.p.Origin, m, d.p.Clock.Now())
+}
+
+// park puts m on the parked queue with why it was given up.
+func (d *DeadLetters) park(ctx context.Context, m message.Body) error {
+	now := d.p.Clock.Now()
+	m.Queue, m.ParkedAt, m.Due = d.p.Queue, now, time.Time{}
+	m.Reason = fmt.Sprintf("kept failing on queue %s after %d redrives", d.p.Queue, m.Redrives)
+	if err := d.p.Parked.Send(ctx, ports.Outgoing{Body: m.Encode(), Group: m.Group()}); err != nil {
+		return fmt.Errorf("park %s: %w", m, err)
+	}
+	d.c.log.ErrorContext(ctx, "message parked after repeated failures; the reconciler repairs its job from the stores",
+		"message", m.String(), "queue", d.p.Queue, "redrives", m.Redrives)
+	return nil
 }
 
 // abandon marks an unfinished job FAILED and announces it.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,10 +31,15 @@ type injector struct {
 	failAt  int // 0: never
 	parkAt  int // 0: never
 	flakeAt int // 0: never; only this call fails
-	dead    bool
-	log     []string
-	parked  chan struct{}
-	resume  chan bool // true: go on; false: die here
+	// failOn, if set, kills the worker at its first call whose name starts
+	// with it ("publish": a crash between a store write and its message).
+	failOn string
+	// hook, if set, sees every call and may fail it (the worker lives on).
+	hook   func(ctx context.Context, what string) error
+	dead   bool
+	log    []string
+	parked chan struct{}
+	resume chan bool // true: go on; false: die here
 }
 
 func newInjector(failAt, parkAt int) *injector {
@@ -48,7 +54,7 @@ func (i *injector) call(ctx context.Context, what string) error {
 	i.calls++
 	n := i.calls
 	i.log = append(i.log, what)
-	if i.dead || n == i.failAt {
+	if i.dead || n == i.failAt || (i.failOn != "" && strings.HasPrefix(what, i.failOn)) {
 		i.dead = true
 		i.mu.Unlock()
 		return errCrash
@@ -56,6 +62,14 @@ func (i *injector) call(ctx context.Context, what string) error {
 	if n == i.flakeAt {
 		i.mu.Unlock()
 		return errFlake
+	}
+	if i.hook != nil {
+		hook := i.hook
+		i.mu.Unlock()
+		if err := hook(ctx, what); err != nil {
+			return err
+		}
+		i.mu.Lock()
 	}
 	park := n == i.parkAt
 	i.mu.Unlock()
@@ -157,6 +171,13 @@ func (f *faultyUsers) Update(ctx context.Context, u *domain.User) (*domain.User,
 	return f.s.Update(ctx, u)
 }
 
+func (f *faultyUsers) List(ctx context.Context, cursor string, limit int) ([]*domain.User, string, error) {
+	if err := f.inj.call(ctx, "users.List"); err != nil {
+		return nil, "", err
+	}
+	return f.s.List(ctx, cursor, limit)
+}
+
 type faultyObjects struct {
 	s   ports.ObjectStore
 	inj *injector
@@ -223,9 +244,9 @@ func (f *faultyArchive) Put(ctx context.Context, key string, r io.Reader) (strin
 	return f.s.Put(ctx, key, r)
 }
 
-func (f *faultyArchive) InitiateRestore(ctx context.Context, id string, tier domain.RetrievalTier) (string, error) {
+func (f *faultyArchive) InitiateRestore(ctx context.Context, id string, tier domain.RetrievalTier) (ports.Retrieval, error) {
 	if err := f.inj.call(ctx, "archive.InitiateRestore"); err != nil {
-		return "", err
+		return ports.Retrieval{}, err
 	}
 	return f.s.InitiateRestore(ctx, id, tier)
 }
@@ -255,13 +276,17 @@ type faultyQueue struct {
 	q    ports.Queue
 	inj  *injector
 	name string
+	w    *world // for lost sends
 }
 
-func (f *faultyQueue) Send(ctx context.Context, body []byte, delay time.Duration) error {
+func (f *faultyQueue) Send(ctx context.Context, m ports.Outgoing) error {
 	if err := f.inj.call(ctx, f.name+".Send"); err != nil {
 		return err
 	}
-	return f.q.Send(ctx, body, delay)
+	if f.w != nil && f.w.lost(f.name+".Send") {
+		return nil
+	}
+	return f.q.Send(ctx, m)
 }
 
 func (f *faultyQueue) Receive(ctx context.Context, max int, vis, wait time.Duration) ([]ports.Message, error) {
@@ -302,4 +327,11 @@ func (f *faultyMailer) Send(ctx context.Context, e ports.Email) error {
 		return err
 	}
 	return f.m.Send(ctx, e)
+}
+
+func (f *faultyJobs) Scan(ctx context.Context, visit func(*domain.Job) error) error {
+	if err := f.inj.call(ctx, "jobs.Scan"); err != nil {
+		return err
+	}
+	return f.s.Scan(ctx, visit)
 }

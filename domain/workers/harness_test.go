@@ -1,17 +1,16 @@
 package workers_test
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"github.com/gasproject/gas/adapters/results"
 	"io"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gasproject/gas/adapters/results"
 
 	"github.com/gasproject/gas/adapters/email"
 	"github.com/gasproject/gas/adapters/engine"
@@ -47,15 +46,18 @@ const maxReceives = 5
 // Workers are built per delivery (cheaply) so each can get its own fault
 // injector, the way each real worker is its own process.
 type world struct {
-	t         testing.TB
-	ctx       context.Context
-	clock     *memory.FakeClock
-	jobStore  *trackedJobs
-	users     *memory.UserStore
-	objects   *memory.ObjectStore
-	archive   *trackedArchive
-	outbox    *memory.Outbox
-	queues    map[string]*memory.Queue
+	t        testing.TB
+	ctx      context.Context
+	clock    *memory.FakeClock
+	jobStore *trackedJobs
+	users    *memory.UserStore
+	objects  *memory.ObjectStore
+	archive  *trackedArchive
+	outbox   *memory.Outbox
+	queues   map[string]*memory.Queue
+	parked   *memory.Queue // dead letters whose redrives are spent
+	// lose, if set, decides which publishes and sends are silently lost.
+	lose      func(what string) bool
 	topics    map[string][]string // topic -> subscribed queue names
 	policy    domain.Policy
 	cfg       workers.Config
@@ -66,9 +68,9 @@ type world struct {
 
 // Topics of the contract, as the queues they fan out to.
 const (
-	tRequests = "job-requests"
 	tResults  = "job-results"
 	tThaws    = "thaw-requests"
+	tRestores = "restore-completions"
 )
 
 func testPolicy() domain.Policy {
@@ -83,8 +85,14 @@ func testPolicy() domain.Policy {
 	return p
 }
 
-func newWorld(t testing.TB) *world {
+// newWorld builds the world; receives, if given, is how often a message is
+// delivered before it is dead-lettered (default maxReceives).
+func newWorld(t testing.TB, receives ...int) *world {
 	t.Helper()
+	deadAfter := maxReceives
+	if len(receives) > 0 {
+		deadAfter = receives[0]
+	}
 	clock := memory.NewFakeClock(time.Time{})
 	objects, err := memory.NewObjectStore(memory.WithObjectClock(clock))
 	if err != nil {
@@ -97,10 +105,11 @@ func newWorld(t testing.TB) *world {
 	}
 	w := &world{
 		t: t, ctx: context.Background(), clock: clock,
-		jobStore: &trackedJobs{JobStore: memory.NewJobStore(), completions: map[domain.JobID]int{}},
-		users:    memory.NewUserStore(), objects: objects,
+		jobStore: &trackedJobs{JobStore: memory.NewJobStore(), completions: map[domain.JobID]int{},
+			clock: clock, written: map[domain.JobID]time.Time{}},
+		users: memory.NewUserStore(), objects: objects,
 		outbox: outbox, queues: map[string]*memory.Queue{}, policy: policy,
-		topics:    map[string][]string{tRequests: {qAnnotate}, tResults: {qNotify}, tThaws: {qThaw}},
+		topics:    map[string][]string{tResults: {qNotify}, tThaws: {qThaw}, tRestores: {qRestore}},
 		annotator: newFakeAnnotator(),
 	}
 	ids := memory.NewSequenceIDs("msg")
@@ -109,11 +118,14 @@ func newWorld(t testing.TB) *world {
 		if err != nil {
 			t.Fatal(err)
 		}
-		q, err := memory.NewQueue(name, clock, memory.WithDeadLetter(dead, maxReceives), memory.WithQueueIDs(ids))
+		q, err := memory.NewQueue(name, clock, memory.WithDeadLetter(dead, deadAfter), memory.WithQueueIDs(ids))
 		if err != nil {
 			t.Fatal(err)
 		}
 		w.queues[name], w.queues[dlq(name)] = q, dead
+	}
+	if w.parked, err = memory.NewQueue("parked", clock, memory.WithQueueIDs(ids)); err != nil {
+		t.Fatal(err)
 	}
 	// Cold storage announces finished retrievals on restore-completions,
 	// as Glacier does through SNS; the restorer also polls.
@@ -124,7 +136,7 @@ func newWorld(t testing.TB) *world {
 			if !ok {
 				return fmt.Errorf("archive %s names no job", c.ArchiveID)
 			}
-			return w.queues[qRestore].Send(ctx, message.RestoreCompleted(id).Encode(), 0)
+			return w.queues[qRestore].Send(ctx, ports.Outgoing{Body: message.RestoreCompleted(id).Encode()})
 		}))
 	if err != nil {
 		t.Fatal(err)
@@ -134,11 +146,11 @@ func newWorld(t testing.TB) *world {
 	w.cfg = workers.Config{
 		Policy: policy, ResultPrefix: "results/", Visibility: 3 * time.Minute, Wait: time.Millisecond,
 		Heartbeat: -1, RetryDelay: 10 * time.Second, PollInterval: time.Minute, RedriveDelay: 5 * time.Minute,
-		MaxRedrives: 3,
-		Logger:      discardLogger(),
+		MaxRedrives: 3, ReconcileInterval: 5 * time.Minute, ReconcileGrace: 10 * time.Minute,
+		Logger: discardLogger(),
 	}
 	p := w.ports(nil)
-	w.jobsSvc, err = jobs.NewService(p.jobs, p.users, p.objects, p.topic(tRequests), clock, memory.NewSequenceIDs("job"),
+	w.jobsSvc, err = jobs.NewService(p.jobs, p.users, p.objects, p.queue(qAnnotate), clock, memory.NewSequenceIDs("job"),
 		jobs.Config{Policy: policy, InputPrefix: "inputs/", ResultPrefix: "results/", Logger: discardLogger()})
 	if err != nil {
 		t.Fatal(err)
@@ -171,11 +183,23 @@ func (w *world) ports(inj *injector) portset {
 }
 
 func (p portset) queue(name string) ports.Queue {
-	if p.inj == nil {
+	if p.inj == nil && p.w.lose == nil {
 		return p.w.queues[name]
 	}
-	return &faultyQueue{p.w.queues[name], p.inj, name}
+	return &faultyQueue{p.w.queues[name], p.inj, name, p.w}
 }
+
+// parked is the parked queue as this portset sees it.
+func (p portset) parked() ports.Queue {
+	if p.inj == nil && p.w.lose == nil {
+		return p.w.parked
+	}
+	return &faultyQueue{p.w.parked, p.inj, "parked", p.w}
+}
+
+// lost reports whether the world loses a message sent to what (a topic
+// publish or a queue send) without telling the sender.
+func (w *world) lost(what string) bool { return w.lose != nil && w.lose(what) }
 
 type topic struct {
 	p    portset
@@ -186,9 +210,12 @@ func (t topic) Publish(ctx context.Context, body []byte) error {
 	if err := t.p.inj.call(ctx, "publish"); err != nil {
 		return err
 	}
+	if t.p.w.lost("publish") {
+		return nil
+	}
 	var errs []error
 	for _, s := range t.subs {
-		errs = append(errs, t.p.w.queues[s].Send(ctx, body, 0))
+		errs = append(errs, t.p.w.queues[s].Send(ctx, ports.Outgoing{Body: body}))
 	}
 	return errors.Join(errs...)
 }
@@ -246,8 +273,8 @@ func (p portset) handler(name string) func(context.Context, ports.Message) error
 			w.t.Fatalf("no worker for queue %s", name)
 		}
 		results := p.topic(tResults)
-		h, err = workers.NewDeadLetters(workers.DeadLetterPorts{DLQ: p.queue(name), Origin: p.queue(origin),
-			Results: results, Jobs: p.jobs, Clock: w.clock}, w.cfg)
+		h, err = workers.NewDeadLetters(workers.DeadLetterPorts{DLQ: p.queue(name), Origin: p.queue(origin), Queue: origin,
+			Parked: p.parked(), Results: results, Jobs: p.jobs, Clock: w.clock}, w.cfg)
 	}
 	if err != nil {
 		w.t.Fatal(err)
@@ -419,159 +446,6 @@ func (a *fakeAnnotator) AnnotateJob(ctx context.Context, in io.Reader, out io.Wr
 	}
 	return domain.Summary{Reference: "fake-ref", Records: int64(len(lines)), Variants: int64(len(lines)), Transitions: 1,
 		ByConsequence: map[string]int64{"missense_variant": 1}}, nil
-}
-
-// trackedJobs counts transitions into COMPLETED per job, so a test can
-// prove no job completes twice.
-type trackedJobs struct {
-	ports.JobStore
-	mu          sync.Mutex
-	completions map[domain.JobID]int
-	// onUpdate, if set, sees every successful write (old and new state).
-	onUpdate func(before, after domain.JobSnapshot)
-}
-
-func (s *trackedJobs) Update(ctx context.Context, j *domain.Job) (*domain.Job, error) {
-	before, err := s.JobStore.Get(ctx, j.ID())
-	if err != nil {
-		return nil, err
-	}
-	out, err := s.JobStore.Update(ctx, j)
-	if err == nil {
-		s.mu.Lock()
-		if before.Status() != domain.StatusCompleted && out.Status() == domain.StatusCompleted {
-			s.completions[j.ID()]++
-		}
-		hook := s.onUpdate
-		s.mu.Unlock()
-		if hook != nil {
-			hook(before.Snapshot(), out.Snapshot())
-		}
-	}
-	return out, err
-}
-
-// trackedArchive mirrors what cold storage holds, so invariants can check
-// an archived result really is there (the port has no way to list).
-type trackedArchive struct {
-	ports.Archive
-	mem    *memory.Archive
-	mu     sync.Mutex
-	live   map[string][]byte
-	parsed map[string]map[string]string // bundle files by archive id, parsed once
-	// onPut, if set, runs after a successful Put.
-	onPut func(key string)
-	// forgotten are retrievals cold storage no longer knows (expired or
-	// lost): they answer ports.ErrNotFound.
-	forgotten map[string]bool
-	// initiated lists every retrieval started, in order.
-	initiated []string
-}
-
-func (a *trackedArchive) InitiateRestore(ctx context.Context, id string, tier domain.RetrievalTier) (string, error) {
-	r, err := a.Archive.InitiateRestore(ctx, id, tier)
-	if err == nil {
-		a.mu.Lock()
-		a.initiated = append(a.initiated, r)
-		a.mu.Unlock()
-	}
-	return r, err
-}
-
-// forget makes cold storage forget a retrieval, as when its restored copy
-// expires before the restorer wrote it back.
-func (a *trackedArchive) forget(retrieval string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.forgotten == nil {
-		a.forgotten = map[string]bool{}
-	}
-	a.forgotten[retrieval] = true
-}
-
-func (a *trackedArchive) known(retrieval string) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.forgotten[retrieval] {
-		return fmt.Errorf("retrieval %s: %w", retrieval, ports.ErrNotFound)
-	}
-	return nil
-}
-
-func (a *trackedArchive) RestoreStatus(ctx context.Context, id string) (ports.RestoreStatus, error) {
-	if err := a.known(id); err != nil {
-		return ports.RestoreStatus{}, err
-	}
-	return a.Archive.RestoreStatus(ctx, id)
-}
-
-func (a *trackedArchive) OpenRestored(ctx context.Context, id string) (io.ReadCloser, error) {
-	if err := a.known(id); err != nil {
-		return nil, err
-	}
-	return a.Archive.OpenRestored(ctx, id)
-}
-
-func (a *trackedArchive) Put(ctx context.Context, key string, r io.Reader) (string, error) {
-	var buf bytes.Buffer
-	id, err := a.Archive.Put(ctx, key, io.TeeReader(r, &buf))
-	if err != nil {
-		return id, err
-	}
-	a.mu.Lock()
-	a.live[id] = buf.Bytes()
-	delete(a.parsed, id)
-	hook := a.onPut
-	a.mu.Unlock()
-	if hook != nil {
-		hook(key)
-	}
-	return id, nil
-}
-
-func (a *trackedArchive) Delete(ctx context.Context, id string) error {
-	if err := a.Archive.Delete(ctx, id); err != nil {
-		return err
-	}
-	a.mu.Lock()
-	delete(a.live, id)
-	delete(a.parsed, id)
-	a.mu.Unlock()
-	return nil
-}
-
-// bundle returns the files of an archive copy, or false if it is gone.
-func (a *trackedArchive) bundle(id string) (map[string]string, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	b, ok := a.live[id]
-	if !ok {
-		return nil, false
-	}
-	if files, ok := a.parsed[id]; ok {
-		return files, true
-	}
-	files := map[string]string{}
-	if a.parsed == nil {
-		a.parsed = map[string]map[string]string{}
-	}
-	a.parsed[id] = files
-	tr := tar.NewReader(bytes.NewReader(b))
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			break
-		}
-		c, _ := io.ReadAll(tr)
-		files[h.Name] = string(c)
-	}
-	return files, true
-}
-
-func (a *trackedArchive) count() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return len(a.live)
 }
 
 // testBaseURL is the site the test e-mails link to.

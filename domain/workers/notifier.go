@@ -108,11 +108,43 @@ func (n *Notifier) process(ctx context.Context, m message.Body, _ ports.Message)
 	if err == nil {
 		err = n.p.Mailer.Send(ctx, e)
 	}
+	if errors.Is(err, ports.ErrRejected) {
+		// Refused for good (an unverified recipient, a suppressed
+		// address): retrying cannot help, so the refusal is recorded
+		// where the owner will see it, on the job page.
+		n.c.log.WarnContext(ctx, "e-mail refused by the mail service; recorded on the job", "job", j.ID(), "err", err)
+		return n.recordRejection(ctx, j.ID(), rejection(err))
+	}
 	if err != nil {
 		n.releaseHold(ctx, j.ID(), hold)
 		return fmt.Errorf("send e-mail: %w", err)
 	}
 	return n.record(ctx, j.ID(), true)
+}
+
+// rejection is the mail service's reason for refusing an e-mail.
+func rejection(err error) string {
+	var re *ports.RejectedError
+	if errors.As(err, &re) && re.Reason != "" {
+		return re.Reason
+	}
+	return err.Error()
+}
+
+// recordRejection marks the job's notice as handled with why it could not
+// be delivered.
+func (n *Notifier) recordRejection(ctx context.Context, id domain.JobID, reason string) error {
+	now := n.p.Clock.Now()
+	_, err := jobs.Mutate(context.WithoutCancel(ctx), n.p.Jobs, id, func(cur *domain.Job) (bool, error) {
+		if cur.Notified() {
+			return false, nil
+		}
+		return true, cur.NoticeRejected(now, reason)
+	})
+	if err != nil {
+		return fmt.Errorf("record refused e-mail: %w", err)
+	}
+	return nil
 }
 
 // record marks the job notified after its e-mail went out (sent), or when

@@ -37,12 +37,12 @@ func TestDuplicateRequestForCompletedJobSendsOneEmail(t *testing.T) {
 	if n := w.emailsAbout(j.ID()); n != 1 {
 		t.Fatalf("%d e-mails", n)
 	}
-	if err := w.queues[qAnnotate].Send(w.ctx, message.JobRequest(j.ID(), "ada").Encode(), 0); err != nil {
+	if err := w.queues[qAnnotate].Send(w.ctx, ports.Outgoing{Body: message.JobRequest(j.ID(), "ada").Encode()}); err != nil {
 		t.Fatal(err)
 	}
 	w.mustDeliver(qAnnotate)
 	republished := w.stats(qNotify) != (ports.QueueStats{})
-	if err := w.queues[qNotify].Send(w.ctx, message.JobResult(j.ID(), "ada").Encode(), 0); err != nil {
+	if err := w.queues[qNotify].Send(w.ctx, ports.Outgoing{Body: message.JobResult(j.ID(), "ada").Encode()}); err != nil {
 		t.Fatal(err)
 	}
 	w.settle()
@@ -62,8 +62,8 @@ func TestRedeliveredRequestMakesMissingFollowUps(t *testing.T) {
 	w.signIn("ada")
 	j, _ := w.jobsSvc.Upload(w.ctx, "ada", "a.vcf", strings.NewReader(inputFor(1)))
 	m, _ := w.receive(qAnnotate)
-	// Die right after the completion write (Get, Update, Get input, Put VCF, Put index, Put summary, Put log, Get owner, Update).
-	if err := w.ports(newInjector(10, 0)).handler(qAnnotate)(w.ctx, m); err == nil {
+	// Die right after the completion write (Get, Update, Get owner, Get input, Put VCF, Put index, Put summary, Put log, Get owner, Update).
+	if err := w.ports(newInjector(11, 0)).handler(qAnnotate)(w.ctx, m); err == nil {
 		t.Fatal("the crash was not reported")
 	}
 	if got := w.job(j.ID()); got.Status() != domain.StatusCompleted || w.stats(qNotify) != (ports.QueueStats{}) {
@@ -87,7 +87,7 @@ func TestConcurrentResultEventsSendOneEmail(t *testing.T) {
 	w := newWorld(t)
 	w.signIn("ada")
 	j := w.uploadAndRun("ada", 1)
-	if err := w.queues[qNotify].Send(w.ctx, message.JobResult(j.ID(), "ada").Encode(), 0); err != nil {
+	if err := w.queues[qNotify].Send(w.ctx, ports.Outgoing{Body: message.JobResult(j.ID(), "ada").Encode()}); err != nil {
 		t.Fatal(err)
 	}
 	first, _ := w.receive(qNotify)
@@ -191,7 +191,7 @@ func TestDeadLetteredRequestForNotifiedJobIsDropped(t *testing.T) {
 	w.mustDeliver(qNotify)
 	origin := ackQueue()
 	q := ackQueue()
-	d, err := workers.NewDeadLetters(workers.DeadLetterPorts{DLQ: q, Origin: origin, Results: publisherMock(nil),
+	d, err := workers.NewDeadLetters(workers.DeadLetterPorts{DLQ: q, Origin: origin, Parked: ackQueue(), Results: publisherMock(nil),
 		Jobs: w.jobStore, Clock: w.clock}, w.cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/jobs"
+	"github.com/gasproject/gas/ports"
 	"github.com/gasproject/gas/ports/message"
 )
 
@@ -64,7 +65,7 @@ func TestFreeResultDownloadableInsideWindowThenArchived(t *testing.T) {
 	if d.State != domain.DownloadAllowed || !d.ArchiveAt.Equal(j.CompletedAt().Add(w.policy.FreeWindow)) {
 		t.Fatalf("inside the window: %+v", d)
 	}
-	if _, err := w.jobsSvc.DownloadURL(w.ctx, "ada", j.ID()); err != nil {
+	if _, err := w.jobsSvc.DownloadURL(w.ctx, j, d); err != nil {
 		t.Fatalf("download URL inside the window: %v", err)
 	}
 	if s := w.stats(qArchive); s.Delayed != 1 || s.Visible != 0 {
@@ -126,10 +127,11 @@ func TestFreeResultDownloadableInsideWindowThenArchived(t *testing.T) {
 	if !ok || files[jobs.ResultVCFName] != annotated(inputFor(1)) {
 		t.Fatalf("archive bundle %v", files)
 	}
-	if d := w.decision("ada", j.ID()); d.State != domain.DownloadUpgradeRequired {
+	d = w.decision("ada", j.ID())
+	if d.State != domain.DownloadUpgradeRequired {
 		t.Fatalf("archived: %+v", d)
 	}
-	if _, err := w.jobsSvc.DownloadURL(w.ctx, "ada", j.ID()); !errors.Is(err, jobs.ErrNotDownloadable) {
+	if _, err := w.jobsSvc.DownloadURL(w.ctx, j, d); !errors.Is(err, jobs.ErrNotDownloadable) {
 		t.Fatalf("download URL of archived result: %v", err)
 	}
 	// A duplicate delivery changes nothing.
@@ -272,7 +274,7 @@ func testUpgradeRestores(t *testing.T, refuseExpedited bool) {
 		}
 	}
 	// An early completion notification is harmless: the retrieval is not done.
-	if err := w.queues[qRestore].Send(w.ctx, message.RestoreCompleted(ids[0]).Encode(), 0); err != nil {
+	if err := w.queues[qRestore].Send(w.ctx, ports.Outgoing{Body: message.RestoreCompleted(ids[0]).Encode()}); err != nil {
 		t.Fatal(err)
 	}
 	w.mustDeliver(qRestore)
@@ -415,7 +417,7 @@ func TestNotifierSendsLinkAndSummary(t *testing.T) {
 	w.signIn("ada")
 	j := w.uploadAndRun("ada", 1)
 	w.mustDeliver(qNotify)
-	sent := w.outbox.SentTo("ada@example.org")
+	sent := w.outbox.SentTo("ada")
 	if len(sent) != 1 {
 		t.Fatalf("%d e-mails", len(sent))
 	}

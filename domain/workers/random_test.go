@@ -13,6 +13,8 @@ import (
 
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/jobs"
+	"github.com/gasproject/gas/domain/workers"
+	"github.com/gasproject/gas/ports"
 	"github.com/gasproject/gas/ports/message"
 )
 
@@ -22,9 +24,19 @@ var (
 )
 
 // TestRandomSchedules interleaves uploads, runs, archive deliveries,
-// duplicate deliveries, upgrades, downgrades, clock jumps and worker
-// crashes/pauses at every port-call boundary, seeded and reproducible, and
-// checks the system's invariants after every step and after draining.
+// duplicate deliveries, upgrades, downgrades, clock jumps, worker
+// crashes/pauses at every port-call boundary, lost publishes and sends, a
+// lagging storage index, dropped dead letters and reconciler runs (which
+// crash and pause too), seeded and reproducible. The safety invariants
+// (no result lost, no job run twice at once or completed twice, no e-mail
+// sent twice without a failed notifier) hold after every step. The
+// liveness invariants are eventual: once the faults stop, the system is
+// drained and the reconciler has run once, one reconcile interval after
+// the last thing that was due, every job is in its correct final state,
+// and a second pass finds nothing left to repair. Annotation requests
+// reach their workers through the runner's fair-share Dispatcher, and
+// every turn it hands out is checked: no user with work queued waits more
+// than one turn behind another user's backlog.
 func TestRandomSchedules(t *testing.T) {
 	n := 2000
 	if testing.Short() {
@@ -51,7 +63,9 @@ func TestRandomSchedules(t *testing.T) {
 
 type scheduleStats struct {
 	Steps, Deliveries, Crashes, Flakes, Parks, Kills, Duplicates, Uploads, Upgrades, Downgrades int
+	Turns, Passed, CapHeld                                                                      int
 	Completed, Failed, Archived, Restored, Takeovers, Forgotten, Relapsed, Emails, Reemails     int
+	Lost, Lagging, DroppedDeadLetters, Parked, Reconciles, Repairs                              int
 }
 
 // worker is one delivery being handled in its own goroutine.
@@ -60,6 +74,7 @@ type worker struct {
 	queue string
 	inj   *injector
 	done  chan error
+	turn  *workers.Turn // the dispatcher's turn it runs (annotate deliveries)
 }
 
 type schedule struct {
@@ -88,7 +103,17 @@ type schedule struct {
 	// crash, a pause or a failed call): only they may be e-mailed twice,
 	// when the fault fell between sending and recording the notice.
 	disturbed map[domain.JobID]bool
+	// disp shares the annotate queue out among users over dispatchSlots
+	// slots; turns counts its turns outstanding per user, and passed[y][x]
+	// records that x started while y waited for a turn.
+	disp   *workers.Dispatcher
+	turns  map[domain.UserID]int
+	passed map[domain.UserID]map[domain.UserID]bool
 }
+
+// dispatchSlots is the pool the schedule's dispatcher shares out: a
+// user's cap is then 1 (free) or 2 (premium), so caps bind often.
+const dispatchSlots = 3
 
 type claim struct {
 	worker int
@@ -96,10 +121,18 @@ type claim struct {
 }
 
 func runSchedule(t *testing.T, seed uint64, stats *scheduleStats) (err error) {
-	w := newWorld(t)
+	// A third of the schedules dead-letter after two deliveries, so dead
+	// letters (redriven, parked, dropped) are common.
+	w := newWorld(t, []int{maxReceives, maxReceives, 2}[seed%3])
 	s := &schedule{w: w, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), stats: stats,
 		ever: map[string]bool{}, bodies: map[string][][]byte{}, runs: map[domain.JobID][]claim{},
-		putters: map[string][]int{}, crashed: map[int]bool{}, disturbed: map[domain.JobID]bool{}}
+		putters: map[string][]int{}, crashed: map[int]bool{}, disturbed: map[domain.JobID]bool{},
+		turns: map[domain.UserID]int{}, passed: map[domain.UserID]map[domain.UserID]bool{}}
+	cfg := w.cfg
+	cfg.Concurrency = dispatchSlots
+	if s.disp, err = workers.NewDispatcher(w.queues[qAnnotate], w.users, cfg); err != nil {
+		return err
+	}
 	defer func() {
 		if err != nil && testing.Verbose() {
 			t.Logf("trace of seed %d:\n%s", seed, strings.Join(s.trace, "\n"))
@@ -111,6 +144,7 @@ func runSchedule(t *testing.T, seed uint64, stats *scheduleStats) (err error) {
 	}()
 	w.jobStore.onUpdate = s.observe
 	w.archive.onPut = func(key string) { s.putters[key] = append(s.putters[key], s.current) }
+	s.injectFaults()
 	for i := range 3 {
 		u := fmt.Sprintf("u%d", i)
 		w.signIn(u)
@@ -126,10 +160,11 @@ func runSchedule(t *testing.T, seed uint64, stats *scheduleStats) (err error) {
 			return err
 		}
 	}
+	s.stopFaults()
 	if err := s.drain(); err != nil {
 		return err
 	}
-	return s.final()
+	return s.converge()
 }
 
 func (s *schedule) logf(format string, args ...any) {
@@ -198,16 +233,16 @@ func (s *schedule) step() error {
 		}
 		q := names[r.IntN(len(names))]
 		b := s.bodies[q][r.IntN(len(s.bodies[q]))]
-		if err := w.queues[q].Send(w.ctx, b, 0); err != nil {
+		if err := w.queues[q].Send(w.ctx, ports.Outgoing{Body: b}); err != nil {
 			return err
 		}
 		s.stats.Duplicates++
 		s.logf("duplicate on %s: %s", q, b)
-	case x < 78: // time passes
+	case x < 76: // time passes
 		d := []time.Duration{time.Second, 30 * time.Second, 2 * time.Minute, 3*time.Minute + time.Second, 6 * time.Minute, 20 * time.Minute}[r.IntN(6)]
 		w.clock.Advance(d)
 		s.logf("advance %s", d)
-	case x < 84: // upgrade or downgrade
+	case x < 82: // upgrade or downgrade
 		u := s.users[r.IntN(len(s.users))]
 		if r.IntN(2) == 0 {
 			if _, err := w.accounts.Upgrade(w.ctx, domain.UserID(u)); err != nil {
@@ -223,11 +258,15 @@ func (s *schedule) step() error {
 			s.stats.Downgrades++
 			s.logf("downgrade %s", u)
 		}
-	case x < 87: // cold storage runs out of expedited capacity, or gets it back
+	case x < 84: // a dead letter is lost before its handler sees it
+		s.dropDeadLetter()
+	case x < 87: // the reconciler runs (and may crash or pause, like any worker)
+		s.reconcile()
+	case x < 89: // cold storage runs out of expedited capacity, or gets it back
 		refuse := r.IntN(2) == 0
 		w.archive.mem.RefuseExpedited(refuse)
 		s.logf("refuse expedited: %v", refuse)
-	case x < 89: // cold storage forgets a retrieval in flight (its copy expired, or it was lost)
+	case x < 91: // cold storage forgets a retrieval in flight (its copy expired, or it was lost)
 		var inFlight []string
 		js, err := s.jobs()
 		if err != nil {
@@ -306,7 +345,7 @@ func (s *schedule) deliver() error {
 	w := s.w
 	var ready []string
 	for _, q := range queueNames {
-		if st := w.stats(q); st.Visible > 0 {
+		if st := w.stats(q); st.Visible > 0 || (q == qAnnotate && s.dispatchable()) {
 			ready = append(ready, q)
 		}
 		if st := w.stats(dlq(q)); st.Visible > 0 {
@@ -317,16 +356,32 @@ func (s *schedule) deliver() error {
 		return nil
 	}
 	q := ready[s.rng.IntN(len(ready))]
-	m, ok := w.receive(q)
+	var turn *workers.Turn
+	m, ok := ports.Message{}, false
+	if q == qAnnotate {
+		t, err := s.dispatch()
+		if err != nil {
+			return err
+		}
+		turn, ok = t, t != nil
+		if ok {
+			m = t.Delivery
+		}
+	} else {
+		m, ok = w.receive(q)
+	}
 	if !ok {
 		return nil
 	}
 	if !strings.HasSuffix(q, "-dlq") {
 		s.bodies[q] = append(s.bodies[q], m.Body)
+	} else if s.rng.IntN(3) == 0 { // a dead letter lost before its handler sees it
+		s.drop(q, m)
+		return nil
 	}
 	failAt, parkAt := s.faultPoints(0)
 	s.nextID++
-	p := &worker{id: s.nextID, queue: q, inj: newInjector(failAt, parkAt), done: make(chan error, 1)}
+	p := &worker{id: s.nextID, queue: q, inj: newInjector(failAt, parkAt), done: make(chan error, 1), turn: turn}
 	if failAt == 0 && s.rng.IntN(5) == 0 {
 		// One call fails and the worker lives on: its error paths run.
 		p.inj.flakeAt = 1 + s.rng.IntN(12)
@@ -352,6 +407,10 @@ func (s *schedule) wait(p *worker) {
 	select {
 	case err := <-p.done:
 		s.finished(p.id)
+		if p.turn != nil {
+			s.disp.Done(*p.turn)
+			s.turns[p.turn.User]--
+		}
 		if p.inj.dead {
 			s.crashed[p.id] = true
 		}
@@ -542,4 +601,58 @@ func (s *schedule) final() error {
 		return fmt.Errorf("orphaned archive copy %s written by healthy workers %v", id, s.putters[id])
 	}
 	return nil
+}
+
+// dispatchable reports whether the dispatcher holds a turn it could hand out.
+func (s *schedule) dispatchable() bool {
+	return slices.ContainsFunc(s.disp.Lines(), func(l domain.Line) bool { return l.Eligible })
+}
+
+// dispatch fetches every visible annotation request into the dispatcher
+// and takes its next turn (nil if nobody may start), checking the fairness
+// invariant: while a user has work queued under their cap, no other user
+// starts twice; and the dispatcher's count in flight is the turns still out.
+func (s *schedule) dispatch() (*workers.Turn, error) {
+	for s.w.stats(qAnnotate).Visible > 0 {
+		if err := s.disp.Fetch(s.w.ctx, 0); err != nil {
+			return nil, err
+		}
+	}
+	before := s.disp.Lines()
+	t, ok := s.disp.Next()
+	if !ok {
+		return nil, nil
+	}
+	s.stats.Turns++
+	waiting := map[domain.UserID]bool{}
+	for _, l := range before {
+		if l.InFlight != s.turns[l.User] {
+			return nil, fmt.Errorf("dispatcher counts %d of %s's jobs in flight, %d turns are out", l.InFlight, l.User, s.turns[l.User])
+		}
+		waiting[l.User] = l.Eligible && l.User != t.User
+		if l.HasQueue && !l.Eligible {
+			s.stats.CapHeld++
+		}
+	}
+	for y := range s.passed {
+		if !waiting[y] {
+			delete(s.passed, y)
+		}
+	}
+	for _, l := range before {
+		if !waiting[l.User] {
+			continue
+		}
+		if s.passed[l.User][t.User] {
+			return nil, fmt.Errorf("fairness: %s started twice while %s waited with %d queued (lines %+v)", t.User, l.User, l.Queued, before)
+		}
+		if s.passed[l.User] == nil {
+			s.passed[l.User] = map[domain.UserID]bool{}
+		}
+		s.passed[l.User][t.User] = true
+		s.stats.Passed++
+	}
+	s.turns[t.User]++
+	s.logf("dispatch %s's %s (lines %+v)", t.User, t.Delivery.Body, before)
+	return &t, nil
 }

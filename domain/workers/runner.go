@@ -16,7 +16,7 @@ import (
 
 // RunnerPorts are what the annotator runner talks to.
 type RunnerPorts struct {
-	Requests  ports.Queue     // annotate queue (job-requests topic); also re-sent to
+	Requests  ports.Queue     // annotate queue (fair: one message group per user); also re-sent to
 	Archives  ports.Queue     // archive queue, for free users' delayed archive requests
 	Results   ports.Publisher // job-results topic, for the notifier
 	Jobs      ports.JobStore
@@ -32,6 +32,7 @@ type RunnerPorts struct {
 type Runner struct {
 	p RunnerPorts
 	c *consumer
+	d *Dispatcher
 }
 
 // errLostLease stops a run whose job another party changed: its lease was
@@ -57,14 +58,23 @@ func NewRunner(p RunnerPorts, cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Runner{p: p, c: c}
+	d, err := NewDispatcher(p.Requests, p.Users, cfg)
+	if err != nil {
+		return nil, err
+	}
+	r := &Runner{p: p, c: c, d: d}
 	c.process = r.process
 	return r, nil
 }
 
-// Run handles job requests until ctx is cancelled; jobs in progress are
+// Run handles job requests until ctx is cancelled, on cfg.Concurrency
+// slots shared out among users by its Dispatcher; jobs in progress are
 // released back to PENDING for another worker.
-func (r *Runner) Run(ctx context.Context) error { return r.c.run(ctx) }
+func (r *Runner) Run(ctx context.Context) error { return r.d.Run(ctx, r.c.handle) }
+
+// Dispatcher is the runner's fair-share front of its queue, for a pool
+// of loops that calls Handle on the turns it takes.
+func (r *Runner) Dispatcher() *Dispatcher { return r.d }
 
 // Handle processes and settles one delivery of the annotate queue.
 func (r *Runner) Handle(ctx context.Context, d ports.Message) error { return r.c.handle(ctx, d) }
@@ -294,10 +304,17 @@ func (r *Runner) discard(ctx context.Context, keys domain.ResultKeys) {
 	}
 }
 
-// produce has the annotator store the job's results under keys. A missing
-// input is the user's to fix (it was deleted or never fully uploaded).
+// produce has the annotator store the job's results under keys, within the
+// input limits of its owner's plan. A missing input is the user's to fix
+// (it was deleted or never fully uploaded).
 func (r *Runner) produce(ctx context.Context, j *domain.Job, keys domain.ResultKeys) (ports.Annotated, error) {
-	out, err := r.p.Annotator.Annotate(ctx, ports.AnnotationRequest{Input: j.InputKey(), Keys: keys, Options: j.Options()})
+	owner, err := r.p.Users.Get(ctx, j.Owner())
+	if err != nil {
+		return ports.Annotated{}, fmt.Errorf("load owner: %w", err)
+	}
+	out, err := r.p.Annotator.Annotate(ctx, ports.AnnotationRequest{
+		Input: j.InputKey(), Keys: keys, Options: j.Options(), Limits: r.c.cfg.Policy.InputLimits(owner.Tier()),
+	})
 	switch {
 	case errors.Is(err, ports.ErrNotFound):
 		return out, fmt.Errorf("%w: %s", ports.ErrBadInput, reasonMissing)

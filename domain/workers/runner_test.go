@@ -121,11 +121,15 @@ func TestRunnerShutdownReleasesJob(t *testing.T) {
 	}
 }
 
-// A concurrent pool runs several jobs at once through the shared loop.
+// A concurrent pool runs several users' jobs at once through the shared
+// loop.
 func TestRunnerPoolRunsJobsConcurrently(t *testing.T) {
 	w := newWorld(t)
-	w.signIn("ada")
 	const n = 4
+	users := []domain.UserID{"ada", "bob", "cy", "di"}
+	for _, u := range users {
+		w.signIn(string(u))
+	}
 	var mu sync.Mutex
 	running, peak := 0, 0
 	all := make(chan struct{})
@@ -148,7 +152,7 @@ func TestRunnerPoolRunsJobsConcurrently(t *testing.T) {
 		return nil
 	}
 	for i := range n {
-		if _, err := w.jobsSvc.Upload(w.ctx, "ada", "a.vcf", strings.NewReader(inputFor(i))); err != nil {
+		if _, err := w.jobsSvc.Upload(w.ctx, users[i], "a.vcf", strings.NewReader(inputFor(i))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -162,11 +166,13 @@ func TestRunnerPoolRunsJobsConcurrently(t *testing.T) {
 	go func() { done <- r.Run(ctx) }()
 	deadline := time.After(10 * time.Second)
 	for {
-		js, _, _ := w.jobStore.ListByUser(w.ctx, "ada", "", 10)
 		completed := 0
-		for _, j := range js {
-			if j.Status() == domain.StatusCompleted {
-				completed++
+		for _, u := range users {
+			js, _, _ := w.jobStore.ListByUser(w.ctx, u, "", 10)
+			for _, j := range js {
+				if j.Status() == domain.StatusCompleted {
+					completed++
+				}
 			}
 		}
 		if completed == n {
@@ -277,10 +283,10 @@ func TestEarlyDeliveryIsRedelayed(t *testing.T) {
 		t.Fatal(err)
 	}
 	sends := q.SendCalls()
-	if len(sends) != 1 || sends[0].Delay != message.MaxDelay || len(q.DeleteCalls()) != 1 {
+	if len(sends) != 1 || sends[0].M.Delay != message.MaxDelay || len(q.DeleteCalls()) != 1 {
 		t.Fatalf("sends %+v deletes %d", sends, len(q.DeleteCalls()))
 	}
-	m, _ := message.Decode(sends[0].Body)
+	m, _ := message.Decode(sends[0].M.Body)
 	if !m.Due.Equal(due) {
 		t.Fatalf("re-sent due %s, want %s", m.Due, due)
 	}

@@ -15,6 +15,7 @@ import (
 type Archiving interface {
 	Archive(ctx context.Context, id domain.JobID) error
 	Thaw(ctx context.Context, user domain.UserID) error
+	ThawJob(ctx context.Context, user domain.UserID, id domain.JobID) error
 	Restore(ctx context.Context, id domain.JobID) error
 	RestoreCheck(ctx context.Context, id domain.JobID, r archival.Retrieval) error
 }
@@ -55,7 +56,12 @@ func NewThawer(queue ports.Queue, svc Archiving, clock ports.Clock, cfg Config) 
 	if svc == nil {
 		return nil, fmt.Errorf("%w: thawer needs the archival service", ErrConfig)
 	}
-	c.process = func(ctx context.Context, m message.Body, _ ports.Message) error { return svc.Thaw(ctx, m.User) }
+	c.process = func(ctx context.Context, m message.Body, _ ports.Message) error {
+		if m.Job != "" {
+			return svc.ThawJob(ctx, m.User, m.Job)
+		}
+		return svc.Thaw(ctx, m.User)
+	}
 	return &Thawer{c}, nil
 }
 

@@ -49,10 +49,11 @@ func TestArchive(t *testing.T, newArchive func(t *testing.T) ArchiveFixture) {
 			if id == "" {
 				t.Fatalf("Put returned an empty archive id")
 			}
-			rid, err := fx.Archive.InitiateRestore(ctx, id, tier)
+			started, err := fx.Archive.InitiateRestore(ctx, id, tier)
 			must(t, err)
-			if rid == "" {
-				t.Fatalf("InitiateRestore returned an empty retrieval id")
+			rid := started.ID
+			if rid == "" || started.Tier != tier {
+				t.Fatalf("InitiateRestore returned %+v, want a retrieval id at %s", started, tier)
 			}
 			st := awaitRestore(t, fx, rid)
 			if st.Tier != tier {
@@ -71,8 +72,9 @@ func TestArchive(t *testing.T, newArchive func(t *testing.T) ArchiveFixture) {
 		must(t, err)
 		id, err := fx.Archive.Put(ctx, key, bytes.NewReader([]byte("second attempt")))
 		must(t, err)
-		rid, err := fx.Archive.InitiateRestore(ctx, id, domain.RetrievalStandard)
+		started, err := fx.Archive.InitiateRestore(ctx, id, domain.RetrievalStandard)
 		must(t, err)
+		rid := started.ID
 		awaitRestore(t, fx, rid)
 		rc, err := fx.Archive.OpenRestored(ctx, rid)
 		must(t, err)
@@ -90,9 +92,10 @@ func TestArchive(t *testing.T, newArchive func(t *testing.T) ArchiveFixture) {
 		if _, err := fx.Archive.InitiateRestore(ctx, id, domain.RetrievalExpedited); !errors.Is(err, ports.ErrNoExpeditedCapacity) {
 			t.Fatalf("Expedited while refused: got %v, want ErrNoExpeditedCapacity", err)
 		}
-		rid, err := fx.Archive.InitiateRestore(ctx, id, domain.RetrievalStandard)
+		started, err := fx.Archive.InitiateRestore(ctx, id, domain.RetrievalStandard)
 		must(t, err)
-		if st := awaitRestore(t, fx, rid); st.Tier != domain.RetrievalStandard {
+		rid := started.ID
+		if st := awaitRestore(t, fx, rid); st.Tier != domain.RetrievalStandard || started.Tier != domain.RetrievalStandard {
 			t.Fatalf("fallback retrieval tier %q", st.Tier)
 		}
 		rc, err := fx.Archive.OpenRestored(ctx, rid)

@@ -80,7 +80,8 @@ func ids(jobs []*domain.Job) []domain.JobID {
 
 // TestJobStore checks a ports.JobStore: exact round trips, create-once,
 // version compare-and-set under concurrency, isolation of returned values,
-// newest-first cursor paging per user, and listing by storage state.
+// newest-first cursor paging per user, listing by storage state, and the
+// reconciler's scan of every job.
 // newStore may return a store shared with other calls; the suite uses
 // fresh job and user ids.
 func TestJobStore(t *testing.T, newStore func(t *testing.T) ports.JobStore) {
@@ -441,6 +442,7 @@ func TestJobStore(t *testing.T, newStore func(t *testing.T) ports.JobStore) {
 		}
 	})
 	testDelete(t, newStore)
+	testScan(t, newStore)
 }
 
 // listAll pages through a user's jobs and returns the ids in order and the

@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/gasproject/gas/ports"
@@ -41,11 +42,13 @@ func TestMailer(t *testing.T, newMailer func(t *testing.T) MailerFixture) {
 			t.Fatalf("sent e-mail changed:\n got %+v\nwant %+v", got, e)
 		}
 	})
-	t.Run("RefusesInvalidRecipient", func(t *testing.T) {
+	t.Run("RefusesInvalidRecipientForGood", func(t *testing.T) {
 		fx, ctx := newMailer(t), ctxFor(t)
 		for _, to := range []string{"", "not an address", "missing-at.example.org"} {
-			if err := fx.Mailer.Send(ctx, ports.Email{To: to, Subject: "s", Text: "t"}); err == nil {
-				t.Errorf("Send to %q succeeded, want an error", to)
+			err := fx.Mailer.Send(ctx, ports.Email{To: to, Subject: "s", Text: "t"})
+			var re *ports.RejectedError
+			if !errors.Is(err, ports.ErrRejected) || !errors.As(err, &re) || re.Reason == "" {
+				t.Errorf("Send to %q: %v, want a ports.RejectedError with a reason (no retry can deliver it)", to, err)
 			}
 		}
 	})

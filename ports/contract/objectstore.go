@@ -303,8 +303,10 @@ func TestObjectStore(t *testing.T, newStore func(t *testing.T) ObjectStoreFixtur
 			if cd := resp.Header.Get("Content-Disposition"); !strings.Contains(cd, "attachment") || !strings.Contains(cd, "sample.annot.vcf") {
 				t.Fatalf("Content-Disposition %q lacks the download name", cd)
 			}
-			if ct := resp.Header.Get("Content-Type"); ct != ports.MediaType("sample.annot.vcf") || !strings.HasPrefix(ct, "text/x-vcf") {
-				t.Fatalf("presigned VCF download served as %q, want text/x-vcf", ct)
+			// A VCF is not a contact card (text/vcard), and a user's
+			// results are never kept in a shared cache.
+			if ct, cc := resp.Header.Get("Content-Type"), resp.Header.Get("Cache-Control"); ct != ports.MediaType("sample.annot.vcf") || !strings.HasPrefix(ct, "text/x-vcf") || !strings.Contains(cc, "no-store") {
+				t.Fatalf("presigned VCF download served as %q with Cache-Control %q, want text/x-vcf, no-store", ct, cc)
 			}
 		}
 		if !fx.EnforcesPresigned {

@@ -36,7 +36,7 @@ func TestQueue(t *testing.T, newQueue func(t *testing.T, maxReceives int) QueueF
 		t.Parallel()
 		fx, ctx := newQueue(t, 5), ctxFor(t)
 		body := []byte(`{"job":"j-1","note":"ünïcode ✓"}`)
-		must(t, fx.Queue.Send(ctx, body, 0))
+		must(t, fx.Queue.Send(ctx, ports.Outgoing{Body: body}))
 		m := receiveOne(t, fx.Queue, 2*time.Second)
 		if string(m.Body) != string(body) || m.Receives != 1 || m.ID == "" || m.Receipt == "" {
 			t.Fatalf("received %+v, want body %s on first delivery with id and receipt", m, body)
@@ -53,7 +53,7 @@ func TestQueue(t *testing.T, newQueue func(t *testing.T, maxReceives int) QueueF
 		want := make([]string, 7)
 		for i := range want {
 			want[i] = fmt.Sprintf("msg-%d", i)
-			must(t, fx.Queue.Send(ctx, []byte(want[i]), 0))
+			must(t, fx.Queue.Send(ctx, ports.Outgoing{Body: []byte(want[i])}))
 		}
 		var got []string
 		for range 20 {
@@ -80,7 +80,7 @@ func TestQueue(t *testing.T, newQueue func(t *testing.T, maxReceives int) QueueF
 		fx, ctx := newQueue(t, 5), ctxFor(t)
 		const n = 30
 		for i := range n {
-			must(t, fx.Queue.Send(ctx, []byte(fmt.Sprintf("m%02d", i)), 0))
+			must(t, fx.Queue.Send(ctx, ports.Outgoing{Body: []byte(fmt.Sprintf("m%02d", i))}))
 		}
 		var mu sync.Mutex
 		seen := map[string]int{}
@@ -123,7 +123,7 @@ func TestQueue(t *testing.T, newQueue func(t *testing.T, maxReceives int) QueueF
 	t.Run("DelayHidesUntilDue", func(t *testing.T) {
 		t.Parallel()
 		fx, ctx := newQueue(t, 5), ctxFor(t)
-		must(t, fx.Queue.Send(ctx, []byte("later"), 2*time.Second))
+		must(t, fx.Queue.Send(ctx, ports.Outgoing{Body: []byte("later"), Delay: 2 * time.Second}))
 		expectEmpty(t, fx.Queue, "before the delay")
 		expectStats(t, fx.Queue, ports.QueueStats{Delayed: 1})
 		fx.Sleep(2 * time.Second)
@@ -135,7 +135,7 @@ func TestQueue(t *testing.T, newQueue func(t *testing.T, maxReceives int) QueueF
 	t.Run("VisibilityTimeoutRedelivers", func(t *testing.T) {
 		t.Parallel()
 		fx, ctx := newQueue(t, 5), ctxFor(t)
-		must(t, fx.Queue.Send(ctx, []byte("work"), 0))
+		must(t, fx.Queue.Send(ctx, ports.Outgoing{Body: []byte("work")}))
 		first := receiveOneVis(t, fx.Queue, 2*time.Second, 2*time.Second)
 		expectEmpty(t, fx.Queue, "while in flight")
 		expectStats(t, fx.Queue, ports.QueueStats{InFlight: 1})
@@ -150,7 +150,7 @@ func TestQueue(t *testing.T, newQueue func(t *testing.T, maxReceives int) QueueF
 	t.Run("ExtendVisibilityKeepsHidden", func(t *testing.T) {
 		t.Parallel()
 		fx, ctx := newQueue(t, 5), ctxFor(t)
-		must(t, fx.Queue.Send(ctx, []byte("long job"), 0))
+		must(t, fx.Queue.Send(ctx, ports.Outgoing{Body: []byte("long job")}))
 		m := receiveOneVis(t, fx.Queue, 1*time.Second, 2*time.Second)
 		must(t, fx.Queue.ExtendVisibility(ctx, m.Receipt, 4*time.Second))
 		fx.Sleep(2 * time.Second) // past the original timeout, inside the extension
@@ -164,7 +164,7 @@ func TestQueue(t *testing.T, newQueue func(t *testing.T, maxReceives int) QueueF
 	t.Run("DeadLetterAfterMaxReceives", func(t *testing.T) {
 		t.Parallel()
 		fx, ctx := newQueue(t, 2), ctxFor(t)
-		must(t, fx.Queue.Send(ctx, []byte("poison"), 0))
+		must(t, fx.Queue.Send(ctx, ports.Outgoing{Body: []byte("poison")}))
 		for i := 1; i <= 2; i++ {
 			m := receiveOne(t, fx.Queue, 3*time.Second)
 			if m.Receives != i || string(m.Body) != "poison" {
@@ -200,7 +200,7 @@ func TestQueue(t *testing.T, newQueue func(t *testing.T, maxReceives int) QueueF
 			done <- result{ms, err, time.Now()}
 		}()
 		time.Sleep(300 * time.Millisecond)
-		must(t, fx.Queue.Send(ctx, []byte("wake up"), 0))
+		must(t, fx.Queue.Send(ctx, ports.Outgoing{Body: []byte("wake up")}))
 		select {
 		case r := <-done:
 			if r.err != nil || len(r.ms) != 1 || string(r.ms[0].Body) != "wake up" {
@@ -265,20 +265,55 @@ func TestQueue(t *testing.T, newQueue func(t *testing.T, maxReceives int) QueueF
 	t.Run("Stats", func(t *testing.T) {
 		t.Parallel()
 		fx, ctx := newQueue(t, 5), ctxFor(t)
-		must(t, fx.Queue.Send(ctx, []byte("a"), 0))
-		must(t, fx.Queue.Send(ctx, []byte("b"), 0))
-		must(t, fx.Queue.Send(ctx, []byte("c"), 0))
-		must(t, fx.Queue.Send(ctx, []byte("d"), 20*time.Second))
+		must(t, fx.Queue.Send(ctx, ports.Outgoing{Body: []byte("a")}))
+		must(t, fx.Queue.Send(ctx, ports.Outgoing{Body: []byte("b")}))
+		must(t, fx.Queue.Send(ctx, ports.Outgoing{Body: []byte("c")}))
+		must(t, fx.Queue.Send(ctx, ports.Outgoing{Body: []byte("d"), Delay: 20 * time.Second}))
 		expectStats(t, fx.Queue, ports.QueueStats{Visible: 3, Delayed: 1})
 		m := receiveOne(t, fx.Queue, 2*time.Second)
 		expectStats(t, fx.Queue, ports.QueueStats{Visible: 2, InFlight: 1, Delayed: 1})
 		must(t, fx.Queue.Delete(ctx, m.Receipt))
 		expectStats(t, fx.Queue, ports.QueueStats{Visible: 2, Delayed: 1})
 	})
+	t.Run("GroupTravelsWithTheMessage", func(t *testing.T) {
+		t.Parallel()
+		fx, ctx := newQueue(t, 1), ctxFor(t)
+		groups := []string{"user-1@example.org", "", "ſam@example.org 100%"}
+		for i, g := range groups {
+			must(t, fx.Queue.Send(ctx, ports.Outgoing{Body: []byte(fmt.Sprintf("m%d", i)), Group: g}))
+		}
+		got := map[string]string{}
+		for range groups {
+			m := receiveOne(t, fx.Queue, 3*time.Second)
+			got[string(m.Body)] = m.Group
+			must(t, fx.Queue.ExtendVisibility(ctx, m.Receipt, 0))
+		}
+		for i, g := range groups {
+			if b := fmt.Sprintf("m%d", i); got[b] != g {
+				t.Errorf("%s delivered in group %q, sent in %q", b, got[b], g)
+			}
+		}
+		// A message given up on keeps its group in the dead-letter queue.
+		for range 10 {
+			if ms, err := fx.Queue.Receive(ctx, 10, long, 0); err != nil || len(ms) != 0 {
+				t.Fatalf("redelivered past maxReceives: %v %v", ms, err)
+			}
+			if st, err := fx.DeadLetters.Stats(ctx); err == nil && st.Visible == len(groups) {
+				break
+			}
+			fx.Sleep(time.Second)
+		}
+		for range groups {
+			m := receiveOne(t, fx.DeadLetters, 3*time.Second)
+			if b := string(m.Body); m.Group != got[b] {
+				t.Errorf("dead letter %s in group %q, sent in %q", b, m.Group, got[b])
+			}
+		}
+	})
 	t.Run("StaleExtendIsRefused", func(t *testing.T) {
 		t.Parallel()
 		fx, ctx := newQueue(t, 5), ctxFor(t)
-		must(t, fx.Queue.Send(ctx, []byte("x"), 0))
+		must(t, fx.Queue.Send(ctx, ports.Outgoing{Body: []byte("x")}))
 		m := receiveOne(t, fx.Queue, 2*time.Second)
 		must(t, fx.Queue.Delete(ctx, m.Receipt))
 		if err := fx.Queue.ExtendVisibility(ctx, m.Receipt, 10*time.Second); err == nil {

@@ -24,7 +24,8 @@ func userJSON(t *testing.T, u *domain.User) string {
 // TestUserStore checks a ports.UserStore: exact round trips, ErrExists on a
 // second Create, Update conditional on the version (ErrConflict when stale,
 // exactly one of concurrent updaters wins), ErrNotFound for users who never
-// signed in, and isolation of values.
+// signed in, isolation of values, and List paging through every profile
+// once (a store shared with other tests may list theirs too).
 func TestUserStore(t *testing.T, newStore func(t *testing.T) ports.UserStore) {
 	newUser := func(t *testing.T) *domain.User {
 		u, err := domain.NewUser(domain.UserID(uniq("user")), "Ada Lovelace", "ada@example.org", "Analytical Engines Ltd", t0)
@@ -60,13 +61,13 @@ func TestUserStore(t *testing.T, newStore func(t *testing.T) ports.UserStore) {
 		if a, b := userJSON(t, got), userJSON(t, u); a != b {
 			t.Fatalf("Update returned a different profile from the stored one:\n got %s\nwant %s", a, b)
 		}
-		must(t, u.Downgrade())
+		must(t, u.Downgrade(t0.Add(2*time.Hour)))
 		u, err = s.Update(ctx, u)
 		must(t, err)
 		got, err = s.Get(ctx, u.ID())
 		must(t, err)
-		if got.Premium() {
-			t.Fatalf("downgrade not stored")
+		if got.Premium() || !got.DowngradedAt().Equal(t0.Add(2*time.Hour)) || !got.UpgradedAt().Equal(t0.Add(time.Hour)) {
+			t.Fatalf("downgrade not stored: %s", userJSON(t, got))
 		}
 		if got.Version() != 2 || u.Version() != 2 {
 			t.Fatalf("version after second update: stored %d, returned %d, want 2", got.Version(), u.Version())
@@ -164,6 +165,46 @@ func TestUserStore(t *testing.T, newStore func(t *testing.T) ports.UserStore) {
 		must(t, err)
 		if got.Name() != fmt.Sprintf("Writer %d", winner) || got.Version() != 1 {
 			t.Fatalf("stored %s, want writer %d at version 1", userJSON(t, got), winner)
+		}
+	})
+	t.Run("ListPagesThroughEveryProfile", func(t *testing.T) {
+		s, ctx := newStore(t), ctxFor(t)
+		want := map[domain.UserID]*domain.User{}
+		for i := range 7 {
+			u := newUser(t)
+			if i%2 == 0 {
+				must(t, u.Upgrade(t0))
+			}
+			must(t, s.Create(ctx, u))
+			want[u.ID()] = u
+		}
+		seen := map[domain.UserID]int{}
+		cursor, pages := "", 0
+		for {
+			us, next, err := s.List(ctx, cursor, 3)
+			must(t, err)
+			if len(us) > 3 {
+				t.Fatalf("a page of %d profiles, limit 3", len(us))
+			}
+			pages++
+			for _, u := range us {
+				seen[u.ID()]++
+				if w, ok := want[u.ID()]; ok && userJSON(t, u) != userJSON(t, w) {
+					t.Fatalf("listed %s, stored %s", userJSON(t, u), userJSON(t, w))
+				}
+			}
+			if next == "" {
+				break
+			}
+			if pages > 1000 {
+				t.Fatal("List never ends")
+			}
+			cursor = next
+		}
+		for id := range want {
+			if seen[id] != 1 {
+				t.Errorf("profile %s listed %d times, want once", id, seen[id])
+			}
 		}
 	})
 	t.Run("GetMissingIsErrNotFound", func(t *testing.T) {

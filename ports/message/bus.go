@@ -17,6 +17,8 @@ type Opener interface {
 	Queue(q QueueSpec, deadLetter ports.Queue) (ports.Queue, error)
 	// Topic opens p, which delivers to subscribers (p.Subscribers, opened).
 	Topic(p TopicSpec, subscribers []ports.Queue) (ports.Publisher, error)
+	// Parked opens the queue of parked dead letters (Topology.Parked).
+	Parked(name string) (ports.Queue, error)
 }
 
 // Bus is a topology opened on one technology: every queue, its dead-letter
@@ -27,6 +29,7 @@ type Bus struct {
 	queues      map[string]ports.Queue
 	deadLetters map[string]ports.Queue
 	topics      map[string]ports.Publisher
+	parked      ports.Queue
 }
 
 // Open validates t and opens all of it through o.
@@ -58,6 +61,11 @@ func Open(t Topology, o Opener) (*Bus, error) {
 		}
 		b.topics[p.Name] = topic
 	}
+	parked, err := o.Parked(t.Parked)
+	if err != nil {
+		return nil, fmt.Errorf("open parked queue %s: %w", t.Parked, err)
+	}
+	b.parked = parked
 	return b, nil
 }
 
@@ -72,3 +80,6 @@ func (b *Bus) DeadLetter(name string) ports.Queue { return b.deadLetters[name] }
 
 // Topic is the topic called name (nil if the topology has none).
 func (b *Bus) Topic(name string) ports.Publisher { return b.topics[name] }
+
+// Parked is the queue of parked dead letters.
+func (b *Bus) Parked() ports.Queue { return b.parked }

@@ -25,7 +25,7 @@ type Kind string
 
 // The message kinds of the topology in the contract.
 const (
-	// KindJobRequest asks the annotator runner to run a job (job-requests topic).
+	// KindJobRequest asks the annotator runner to run a job (sent to the annotate queue in its user's group).
 	KindJobRequest Kind = "job-request"
 	// KindJobResult tells the notifier a job reached COMPLETED or FAILED (job-results topic).
 	KindJobResult Kind = "job-result"
@@ -67,6 +67,11 @@ type Body struct {
 	// Redrives counts how often the dead-letter handler sent this message
 	// back to its queue, bounding retries of a message that keeps failing.
 	Redrives int `json:"redrives,omitempty"`
+	// Queue, Reason and ParkedAt describe a parked dead letter: the queue
+	// it failed on, why it was given up, and when.
+	Queue    string    `json:"queue,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	ParkedAt time.Time `json:"parked_at,omitzero"`
 }
 
 // JobRequest asks for job id of user to be annotated.
@@ -87,6 +92,13 @@ func ArchiveJob(id domain.JobID, due time.Time) Body {
 // ThawUser asks for every archived job of user to be restored.
 func ThawUser(user domain.UserID) Body {
 	return Body{Kind: KindThaw, User: user}
+}
+
+// ThawJob asks for one archived job of user to be restored: the
+// reconciler's repair for a job a thaw missed (a lagging index, a thaw
+// request lost), checked against the job itself rather than a listing.
+func ThawJob(user domain.UserID, id domain.JobID) Body {
+	return Body{Kind: KindThaw, User: user, Job: id}
 }
 
 // RestoreCompleted says the retrieval of job id has finished (cold storage
@@ -157,13 +169,18 @@ func Publish(ctx context.Context, p ports.Publisher, m Body) error {
 
 // Schedule sends m to q so that it arrives when due: at once if Due is not
 // after now, else after the remaining time capped at MaxDelay (the receiver
-// re-delays it until due, see Remaining).
+// re-delays it until due, see Remaining). It goes in its user's group.
 func Schedule(ctx context.Context, q ports.Queue, m Body, now time.Time) error {
-	if err := q.Send(ctx, m.Encode(), m.Remaining(now)); err != nil {
+	if err := q.Send(ctx, ports.Outgoing{Body: m.Encode(), Delay: m.Remaining(now), Group: m.Group()}); err != nil {
 		return fmt.Errorf("schedule %s: %w", m, err)
 	}
 	return nil
 }
+
+// Group is the tenant m belongs to on a shared queue: the user it is
+// about, so a fair queue serves every user's requests in turn ("" when m
+// names no user).
+func (m Body) Group() string { return string(m.User) }
 
 // Remaining is the delay to send m with at now: zero when due, else the
 // time left capped at MaxDelay.

@@ -10,7 +10,6 @@ import (
 // Topic and queue names of the topology. They are base names: local mode
 // uses them as they are, a deployment on AWS prefixes them (awsconfig).
 const (
-	TopicJobRequests        = "job-requests"
 	TopicJobResults         = "job-results"
 	TopicThawRequests       = "thaw-requests"
 	TopicRestoreCompletions = "restore-completions"
@@ -20,6 +19,10 @@ const (
 	QueueThaw     = "thaw"
 	QueueRestore  = "restore"
 	QueueArchive  = "archive"
+
+	// QueueParked holds the dead letters whose redrives are spent (see
+	// Topology.Parked).
+	QueueParked = "parked"
 )
 
 // Roles that consume queues: each is a binary on AWS (apps/<role>) and a
@@ -30,6 +33,9 @@ const (
 	RoleThawer    = "thawer"
 	RoleRestorer  = "restorer"
 	RoleNotifier  = "notifier"
+	// RoleReconciler consumes no queue: it scans the stores and re-issues
+	// the messages a failure lost (Topology.Reconciler).
+	RoleReconciler = "reconciler"
 )
 
 // DefaultMaxReceives is how often a message is delivered before it goes to
@@ -61,6 +67,12 @@ type QueueSpec struct {
 	// Visibility is the queue's default visibility timeout: what a receive
 	// naming none gets. Workers pass their own on every receive.
 	Visibility time.Duration
+	// Fair marks a queue whose messages are sent straight to it in their
+	// user's message group (Body.Group), so one user's backlog cannot
+	// hold up the others: SQS serves it as a fair queue, the annotator's
+	// dispatcher round-robin. No topic may feed it, since SNS does not
+	// reliably carry the group on to a standard queue.
+	Fair bool
 }
 
 // DeadLetter is the name of the queue's dead-letter queue.
@@ -89,31 +101,63 @@ type TopicSpec struct {
 type Topology struct {
 	Topics []TopicSpec
 	Queues []QueueSpec
+	// Parked is the queue where a dead-letter handler puts a message whose
+	// redrives are spent, with the reason: kept for operators (14 days on
+	// AWS), counted in /metrics and alarmed, consumed by nothing. The
+	// reconciler repairs the jobs such messages were about from the stores.
+	Parked string
+	// Reconciler is who re-derives lost messages from the stores, and
+	// where it may send them.
+	Reconciler ReconcilerSpec
+}
+
+// ReconcilerSpec is the reconciler's place in the topology: the role that
+// runs it (local mode runs it too), the topics it publishes to and the
+// queues it sends to directly when it re-issues a lost message, and the
+// queues whose depth it reads. A deployment grants it exactly these.
+type ReconcilerSpec struct {
+	Role      string
+	Publishes []string
+	Sends     []string
+	Watches   []string
 }
 
 // DefaultTopology is GAS's topology (ARCHITECTURE.md, Messages). The
-// archive queue takes only direct sends (delayed archive requests); the
-// restore queue takes completion notices and the polling fallback's
-// scheduled checks.
+// annotate queue takes only direct sends: an annotation request carries
+// its user's id as the message group (ports.Outgoing.Group), which makes
+// it a fair queue on SQS, and SNS does not reliably pass a message group
+// on to a standard queue (its FIFO guide says it never does; its Publish
+// reference says standard topics now do), while a topic with one
+// subscriber adds nothing to a direct send. The archive queue takes only
+// direct sends too (delayed archive requests); the restore queue takes
+// completion notices and the polling fallback's scheduled checks.
 func DefaultTopology() Topology {
 	queue := func(name, purpose, consumer string, kinds ...Kind) QueueSpec {
 		return QueueSpec{Name: name, Purpose: purpose, Carries: kinds, Consumer: consumer,
 			DeadLetterConsumer: RoleNotifier, MaxReceives: DefaultMaxReceives, Visibility: DefaultVisibility}
 	}
+	annotate := queue(QueueAnnotate, "annotation requests", RoleAnnotator, KindJobRequest)
+	annotate.Fair = true
 	return Topology{
 		Topics: []TopicSpec{
-			{Name: TopicJobRequests, Purpose: "job requests", Carries: []Kind{KindJobRequest}, Subscribers: []string{QueueAnnotate}},
 			{Name: TopicJobResults, Purpose: "job results", Carries: []Kind{KindJobResult}, Subscribers: []string{QueueNotify}},
 			{Name: TopicThawRequests, Purpose: "thaw requests", Carries: []Kind{KindThaw}, Subscribers: []string{QueueThaw}},
 			{Name: TopicRestoreCompletions, Purpose: "restore completions", Carries: []Kind{KindRestore},
 				Subscribers: []string{QueueRestore}, ColdStorage: true},
 		},
 		Queues: []QueueSpec{
-			queue(QueueAnnotate, "annotation requests", RoleAnnotator, KindJobRequest),
+			annotate,
 			queue(QueueNotify, "job results to e-mail", RoleNotifier, KindJobResult),
 			queue(QueueThaw, "thaw-user requests", RoleThawer, KindThaw),
 			queue(QueueRestore, "restore completions and checks", RoleRestorer, KindRestore),
 			queue(QueueArchive, "delayed archive requests", RoleArchiver, KindArchive),
+		},
+		Parked: QueueParked,
+		Reconciler: ReconcilerSpec{
+			Role:      RoleReconciler,
+			Publishes: []string{TopicJobResults, TopicThawRequests, TopicRestoreCompletions},
+			Sends:     []string{QueueAnnotate, QueueArchive},
+			Watches:   []string{QueueAnnotate},
 		},
 	}
 }
@@ -194,6 +238,10 @@ func (t Topology) Validate() error {
 			errs = append(errs, fmt.Errorf("queue %q: max receives %d (1..1000) or visibility %s (0..12h) out of range", q.Name, q.MaxReceives, q.Visibility))
 		}
 	}
+	if t.Parked == "" || seen[t.Parked] {
+		errs = append(errs, fmt.Errorf("parked queue %q: empty or duplicate name", t.Parked))
+	}
+	seen[t.Parked] = true
 	for _, p := range t.Topics {
 		if p.Name == "" || seen[p.Name] {
 			errs = append(errs, fmt.Errorf("topic %q: empty or duplicate name", p.Name))
@@ -205,11 +253,35 @@ func (t Topology) Validate() error {
 				errs = append(errs, fmt.Errorf("topic %q: subscriber %q is not a queue", p.Name, s))
 				continue
 			}
+			if q.Fair {
+				errs = append(errs, fmt.Errorf("topic %q feeds the fair queue %q, whose message groups it would drop", p.Name, s))
+			}
 			for _, k := range p.Carries {
 				if !slices.Contains(q.Carries, k) {
 					errs = append(errs, fmt.Errorf("topic %q publishes %s, which its subscriber %q does not carry", p.Name, k, s))
 				}
 			}
+		}
+	}
+	return errors.Join(append(errs, t.validateReconciler())...)
+}
+
+// validateReconciler checks that the reconciler has a role and sends only
+// to topics and queues of the topology.
+func (t Topology) validateReconciler() error {
+	var errs []error
+	r := t.Reconciler
+	if r.Role == "" {
+		errs = append(errs, errors.New("reconciler: needs a role"))
+	}
+	for _, name := range r.Publishes {
+		if _, ok := t.Topic(name); !ok {
+			errs = append(errs, fmt.Errorf("reconciler publishes to %q, which is not a topic", name))
+		}
+	}
+	for _, name := range slices.Concat(r.Sends, r.Watches) {
+		if _, ok := t.Queue(name); !ok {
+			errs = append(errs, fmt.Errorf("reconciler sends to or watches %q, which is not a queue", name))
 		}
 	}
 	return errors.Join(errs...)

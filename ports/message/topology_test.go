@@ -39,6 +39,13 @@ func TestDefaultTopologyHoldsTogether(t *testing.T) {
 	if f := top.Feeders(QueueArchive); len(f) != 0 {
 		t.Errorf("archive queue is fed by %v; it takes direct sends only", f)
 	}
+	// Annotation requests go straight to a fair queue in their user's group.
+	if q, _ := top.Queue(QueueAnnotate); !q.Fair || len(top.Feeders(QueueAnnotate)) != 0 {
+		t.Errorf("annotate queue %+v fed by %v; want a fair queue taking direct sends only", q, top.Feeders(QueueAnnotate))
+	}
+	if g := JobRequest("j", "u@example.org").Group(); g != "u@example.org" {
+		t.Errorf("a job request's group is %q, want its user", g)
+	}
 	if q, _ := top.Queue(QueueAnnotate); q.DeadLetter() != "annotate-dlq" || q.Consumer != RoleAnnotator {
 		t.Errorf("annotate queue: %+v", q)
 	}
@@ -61,6 +68,14 @@ func TestValidateNamesTheMistake(t *testing.T) {
 		"max receives":          {func(t *Topology) { t.Queues[2].MaxReceives = 0 }, "max receives"},
 		"topic named as queue":  {func(t *Topology) { t.Topics[1].Name = QueueThaw }, "duplicate"},
 		"visibility above 12 h": {func(t *Topology) { t.Queues[0].Visibility = 13 * time.Hour }, "visibility"},
+		"parked named as queue": {func(t *Topology) { t.Parked = QueueNotify }, "parked"},
+		"no parked queue":       {func(t *Topology) { t.Parked = "" }, "parked"},
+		"reconciler role":       {func(t *Topology) { t.Reconciler.Role = "" }, "reconciler"},
+		"reconciler topic":      {func(t *Topology) { t.Reconciler.Publishes = []string{"nowhere"} }, "not a topic"},
+		"reconciler queue":      {func(t *Topology) { t.Reconciler.Sends = []string{QueueParked} }, "not a queue"},
+		"topic feeds fair queue": {func(t *Topology) {
+			t.Topics[0].Subscribers, t.Topics[0].Carries = []string{QueueAnnotate}, []Kind{KindJobRequest}
+		}, "message groups"},
 	} {
 		top := DefaultTopology()
 		c.edit(&top)
@@ -115,6 +130,8 @@ func (o fakeOpener) Topic(p TopicSpec, subs []ports.Queue) (ports.Publisher, err
 	return &fakeTopic{name: p.Name, subs: subs}, nil
 }
 
+func (o fakeOpener) Parked(name string) (ports.Queue, error) { return &fakeQueue{name: name}, nil }
+
 func TestOpenWiresEveryPartByName(t *testing.T) {
 	top := DefaultTopology()
 	b, err := Open(top, fakeOpener{})
@@ -140,6 +157,9 @@ func TestOpenWiresEveryPartByName(t *testing.T) {
 	}
 	if b.Queue("nowhere") != nil || b.Topic("nowhere") != nil {
 		t.Error("unknown names resolved")
+	}
+	if p, ok := b.Parked().(*fakeQueue); !ok || p.name != QueueParked {
+		t.Errorf("parked queue opened as %+v", b.Parked())
 	}
 	if _, err := Open(top, fakeOpener{fail: QueueThaw}); err == nil || !strings.Contains(err.Error(), "thaw") {
 		t.Errorf("a queue that cannot be opened: %v", err)

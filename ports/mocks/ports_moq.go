@@ -37,6 +37,9 @@ var _ ports.JobStore = &JobStoreMock{}
 //			ListByUserFunc: func(ctx context.Context, user domain.UserID, cursor string, limit int) ([]*domain.Job, string, error) {
 //				panic("mock out the ListByUser method")
 //			},
+//			ScanFunc: func(ctx context.Context, visit func(*domain.Job) error) error {
+//				panic("mock out the Scan method")
+//			},
 //			UpdateFunc: func(ctx context.Context, job *domain.Job) (*domain.Job, error) {
 //				panic("mock out the Update method")
 //			},
@@ -61,6 +64,9 @@ type JobStoreMock struct {
 
 	// ListByUserFunc mocks the ListByUser method.
 	ListByUserFunc func(ctx context.Context, user domain.UserID, cursor string, limit int) ([]*domain.Job, string, error)
+
+	// ScanFunc mocks the Scan method.
+	ScanFunc func(ctx context.Context, visit func(*domain.Job) error) error
 
 	// UpdateFunc mocks the Update method.
 	UpdateFunc func(ctx context.Context, job *domain.Job) (*domain.Job, error)
@@ -110,6 +116,13 @@ type JobStoreMock struct {
 			// Limit is the limit argument value.
 			Limit int
 		}
+		// Scan holds details about calls to the Scan method.
+		Scan []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// Visit is the visit argument value.
+			Visit func(*domain.Job) error
+		}
 		// Update holds details about calls to the Update method.
 		Update []struct {
 			// Ctx is the ctx argument value.
@@ -123,6 +136,7 @@ type JobStoreMock struct {
 	lockGet           sync.RWMutex
 	lockListByStorage sync.RWMutex
 	lockListByUser    sync.RWMutex
+	lockScan          sync.RWMutex
 	lockUpdate        sync.RWMutex
 }
 
@@ -322,6 +336,42 @@ func (mock *JobStoreMock) ListByUserCalls() []struct {
 	return calls
 }
 
+// Scan calls ScanFunc.
+func (mock *JobStoreMock) Scan(ctx context.Context, visit func(*domain.Job) error) error {
+	if mock.ScanFunc == nil {
+		panic("JobStoreMock.ScanFunc: method is nil but JobStore.Scan was just called")
+	}
+	callInfo := struct {
+		Ctx   context.Context
+		Visit func(*domain.Job) error
+	}{
+		Ctx:   ctx,
+		Visit: visit,
+	}
+	mock.lockScan.Lock()
+	mock.calls.Scan = append(mock.calls.Scan, callInfo)
+	mock.lockScan.Unlock()
+	return mock.ScanFunc(ctx, visit)
+}
+
+// ScanCalls gets all the calls that were made to Scan.
+// Check the length with:
+//
+//	len(mockedJobStore.ScanCalls())
+func (mock *JobStoreMock) ScanCalls() []struct {
+	Ctx   context.Context
+	Visit func(*domain.Job) error
+} {
+	var calls []struct {
+		Ctx   context.Context
+		Visit func(*domain.Job) error
+	}
+	mock.lockScan.RLock()
+	calls = mock.calls.Scan
+	mock.lockScan.RUnlock()
+	return calls
+}
+
 // Update calls UpdateFunc.
 func (mock *JobStoreMock) Update(ctx context.Context, job *domain.Job) (*domain.Job, error) {
 	if mock.UpdateFunc == nil {
@@ -374,6 +424,9 @@ var _ ports.UserStore = &UserStoreMock{}
 //			GetFunc: func(ctx context.Context, id domain.UserID) (*domain.User, error) {
 //				panic("mock out the Get method")
 //			},
+//			ListFunc: func(ctx context.Context, cursor string, limit int) ([]*domain.User, string, error) {
+//				panic("mock out the List method")
+//			},
 //			UpdateFunc: func(ctx context.Context, user *domain.User) (*domain.User, error) {
 //				panic("mock out the Update method")
 //			},
@@ -389,6 +442,9 @@ type UserStoreMock struct {
 
 	// GetFunc mocks the Get method.
 	GetFunc func(ctx context.Context, id domain.UserID) (*domain.User, error)
+
+	// ListFunc mocks the List method.
+	ListFunc func(ctx context.Context, cursor string, limit int) ([]*domain.User, string, error)
 
 	// UpdateFunc mocks the Update method.
 	UpdateFunc func(ctx context.Context, user *domain.User) (*domain.User, error)
@@ -409,6 +465,15 @@ type UserStoreMock struct {
 			// ID is the id argument value.
 			ID domain.UserID
 		}
+		// List holds details about calls to the List method.
+		List []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// Cursor is the cursor argument value.
+			Cursor string
+			// Limit is the limit argument value.
+			Limit int
+		}
 		// Update holds details about calls to the Update method.
 		Update []struct {
 			// Ctx is the ctx argument value.
@@ -419,6 +484,7 @@ type UserStoreMock struct {
 	}
 	lockCreate sync.RWMutex
 	lockGet    sync.RWMutex
+	lockList   sync.RWMutex
 	lockUpdate sync.RWMutex
 }
 
@@ -491,6 +557,46 @@ func (mock *UserStoreMock) GetCalls() []struct {
 	mock.lockGet.RLock()
 	calls = mock.calls.Get
 	mock.lockGet.RUnlock()
+	return calls
+}
+
+// List calls ListFunc.
+func (mock *UserStoreMock) List(ctx context.Context, cursor string, limit int) ([]*domain.User, string, error) {
+	if mock.ListFunc == nil {
+		panic("UserStoreMock.ListFunc: method is nil but UserStore.List was just called")
+	}
+	callInfo := struct {
+		Ctx    context.Context
+		Cursor string
+		Limit  int
+	}{
+		Ctx:    ctx,
+		Cursor: cursor,
+		Limit:  limit,
+	}
+	mock.lockList.Lock()
+	mock.calls.List = append(mock.calls.List, callInfo)
+	mock.lockList.Unlock()
+	return mock.ListFunc(ctx, cursor, limit)
+}
+
+// ListCalls gets all the calls that were made to List.
+// Check the length with:
+//
+//	len(mockedUserStore.ListCalls())
+func (mock *UserStoreMock) ListCalls() []struct {
+	Ctx    context.Context
+	Cursor string
+	Limit  int
+} {
+	var calls []struct {
+		Ctx    context.Context
+		Cursor string
+		Limit  int
+	}
+	mock.lockList.RLock()
+	calls = mock.calls.List
+	mock.lockList.RUnlock()
 	return calls
 }
 
@@ -969,7 +1075,7 @@ var _ ports.Queue = &QueueMock{}
 //			ReceiveFunc: func(ctx context.Context, max int, visibility time.Duration, wait time.Duration) ([]ports.Message, error) {
 //				panic("mock out the Receive method")
 //			},
-//			SendFunc: func(ctx context.Context, body []byte, delay time.Duration) error {
+//			SendFunc: func(ctx context.Context, m ports.Outgoing) error {
 //				panic("mock out the Send method")
 //			},
 //			StatsFunc: func(ctx context.Context) (ports.QueueStats, error) {
@@ -992,7 +1098,7 @@ type QueueMock struct {
 	ReceiveFunc func(ctx context.Context, max int, visibility time.Duration, wait time.Duration) ([]ports.Message, error)
 
 	// SendFunc mocks the Send method.
-	SendFunc func(ctx context.Context, body []byte, delay time.Duration) error
+	SendFunc func(ctx context.Context, m ports.Outgoing) error
 
 	// StatsFunc mocks the Stats method.
 	StatsFunc func(ctx context.Context) (ports.QueueStats, error)
@@ -1030,10 +1136,8 @@ type QueueMock struct {
 		Send []struct {
 			// Ctx is the ctx argument value.
 			Ctx context.Context
-			// Body is the body argument value.
-			Body []byte
-			// Delay is the delay argument value.
-			Delay time.Duration
+			// M is the m argument value.
+			M ports.Outgoing
 		}
 		// Stats holds details about calls to the Stats method.
 		Stats []struct {
@@ -1169,23 +1273,21 @@ func (mock *QueueMock) ReceiveCalls() []struct {
 }
 
 // Send calls SendFunc.
-func (mock *QueueMock) Send(ctx context.Context, body []byte, delay time.Duration) error {
+func (mock *QueueMock) Send(ctx context.Context, m ports.Outgoing) error {
 	if mock.SendFunc == nil {
 		panic("QueueMock.SendFunc: method is nil but Queue.Send was just called")
 	}
 	callInfo := struct {
-		Ctx   context.Context
-		Body  []byte
-		Delay time.Duration
+		Ctx context.Context
+		M   ports.Outgoing
 	}{
-		Ctx:   ctx,
-		Body:  body,
-		Delay: delay,
+		Ctx: ctx,
+		M:   m,
 	}
 	mock.lockSend.Lock()
 	mock.calls.Send = append(mock.calls.Send, callInfo)
 	mock.lockSend.Unlock()
-	return mock.SendFunc(ctx, body, delay)
+	return mock.SendFunc(ctx, m)
 }
 
 // SendCalls gets all the calls that were made to Send.
@@ -1193,14 +1295,12 @@ func (mock *QueueMock) Send(ctx context.Context, body []byte, delay time.Duratio
 //
 //	len(mockedQueue.SendCalls())
 func (mock *QueueMock) SendCalls() []struct {
-	Ctx   context.Context
-	Body  []byte
-	Delay time.Duration
+	Ctx context.Context
+	M   ports.Outgoing
 } {
 	var calls []struct {
-		Ctx   context.Context
-		Body  []byte
-		Delay time.Duration
+		Ctx context.Context
+		M   ports.Outgoing
 	}
 	mock.lockSend.RLock()
 	calls = mock.calls.Send
@@ -1325,7 +1425,7 @@ var _ ports.Archive = &ArchiveMock{}
 //			DeleteFunc: func(ctx context.Context, archiveID string) error {
 //				panic("mock out the Delete method")
 //			},
-//			InitiateRestoreFunc: func(ctx context.Context, archiveID string, tier domain.RetrievalTier) (string, error) {
+//			InitiateRestoreFunc: func(ctx context.Context, archiveID string, tier domain.RetrievalTier) (ports.Retrieval, error) {
 //				panic("mock out the InitiateRestore method")
 //			},
 //			OpenRestoredFunc: func(ctx context.Context, retrievalID string) (io.ReadCloser, error) {
@@ -1348,7 +1448,7 @@ type ArchiveMock struct {
 	DeleteFunc func(ctx context.Context, archiveID string) error
 
 	// InitiateRestoreFunc mocks the InitiateRestore method.
-	InitiateRestoreFunc func(ctx context.Context, archiveID string, tier domain.RetrievalTier) (string, error)
+	InitiateRestoreFunc func(ctx context.Context, archiveID string, tier domain.RetrievalTier) (ports.Retrieval, error)
 
 	// OpenRestoredFunc mocks the OpenRestored method.
 	OpenRestoredFunc func(ctx context.Context, retrievalID string) (io.ReadCloser, error)
@@ -1445,7 +1545,7 @@ func (mock *ArchiveMock) DeleteCalls() []struct {
 }
 
 // InitiateRestore calls InitiateRestoreFunc.
-func (mock *ArchiveMock) InitiateRestore(ctx context.Context, archiveID string, tier domain.RetrievalTier) (string, error) {
+func (mock *ArchiveMock) InitiateRestore(ctx context.Context, archiveID string, tier domain.RetrievalTier) (ports.Retrieval, error) {
 	if mock.InitiateRestoreFunc == nil {
 		panic("ArchiveMock.InitiateRestoreFunc: method is nil but Archive.InitiateRestore was just called")
 	}
@@ -1787,5 +1887,233 @@ func (mock *BillingMock) SubscribeCalls() []struct {
 	mock.lockSubscribe.RLock()
 	calls = mock.calls.Subscribe
 	mock.lockSubscribe.RUnlock()
+	return calls
+}
+
+// Ensure, that SessionStoreMock does implement ports.SessionStore.
+// If this is not the case, regenerate this file with moq.
+var _ ports.SessionStore = &SessionStoreMock{}
+
+// SessionStoreMock is a mock implementation of ports.SessionStore.
+//
+//	func TestSomethingThatUsesSessionStore(t *testing.T) {
+//
+//		// make and configure a mocked ports.SessionStore
+//		mockedSessionStore := &SessionStoreMock{
+//			CreateFunc: func(ctx context.Context, s ports.Session) error {
+//				panic("mock out the Create method")
+//			},
+//			DeleteFunc: func(ctx context.Context, id string) error {
+//				panic("mock out the Delete method")
+//			},
+//			DeleteUserFunc: func(ctx context.Context, user domain.UserID) error {
+//				panic("mock out the DeleteUser method")
+//			},
+//			GetFunc: func(ctx context.Context, id string, now time.Time) (ports.Session, error) {
+//				panic("mock out the Get method")
+//			},
+//		}
+//
+//		// use mockedSessionStore in code that requires ports.SessionStore
+//		// and then make assertions.
+//
+//	}
+type SessionStoreMock struct {
+	// CreateFunc mocks the Create method.
+	CreateFunc func(ctx context.Context, s ports.Session) error
+
+	// DeleteFunc mocks the Delete method.
+	DeleteFunc func(ctx context.Context, id string) error
+
+	// DeleteUserFunc mocks the DeleteUser method.
+	DeleteUserFunc func(ctx context.Context, user domain.UserID) error
+
+	// GetFunc mocks the Get method.
+	GetFunc func(ctx context.Context, id string, now time.Time) (ports.Session, error)
+
+	// calls tracks calls to the methods.
+	calls struct {
+		// Create holds details about calls to the Create method.
+		Create []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// S is the s argument value.
+			S ports.Session
+		}
+		// Delete holds details about calls to the Delete method.
+		Delete []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// ID is the id argument value.
+			ID string
+		}
+		// DeleteUser holds details about calls to the DeleteUser method.
+		DeleteUser []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// User is the user argument value.
+			User domain.UserID
+		}
+		// Get holds details about calls to the Get method.
+		Get []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// ID is the id argument value.
+			ID string
+			// Now is the now argument value.
+			Now time.Time
+		}
+	}
+	lockCreate     sync.RWMutex
+	lockDelete     sync.RWMutex
+	lockDeleteUser sync.RWMutex
+	lockGet        sync.RWMutex
+}
+
+// Create calls CreateFunc.
+func (mock *SessionStoreMock) Create(ctx context.Context, s ports.Session) error {
+	if mock.CreateFunc == nil {
+		panic("SessionStoreMock.CreateFunc: method is nil but SessionStore.Create was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		S   ports.Session
+	}{
+		Ctx: ctx,
+		S:   s,
+	}
+	mock.lockCreate.Lock()
+	mock.calls.Create = append(mock.calls.Create, callInfo)
+	mock.lockCreate.Unlock()
+	return mock.CreateFunc(ctx, s)
+}
+
+// CreateCalls gets all the calls that were made to Create.
+// Check the length with:
+//
+//	len(mockedSessionStore.CreateCalls())
+func (mock *SessionStoreMock) CreateCalls() []struct {
+	Ctx context.Context
+	S   ports.Session
+} {
+	var calls []struct {
+		Ctx context.Context
+		S   ports.Session
+	}
+	mock.lockCreate.RLock()
+	calls = mock.calls.Create
+	mock.lockCreate.RUnlock()
+	return calls
+}
+
+// Delete calls DeleteFunc.
+func (mock *SessionStoreMock) Delete(ctx context.Context, id string) error {
+	if mock.DeleteFunc == nil {
+		panic("SessionStoreMock.DeleteFunc: method is nil but SessionStore.Delete was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		ID  string
+	}{
+		Ctx: ctx,
+		ID:  id,
+	}
+	mock.lockDelete.Lock()
+	mock.calls.Delete = append(mock.calls.Delete, callInfo)
+	mock.lockDelete.Unlock()
+	return mock.DeleteFunc(ctx, id)
+}
+
+// DeleteCalls gets all the calls that were made to Delete.
+// Check the length with:
+//
+//	len(mockedSessionStore.DeleteCalls())
+func (mock *SessionStoreMock) DeleteCalls() []struct {
+	Ctx context.Context
+	ID  string
+} {
+	var calls []struct {
+		Ctx context.Context
+		ID  string
+	}
+	mock.lockDelete.RLock()
+	calls = mock.calls.Delete
+	mock.lockDelete.RUnlock()
+	return calls
+}
+
+// DeleteUser calls DeleteUserFunc.
+func (mock *SessionStoreMock) DeleteUser(ctx context.Context, user domain.UserID) error {
+	if mock.DeleteUserFunc == nil {
+		panic("SessionStoreMock.DeleteUserFunc: method is nil but SessionStore.DeleteUser was just called")
+	}
+	callInfo := struct {
+		Ctx  context.Context
+		User domain.UserID
+	}{
+		Ctx:  ctx,
+		User: user,
+	}
+	mock.lockDeleteUser.Lock()
+	mock.calls.DeleteUser = append(mock.calls.DeleteUser, callInfo)
+	mock.lockDeleteUser.Unlock()
+	return mock.DeleteUserFunc(ctx, user)
+}
+
+// DeleteUserCalls gets all the calls that were made to DeleteUser.
+// Check the length with:
+//
+//	len(mockedSessionStore.DeleteUserCalls())
+func (mock *SessionStoreMock) DeleteUserCalls() []struct {
+	Ctx  context.Context
+	User domain.UserID
+} {
+	var calls []struct {
+		Ctx  context.Context
+		User domain.UserID
+	}
+	mock.lockDeleteUser.RLock()
+	calls = mock.calls.DeleteUser
+	mock.lockDeleteUser.RUnlock()
+	return calls
+}
+
+// Get calls GetFunc.
+func (mock *SessionStoreMock) Get(ctx context.Context, id string, now time.Time) (ports.Session, error) {
+	if mock.GetFunc == nil {
+		panic("SessionStoreMock.GetFunc: method is nil but SessionStore.Get was just called")
+	}
+	callInfo := struct {
+		Ctx context.Context
+		ID  string
+		Now time.Time
+	}{
+		Ctx: ctx,
+		ID:  id,
+		Now: now,
+	}
+	mock.lockGet.Lock()
+	mock.calls.Get = append(mock.calls.Get, callInfo)
+	mock.lockGet.Unlock()
+	return mock.GetFunc(ctx, id, now)
+}
+
+// GetCalls gets all the calls that were made to Get.
+// Check the length with:
+//
+//	len(mockedSessionStore.GetCalls())
+func (mock *SessionStoreMock) GetCalls() []struct {
+	Ctx context.Context
+	ID  string
+	Now time.Time
+} {
+	var calls []struct {
+		Ctx context.Context
+		ID  string
+		Now time.Time
+	}
+	mock.lockGet.RLock()
+	calls = mock.calls.Get
+	mock.lockGet.RUnlock()
 	return calls
 }

@@ -52,6 +52,9 @@ type Names struct {
 	JobsTable   string
 	UsersTable  string
 	TokensTable string // personal API tokens (hashes only), read by the web role
+	// SessionsTable keeps web sign-ins (hashes of the cookies' secrets),
+	// read on every web request; DynamoDB's TTL deletes expired ones.
+	SessionsTable string
 
 	// Queues and Topics map every queue and topic of the message topology
 	// (message.DefaultTopology, by base name) to its SQS or SNS name. Each
@@ -69,9 +72,10 @@ func DefaultNames(prefix string) Names {
 		ArchiveBucket: prefix + "archive",
 		Vault:         prefix + "archive",
 
-		JobsTable:   prefix + "jobs",
-		UsersTable:  prefix + "users",
-		TokensTable: prefix + "tokens",
+		JobsTable:     prefix + "jobs",
+		UsersTable:    prefix + "users",
+		TokensTable:   prefix + "tokens",
+		SessionsTable: prefix + "sessions",
 
 		Queues: map[string]string{},
 		Topics: map[string]string{},
@@ -80,6 +84,7 @@ func DefaultNames(prefix string) Names {
 	for _, q := range t.Queues {
 		n.Queues[q.Name] = prefix + q.Name
 	}
+	n.Queues[t.Parked] = prefix + t.Parked
 	for _, p := range t.Topics {
 		n.Topics[p.Name] = prefix + p.Name
 	}
@@ -94,7 +99,7 @@ func (n Names) Topic(base string) string { return n.Topics[base] }
 
 // Tables lists the DynamoDB tables.
 func (n Names) Tables() []string {
-	return []string{n.JobsTable, n.UsersTable, n.TokensTable}
+	return []string{n.JobsTable, n.UsersTable, n.TokensTable, n.SessionsTable}
 }
 
 // Buckets lists the S3 buckets.
@@ -104,7 +109,7 @@ func (n Names) Buckets() []string {
 
 // queueVariable and topicVariable name the variable overriding the SQS or
 // SNS name of a topology queue or topic (annotate: GAS_ANNOTATE_QUEUE,
-// job-requests: GAS_JOB_REQUESTS_TOPIC).
+// job-results: GAS_JOB_RESULTS_TOPIC).
 func queueVariable(base string) string { return "GAS_" + envWord(base) + "_QUEUE" }
 
 func topicVariable(base string) string { return "GAS_" + envWord(base) + "_TOPIC" }
@@ -189,11 +194,14 @@ func Variables() []EnvVar {
 		{"GAS_JOBS_TABLE", n.JobsTable, "DynamoDB jobs table"},
 		{"GAS_USERS_TABLE", n.UsersTable, "DynamoDB users table"},
 		{"GAS_TOKENS_TABLE", n.TokensTable, "DynamoDB table of personal API tokens (hashes only)"},
+		{"GAS_SESSIONS_TABLE", n.SessionsTable, "DynamoDB table of web sessions (hashes only; expired ones removed by TTL)"},
 	}
 	t := d.Topology()
 	for _, q := range t.Queues {
 		vars = append(vars, EnvVar{queueVariable(q.Name), n.Queue(q.Name), "SQS queue of " + q.Purpose})
 	}
+	vars = append(vars, EnvVar{queueVariable(t.Parked), n.Queue(t.Parked),
+		"SQS queue of parked dead letters (redrives spent; consumed by nothing: alarm when it is not empty)"})
 	for _, p := range t.Topics {
 		vars = append(vars, EnvVar{topicVariable(p.Name), n.Topic(p.Name), "SNS topic of " + p.Purpose})
 	}
@@ -251,6 +259,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("GAS_JOBS_TABLE", &n.JobsTable)
 	str("GAS_USERS_TABLE", &n.UsersTable)
 	str("GAS_TOKENS_TABLE", &n.TokensTable)
+	str("GAS_SESSIONS_TABLE", &n.SessionsTable)
 	n.Queues, n.Topics = overrides(getenv, n.Queues, queueVariable), overrides(getenv, n.Topics, topicVariable)
 	str("GAS_COLD_STORAGE", &c.ColdStorage)
 	str("GAS_MAILER", &c.Mailer)

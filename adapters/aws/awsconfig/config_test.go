@@ -41,7 +41,8 @@ func TestFromEnvDefaultsAndOverrides(t *testing.T) {
 		n.Topic(message.TopicRestoreCompletions) != "restored" || n.Topic(message.TopicJobResults) != "acme-job-results" {
 		t.Fatalf("queue and topic names: %v %v", n.Queues, n.Topics)
 	}
-	if len(n.Queues) != len(message.DefaultTopology().Queues) || len(n.Topics) != len(message.DefaultTopology().Topics) {
+	if len(n.Queues) != len(message.DefaultTopology().Queues)+1 || n.Queue(message.QueueParked) != "acme-parked" ||
+		len(n.Topics) != len(message.DefaultTopology().Topics) {
 		t.Fatalf("names of %d queues and %d topics", len(n.Queues), len(n.Topics))
 	}
 	for _, q := range c.Topology().Queues {
@@ -83,7 +84,7 @@ func TestVariablesDocumentEveryOverride(t *testing.T) {
 		seen[v.Name] = true
 	}
 	for _, must := range []string{"GAS_AWS_REGION", "GAS_AWS_ENDPOINT", "GAS_JOBS_TABLE", "GAS_TOKENS_TABLE", "GAS_RESTORE_QUEUE",
-		"GAS_ANNOTATE_QUEUE", "GAS_JOB_REQUESTS_TOPIC", "GAS_RESTORE_COMPLETIONS_TOPIC", "GAS_COLD_STORAGE", "GAS_MAX_RECEIVES"} {
+		"GAS_ANNOTATE_QUEUE", "GAS_JOB_RESULTS_TOPIC", "GAS_RESTORE_COMPLETIONS_TOPIC", "GAS_COLD_STORAGE", "GAS_MAX_RECEIVES"} {
 		if !seen[must] {
 			t.Errorf("%s is not documented", must)
 		}

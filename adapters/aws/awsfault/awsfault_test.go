@@ -24,8 +24,10 @@ import (
 func TestExpeditedRefusalThroughTheSDK(t *testing.T) {
 	var reached atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		reached.Add(1)
-		w.WriteHeader(http.StatusAccepted) // RestoreObject accepted
+		if _, restore := r.URL.Query()["restore"]; restore {
+			reached.Add(1)
+		}
+		w.WriteHeader(http.StatusAccepted) // RestoreObject accepted (and the tier record stored)
 	}))
 	defer srv.Close()
 	c := awsconfig.Default("unit-")
@@ -53,7 +55,7 @@ func TestExpeditedRefusalThroughTheSDK(t *testing.T) {
 		t.Fatalf("Expedited of a non-matching archive: %v", err)
 	}
 	if n := reached.Load(); n != 2 {
-		t.Fatalf("%d requests passed through, want 2", n)
+		t.Fatalf("%d restore requests passed through, want 2", n)
 	}
 }
 

@@ -127,9 +127,13 @@ func (b *run) topics(ctx context.Context) error {
 	// cold-storage topic; it must let those services in.
 	restore := b.coldStorageTopic()
 	arn := b.res.TopicARNs[restore]
+	// Both are pinned to this account (aws:SourceAccount, the owner of the
+	// topic): bucket names are global, and without it any account's vault
+	// could publish fake restore completions to the topic.
+	account := accountOf(arn)
 	policy := policyDoc(arn, "SNS:Publish", []principal{
-		{service: "s3.amazonaws.com", sourceArn: "arn:aws:s3:::" + b.c.Names.ArchiveBucket},
-		{service: "glacier.amazonaws.com"},
+		{service: "s3.amazonaws.com", sourceArn: "arn:aws:s3:::" + b.c.Names.ArchiveBucket, sourceAccount: account},
+		{service: "glacier.amazonaws.com", sourceAccount: account},
 	})
 	if _, err := b.cl.SNS.SetTopicAttributes(ctx, &sns.SetTopicAttributesInput{
 		TopicArn: aws.String(arn), AttributeName: aws.String("Policy"), AttributeValue: aws.String(policy),
@@ -145,10 +149,20 @@ func (b *run) coldStorageTopic() string {
 	return b.c.Names.Topic(p.Name)
 }
 
-type principal struct{ service, sourceArn string }
+type principal struct{ service, sourceArn, sourceAccount string }
+
+// accountOf is the account id in an ARN (arn:aws:sns:region:account:name).
+func accountOf(arn string) string {
+	parts := strings.Split(arn, ":")
+	if len(parts) < 6 {
+		return ""
+	}
+	return parts[4]
+}
 
 // policyDoc allows each principal to perform action on resource; a
-// sourceArn condition pins which bucket or topic may do it.
+// sourceArn condition pins which bucket or topic may do it, and a
+// sourceAccount condition which account it must belong to.
 func policyDoc(resource, action string, ps []principal) string {
 	type statement struct {
 		Sid       string         `json:"Sid"`
@@ -165,8 +179,15 @@ func policyDoc(resource, action string, ps []principal) string {
 	for i, p := range ps {
 		s := statement{Sid: "gas" + strconv.Itoa(i), Effect: "Allow", Principal: map[string]any{"Service": p.service},
 			Action: action, Resource: resource}
+		cond := map[string]any{}
 		if p.sourceArn != "" {
-			s.Condition = map[string]any{"ArnLike": map[string]string{"aws:SourceArn": p.sourceArn}}
+			cond["ArnLike"] = map[string]string{"aws:SourceArn": p.sourceArn}
+		}
+		if p.sourceAccount != "" {
+			cond["StringEquals"] = map[string]string{"aws:SourceAccount": p.sourceAccount}
+		}
+		if len(cond) > 0 {
+			s.Condition = cond
 		}
 		doc.Statement = append(doc.Statement, s)
 	}
@@ -240,7 +261,9 @@ func (b *run) queues(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	return b.queue(ctx, b.c.Names.Queue(t.Parked), map[string]string{
+		string(sqstypes.QueueAttributeNameMessageRetentionPeriod): strconv.Itoa(retentionSeconds),
+	})
 }
 
 // allowTopics lets the topics feeding queue send to it.
@@ -405,6 +428,7 @@ func (b *run) tables(ctx context.Context) error {
 		dynamostore.JobsTableSpec(b.c.Names.JobsTable),
 		dynamostore.UsersTableSpec(b.c.Names.UsersTable),
 		dynamostore.TokensTableSpec(b.c.Names.TokensTable),
+		dynamostore.SessionsTableSpec(b.c.Names.SessionsTable),
 	} {
 		name := aws.ToString(spec.TableName)
 		_, err := b.cl.DynamoDB.CreateTable(ctx, spec)
@@ -424,6 +448,31 @@ func (b *run) tables(ctx context.Context) error {
 			return fmt.Errorf("wait for table %s: %w", name, err)
 		}
 	}
+	return b.sessionsExpire(ctx)
+}
+
+// sessionsExpire turns on DynamoDB's time to live for the sessions table,
+// so ended sessions do not accumulate (the store also refuses expired
+// ones itself: TTL deletion lags by up to a couple of days).
+func (b *run) sessionsExpire(ctx context.Context) error {
+	name := b.c.Names.SessionsTable
+	out, err := b.cl.DynamoDB.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(name)})
+	if err != nil {
+		return fmt.Errorf("time to live of %s: %w", name, err)
+	}
+	if d := out.TimeToLiveDescription; d != nil && aws.ToString(d.AttributeName) == dynamostore.SessionTTLAttribute &&
+		(d.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabled || d.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabling) {
+		return nil
+	}
+	if _, err := b.cl.DynamoDB.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName: aws.String(name),
+		TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{
+			AttributeName: aws.String(dynamostore.SessionTTLAttribute), Enabled: aws.Bool(true),
+		},
+	}); err != nil {
+		return fmt.Errorf("turn on time to live of %s: %w", name, err)
+	}
+	b.created("time to live", name+"."+dynamostore.SessionTTLAttribute)
 	return nil
 }
 

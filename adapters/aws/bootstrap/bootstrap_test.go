@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,8 +31,9 @@ func TestBootstrapIsIdempotent(t *testing.T) {
 	env, first := awstest.DeploymentWith(t, c)
 	ctx := awstest.Ctx(t)
 	n := c.Names
-	// 3 buckets, 3 tables, 5 queues + 5 DLQs, 4 topics, 4 subscriptions.
-	if got, want := len(first.Created), 3+3+10+4+4; got != want {
+	// 3 buckets, 4 tables and the sessions' time to live, 5 queues + 5
+	// DLQs + the parked queue, 3 topics, 3 subscriptions.
+	if got, want := len(first.Created), 3+4+1+11+3+3; got != want {
 		t.Fatalf("first run created %d resources, want %d: %v", got, want, first.Created)
 	}
 	second, err := bootstrap.Run(ctx, env.Clients, c, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -95,6 +97,13 @@ func TestBootstrapIsIdempotent(t *testing.T) {
 	if !idx[dynamostore.ByOwnerIndex] || !idx[dynamostore.ByOwnerStorageIndex] {
 		t.Errorf("jobs table indexes = %v", idx)
 	}
+	ttl, err := env.Clients.DynamoDB.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(n.SessionsTable)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ttl.TimeToLiveDescription; d == nil || aws.ToString(d.AttributeName) != dynamostore.SessionTTLAttribute || d.TimeToLiveStatus != "ENABLED" {
+		t.Errorf("sessions table time to live = %+v, want %s enabled", ttl.TimeToLiveDescription, dynamostore.SessionTTLAttribute)
+	}
 	for _, b := range n.Buckets() {
 		lc, err := env.Clients.S3.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: aws.String(b)})
 		if err != nil {
@@ -104,11 +113,53 @@ func TestBootstrapIsIdempotent(t *testing.T) {
 			t.Errorf("bucket %s has no abort-incomplete-upload rule: %+v", b, lc.Rules)
 		}
 	}
+	if _, ok := second.QueueURLs[n.Queue(top.Parked)]; !ok {
+		t.Errorf("no parked queue %s", n.Queue(top.Parked))
+	}
 	nc, err := env.Clients.S3.GetBucketNotificationConfiguration(ctx, &s3.GetBucketNotificationConfigurationInput{Bucket: aws.String(n.ArchiveBucket)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(nc.TopicConfigurations) != 1 || aws.ToString(nc.TopicConfigurations[0].TopicArn) != second.TopicARNs[n.Topic(message.TopicRestoreCompletions)] {
 		t.Errorf("archive bucket notifications = %+v, want restore-completions topic", nc.TopicConfigurations)
+	}
+}
+
+// TestColdStorageTopicOnlyTakesThisAccount: the restore-completions topic
+// lets S3 (from the archive bucket) and Glacier publish, both only on
+// behalf of the account that owns the topic (aws:SourceAccount), so no
+// other account's bucket or vault can announce restores to GAS.
+func TestColdStorageTopicOnlyTakesThisAccount(t *testing.T) {
+	c := awstest.Config(t)
+	env, res := awstest.DeploymentWith(t, c)
+	arn := res.TopicARNs[c.Names.Topic(message.TopicRestoreCompletions)]
+	attrs, err := env.Clients.SNS.GetTopicAttributes(awstest.Ctx(t), &sns.GetTopicAttributesInput{TopicArn: aws.String(arn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var policy struct {
+		Statement []struct {
+			Principal map[string]string
+			Action    string
+			Condition map[string]map[string]string
+		}
+	}
+	if err := json.Unmarshal([]byte(attrs.Attributes["Policy"]), &policy); err != nil {
+		t.Fatalf("topic policy %q: %v", attrs.Attributes["Policy"], err)
+	}
+	account := strings.Split(arn, ":")[4]
+	services := map[string]bool{}
+	for _, s := range policy.Statement {
+		svc := s.Principal["Service"]
+		services[svc] = true
+		if got := s.Condition["StringEquals"]["aws:SourceAccount"]; got != account {
+			t.Errorf("%s may publish for source account %q, want only %q", svc, got, account)
+		}
+		if svc == "s3.amazonaws.com" && s.Condition["ArnLike"]["aws:SourceArn"] != "arn:aws:s3:::"+c.Names.ArchiveBucket {
+			t.Errorf("S3 may publish from %q, want only the archive bucket", s.Condition["ArnLike"]["aws:SourceArn"])
+		}
+	}
+	if !services["s3.amazonaws.com"] || !services["glacier.amazonaws.com"] {
+		t.Errorf("topic policy lets in %v, want S3 and Glacier", services)
 	}
 }

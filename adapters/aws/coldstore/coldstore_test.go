@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/gasproject/gas/adapters/aws/awsconfig"
+	"github.com/gasproject/gas/adapters/aws/awsfault"
 	"github.com/gasproject/gas/adapters/aws/awstest"
 	"github.com/gasproject/gas/adapters/aws/coldstore"
 	"github.com/gasproject/gas/adapters/aws/s3store"
@@ -89,7 +90,7 @@ func TestS3ExpeditedRefusalIsNotRetried(t *testing.T) {
 	}
 	refuser.Refuse(true)
 	start := time.Now()
-	_, err = a.InitiateRestore(ctx, id, domain.RetrievalExpedited)
+	_, err = retrievalID(a.InitiateRestore(ctx, id, domain.RetrievalExpedited))
 	if !errors.Is(err, ports.ErrNoExpeditedCapacity) {
 		t.Fatalf("Expedited refused: %v, want ErrNoExpeditedCapacity", err)
 	}
@@ -99,7 +100,7 @@ func TestS3ExpeditedRefusalIsNotRetried(t *testing.T) {
 	if took := time.Since(start); took > time.Second {
 		t.Fatalf("refusal took %s", took)
 	}
-	rid, err := a.InitiateRestore(ctx, id, domain.RetrievalStandard)
+	rid, err := retrievalID(a.InitiateRestore(ctx, id, domain.RetrievalStandard))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func TestS3ExpeditedRefusalIsNotRetried(t *testing.T) {
 		t.Fatalf("status %+v, %v; want done (moto restores at once) at Standard", st, err)
 	}
 	// A redelivered thaw asks again: not an error.
-	if again, err := a.InitiateRestore(ctx, id, domain.RetrievalStandard); err != nil || again != rid {
+	if again, err := retrievalID(a.InitiateRestore(ctx, id, domain.RetrievalStandard)); err != nil || again != rid {
 		t.Fatalf("second restore: %q, %v", again, err)
 	}
 }
@@ -127,7 +128,7 @@ func TestS3RestoreVerifiesChecksum(t *testing.T) {
 	if err != nil || head.StorageClass != "GLACIER" {
 		t.Fatalf("archive storage class %q, %v", head.StorageClass, err)
 	}
-	rid, err := a.InitiateRestore(ctx, id, domain.RetrievalExpedited)
+	rid, err := retrievalID(a.InitiateRestore(ctx, id, domain.RetrievalExpedited))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,12 +176,12 @@ func TestVaultRetrievalPolling(t *testing.T) {
 		t.Fatal(err)
 	}
 	refuser.Refuse(true)
-	if _, err := a.InitiateRestore(ctx, id, domain.RetrievalExpedited); !errors.Is(err, ports.ErrNoExpeditedCapacity) {
+	if _, err := retrievalID(a.InitiateRestore(ctx, id, domain.RetrievalExpedited)); !errors.Is(err, ports.ErrNoExpeditedCapacity) {
 		t.Fatalf("vault Expedited refused: %v", err)
 	}
 	refuser.Refuse(false)
 	start := time.Now()
-	rid, err := a.InitiateRestore(ctx, id, domain.RetrievalExpedited)
+	rid, err := retrievalID(a.InitiateRestore(ctx, id, domain.RetrievalExpedited))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +230,57 @@ func TestVaultDeleteThenRestore(t *testing.T) {
 	if err := a.Delete(ctx, "not-a-vault-id"); err == nil {
 		t.Fatal("deleting a malformed archive id succeeded")
 	}
-	if _, err := a.InitiateRestore(ctx, "archive/never.tar", domain.RetrievalStandard); !errors.Is(err, ports.ErrNotFound) {
+	if _, err := retrievalID(a.InitiateRestore(ctx, "archive/never.tar", domain.RetrievalStandard)); !errors.Is(err, ports.ErrNotFound) {
 		t.Fatalf("restore of a non-vault id: %v, want ErrNotFound", err)
 	}
 }
+
+// TestS3RetrievalNamesTheTierRunning: a thaw that finds a restore already
+// running (S3 answers 409 RestoreAlreadyInProgress, which moto never does,
+// so it is injected below the SDK) reports the tier that restore runs at,
+// not the one it asked for: an Expedited restore started by an attempt
+// that died is not shown to the user as a five-hour Standard one. Without
+// a record of the running tier, Standard is assumed.
+func TestS3RetrievalNamesTheTierRunning(t *testing.T) {
+	faults := &awsfault.Injector{}
+	env := awstest.New(t, awsconfig.WithHTTPClient(awsconfig.HTTPClientWith(faults)))
+	ctx := awstest.Ctx(t)
+	b := env.Config.Names.ArchiveBucket
+	if _, err := env.Clients.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := coldstore.NewS3Glacier(env.Clients.S3, b, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inProgress := func() {
+		faults.Respond(awsfault.All(awsfault.Query("restore"), awsfault.BodyContains("<Tier>Standard</Tier>")), 1, 409,
+			"application/xml", nil, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>RestoreAlreadyInProgress</Code>`+
+				`<Message>Object restore is already in progress</Message><RequestId>gas-test</RequestId></Error>`)
+	}
+	running, _ := a.Put(ctx, "archive/u/j1/abc.tar", strings.NewReader("tarball"))
+	if _, err := a.InitiateRestore(ctx, running, domain.RetrievalExpedited); err != nil {
+		t.Fatal(err)
+	}
+	inProgress() // the retry after a crash, Expedited now refused for capacity
+	started, err := a.InitiateRestore(ctx, running, domain.RetrievalStandard)
+	if err != nil || started.Tier != domain.RetrievalExpedited {
+		t.Fatalf("asked Standard with Expedited running: %+v, %v; want the Expedited retrieval", started, err)
+	}
+	if st, err := a.RestoreStatus(ctx, started.ID); err != nil || st.Tier != domain.RetrievalExpedited {
+		t.Fatalf("status of the retrieval: %+v, %v", st, err)
+	}
+
+	unknown, _ := a.Put(ctx, "archive/u/j2/abc.tar", strings.NewReader("tarball"))
+	inProgress()
+	started, err = a.InitiateRestore(ctx, unknown, domain.RetrievalStandard)
+	if err != nil || started.Tier != domain.RetrievalStandard {
+		t.Fatalf("asked Standard with an unrecorded restore running: %+v, %v; want Standard", started, err)
+	}
+	if faults.Hits() != 2 {
+		t.Fatalf("the in-progress answer was given %d times, want 2", faults.Hits())
+	}
+}
+
+// retrievalID keeps only the id of a started retrieval.
+func retrievalID(r ports.Retrieval, err error) (string, error) { return r.ID, err }

@@ -67,7 +67,7 @@ func TestRestoreEventReachesRestorer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rid, err := a.InitiateRestore(ctx, id, domain.RetrievalExpedited)
+	rid, err := retrievalID(a.InitiateRestore(ctx, id, domain.RetrievalExpedited))
 	if err != nil {
 		t.Fatal(err)
 	}

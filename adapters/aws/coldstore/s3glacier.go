@@ -82,12 +82,13 @@ func validTier(t domain.RetrievalTier) bool {
 }
 
 // InitiateRestore asks S3 to restore the object at tier. A restore already
-// running is success (a redelivered thaw must not fail). Expedited without
-// capacity (GlacierExpeditedRetrievalNotAvailable, which the retryer is told
-// not to retry) is ports.ErrNoExpeditedCapacity.
-func (a *S3Glacier) InitiateRestore(ctx context.Context, archiveID string, tier domain.RetrievalTier) (string, error) {
+// running is success (a redelivered thaw must not fail), and the retrieval
+// then has the tier running, not the one asked for (see runningTier).
+// Expedited without capacity (GlacierExpeditedRetrievalNotAvailable, which
+// the retryer is told not to retry) is ports.ErrNoExpeditedCapacity.
+func (a *S3Glacier) InitiateRestore(ctx context.Context, archiveID string, tier domain.RetrievalTier) (ports.Retrieval, error) {
 	if !validTier(tier) {
-		return "", fmt.Errorf("restore %s: unknown tier %q", archiveID, tier)
+		return ports.Retrieval{}, fmt.Errorf("restore %s: unknown tier %q", archiveID, tier)
 	}
 	_, err := a.api.RestoreObject(ctx, &s3.RestoreObjectInput{
 		Bucket: aws.String(a.store.Bucket(archiveID)), Key: aws.String(archiveID),
@@ -97,18 +98,58 @@ func (a *S3Glacier) InitiateRestore(ctx context.Context, archiveID string, tier 
 		},
 	})
 	switch code := apiCode(err); {
-	case err == nil, code == "RestoreAlreadyInProgress":
+	case err == nil:
+		a.rememberTier(ctx, archiveID, tier)
+	case code == "RestoreAlreadyInProgress":
+		tier = a.runningTier(ctx, archiveID, tier)
 	case code == "GlacierExpeditedRetrievalNotAvailable":
-		return "", fmt.Errorf("restore %s: %w", archiveID, ports.ErrNoExpeditedCapacity)
+		return ports.Retrieval{}, fmt.Errorf("restore %s: %w", archiveID, ports.ErrNoExpeditedCapacity)
 	case code == "NoSuchKey" || code == "NotFound":
-		return "", fmt.Errorf("restore %s: %w", archiveID, ports.ErrNotFound)
+		return ports.Retrieval{}, fmt.Errorf("restore %s: %w", archiveID, ports.ErrNotFound)
 	case code == "ObjectAlreadyInActiveTierError":
 		// Not in cold storage at all (e.g. a lifecycle rule was changed):
 		// readable now, nothing to wait for.
 	default:
-		return "", fmt.Errorf("restore %s: %w", archiveID, err)
+		return ports.Retrieval{}, fmt.Errorf("restore %s: %w", archiveID, err)
 	}
-	return string(tier) + ":" + archiveID, nil
+	return ports.Retrieval{ID: string(tier) + ":" + archiveID, Tier: tier}, nil
+}
+
+// tierSuffix names, beside an archive, the small STANDARD-class object that
+// remembers the tier of the restore S3 runs on it: S3 does not tell (HEAD
+// says only that a restore is ongoing), and the user must be shown the tier
+// actually running. It is an object of its own, not a tag of the archive,
+// so remembering never reads or rewrites the archive itself.
+const tierSuffix = ".restore-tier"
+
+// rememberTier records the tier of the restore S3 accepted (a new one, or
+// an Expedited upgrade of a Standard one). It is best effort: without the
+// record a later runningTier answers conservatively.
+func (a *S3Glacier) rememberTier(ctx context.Context, key string, tier domain.RetrievalTier) {
+	_, _ = a.api.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(a.store.Bucket(key)), Key: aws.String(key + tierSuffix),
+		Body: strings.NewReader(string(tier)), ContentType: aws.String("text/plain")})
+}
+
+// runningTier is the tier of the restore already in progress on key when a
+// request at asked was refused with RestoreAlreadyInProgress. S3 accepts
+// a faster tier as an upgrade, so a refused Expedited means Expedited is
+// running; a refused Standard may hide either, and rememberTier's record
+// tells which (without it, Standard: telling a user to expect the slower
+// tier is the mistake that disappoints nobody).
+func (a *S3Glacier) runningTier(ctx context.Context, key string, asked domain.RetrievalTier) domain.RetrievalTier {
+	if asked == domain.RetrievalExpedited {
+		return asked
+	}
+	out, err := a.api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(a.store.Bucket(key)), Key: aws.String(key + tierSuffix)})
+	if err != nil {
+		return asked
+	}
+	defer out.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(out.Body, 64))
+	if t := domain.RetrievalTier(b); err == nil && validTier(t) {
+		return t
+	}
+	return asked
 }
 
 func parseRetrieval(retrievalID string) (domain.RetrievalTier, string, bool) {
@@ -163,10 +204,15 @@ func (a *S3Glacier) OpenRestored(ctx context.Context, retrievalID string) (io.Re
 	return rc, nil
 }
 
-// Delete removes the archive object; a missing one is not an error.
+// Delete removes the archive object and its restore-tier record; a missing
+// one is not an error.
 func (a *S3Glacier) Delete(ctx context.Context, archiveID string) error {
 	if err := a.store.Delete(ctx, archiveID); err != nil {
 		return fmt.Errorf("delete archive: %w", err)
+	}
+	if _, err := a.api.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(a.store.Bucket(archiveID)),
+		Key: aws.String(archiveID + tierSuffix)}); err != nil {
+		return fmt.Errorf("delete archive %s: restore-tier record: %w", archiveID, err)
 	}
 	return nil
 }

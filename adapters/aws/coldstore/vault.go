@@ -125,13 +125,13 @@ func isResourceNotFound(err error) bool {
 // InitiateRestore starts an archive-retrieval job at tier, announced on the
 // restore-completions topic when done. InsufficientCapacityException for
 // Expedited is ports.ErrNoExpeditedCapacity.
-func (v *Vault) InitiateRestore(ctx context.Context, archiveID string, tier domain.RetrievalTier) (string, error) {
+func (v *Vault) InitiateRestore(ctx context.Context, archiveID string, tier domain.RetrievalTier) (ports.Retrieval, error) {
 	if !validTier(tier) {
-		return "", fmt.Errorf("restore %s: unknown tier %q", archiveID, tier)
+		return ports.Retrieval{}, fmt.Errorf("restore %s: unknown tier %q", archiveID, tier)
 	}
 	id, sum, key, ok := parseArchive(archiveID)
 	if !ok {
-		return "", fmt.Errorf("restore %s: not a vault archive id: %w", archiveID, ports.ErrNotFound)
+		return ports.Retrieval{}, fmt.Errorf("restore %s: not a vault archive id: %w", archiveID, ports.ErrNotFound)
 	}
 	params := &types.JobParameters{
 		Type: aws.String("archive-retrieval"), ArchiveId: aws.String(id), Tier: aws.String(string(tier)),
@@ -145,13 +145,13 @@ func (v *Vault) InitiateRestore(ctx context.Context, archiveID string, tier doma
 		var ic *types.InsufficientCapacityException
 		switch {
 		case errors.As(err, &ic) || apiCode(err) == "InsufficientCapacityException":
-			return "", fmt.Errorf("restore %s: %w", key, ports.ErrNoExpeditedCapacity)
+			return ports.Retrieval{}, fmt.Errorf("restore %s: %w", key, ports.ErrNoExpeditedCapacity)
 		case isResourceNotFound(err):
-			return "", fmt.Errorf("restore %s: %w", key, ports.ErrNotFound)
+			return ports.Retrieval{}, fmt.Errorf("restore %s: %w", key, ports.ErrNotFound)
 		}
-		return "", fmt.Errorf("restore %s: %w", key, err)
+		return ports.Retrieval{}, fmt.Errorf("restore %s: %w", key, err)
 	}
-	return aws.ToString(out.JobId) + "#" + sum, nil
+	return ports.Retrieval{ID: aws.ToString(out.JobId) + "#" + sum, Tier: tier}, nil
 }
 
 // RestoreStatus polls DescribeJob (Glacier's SNS notification is the fast

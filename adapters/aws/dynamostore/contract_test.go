@@ -56,3 +56,24 @@ func tokensTable(t *testing.T) *dynamostore.TokenStore {
 	}
 	return s
 }
+
+func TestSessionStoreContract(t *testing.T) {
+	awstest.Endpoint(t)
+	var once sync.Once
+	var ss ports.SessionStore
+	contract.TestSessionStore(t, func(t *testing.T) ports.SessionStore {
+		once.Do(func() {
+			env := awstest.New(t)
+			name := env.Config.Names.SessionsTable
+			if _, err := env.Clients.DynamoDB.CreateTable(awstest.Ctx(t), dynamostore.SessionsTableSpec(name)); err != nil {
+				t.Fatal(err)
+			}
+			s, err := dynamostore.NewSessionStore(env.Clients.DynamoDB, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ss = s
+		})
+		return ss
+	})
+}

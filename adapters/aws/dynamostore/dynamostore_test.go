@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/gasproject/gas/adapters/aws/awsconfig"
 	"github.com/gasproject/gas/adapters/aws/awstest"
 	"github.com/gasproject/gas/adapters/aws/dynamostore"
 	"github.com/gasproject/gas/domain"
@@ -18,9 +19,9 @@ import (
 )
 
 // tables creates fresh jobs and users tables on the test server.
-func tables(t *testing.T) (*dynamostore.JobStore, *dynamostore.UserStore) {
+func tables(t *testing.T, opts ...awsconfig.Option) (*dynamostore.JobStore, *dynamostore.UserStore) {
 	t.Helper()
-	env := awstest.New(t)
+	env := awstest.New(t, opts...)
 	ctx := awstest.Ctx(t)
 	for _, spec := range []any{dynamostore.JobsTableSpec(env.Config.Names.JobsTable), dynamostore.UsersTableSpec(env.Config.Names.UsersTable)} {
 		if _, err := env.Clients.DynamoDB.CreateTable(ctx, spec.(*dynamodb.CreateTableInput)); err != nil {

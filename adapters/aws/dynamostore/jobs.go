@@ -6,7 +6,9 @@ package dynamostore
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,6 +50,10 @@ const (
 	aNoticeUntil, aNotifiedAt                   = "notice_until", "notified_at"
 	aCounts, aArchiveDue, aName                 = "counts", "archive_due", "name"
 	aOptions                                    = "options"
+	aNoticeError, aServiceFailure               = "notice_error", "service_failure"
+	// aWriteToken is the token of the conditional write that stored the
+	// item (see writeToken).
+	aWriteToken = "write_token"
 )
 
 // DefaultPageSize is the page length ListByUser uses when asked for 0 or
@@ -105,6 +111,7 @@ type API interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
 
 // JobStore implements ports.JobStore on a DynamoDB table.
@@ -159,6 +166,14 @@ func (s *JobStore) Get(ctx context.Context, id domain.JobID) (*domain.Job, error
 
 // Update writes job only if the stored version still equals job.Version()
 // (one conditional PutItem), and returns it at version+1.
+//
+// The write carries a fresh token, and the condition also holds when the
+// stored item bears that token: if the PutItem succeeded but its answer
+// was lost (a reset connection, a timeout), the SDK's retry of the same
+// request finds its own write and succeeds again, idempotently, instead
+// of failing the version check and reporting a conflict the caller would
+// misread (a claim that looks taken by another worker, a notice hold that
+// looks held by another notifier).
 func (s *JobStore) Update(ctx context.Context, job *domain.Job) (*domain.Job, error) {
 	snap := job.Snapshot()
 	next := snap
@@ -167,13 +182,16 @@ func (s *JobStore) Update(ctx context.Context, job *domain.Job) (*domain.Job, er
 	if err != nil {
 		return nil, fmt.Errorf("update job %s: %w", snap.ID, err)
 	}
+	token := writeToken()
+	it := jobItem(next)
+	it[aWriteToken] = str(token)
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                aws.String(s.table),
-		Item:                     jobItem(next),
-		ConditionExpression:      aws.String("#v = :v AND #o = :o AND #s = :s"),
-		ExpressionAttributeNames: map[string]string{"#v": aVersion, "#o": aOwner, "#s": aSubmitted},
+		Item:                     it,
+		ConditionExpression:      aws.String("(#v = :v OR #w = :w) AND #o = :o AND #s = :s"),
+		ExpressionAttributeNames: map[string]string{"#v": aVersion, "#w": aWriteToken, "#o": aOwner, "#s": aSubmitted},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":v": num(snap.Version), ":o": str(string(snap.Owner)), ":s": num(snap.SubmittedAt.UnixNano()),
+			":v": num(snap.Version), ":w": str(token), ":o": str(string(snap.Owner)), ":s": num(snap.SubmittedAt.UnixNano()),
 		},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
@@ -309,6 +327,29 @@ func (s *JobStore) ListByStorage(ctx context.Context, user domain.UserID, state 
 	return jobs, nil
 }
 
+// Scan reads the whole table with strongly consistent reads (ConsistentRead
+// on the base table; the indexes cannot give that), a page at a time, and
+// visits each job.
+func (s *JobStore) Scan(ctx context.Context, visit func(*domain.Job) error) error {
+	p := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{TableName: aws.String(s.table), ConsistentRead: aws.Bool(true)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("scan jobs: %w", err)
+		}
+		for _, it := range page.Items {
+			j, err := jobFromItem(it)
+			if err != nil {
+				return fmt.Errorf("scan jobs: %w", err)
+			}
+			if err := visit(j); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func jobsFromItems(items []map[string]types.AttributeValue) ([]*domain.Job, error) {
 	jobs := make([]*domain.Job, 0, len(items))
 	for _, it := range items {
@@ -401,7 +442,19 @@ func jobItem(s domain.JobSnapshot) map[string]types.AttributeValue {
 	it.t(aNotifiedAt, s.NotifiedAt)
 	it.t(aArchiveDue, s.ArchiveDue)
 	it.s(aName, s.Name)
+	it.s(aNoticeError, s.NoticeError)
+	if s.ServiceFailure {
+		it.n(aServiceFailure, 1)
+	}
 	return it
+}
+
+// writeToken names one conditional write (see JobStore.Update): 128
+// random bits, so no two writes share one.
+func writeToken() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
 }
 
 func getS(it map[string]types.AttributeValue, name string) string {
@@ -465,7 +518,7 @@ func jobFromItem(it map[string]types.AttributeValue) (*domain.Job, error) {
 		RetrievalTier: domain.RetrievalTier(r.s(aRetrievalTier)), RestoreBy: r.t(aRestoreBy),
 		Reference: r.s(aReference), Version: r.n(aVersion),
 		NoticeUntil: r.t(aNoticeUntil), NotifiedAt: r.t(aNotifiedAt), ArchiveDue: r.t(aArchiveDue),
-		Name: r.s(aName),
+		Name: r.s(aName), NoticeError: r.s(aNoticeError), ServiceFailure: r.n(aServiceFailure) == 1,
 	}
 	if c := r.s(aCounts); c != "" && r.err == nil {
 		if err := json.Unmarshal([]byte(c), &s.Counts); err != nil {

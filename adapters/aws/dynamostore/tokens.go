@@ -103,7 +103,7 @@ func (s *TokenStore) Create(ctx context.Context, t ports.APIToken) error {
 	userItem.s(tHash, t.Hash)
 	notThere := aws.String("attribute_not_exists(#pk)")
 	names := map[string]string{"#pk": tPK}
-	err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	err := transact(ctx, s.db, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: &types.Put{TableName: aws.String(s.table), Item: hashItem, ConditionExpression: notThere, ExpressionAttributeNames: names}},
 		{Put: &types.Put{TableName: aws.String(s.table), Item: userItem, ConditionExpression: notThere, ExpressionAttributeNames: names}},
 	}})
@@ -124,9 +124,9 @@ const transactConflictRetries = 8
 // transact runs in, retrying a transaction that lost a conflict with a
 // concurrent one: the retry then sees the winner's items, so a racing
 // create ends in ErrExists instead of an unexplained failure.
-func (s *TokenStore) transact(ctx context.Context, in *dynamodb.TransactWriteItemsInput) error {
+func transact(ctx context.Context, db TokensAPI, in *dynamodb.TransactWriteItemsInput) error {
 	for attempt := 0; ; attempt++ {
-		_, err := s.db.TransactWriteItems(ctx, in)
+		_, err := db.TransactWriteItems(ctx, in)
 		if err == nil || conditionFailed(err) || !transactionConflict(err) || attempt == transactConflictRetries {
 			return err
 		}
@@ -274,7 +274,7 @@ func (s *TokenStore) Delete(ctx context.Context, user domain.UserID, id string) 
 		return fmt.Errorf("delete token %s: %w", id, ports.ErrNotFound)
 	}
 	hash := getS(out.Item, tHash)
-	err = s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	err = transact(ctx, s.db, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Delete: &types.Delete{
 			TableName: aws.String(s.table), Key: tokenKey(userPK(user), idSK(id)),
 			ConditionExpression:       aws.String("#h = :h"),

@@ -2,6 +2,7 @@ package dynamostore
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 
@@ -16,7 +17,7 @@ import (
 const (
 	uName, uEmail, uInstitution = "name", "email", "institution"
 	uTier, uCreated, uUpgraded  = "tier", "created", "upgraded"
-	uVersion                    = "version"
+	uDowngraded, uVersion       = "downgraded", "version"
 )
 
 // UsersTableSpec is the users table as `gas aws bootstrap` creates it.
@@ -54,20 +55,25 @@ func (s *UserStore) Get(ctx context.Context, id domain.UserID) (*domain.User, er
 	if err != nil {
 		return nil, fmt.Errorf("get user %s: %w", id, err)
 	}
-	r := &reader{it: it}
-	snap := domain.UserSnapshot{
-		ID: domain.UserID(r.s(aID)), Name: r.s(uName), Email: r.s(uEmail), Institution: r.s(uInstitution),
-		Tier: domain.Tier(r.s(uTier)), CreatedAt: r.t(uCreated), UpgradedAt: r.t(uUpgraded),
-		Version: r.n(uVersion), // absent on profiles written before versions: 0
-	}
-	if r.err != nil {
-		return nil, fmt.Errorf("get user %s: %w", id, r.err)
-	}
-	u, err := domain.RestoreUser(snap)
+	u, err := userFromItem(it)
 	if err != nil {
 		return nil, fmt.Errorf("get user %s: %w", id, err)
 	}
 	return u, nil
+}
+
+// userFromItem reads a profile item.
+func userFromItem(it map[string]types.AttributeValue) (*domain.User, error) {
+	r := &reader{it: it}
+	snap := domain.UserSnapshot{
+		ID: domain.UserID(r.s(aID)), Name: r.s(uName), Email: r.s(uEmail), Institution: r.s(uInstitution),
+		Tier: domain.Tier(r.s(uTier)), CreatedAt: r.t(uCreated), UpgradedAt: r.t(uUpgraded), DowngradedAt: r.t(uDowngraded),
+		Version: r.n(uVersion), // absent on profiles written before versions: 0
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return domain.RestoreUser(snap)
 }
 
 func userItem(snap domain.UserSnapshot) item {
@@ -79,6 +85,7 @@ func userItem(snap domain.UserSnapshot) item {
 	it.s(uTier, string(snap.Tier))
 	it.t(uCreated, snap.CreatedAt)
 	it.t(uUpgraded, snap.UpgradedAt)
+	it.t(uDowngraded, snap.DowngradedAt)
 	it.n(uVersion, snap.Version)
 	return it
 }
@@ -106,7 +113,9 @@ func (s *UserStore) Create(ctx context.Context, u *domain.User) error {
 // u.Version() (one conditional PutItem) and returns it at version+1;
 // ports.ErrConflict if it changed, ports.ErrNotFound if there is none.
 // A profile stored before versions existed has no version attribute and
-// counts as version 0, as Get reads it.
+// counts as version 0, as Get reads it. Like JobStore.Update the write
+// carries a token that lets a retry of a write whose answer was lost
+// recognise it.
 func (s *UserStore) Update(ctx context.Context, u *domain.User) (*domain.User, error) {
 	snap := u.Snapshot()
 	next := snap
@@ -115,16 +124,19 @@ func (s *UserStore) Update(ctx context.Context, u *domain.User) (*domain.User, e
 	if err != nil {
 		return nil, fmt.Errorf("update user %s: %w", snap.ID, err)
 	}
-	cond := "attribute_exists(#id) AND #v = :v"
+	cond := "attribute_exists(#id) AND (#v = :v OR #w = :w)"
 	if snap.Version == 0 {
-		cond = "attribute_exists(#id) AND (attribute_not_exists(#v) OR #v = :v)"
+		cond = "attribute_exists(#id) AND (attribute_not_exists(#v) OR #v = :v OR #w = :w)"
 	}
+	token := writeToken()
+	it := userItem(next)
+	it[aWriteToken] = str(token)
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                           aws.String(s.table),
-		Item:                                userItem(next),
+		Item:                                it,
 		ConditionExpression:                 aws.String(cond),
-		ExpressionAttributeNames:            map[string]string{"#id": aID, "#v": uVersion},
-		ExpressionAttributeValues:           map[string]types.AttributeValue{":v": num(snap.Version)},
+		ExpressionAttributeNames:            map[string]string{"#id": aID, "#v": uVersion, "#w": aWriteToken},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":v": num(snap.Version), ":w": str(token)},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	var ccf *types.ConditionalCheckFailedException
@@ -142,4 +154,48 @@ func (s *UserStore) Update(ctx context.Context, u *domain.User) (*domain.User, e
 		return nil, fmt.Errorf("update user %s: %w", snap.ID, err)
 	}
 	return updated, nil
+}
+
+// List scans the table a page at a time; the cursor is the last id of the
+// page before (base64). Like ListByUser it asks for one more than limit so
+// "next" is empty exactly after the last page.
+func (s *UserStore) List(ctx context.Context, cur string, limit int) ([]*domain.User, string, error) {
+	if limit <= 0 {
+		return nil, "", fmt.Errorf("list users: limit %d must be positive", limit)
+	}
+	var start map[string]types.AttributeValue
+	if cur != "" {
+		id, err := base64.RawURLEncoding.DecodeString(cur)
+		if err != nil || len(id) == 0 {
+			return nil, "", fmt.Errorf("list users: %w", ErrBadCursor)
+		}
+		start = map[string]types.AttributeValue{aID: str(string(id))}
+	}
+	var items []map[string]types.AttributeValue
+	for {
+		out, err := s.db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(s.table), ConsistentRead: aws.Bool(true),
+			Limit: aws.Int32(int32(limit + 1 - len(items))), ExclusiveStartKey: start})
+		if err != nil {
+			return nil, "", fmt.Errorf("list users: %w", err)
+		}
+		items = append(items, out.Items...)
+		start = out.LastEvaluatedKey
+		if len(items) > limit || start == nil {
+			break
+		}
+	}
+	next := ""
+	if len(items) > limit {
+		items = items[:limit]
+		next = base64.RawURLEncoding.EncodeToString([]byte(getS(items[limit-1], aID)))
+	}
+	out := make([]*domain.User, 0, len(items))
+	for _, it := range items {
+		u, err := userFromItem(it)
+		if err != nil {
+			return nil, "", fmt.Errorf("list users: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, next, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/gasproject/gas/ports"
 )
@@ -23,12 +24,13 @@ import (
 var ErrInvalidEmail = errors.New("invalid e-mail")
 
 // validate checks the recipient is one address and the message has a
-// subject and a body, the same rules as the memory outbox.
+// subject and a body, the same rules as the memory outbox. A recipient
+// that is no address is refused for good (ports.ErrRejected).
 func validate(e ports.Email) error {
 	_, err := mail.ParseAddress(e.To)
 	switch {
 	case strings.TrimSpace(e.To) == "" || err != nil:
-		return fmt.Errorf("%w: recipient %q is not an e-mail address", ErrInvalidEmail, e.To)
+		return fmt.Errorf("%w: %w", ErrInvalidEmail, &ports.RejectedError{Reason: fmt.Sprintf("%q is not an e-mail address", e.To)})
 	case strings.TrimSpace(e.Subject) == "":
 		return fmt.Errorf("%w: no subject", ErrInvalidEmail)
 	case e.Text == "" && e.HTML == "":
@@ -83,7 +85,20 @@ func (s *SES) Send(ctx context.Context, e ports.Email) error {
 		Destination:      &types.Destination{ToAddresses: []string{to.Address}},
 		Content:          &types.EmailContent{Raw: &types.RawMessage{Data: msg}},
 	}); err != nil {
-		return fmt.Errorf("notify %s via SES: %w", e.To, err)
+		return fmt.Errorf("notify %s via SES: %w", e.To, sesError(err))
 	}
 	return nil
+}
+
+// sesError turns SES's MessageRejected (an unverified recipient while the
+// account is in the SES sandbox, a recipient on the suppression list) into
+// ports.RejectedError with SES's own words: it is refused for good and no
+// retry can deliver it. Other errors (throttling, outages) stay as they
+// are, to be retried.
+func sesError(err error) error {
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorCode() == "MessageRejected" {
+		return fmt.Errorf("%w (%w)", &ports.RejectedError{Reason: ae.ErrorMessage()}, err)
+	}
+	return err
 }

@@ -2,10 +2,12 @@ package mail_test
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/textproto"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
+	"github.com/gasproject/gas/adapters/aws/awsconfig"
+	"github.com/gasproject/gas/adapters/aws/awsfault"
 	"github.com/gasproject/gas/adapters/aws/awstest"
 	"github.com/gasproject/gas/adapters/aws/mail"
 	"github.com/gasproject/gas/ports"
@@ -98,9 +102,46 @@ func TestSESRefusesUnverifiedSender(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = n.Send(awstest.Ctx(t), ports.Email{To: "a@example.org", Subject: "s", Text: "t"})
-	if err == nil || !strings.Contains(err.Error(), "MessageRejected") {
-		t.Fatalf("unverified sender: %v, want SES MessageRejected", err)
+	if !errors.Is(err, ports.ErrRejected) || !strings.Contains(err.Error(), "MessageRejected") {
+		t.Fatalf("unverified sender: %v, want SES MessageRejected as ports.ErrRejected", err)
 	}
+}
+
+// TestSESRejectedRecipient: SES refuses an unverified recipient while the
+// account is in the sandbox with 400 MessageRejected. moto's SES accepts
+// every recipient, so the refusal is injected below the SDK; the adapter
+// must report it as ports.RejectedError with SES's words, and a throttled
+// send (which a retry fixes) must not be.
+func TestSESRejectedRecipient(t *testing.T) {
+	faults := &awsfault.Injector{}
+	env := awstest.New(t, awsconfig.WithHTTPClient(awsconfig.HTTPClientWith(faults)))
+	sender := "gas-" + awstest.Unique() + "@example.org"
+	if _, err := env.Clients.SES.CreateEmailIdentity(awstest.Ctx(t), &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(sender)}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := mail.NewSES(env.Clients.SES, sender)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const why = "Email address is not verified. The following identities failed the check in region US-EAST-1: nobody@example.org"
+	rejectRecipients(faults, "nobody@example.org", why)
+	err = n.Send(awstest.Ctx(t), ports.Email{To: "nobody@example.org", Subject: "s", Text: "t"})
+	var re *ports.RejectedError
+	if !errors.As(err, &re) || re.Reason != why {
+		t.Fatalf("rejected recipient: %v, want ports.RejectedError %q", err, why)
+	}
+	faults.Respond(awsfault.Path("/outbound-emails"), 5, 429, "application/json",
+		map[string]string{"X-Amzn-Errortype": "TooManyRequestsException"}, `{"message":"Too many requests"}`)
+	if err := n.Send(awstest.Ctx(t), ports.Email{To: "someone@example.org", Subject: "s", Text: "t"}); err == nil || errors.Is(err, ports.ErrRejected) {
+		t.Fatalf("throttled send: %v, want a retryable error", err)
+	}
+}
+
+// rejectRecipients makes SES (through faults) refuse mail to recipient with
+// MessageRejected and reason, as SES does in its sandbox.
+func rejectRecipients(faults *awsfault.Injector, recipient, reason string) {
+	faults.Respond(awsfault.All(awsfault.Path("/outbound-emails"), awsfault.BodyContains(recipient)), -1, 400, "application/json",
+		map[string]string{"X-Amzn-Errortype": "MessageRejected"}, `{"message":`+strconv.Quote(reason)+`}`)
 }
 
 // smtpServer is a minimal SMTP relay on loopback that records messages.

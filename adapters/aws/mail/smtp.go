@@ -101,19 +101,30 @@ func (s *SMTP) send(ctx context.Context, to string, msg []byte) error {
 		return err
 	}
 	if err := c.Rcpt(to); err != nil {
-		return err
+		return permanent(err)
 	}
 	w, err := c.Data()
 	if err != nil {
-		return err
+		return permanent(err)
 	}
 	if _, err := w.Write(msg); err != nil {
 		return err
 	}
 	if err := w.Close(); err != nil {
-		return err
+		return permanent(err)
 	}
 	return c.Quit()
+}
+
+// permanent turns a 5xx reply to the recipient or the message (550 no
+// such user, 554 refused) into ports.RejectedError: the relay refused it
+// for good. 4xx replies and network errors stay as they are, to be retried.
+func permanent(err error) error {
+	var te *textproto.Error
+	if errors.As(err, &te) && te.Code >= 500 && te.Code < 600 {
+		return fmt.Errorf("%w (%w)", &ports.RejectedError{Reason: fmt.Sprintf("%d %s", te.Code, te.Msg)}, err)
+	}
+	return err
 }
 
 // Compose renders e as a multipart/alternative UTF-8 MIME message (text

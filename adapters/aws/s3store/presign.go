@@ -154,10 +154,10 @@ func (s *Store) PresignDownload(ctx context.Context, key, filename string, expir
 	if expires <= 0 || expires > MaxPresignExpiry {
 		return "", fmt.Errorf("presign download %s: expiry %s must be within (0, %s]", key, expires, MaxPresignExpiry)
 	}
-	in := &s3.GetObjectInput{Bucket: aws.String(s.bucketFor(key)), Key: aws.String(key)}
+	in := &s3.GetObjectInput{Bucket: aws.String(s.bucketFor(key)), Key: aws.String(key),
+		ResponseContentType: aws.String(ports.MediaType(filename)), ResponseCacheControl: aws.String("private, no-store")}
 	if filename != "" {
 		in.ResponseContentDisposition = aws.String(ContentDisposition(filename))
-		in.ResponseContentType = aws.String(ports.MediaType(filename))
 	}
 	req, err := s.presign.PresignGetObject(ctx, in, s3.WithPresignExpires(expires))
 	if err != nil {

@@ -244,8 +244,9 @@ func TestPresignedDownload(t *testing.T) {
 	if cd != `attachment; filename*=utf-8''my%20run%20%C3%BC.annotated.vcf` {
 		t.Fatalf("response-content-disposition %q", cd)
 	}
-	if ct := pu.Query().Get("response-content-type"); ct != "text/x-vcf; charset=utf-8" {
-		t.Fatalf("response-content-type %q, want the VCF type (not text/vcard)", ct)
+	// A VCF, not a contact card (text/vcard); never kept in a shared cache.
+	if ct, cc := pu.Query().Get("response-content-type"), pu.Query().Get("response-cache-control"); ct != "text/x-vcf; charset=utf-8" || cc != "private, no-store" {
+		t.Fatalf("response-content-type %q, response-cache-control %q", ct, cc)
 	}
 	if !strings.Contains(pu.Query().Get("X-Amz-SignedHeaders"), "host") {
 		t.Fatalf("signed headers %q", pu.Query().Get("X-Amz-SignedHeaders"))

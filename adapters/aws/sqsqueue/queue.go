@@ -6,10 +6,14 @@ package sqsqueue
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -88,11 +92,15 @@ func seconds(d, limit time.Duration) int32 {
 	return int32(math.Ceil(d.Seconds()))
 }
 
-// Send enqueues body, invisible until delay has passed.
-func (q *Queue) Send(ctx context.Context, body []byte, delay time.Duration) error {
+// Send enqueues m.Body, invisible until m.Delay has passed. m.Group is the
+// message's MessageGroupId, which makes a standard queue a fair queue: SQS
+// then serves the other groups first while one group holds more than its
+// share of the messages in flight.
+func (q *Queue) Send(ctx context.Context, m ports.Outgoing) error {
+	delay := m.Delay
 	in := &sqs.SendMessageInput{
-		QueueUrl: aws.String(q.url), MessageBody: aws.String(string(body)),
-		DelaySeconds: seconds(delay, MaxDelay),
+		QueueUrl: aws.String(q.url), MessageBody: aws.String(string(m.Body)),
+		DelaySeconds: seconds(delay, MaxDelay), MessageGroupId: groupID(m.Group),
 	}
 	if delay > MaxDelay {
 		due := q.now().Add(delay).UnixMilli()
@@ -117,12 +125,13 @@ func (q *Queue) Receive(ctx context.Context, limit int, visibility, wait time.Du
 	for {
 		left := deadline.Sub(q.now())
 		out, err := q.api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl:                    aws.String(q.url),
-			MaxNumberOfMessages:         int32(min(limit, MaxBatch)),
-			VisibilityTimeout:           seconds(visibility, MaxVisibility),
-			WaitTimeSeconds:             seconds(left, MaxWait),
-			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount},
-			MessageAttributeNames:       []string{notBeforeAttr},
+			QueueUrl:            aws.String(q.url),
+			MaxNumberOfMessages: int32(min(limit, MaxBatch)),
+			VisibilityTimeout:   seconds(visibility, MaxVisibility),
+			WaitTimeSeconds:     seconds(left, MaxWait),
+			MessageSystemAttributeNames: []types.MessageSystemAttributeName{
+				types.MessageSystemAttributeNameApproximateReceiveCount, types.MessageSystemAttributeNameMessageGroupId},
+			MessageAttributeNames: []string{notBeforeAttr},
 		})
 		if err != nil {
 			if ctx.Err() != nil {
@@ -141,6 +150,7 @@ func (q *Queue) Receive(ctx context.Context, limit int, visibility, wait time.Du
 			msgs = append(msgs, ports.Message{
 				ID: aws.ToString(m.MessageId), Body: []byte(aws.ToString(m.Body)),
 				Receipt: aws.ToString(m.ReceiptHandle), Receives: max(n, 1),
+				Group: groupOf(m.Attributes[string(types.MessageSystemAttributeNameMessageGroupId)]),
 			})
 		}
 		if len(msgs) > 0 || !q.now().Before(deadline) {
@@ -169,6 +179,7 @@ func (q *Queue) hopIfEarly(ctx context.Context, m types.Message) (bool, error) {
 	in := &sqs.SendMessageInput{
 		QueueUrl: aws.String(q.url), MessageBody: m.Body, DelaySeconds: seconds(left, MaxDelay),
 		MessageAttributes: map[string]types.MessageAttributeValue{notBeforeAttr: attr},
+		MessageGroupId:    nonEmpty(m.Attributes[string(types.MessageSystemAttributeNameMessageGroupId)]),
 	}
 	if _, err := q.api.SendMessage(ctx, in); err != nil {
 		return false, fmt.Errorf("re-delay message %s on %s: %w", aws.ToString(m.MessageId), q.url, err)
@@ -177,6 +188,49 @@ func (q *Queue) hopIfEarly(ctx context.Context, m types.Message) (bool, error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// maxGroupID is the longest MessageGroupId SQS accepts.
+const maxGroupID = 128
+
+// groupID is group as a MessageGroupId (nil for none). SQS takes up to 128
+// printable ASCII characters; other groups are percent-encoded (groupOf
+// decodes them), and one still too long becomes a digest of itself: the
+// fairness of its messages holds, only the round trip is lost.
+func groupID(group string) *string {
+	if group == "" {
+		return nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(group); i++ {
+		c := group[i]
+		if c > ' ' && c < 0x7f && c != '%' {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	id := b.String()
+	if len(id) > maxGroupID {
+		sum := sha256.Sum256([]byte(group))
+		id = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	return aws.String(id)
+}
+
+// groupOf is the group a MessageGroupId was made from (groupID).
+func groupOf(id string) string {
+	if g, err := url.PathUnescape(id); err == nil {
+		return g
+	}
+	return id
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return aws.String(s)
 }
 
 func errorCode(err error) string {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gasproject/gas/adapters/aws/awstest"
 	"github.com/gasproject/gas/adapters/aws/sqsqueue"
+	"github.com/gasproject/gas/ports"
 	"github.com/gasproject/gas/ports/contract"
 	"github.com/gasproject/gas/ports/message"
 )
@@ -75,7 +76,7 @@ func TestQueueContract(t *testing.T) {
 func TestDelayBeyondSQSLimit(t *testing.T) {
 	q, _ := newQueue(t, 5, nil)
 	ctx := awstest.Ctx(t)
-	if err := q.Send(ctx, []byte("archive j0"), 40*time.Minute); err != nil {
+	if err := q.Send(ctx, ports.Outgoing{Body: []byte("archive j0"), Delay: 40 * time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 	if st, err := q.Stats(ctx); err != nil || st.Delayed != 1 {

@@ -22,10 +22,11 @@ import (
 
 // browser is one signed-in user of the web role.
 type browser struct {
-	t      *testing.T
-	c      *cluster
-	client *http.Client
-	email  string
+	t       *testing.T
+	c       *cluster
+	client  *http.Client
+	email   string
+	subject string
 }
 
 // signIn signs a user in through the OIDC provider, as a browser would.
@@ -36,7 +37,7 @@ func (c *cluster) signIn(subject, name, email string) *browser {
 	defer c.signInMu.Unlock()
 	c.oidc.SetUser(oidctest.User{Subject: subject, Name: name, Email: email, Organization: "E2E University"})
 	jar, _ := cookiejar.New(nil)
-	b := &browser{t: t, c: c, client: &http.Client{Jar: jar, Timeout: 30 * time.Second}, email: email}
+	b := &browser{t: t, c: c, client: &http.Client{Jar: jar, Timeout: 30 * time.Second}, email: email, subject: subject}
 	resp, body := b.get("/auth/login")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("sign-in of %s ended with %d at %s:\n%s", subject, resp.StatusCode, resp.Request.URL, body)

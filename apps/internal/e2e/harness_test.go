@@ -44,7 +44,7 @@ var (
 
 // roleBinaries are the packages the cluster runs, plus the gas CLI for
 // `gas aws bootstrap`.
-var roleBinaries = []string{"web", "annotator", "archiver", "thawer", "restorer", "notifier", "gas"}
+var roleBinaries = []string{"web", "annotator", "archiver", "thawer", "restorer", "notifier", "reconciler", "gas"}
 
 func build(t *testing.T) string {
 	t.Helper()
@@ -219,7 +219,7 @@ type cluster struct {
 // settings every role gets: short windows and timeouts so the whole life
 // of a job fits in seconds.
 var testSettings = map[string]string{
-	"GAS_FREE_WINDOW":           "4s",
+	"GAS_FREE_WINDOW":           "6s",
 	"GAS_LEASE":                 "3s",
 	"GAS_VISIBILITY":            "5s",
 	"GAS_POLL_WAIT":             "5s",
@@ -228,6 +228,8 @@ var testSettings = map[string]string{
 	"GAS_STANDARD_RESTORE":      "6s",
 	"GAS_RESTORE_POLL_INTERVAL": "1s",
 	"GAS_REDRIVE_DELAY":         "2s",
+	"GAS_RECONCILE_INTERVAL":    "1s",
+	"GAS_RECONCILE_GRACE":       "20s",
 	"GAS_SHUTDOWN_GRACE":        "10s",
 	"GAS_AWS_MAX_ATTEMPTS":      "3",
 	"GAS_AWS_MAX_BACKOFF":       "200ms",

@@ -15,8 +15,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gasproject/gas/adapters/aws/snstopic"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/gasproject/gas/adapters/aws/awstest"
+	"github.com/gasproject/gas/adapters/aws/sqsqueue"
 	"github.com/gasproject/gas/domain"
+	"github.com/gasproject/gas/domain/jobs"
 	"github.com/gasproject/gas/ports/message"
 )
 
@@ -54,17 +59,17 @@ func TestRolesEndToEnd(t *testing.T) {
 	dave := c.signIn(daveSub, "Dave Racer", "dave@example.org")
 	input := c.sampleVCF(16 << 10)
 
-	// Both annotators idle: one request delivered twice (as SNS may) makes
+	// Both annotators idle: one request delivered twice (as SQS may) makes
 	// them race for the same job in DynamoDB.
 	t.Run("ConditionalWriteRace", func(t *testing.T) {
 		dave.t = t
-		topic, err := snstopic.Open(context.Background(), c.aws.SNS, c.cfg.Names.Topic(message.TopicJobRequests))
+		queue, err := sqsqueue.Open(context.Background(), c.aws.SQS, c.cfg.Names.Queue(message.QueueAnnotate), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var dupErr error
 		id := dave.upload("race.vcf", input, func(id domain.JobID) {
-			dupErr = message.Publish(context.Background(), topic, message.JobRequest(id, daveSub))
+			dupErr = message.Schedule(context.Background(), queue, message.JobRequest(id, daveSub), time.Now())
 		})
 		if dupErr != nil {
 			t.Fatal(dupErr)
@@ -119,8 +124,35 @@ func TestRolesEndToEnd(t *testing.T) {
 		})
 	})
 
+	// A web server died between storing a job and publishing its request
+	// (the job is written straight into DynamoDB here, its input into S3,
+	// and nothing is published): the reconciler role finds it stranded and
+	// requests it; an annotator runs it and its owner is told.
+	t.Run("ReconcilerRequestsAStrandedJob", func(t *testing.T) {
+		ctx := awstest.Ctx(t)
+		id := domain.JobID("stranded-" + awstest.Unique())
+		key := jobs.InputKey("inputs/", daveSub, id)
+		if _, err := c.aws.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(c.cfg.Names.InputsBucket), Key: aws.String(key),
+			Body: bytes.NewReader(input)}); err != nil {
+			t.Fatal(err)
+		}
+		j, err := domain.NewJob(id, daveSub, "stranded.vcf", key, int64(len(input)), time.Now().Add(-time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.jobs.Create(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+		c.waitJob(t, id, "completed", 60*time.Second, func(j *domain.Job) bool { return j.Status() == domain.StatusCompleted })
+		r["reconciler"].waitFor(t, "the repair", 10*time.Second, func(rec record) bool {
+			return rec.str("msg") == "reconcile: repaired" && rec.str("finding") == "pending_unrequested" && rec.str("job") == string(id)
+		})
+		c.waitEmail(t, "dave@example.org", id, 30*time.Second)
+	})
+
 	// Every role exposes Prometheus metrics: the annotators their runs and
-	// queue depth, the web its request latencies, the notifier the DLQs.
+	// queue depth, the web its request latencies, the notifier the DLQs,
+	// the reconciler its passes and the parked queue.
 	t.Run("Metrics", func(t *testing.T) {
 		annotators := httpBody(t, "http://"+a1.addr(t)+"/metrics") + httpBody(t, "http://"+a2.addr(t)+"/metrics")
 		if !strings.Contains(annotators, `gas_annotations_total{outcome="ok"}`) || !strings.Contains(annotators, "gas_annotated_variants_total") {
@@ -133,8 +165,17 @@ func TestRolesEndToEnd(t *testing.T) {
 			{a1, []string{`gas_queue_messages{queue="annotate",state="visible"}`, "gas_job_write_conflicts_total", "go_goroutines"}},
 			{r["web"], []string{`gas_http_request_duration_seconds_count{code="200",method="GET",route="/annotations/{id}/status"}`}},
 			{notifier, []string{`gas_queue_messages{queue="annotate-dlq",state="visible"} 0`, `gas_queue_messages{queue="notify",state="in_flight"}`}},
+			{r["reconciler"], []string{`gas_reconcile_runs_total{outcome="ok"}`, `gas_reconcile_findings{finding="pending_unrequested"}`,
+				`gas_queue_messages{queue="parked",state="visible"} 0`}},
 		} {
-			body := httpBody(t, "http://"+m.p.addr(t)+"/metrics")
+			addr := m.p.addr(t)
+			if m.p == r["web"] { // the site's own /metrics wants the token; the operations listener does not
+				addr = m.p.waitFor(t, "its metrics address", 10*time.Second, msg("metrics listening")).str("addr")
+				if code := httpStatus(t, c.webURL+"/metrics"); code != http.StatusUnauthorized {
+					t.Errorf("the site's /metrics without the token answered %d, want 401", code)
+				}
+			}
+			body := httpBody(t, "http://"+addr+"/metrics")
 			for _, w := range m.wants {
 				if !strings.Contains(body, w) {
 					t.Errorf("%s /metrics lacks %s", m.p.name, w)
@@ -290,17 +331,19 @@ func lifecycle(t *testing.T, c *cluster, b *browser, input []byte, tier domain.R
 	if j.Reference() != c.refName || j.InputName() != "sample.vcf" || j.InputSize() != int64(len(input)) {
 		t.Fatalf("job %s: reference %q, input %q (%d bytes)", id, j.Reference(), j.InputName(), j.InputSize())
 	}
-	e := c.waitEmail(t, b.email, id, 30*time.Second)
-	if !strings.Contains(e.Text, c.webURL+"/") {
-		t.Fatalf("e-mail has no link to the site:\n%s", e.Text)
-	}
+	// Downloaded at once: the free window (6 s) ends whether or not the
+	// archiver has run, and the download decision follows the window.
 	vcf, sum := b.download(id)
 	if !bytes.Contains(vcf, []byte("ANN=")) || !bytes.Contains(vcf, []byte("##INFO=<ID=ANN")) {
 		t.Fatalf("downloaded result is not annotated:\n%.400s", vcf)
 	}
+	e := c.waitEmail(t, b.email, id, 30*time.Second)
+	if !strings.Contains(e.Text, c.webURL+"/") {
+		t.Fatalf("e-mail has no link to the site:\n%s", e.Text)
+	}
 	hot := j.Results()
 
-	// The free window (4 s) passes: archived, hot copy gone, archive present.
+	// The free window passes: archived, hot copy gone, archive present.
 	j = c.waitJob(t, id, "archived", 60*time.Second, func(j *domain.Job) bool { return j.Storage() == domain.StorageArchived })
 	if ok, _ := c.headObject(t, c.cfg.Names.ResultsBucket, hot.VCF); ok {
 		t.Fatalf("hot copy %s still there after archiving", hot.VCF)
@@ -322,9 +365,14 @@ func lifecycle(t *testing.T, c *cluster, b *browser, input []byte, tier domain.R
 		t.Fatal("an archived result was downloadable by a free user")
 	}
 
-	// Upgrade: the thawer starts the retrieval, the restorer brings it back.
-	if resp, page := b.postForm("/subscribe", "/subscribe", nil); resp.StatusCode != http.StatusOK || !strings.Contains(page, "Restoring your archived results has started") {
-		t.Fatalf("upgrade: %d\n%s", resp.StatusCode, page)
+	// The web role leaves plans to the operators (GAS_UPGRADE_POLICY=admin
+	// by default): the user cannot upgrade; an operator grants premium with
+	// gas users; the thawer starts the retrieval, the restorer brings it back.
+	if resp, page := b.postForm("/subscribe", "/subscribe", nil); resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "changed by the operators") {
+		t.Fatalf("self upgrade under the admin policy: %d\n%s", resp.StatusCode, page)
+	}
+	if out, err := c.command("gas", "users", "grant", b.subject); err != nil || !strings.Contains(out, b.subject+" is PREMIUM") {
+		t.Fatalf("gas users grant %s: %v\n%s", b.subject, err, out)
 	}
 	started := thawer.waitFor(t, "the restore", 30*time.Second, msgJob("restore started", id))
 	if got := started.str("tier"); got != string(tier) {
@@ -410,11 +458,14 @@ func (c *cluster) startWeb(name string, extra ...string) *proc {
 	return c.start(name, "web", append([]string{"GAS_ADDR=" + strings.TrimPrefix(c.webURL, "http://"),
 		"GAS_SESSION_KEY=" + strings.Repeat("e2e-session-key-", 3),
 		"GAS_OIDC_ISSUER=" + c.oidc.Issuer, "GAS_OIDC_CLIENT_ID=" + c.oidc.ClientID, "GAS_OIDC_CLIENT_SECRET=" + c.oidc.ClientSecret,
-		"GAS_REFERENCE_NAME=" + c.refName}, extra...)...)
+		"GAS_REFERENCE_NAME=" + c.refName, "GAS_METRICS_ADDR=127.0.0.1:0", "GAS_METRICS_TOKEN=" + metricsToken}, extra...)...)
 }
 
-// startRoles starts web, annotators (n of them), archiver, thawer, restorer
-// and notifier with extra settings per binary, and waits until each
+// metricsToken lets the test scrape the web role's public /metrics.
+const metricsToken = "e2e-metrics-token"
+
+// startRoles starts web, annotators (n of them), archiver, thawer, restorer,
+// notifier and reconciler with extra settings per binary, and waits until each
 // listens and is ready. Processes are named by binary ("annotator-1" ...).
 func (c *cluster) startRoles(t *testing.T, extra map[string][]string, annotators int) map[string]*proc {
 	t.Helper()
@@ -424,7 +475,7 @@ func (c *cluster) startRoles(t *testing.T, extra map[string][]string, annotators
 		name := fmt.Sprintf("annotator-%d", i)
 		procs[name] = c.start(name, "annotator", append([]string{"GAS_ANNOTATION_DB=" + c.db}, extra["annotator"]...)...)
 	}
-	for _, role := range []string{"archiver", "thawer", "restorer", "notifier"} {
+	for _, role := range []string{"archiver", "thawer", "restorer", "notifier", "reconciler"} {
 		procs[role] = c.start(role, role, extra[role]...)
 	}
 	for name, p := range procs {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gasproject/gas/domain/scaling"
+	"github.com/gasproject/gas/domain/workers"
 	"github.com/gasproject/gas/ports"
 )
 
@@ -32,12 +33,28 @@ type Config struct {
 	InitialMeanJobTime time.Duration
 }
 
+// Source is where the loops take their turns: the annotator runner's
+// fair-share dispatcher (workers.Dispatcher), which shares the loops out
+// among users and is told how many there are.
+type Source interface {
+	Take(ctx context.Context) (workers.Turn, bool, error)
+	Done(workers.Turn)
+	Resize(slots int)
+	KeepHeld(ctx context.Context) (stop func())
+	Release(ctx context.Context)
+	// Held is how many deliveries wait for their user's turn: received
+	// (in flight on the queue) but waiting, so the pool counts them as
+	// backlog.
+	Held() int
+}
+
 // Pool runs between Min and Max annotator loops on the
 // annotation queue and resizes itself once a tick by the same target
 // tracking rules the deployment's annotator group uses.
 type Pool struct {
 	cfg    Config
 	queue  ports.Queue
+	src    Source
 	handle func(context.Context, ports.Message) error
 	group  *scaling.Group
 
@@ -62,9 +79,9 @@ type slot struct {
 // maxEvents bounds the activity history the status page shows.
 const maxEvents = 20
 
-// New is a pool on q whose loops pass each delivery to handle (an
-// annotator runner's Handle).
-func New(q ports.Queue, handle func(context.Context, ports.Message) error, cfg Config) (*Pool, error) {
+// New is a pool on q whose loops take their turns from src and pass each
+// delivery to handle (an annotator runner's Dispatcher and Handle).
+func New(q ports.Queue, src Source, handle func(context.Context, ports.Message) error, cfg Config) (*Pool, error) {
 	if cfg.Tick <= 0 {
 		cfg.Tick = scaling.Resolution
 	}
@@ -86,22 +103,26 @@ func New(q ports.Queue, handle func(context.Context, ports.Message) error, cfg C
 	for _, k := range []scaling.Metric{scaling.MessagesVisible, scaling.MessagesInFlight, scaling.InService} {
 		m[k] = scaling.NewSeries(now)
 	}
-	return &Pool{cfg: cfg, queue: q, handle: handle, group: g, metrics: m, now: now, meanJob: cfg.InitialMeanJobTime}, nil
+	return &Pool{cfg: cfg, queue: q, src: src, handle: handle, group: g, metrics: m, now: now, meanJob: cfg.InitialMeanJobTime}, nil
 }
 
 // Run starts the minimum and resizes every tick until ctx ends, then
-// waits for the loops (each finishes or releases its job).
+// waits for the loops (each finishes or releases its job) and gives back
+// the deliveries still held for their turn.
 func (p *Pool) Run(ctx context.Context) error {
 	p.mu.Lock()
 	p.runCtx = ctx
 	p.resizeLocked()
 	p.mu.Unlock()
+	stop := p.src.KeepHeld(ctx)
 	t := time.NewTicker(p.cfg.Tick)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			p.wg.Wait()
+			stop()
+			p.src.Release(context.WithoutCancel(ctx))
 			return nil
 		case <-t.C:
 			p.tick(ctx)
@@ -117,6 +138,8 @@ func (p *Pool) tick(ctx context.Context) {
 		p.cfg.Logger.WarnContext(ctx, "annotator pool: queue stats", "err", err)
 		return
 	}
+	held := p.src.Held() // waiting for a turn, though in flight on the queue
+	st.Visible, st.InFlight = st.Visible+held, max(st.InFlight-held, 0)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	at := p.now.Add(scaling.Resolution - time.Nanosecond)
@@ -177,6 +200,7 @@ func (p *Pool) receiversChanged() {
 	if r, ok := p.queue.(resizable); ok {
 		r.Resize(len(p.slots))
 	}
+	p.src.Resize(len(p.slots))
 }
 
 func (p *Pool) start() {
@@ -216,27 +240,17 @@ func (p *Pool) remove(s *slot) {
 	}
 }
 
-// loop receives and handles one message at a time until told to quit.
-// The long poll listens to the slot's context; the job runs under the
-// pool's, so a scale-in never interrupts a job.
+// loop takes its turns and handles one delivery at a time until told to
+// quit. The wait for a turn listens to the slot's context; the job runs
+// under the pool's, so a scale-in never interrupts a job.
 func (p *Pool) loop(ctx context.Context, s *slot) {
 	for !s.quit.Load() && ctx.Err() == nil {
-		ds, err := p.queue.Receive(ctx, 1, p.cfg.Visibility, p.cfg.Wait)
-		if err != nil {
-			if ctx.Err() == nil {
-				p.cfg.Logger.ErrorContext(ctx, "annotator pool: receive", "err", err)
-				t := time.NewTimer(time.Second)
-				select {
-				case <-ctx.Done():
-				case <-t.C:
-				}
-				t.Stop()
-			}
+		t, ok, _ := p.src.Take(ctx) // logs and backs off on a failed receive
+		if !ok {
 			continue
 		}
-		for _, d := range ds {
-			p.run(s, d)
-		}
+		p.run(s, t.Delivery)
+		p.src.Done(t)
 	}
 }
 

@@ -53,6 +53,12 @@ func AWSTokenStore(cl *awsconfig.Clients, c awsconfig.Config) (ports.TokenStore,
 	return dynamostore.NewTokenStore(cl.DynamoDB, c.Names.TokensTable)
 }
 
+// AWSSessionStore is the DynamoDB sessions table: every web server sees a
+// sign-out at once, and DynamoDB's TTL removes expired sessions.
+func AWSSessionStore(cl *awsconfig.Clients, c awsconfig.Config) (ports.SessionStore, error) {
+	return dynamostore.NewSessionStore(cl.DynamoDB, c.Names.SessionsTable)
+}
+
 // AWSObjectStore is one ports.ObjectStore over the inputs and results
 // buckets: keys under the input prefix go to the inputs bucket (with its
 // own lifecycle rules), everything else to the results bucket.
@@ -112,8 +118,17 @@ type awsOpener struct {
 	archivePrefix string
 }
 
+// DeadLetterQueue opens q's dead-letter queue. A queue fed by cold storage
+// dead-letters its raw S3 and Glacier notices too, so its dead-letter
+// queue is wrapped in the same translator: otherwise the handler would
+// drop them as malformed and the restore they announced would be lost.
 func (o awsOpener) DeadLetterQueue(q message.QueueSpec) (ports.Queue, error) {
-	return sqsqueue.Open(o.ctx, o.cl.SQS, message.DeadLetterName(o.names.Queue(q.Name)), o.clock.Now)
+	name := message.DeadLetterName(o.names.Queue(q.Name))
+	dead, err := sqsqueue.Open(o.ctx, o.cl.SQS, name, o.clock.Now)
+	if err != nil || !o.topology.TakesColdStorageNotices(q.Name) {
+		return dead, err
+	}
+	return coldstore.NewNoticeQueue(dead, o.archivePrefix, slog.Default().With("queue", name))
 }
 
 func (o awsOpener) Queue(q message.QueueSpec, _ ports.Queue) (ports.Queue, error) {
@@ -123,6 +138,10 @@ func (o awsOpener) Queue(q message.QueueSpec, _ ports.Queue) (ports.Queue, error
 		return work, err
 	}
 	return coldstore.NewNoticeQueue(work, o.archivePrefix, slog.Default().With("queue", name))
+}
+
+func (o awsOpener) Parked(name string) (ports.Queue, error) {
+	return sqsqueue.Open(o.ctx, o.cl.SQS, o.names.Queue(name), o.clock.Now)
 }
 
 func (o awsOpener) Topic(p message.TopicSpec, _ []ports.Queue) (ports.Publisher, error) {

@@ -23,8 +23,9 @@ func (awsWallClock) Now() time.Time { return time.Now() }
 
 // TestAWSProvidersOnBootstrappedDeployment builds every AWS provider from
 // the environment variables a role would get, against a deployment made
-// by bootstrap, and sends one message through the job-requests topic to
-// the annotate queue.
+// by bootstrap, sends one message through the job-results topic to the
+// notify queue and one annotation request, in its user's group, to the
+// annotate queue.
 func TestAWSProvidersOnBootstrappedDeployment(t *testing.T) {
 	env, _ := awstest.Deployment(t)
 	ctx := awstest.Ctx(t)
@@ -99,12 +100,26 @@ func TestAWSProvidersOnBootstrappedDeployment(t *testing.T) {
 	if _, ok := bus.Queue(message.QueueRestore).(*coldstore.NoticeQueue); !ok {
 		t.Fatalf("restore queue is %T, want cold-storage notices translated", bus.Queue(message.QueueRestore))
 	}
-	if err := message.Publish(ctx, bus.Topic(message.TopicJobRequests), message.JobRequest("j1", "u1")); err != nil {
+	// Raw notices that dead-letter are translated too, not dropped as malformed.
+	if _, ok := bus.DeadLetter(message.QueueRestore).(*coldstore.NoticeQueue); !ok {
+		t.Fatalf("restore dead-letter queue is %T, want cold-storage notices translated", bus.DeadLetter(message.QueueRestore))
+	}
+	if bus.Parked() == nil {
+		t.Fatal("no parked queue")
+	}
+	if err := message.Publish(ctx, bus.Topic(message.TopicJobResults), message.JobResult("j1", "u1")); err != nil {
 		t.Fatal(err)
 	}
-	ms, err := bus.Queue(message.QueueAnnotate).Receive(ctx, 1, time.Minute, 5*time.Second)
+	ms, err := bus.Queue(message.QueueNotify).Receive(ctx, 1, time.Minute, 5*time.Second)
 	if err != nil || len(ms) != 1 || !strings.Contains(string(ms[0].Body), `"j1"`) {
-		t.Fatalf("annotate queue got %v, %v", ms, err)
+		t.Fatalf("notify queue got %v, %v", ms, err)
+	}
+	if err := message.Schedule(ctx, bus.Queue(message.QueueAnnotate), message.JobRequest("j2", "u2"), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ms, err = bus.Queue(message.QueueAnnotate).Receive(ctx, 1, time.Minute, 5*time.Second)
+	if err != nil || len(ms) != 1 || !strings.Contains(string(ms[0].Body), `"j2"`) || ms[0].Group != "u2" {
+		t.Fatalf("annotate queue got %+v, %v; want j2 in group u2", ms, err)
 	}
 	// A missing queue fails at start, not on the first message.
 	bad := c

@@ -5,43 +5,42 @@ import (
 	"crypto/rand"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/google/wire"
 
 	"github.com/gasproject/gas/adapters/memory"
+	"github.com/gasproject/gas/adapters/presign"
+	"github.com/gasproject/gas/adapters/web"
 	"github.com/gasproject/gas/domain"
-	"github.com/gasproject/gas/domain/jobs"
 	"github.com/gasproject/gas/ports"
 	"github.com/gasproject/gas/ports/message"
 )
 
-// MemoryOptions tune the in-memory backend of local mode.
-type MemoryOptions struct {
-	// ExpeditedRestore and StandardRestore are how long the memory archive
-	// takes per retrieval tier.
-	ExpeditedRestore, StandardRestore time.Duration
-}
-
-// MemorySet provides every port on the in-memory adapters (local mode and
-// tests): stores, object store, queues and topics, archive, outbox,
-// billing, API tokens and the system clock and ids.
+// MemorySet provides every port on the in-memory adapters (tests and
+// `gas serve --ephemeral`): stores, object store, queues and topics,
+// archive, outbox, billing, API tokens, sessions and the system clock and
+// ids. SQLiteSet is its durable twin.
 var MemorySet = wire.NewSet(
 	SystemClock,
 	RandomIDs,
 	MemoryJobStore,
 	wire.Bind(new(ports.JobStore), new(*CountedJobStore)),
+	wire.Bind(new(JobCounter), new(*CountedJobStore)),
 	MemoryUserStore,
 	MemoryObjectStore,
 	wire.Bind(new(ports.ObjectStore), new(*memory.ObjectStore)),
+	wire.Bind(new(LocalObjects), new(*memory.ObjectStore)),
 	MemoryMessages,
 	MemoryArchive,
 	wire.Bind(new(ports.Archive), new(*memory.Archive)),
 	MemoryOutbox,
 	wire.Bind(new(ports.Mailer), new(*memory.Outbox)),
+	MemoryOutboxReader,
 	MemoryBilling,
 	MemoryTokens,
 	wire.Bind(new(ports.TokenStore), new(*memory.TokenStore)),
+	MemorySessions,
+	EphemeralSecrets,
 )
 
 // SystemClock is the wall clock.
@@ -57,14 +56,14 @@ func MemoryJobStore() *CountedJobStore { return NewCountedJobStore(memory.NewJob
 func MemoryUserStore() ports.UserStore { return memory.NewUserStore() }
 
 // MemoryObjectStore keeps objects in memory; its presigned URLs point at
-// the app's memory.DefaultURLPrefix handler and are signed with a
+// the app's presign.DefaultURLPrefix handler and are signed with a
 // per-process key.
 func MemoryObjectStore() (*memory.ObjectStore, error) {
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	s, err := memory.NewObjectStore(memory.WithURLPrefix(memory.DefaultURLPrefix), memory.WithSigningKey(key))
+	s, err := memory.NewObjectStore(memory.WithURLPrefix(presign.DefaultURLPrefix), memory.WithSigningKey(key))
 	if err != nil {
 		return nil, fmt.Errorf("memory object store: %w", err)
 	}
@@ -78,17 +77,11 @@ func MemoryMessages(clock ports.Clock) (*message.Bus, error) {
 
 // MemoryArchive is cold storage whose retrievals take the configured time
 // and, like Glacier's notification, publish a restore completion for the
-// job whose archive key (jobs.ArchiveKey) the retrieval read.
-func MemoryArchive(clock ports.Clock, bus *message.Bus, o MemoryOptions, s Settings) (*memory.Archive, func(), error) {
-	prefix := s.withDefaults().ArchivePrefix
-	cold, _ := bus.Topology().ColdStorageTopic()
-	notices := bus.Topic(cold.Name)
+// job whose archive key the retrieval read.
+func MemoryArchive(clock ports.Clock, bus *message.Bus, o LocalOptions, s Settings) (*memory.Archive, func(), error) {
+	notify := restoreNotifier(bus, s)
 	opts := []memory.ArchiveOption{memory.WithRestoreCallback(func(ctx context.Context, c memory.RestoreCompletion) error {
-		job, ok := jobs.JobOfArchiveKey(prefix, c.ArchiveID)
-		if !ok {
-			return fmt.Errorf("restore completion for unrecognised archive %q", c.ArchiveID)
-		}
-		return message.Publish(ctx, notices, message.RestoreCompleted(job))
+		return notify(ctx, c.ArchiveID)
 	})}
 	if o.ExpeditedRestore > 0 || o.StandardRestore > 0 {
 		opts = append(opts, memory.WithRetrievalTimes(o.ExpeditedRestore, o.StandardRestore))
@@ -110,6 +103,21 @@ func MemoryBilling() ports.Billing { return memory.NewFreeBilling() }
 
 // MemoryTokens keeps API tokens in memory.
 func MemoryTokens() *memory.TokenStore { return memory.NewTokenStore() }
+
+// MemorySessions keeps web sessions in memory: they end with the process.
+func MemorySessions() ports.SessionStore { return memory.NewSessionStore() }
+
+// MemoryOutboxReader reads the memory outbox for the outbox page.
+func MemoryOutboxReader(o *memory.Outbox) OutboxReader {
+	return func(_ context.Context, user domain.UserID) ([]web.OutboxEmail, error) {
+		sent := o.SentTo(user)
+		out := make([]web.OutboxEmail, len(sent))
+		for i, e := range sent {
+			out[i] = web.OutboxEmail{To: e.To, Subject: e.Subject, Text: e.Text, SentAt: e.SentAt}
+		}
+		return out, nil
+	}
+}
 
 // CountedJobStore wraps a job store and keeps a count of jobs by status,
 // so /metrics can report it without scanning the store.

@@ -8,6 +8,7 @@ import (
 	"github.com/gasproject/gas/adapters/memory"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/jobs"
+	"github.com/gasproject/gas/ports"
 	"github.com/gasproject/gas/ports/message"
 )
 
@@ -19,11 +20,11 @@ func TestMemoryTopologyAndServices(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The topology's topics reach their queues (wiring tested in adapters/memory).
-	if err := message.Publish(ctx, m.Topic(message.TopicJobRequests), message.JobRequest("j", "u")); err != nil {
+	if err := message.Publish(ctx, m.Topic(message.TopicJobResults), message.JobResult("j", "u")); err != nil {
 		t.Fatal(err)
 	}
-	if st, _ := m.Queue(message.QueueAnnotate).Stats(ctx); st.Visible != 1 {
-		t.Fatalf("job request did not reach the annotate queue: %+v", st)
+	if st, _ := m.Queue(message.QueueNotify).Stats(ctx); st.Visible != 1 {
+		t.Fatalf("job result did not reach the notify queue: %+v", st)
 	}
 
 	store := MemoryJobStore()
@@ -58,7 +59,7 @@ func TestMemoryTopologyAndServices(t *testing.T) {
 	}
 
 	// The archive's completion callback names the job from the archive key.
-	arch, cleanup, err := MemoryArchive(clock, m, MemoryOptions{ExpeditedRestore: time.Second, StandardRestore: time.Minute}, s)
+	arch, cleanup, err := MemoryArchive(clock, m, LocalOptions{ExpeditedRestore: time.Second, StandardRestore: time.Minute}, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func TestMemoryTopologyAndServices(t *testing.T) {
 	}
 	restore := m.Queue(message.QueueRestore)
 	before, _ := restore.Stats(ctx)
-	if _, err := arch.InitiateRestore(ctx, id, domain.RetrievalExpedited); err != nil {
+	if _, err := retrievalID(arch.InitiateRestore(ctx, id, domain.RetrievalExpedited)); err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(2 * time.Second)
@@ -92,3 +93,6 @@ func TestMemoryTopologyAndServices(t *testing.T) {
 		t.Fatalf("restore completion %+v, %v; want one for job42", got, err)
 	}
 }
+
+// retrievalID keeps only the id of a started retrieval.
+func retrievalID(r ports.Retrieval, err error) (string, error) { return r.ID, err }

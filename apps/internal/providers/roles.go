@@ -49,9 +49,16 @@ var RoleSet = wire.NewSet(
 	AWSMessages,
 )
 
+// OperatorSet is what an operator's command (`gas users`) needs of the
+// deployment: its profiles and the accounts service that grants and
+// revokes premium (a grant asks the thawer, over the thaw topic, to bring
+// the user's archived results back).
+var OperatorSet = wire.NewSet(RoleSettings, RoleAWSConfig, SystemClock, RoleAWSClients, AWSUserStore, AWSMessages,
+	MemoryBilling, AccountsService)
+
 // WebRoleSet serves the web application with presigned uploads straight
 // to S3 and OIDC sign-in.
-var WebRoleSet = wire.NewSet(RoleSet, WebSet, MemoryBilling, AWSTokenStore, RoleIdentity, RoleWebOptions, WebRoleApp)
+var WebRoleSet = wire.NewSet(RoleSet, WebSet, MemoryBilling, AWSTokenStore, AWSSessionStore, RoleIdentity, RoleWebOptions, WebRoleApp)
 
 // AnnotatorRoleSet runs the annotator runner over the database loaded at start.
 var AnnotatorRoleSet = wire.NewSet(RoleSet, RoleAnnotator, RunnerSet, wire.Struct(new(WorkerSet), "Runner"), WorkerApp)
@@ -62,6 +69,13 @@ var ArchivalRoleSet = wire.NewSet(RoleSet, ArchivalService, ArchivalWorkers, wir
 
 // NotifierRoleSet e-mails users and drains the dead-letter queues.
 var NotifierRoleSet = wire.NewSet(RoleSet, NotifierSet, wire.Struct(new(WorkerSet), "Notifier"), WorkerApp)
+
+// ReconcilerRoleSet scans the stores and re-issues lost messages.
+var ReconcilerRoleSet = wire.NewSet(RoleSet, ReconcilerWorkers, wire.Struct(new(WorkerSet), "Reconciler"), WorkerApp)
+
+// ReconcileCommandSet is `gas reconcile`: one reconciler over the
+// deployment the environment names, for a single pass.
+var ReconcileCommandSet = wire.NewSet(RoleSet, Reconciler)
 
 // RoleAWSConfig is the deployment's AWS configuration.
 func RoleAWSConfig(rt *role.Runtime) awsconfig.Config { return rt.Config.AWS }
@@ -78,7 +92,7 @@ func RolePipelineConfig(rt *role.Runtime, s Settings) workers.Config {
 		Policy: s.Policy, ResultPrefix: s.ResultPrefix, Visibility: p.Visibility, Wait: p.Wait,
 		Heartbeat: p.Heartbeat, Concurrency: p.Concurrency, RetryDelay: p.RetryDelay,
 		PollInterval: p.PollInterval, RedriveDelay: p.RedriveDelay, MaxRedrives: p.MaxRedrives,
-		Logger: rt.Log,
+		ReconcileInterval: p.ReconcileInterval, ReconcileGrace: p.ReconcileGrace, Logger: rt.Log,
 	}
 }
 
@@ -146,7 +160,7 @@ func RoleAnnotator(ctx context.Context, rt *role.Runtime, cl *awsconfig.Clients)
 	for i, db := range dbs {
 		start := time.Now()
 		l, err := reference.Open(ctx, reference.Config{DB: strings.TrimSpace(db), Known: strings.TrimSpace(knowns[i]), Workers: ac.Workers,
-			Remote: S3Remote(cl.S3), Logger: rt.Log})
+			MaxAlts: ac.MaxAlts, Remote: S3Remote(cl.S3), Logger: rt.Log})
 		if err != nil {
 			closeAll()
 			return nil, nil, err

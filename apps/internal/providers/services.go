@@ -55,13 +55,19 @@ func Composer(s Settings) (ports.Composer, error) { return email.NewComposer(s.B
 // archive-side workers'. Every app (local mode, AWS roles) builds them so.
 var WebServicesSet = wire.NewSet(JobsService, JobManager, AccountsService)
 
-// JobsService is the job use cases; requests go to the job-requests topic.
+// JobsService is the job use cases; requests go straight to the annotate
+// queue, in their user's message group, and a late restore's retry to the
+// restore-completions topic.
 func JobsService(store ports.JobStore, users ports.UserStore, objects ports.ObjectStore, bus *message.Bus,
 	clock ports.Clock, ids ports.IDs, s Settings) (*jobs.Service, error) {
 	s = s.withDefaults()
-	return jobs.NewService(store, users, objects, bus.Topic(message.TopicJobRequests), clock, ids, jobs.Config{
+	svc, err := jobs.NewService(store, users, objects, bus.Queue(message.QueueAnnotate), clock, ids, jobs.Config{
 		Policy: s.Policy, InputPrefix: s.InputPrefix, ResultPrefix: s.ResultPrefix, References: s.References, Logger: s.Logger,
 	})
+	if err != nil {
+		return nil, err
+	}
+	return svc.WithRestoreChecks(bus.Topic(message.TopicRestoreCompletions)), nil
 }
 
 // JobManager is the owners' housekeeping of their jobs (delete with every
@@ -70,10 +76,11 @@ func JobManager(store ports.JobStore, objects ports.ObjectStore, archive ports.A
 	return jobs.NewManager(store, objects, archive, s.withDefaults().Logger)
 }
 
-// AccountsService is the profile and plan use cases; upgrades publish to
-// the thaw-requests topic.
+// AccountsService is the profile and plan use cases under the policy's
+// upgrade policy; upgrades publish to the thaw-requests topic.
 func AccountsService(users ports.UserStore, billing ports.Billing, bus *message.Bus, clock ports.Clock, s Settings) *accounts.Service {
-	return accounts.NewService(users, billing, bus.Topic(message.TopicThawRequests), clock).WithLogger(s.withDefaults().Logger)
+	return accounts.NewService(users, billing, bus.Topic(message.TopicThawRequests), clock).
+		WithLogger(s.withDefaults().Logger).WithUpgrades(s.Policy.Upgrades)
 }
 
 // ArchivalService is the archive/restore protocols; polling checks go to

@@ -26,14 +26,15 @@ import (
 // them all. Within a group, the topology decides which queues the process
 // consumes (role.Config.Runs).
 type WorkerSet struct {
-	Runner   RunnerGroup
-	Archival ArchivalGroup
-	Notifier NotifierGroup
+	Runner     RunnerGroup
+	Archival   ArchivalGroup
+	Notifier   NotifierGroup
+	Reconciler ReconcilerGroup
 }
 
 // AllWorkersSet is every role's workers in one process (local mode), with
 // the archival service the archive side needs.
-var AllWorkersSet = wire.NewSet(ArchivalService, RunnerSet, ArchivalWorkers, NotifierSet,
+var AllWorkersSet = wire.NewSet(ArchivalService, RunnerSet, ArchivalWorkers, NotifierSet, ReconcilerWorkers,
 	wire.Struct(new(WorkerSet), "*"))
 
 // RunnerSet is the annotator runner over a results.Engine the injector
@@ -54,9 +55,13 @@ type ArchivalGroup []role.Worker
 // queue.
 type NotifierGroup []role.Worker
 
+// ReconcilerGroup is the reconciler, which consumes no queue.
+type ReconcilerGroup []role.Worker
+
 // all lists every worker of the set.
 func (ws WorkerSet) all() []role.Worker {
-	return slices.Concat([]role.Worker(ws.Runner), []role.Worker(ws.Archival), []role.Worker(ws.Notifier))
+	return slices.Concat([]role.Worker(ws.Runner), []role.Worker(ws.Archival), []role.Worker(ws.Notifier),
+		[]role.Worker(ws.Reconciler))
 }
 
 // consumer builds the worker loop of one queue, given the queue as its
@@ -107,7 +112,7 @@ func runnerPool(rt *role.Runtime, cfg workers.Config, q ports.Queue, r *workers.
 	pc.Visibility = cmp.Or(cfg.Visibility, message.DefaultVisibility)
 	pc.Wait = cmp.Or(cfg.Wait, 20*time.Second)
 	pc.Logger = rt.Log
-	p, err := pool.New(q, r.Handle, pc)
+	p, err := pool.New(q, r.Dispatcher(), r.Handle, pc)
 	if err != nil {
 		return nil, err
 	}
@@ -152,13 +157,14 @@ func NotifierWorkers(rt *role.Runtime, cfg workers.Config, bus *message.Bus, sto
 	if err != nil || !rt.Config.DeadLetters {
 		return NotifierGroup(ws), err
 	}
+	rt.Metrics.WatchQueue(bus.Topology().Parked, bus.Parked())
 	for _, q := range bus.Topology().Queues {
 		if !rt.Config.Runs(role.Name(q.DeadLetterConsumer)) || q.DeadLetterConsumer != message.RoleNotifier {
 			continue
 		}
 		w, err := newWorker(rt, cfg, deadLettersOf(q.Name), q.DeadLetter(), bus.DeadLetter(q.Name), func(dq ports.Queue) (func(context.Context) error, error) {
-			return runOf(workers.NewDeadLetters(workers.DeadLetterPorts{DLQ: dq, Origin: bus.Queue(q.Name),
-				Results: bus.Topic(message.TopicJobResults), Jobs: store, Clock: clock}, cfg))
+			return runOf(workers.NewDeadLetters(workers.DeadLetterPorts{DLQ: dq, Origin: bus.Queue(q.Name), Queue: q.Name,
+				Parked: bus.Parked(), Results: bus.Topic(message.TopicJobResults), Jobs: store, Clock: clock}, cfg))
 		})
 		if err != nil {
 			return nil, err
@@ -166,6 +172,46 @@ func NotifierWorkers(rt *role.Runtime, cfg workers.Config, bus *message.Bus, sto
 		ws = append(ws, w)
 	}
 	return NotifierGroup(ws), nil
+}
+
+// reconcilerWorker names the reconciler among a process's workers.
+const reconcilerWorker = "reconciler"
+
+// ReconcilerWorkers is the reconciler, when the process runs its role (the
+// reconciler role, local mode): every ReconcileInterval it scans the jobs
+// and re-issues what a failure lost. It reports to /metrics, with the
+// depths of the queues it watches and of the parked queue.
+func ReconcilerWorkers(rt *role.Runtime, cfg workers.Config, bus *message.Bus, store ports.JobStore, users ports.UserStore,
+	clock ports.Clock) (ReconcilerGroup, error) {
+	if !rt.Config.Runs(role.Reconciler) {
+		return nil, nil
+	}
+	r, err := Reconciler(rt, cfg, bus, store, users, clock)
+	if err != nil {
+		return nil, err
+	}
+	t := bus.Topology()
+	for _, q := range t.Reconciler.Watches {
+		rt.Metrics.WatchQueue(q, bus.Queue(q))
+	}
+	rt.Metrics.WatchQueue(t.Parked, bus.Parked())
+	return ReconcilerGroup{{Name: reconcilerWorker, Run: r.Run}}, nil
+}
+
+// Reconciler is the reconciler over the topics and queues the topology
+// gives it (message.Topology.Reconciler), its passes observed in /metrics.
+func Reconciler(rt *role.Runtime, cfg workers.Config, bus *message.Bus, store ports.JobStore, users ports.UserStore,
+	clock ports.Clock) (*workers.Reconciler, error) {
+	r, err := workers.NewReconciler(workers.ReconcilerPorts{
+		Jobs: store, Users: users,
+		Results: bus.Topic(message.TopicJobResults),
+		Thaws:   bus.Topic(message.TopicThawRequests), Restores: bus.Topic(message.TopicRestoreCompletions),
+		Archives: bus.Queue(message.QueueArchive), Annotate: bus.Queue(message.QueueAnnotate), Clock: clock,
+	}, cfg, rt.Metrics.ObserveReconcile)
+	if err != nil {
+		return nil, fmt.Errorf("reconciler: %w", err)
+	}
+	return r, nil
 }
 
 // deadLettersOf names the worker draining queue's dead-letter queue.
@@ -221,6 +267,9 @@ func (ws WorkerSet) Workers(rt *role.Runtime, bus *message.Bus) ([]role.Worker, 
 			errs = append(errs, fmt.Errorf("%s drains the dead letters of %s, but no worker was built for them", q.DeadLetterConsumer, q.Name))
 		}
 	}
+	if rt.Config.Runs(role.Name(bus.Topology().Reconciler.Role)) && !has(reconcilerWorker) {
+		errs = append(errs, errors.New("the process runs the reconciler role, but no reconciler was built"))
+	}
 	return all, errors.Join(errs...)
 }
 
@@ -231,9 +280,11 @@ func WorkerApp(rt *role.Runtime, ws WorkerSet, bus *message.Bus, store ports.Job
 	if err != nil {
 		return nil, err
 	}
-	queues := make([]ports.Queue, len(all))
-	for i, w := range all {
-		queues[i] = w.Queue
+	var queues []ports.Queue
+	for _, w := range all {
+		if w.Queue != nil { // the reconciler consumes none
+			queues = append(queues, w.Queue)
+		}
 	}
 	return &role.App{Workers: all, Ready: rt.Ready(jobsReachable(store), queuesReachable(queues...))}, nil
 }

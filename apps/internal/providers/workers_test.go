@@ -47,7 +47,7 @@ func workerSetFor(t *testing.T, r role.Name, deadLetters bool) (WorkerSet, *role
 	}
 	s := RoleSettings(rt)
 	cfg := RolePipelineConfig(rt, s)
-	archive, cleanup, err := MemoryArchive(clock, bus, MemoryOptions{}, s)
+	archive, cleanup, err := MemoryArchive(clock, bus, LocalOptions{}, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,6 +78,9 @@ func workerSetFor(t *testing.T, r role.Name, deadLetters bool) (WorkerSet, *role
 	if ws.Notifier, err = NotifierWorkers(rt, cfg, bus, store, users, composer, outbox, clock); err != nil {
 		t.Fatal(err)
 	}
+	if ws.Reconciler, err = ReconcilerWorkers(rt, cfg, bus, store, users, clock); err != nil {
+		t.Fatal(err)
+	}
 	return ws, rt, bus
 }
 
@@ -105,17 +108,20 @@ func scrape(m *web.Metrics) string {
 
 // TestEachProcessRunsTheWorkersTheTopologyGivesIt: every AWS role gets the
 // worker of the queue it consumes (the notifier also every dead-letter
-// queue), local mode gets them all, and /metrics watches each queue.
+// queue, the reconciler role the reconciler), local mode gets them all,
+// and /metrics watches each queue (and the parked queue where dead letters
+// end).
 func TestEachProcessRunsTheWorkersTheTopologyGivesIt(t *testing.T) {
 	dead := []string{"dead-letters:annotate", "dead-letters:archive", "dead-letters:notify", "dead-letters:restore", "dead-letters:thaw"}
 	for r, want := range map[role.Name][]string{
-		role.Annotator: {"annotate"},
-		role.Archiver:  {"archive"},
-		role.Thawer:    {"thaw"},
-		role.Restorer:  {"restore"},
-		role.Notifier:  append(slices.Clone(dead), "notify"),
-		role.Local:     append([]string{"annotate", "archive"}, append(slices.Clone(dead), "notify", "restore", "thaw")...),
-		role.Web:       nil,
+		role.Annotator:  {"annotate"},
+		role.Archiver:   {"archive"},
+		role.Thawer:     {"thaw"},
+		role.Restorer:   {"restore"},
+		role.Notifier:   append(slices.Clone(dead), "notify"),
+		role.Reconciler: {"reconciler"},
+		role.Local:      append([]string{"annotate", "archive"}, append(slices.Clone(dead), "notify", "reconciler", "restore", "thaw")...),
+		role.Web:        nil,
 	} {
 		ws, rt, bus := workerSetFor(t, r, true)
 		if got := workerNames(t, ws, rt, bus); !slices.Equal(got, want) {
@@ -124,8 +130,11 @@ func TestEachProcessRunsTheWorkersTheTopologyGivesIt(t *testing.T) {
 		metrics := scrape(rt.Metrics)
 		for _, w := range want {
 			q, dead := strings.CutPrefix(w, "dead-letters:")
-			if dead {
+			switch {
+			case dead:
 				q = message.DeadLetterName(q)
+			case w == "reconciler":
+				q = message.QueueParked
 			}
 			if !strings.Contains(metrics, `queue="`+q+`"`) {
 				t.Errorf("%s: /metrics does not watch queue %s", r, q)
@@ -153,6 +162,31 @@ func TestAQueueWithoutItsWorkerFailsAtStart(t *testing.T) {
 	app, err := WorkerApp(rt, WorkerSet{Runner: ws.Runner}, bus, MemoryJobStore())
 	if err == nil || app != nil {
 		t.Fatalf("WorkerApp started without the notifier's workers")
+	}
+	full, _, _ := workerSetFor(t, role.Local, true)
+	full.Reconciler = nil
+	if _, err := full.Workers(rt, bus); err == nil ||
+		!strings.Contains(err.Error(), "reconciler") {
+		t.Errorf("local mode without its reconciler: %v", err)
+	}
+}
+
+// TestReconcilerRoleIsReadyWithoutAQueue: the reconciler role's app has one
+// worker and no queue of its own; it is ready while the jobs table answers.
+func TestReconcilerRoleIsReadyWithoutAQueue(t *testing.T) {
+	ws, rt, bus := workerSetFor(t, role.Reconciler, true)
+	app, err := WorkerApp(rt, WorkerSet{Reconciler: ws.Reconciler}, bus, MemoryJobStore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(app.Workers) != 1 || app.Workers[0].Queue != nil {
+		t.Fatalf("reconciler app: %+v", app.Workers)
+	}
+	if err := app.Ready(context.Background()); err != nil {
+		t.Fatalf("not ready: %v", err)
+	}
+	if m := scrape(rt.Metrics); !strings.Contains(m, `queue="annotate"`) || !strings.Contains(m, `queue="parked"`) {
+		t.Fatalf("the reconciler role does not watch the annotate and parked queues:\n%s", m)
 	}
 }
 

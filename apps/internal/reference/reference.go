@@ -56,6 +56,9 @@ type Config struct {
 	Known string
 	// Workers is the engine's annotating goroutines per job (0: all CPUs).
 	Workers int
+	// MaxAlts is the most ALT alleles a record may list (0: the engine's
+	// default, engine.DefaultMaxAlts).
+	MaxAlts int
 	// Remote reads remote sources; nil accepts local paths only.
 	Remote Remote
 	// Dir is where a remote known-variants source is downloaded (a fresh
@@ -121,7 +124,7 @@ func Open(ctx context.Context, cfg Config) (*Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	eng, err := engine.New(ref, engine.Options{Workers: cfg.Workers, Known: k.Opener})
+	eng, err := engine.New(ref, engine.Options{Workers: cfg.Workers, MaxAlts: cfg.MaxAlts, Known: k.Opener})
 	if err != nil {
 		k.Close()
 		return nil, fmt.Errorf("annotation engine: %w", err)

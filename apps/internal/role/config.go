@@ -27,6 +27,9 @@ const (
 	Thawer    Name = message.RoleThawer
 	Restorer  Name = message.RoleRestorer
 	Notifier  Name = message.RoleNotifier
+	// Reconciler consumes no queue: it scans the stores and re-issues lost
+	// messages (domain/workers.Reconciler); `gas reconcile` runs one pass.
+	Reconciler Name = message.RoleReconciler
 
 	// Local is local mode (`gas serve`): one process playing every role.
 	// It is no binary of its own, so Load refuses it.
@@ -34,7 +37,7 @@ const (
 )
 
 // Roles lists every role, in the order the documentation shows them.
-var Roles = []Name{Web, Annotator, Archiver, Thawer, Restorer, Notifier}
+var Roles = []Name{Web, Annotator, Archiver, Thawer, Restorer, Notifier, Reconciler}
 
 // consumers are the roles that consume a queue of the topology (their own
 // or a dead-letter queue), in Roles order.
@@ -66,6 +69,9 @@ type Pipeline struct {
 	PollInterval time.Duration
 	RedriveDelay time.Duration
 	MaxRedrives  int
+	// ReconcileInterval and ReconcileGrace tune the reconciler.
+	ReconcileInterval time.Duration
+	ReconcileGrace    time.Duration
 	// RunnerConcurrency, when set, is how many jobs the annotator runner
 	// works on at once instead of Concurrency: local mode annotates many
 	// jobs at a time but handles every other queue one message at a time.
@@ -89,6 +95,9 @@ type AnnotatorSettings struct {
 	Known string
 	// Workers is the engine's annotating goroutines per job (0: GOMAXPROCS).
 	Workers int
+	// MaxAlts is the most ALT alleles one record may list (0: the engine's
+	// default); a record with more fails its job, naming its line.
+	MaxAlts int
 }
 
 // WebSettings are the web role's own settings.
@@ -102,6 +111,11 @@ type WebSettings struct {
 	// annotators' GAS_ANNOTATION_DB, in order): the first, the default,
 	// is named on every page, and a job may ask for any of them.
 	References []string
+	// MetricsToken lets a scraper read the site's /metrics with it as a
+	// bearer token; without it the site serves no /metrics.
+	MetricsToken string
+	// Admins are the operators' user ids: the admin page is theirs.
+	Admins []domain.UserID
 }
 
 // Hooks are test-only fault injections. They are refused unless the AWS
@@ -133,7 +147,10 @@ type Config struct {
 	Role Name
 	// Addr is where the role listens: the web application for web, the
 	// operations endpoints (/healthz, /readyz, /metrics) for workers.
-	Addr          string
+	Addr string
+	// MetricsAddr, when set, is a second listener for the operations
+	// endpoints, apart from the public site (the web role, local mode).
+	MetricsAddr   string
 	LogLevel      slog.Level
 	ShutdownGrace time.Duration
 	// BaseURL is the site's external address (links in e-mails, sign-in
@@ -162,6 +179,7 @@ func defaults(r Name) Config {
 	}
 	if r == Web {
 		c.Addr = "127.0.0.1:8080"
+		c.Policy.Upgrades = domain.UpgradeAdmin // no payment is taken: the operators grant premium
 	}
 	return c
 }

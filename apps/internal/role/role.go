@@ -162,19 +162,22 @@ func (rt *Runtime) ServeOn(ctx context.Context, ln net.Listener, app *App) error
 	if ready == nil {
 		ready = rt.Ready()
 	}
-	handler := app.Handler
-	if handler == nil {
-		handler = rt.opsHandler(ready)
+	srv := rt.httpServer(app.Handler)
+	if app.Handler == nil {
+		srv = rt.httpServer(rt.opsHandler(ready))
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(rt.Log.Handler(), slog.LevelWarn)}
-	failed := make(chan error, len(app.Workers)+1)
+	failed := make(chan error, len(app.Workers)+2)
 	go func() {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			failed <- fmt.Errorf("http server: %w", err)
 		}
 	}()
 	rt.Log.Info("listening", "addr", ln.Addr().String())
+	ops, err := rt.serveOps(ready, failed)
+	if err != nil {
+		_ = srv.Close()
+		return err
+	}
 	if wait := cmp.Or(rt.Config.Pipeline.Wait, 20*time.Second); len(app.Workers) > 0 && rt.Config.ShutdownGrace <= wait {
 		rt.Log.Warn("GAS_SHUTDOWN_GRACE is not longer than GAS_POLL_WAIT: an idle worker's last long poll may be cut short on SIGTERM, hiding a message for a visibility timeout",
 			"grace", rt.Config.ShutdownGrace.String(), "poll_wait", wait.String())
@@ -209,7 +212,45 @@ func (rt *Runtime) ServeOn(ctx context.Context, ln net.Listener, app *App) error
 	if err := srv.Shutdown(sctx); err != nil {
 		rt.Log.Warn("http shutdown incomplete", "err", err)
 	}
+	if ops != nil {
+		_ = ops.Shutdown(sctx)
+	}
 	return cause
+}
+
+// httpServer is a listener's server, hardened against slow clients:
+// headers within 10 s, idle keep-alive connections closed after 2 min, and
+// for the operations endpoints (no request bodies) the whole request
+// within 10 s. The web application bounds its own request bodies
+// (web.Options.BodyTimeout), progress-based for streaming uploads, which
+// a whole-request timeout would cut short.
+func (rt *Runtime) httpServer(h http.Handler) *http.Server {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(rt.Log.Handler(), slog.LevelWarn)}
+	if _, site := h.(*web.Server); !site {
+		srv.ReadTimeout = 10 * time.Second
+	}
+	return srv
+}
+
+// serveOps serves /healthz, /readyz and /metrics on GAS_METRICS_ADDR, apart
+// from the public site, when one is configured (nil otherwise).
+func (rt *Runtime) serveOps(ready func(ctx context.Context) error, failed chan<- error) (*http.Server, error) {
+	if rt.Config.MetricsAddr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", rt.Config.MetricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s for metrics: %w", rt.Config.MetricsAddr, err)
+	}
+	srv := rt.httpServer(rt.opsHandler(ready))
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			failed <- fmt.Errorf("metrics server: %w", err)
+		}
+	}()
+	rt.Log.Info("metrics listening", "addr", ln.Addr().String())
+	return srv, nil
 }
 
 // drain stops every worker's receives and waits until each is idle or the

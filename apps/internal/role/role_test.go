@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -225,7 +227,7 @@ func newWorld(t *testing.T, grace time.Duration) *world {
 	if err := users.Create(context.Background(), u); err != nil {
 		t.Fatal(err)
 	}
-	js, err := jobs.NewService(store, users, objects, bus.Topic(message.TopicJobRequests), clock, memory.NewRandomIDs(),
+	js, err := jobs.NewService(store, users, objects, bus.Queue(message.QueueAnnotate), clock, memory.NewRandomIDs(),
 		jobs.Config{Policy: c.Policy, InputPrefix: "inputs/", ResultPrefix: "results/"})
 	if err != nil {
 		t.Fatal(err)
@@ -397,7 +399,7 @@ func TestDrainQueueHandsBackLateMessages(t *testing.T) {
 		t.Fatal("drained while a receive was still waiting on the queue")
 	case <-time.After(100 * time.Millisecond):
 	}
-	if err := q.Send(ctx, []byte("late"), 0); err != nil {
+	if err := q.Send(ctx, ports.Outgoing{Body: []byte("late")}); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -459,6 +461,82 @@ func TestWorkerStoppingIsAFailure(t *testing.T) {
 		t.Fatalf("Serve = %v", err)
 	}
 }
+
+// Every role's listener bounds slow clients: a connection trickling a
+// request body a byte at a time is closed, and the web role serves
+// /metrics on its own operations listener when GAS_METRICS_ADDR is set.
+func TestListenersCutSlowClientsAndMetricsListenApart(t *testing.T) {
+	c := defaults(Web)
+	c.Addr, c.MetricsAddr = "127.0.0.1:0", "127.0.0.1:0"
+	var logs safeBuffer
+	rt := NewRuntime(c, &logs)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- rt.Serve(ctx, &App{}) }()
+	addrOf := func(msg string) string {
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			for _, l := range strings.Split(logs.String(), "\n") {
+				var rec struct{ Msg, Addr string }
+				if json.Unmarshal([]byte(l), &rec) == nil && rec.Msg == msg {
+					return rec.Addr
+				}
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("no %q log line:\n%s", msg, logs.String())
+		return ""
+	}
+	ops, metrics := addrOf("listening"), addrOf("metrics listening")
+	resp, err := http.Get("http://" + metrics + "/metrics")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("metrics listener: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	for _, srv := range []*http.Server{rt.httpServer(rt.opsHandler(rt.Ready()))} {
+		if srv.ReadHeaderTimeout != 10*time.Second || srv.ReadTimeout != 10*time.Second || srv.IdleTimeout != 2*time.Minute {
+			t.Fatalf("operations listener timeouts: header %s, request %s, idle %s", srv.ReadHeaderTimeout, srv.ReadTimeout, srv.IdleTimeout)
+		}
+	}
+	conn, err := net.Dial("tcp", ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprint(conn, "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+	start := time.Now()
+	closed := false
+	for time.Since(start) < 20*time.Second && !closed {
+		_ = conn.SetReadDeadline(time.Now().Add(time.Second))
+		if _, err := conn.Read(make([]byte, 4096)); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			closed = true // the answer (405) came at once; the close is what counts
+		}
+		if _, err := conn.Write([]byte("X")); err != nil {
+			closed = true
+		}
+	}
+	if !closed {
+		t.Fatal("a request trickling its body was not cut within 20 s")
+	}
+	t.Logf("trickling request cut after %s", time.Since(start).Round(100*time.Millisecond))
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// safeBuffer is a bytes.Buffer safe for a logger and a reader at once.
+type safeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *safeBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // An elastic pool that shrank tells its drain queue: the drain completes
 // when the receivers it still runs have parked, not the ones it had.

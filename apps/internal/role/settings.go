@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/gasproject/gas/adapters/aws/awsconfig"
+	"github.com/gasproject/gas/adapters/engine"
 	"github.com/gasproject/gas/domain"
+	"github.com/gasproject/gas/domain/workers"
 )
 
 // Setting documents one configuration variable and applies it.
@@ -60,6 +62,28 @@ func intSetting(dst func(*Config) *int) func(*Config, string) error {
 	}
 }
 
+// SplitIDs reads a comma-separated list of user ids (GAS_ADMINS, --admins).
+func SplitIDs(v string) []domain.UserID {
+	var out []domain.UserID
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, domain.UserID(s))
+		}
+	}
+	return out
+}
+
+func int64Setting(dst func(*Config) *int64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("%q is not a positive number", v)
+		}
+		*dst(c) = n
+		return nil
+	}
+}
+
 func bytesSetting(dst func(*Config) *int64) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		n, err := ParseBytes(v)
@@ -106,6 +130,9 @@ func Settings() []Setting {
 		{Env: "GAS_ADDR", Default: "127.0.0.1:8080 (web), 127.0.0.1:9090 (workers)", Roles: all,
 			Help:  "listen address: the web application for web, /healthz /readyz /metrics for the workers (port 0 picks a free port, logged at start)",
 			apply: stringSetting(func(c *Config) *string { return &c.Addr })},
+		{Env: "GAS_METRICS_ADDR", Default: "", Roles: []Name{Web},
+			Help:  "a second listen address serving /healthz, /readyz and /metrics apart from the public site (which serves /metrics only with GAS_METRICS_TOKEN)",
+			apply: stringSetting(func(c *Config) *string { return &c.MetricsAddr })},
 		{Env: "GAS_LOG_LEVEL", Default: "info", Roles: all, Help: "debug, info, warn or error (JSON logs on standard error)",
 			apply: func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
 		{Env: "GAS_SHUTDOWN_GRACE", Default: "25s", Roles: all,
@@ -119,6 +146,38 @@ func Settings() []Setting {
 			Help: "largest input a free user may submit (150KiB, 153600)", apply: bytesSetting(func(c *Config) *int64 { return &c.Policy.FreeInputLimit })},
 		{Env: "GAS_MAX_INPUT_SIZE", Default: domain.HumanBytes(p.MaxInputSize), Roles: all,
 			Help: "largest input anyone may submit", apply: bytesSetting(func(c *Config) *int64 { return &c.Policy.MaxInputSize })},
+		{Env: "GAS_FREE_DECOMPRESSED_LIMIT", Default: domain.HumanBytes(p.FreeDecompressedLimit), Roles: all,
+			Help:  "most VCF text a free user's job may hold once decompressed (checked while it streams; the job fails naming the limit)",
+			apply: bytesSetting(func(c *Config) *int64 { return &c.Policy.FreeDecompressedLimit })},
+		{Env: "GAS_MAX_DECOMPRESSED_SIZE", Default: domain.HumanBytes(p.MaxDecompressedSize), Roles: all,
+			Help:  "most VCF text anyone's job may hold once decompressed",
+			apply: bytesSetting(func(c *Config) *int64 { return &c.Policy.MaxDecompressedSize })},
+		{Env: "GAS_FREE_RECORD_LIMIT", Default: strconv.FormatInt(p.FreeRecordLimit, 10), Roles: all,
+			Help:  "most variant records a free user's job may hold",
+			apply: int64Setting(func(c *Config) *int64 { return &c.Policy.FreeRecordLimit })},
+		{Env: "GAS_MAX_RECORDS", Default: strconv.FormatInt(p.MaxRecords, 10), Roles: all,
+			Help:  "most variant records anyone's job may hold",
+			apply: int64Setting(func(c *Config) *int64 { return &c.Policy.MaxRecords })},
+		{Env: "GAS_FREE_IN_FLIGHT", Default: strconv.Itoa(p.FreeInFlight), Roles: all,
+			Help:  "jobs of one free user an annotator runs at once (never its last slot; see Fair share in docs/web.md)",
+			apply: intSetting(func(c *Config) *int { return &c.Policy.FreeInFlight })},
+		{Env: "GAS_PREMIUM_IN_FLIGHT", Default: strconv.Itoa(p.PremiumInFlight), Roles: all,
+			Help:  "jobs of one premium user an annotator runs at once: premium's larger share",
+			apply: intSetting(func(c *Config) *int { return &c.Policy.PremiumInFlight })},
+		{Env: "GAS_UPGRADE_POLICY", Default: string(domain.UpgradeAdmin), Roles: []Name{Web},
+			Help: "who changes plans: admin (operators grant and revoke premium with `gas users grant|revoke` or the admin page) " +
+				"or open (users upgrade themselves without paying: demos only)",
+			apply: func(c *Config, v string) error {
+				p := domain.UpgradePolicy(v)
+				if p != domain.UpgradeOpen && p != domain.UpgradeAdmin {
+					return fmt.Errorf("%q is neither open nor admin", v)
+				}
+				c.Policy.Upgrades = p
+				return nil
+			}},
+		{Env: "GAS_ADMINS", Default: "", Roles: []Name{Web},
+			Help:  "comma-separated user ids (OIDC subjects) of the operators who may use the admin page",
+			apply: func(c *Config, v string) error { c.Web.Admins = SplitIDs(v); return nil }},
 		{Env: "GAS_FREE_WINDOW", Default: p.FreeWindow.String(), Roles: all,
 			Help:  "how long a free user's results stay downloadable before they are archived",
 			apply: durationSetting(func(c *Config) *time.Duration { return &c.Policy.FreeWindow })},
@@ -153,11 +212,19 @@ func Settings() []Setting {
 		{Env: "GAS_REDRIVE_DELAY", Default: "5m", Roles: []Name{Notifier},
 			Help:  "how long the dead-letter handler waits before sending a failed housekeeping message back to its queue",
 			apply: durationSetting(func(c *Config) *time.Duration { return &c.Pipeline.RedriveDelay })},
-		{Env: "GAS_MAX_REDRIVES", Default: "3", Roles: []Name{Notifier}, Help: "resends of a dead-lettered message before it is dropped",
+		{Env: "GAS_MAX_REDRIVES", Default: "3", Roles: []Name{Notifier},
+			Help:  "resends of a dead-lettered message before it is parked, with its reason, on the parked queue (alarm on its depth)",
 			apply: intSetting(func(c *Config) *int { return &c.Pipeline.MaxRedrives })},
 		{Env: "GAS_DEAD_LETTERS", Default: "true", Roles: []Name{Notifier},
 			Help:  "drain every dead-letter queue: FAIL the jobs of dead requests (with the reason) and redrive housekeeping",
 			apply: func(c *Config, v string) (err error) { c.DeadLetters, err = strconv.ParseBool(v); return err }},
+		{Env: "GAS_RECONCILE_INTERVAL", Default: workers.DefaultReconcileInterval.String(), Roles: []Name{Reconciler},
+			Help:  "how often the reconciler scans every job (strongly consistent reads of the whole jobs table) and re-issues lost messages",
+			apply: durationSetting(func(c *Config) *time.Duration { return &c.Pipeline.ReconcileInterval })},
+		{Env: "GAS_RECONCILE_GRACE", Default: workers.DefaultReconcileGrace.String(), Roles: []Name{Reconciler},
+			Help: "how long a message may take to act before the reconciler re-issues it: a job idle, a lease lapsed, a notice unsent, " +
+				"results past their window or expected restore, for this long",
+			apply: durationSetting(func(c *Config) *time.Duration { return &c.Pipeline.ReconcileGrace })},
 
 		{Env: "GAS_ANNOTATION_DB", Default: "(required)", Roles: []Name{Annotator},
 			Help: "annotation databases (gas db build) loaded once at start, comma-separated, the default first " +
@@ -170,6 +237,9 @@ func Settings() []Setting {
 			apply: stringSetting(func(c *Config) *string { return &c.Annotator.Known })},
 		{Env: "GAS_ANNOTATOR_WORKERS", Default: "0 (all cores)", Roles: []Name{Annotator}, Help: "engine goroutines annotating one job",
 			apply: intSetting(func(c *Config) *int { return &c.Annotator.Workers })},
+		{Env: "GAS_MAX_ALT_ALLELES", Default: strconv.Itoa(engine.DefaultMaxAlts), Roles: []Name{Annotator},
+			Help:  "most ALT alleles one VCF record may list; a record with more fails its job as bad input naming the line",
+			apply: intSetting(func(c *Config) *int { return &c.Annotator.MaxAlts })},
 
 		{Env: "GAS_SESSION_KEY", Default: "(required)", Roles: []Name{Web},
 			Help:  "secret of at least 32 bytes signing and encrypting session cookies; the same on every web server",
@@ -182,6 +252,9 @@ func Settings() []Setting {
 			apply: stringSetting(func(c *Config) *string { return &c.Web.OIDCClientSecret })},
 		{Env: "GAS_OIDC_REDIRECT_URL", Default: "GAS_BASE_URL + /auth/callback", Roles: []Name{Web},
 			Help: "callback URL registered with the issuer", apply: stringSetting(func(c *Config) *string { return &c.Web.OIDCRedirectURL })},
+		{Env: "GAS_METRICS_TOKEN", Default: "", Roles: []Name{Web},
+			Help:  "bearer token a scraper presents to read the public site's /metrics; without it the site serves none (use GAS_METRICS_ADDR)",
+			apply: stringSetting(func(c *Config) *string { return &c.Web.MetricsToken })},
 		{Env: "GAS_REFERENCE_NAME", Default: "", Roles: []Name{Web},
 			Help: "names of the annotation databases the annotators hold, comma-separated, the default first: it is shown on every page, " +
 				"and a job may ask for any of them",
@@ -213,6 +286,7 @@ var awsRoles = map[string][]Name{
 	"GAS_GLACIER_VAULT":        {Web, Archiver, Thawer, Restorer},
 	"GAS_COLD_STORAGE":         {Web, Archiver, Thawer, Restorer},
 	"GAS_TOKENS_TABLE":         {Web},
+	"GAS_SESSIONS_TABLE":       {Web},
 	"GAS_MAILER":               {Notifier},
 	"GAS_MAIL_FROM":            {Notifier},
 	"GAS_SMTP_ADDR":            {Notifier},

@@ -1,4 +1,4 @@
-package memory_test
+package presign_test
 
 import (
 	"bytes"
@@ -14,12 +14,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gasproject/gas/adapters/disk"
 	"github.com/gasproject/gas/adapters/memory"
+	"github.com/gasproject/gas/adapters/presign"
 	"github.com/gasproject/gas/ports"
 )
 
@@ -52,7 +53,7 @@ func bothStores(t *testing.T, clock ports.Clock) map[string]func(prefix string) 
 			return s
 		},
 		"Disk": func(prefix string) presignStore {
-			s, err := memory.NewDiskObjectStore(dir, memory.WithURLPrefix(prefix), memory.WithObjectClock(clock))
+			s, err := disk.NewObjectStore(dir, presign.Config{URLPrefix: prefix, Clock: clock})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -70,7 +71,7 @@ func multipartBody(t *testing.T, fields map[string]string, order []string, file 
 			t.Fatal(err)
 		}
 	}
-	fw, err := mw.CreateFormFile(memory.FieldFile, "in.vcf")
+	fw, err := mw.CreateFormFile(presign.FieldFile, "in.vcf")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func post(t *testing.T, srv *httptest.Server, u string, body io.Reader, ctype st
 	return resp, string(b)
 }
 
-var formOrder = []string{memory.FieldKey, memory.FieldPolicy, memory.FieldSignature}
+var formOrder = []string{presign.FieldKey, presign.FieldPolicy, presign.FieldSignature}
 
 func TestPresignedUploadRefuses151KBFor150KBLimit(t *testing.T) {
 	clock := memory.NewFakeClock(time.Now())
@@ -146,7 +147,7 @@ func TestPresignedUploadLimitIsEnforcedWhileStreaming(t *testing.T) {
 	clock := memory.NewFakeClock(time.Now())
 	dir := t.TempDir()
 	store, srv := served(t, func(prefix string) presignStore {
-		s, err := memory.NewDiskObjectStore(dir, memory.WithURLPrefix(prefix), memory.WithObjectClock(clock))
+		s, err := disk.NewObjectStore(dir, presign.Config{URLPrefix: prefix, Clock: clock})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,7 +164,7 @@ func TestPresignedUploadLimitIsEnforcedWhileStreaming(t *testing.T) {
 		for _, k := range formOrder {
 			mw.WriteField(k, form.Fields[k])
 		}
-		fw, _ := mw.CreateFormFile(memory.FieldFile, "huge.vcf")
+		fw, _ := mw.CreateFormFile(presign.FieldFile, "huge.vcf")
 		chunk := bytes.Repeat([]byte("x"), 64<<10)
 		for i := 0; i < (1<<30)/len(chunk); i++ {
 			if _, err := fw.Write(chunk); err != nil {
@@ -206,17 +207,17 @@ func TestPresignedUploadRefusesForgeriesAndExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Raise the size limit inside the policy but keep the old signature.
-	raw, _ := base64.RawURLEncoding.DecodeString(form.Fields[memory.FieldPolicy])
+	raw, _ := base64.RawURLEncoding.DecodeString(form.Fields[presign.FieldPolicy])
 	var pol map[string]any
 	json.Unmarshal(raw, &pol)
 	pol["max_size"] = 1 << 30
 	raised, _ := json.Marshal(pol)
 	cases := map[string]map[string]string{
-		"raised limit": {memory.FieldKey: form.Key, memory.FieldPolicy: base64.RawURLEncoding.EncodeToString(raised), memory.FieldSignature: form.Fields[memory.FieldSignature]},
-		"other key":    {memory.FieldKey: "inputs/other/j/input", memory.FieldPolicy: form.Fields[memory.FieldPolicy], memory.FieldSignature: form.Fields[memory.FieldSignature]},
-		"no signature": {memory.FieldKey: form.Key, memory.FieldPolicy: form.Fields[memory.FieldPolicy]},
-		"bad signature": {memory.FieldKey: form.Key, memory.FieldPolicy: form.Fields[memory.FieldPolicy],
-			memory.FieldSignature: strings.Repeat("ab", 32)},
+		"raised limit": {presign.FieldKey: form.Key, presign.FieldPolicy: base64.RawURLEncoding.EncodeToString(raised), presign.FieldSignature: form.Fields[presign.FieldSignature]},
+		"other key":    {presign.FieldKey: "inputs/other/j/input", presign.FieldPolicy: form.Fields[presign.FieldPolicy], presign.FieldSignature: form.Fields[presign.FieldSignature]},
+		"no signature": {presign.FieldKey: form.Key, presign.FieldPolicy: form.Fields[presign.FieldPolicy]},
+		"bad signature": {presign.FieldKey: form.Key, presign.FieldPolicy: form.Fields[presign.FieldPolicy],
+			presign.FieldSignature: strings.Repeat("ab", 32)},
 	}
 	for name, fields := range cases {
 		body, ctype := multipartBody(t, fields, formOrder, []byte("small"))
@@ -227,8 +228,8 @@ func TestPresignedUploadRefusesForgeriesAndExpiry(t *testing.T) {
 	// A download signature cannot be replayed as an upload.
 	dl, _ := store.PresignDownload(ctx, form.Key, "x.vcf", time.Minute)
 	du, _ := url.Parse(dl)
-	body, ctype := multipartBody(t, map[string]string{memory.FieldKey: form.Key, memory.FieldPolicy: form.Fields[memory.FieldPolicy],
-		memory.FieldSignature: du.Query().Get(memory.FieldSignature)}, formOrder, []byte("small"))
+	body, ctype := multipartBody(t, map[string]string{presign.FieldKey: form.Key, presign.FieldPolicy: form.Fields[presign.FieldPolicy],
+		presign.FieldSignature: du.Query().Get(presign.FieldSignature)}, formOrder, []byte("small"))
 	if resp, _ := post(t, srv, form.URL, body, ctype); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("download signature accepted for an upload: %s", resp.Status)
 	}
@@ -335,7 +336,7 @@ func TestObjectStoreURLPrefixAsPath(t *testing.T) {
 	if resp, msg := post(t, srv, srv.URL+form.URL, body, ctype); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("upload through StripPrefix: %s %q", resp.Status, msg)
 	}
-	for _, bad := range []string{"", "objects", "http://h/p?q=1"} {
+	for _, bad := range []string{"/", "objects", "http://h/p?q=1"} {
 		if _, err := memory.NewObjectStore(memory.WithURLPrefix(bad)); err == nil {
 			t.Errorf("prefix %q accepted", bad)
 		}
@@ -355,7 +356,7 @@ func TestSigningKeySharedBetweenStores(t *testing.T) {
 		s.Put(ctx, "k", strings.NewReader("v"))
 	}
 	u, _ := a.PresignDownload(ctx, "k", "k.txt", time.Minute)
-	path := strings.TrimPrefix(u, memory.DefaultURLPrefix)
+	path := strings.TrimPrefix(u, presign.DefaultURLPrefix)
 	for name, s := range map[string]*memory.ObjectStore{"same key": b, "other key": c} {
 		rec := httptest.NewRecorder()
 		s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
@@ -372,13 +373,13 @@ func TestSigningKeySharedBetweenStores(t *testing.T) {
 func TestObjectKeysAreValidated(t *testing.T) {
 	s, _ := memory.NewObjectStore()
 	ctx := context.Background()
-	for _, k := range []string{"", strings.Repeat("k", memory.MaxKeyLength+1), "a\x00b", "line\nbreak", string([]byte{0xff, 0xfe})} {
-		if _, err := s.Put(ctx, k, strings.NewReader("x")); !errors.Is(err, memory.ErrInvalidKey) {
+	for _, k := range []string{"", strings.Repeat("k", presign.MaxKeyLength+1), "a\x00b", "line\nbreak", string([]byte{0xff, 0xfe})} {
+		if _, err := s.Put(ctx, k, strings.NewReader("x")); !errors.Is(err, presign.ErrInvalidKey) {
 			t.Errorf("Put(%q): %v, want ErrInvalidKey", k, err)
 		}
 	}
 	// Keys that look like paths are only names, even on disk.
-	d, err := memory.NewDiskObjectStore(t.TempDir())
+	d, err := disk.NewObjectStore(t.TempDir(), presign.Config{Clock: memory.SystemClock{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,73 +395,5 @@ func TestObjectKeysAreValidated(t *testing.T) {
 			t.Fatalf("key %q read back %q", k, b)
 		}
 		rc.Close()
-	}
-}
-
-func TestDiskObjectStoreSurvivesRestart(t *testing.T) {
-	dir := t.TempDir()
-	ctx := context.Background()
-	a, err := memory.NewDiskObjectStore(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := a.Put(ctx, "results/u/j/out.vcf", strings.NewReader("kept"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := memory.NewDiskObjectStore(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := b.Head(ctx, "results/u/j/out.vcf")
-	if err != nil || got.SHA256 != info.SHA256 || got.Size != 4 || !got.ModTime.Equal(info.ModTime) {
-		t.Fatalf("after reopening: %+v, %v; want %+v", got, err, info)
-	}
-}
-
-func TestDiskObjectStoreConcurrentOverwritesStayConsistent(t *testing.T) {
-	s, err := memory.NewDiskObjectStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	var wg sync.WaitGroup
-	for i := range 8 {
-		wg.Go(func() {
-			for j := range 20 {
-				body := strings.Repeat(string(rune('a'+i)), 1000+j)
-				if _, err := s.Put(ctx, "same", strings.NewReader(body)); err != nil {
-					t.Error(err)
-				}
-			}
-		})
-		wg.Go(func() {
-			for range 20 {
-				rc, err := s.Get(ctx, "same")
-				if errors.Is(err, ports.ErrNotFound) {
-					continue
-				}
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				b, _ := io.ReadAll(rc)
-				rc.Close()
-				if len(b) > 0 && strings.Trim(string(b), string(b[:1])) != "" {
-					t.Errorf("read a torn object")
-				}
-			}
-		})
-	}
-	wg.Wait()
-	info, err := s.Head(ctx, "same")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, _ := s.Get(ctx, "same")
-	b, _ := io.ReadAll(rc)
-	rc.Close()
-	if int64(len(b)) != info.Size {
-		t.Fatalf("description says %d bytes, data has %d", info.Size, len(b))
 	}
 }

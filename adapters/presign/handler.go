@@ -1,6 +1,7 @@
-package memory
+package presign
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -23,13 +24,22 @@ const maxFieldSize = 64 << 10
 // maxFields bounds the number of fields before the file for the same reason.
 const maxFields = 32
 
-// Handler serves the store's presigned requests, playing S3's part in local
-// mode: POST <prefix>/upload takes a presigned form (refusing a body over
-// the signed limit with 400 while it streams, storing nothing), and GET or
+// Store is what the handler needs of the store it serves.
+type Store interface {
+	// PutLimited streams r to key, storing nothing (ErrTooLarge) once r
+	// yields more than limit bytes.
+	PutLimited(ctx context.Context, key string, r io.Reader, limit int64) (ports.ObjectInfo, error)
+	// Open reads key; ports.ErrNotFound if absent.
+	Open(ctx context.Context, key string) (io.ReadSeekCloser, ports.ObjectInfo, error)
+}
+
+// Handler serves st's presigned requests, playing S3's part in local mode:
+// POST <prefix>/upload takes a presigned form (refusing a body over the
+// signed limit with 400 while it streams, storing nothing), and GET or
 // HEAD <prefix>/download serves a presigned URL with its file name and
 // Range support. Mount it at the prefix's path, with or without
 // http.StripPrefix.
-func (s *objectStore) Handler() http.Handler {
+func (s *Signer) Handler(st Store) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
 		if s.path != "" && strings.HasPrefix(p, s.path+"/") {
@@ -42,21 +52,21 @@ func (s *objectStore) Handler() http.Handler {
 				http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 				return
 			}
-			s.serveUpload(w, r)
+			s.serveUpload(w, r, st)
 		case "/download":
 			if r.Method != http.MethodGet && r.Method != http.MethodHead {
 				w.Header().Set("Allow", "GET, HEAD")
 				http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 				return
 			}
-			s.serveDownload(w, r)
+			s.serveDownload(w, r, st)
 		default:
 			http.NotFound(w, r)
 		}
 	})
 }
 
-func (s *objectStore) serveUpload(w http.ResponseWriter, r *http.Request) {
+func (s *Signer) serveUpload(w http.ResponseWriter, r *http.Request, st Store) {
 	mr, err := r.MultipartReader()
 	if err != nil {
 		http.Error(w, "expected a multipart/form-data upload", http.StatusBadRequest)
@@ -97,7 +107,7 @@ func (s *objectStore) serveUpload(w http.ResponseWriter, r *http.Request) {
 		}
 		// The file part is deliberately not Closed: Close would drain it,
 		// reading a refused upload to its end instead of stopping at the limit.
-		info, err := s.put(r.Context(), pol.Key, part, pol.MaxSize)
+		info, err := st.PutLimited(r.Context(), pol.Key, part, pol.MaxSize)
 		switch {
 		case errors.Is(err, ports.ErrTooLarge):
 			w.Header().Set("Connection", "close")
@@ -119,7 +129,7 @@ func (s *objectStore) serveUpload(w http.ResponseWriter, r *http.Request) {
 
 // checkUpload verifies the signed policy of an upload form and that the
 // form's key is the one signed.
-func (s *objectStore) checkUpload(fields map[string]string) (uploadPolicy, int, error) {
+func (s *Signer) checkUpload(fields map[string]string) (uploadPolicy, int, error) {
 	var pol uploadPolicy
 	policy := fields[FieldPolicy]
 	if policy == "" || fields[FieldSignature] == "" {
@@ -144,7 +154,7 @@ func (s *objectStore) checkUpload(fields map[string]string) (uploadPolicy, int, 
 	return pol, 0, nil
 }
 
-func (s *objectStore) serveDownload(w http.ResponseWriter, r *http.Request) {
+func (s *Signer) serveDownload(w http.ResponseWriter, r *http.Request, st Store) {
 	q := r.URL.Query()
 	key, filename, exp := q.Get("key"), q.Get("filename"), q.Get("expires")
 	if err := s.verify(q.Get(FieldSignature), "download", key, filename, exp); err != nil {
@@ -160,7 +170,7 @@ func (s *objectStore) serveDownload(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusForbidden)
 		return
 	}
-	f, info, err := s.blobs.open(key)
+	f, info, err := st.Open(r.Context(), key)
 	if errors.Is(err, ports.ErrNotFound) {
 		http.NotFound(w, r)
 		return
@@ -171,12 +181,10 @@ func (s *objectStore) serveDownload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer f.Close()
-	ctype := "application/octet-stream"
+	w.Header().Set("Content-Type", ports.MediaType(filename))
 	if filename != "" {
 		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": filename}))
-		ctype = ports.MediaType(filename)
 	}
-	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("ETag", `"`+info.SHA256+`"`)
 	w.Header().Set("Cache-Control", "private, no-store")
 	http.ServeContent(w, r, "", info.ModTime, f)

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gasproject/gas/adapters/engine/synth"
+)
+
+// BenchmarkJobPath measures what the job path costs beyond annotation
+// itself, on the issue's input: a 38 MiB VCF of about 990,000 records
+// (synth's sample format, with a genotype column) on the 20 Mb benchmark
+// genome. Each iteration runs `gas annotate` on it, then submits the same
+// file through the API of a real `gas serve` on the same database — durable
+// (SQLite and files, the default) and --ephemeral (memory) — timed from the
+// start of the upload until the API reports the job COMPLETED. Runs are
+// interleaved so a busy machine slows all alike; it reports the fastest of
+// each, their ratio and each server's peak RSS (VmHWM, /proc):
+//
+//	go test -run '^$' -bench JobPath -benchtime 5x ./apps/gas
+func BenchmarkJobPath(b *testing.B) {
+	bin := buildGas(b)
+	dir := b.TempDir()
+	ref, input := benchInput(b, bin, dir, 38<<20)
+	modes := []string{"sqlite", "memory"}
+	servers := map[string]*gasServer{}
+	clients := map[string]*loadClient{}
+	for _, mode := range modes {
+		args := []string{"--db", ref, "--quiet", "--workers", "1"}
+		if mode == "memory" {
+			args = append(args, "--ephemeral")
+		}
+		servers[mode] = startGas(b, bin, args...)
+		clients[mode] = signInForLoad(b, servers[mode].URL, "bench@example.org", true)
+	}
+	annotate := time.Duration(1<<63 - 1)
+	best := map[string]time.Duration{}
+	var annotateRSS int64
+	for i := range max(b.N, 1) {
+		r := measure(context.Background(), bin, []string{"annotate", "--db", ref, "-o", filepath.Join(dir, "out.vcf"), input}, "")
+		if r.err != nil {
+			b.Fatal(r.err)
+		}
+		annotate, annotateRSS = min(annotate, r.wall), r.rssKB
+		for _, mode := range modes {
+			d := timeJob(b, clients[mode], input)
+			if i == 0 || d < best[mode] {
+				best[mode] = d
+			}
+		}
+	}
+	b.ReportMetric(annotate.Seconds(), "gas-annotate-s")
+	b.Logf("gas annotate: %.2f s, %d MB peak RSS", annotate.Seconds(), annotateRSS>>10)
+	for _, mode := range modes {
+		rss := peakRSS(b, servers[mode].cmd.Process.Pid)
+		b.ReportMetric(best[mode].Seconds(), mode+"-s")
+		b.ReportMetric(best[mode].Seconds()/annotate.Seconds(), mode+"-ratio")
+		b.ReportMetric(float64(rss>>10), mode+"-peak-RSS-MB")
+		b.Logf("%s: upload to COMPLETED %.2f s = %.2f× gas annotate; server peak RSS %d MB",
+			mode, best[mode].Seconds(), best[mode].Seconds()/annotate.Seconds(), rss>>10)
+	}
+}
+
+// benchInput writes the benchmark genome, its annotation database and a
+// sample-format VCF of about size bytes on it into dir, with the project's
+// generator.
+func benchInput(b testing.TB, bin, dir string, size int) (db, vcf string) {
+	g, err := synth.New(synth.Benchmark(0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	files, err := g.WriteFiles(filepath.Join(dir, "ref"), synth.FileOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	db = filepath.Join(dir, "ref.gasdb")
+	if r := measure(context.Background(), bin, []string{"db", "build", "--gff3", files.GFF3, "--fasta", files.FASTA, "-o", db}, ""); r.err != nil {
+		b.Fatal(r.err)
+	}
+	vcf = filepath.Join(dir, "input.vcf")
+	f, err := os.Create(vcf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	w := bufio.NewWriterSize(f, 1<<20)
+	if err := g.WriteSampleVCF(w, size); err != nil {
+		b.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	return db, vcf
+}
+
+// timeJob uploads path through the API and waits for COMPLETED.
+func timeJob(b testing.TB, c *loadClient, path string) time.Duration {
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		fw, _ := mw.CreateFormFile("file", filepath.Base(path))
+		if _, err := io.Copy(fw, f); err != nil {
+			pw.CloseWithError(err)
+			return
+		}
+		pw.CloseWithError(mw.Close())
+	}()
+	start := time.Now()
+	req, _ := http.NewRequest(http.MethodPost, c.base+"/api/v1/jobs", pr)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var j struct{ ID, Status, FailureReason string }
+	err = json.NewDecoder(resp.Body).Decode(&j)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		b.Fatalf("submit: %s %v", resp.Status, err)
+	}
+	for {
+		req, _ := http.NewRequest(http.MethodGet, c.base+"/api/v1/jobs/"+j.ID, nil)
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		resp, err := c.http.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(&j)
+		resp.Body.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		switch j.Status {
+		case "COMPLETED":
+			return time.Since(start)
+		case "FAILED", "CANCELLED":
+			b.Fatalf("job %s: %s", j.Status, j.FailureReason)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// peakRSS is a process's peak resident set (VmHWM) in KiB.
+func peakRSS(b testing.TB, pid int) int64 {
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, l := range strings.Split(string(st), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+			return n
+		}
+	}
+	b.Fatal("no VmHWM in /proc status")
+	return 0
+}

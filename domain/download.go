@@ -28,8 +28,8 @@ type DownloadDecision struct {
 }
 
 // DecideDownload applies the tier rules to a job for its owner at now. A
-// free user's results stop being downloadable the instant their window
-// ends (ArchiveAt), whether or not the archiver has moved them yet, so a
+// free user's results stop being downloadable the instant their archive
+// schedule (Job.ArchivesAt) comes due, whether or not the archiver has moved them yet, so a
 // page that decides once cannot be contradicted by an archiver running
 // between its steps. Callers decide once per request and act on that
 // decision.
@@ -43,12 +43,9 @@ func DecideDownload(j *Job, owner *User, p Policy, now time.Time) DownloadDecisi
 	case StorageRestoring:
 		return DownloadDecision{State: DownloadRestoring, Tier: j.RetrievalTier(), ExpectedBy: j.RestoreExpectedBy()}
 	}
-	d := DownloadDecision{State: DownloadAllowed}
-	if owner != nil && p.Archives(owner.Tier()) {
-		d.ArchiveAt = j.CompletedAt().Add(p.FreeWindow)
-		if !now.Before(d.ArchiveAt) {
-			return DownloadDecision{State: DownloadUpgradeRequired, ArchiveAt: d.ArchiveAt}
-		}
+	at := j.ArchivesAt(owner)
+	if !at.IsZero() && !now.Before(at) {
+		return DownloadDecision{State: DownloadUpgradeRequired, ArchiveAt: at}
 	}
-	return d
+	return DownloadDecision{State: DownloadAllowed, ArchiveAt: at}
 }

@@ -99,6 +99,7 @@ type Job struct {
 	id          JobID
 	owner       UserID
 	inputName   string
+	name        string
 	inputKey    string
 	inputSize   int64
 	submittedAt time.Time
@@ -115,7 +116,9 @@ type Job struct {
 	tier        RetrievalTier
 	restoreBy   time.Time
 	reference   string
+	options     JobOptions
 	counts      Counts
+	archiveDue  time.Time
 	noticeUntil time.Time
 	notifiedAt  time.Time
 	noticeError string
@@ -198,6 +201,15 @@ func (j *Job) Owner() UserID { return j.owner }
 // InputName is the file name the user uploaded, shown back to them.
 func (j *Job) InputName() string { return j.inputName }
 
+// Name is what the owner calls the job: the name they gave it (Rename),
+// or its input's file name.
+func (j *Job) Name() string {
+	if j.name != "" {
+		return j.name
+	}
+	return j.inputName
+}
+
 // InputKey is where the uploaded VCF is stored.
 func (j *Job) InputKey() string { return j.inputKey }
 
@@ -244,8 +256,35 @@ func (j *Job) RetrievalTier() RetrievalTier { return j.tier }
 // RestoreExpectedBy is when the retrieval in flight should finish.
 func (j *Job) RestoreExpectedBy() time.Time { return j.restoreBy }
 
-// Reference names the annotation database the job was annotated against.
+// Reference names the annotation database the job was annotated against
+// (set at completion; Options().Reference is what was asked for).
 func (j *Job) Reference() string { return j.reference }
+
+// JobOptions are what the submitter chose beyond the file.
+type JobOptions struct {
+	// Reference names the annotation database to annotate against; ""
+	// is the deployment's default (its first).
+	Reference string `json:"reference,omitempty"`
+	// SkipMalformed drops malformed VCF lines (counted, the first reasons
+	// listed in the log) instead of failing the job at the first one.
+	SkipMalformed bool `json:"skip_malformed,omitempty"`
+}
+
+// Options are the submitter's choices.
+func (j *Job) Options() JobOptions { return j.options }
+
+// Choose records the submitter's choices. They say how the job is to be
+// run, so only a job that never started may change them.
+func (j *Job) Choose(o JobOptions) error {
+	if j.status != StatusPending || j.attempts > 0 {
+		return j.refuse("choose options")
+	}
+	if len(o.Reference) > 200 || strings.ContainsFunc(o.Reference, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return fmt.Errorf("%w: job %s: reference name %q", ErrInvalidJob, j.id, o.Reference)
+	}
+	j.options = o
+	return nil
+}
 
 // Notified reports whether the owner was told the job finished; the runner
 // does not announce such a job again.
@@ -268,6 +307,24 @@ func (j *Job) NoticeHeldUntil() time.Time { return j.noticeUntil }
 
 // Counts are a completed job's headline numbers (zero before completion).
 func (j *Job) Counts() Counts { return j.counts }
+
+// ArchiveDue is when the job's hot results are to move to cold storage,
+// recorded at completion for a free owner (ScheduleArchive); zero when
+// they are kept. It is the one archive schedule: the archiver, the job
+// page, the e-mail and the plan page's promise all go by it (ArchivesAt).
+func (j *Job) ArchiveDue() time.Time { return j.archiveDue }
+
+// ArchivesAt is when j's results will be archived for owner as things
+// stand: its ArchiveDue while they are hot and the owner is free, zero
+// when they are kept (the owner is premium now — the archiver skips them
+// and forgets the schedule, KeepResults — or none was made: completed
+// while premium, or restored).
+func (j *Job) ArchivesAt(owner *User) time.Time {
+	if owner == nil || owner.Premium() || j.status != StatusCompleted || j.storage != StorageAvailable || j.archiveID != "" {
+		return time.Time{}
+	}
+	return j.archiveDue
+}
 
 // Version is the optimistic-concurrency version stores compare on update.
 func (j *Job) Version() int64 { return j.version }

@@ -53,7 +53,10 @@ func state(t *testing.T, name string) *Job {
 			must(err)
 		}
 		must(j.Claim(t0, lease, maxAttempts))
-	case "available":
+	case "available": // completed under the free plan: archived after the window
+		complete()
+		must(j.ScheduleArchive(j.CompletedAt().Add(DefaultPolicy().FreeWindow)))
+	case "kept": // completed under premium: never archived
 		complete()
 	case "archived":
 		complete()

@@ -26,6 +26,9 @@ type Notice struct {
 	ArchiveAt time.Time
 	// Counts are a completed job's headline numbers.
 	Counts Counts
+	// Reference names the annotation database the job was annotated
+	// against (with Counts.SuspectReference, whether it may not fit).
+	Reference string
 }
 
 // NewNotice states the facts of j's outcome for owner under policy p.
@@ -37,10 +40,8 @@ func NewNotice(j *Job, owner *User, p Policy) Notice {
 	if n.Failed {
 		return n
 	}
-	n.Counts = j.Counts()
-	if p.Archives(owner.Tier()) {
-		n.ArchiveAt = j.CompletedAt().Add(p.FreeWindow)
-	}
+	n.Counts, n.Reference = j.Counts(), j.Reference()
+	n.ArchiveAt = j.ArchivesAt(owner)
 	return n
 }
 

@@ -3,6 +3,8 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -40,10 +42,10 @@ type Policy struct {
 	StandardRestore  time.Duration
 }
 
-// DefaultPolicy is ARCHITECTURE.md's defaults: 150 KB free inputs, a five
+// DefaultPolicy is ARCHITECTURE.md's defaults: 150 KiB free inputs, a five
 // minute free window, premium never archived, 2 GiB service maximum. A
-// free input is at most 150 KB of VCF once decompressed too, so the free
-// plan's 150 KB means what it says; everyone's is at most 16 GiB of VCF
+// free input is at most 150 KiB of VCF once decompressed too, so the free
+// plan's 150 KiB means what it says; everyone's is at most 16 GiB of VCF
 // and 100 million records. A free user runs two jobs at once, a premium
 // user four.
 func DefaultPolicy() Policy {
@@ -105,25 +107,6 @@ func (p Policy) InputLimit(t Tier) int64 {
 // archived after the window.
 func (p Policy) Archives(t Tier) bool { return t != TierPremium }
 
-// ArchiveOwed reports whether the results of a job owner completed at
-// completedAt are owed to cold storage now, as far as the profile
-// remembers its plans: the owner is free, and was free when the job
-// completed (never premium, or completed on or after their last
-// downgrade). Results completed under premium stay hot after a downgrade,
-// and so do results restored by an upgrade. When the profile cannot tell
-// (an earlier plan change not recorded) it answers false: keeping results
-// hot is the mistake that loses nothing. The reconciler asks it before
-// scheduling an archive the archiver never got.
-func (p Policy) ArchiveOwed(owner *User, completedAt time.Time) bool {
-	switch {
-	case !p.Archives(owner.Tier()):
-		return false
-	case owner.UpgradedAt().IsZero():
-		return true
-	}
-	return !owner.DowngradedAt().IsZero() && !completedAt.Before(owner.DowngradedAt())
-}
-
 // ExpectedRestore is how long a retrieval of the tier is expected to take.
 func (p Policy) ExpectedRestore(t RetrievalTier) time.Duration {
 	if t == RetrievalExpedited {
@@ -140,6 +123,9 @@ var ErrInputTooLarge = errors.New("input is larger than allowed")
 type InputTooLargeError struct {
 	Size, Limit int64
 	Tier        Tier
+	// Max is the service maximum (premium's limit), named when a free
+	// user is told what upgrading allows.
+	Max int64
 	// AtLeast marks Size as a lower bound: a streamed upload was stopped as
 	// soon as it passed Limit, so its real size is unknown.
 	AtLeast bool
@@ -151,8 +137,8 @@ func (e *InputTooLargeError) Error() string {
 		size = "the file is larger than " + HumanBytes(e.Limit)
 	}
 	if e.Tier == TierFree {
-		return fmt.Sprintf("%s; free accounts may submit up to %s — upgrade to premium for files up to the service maximum",
-			size, HumanBytes(e.Limit))
+		return fmt.Sprintf("%s; free accounts may submit up to %s — upgrade to premium for files up to %s",
+			size, HumanBytes(e.Limit), HumanBytes(e.Max))
 	}
 	return fmt.Sprintf("%s; the service accepts at most %s", size, HumanBytes(e.Limit))
 }
@@ -163,27 +149,51 @@ func (e *InputTooLargeError) Is(target error) bool { return target == ErrInputTo
 // CheckInputSize enforces the tier's input limit.
 func (p Policy) CheckInputSize(t Tier, size int64) error {
 	if limit := p.InputLimit(t); size > limit {
-		return &InputTooLargeError{Size: size, Limit: limit, Tier: t}
+		return p.TooLarge(t, size, false)
 	}
 	return nil
 }
 
-// HumanBytes renders a byte count the way users read file sizes (KB = 1024 bytes).
+// TooLarge is the refusal of an input of size bytes (at least size, when
+// atLeast) under tier t, naming the tier's limit and the service maximum.
+func (p Policy) TooLarge(t Tier, size int64, atLeast bool) *InputTooLargeError {
+	return &InputTooLargeError{Size: size, Limit: p.InputLimit(t), Tier: t, Max: p.MaxInputSize, AtLeast: atLeast}
+}
+
+// HumanBytes renders a byte count in binary units labelled as such (1 KiB
+// = 1024 bytes, the unit the limits are set in): "24 bytes", "1.5 KiB",
+// "150 KiB", "2 GiB". A size that is not a whole number of units never
+// prints as one: 150 KiB + 50 bytes is "150.05 KiB", not "150.0 KiB", so a
+// file over a limit never reads as the limit; where three decimals cannot
+// tell them apart the exact count is given ("2,147,483,649 bytes").
 func HumanBytes(n int64) string {
 	const unit = 1024
-	if n < unit {
+	if n < unit && n > -unit {
 		return fmt.Sprintf("%d bytes", n)
 	}
 	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
+	for m := n / unit; m >= unit || m <= -unit; m /= unit {
 		div *= unit
 		exp++
 	}
-	v := float64(n) / float64(div)
-	if v == float64(int64(v)) {
-		return fmt.Sprintf("%d %cB", int64(v), "KMGTPE"[exp])
+	label := []string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}[exp]
+	if n%div == 0 {
+		return fmt.Sprintf("%d %s", n/div, label)
 	}
-	return fmt.Sprintf("%.1f %cB", v, "KMGTPE"[exp])
+	v := float64(n) / float64(div)
+	for prec := 1; prec <= 3; prec++ {
+		if s := strconv.FormatFloat(v, 'f', prec, 64); !wholeLooking(s) {
+			return s + " " + label
+		}
+	}
+	return Thousands(n) + " bytes"
+}
+
+// wholeLooking reports whether a formatted decimal ends in zeros only
+// after the point ("150.0", "2.000"), which would pass for a whole number.
+func wholeLooking(s string) bool {
+	i := strings.IndexByte(s, '.')
+	return i >= 0 && strings.Trim(s[i+1:], "0") == ""
 }
 
 // UpgradePolicy says who may change a user's plan.

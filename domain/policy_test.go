@@ -42,8 +42,12 @@ func TestCheckInputSize(t *testing.T) {
 	if !errors.Is(err, ErrInputTooLarge) || !errors.As(err, &tl) || tl.Limit != 150*1024 || tl.Tier != TierFree {
 		t.Fatalf("over the free limit: %v", err)
 	}
-	if !strings.Contains(err.Error(), "upgrade to premium") {
-		t.Errorf("free refusal should offer the upgrade: %q", err)
+	if !strings.Contains(err.Error(), "upgrade to premium for files up to 2 GiB") {
+		t.Errorf("free refusal should offer the upgrade and name the service maximum: %q", err)
+	}
+	// 50 bytes over 150 KiB must not read as 150 KiB (issue 13 item 9).
+	if err := p.CheckInputSize(TierFree, 150*1024+50); !strings.HasPrefix(err.Error(), "the file is 150.05 KiB; free accounts may submit up to 150 KiB") {
+		t.Errorf("refusal of a file just over the limit: %q", err)
 	}
 	if err := p.CheckInputSize(TierPremium, 1<<30); err != nil {
 		t.Errorf("premium 1 GiB: %v", err)
@@ -51,16 +55,32 @@ func TestCheckInputSize(t *testing.T) {
 	if err := p.CheckInputSize(TierPremium, 2<<30+1); !errors.Is(err, ErrInputTooLarge) || strings.Contains(err.Error(), "upgrade") {
 		t.Errorf("premium over service max: %v", err)
 	}
-	cut := &InputTooLargeError{Size: 150*1024 + 1, Limit: 150 * 1024, Tier: TierFree, AtLeast: true}
-	if !strings.HasPrefix(cut.Error(), "the file is larger than 150 KB;") {
+	cut := p.TooLarge(TierFree, 150*1024+1, true)
+	if !strings.HasPrefix(cut.Error(), "the file is larger than 150 KiB;") {
 		t.Errorf("streamed refusal: %q", cut.Error())
 	}
 }
 
 func TestHumanBytes(t *testing.T) {
-	for n, want := range map[int64]string{0: "0 bytes", 1023: "1023 bytes", 1024: "1 KB", 1536: "1.5 KB", 150 * 1024: "150 KB", 2 << 30: "2 GB"} {
+	for n, want := range map[int64]string{0: "0 bytes", 24: "24 bytes", 1023: "1023 bytes", 1024: "1 KiB", 1536: "1.5 KiB",
+		150 * 1024: "150 KiB", 150*1024 + 50: "150.05 KiB", 150*1024 + 1: "150.001 KiB", 150*1024 - 40: "149.96 KiB",
+		2 << 30: "2 GiB", 2<<30 + 1: "2,147,483,649 bytes", 5 << 20: "5 MiB", 5<<20 + 300<<10: "5.3 MiB"} {
 		if got := HumanBytes(n); got != want {
 			t.Errorf("HumanBytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+	// A size over a limit never prints as the limit.
+	for n := int64(150 * 1024); n < 150*1024+2048; n++ {
+		if HumanBytes(n+1) == HumanBytes(150*1024) {
+			t.Fatalf("%d bytes prints as the 150 KiB limit", n+1)
+		}
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 123456: "123,456", 1234567: "1,234,567", -1234: "-1,234", -123: "-123"} {
+		if got := Thousands(n); got != want {
+			t.Errorf("Thousands(%d) = %q, want %q", n, got, want)
 		}
 	}
 }
@@ -129,40 +149,6 @@ func TestSummaryRatios(t *testing.T) {
 	}
 }
 
-// TestArchiveOwed: only results completed under free rules, of an owner
-// free now, are owed to cold storage; when the profile cannot tell, none.
-func TestArchiveOwed(t *testing.T) {
-	p := DefaultPolicy()
-	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
-	never := newUser(t, false)
-	premium := newUser(t, true)
-	cycled := newUser(t, false)
-	if err := cycled.Upgrade(at(1)); err != nil {
-		t.Fatal(err)
-	}
-	if err := cycled.Downgrade(at(3)); err != nil {
-		t.Fatal(err)
-	}
-	unrecorded, _ := RestoreUser(UserSnapshot{ID: "old", Tier: TierFree, CreatedAt: t0, UpgradedAt: at(1)})
-	for _, c := range []struct {
-		name      string
-		owner     *User
-		completed time.Time
-		want      bool
-	}{
-		{"never premium", never, at(5), true},
-		{"premium now", premium, at(5), false},
-		{"completed before the upgrade (restored by it)", cycled, at(0), false},
-		{"completed while premium", cycled, at(2), false},
-		{"completed after the downgrade", cycled, at(3), true},
-		{"downgrade not recorded", unrecorded, at(5), false},
-	} {
-		if got := p.ArchiveOwed(c.owner, c.completed); got != c.want {
-			t.Errorf("%s: ArchiveOwed = %v, want %v", c.name, got, c.want)
-		}
-	}
-}
-
 func TestInputLimitsNameTheLimitAndThePlanThatLiftsIt(t *testing.T) {
 	p := DefaultPolicy()
 	free, premium := p.InputLimits(TierFree), p.InputLimits(TierPremium)
@@ -173,9 +159,9 @@ func TestInputLimitsNameTheLimitAndThePlanThatLiftsIt(t *testing.T) {
 		err  error
 		want string
 	}{
-		{free.Exceeded(LimitDecompressed), "the file is larger than 150 KB once decompressed; free accounts may annotate up to 150 KB of VCF per job — upgrade to premium for up to 16 GB"},
+		{free.Exceeded(LimitDecompressed), "the file is larger than 150 KiB once decompressed; free accounts may annotate up to 150 KiB of VCF per job — upgrade to premium for up to 16 GiB"},
 		{free.Exceeded(LimitRecords), "the file has more than 10,000 variant records; free accounts may annotate up to 10,000 records per job — upgrade to premium for up to 100,000,000 records"},
-		{premium.Exceeded(LimitDecompressed), "the file is larger than 16 GB once decompressed; the service annotates at most 16 GB of VCF per job"},
+		{premium.Exceeded(LimitDecompressed), "the file is larger than 16 GiB once decompressed; the service annotates at most 16 GiB of VCF per job"},
 		{premium.Exceeded(LimitRecords), "the file has more than 100,000,000 variant records; the service annotates at most 100,000,000 records per job"},
 	} {
 		if c.err.Error() != c.want || !errors.Is(c.err, ErrInputTooLarge) {

@@ -20,9 +20,10 @@ const (
 	// (its worker died and its request was lost): returned to PENDING with
 	// the run charged (FAILED if no attempt is left) and requested again.
 	FindingLeaseExpired Finding = "lease_expired"
-	// FindingArchiveOverdue: results completed under free rules still hot
-	// a grace after their window ended, with no archive copy, their owner
-	// still free (domain.Policy.ArchiveOwed): the archive is scheduled.
+	// FindingArchiveOverdue: results still hot, with no archive copy, a
+	// grace after their archive schedule came due (Job.ArchiveDue, set
+	// only for results completed under free rules and forgotten by an
+	// upgrade): the archive is scheduled.
 	FindingArchiveOverdue Finding = "archive_overdue"
 	// FindingArchivedPremium: ARCHIVED results of a user premium for a
 	// grace (the thaw request was lost, or its listing missed the job): the
@@ -89,11 +90,11 @@ func (p Policy) diagnoseResults(j *Job, owner func() *User, now time.Time, grace
 		if j.ArchiveID() != "" {
 			return FindingArchiveCopyLeft, true
 		}
-		if now.Sub(j.CompletedAt().Add(p.FreeWindow)) <= grace {
-			return "", false
-		}
-		u := owner()
-		return FindingArchiveOverdue, u != nil && p.ArchiveOwed(u, j.CompletedAt())
+		// The job's own archive schedule says whether its results were
+		// completed under free rules; the archiver checks the owner's plan
+		// again before moving anything.
+		due := j.ArchiveDue()
+		return FindingArchiveOverdue, !due.IsZero() && now.Sub(due) > grace
 	case StorageArchived:
 		u := owner()
 		return FindingArchivedPremium, u != nil && u.Premium() && now.Sub(u.UpgradedAt()) > grace

@@ -11,6 +11,7 @@ type JobSnapshot struct {
 	ID            JobID         `json:"id"`
 	Owner         UserID        `json:"owner"`
 	InputName     string        `json:"input_name"`
+	Name          string        `json:"name,omitempty"`
 	InputKey      string        `json:"input_key"`
 	InputSize     int64         `json:"input_size"`
 	SubmittedAt   time.Time     `json:"submitted_at"`
@@ -27,7 +28,9 @@ type JobSnapshot struct {
 	RetrievalTier RetrievalTier `json:"retrieval_tier,omitempty"`
 	RestoreBy     time.Time     `json:"restore_by,omitzero"`
 	Reference     string        `json:"reference,omitempty"`
+	Options       JobOptions    `json:"options,omitzero"`
 	Counts        Counts        `json:"counts,omitzero"`
+	ArchiveDue    time.Time     `json:"archive_due,omitzero"`
 	NoticeUntil   time.Time     `json:"notice_until,omitzero"`
 	NotifiedAt    time.Time     `json:"notified_at,omitzero"`
 	NoticeError   string        `json:"notice_error,omitempty"`
@@ -40,11 +43,12 @@ type JobSnapshot struct {
 // Snapshot exports the job's state for persistence.
 func (j *Job) Snapshot() JobSnapshot {
 	return JobSnapshot{
-		ID: j.id, Owner: j.owner, InputName: j.inputName, InputKey: j.inputKey, InputSize: j.inputSize,
+		ID: j.id, Owner: j.owner, InputName: j.inputName, Name: j.name, InputKey: j.inputKey, InputSize: j.inputSize,
 		SubmittedAt: j.submittedAt, StartedAt: j.startedAt, CompletedAt: j.completedAt, LeaseUntil: j.leaseUntil,
 		Status: j.status, Attempts: j.attempts, FailureReason: j.failure, Results: j.results,
 		Storage: j.storage, ArchiveID: j.archiveID, RetrievalID: j.retrieval, RetrievalTier: j.tier,
-		RestoreBy: j.restoreBy, Reference: j.reference, Counts: j.counts, NoticeUntil: j.noticeUntil, NotifiedAt: j.notifiedAt,
+		RestoreBy: j.restoreBy, Reference: j.reference, Options: j.options, Counts: j.counts, ArchiveDue: j.archiveDue,
+		NoticeUntil: j.noticeUntil, NotifiedAt: j.notifiedAt,
 		NoticeError: j.noticeError, ServiceFailure: j.serviceFault, Version: j.version,
 	}
 }
@@ -67,6 +71,9 @@ func JobFromSnapshot(s JobSnapshot) (*Job, error) {
 	if s.Storage == StorageRestoring && s.RetrievalID == "" {
 		return nil, fmt.Errorf("%w: job %s is restoring without a retrieval id", ErrInvalidJob, s.ID)
 	}
+	if !s.ArchiveDue.IsZero() && (s.Status != StatusCompleted || s.Storage != StorageAvailable) {
+		return nil, fmt.Errorf("%w: job %s is %s/%s but has an archive schedule", ErrInvalidJob, s.ID, s.Status, s.Storage)
+	}
 	if (!s.NotifiedAt.IsZero() || !s.NoticeUntil.IsZero()) && s.Status != StatusCompleted && s.Status != StatusFailed {
 		return nil, fmt.Errorf("%w: job %s is %s but has a notice", ErrInvalidJob, s.ID, s.Status)
 	}
@@ -77,11 +84,12 @@ func JobFromSnapshot(s JobSnapshot) (*Job, error) {
 		return nil, fmt.Errorf("%w: job %s is %s but marked as failed by the service", ErrInvalidJob, s.ID, s.Status)
 	}
 	return &Job{
-		id: s.ID, owner: s.Owner, inputName: s.InputName, inputKey: s.InputKey, inputSize: s.InputSize,
+		id: s.ID, owner: s.Owner, inputName: s.InputName, name: s.Name, inputKey: s.InputKey, inputSize: s.InputSize,
 		submittedAt: s.SubmittedAt.UTC(), startedAt: s.StartedAt.UTC(), completedAt: s.CompletedAt.UTC(),
 		leaseUntil: s.LeaseUntil.UTC(), status: s.Status, attempts: s.Attempts, failure: s.FailureReason,
 		results: s.Results, storage: s.Storage, archiveID: s.ArchiveID, retrieval: s.RetrievalID,
-		tier: s.RetrievalTier, restoreBy: s.RestoreBy.UTC(), reference: s.Reference, counts: s.Counts,
+		tier: s.RetrievalTier, restoreBy: s.RestoreBy.UTC(), reference: s.Reference, options: s.Options, counts: s.Counts,
+		archiveDue:  s.ArchiveDue.UTC(),
 		noticeUntil: s.NoticeUntil.UTC(), notifiedAt: s.NotifiedAt.UTC(), noticeError: s.NoticeError,
 		serviceFault: s.ServiceFailure, version: s.Version,
 	}, nil

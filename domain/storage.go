@@ -37,6 +37,28 @@ const (
 	RetrievalStandard  RetrievalTier = "Standard"
 )
 
+// ScheduleArchive records that a hot result is to be archived at due (its
+// owner was free when it completed). Refused unless the results are hot.
+func (j *Job) ScheduleArchive(due time.Time) error {
+	if j.status != StatusCompleted || j.storage != StorageAvailable || j.archiveID != "" {
+		return j.refuse("schedule archive")
+	}
+	if due.IsZero() {
+		return fmt.Errorf("%w: job %s archive scheduled at no time", ErrInvalidJob, j.id)
+	}
+	j.archiveDue = due.UTC()
+	return nil
+}
+
+// KeepResults forgets the archive schedule: the owner is premium, so the
+// results stay hot whatever plan they choose later ("results you already
+// have stay where they are"). It reports whether there was a schedule.
+func (j *Job) KeepResults() bool {
+	had := !j.archiveDue.IsZero()
+	j.archiveDue = time.Time{}
+	return had
+}
+
 // Archived records that the results are durably in cold storage under
 // archiveID. Only after this is saved may the hot copy be deleted. It is
 // refused while an earlier archive copy is still recorded (a restore not yet
@@ -50,6 +72,7 @@ func (j *Job) Archived(archiveID string) error {
 	}
 	j.storage = StorageArchived
 	j.archiveID = archiveID
+	j.archiveDue = time.Time{}
 	return nil
 }
 

@@ -8,9 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
-	"path"
-	"strings"
 	"time"
 
 	"github.com/gasproject/gas/domain"
@@ -67,6 +64,10 @@ type JobStore interface {
 	// eventually consistent), so it can miss a job changed a moment ago;
 	// nothing may depend on it alone (the reconciler's Scan is the backstop).
 	ListByStorage(ctx context.Context, user domain.UserID, state domain.Storage) ([]*domain.Job, error)
+	// Delete removes a job if the stored version still equals version
+	// (its owner deleted it, after its objects): ErrConflict if the job
+	// changed meanwhile, ErrNotFound if it is gone already.
+	Delete(ctx context.Context, id domain.JobID, version int64) error
 	// Scan calls visit for every job in the store, each once and in no
 	// particular order, read as strongly as Get reads (the table itself,
 	// never an index), so the reconciler can take decisions from what it
@@ -130,26 +131,8 @@ type ObjectStore interface {
 	// over maxSize and redirects to redirect on success.
 	PresignUpload(ctx context.Context, key string, maxSize int64, redirect string, expires time.Duration) (UploadForm, error)
 	// PresignDownload makes a short-lived URL that downloads key as
-	// filename, served as DownloadType(filename) and never cached.
+	// filename, served as MediaType(filename) and never cached.
 	PresignDownload(ctx context.Context, key, filename string, expires time.Duration) (string, error)
-}
-
-// DownloadType is the Content-Type of a download saved as filename. A VCF
-// is text/vcf: the system MIME tables map .vcf to text/vcard, a contact
-// card, which browsers and mail clients would open as one. Other names go
-// by their extension, else application/octet-stream.
-func DownloadType(filename string) string {
-	lower := strings.ToLower(filename)
-	switch {
-	case strings.HasSuffix(lower, ".vcf"):
-		return "text/vcf"
-	case strings.HasSuffix(lower, ".gz"), strings.HasSuffix(lower, ".bgz"):
-		return "application/gzip"
-	}
-	if t := mime.TypeByExtension(path.Ext(lower)); t != "" {
-		return t
-	}
-	return "application/octet-stream"
 }
 
 // Message is one delivery from a queue.
@@ -311,23 +294,35 @@ type IdentityProvider interface {
 	Exchange(ctx context.Context, code string, req AuthRequest) (Identity, error)
 }
 
-// Annotator annotates one job: it reads the job's input object and stores
-// the results under the given keys — the annotated VCF, its variant-table
+// Annotator annotates jobs: it reads a job's input object and stores the
+// results under the given keys — the annotated VCF, its variant-table
 // index, the summary and the log — streaming, never holding a whole file.
-// The engine, the index and the summary format are adapters' business;
-// the runner only decides when, under which lease, and what to record.
-// Implementations hold their reference data loaded once and are safe for
-// concurrent use.
+// A deployment may hold several annotation databases (GRCh38 and GRCh37,
+// say); each job names the one it is to be annotated against. The engine,
+// the index and the summary format are adapters' business; the runner only
+// decides when, under which lease, and what to record. Implementations
+// hold their reference data loaded once and are safe for concurrent use.
 type Annotator interface {
-	// Reference names the annotation database jobs are annotated against.
-	Reference() string
-	// Annotate stores the results of input under keys. Input errors wrap
-	// ErrBadInput; an input past limits (checked while it streams: the VCF
-	// text once decompressed, the variant records; zero is unbounded)
-	// fails with limits.Exceeded's error, wrapped in ErrBadInput; a
-	// missing input object wraps ErrNotFound. On error some of keys may
-	// have been written; the caller deletes them.
-	Annotate(ctx context.Context, input string, keys domain.ResultKeys, limits domain.InputLimits) (Annotated, error)
+	// References names the annotation databases jobs can be annotated
+	// against, the default (the one for an empty name) first.
+	References() []string
+	// Annotate stores the results of one job. Input errors wrap
+	// ErrBadInput, and so does a reference this annotator does not hold
+	// (with ErrUnknownReference); an input past the request's limits
+	// (checked while it streams: the VCF text once decompressed, the
+	// variant records; zero is unbounded) fails with limits.Exceeded's
+	// error, wrapped in ErrBadInput; a missing input object wraps
+	// ErrNotFound. On error some of the keys may have been written; the
+	// caller deletes them.
+	Annotate(ctx context.Context, req AnnotationRequest) (Annotated, error)
+}
+
+// AnnotationRequest is one job's annotation.
+type AnnotationRequest struct {
+	Input   string             // the input object's key
+	Keys    domain.ResultKeys  // where the results go
+	Options domain.JobOptions  // the reference ("" the default) and how to treat malformed lines
+	Limits  domain.InputLimits // the owner's plan's bounds on the input
 }
 
 // Annotated is what an annotation stored.
@@ -336,7 +331,13 @@ type Annotated struct {
 	// the annotator keeps no variant index.
 	Keys    domain.ResultKeys
 	Summary domain.Summary
+	// Reference names the annotation database used.
+	Reference string
 }
+
+// ErrUnknownReference marks a job asking for an annotation database the
+// deployment does not hold.
+var ErrUnknownReference = errors.New("no such annotation database")
 
 // ErrBadInput marks an annotation failure caused by the user's file, which
 // no retry can fix; its message is shown to the user.

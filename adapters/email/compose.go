@@ -40,6 +40,10 @@ func JobURL(base string, id domain.JobID) string {
 type data struct {
 	domain.Notice
 	Link, Completed, ArchiveAt, TsTv, KnownPct string
+	// Suspect says the file may not fit the reference; Odd counts the
+	// records that say so.
+	Suspect bool
+	Odd     int64
 }
 
 // Compose renders n as a plain-text and HTML e-mail.
@@ -50,6 +54,8 @@ func (c Composer) Compose(n domain.Notice) (ports.Email, error) {
 	}
 	d.TsTv = fmt.Sprintf("%.2f", n.Counts.TsTv())
 	d.KnownPct = fmt.Sprintf("%.1f%%", 100*n.Counts.KnownRate())
+	d.Suspect = n.Counts.SuspectReference()
+	d.Odd = n.Counts.RefMismatches + n.Counts.UnknownChromosome + n.Counts.PastChromosomeEnd
 	subject := fmt.Sprintf("GAS: annotation of %s completed", n.Input)
 	if n.Failed {
 		subject = fmt.Sprintf("GAS: annotation of %s failed", n.Input)
@@ -69,11 +75,13 @@ var textEmail = template.Must(template.New("text").Parse(`Hello{{if .Name}} {{.N
 {{if .Failed}}Your GAS annotation of "{{.Input}}" failed.
 
 Reason: {{.Reason}}
-{{else}}Your GAS annotation of "{{.Input}}" completed at {{.Completed}}.
-{{with .Counts}}
+{{else}}Your GAS annotation of "{{.Input}}" completed at {{.Completed}}{{if .Reference}} against {{.Reference}}{{end}}.
+{{if .Suspect}}
+WARNING: this file may not match the reference (GRCh38 vs GRCh37?): {{.Odd}} of its {{.Counts.Records}} records have a REF the reference disagrees with, lie on a chromosome it lacks or past a chromosome's end. Check the file's assembly and re-run the job against the matching reference.
+{{end}}{{with .Counts}}
 Records: {{.Records}}; alleles annotated: {{.Variants}}; skipped lines: {{.Skipped}}
 Known variants: {{$.KnownPct}}; Ts/Tv: {{$.TsTv}}
-{{if .Top}}Most frequent consequences:
+{{if .Top}}Most frequent consequences (rows: an allele on a transcript):
 {{range .Top}}  {{.Label}}: {{.Count}}
 {{end}}{{end}}{{end}}{{if .ArchiveAt}}
 Free accounts can download results until {{.ArchiveAt}}; after that they move to cold storage.
@@ -89,15 +97,18 @@ var htmlEmail = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype html
 <p>Hello{{if .Name}} {{.Name}}{{end}},</p>
 {{if .Failed}}<p>Your GAS annotation of <b>{{.Input}}</b> failed.</p>
 <p>Reason: {{.Reason}}</p>
-{{else}}<p>Your GAS annotation of <b>{{.Input}}</b> completed at {{.Completed}}.</p>
-{{with .Counts}}<table>
+{{else}}<p>Your GAS annotation of <b>{{.Input}}</b> completed at {{.Completed}}{{if .Reference}} against {{.Reference}}{{end}}.</p>
+{{if .Suspect}}<p style="border: 2px solid #b00; padding: 0.5em"><b>This file may not match the reference (GRCh38 vs GRCh37?)</b>:
+{{.Odd}} of its {{.Counts.Records}} records have a REF the reference disagrees with, lie on a chromosome it lacks or past a chromosome's end.
+Check the file's assembly and re-run the job against the matching reference.</p>
+{{end}}{{with .Counts}}<table>
 <tr><td>Records</td><td>{{.Records}}</td></tr>
 <tr><td>Alleles annotated</td><td>{{.Variants}}</td></tr>
 <tr><td>Skipped lines</td><td>{{.Skipped}}</td></tr>
 <tr><td>Known variants</td><td>{{$.KnownPct}}</td></tr>
 <tr><td>Ts/Tv</td><td>{{$.TsTv}}</td></tr>
 </table>
-{{if .Top}}<p>Most frequent consequences:</p><ul>{{range .Top}}<li>{{.Label}}: {{.Count}}</li>{{end}}</ul>{{end}}{{end}}
+{{if .Top}}<p>Most frequent consequences (rows: an allele on a transcript):</p><ul>{{range .Top}}<li>{{.Label}}: {{.Count}}</li>{{end}}</ul>{{end}}{{end}}
 {{if .ArchiveAt}}<p>Free accounts can download results until {{.ArchiveAt}}; after that they move to cold storage.
 Upgrade to premium to keep them available.</p>{{end}}{{end}}
 <p><a href="{{.Link}}">View the job</a></p>

@@ -66,3 +66,24 @@ func TestFailedNoticeGivesTheReasonAndEscapesHTML(t *testing.T) {
 		t.Fatalf("unescaped input name or archive promise in a failure:\nHTML %s\ntext %s", e.HTML, e.Text)
 	}
 }
+
+// TestWrongReferenceBanner (issue 13 item 6): many REF mismatches or
+// unknown chromosomes put a warning at the top of the e-mail; a few do not.
+func TestWrongReferenceBanner(t *testing.T) {
+	n := domain.Notice{To: "ada@example.org", Job: "j3", Input: "hg19.vcf", Reference: "GRCh38",
+		Counts: domain.Counts{Records: 1000, Variants: 1000, RefMismatches: 700, UnknownChromosome: 12}}
+	e, err := composer(t).Compose(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{e.Text, e.HTML} {
+		if !strings.Contains(s, "may not match the reference (GRCh38 vs GRCh37?)") || !strings.Contains(s, "712 of its 1000 records") ||
+			!strings.Contains(s, "against GRCh38") {
+			t.Errorf("no banner:\n%s", s)
+		}
+	}
+	n.Counts.RefMismatches, n.Counts.UnknownChromosome = 2, 0
+	if e, _ := composer(t).Compose(n); strings.Contains(e.Text, "may not match") || strings.Contains(e.HTML, "may not match") {
+		t.Errorf("banner for 2 mismatches in 1000 records:\n%s", e.Text)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/gasproject/gas/adapters/engine/known"
 	"github.com/gasproject/gas/adapters/engine/lineio"
 	"github.com/gasproject/gas/adapters/engine/model"
+	"github.com/gasproject/gas/adapters/vartable"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/ports"
 )
@@ -58,6 +59,47 @@ type Options struct {
 	// Progress, when set, is called from the writer with the number of
 	// records written so far, about every 64k records.
 	Progress func(records int64)
+	// Pick chooses which of an allele's ANN entries are written (default
+	// all of them, most severe first).
+	Pick Pick
+}
+
+// Pick chooses which of an allele's ANN entries are written.
+type Pick int
+
+// Picks. Entries are written most severe first whatever the pick
+// (csq.Severity), so "most severe" keeps the first; "canonical" keeps the
+// entries on canonical transcripts, or the first when there are none (an
+// intergenic allele, or a gene without a canonical transcript), so every
+// allele keeps at least one entry.
+const (
+	PickAll Pick = iota
+	PickMostSevere
+	PickCanonical
+)
+
+// ParsePick reads "all", "most-severe" or "canonical".
+func ParsePick(s string) (Pick, error) {
+	switch s {
+	case "all", "":
+		return PickAll, nil
+	case "most-severe":
+		return PickMostSevere, nil
+	case "canonical":
+		return PickCanonical, nil
+	}
+	return 0, fmt.Errorf("unknown pick %q (want all, most-severe or canonical)", s)
+}
+
+// Job is one Annotate call's choices beyond the Engine's Options.
+type Job struct {
+	// SkipMalformed drops malformed lines whatever Options.OnError says;
+	// they are counted and the first reasons kept in the summary.
+	SkipMalformed bool
+	// Table, when set, is handed every line as it is written with its
+	// rows, so the variant index is built from the engine's own values
+	// instead of parsing ANN again (adapters/vartable's Builder).
+	Table vartable.Sink
 }
 
 // DefaultMaxAlts is the default cap on ALT alleles per record: far above
@@ -75,6 +117,7 @@ type Engine struct {
 	ref    *model.Reference
 	opt    Options
 	labels *csq.Labels
+	vocab  *vartable.Vocabulary
 
 	// Buffers outlive an Annotate call: a server running many small jobs
 	// would otherwise allocate (and the GC reclaim) fresh batch buffers
@@ -103,7 +146,7 @@ func New(ref *model.Reference, opt Options) (*Engine, error) {
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
 	}
-	e := &Engine{ref: ref, opt: opt, labels: csq.NewLabels(ref)}
+	e := &Engine{ref: ref, opt: opt, labels: csq.NewLabels(ref), vocab: vocabulary(ref)}
 	e.outRatio.Store(initialOutRatio)
 	return e, nil
 }
@@ -134,9 +177,24 @@ func badInput(line int64, format string, args ...any) error {
 	return &InputError{Line: line, Msg: fmt.Sprintf(format, args...)}
 }
 
+// vocabulary names the codes of the table rows the engine hands over.
+func vocabulary(ref *model.Reference) *vartable.Vocabulary {
+	v := &vartable.Vocabulary{Terms: csq.TermNames(), Warnings: csq.WarningNames(), Genes: make([]string, len(ref.Genes))}
+	for i := range ref.Genes {
+		v.Genes[i] = ref.Genes[i].Name
+	}
+	return v
+}
+
 // Annotate reads a VCF (plain, gzip or BGZF) from in and writes it to out
-// with ANN added (the results.Engine that adapters/results streams jobs through).
+// with ANN added.
 func (e *Engine) Annotate(ctx context.Context, in io.Reader, out io.Writer) (domain.Summary, error) {
+	return e.AnnotateJob(ctx, in, out, Job{})
+}
+
+// AnnotateJob is Annotate with one job's choices (the results.Engine that
+// adapters/results streams jobs through).
+func (e *Engine) AnnotateJob(ctx context.Context, in io.Reader, out io.Writer, job Job) (domain.Summary, error) {
 	sum := domain.Summary{Reference: e.ref.Name}
 	rc, err := input.Open(in, input.Limits{MaxInflated: e.opt.MaxInflated})
 	if err != nil {
@@ -160,7 +218,12 @@ func (e *Engine) Annotate(ctx context.Context, in io.Reader, out io.Writer) (dom
 	if _, err := out.Write(hdr); err != nil {
 		return sum, fmt.Errorf("write output: %w", err)
 	}
-	st, err := e.run(ctx, br, first, firstLine, out)
+	if job.Table != nil {
+		if err := job.Table.Start(e.vocab, int64(len(hdr))); err != nil {
+			return sum, fmt.Errorf("variant table: %w", err)
+		}
+	}
+	st, err := e.run(ctx, br, first, firstLine, out, int64(len(hdr)), job)
 	st.fill(&sum, e.ref)
 	return sum, err
 }

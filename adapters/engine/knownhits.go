@@ -12,6 +12,7 @@ import (
 type knownHit struct {
 	id    string
 	af    float64
+	af32  float32 // af as written (six significant digits), for the table
 	hasAF bool
 	ok    bool
 }
@@ -77,6 +78,9 @@ func matchKnown(b *batch, m known.Matcher, maxAlts int) error {
 				}
 				if ok {
 					h = knownHit{id: hit.ID, af: hit.AF, hasAF: hit.HasAF, ok: true}
+					if hit.HasAF {
+						h.af32 = writtenAF(hit.AF)
+					}
 				}
 			}
 			b.hits = append(b.hits, h)
@@ -86,18 +90,26 @@ func matchKnown(b *batch, m known.Matcher, maxAlts int) error {
 	return nil
 }
 
-// countKnown counts the line's alleles found in the known source and
-// reports whether there is any.
-func countKnown(hits []knownHit, st *stats) bool {
-	found := false
+// anyHit reports whether any of the line's alleles is in the known source.
+func anyHit(hits []knownHit) bool {
 	for _, h := range hits {
 		if h.ok {
-			found = true
-			st.known++
+			return true
 		}
 	}
-	return found
+	return false
 }
+
+// writtenAF is af as KNOWN_AF writes it, so the table's "AF below" filter
+// and the exports agree on the boundary.
+func writtenAF(af float64) float32 {
+	var buf [32]byte
+	v, _ := strconv.ParseFloat(string(appendAF(buf[:0], af)), 32)
+	return float32(v)
+}
+
+// appendAF writes a frequency with six significant digits.
+func appendAF(out []byte, af float64) []byte { return strconv.AppendFloat(out, af, 'g', 6, 64) }
 
 // appendKnownIDs writes head with its empty ID column filled with the known
 // IDs (';'-separated).
@@ -128,7 +140,7 @@ func appendKnownAF(out []byte, hits []knownHit) []byte {
 			out = append(out, ',')
 		}
 		if h.ok && h.hasAF {
-			out = strconv.AppendFloat(out, h.af, 'g', 6, 64)
+			out = appendAF(out, h.af)
 		} else {
 			out = append(out, '.')
 		}

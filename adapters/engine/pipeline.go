@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/gasproject/gas/adapters/engine/known"
+	"github.com/gasproject/gas/adapters/vartable"
 	"github.com/gasproject/gas/ports"
 )
 
@@ -51,12 +52,16 @@ type batch struct {
 	// known answers, per data line of the batch: hits[lineStart[i]:lineStart[i+1]]
 	hits      []knownHit
 	lineStart []int32
+	// the table rows of out, for Job.Table: line offsets are relative to out
+	lines   []vartable.Line
+	entries []vartable.Entry
 }
 
 // run streams the body through the pipeline: readBatches cuts it into
 // batches on one goroutine, workers annotate them, and this goroutine
-// writes them back in input order.
-func (e *Engine) run(ctx context.Context, br *bufio.Reader, first []byte, firstLine int64, out io.Writer) (*stats, error) {
+// writes them back in input order (after the header of header bytes, for
+// the table's line offsets).
+func (e *Engine) run(ctx context.Context, br *bufio.Reader, first []byte, firstLine int64, out io.Writer, header int64, job Job) (*stats, error) {
 	total := newStats()
 	if first == nil {
 		return total, nil
@@ -81,8 +86,9 @@ func (e *Engine) run(ctx context.Context, br *bufio.Reader, first []byte, firstL
 		defer close(work)
 		readErr = e.readBatches(ctx, br, first, firstLine, inflight, free, work, matcher)
 	}()
-	w := inOrder{e: e, out: out, total: total, cancel: cancel, pending: map[int]*batch{}}
-	for b := range e.startWorkers(ctx, work, inflight) {
+	w := inOrder{e: e, out: out, table: job.Table, total: total, cancel: cancel, pending: map[int]*batch{}}
+	w.written = header
+	for b := range e.startWorkers(ctx, work, inflight, job) {
 		w.add(b, free)
 	}
 	// Every goroutine has finished (done is closed after the workers, who
@@ -105,11 +111,11 @@ func (e *Engine) run(ctx context.Context, br *bufio.Reader, first []byte, firstL
 
 // startWorkers starts the annotating goroutines. The channel returned
 // receives every batch they finish and is closed after the last.
-func (e *Engine) startWorkers(ctx context.Context, work <-chan *batch, inflight int) <-chan *batch {
+func (e *Engine) startWorkers(ctx context.Context, work <-chan *batch, inflight int, job Job) <-chan *batch {
 	done := make(chan *batch, inflight)
 	var wg sync.WaitGroup
 	for range e.opt.Workers {
-		wg.Go(func() { e.annotateBatches(ctx, work, done) })
+		wg.Go(func() { e.annotateBatches(ctx, work, done, job) })
 	}
 	go func() { wg.Wait(); close(done) }()
 	return done
@@ -118,8 +124,10 @@ func (e *Engine) startWorkers(ctx context.Context, work <-chan *batch, inflight 
 // annotateBatches is one worker: it annotates batches from work until the
 // reader closes it. Once ctx is cancelled (shutdown, a lost lease) the
 // batches still queued are handed back unannotated, with the cause.
-func (e *Engine) annotateBatches(ctx context.Context, work <-chan *batch, done chan<- *batch) {
+func (e *Engine) annotateBatches(ctx context.Context, work <-chan *batch, done chan<- *batch, job Job) {
 	p := newProcessor(e)
+	p.skip = e.opt.OnError == Skip || job.SkipMalformed
+	p.table = job.Table != nil
 	for b := range work {
 		if err := ctx.Err(); err != nil {
 			b.err = err
@@ -143,6 +151,8 @@ func (e *Engine) annotateBatches(ctx context.Context, work <-chan *batch, done c
 type inOrder struct {
 	e                     *Engine
 	out                   io.Writer
+	table                 vartable.Sink
+	written               int64 // output bytes so far, the header included
 	total                 *stats
 	cancel                context.CancelFunc
 	pending               map[int]*batch // finished, waiting for their turn
@@ -179,7 +189,15 @@ func (w *inOrder) write(b *batch) {
 		w.err = b.err
 	} else if _, err := w.out.Write(b.out); err != nil {
 		w.err = fmt.Errorf("write output: %w", err)
+	} else if w.table != nil {
+		for i := range b.lines {
+			b.lines[i].Offset += w.written
+		}
+		if err := w.table.Lines(b.lines, b.entries); err != nil {
+			w.err = fmt.Errorf("variant table: %w", err)
+		}
 	}
+	w.written += int64(len(b.out))
 	if w.err != nil {
 		w.cancel()
 	}
@@ -207,6 +225,7 @@ func (e *Engine) putBatch(b *batch) {
 	}
 	b.data, b.out = b.data[:0], b.out[:0]
 	b.hits, b.lineStart = b.hits[:0], b.lineStart[:0]
+	b.lines, b.entries = b.lines[:0], b.entries[:0]
 	b.err = nil
 	b.stats.reset()
 	e.batches.Put(b)

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/bits"
 
 	"github.com/gasproject/gas/adapters/engine/csq"
 	"github.com/gasproject/gas/adapters/engine/model"
+	"github.com/gasproject/gas/adapters/vartable"
 )
 
 // processor annotates batches; one per worker goroutine.
@@ -25,6 +27,8 @@ type processor struct {
 	seq       model.SeqCursor
 	batch     *batch
 	lineIdx   int
+	skip      bool // drop malformed lines (Options.OnError or Job.SkipMalformed)
+	table     bool // record the table rows of each line (Job.Table)
 }
 
 // hits returns the known-variant answers of the current line (nil if none).
@@ -50,6 +54,7 @@ func (p *processor) process(b *batch) {
 	st := b.stats
 	p.batch = b
 	p.lineIdx = -1
+	b.lines, b.entries = b.lines[:0], b.entries[:0]
 	for len(data) > 0 {
 		p.lineIdx++
 		i := bytes.IndexByte(data, '\n')
@@ -87,7 +92,7 @@ func (p *processor) process(b *batch) {
 
 // fail records a malformed line; it reports whether processing must stop.
 func (p *processor) fail(b *batch, st *stats, line int64, msg string) bool {
-	if p.e.opt.OnError == Skip {
+	if p.skip {
 		st.skipped++
 		if len(st.skippedLines) < maxSkipped {
 			st.skippedLines = append(st.skippedLines, skipNote{line, msg})
@@ -227,23 +232,30 @@ func (p *processor) record(out, l []byte, st *stats) ([]byte, string) {
 		out = append(out, l...)
 		return append(out, '\n'), ""
 	}
+	start, entries := len(out), len(p.batch.entries)
 	ci := p.chromIndex(r.chrom())
 	refU := upperView(&p.refBuf, r.ref())
 	warn := p.checkRef(ci, r.pos, refU, st)
 	// output: columns up to INFO, INFO with ANN, the rest untouched
 	hits := p.hits()
-	anyKnown := countKnown(hits, st)
-	if id := r.id(); anyKnown && len(id) == 1 && id[0] == '.' {
+	anyKnown := anyHit(hits)
+	id := r.id()
+	hasID := len(id) != 1 || id[0] != '.'
+	if anyKnown && !hasID {
 		out = appendKnownIDs(out, r.head(), r.idStart(), hits)
 	} else {
 		out = append(out, r.head()...)
 	}
 	out = appendInfo(out, r.info())
-	out = p.appendAlleles(out, ci, r.pos, refU, warn, st)
+	out = p.appendAlleles(out, ci, r.pos, refU, warn, st, hits, hasID)
 	if anyKnown {
 		out = appendKnownAF(out, hits)
 	}
 	out = append(out, r.tail()...)
+	if p.table {
+		p.batch.lines = append(p.batch.lines, vartable.Line{Offset: int64(start), Length: len(out) - start,
+			Chrom: r.chrom(), Pos: r.pos, Entries: len(p.batch.entries) - entries})
+	}
 	return append(out, '\n'), ""
 }
 
@@ -383,10 +395,16 @@ func (p *processor) lookupChrom(chrom []byte) int32 {
 }
 
 // checkRef compares REF with the stored reference (N matches anything) and
-// returns the warnings the entries carry.
+// returns the warnings the entries carry: also a chromosome the reference
+// lacks, or an allele reaching past its chromosome's end.
 func (p *processor) checkRef(ci int32, pos int64, refU []byte, st *stats) csq.Warning {
 	if ci < 0 {
+		st.unknownChrom++
 		return csq.WarnNoChrom
+	}
+	if n := int64(p.ref.Chroms[ci].Length); n > 0 && pos+int64(len(refU))-1 > n {
+		st.pastEnd++
+		return csq.WarnPastEnd
 	}
 	s := p.ref.SeqAt(&p.seq, ci, int32(pos), int32(pos)+int32(len(refU))-1)
 	if s == nil || pos < 1 {
@@ -409,14 +427,25 @@ func appendInfo(out, info []byte) []byte {
 	return append(out, "ANN="...)
 }
 
-// appendAlleles writes the ANN entries of every ALT allele, counting them
-// in st.
-func (p *processor) appendAlleles(out []byte, ci int32, pos int64, refU []byte, warn csq.Warning, st *stats) []byte {
+// appendAlleles writes the ANN entries of every ALT allele, most severe
+// first and as picked, counting them in st and noting them as table rows.
+// An allele is known when the known source has it or the input gave the
+// line an ID.
+func (p *processor) appendAlleles(out []byte, ci int32, pos int64, refU []byte, warn csq.Warning, st *stats, hits []knownHit, hasID bool) []byte {
+	ann := 0
 	for k, al := range p.alleles {
 		if k > 0 {
 			out = append(out, ',')
 		}
 		st.variants++
+		var hit knownHit
+		if k < len(hits) {
+			hit = hits[k]
+		}
+		known := hit.ok || hasID
+		if known {
+			st.known++
+		}
 		var effs []csq.Effect
 		switch {
 		case len(al) == 1 && al[0] == '*':
@@ -434,10 +463,57 @@ func (p *processor) appendAlleles(out []byte, ci int32, pos int64, refU []byte, 
 			effs = p.c.Annotate(ci, int32(pos), refU, altU, warn)
 			st.classify(refU, altU)
 		}
+		p.c.SortBySeverity(effs)
+		effs = p.pick(effs)
 		st.effects(p.ref, effs)
+		if p.table {
+			p.noteEntries(k, ann, effs, known, hit)
+		}
+		ann += len(effs)
 		out = p.c.AppendANN(out, al, effs)
 	}
 	return out
+}
+
+// pick keeps the entries Options.Pick asks for (effs is sorted most
+// severe first).
+func (p *processor) pick(effs []csq.Effect) []csq.Effect {
+	switch p.e.opt.Pick {
+	case PickMostSevere:
+		return effs[:1]
+	case PickCanonical:
+		n := 0
+		for _, e := range effs {
+			if e.Warn&csq.WarnCanonical != 0 {
+				effs[n] = e
+				n++
+			}
+		}
+		return effs[:max(n, 1)]
+	}
+	return effs
+}
+
+// noteEntries adds one allele's written entries to the batch's table rows.
+func (p *processor) noteEntries(allele, ann int, effs []csq.Effect, known bool, hit knownHit) {
+	af := float32(math.NaN())
+	if hit.ok && hit.hasAF {
+		af = hit.af32
+	}
+	for i := range effs {
+		e := &effs[i]
+		var tags vartable.Tags
+		if e.Warn&csq.WarnCanonical != 0 {
+			tags |= vartable.TagCanonical
+		}
+		if e.Warn&csq.WarnMANESelect != 0 {
+			tags |= vartable.TagMANESelect
+		}
+		p.batch.entries = append(p.batch.entries, vartable.Entry{
+			Allele: uint32(allele), Ann: uint32(ann + i), Impact: vartable.Impact(csq.ImpactOf(e.Terms) + 1),
+			Tags: tags, Known: known, Terms: uint32(e.Terms), Warn: uint32(e.Warn & csq.Problems), Gene: e.Gene, AF: af,
+		})
+	}
 }
 
 // appendKeptInfo copies INFO dropping an existing ANN key (re-annotation),

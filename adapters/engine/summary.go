@@ -21,15 +21,19 @@ type skipNote struct {
 // stats accumulates one worker's share of the summary; merged at the end.
 type stats struct {
 	records, variants, skipped, known, refMismatches int64
+	unknownChrom, pastEnd                            int64
 	transitions, transversions                       int64
 	skippedLines                                     []skipNote
-	byTerm                                           [32]int64
-	byImpact                                         [4]int64
-	byClass                                          [nClasses]int64
-	chroms                                           map[string]int64
-	lastChrom                                        string
-	lastCount                                        int64
-	highGenes                                        map[int32]int64
+	rows                                             int64
+	// per row, and (…Any) per allele having at least one such row
+	byTerm, byTermAny     [32]int64
+	byImpact, byImpactAny [4]int64
+	byWarn, byWarnAny     [16]int64
+	byClass               [nClasses]int64
+	chroms                map[string]int64
+	lastChrom             string
+	lastCount             int64
+	highGenes             map[int32]int64
 }
 
 // variant classes, indexes into stats.byClass
@@ -121,21 +125,39 @@ func isTransition(a, b byte) bool {
 	return k != 0 && k == baseKind[b]
 }
 
-// effects counts one allele's consequences: each term once, the worst
-// impact once, and the genes hit with HIGH impact.
+// effects counts one allele's rows (its written entries) by term, impact
+// and warning, once per row and once per allele having such a row (the
+// counts of the "most severe only" view), and the genes hit with HIGH
+// impact.
 func (s *stats) effects(ref *model.Reference, effs []csq.Effect) {
 	var all csq.Term
+	var impacts uint8
+	var warns csq.Warning
 	worst := csq.Modifier
 	for i := range effs {
-		all |= effs[i].Terms
-		if im := csq.ImpactOf(effs[i].Terms); im > worst {
-			worst = im
+		t, w, im := effs[i].Terms, effs[i].Warn&csq.Problems, csq.ImpactOf(effs[i].Terms)
+		all |= t
+		warns |= w
+		impacts |= 1 << im
+		worst = max(worst, im)
+		s.byImpact[im]++
+		for x := uint32(t); x != 0; x &= x - 1 {
+			s.byTerm[bits.TrailingZeros32(x)]++
+		}
+		for x := uint32(w); x != 0; x &= x - 1 {
+			s.byWarn[bits.TrailingZeros32(x)]++
 		}
 	}
+	s.rows += int64(len(effs))
 	for x := uint32(all); x != 0; x &= x - 1 {
-		s.byTerm[bits.TrailingZeros32(x)]++
+		s.byTermAny[bits.TrailingZeros32(x)]++
 	}
-	s.byImpact[worst]++
+	for x := uint32(impacts); x != 0; x &= x - 1 {
+		s.byImpactAny[bits.TrailingZeros32(x)]++
+	}
+	for x := uint32(warns); x != 0; x &= x - 1 {
+		s.byWarnAny[bits.TrailingZeros32(x)]++
+	}
 	if worst == csq.High {
 		var seen [8]int32
 		n := 0
@@ -165,6 +187,9 @@ func (s *stats) merge(o *stats) {
 	s.skipped += o.skipped
 	s.known += o.known
 	s.refMismatches += o.refMismatches
+	s.unknownChrom += o.unknownChrom
+	s.pastEnd += o.pastEnd
+	s.rows += o.rows
 	s.transitions += o.transitions
 	s.transversions += o.transversions
 	for _, n := range o.skippedLines {
@@ -172,12 +197,12 @@ func (s *stats) merge(o *stats) {
 			s.skippedLines = append(s.skippedLines, n)
 		}
 	}
-	for i := range s.byTerm {
-		s.byTerm[i] += o.byTerm[i]
-	}
-	for i := range s.byImpact {
-		s.byImpact[i] += o.byImpact[i]
-	}
+	addAll(s.byTerm[:], o.byTerm[:])
+	addAll(s.byTermAny[:], o.byTermAny[:])
+	addAll(s.byImpact[:], o.byImpact[:])
+	addAll(s.byImpactAny[:], o.byImpactAny[:])
+	addAll(s.byWarn[:], o.byWarn[:])
+	addAll(s.byWarnAny[:], o.byWarnAny[:])
 	for k, v := range o.byClass {
 		s.byClass[k] += v
 	}
@@ -188,6 +213,23 @@ func (s *stats) merge(o *stats) {
 	for k, v := range o.highGenes {
 		s.highGenes[k] += v
 	}
+}
+
+func addAll(dst, src []int64) {
+	for i := range dst {
+		dst[i] += src[i]
+	}
+}
+
+// named turns per-code counts into a map by name, leaving out zeros.
+func named(counts []int64, name func(int) string) map[string]int64 {
+	m := map[string]int64{}
+	for i, n := range counts {
+		if n > 0 {
+			m[name(i)] = n
+		}
+	}
+	return m
 }
 
 // fill writes the totals into a domain.Summary, every field set.
@@ -201,20 +243,17 @@ func (s *stats) fill(sum *domain.Summary, ref *model.Reference) {
 	}
 	sum.Known = s.known
 	sum.RefMismatches = s.refMismatches
+	sum.UnknownChromosome = s.unknownChrom
+	sum.PastChromosomeEnd = s.pastEnd
 	sum.Transitions = s.transitions
 	sum.Transversions = s.transversions
-	sum.ByConsequence = map[string]int64{}
-	for i := range s.byTerm {
-		if s.byTerm[i] > 0 {
-			sum.ByConsequence[csq.Term(1<<i).Name()] = s.byTerm[i]
-		}
-	}
-	sum.ByImpact = map[string]int64{}
-	for i, n := range s.byImpact {
-		if n > 0 {
-			sum.ByImpact[csq.Impact(i).String()] = n
-		}
-	}
+	term := func(i int) string { return csq.Term(1 << i).Name() }
+	impact := func(i int) string { return csq.Impact(i).String() }
+	warning := func(i int) string { return csq.WarningNames()[i] }
+	sum.Unit, sum.Rows = domain.RowUnit, s.rows
+	sum.ByConsequence, sum.ByImpact, sum.ByWarning = named(s.byTerm[:], term), named(s.byImpact[:], impact), named(s.byWarn[:], warning)
+	sum.MostSevere = domain.Tally{ByConsequence: named(s.byTermAny[:], term), ByImpact: named(s.byImpactAny[:], impact),
+		ByWarning: named(s.byWarnAny[:], warning)}
 	sum.ByClass = map[string]int64{}
 	for k, v := range s.byClass {
 		if v > 0 {

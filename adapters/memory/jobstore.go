@@ -237,7 +237,7 @@ func (s *JobStore) ListByUser(ctx context.Context, user domain.UserID, cursor st
 	for i := len(keys) - 1; i >= 0; i-- {
 		snap, ok := s.snapshot(keys[i].ID)
 		if !ok {
-			return nil, "", fmt.Errorf("list jobs of %s: job %s indexed but not stored", user, keys[i].ID)
+			continue // deleted since the index was read
 		}
 		j, err := restoreJob(snap)
 		if err != nil {

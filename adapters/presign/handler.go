@@ -181,7 +181,7 @@ func (s *Signer) serveDownload(w http.ResponseWriter, r *http.Request, st Store)
 		return
 	}
 	defer f.Close()
-	w.Header().Set("Content-Type", ports.DownloadType(filename))
+	w.Header().Set("Content-Type", ports.MediaType(filename))
 	if filename != "" {
 		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": filename}))
 	}

@@ -17,15 +17,15 @@ import (
 	"github.com/gasproject/gas/adapters/results"
 	"github.com/gasproject/gas/adapters/vartable"
 	"github.com/gasproject/gas/domain"
+	"github.com/gasproject/gas/ports"
 )
 
 // BenchmarkJobResults compares, in one run, the engine annotating the
 // benchmark set to io.Discard (its own cost) with a whole job's results
 // step on the disk object store local mode uses: the input read from a
-// stored object, the annotated VCF stored, indexed (adapters/vartable) and
-// summarised. The difference is what the job path adds to annotation; the
-// indexer's share is measured on its own too (index, on the engine's
-// output in memory).
+// stored object, the annotated VCF stored, indexed (adapters/vartable,
+// from the rows the engine hands over) and summarised. The difference is
+// what the job path adds to annotation.
 // GAS_PERF_N sets the number of variants (default 200,000).
 func BenchmarkJobResults(b *testing.B) {
 	n := 200_000
@@ -65,18 +65,6 @@ func BenchmarkJobResults(b *testing.B) {
 			}
 		}
 	})
-	var annotated bytes.Buffer
-	if _, err := eng.Annotate(ctx, bytes.NewReader(vb.Bytes()), &annotated); err != nil {
-		b.Fatal(err)
-	}
-	b.Run("index", func(b *testing.B) {
-		b.SetBytes(int64(annotated.Len()))
-		for range b.N {
-			if err := vartable.NewIndexer().Index(ctx, bytes.NewReader(annotated.Bytes()), io.Discard); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
 	b.Run("results-disk", func(b *testing.B) {
 		objects, err := disk.NewObjectStore(filepath.Join(b.TempDir(), "objects"), presign.Config{Clock: memory.SystemClock{}})
 		if err != nil {
@@ -85,7 +73,7 @@ func BenchmarkJobResults(b *testing.B) {
 		if _, err := objects.Put(ctx, "in", bytes.NewReader(vb.Bytes())); err != nil {
 			b.Fatal(err)
 		}
-		a, err := results.New(objects, eng, vartable.NewIndexer())
+		a, err := results.New(objects, results.Engines{eng}, results.Options{Index: vartable.BuildOptions{TempDir: b.TempDir()}})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -93,7 +81,8 @@ func BenchmarkJobResults(b *testing.B) {
 		b.ResetTimer()
 		for range b.N {
 			keys := domain.ResultKeys{VCF: "r/out.vcf", Index: "r/out.idx", Summary: "r/s.json", Log: "r/s.log"}
-			if _, err := a.Annotate(ctx, "in", keys, domain.DefaultPolicy().InputLimits(domain.TierPremium)); err != nil {
+			req := ports.AnnotationRequest{Input: "in", Keys: keys, Limits: domain.DefaultPolicy().InputLimits(domain.TierPremium)}
+			if _, err := a.Annotate(ctx, req); err != nil {
 				b.Fatal(err)
 			}
 		}

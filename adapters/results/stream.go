@@ -5,17 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 
+	"github.com/gasproject/gas/adapters/engine"
+	"github.com/gasproject/gas/adapters/vartable"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/ports"
 )
 
-// Sentinels that end a stream's other side once its consumer is done, so
-// a producer never blocks on a reader that has gone.
-var (
-	errStored  = errors.New("upload finished")
-	errIndexed = errors.New("indexer finished")
-)
+// errStored ends a stream whose consumer is done, so a producer never
+// blocks on a reader that has gone.
+var errStored = errors.New("upload finished")
 
 // stage runs f in a goroutine; its error arrives on the channel.
 func stage(f func() error) <-chan error {
@@ -24,66 +24,73 @@ func stage(f func() error) <-chan error {
 	return ch
 }
 
-// streamDepth is how many chunks of the engine's output a consumer (the
-// store, the indexer) may lag behind: each works at its own pace within a
-// few megabytes instead of in lockstep with the others.
+// streamDepth is how many chunks a writer (the engine, the index builder)
+// may run ahead of the store it feeds: each works at its own pace within
+// a few megabytes instead of in lockstep with the other.
 const streamDepth = 16
 
-// stream runs the engine on in and stores its output, and the index built
-// from it, under keys as it is produced: the engine, the store and the
-// indexer each run in their own goroutine, fed chunk by chunk.
-func (a *Annotator) stream(ctx context.Context, in io.Reader, keys domain.ResultKeys) (domain.Summary, error) {
-	n := 1
-	if a.indexer != nil {
-		n = 2
-	}
-	out := newFanout(n, streamDepth)
-	stored := stage(func() error {
-		_, err := a.objects.Put(ctx, keys.VCF, out.readers[0])
-		out.readers[0].done(errOr(err, errStored))
+// upload stores what is written to w at key as it comes, through a
+// bounded queue of chunks.
+type upload struct {
+	w    *fanout
+	done <-chan error
+	// failed is set when the store failed before w was closed: then it
+	// failed on its own, and whoever was writing only heard of it.
+	failed atomic.Bool
+}
+
+func (a *Annotator) upload(ctx context.Context, key string) *upload {
+	w := newFanout(1, streamDepth)
+	u := &upload{w: w}
+	u.done = stage(func() error {
+		_, err := a.objects.Put(ctx, key, w.readers[0])
+		if err != nil {
+			u.failed.Store(true)
+		}
+		w.readers[0].done(errOr(err, errStored))
 		return err
 	})
-	indexed := stage(func() error { return nil })
-	if a.indexer != nil {
-		indexed = stage(func() error { return a.index(ctx, out.readers[1], keys.Index) })
+	return u
+}
+
+// stream runs the engine on in, storing its output and the index built
+// from the rows it hands over as they are produced: the engine, the index
+// builder and the two uploads each run in their own goroutine.
+func (a *Annotator) stream(ctx context.Context, eng Engine, in io.Reader, req ports.AnnotationRequest, clock *timer) (domain.Summary, error) {
+	vcf, idx := a.upload(ctx, req.Keys.VCF), a.upload(ctx, req.Keys.Index)
+	b := vartable.NewBuilder(idx.w, a.opt.Index)
+	defer b.Close()
+	sum, annErr := eng.AnnotateJob(ctx, in, vcf.w, engine.Job{SkipMalformed: req.Options.SkipMalformed, Table: b})
+	clock.done("read, annotate and write the VCF")
+	var idxErr error
+	if annErr == nil {
+		idxErr = b.Finish()
+		clock.done("finish the variant index")
 	}
-	sum, annErr := a.engine.Annotate(ctx, in, out)
-	out.close(annErr)
-	storeErr, indexErr := <-stored, <-indexed
+	vcfFailed, idxFailed := vcf.failed.Load(), idx.failed.Load()
+	vcf.w.close(annErr) // nil: the upload reads EOF after a complete VCF
+	idx.w.close(errors.Join(annErr, idxErr))
+	stored, indexed := <-vcf.done, <-idx.done
+	clock.done("store the VCF and index")
 	switch {
 	case errors.Is(annErr, ports.ErrBadInput):
 		return sum, annErr // its message is for the user: keep it as the engine wrote it
-	case annErr != nil && !errors.Is(annErr, errStored) && !errors.Is(annErr, errIndexed):
+	case errors.Is(annErr, vartable.ErrLineTooLarge):
+		return sum, fmt.Errorf("%w: %w", ports.ErrBadInput, errors.Unwrap(annErr))
+	case vcfFailed:
+		return sum, fmt.Errorf("store result: %w", stored)
+	case idxFailed:
+		return sum, fmt.Errorf("store index: %w", indexed)
+	case annErr != nil:
 		return sum, fmt.Errorf("annotate: %w", annErr)
-	case storeErr != nil && (indexErr == nil || errors.Is(indexErr, storeErr)):
-		return sum, fmt.Errorf("store result: %w", storeErr) // the indexer, if it failed, only heard of it
+	case idxErr != nil:
+		return sum, fmt.Errorf("index result: %w", idxErr)
+	case stored != nil: // failed after the last write was queued
+		return sum, fmt.Errorf("store result: %w", stored)
+	case indexed != nil:
+		return sum, fmt.Errorf("store index: %w", indexed)
 	}
-	return sum, indexErr // a failed indexer also fails the upload it was fed with
-}
-
-// index builds the variant index from vcf and stores it at key, reading
-// vcf to its end.
-func (a *Annotator) index(ctx context.Context, vcf *chunkReader, key string) error {
-	idx, out := io.Pipe()
-	put := stage(func() error {
-		_, err := a.objects.Put(ctx, key, idx)
-		idx.CloseWithError(errOr(err, errStored))
-		return err
-	})
-	err := a.indexer.Index(ctx, vcf, out)
-	if err == nil {
-		_, err = io.Copy(io.Discard, vcf)
-	}
-	vcf.done(errOr(err, errIndexed))
-	out.CloseWithError(err)
-	putErr := <-put
-	switch {
-	case err != nil:
-		return fmt.Errorf("index result: %w", err)
-	case putErr != nil:
-		return fmt.Errorf("store index: %w", putErr)
-	}
-	return nil
+	return sum, nil
 }
 
 func errOr(err, fallback error) error {
@@ -93,10 +100,10 @@ func errOr(err, fallback error) error {
 	return fallback
 }
 
-// fanout is the engine's output: an io.Writer that copies each write once
-// into a chunk every reader gets, each through its own bounded queue. A
-// write fails, stopping the engine, as soon as any reader has given up
-// before the end (a failed store or indexer).
+// fanout is an io.Writer that copies each write once into a chunk every
+// reader gets, each through its own bounded queue. A write fails, stopping
+// the writer, as soon as any reader has given up before the end (a failed
+// store).
 type fanout struct {
 	readers []*chunkReader
 }

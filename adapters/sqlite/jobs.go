@@ -337,6 +337,12 @@ func (c *snapshots) put(s domain.JobSnapshot) {
 	c.m[string(s.ID)] = s
 }
 
+func (c *snapshots) drop(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, id)
+}
+
 // scanPage is how many jobs Scan reads per query: it never holds a read
 // open while visit runs (visit may write), and pages by id.
 const scanPage = 500
@@ -383,4 +389,33 @@ func (s *JobStore) scanAfter(ctx context.Context, after string) ([]*domain.Job, 
 		out = append(out, j)
 	}
 	return out, rows.Err()
+}
+
+// Delete removes the job if its stored version is version (one
+// conditional DELETE); ErrConflict if it changed, ErrNotFound if it is
+// gone.
+func (s *JobStore) Delete(ctx context.Context, id domain.JobID, version int64) error {
+	err := s.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE id = ? AND version = ?`, id, version)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		var stored int64
+		err = tx.QueryRowContext(ctx, `SELECT version FROM jobs WHERE id = ?`, id).Scan(&stored)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return ports.ErrNotFound
+		case err != nil:
+			return err
+		}
+		return fmt.Errorf("at version %d (stored %d): %w", version, stored, ports.ErrConflict)
+	})
+	if err != nil {
+		return fmt.Errorf("delete job %s: %w", id, err)
+	}
+	s.cache.drop(string(id))
+	return nil
 }

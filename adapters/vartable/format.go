@@ -3,38 +3,47 @@ package vartable
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 )
 
 // On-disk constants. They are the format: changing one needs a new magic.
 const (
-	headerMagic = "GASVIX01"
-	footerMagic = "GASVIXE1"
+	headerMagic = "GASVIX02"
+	footerMagic = "GASVIXE2"
+	oldMagic    = "GASVIXE1" // the footer of format 1 (one record per allele)
 	headerSize  = 8
 	footerSize  = 24
-	recordSize  = 32
+	recordSize  = 40
 	postingSize = 4
+	// blockRows is the granularity of Dictionary.AlleleBlocks: paging the
+	// one-row-per-allele view reads one bitmap block of this many rows.
+	blockRows = 1 << 16
+	version   = 2
 )
 
 // Errors callers can match.
 var (
 	// ErrCorrupt means the index bytes are not a GAS variant index.
 	ErrCorrupt = errors.New("corrupt variant index")
-	// ErrCompressed means the VCF handed to the indexer is gzip/BGZF:
-	// byte offsets must point into the stored plain-text result.
-	ErrCompressed = errors.New("variant index needs the plain-text annotated VCF")
-	// ErrUnknownValue means a filter names a value absent from the result,
-	// which simply matches nothing.
-	ErrUnknownValue = errors.New("no such value in this result")
+	// ErrOldFormat means the index was written by an older GAS (one row
+	// per allele); annotating the input again writes a current one.
+	ErrOldFormat = errors.New("variant index of an older GAS version (re-run the job to rebuild it)")
 	// ErrBadQuery means a query asks for something the index cannot do.
 	ErrBadQuery = errors.New("invalid variant query")
+	// ErrLineTooLarge means a line has more ALT alleles or annotations
+	// than a row can name (MaxLineRows): the input's problem, not the
+	// index's.
+	ErrLineTooLarge = errors.New("line too large for the variant table")
 )
+
+// MaxLineRows bounds a line's ALT alleles and its ANN entries.
+const MaxLineRows = math.MaxUint16
 
 // Impact is the putative impact class of the ANN standard, ordered so that a
 // larger value is more severe.
 type Impact uint8
 
-// Impact classes, least severe first; ImpactNone marks alleles without an
-// annotation.
+// Impact classes, least severe first; ImpactNone marks rows without one.
 const (
 	ImpactNone Impact = iota
 	ImpactModifier
@@ -43,100 +52,134 @@ const (
 	ImpactHigh
 )
 
+var impactNames = [...]string{"", "MODIFIER", "LOW", "MODERATE", "HIGH"}
+
 // String is the ANN spelling, used in filters, tables and exports.
 func (i Impact) String() string {
-	switch i {
-	case ImpactModifier:
-		return "MODIFIER"
-	case ImpactLow:
-		return "LOW"
-	case ImpactModerate:
-		return "MODERATE"
-	case ImpactHigh:
-		return "HIGH"
+	if int(i) < len(impactNames) {
+		return impactNames[i]
 	}
 	return ""
 }
 
 // ParseImpact reads the ANN spelling; unknown words are ImpactNone.
 func ParseImpact(s string) Impact {
-	switch s {
-	case "HIGH":
-		return ImpactHigh
-	case "MODERATE":
-		return ImpactModerate
-	case "LOW":
-		return ImpactLow
-	case "MODIFIER":
-		return ImpactModifier
+	for i, n := range impactNames {
+		if n == s && n != "" {
+			return Impact(i)
+		}
 	}
 	return ImpactNone
 }
 
-// Facet names one filterable, sortable column.
+// Facet names one filterable column.
 type Facet string
 
-// The facets the index keeps postings for, in file order.
+// The facets. Impact, gene and known have one value per row; a row has as
+// many consequence terms, transcript tags and warnings as it carries.
 const (
 	FacetImpact      Facet = "impact"
 	FacetConsequence Facet = "consequence"
 	FacetGene        Facet = "gene"
 	FacetKnown       Facet = "known"
+	FacetTranscript  Facet = "transcript"
+	FacetWarning     Facet = "warning"
+	// facetConsOrder orders rows by their most severe term (the
+	// consequence sort); facetAF groups them by allele frequency (the
+	// "AF below" filter). Neither is a menu.
+	facetConsOrder Facet = "consequence_order"
+	facetAF        Facet = "af"
 )
 
-var facetOrder = []Facet{FacetImpact, FacetConsequence, FacetGene, FacetKnown}
+// Values of the known and transcript facets.
+const (
+	Known      = "known"
+	Novel      = "novel"
+	Canonical  = "canonical"
+	MANESelect = "mane_select"
+	// AnyWarning as Filter.Warning matches rows with any warning.
+	AnyWarning = "any"
+)
 
-// record is the fixed-size on-disk entry of one annotated allele.
+// record flags
+const (
+	flagKnown = 1 << iota
+	flagCanonical
+	flagMANE
+	flagFirst // the allele's first, most severe row
+)
+
+// record is the fixed-size on-disk entry of one row.
 type record struct {
 	offset      uint64
 	length      uint32
 	pos         uint32
 	chrom       uint16
-	consequence uint16
-	gene        uint32
-	allele      uint16
+	allele, ann uint16
 	impact      Impact
-	known       bool
+	flags       uint8
+	terms       uint32
+	gene        uint32 // gene name code + 1; 0: none
+	warn        uint32
+	af          float32 // NaN: unknown
 }
 
-func (r record) put(b []byte) {
-	binary.LittleEndian.PutUint64(b[0:], r.offset)
-	binary.LittleEndian.PutUint32(b[8:], r.length)
-	binary.LittleEndian.PutUint32(b[12:], r.pos)
-	binary.LittleEndian.PutUint16(b[16:], r.chrom)
-	binary.LittleEndian.PutUint16(b[18:], r.consequence)
-	binary.LittleEndian.PutUint32(b[20:], r.gene)
-	binary.LittleEndian.PutUint16(b[24:], r.allele)
-	b[26] = byte(r.impact)
-	b[27] = 0
-	if r.known {
-		b[27] = 1
-	}
-	binary.LittleEndian.PutUint32(b[28:], 0)
+func (r *record) put(b []byte) {
+	le := binary.LittleEndian
+	le.PutUint64(b[0:], r.offset)
+	le.PutUint32(b[8:], r.length)
+	le.PutUint32(b[12:], r.pos)
+	le.PutUint16(b[16:], r.chrom)
+	le.PutUint16(b[18:], r.allele)
+	le.PutUint16(b[20:], r.ann)
+	b[22], b[23] = byte(r.impact), r.flags
+	le.PutUint32(b[24:], r.terms)
+	le.PutUint32(b[28:], r.gene)
+	le.PutUint32(b[32:], r.warn)
+	le.PutUint32(b[36:], math.Float32bits(r.af))
 }
 
 func getRecord(b []byte) record {
+	le := binary.LittleEndian
 	return record{
-		offset:      binary.LittleEndian.Uint64(b[0:]),
-		length:      binary.LittleEndian.Uint32(b[8:]),
-		pos:         binary.LittleEndian.Uint32(b[12:]),
-		chrom:       binary.LittleEndian.Uint16(b[16:]),
-		consequence: binary.LittleEndian.Uint16(b[18:]),
-		gene:        binary.LittleEndian.Uint32(b[20:]),
-		allele:      binary.LittleEndian.Uint16(b[24:]),
-		impact:      Impact(b[26]),
-		known:       b[27]&1 != 0,
+		offset: le.Uint64(b[0:]), length: le.Uint32(b[8:]), pos: le.Uint32(b[12:]), chrom: le.Uint16(b[16:]),
+		allele: le.Uint16(b[18:]), ann: le.Uint16(b[20:]), impact: Impact(b[22]), flags: b[23],
+		terms: le.Uint32(b[24:]), gene: le.Uint32(b[28:]), warn: le.Uint32(b[32:]), af: math.Float32frombits(le.Uint32(b[36:])),
 	}
 }
 
-// dictionary is the JSON section: names behind the records' codes and, per
-// facet, where each value's postings start.
+// afCode is the AF facet's code of a frequency: 0 for unknown, else the
+// top 16 bits of its float32 plus one, which orders non-negative values
+// (a bucket spans under 1% of its value; the filter checks the exact
+// values of the one bucket a threshold falls in).
+func afCode(af float32) uint32 {
+	if af != af { // NaN
+		return 0
+	}
+	return math.Float32bits(max(af, 0))>>16 + 1
+}
+
+// afCodes is the size of the AF facet's code space.
+const afCodes = 1<<15 + 2
+
+// dictionary is the JSON section: the names behind the records' codes, the
+// regions after the records and, per facet, where each value's postings
+// start.
 type dictionary struct {
-	Version      int          `json:"version"`
-	Records      int64        `json:"records"`
-	Chroms       []string     `json:"chroms"`
-	Consequences []string     `json:"consequences"`
-	Genes        []string     `json:"genes"`
+	Version  int      `json:"version"`
+	Rows     int64    `json:"rows"`
+	Alleles  int64    `json:"alleles"`
+	Header   int64    `json:"header"` // bytes of the VCF header, for VCF exports
+	Chroms   []string `json:"chroms"`
+	Terms    []string `json:"terms"`
+	Warnings []string `json:"warnings"`
+	Genes    []string `json:"genes"`
+	// Bitmap is the offset of the allele-start bitmap (one bit per row,
+	// set on each allele's first row, in 64-bit little-endian words);
+	// AlleleBlocks[i] is the number of alleles starting before row
+	// i×blockRows.
+	Bitmap       int64        `json:"bitmap"`
+	AlleleBlocks []int64      `json:"allele_blocks"`
 	Facets       []facetEntry `json:"facets"`
 }
 
@@ -147,8 +190,9 @@ type facetEntry struct {
 }
 
 type valueEntry struct {
-	Value string `json:"value"`
-	Code  uint32 `json:"code"`  // the records' code for the value
-	Start int64  `json:"start"` // index of the first posting
-	Count int64  `json:"count"`
+	Value   string `json:"value"`
+	Code    uint32 `json:"code"`  // the rows' code for the value
+	Start   int64  `json:"start"` // index of the first posting
+	Count   int64  `json:"count"` // rows
+	Alleles int64  `json:"alleles,omitempty"`
 }

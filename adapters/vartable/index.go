@@ -1,14 +1,14 @@
 package vartable
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"math/bits"
 	"slices"
-	"sort"
 	"sync"
 )
 
@@ -33,102 +33,51 @@ func readRange(ctx context.Context, r Ranger, offset, length int64) ([]byte, err
 	return buf, nil
 }
 
-// Variant is one indexed allele: where its line is in the result VCF and
-// the columns the table filters and sorts on.
+// Variant is one row of the table: where its line is in the result VCF
+// and the columns the table filters and sorts on.
 type Variant struct {
-	Ordinal     int64 // position in VCF order, 0-based
+	Ordinal     int64 // position in table order (VCF order, each allele's rows most severe first), 0-based
 	Offset      int64 // byte offset of the VCF line
 	Length      int   // line length without the newline
 	Chrom       string
 	Pos         int64
 	Allele      int // index into ALT
+	Entry       int // index of the row's entry in the line's ANN list
 	Impact      Impact
-	Consequence string
+	Consequence string   // the row's most severe term
+	Terms       []string // all its terms, most severe first
 	Gene        string
 	Known       bool
+	AF          float64 // KNOWN_AF when HasAF
+	HasAF       bool
+	Canonical   bool
+	MANESelect  bool
+	Warnings    []string
+	// First marks the allele's most severe row (the one the
+	// one-row-per-allele view shows when no filter is set).
+	First bool
 }
 
-// ValueCount is one facet value with its number of variants, for filter menus.
+// ValueCount is one facet value with the rows it has and the rows the
+// one-row-per-allele view shows for it (alleles with such a row), for
+// filter menus.
 type ValueCount struct {
-	Value string
-	Count int64
+	Value   string
+	Count   int64 // rows
+	Alleles int64 // rows of the one-row-per-allele view
 }
 
-// SortKey is a table column the index can order by.
-type SortKey string
-
-// Sort orders: position is VCF order; the others are facet orders with ties
-// in VCF order.
-const (
-	SortPosition    SortKey = "position"
-	SortImpact      SortKey = SortKey(FacetImpact)
-	SortConsequence SortKey = SortKey(FacetConsequence)
-	SortGene        SortKey = SortKey(FacetGene)
-	SortKnown       SortKey = SortKey(FacetKnown)
-)
-
-// ParseSortKey accepts a sort column name; unknown names are ErrBadQuery.
-func ParseSortKey(s string) (SortKey, error) {
-	switch k := SortKey(s); k {
-	case "":
-		return SortPosition, nil
-	case SortPosition, SortImpact, SortConsequence, SortGene, SortKnown:
-		return k, nil
+// In is the count in the view: alleles when mostSevere, else rows.
+func (v ValueCount) In(mostSevere bool) int64 {
+	if mostSevere {
+		return v.Alleles
 	}
-	return "", fmt.Errorf("%w: cannot sort by %q", ErrBadQuery, s)
-}
-
-// Filter selects variants; empty fields match everything. Known is "known",
-// "novel" or "".
-type Filter struct {
-	Impact      string
-	Consequence string
-	Gene        string
-	Known       string
-}
-
-// active lists the (facet, value) pairs the filter constrains.
-func (f Filter) active() []struct {
-	facet Facet
-	value string
-} {
-	var out []struct {
-		facet Facet
-		value string
-	}
-	add := func(fc Facet, v string) {
-		if v != "" {
-			out = append(out, struct {
-				facet Facet
-				value string
-			}{fc, v})
-		}
-	}
-	add(FacetImpact, f.Impact)
-	add(FacetConsequence, f.Consequence)
-	add(FacetGene, f.Gene)
-	add(FacetKnown, f.Known)
-	return out
-}
-
-// Query is one page request.
-type Query struct {
-	Filter Filter
-	Sort   SortKey
-	Desc   bool
-	Offset int64
-	Limit  int64
-}
-
-// Page is one page of the table and the size of the whole selection.
-type Page struct {
-	Total    int64
-	Variants []Variant
+	return v.Count
 }
 
 // Index is an opened variant index. It keeps only the dictionary and a few
-// recent selections in memory, so it is cheap to cache per result; it is safe
-// for concurrent use.
+// recent selections in memory, so it is cheap to cache per result; it is
+// safe for concurrent use.
 type Index struct {
 	src    Ranger
 	dict   dictionary
@@ -148,6 +97,8 @@ type cacheEntry struct {
 // maxCacheBytes bounds the selections one Index keeps.
 const maxCacheBytes = 16 << 20
 
+var facetOrder = []Facet{FacetImpact, FacetConsequence, FacetGene, FacetKnown, FacetTranscript, FacetWarning, facetConsOrder, facetAF}
+
 // Open reads the footer and dictionary of an index of size bytes.
 func Open(ctx context.Context, src Ranger, size int64) (*Index, error) {
 	if size < headerSize+footerSize {
@@ -157,7 +108,11 @@ func Open(ctx context.Context, src Ranger, size int64) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open variant index: %w", err)
 	}
-	if string(foot[16:]) != footerMagic {
+	switch string(foot[16:]) {
+	case footerMagic:
+	case oldMagic:
+		return nil, ErrOldFormat
+	default:
 		return nil, fmt.Errorf("%w: bad footer", ErrCorrupt)
 	}
 	dOff, dLen := int64(binary.LittleEndian.Uint64(foot[0:])), int64(binary.LittleEndian.Uint64(foot[8:]))
@@ -172,44 +127,63 @@ func Open(ctx context.Context, src Ranger, size int64) (*Index, error) {
 	if err := json.Unmarshal(js, &ix.dict); err != nil {
 		return nil, fmt.Errorf("%w: dictionary: %v", ErrCorrupt, err)
 	}
-	if ix.dict.Version != 1 || ix.dict.Records < 0 || headerSize+ix.dict.Records*recordSize > dOff {
-		return nil, fmt.Errorf("%w: dictionary describes %d records", ErrCorrupt, ix.dict.Records)
+	if err := ix.check(dOff); err != nil {
+		return nil, err
 	}
-	for i := range ix.dict.Facets {
-		f := &ix.dict.Facets[i]
+	return ix, nil
+}
+
+// check validates the dictionary against the file's layout, so a damaged
+// index fails here rather than with wrong rows.
+func (ix *Index) check(dOff int64) error {
+	d := &ix.dict
+	bitmapEnd := d.Bitmap + (d.Rows+63)/64*8
+	if d.Version != version || d.Rows < 0 || d.Rows > math.MaxUint32 || headerSize+d.Rows*recordSize != d.Bitmap ||
+		bitmapEnd > dOff || int64(len(d.AlleleBlocks)) != (d.Rows+blockRows-1)/blockRows || len(d.Terms) > 32 || len(d.Warnings) > 32 {
+		return fmt.Errorf("%w: dictionary describes %d rows", ErrCorrupt, d.Rows)
+	}
+	for i := range d.Facets {
+		f := &d.Facets[i]
 		ix.facets[f.Name] = f
 		m := map[string]*valueEntry{}
 		var sum int64
 		for j := range f.Values {
-			m[f.Values[j].Value] = &f.Values[j]
-			sum += f.Values[j].Count
+			v := &f.Values[j]
+			if v.Start != sum || v.Count < 0 {
+				return fmt.Errorf("%w: facet %s value %q", ErrCorrupt, f.Name, v.Value)
+			}
+			m[v.Value] = v
+			sum += v.Count
 		}
-		if sum != ix.dict.Records || f.Offset+sum*postingSize > dOff {
-			return nil, fmt.Errorf("%w: facet %s postings do not cover the records", ErrCorrupt, f.Name)
+		if f.Offset < bitmapEnd || f.Offset+sum*postingSize > dOff {
+			return fmt.Errorf("%w: facet %s postings outside the file", ErrCorrupt, f.Name)
 		}
 		ix.values[f.Name] = m
 	}
 	for _, f := range facetOrder {
 		if ix.facets[f] == nil {
-			return nil, fmt.Errorf("%w: facet %s missing", ErrCorrupt, f)
+			return fmt.Errorf("%w: facet %s missing", ErrCorrupt, f)
 		}
 	}
-	return ix, nil
+	return nil
 }
 
-// Len is the number of indexed variants.
-func (ix *Index) Len() int64 { return ix.dict.Records }
+// Len is the number of rows.
+func (ix *Index) Len() int64 { return ix.dict.Rows }
 
-// Values lists a facet's values in its sort order with their counts; the
-// empty value (no gene, no annotation) is reported as "".
+// Alleles is the number of ALT alleles (rows of the one-row-per-allele view).
+func (ix *Index) Alleles() int64 { return ix.dict.Alleles }
+
+// Values lists a menu facet's values in its order with their counts (the
+// empty value, rows without a gene, is reported as "").
 func (ix *Index) Values(f Facet) []ValueCount {
 	fe := ix.facets[f]
-	if fe == nil {
+	if fe == nil || f == facetAF || f == facetConsOrder {
 		return nil
 	}
 	out := make([]ValueCount, len(fe.Values))
 	for i, v := range fe.Values {
-		out[i] = ValueCount{v.Value, v.Count}
+		out[i] = ValueCount{v.Value, v.Count, v.Alleles}
 	}
 	return out
 }
@@ -228,67 +202,11 @@ func (ix *Index) postings(ctx context.Context, f Facet, start, count int64) ([]u
 	return out, nil
 }
 
-// selection returns the ordinals (ascending) matching the filter, or
-// all=true when the filter is empty.
-func (ix *Index) selection(ctx context.Context, flt Filter) (ids []uint32, all bool, err error) {
-	act := flt.active()
-	if len(act) == 0 {
-		return nil, true, nil
-	}
-	key := fmt.Sprintf("sel\x00%s\x00%s\x00%s\x00%s", flt.Impact, flt.Consequence, flt.Gene, flt.Known)
-	if ids, ok := ix.cached(key); ok {
-		return ids, false, nil
-	}
-	for _, a := range act {
-		if ix.values[a.facet][a.value] == nil {
-			return []uint32{}, false, nil
-		}
-	}
-	// Read the smallest list first so an empty intersection stops early.
-	sort.Slice(act, func(i, j int) bool {
-		return ix.values[act[i].facet][act[i].value].Count < ix.values[act[j].facet][act[j].value].Count
-	})
-	lists := make([][]uint32, 0, len(act))
-	for _, a := range act {
-		v := ix.values[a.facet][a.value]
-		l, err := ix.postings(ctx, a.facet, v.Start, v.Count)
-		if err != nil {
-			return nil, false, err
-		}
-		lists = append(lists, l)
-	}
-	ids = lists[0]
-	for _, l := range lists[1:] {
-		ids = intersect(ids, l)
-	}
-	ix.store(key, ids)
-	return ids, false, nil
-}
-
-func intersect(a, b []uint32) []uint32 {
-	out := make([]uint32, 0, min(len(a), len(b)))
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		switch {
-		case a[i] < b[j]:
-			i++
-		case a[i] > b[j]:
-			j++
-		default:
-			out = append(out, a[i])
-			i++
-			j++
-		}
-	}
-	return out
-}
-
 func (ix *Index) cached(key string) ([]uint32, bool) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	for i, e := range ix.cache {
 		if e.key == key {
-			// move to front
 			copy(ix.cache[1:i+1], ix.cache[:i])
 			ix.cache[0] = e
 			return e.ids, true
@@ -313,129 +231,11 @@ func (ix *Index) store(key string, ids []uint32) {
 	}
 }
 
-// order returns the selection in the requested sort, ascending, as a list
-// of ordinals; for an unfiltered facet sort it returns nil and the caller
-// reads the facet's postings directly.
-func (ix *Index) order(ctx context.Context, flt Filter, key SortKey) (ids []uint32, all bool, err error) {
-	sel, all, err := ix.selection(ctx, flt)
-	if err != nil || key == SortPosition || all {
-		return sel, all, err
-	}
-	f := Facet(key)
-	// Filtering on the sort facet leaves one value: VCF order is the sort.
-	for _, a := range flt.active() {
-		if a.facet == f {
-			return sel, false, nil
-		}
-	}
-	ck := fmt.Sprintf("ord\x00%s\x00%s\x00%s\x00%s\x00%s", key, flt.Impact, flt.Consequence, flt.Gene, flt.Known)
-	if ids, ok := ix.cached(ck); ok {
-		return ids, false, nil
-	}
-	member := make([]uint64, (ix.dict.Records+63)/64)
-	for _, id := range sel {
-		member[id/64] |= 1 << (id % 64)
-	}
-	out := make([]uint32, 0, len(sel))
-	const chunk = 1 << 16
-	for start := int64(0); start < ix.dict.Records && len(out) < len(sel); start += chunk {
-		n := min(chunk, ix.dict.Records-start)
-		ps, err := ix.postings(ctx, f, start, n)
-		if err != nil {
-			return nil, false, err
-		}
-		for _, id := range ps {
-			if member[id/64]&(1<<(id%64)) != 0 {
-				out = append(out, id)
-			}
-		}
-	}
-	ix.store(ck, out)
-	return out, false, nil
-}
-
-// Query returns one page of the filtered, sorted table.
-func (ix *Index) Query(ctx context.Context, q Query) (Page, error) {
-	if q.Offset < 0 || q.Limit < 0 {
-		return Page{}, fmt.Errorf("%w: negative offset or limit", ErrBadQuery)
-	}
-	if q.Sort == "" {
-		q.Sort = SortPosition
-	}
-	if _, err := ParseSortKey(string(q.Sort)); err != nil {
-		return Page{}, err
-	}
-	ids, all, err := ix.order(ctx, q.Filter, q.Sort)
-	if err != nil {
-		return Page{}, err
-	}
-	total := int64(len(ids))
-	if all {
-		total = ix.dict.Records
-	}
-	page := Page{Total: total}
-	if q.Offset >= total || q.Limit == 0 {
-		return page, nil
-	}
-	n := min(q.Limit, total-q.Offset)
-	// ascending positions [a, a+n) cover the page in either direction.
-	a := q.Offset
-	if q.Desc {
-		a = total - q.Offset - n
-	}
-	var ords []uint32
-	switch {
-	case !all:
-		ords = slices.Clone(ids[a : a+n])
-	case q.Sort == SortPosition:
-		ords = make([]uint32, n)
-		for i := range ords {
-			ords[i] = uint32(a + int64(i))
-		}
-	default:
-		ords, err = ix.postings(ctx, Facet(q.Sort), a, n)
-		if err != nil {
-			return Page{}, err
-		}
-	}
-	if q.Desc {
-		slices.Reverse(ords)
-	}
-	page.Variants, err = ix.variants(ctx, ords)
-	return page, err
-}
-
-// Each calls fn with successive batches of the whole selection in sort
-// order, for streaming a filtered download.
-func (ix *Index) Each(ctx context.Context, flt Filter, key SortKey, desc bool, batch int, fn func([]Variant) error) error {
-	if batch <= 0 {
-		batch = 1000
-	}
-	var total int64
-	for off := int64(0); ; off += int64(batch) {
-		p, err := ix.Query(ctx, Query{Filter: flt, Sort: key, Desc: desc, Offset: off, Limit: int64(batch)})
-		if err != nil {
-			return err
-		}
-		total = p.Total
-		if len(p.Variants) > 0 {
-			if err := fn(p.Variants); err != nil {
-				return err
-			}
-		}
-		if off+int64(batch) >= total {
-			return nil
-		}
-	}
-}
-
-// variants reads the records of the given ordinals, coalescing nearby ones
-// into single range reads, and returns them in the order given.
-func (ix *Index) variants(ctx context.Context, ords []uint32) ([]Variant, error) {
-	sorted := slices.Clone(ords)
-	slices.Sort(sorted)
+// records reads the records of the given ordinals (ascending), coalescing
+// nearby ones into single range reads.
+func (ix *Index) records(ctx context.Context, sorted []uint32) (map[uint32]record, error) {
 	got := make(map[uint32]record, len(sorted))
-	const gap = 128 // records; reading up to 4 KiB of unwanted bytes beats another request
+	const gap = 128 // records; reading a few KiB of unwanted bytes beats another request
 	for i := 0; i < len(sorted); {
 		j := i + 1
 		for j < len(sorted) && sorted[j]-sorted[j-1] <= gap {
@@ -452,111 +252,57 @@ func (ix *Index) variants(ctx context.Context, ords []uint32) ([]Variant, error)
 		}
 		i = j
 	}
+	return got, nil
+}
+
+// variants reads the rows of the given ordinals, in the order given.
+func (ix *Index) variants(ctx context.Context, ords []uint32) ([]Variant, error) {
+	sorted := slices.Clone(ords)
+	slices.Sort(sorted)
+	got, err := ix.records(ctx, slices.Compact(sorted))
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Variant, len(ords))
 	for i, o := range ords {
-		r := got[o]
-		out[i] = Variant{
-			Ordinal: int64(o), Offset: int64(r.offset), Length: int(r.length),
-			Chrom: ix.name(ix.dict.Chroms, uint32(r.chrom)), Pos: int64(r.pos), Allele: int(r.allele),
-			Impact: r.impact, Consequence: ix.name(ix.dict.Consequences, uint32(r.consequence)),
-			Gene: ix.name(ix.dict.Genes, r.gene), Known: r.known,
-		}
+		out[i] = ix.variant(int64(o), got[o])
 	}
 	return out, nil
 }
 
-func (ix *Index) name(names []string, code uint32) string {
+func (ix *Index) variant(ord int64, r record) Variant {
+	d := &ix.dict
+	v := Variant{Ordinal: ord, Offset: int64(r.offset), Length: int(r.length), Chrom: name(d.Chroms, uint32(r.chrom)),
+		Pos: int64(r.pos), Allele: int(r.allele), Entry: int(r.ann), Impact: r.impact, Terms: names(d.Terms, r.terms),
+		Known: r.flags&flagKnown != 0, Canonical: r.flags&flagCanonical != 0, MANESelect: r.flags&flagMANE != 0,
+		Warnings: names(d.Warnings, r.warn), First: r.flags&flagFirst != 0}
+	if len(v.Terms) > 0 {
+		v.Consequence = v.Terms[0]
+	}
+	if r.gene > 0 {
+		v.Gene = name(d.Genes, r.gene)
+	}
+	if r.af == r.af {
+		v.AF, v.HasAF = float64(r.af), true
+	}
+	return v
+}
+
+func name(names []string, code uint32) string {
 	if int(code) < len(names) {
 		return names[code]
 	}
 	return ""
 }
 
-// Row is a variant with the columns read back from its VCF line.
-type Row struct {
-	Variant
-	ID, Ref, Alt string
-	Feature      string // transcript of the chosen annotation
-	Biotype      string
-	HGVSc, HGVSp string
-	Line         string // the whole VCF line, for subset exports
-}
-
-// ReadRows reads the VCF lines of variants from the result (coalescing
-// nearby lines into one range read) and fills in the displayed columns.
-func ReadRows(ctx context.Context, vcf Ranger, vs []Variant) ([]Row, error) {
-	idx := make([]int, len(vs))
-	for i := range idx {
-		idx[i] = i
+// names lists the names of a bit set's bits, lowest bit first.
+func names(all []string, set uint32) []string {
+	if set == 0 {
+		return nil
 	}
-	sort.Slice(idx, func(a, b int) bool { return vs[idx[a]].Offset < vs[idx[b]].Offset })
-	lines := make([]string, len(vs))
-	const gap, maxRun = 16 << 10, 4 << 20
-	for i := 0; i < len(idx); {
-		start := vs[idx[i]].Offset
-		end := start + int64(vs[idx[i]].Length)
-		j := i + 1
-		for j < len(idx) {
-			v := vs[idx[j]]
-			if v.Offset-end > gap || v.Offset+int64(v.Length)-start > maxRun {
-				break
-			}
-			end = max(end, v.Offset+int64(v.Length))
-			j++
-		}
-		b, err := readRange(ctx, vcf, start, end-start)
-		if err != nil {
-			return nil, fmt.Errorf("read variant lines: %w", err)
-		}
-		for _, k := range idx[i:j] {
-			at := vs[k].Offset - start
-			lines[k] = string(b[at : at+int64(vs[k].Length)])
-		}
-		i = j
+	out := make([]string, 0, bits.OnesCount32(set))
+	for x := set; x != 0; x &= x - 1 {
+		out = append(out, name(all, uint32(bits.TrailingZeros32(x))))
 	}
-	rows := make([]Row, len(vs))
-	for i, v := range vs {
-		rows[i] = parseRow(v, lines[i])
-	}
-	return rows, nil
-}
-
-// parseRow fills a Row from its VCF line; malformed lines leave columns empty.
-func parseRow(v Variant, line string) Row {
-	r := Row{Variant: v, Line: line}
-	cols := bytes.SplitN([]byte(line), tab, 9)
-	if len(cols) < 5 {
-		return r
-	}
-	r.ID, r.Ref = string(cols[2]), string(cols[3])
-	alts := bytes.Split(cols[4], []byte{','})
-	if v.Allele < len(alts) {
-		r.Alt = string(alts[v.Allele])
-	}
-	if len(cols) < 8 {
-		return r
-	}
-	ann := infoValue(cols[7], annKey)
-	single := len(alts) == 1
-	var bestImpact Impact
-	found := false
-	for _, e := range bytes.Split(ann, []byte{','}) {
-		f := bytes.Split(e, []byte{'|'})
-		if len(f) < 3 || (!single && string(f[0]) != r.Alt) {
-			continue
-		}
-		imp := ParseImpact(string(f[2]))
-		if found && imp <= bestImpact {
-			continue
-		}
-		found, bestImpact = true, imp
-		get := func(i int) string {
-			if i < len(f) {
-				return string(f[i])
-			}
-			return ""
-		}
-		r.Feature, r.Biotype, r.HGVSc, r.HGVSp = get(6), get(7), get(9), get(10)
-	}
-	return r
+	return out
 }

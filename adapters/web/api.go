@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -29,11 +30,15 @@ func (s *Server) apiRoutes(r *mux.Router) {
 	r.HandleFunc("/jobs", s.api(s.apiSubmit)).Methods(http.MethodPost)
 	r.HandleFunc("/jobs", s.api(s.apiList)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/jobs/{id}", s.api(s.apiJob(s.apiGet))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/jobs/{id}", s.api(s.apiJob(s.apiDelete))).Methods(http.MethodDelete)
+	r.HandleFunc("/jobs/{id}", s.api(s.apiJob(s.apiRename))).Methods(http.MethodPatch)
 	r.HandleFunc("/jobs/{id}/result", s.api(s.apiJob(s.apiResult))).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/jobs/{id}/summary", s.api(s.apiJob(s.apiSummary))).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/jobs/{id}/log", s.api(s.apiJob(s.apiLog))).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/jobs/{id}/cancel", s.api(s.apiJob(s.apiCancel))).Methods(http.MethodPost)
 	r.HandleFunc("/jobs/{id}/retry", s.api(s.apiJob(s.apiRetry))).Methods(http.MethodPost)
+	r.HandleFunc("/jobs/{id}/rerun", s.api(s.apiJob(s.apiRerun))).Methods(http.MethodPost)
+	r.HandleFunc("/references", s.api(s.apiReferences)).Methods(http.MethodGet, http.MethodHead)
 	// mux loses a method mismatch in a subrouter when a later route shares
 	// the prefix, so a miss here may be a 405: noRoute tells them apart.
 	r.NotFoundHandler = http.HandlerFunc(s.noRoute)
@@ -100,6 +105,7 @@ type downloadJSON struct {
 
 type jobJSON struct {
 	ID            domain.JobID   `json:"id"`
+	Name          string         `json:"name"`
 	InputName     string         `json:"input_name"`
 	InputSize     int64          `json:"input_size"`
 	Status        domain.Status  `json:"status"`
@@ -111,6 +117,8 @@ type jobJSON struct {
 	// NoticeError says why the owner could not be e-mailed.
 	NoticeError string            `json:"notice_error,omitempty"`
 	Reference   string            `json:"reference,omitempty"`
+	Options     domain.JobOptions `json:"options"`
+	Counts      *countsJSON       `json:"counts,omitempty"`
 	Download    downloadJSON      `json:"download"`
 	Links       map[string]string `json:"links"`
 }
@@ -124,11 +132,11 @@ func timePtr(t time.Time) *time.Time {
 
 func jobToJSON(j *domain.Job, d domain.DownloadDecision) jobJSON {
 	base := "/api/v1/jobs/" + string(j.ID())
-	out := jobJSON{ID: j.ID(), InputName: j.InputName(), InputSize: j.InputSize(), Status: j.Status(), Storage: j.Storage(),
+	out := jobJSON{ID: j.ID(), Name: j.Name(), InputName: j.InputName(), InputSize: j.InputSize(), Status: j.Status(), Storage: j.Storage(),
 		SubmittedAt: j.SubmittedAt(), StartedAt: timePtr(j.StartedAt()), CompletedAt: timePtr(j.CompletedAt()),
-		Reference: j.Reference(),
-		Download:  downloadJSON{State: d.State, Tier: d.Tier, ExpectedBy: timePtr(d.ExpectedBy), ArchiveAt: timePtr(d.ArchiveAt)},
-		Links:     map[string]string{"self": base, "page": "/annotations/" + string(j.ID())}}
+		Reference: j.Reference(), Options: j.Options(), Counts: countsOf(j),
+		Download: downloadJSON{State: d.State, Tier: d.Tier, ExpectedBy: timePtr(d.ExpectedBy), ArchiveAt: timePtr(d.ArchiveAt)},
+		Links:    map[string]string{"self": base, "page": "/annotations/" + string(j.ID())}}
 	if j.Status() == domain.StatusFailed {
 		out.FailureReason = failureText(j)
 	}
@@ -139,8 +147,9 @@ func jobToJSON(j *domain.Job, d domain.DownloadDecision) jobJSON {
 	return out
 }
 
-// apiSubmit takes a multipart upload (field "file") and streams it into a
-// new job, like the local-mode form.
+// apiSubmit takes a multipart upload (field "file", after the optional
+// fields "reference" and "skip_malformed") and streams it into a new job,
+// like the local-mode form.
 func (s *Server) apiSubmit(w http.ResponseWriter, r *http.Request, u *domain.User) {
 	r.Body = http.MaxBytesReader(w, r.Body, s.d.Jobs.Policy().MaxInputSize+(1<<20))
 	mr, err := r.MultipartReader()
@@ -148,6 +157,7 @@ func (s *Server) apiSubmit(w http.ResponseWriter, r *http.Request, u *domain.Use
 		apiError(w, http.StatusBadRequest, "send the VCF as multipart/form-data in a field named \"file\"")
 		return
 	}
+	form := url.Values{}
 	for {
 		part, err := mr.NextPart()
 		if err != nil {
@@ -155,8 +165,15 @@ func (s *Server) apiSubmit(w http.ResponseWriter, r *http.Request, u *domain.Use
 			return
 		}
 		if part.FormName() != "file" {
+			v, _ := io.ReadAll(io.LimitReader(part, 1<<10))
 			_, _ = io.Copy(io.Discard, io.LimitReader(part, 64<<10))
+			form.Set(part.FormName(), string(v))
 			continue
+		}
+		opts, err := jobOptions(form)
+		if err != nil {
+			apiError(w, http.StatusBadRequest, err.Error())
+			return
 		}
 		name := part.FileName()
 		if name == "" {
@@ -164,7 +181,7 @@ func (s *Server) apiSubmit(w http.ResponseWriter, r *http.Request, u *domain.Use
 			return
 		}
 		body := s.uploadBody(w, part)
-		j, err := s.d.Jobs.Upload(r.Context(), u.ID(), name, body)
+		j, err := s.d.Jobs.UploadWith(r.Context(), u.ID(), name, opts, body)
 		if err != nil {
 			if body.cutShort() {
 				s.log.WarnContext(r.Context(), "upload cut short", "user", u.ID(), "err", body.err)
@@ -176,7 +193,7 @@ func (s *Server) apiSubmit(w http.ResponseWriter, r *http.Request, u *domain.Use
 			switch {
 			case errors.As(err, &tooLarge):
 				apiError(w, http.StatusRequestEntityTooLarge, tooLarge.Error())
-			case errors.Is(err, domain.ErrNotVCF), errors.Is(err, domain.ErrInvalidInputName):
+			case errors.Is(err, domain.ErrNotVCF), errors.Is(err, domain.ErrInvalidInputName), errors.Is(err, ports.ErrUnknownReference):
 				apiError(w, http.StatusBadRequest, plainError(err))
 			default:
 				s.log.ErrorContext(r.Context(), "api upload", "err", err)
@@ -200,7 +217,15 @@ func (s *Server) apiList(w http.ResponseWriter, r *http.Request, u *domain.User)
 		}
 		limit = n
 	}
-	js, next, err := s.d.Jobs.List(r.Context(), u.ID(), r.URL.Query().Get("cursor"), limit)
+	_, f := parseListSearch(r.URL.Query())
+	var js []*domain.Job
+	var next string
+	var err error
+	if f.Any() {
+		js, next, err = s.d.Jobs.List(r.Context(), u.ID(), r.URL.Query().Get("cursor"), limit)
+	} else {
+		js, next, err = s.d.Manage.Search(r.Context(), u.ID(), f, r.URL.Query().Get("cursor"), limit)
+	}
 	if err != nil {
 		apiError(w, http.StatusBadRequest, "bad cursor or limit")
 		return
@@ -234,7 +259,7 @@ func (s *Server) apiResult(w http.ResponseWriter, r *http.Request, u *domain.Use
 		return
 	}
 	name := jobs.AnnotatedName(j.InputName())
-	s.streamObject(r.Context(), w, j.Results().VCF, ports.DownloadType(name), name)
+	s.streamObject(r.Context(), w, j.Results().VCF, ports.MediaType(name), name)
 }
 
 func (s *Server) apiSummary(w http.ResponseWriter, r *http.Request, u *domain.User, j *domain.Job) {

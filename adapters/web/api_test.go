@@ -53,8 +53,9 @@ func TestAPIWithTokens(t *testing.T) {
 		t.Fatalf("result before completion: %d", r.StatusCode)
 	}
 	h.complete(domain.JobID(job.ID))
-	if r := call("GET", "/api/v1/jobs/"+job.ID+"/result", nil, ""); r.StatusCode != 200 || !strings.Contains(r.body, "ANN=") {
-		t.Fatalf("result: %d", r.StatusCode)
+	if r := call("GET", "/api/v1/jobs/"+job.ID+"/result", nil, ""); r.StatusCode != 200 || !strings.Contains(r.body, "ANN=") ||
+		r.Header.Get("Content-Type") != "text/x-vcf; charset=utf-8" {
+		t.Fatalf("result: %d as %q", r.StatusCode, r.Header.Get("Content-Type"))
 	}
 	if r := call("GET", "/api/v1/jobs/"+job.ID+"/summary", nil, ""); r.StatusCode != 200 || !strings.Contains(r.body, `"by_impact"`) {
 		t.Fatalf("summary: %d", r.StatusCode)

@@ -7,17 +7,21 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/gasproject/gas/adapters/engine"
 	"github.com/gasproject/gas/adapters/memory"
 	"github.com/gasproject/gas/adapters/results"
 	"github.com/gasproject/gas/adapters/vartable"
@@ -71,6 +75,8 @@ type harness struct {
 	srv      *web.Server
 	ts       *httptest.Server
 	jobs     *jobs.Service
+	manage   *jobs.Manager
+	archive  *memory.Archive
 	accounts *accounts.Service
 	store    *memory.JobStore
 	users    *memory.UserStore
@@ -82,16 +88,24 @@ type harness struct {
 	restores *memory.Queue
 	outbox   *memory.Outbox
 	tokens   *web.MemoryTokenStore
+	engine   results.Engine  // nil: trivialEngine
+	extra    results.Engines // more references, after engine
 	sessions *memory.SessionStore
 	ready    error
 }
 
 type harnessOpt func(*web.Options, *web.Deps)
 
+// withReferences makes the deployment offer several annotation databases
+// (the jobs service's References), the default first.
+type withReferences []string
+
 // testMetricsToken is the scraper's token of the harness's site.
 const testMetricsToken = "scraper-secret"
 
-func newHarness(t *testing.T, opts ...harnessOpt) *harness {
+// newHarness builds the web application on memory adapters; opts are
+// harnessOpt (web options and dependencies) or withReferences.
+func newHarness(t *testing.T, opts ...any) *harness {
 	t.Helper()
 	clock := memory.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	h := &harness{t: t, clock: clock, store: memory.NewJobStore(), users: memory.NewUserStore(), tokens: web.NewMemoryTokenStore()}
@@ -113,12 +127,16 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	must(t, err)
 	pol := domain.DefaultPolicy()
 	h.jobs, err = jobs.NewService(h.store, h.users, h.objects, h.requests, clock, memory.NewRandomIDs(),
-		jobs.Config{Policy: pol, InputPrefix: "inputs/", ResultPrefix: "results/"})
+		jobs.Config{Policy: pol, InputPrefix: "inputs/", ResultPrefix: "results/", References: references(opts)})
 	must(t, err)
 	h.jobs.WithRestoreChecks(restoreTopic)
 	h.accounts = accounts.NewService(h.users, memory.NewFreeBilling(), thawTopic, clock)
+	h.archive, err = memory.NewArchive(clock)
+	must(t, err)
+	h.manage, err = jobs.NewManager(h.store, h.objects, h.archive, nil)
+	must(t, err)
 	h.sessions = memory.NewSessionStore()
-	deps := web.Deps{Jobs: h.jobs, Accounts: h.accounts, Objects: h.objects, Tokens: h.tokens, Sessions: h.sessions, Clock: clock,
+	deps := web.Deps{Jobs: h.jobs, Manage: h.manage, Accounts: h.accounts, Objects: h.objects, Tokens: h.tokens, Sessions: h.sessions, Clock: clock,
 		Ready: func(context.Context) error { return h.ready }}
 	o := web.Options{
 		SessionKey: bytes.Repeat([]byte("k"), 32), DevSignIn: true, StreamUploads: true, LocalBilling: true,
@@ -137,7 +155,12 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 		MetricsToken: testMetricsToken,
 	}
 	for _, f := range opts {
-		f(&o, &deps)
+		switch f := f.(type) {
+		case harnessOpt:
+			f(&o, &deps)
+		case func(*web.Options, *web.Deps):
+			f(&o, &deps)
+		}
 	}
 	h.srv, err = web.New(deps, o)
 	must(t, err)
@@ -262,9 +285,16 @@ var tokenRE = regexp.MustCompile(`id="new-token">(gas_[A-Za-z0-9_-]+)<`)
 func (b *browser) newToken(name string) string {
 	b.h.t.Helper()
 	r := b.postCSRF("/profile/tokens", url.Values{"name": {name}})
+	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/profile") {
+		b.h.t.Fatalf("create token: %d %s, want a redirect to the profile", r.StatusCode, r.Header.Get("Location"))
+	}
+	r = b.get("/profile")
 	m := tokenRE.FindStringSubmatch(r.body)
 	if r.StatusCode != 200 || m == nil {
-		b.h.t.Fatalf("create token: %d %s", r.StatusCode, r.body)
+		b.h.t.Fatalf("profile after creating a token: %d %s", r.StatusCode, r.body)
+	}
+	if again := b.get("/profile"); strings.Contains(again.body, m[1]) {
+		b.h.t.Fatal("reloading the profile shows the token's secret again")
 	}
 	return m[1]
 }
@@ -289,7 +319,7 @@ func trivialAnnotate(vcf string) (string, domain.Summary) {
 	sum := domain.Summary{Reference: "synthetic-test-ref", ByConsequence: map[string]int64{}, ByImpact: map[string]int64{},
 		ByClass: map[string]int64{}, ByChromosome: map[string]int64{}}
 	cons := []struct{ c, imp, gene string }{{"stop_gained", "HIGH", "GENE1"}, {"missense_variant", "MODERATE", "GENE2"},
-		{"synonymous_variant", "LOW", "GENE1"}, {"intron_variant", "MODIFIER", "GENE3"}}
+		{"synonymous_variant", "LOW", "GENE1"}, {"non_coding_transcript_exon_variant", "MODIFIER", "GENE3"}}
 	var b strings.Builder
 	high := map[string]int64{}
 	for _, line := range strings.SplitAfter(vcf, "\n") {
@@ -341,14 +371,56 @@ type trivialEngine struct{}
 
 func (trivialEngine) Reference() string { return "synthetic-test-ref" }
 
-func (trivialEngine) Annotate(_ context.Context, in io.Reader, out io.Writer) (domain.Summary, error) {
+// namedTrivialEngine is trivialEngine offered as another reference.
+type namedTrivialEngine struct {
+	trivialEngine
+	name string
+}
+
+func (e namedTrivialEngine) Reference() string { return e.name }
+
+// trivialVocab names the codes of trivialEngine's table rows.
+var trivialVocab = &vartable.Vocabulary{Terms: []string{"stop_gained", "missense_variant", "synonymous_variant", "non_coding_transcript_exon_variant"},
+	Genes: []string{"GENE1", "GENE2", "GENE3"}}
+
+func (trivialEngine) AnnotateJob(_ context.Context, in io.Reader, out io.Writer, job engine.Job) (domain.Summary, error) {
 	b, err := io.ReadAll(in)
 	if err != nil {
 		return domain.Summary{}, err
 	}
 	vcf, sum := trivialAnnotate(string(b))
-	_, err = io.WriteString(out, vcf)
-	return sum, err
+	if _, err := io.WriteString(out, vcf); err != nil {
+		return sum, err
+	}
+	return sum, trivialTable(vcf, job.Table)
+}
+
+// trivialTable hands the table the rows of trivialAnnotate's VCF: one per
+// allele, coded in trivialVocab.
+func trivialTable(vcf string, table vartable.Sink) error {
+	header := strings.Index(vcf, "\n#CHROM")
+	header += strings.IndexByte(vcf[header+1:], '\n') + 2
+	if err := table.Start(trivialVocab, int64(header)); err != nil {
+		return err
+	}
+	var lines []vartable.Line
+	var entries []vartable.Entry
+	for off := header; off < len(vcf); {
+		n := strings.IndexByte(vcf[off:], '\n')
+		f := strings.Split(vcf[off:off+n], "\t")
+		pos, _ := strconv.ParseInt(f[1], 10, 64)
+		anns := strings.Split(strings.SplitN(f[7], "ANN=", 2)[1], ",")
+		for i, a := range anns {
+			p := strings.Split(a, "|")
+			e := vartable.Entry{Allele: uint32(i), Ann: uint32(i), Impact: vartable.ParseImpact(p[2]), Known: f[2] != ".", AF: float32(math.NaN())}
+			e.Terms = 1 << slices.Index(trivialVocab.Terms, p[1])
+			e.Gene = int32(slices.Index(trivialVocab.Genes, p[3]))
+			entries = append(entries, e)
+		}
+		lines = append(lines, vartable.Line{Offset: int64(off), Length: n, Chrom: []byte(f[0]), Pos: pos, Entries: len(anns)})
+		off += n + 1
+	}
+	return table.Lines(lines, entries)
 }
 
 // complete runs a job "by hand" as the pipeline would: claim, annotate
@@ -361,11 +433,20 @@ func (h *harness) complete(id domain.JobID) *domain.Job {
 	must(h.t, j.Claim(h.clock.Now(), time.Minute, 3))
 	j, err = h.store.Update(ctx, j)
 	must(h.t, err)
-	ann, err := results.New(h.objects, trivialEngine{}, vartable.NewIndexer())
+	var eng results.Engine = trivialEngine{}
+	if h.engine != nil {
+		eng = h.engine
+	}
+	ann, err := results.New(h.objects, append(results.Engines{eng}, h.extra...), results.Options{})
 	must(h.t, err)
-	out, err := ann.Annotate(ctx, j.InputKey(), jobs.ResultKeys("results/", j.Owner(), id, "g1"), domain.InputLimits{})
+	out, err := ann.Annotate(ctx, ports.AnnotationRequest{Input: j.InputKey(), Keys: jobs.ResultKeys("results/", j.Owner(), id, "g1"), Options: j.Options()})
 	must(h.t, err)
-	must(h.t, j.Complete(h.clock.Now(), out.Keys, "synthetic-test-ref", out.Summary.Counts()))
+	must(h.t, j.Complete(h.clock.Now(), out.Keys, out.Reference, out.Summary.Counts()))
+	owner, err := h.users.Get(ctx, j.Owner())
+	must(h.t, err)
+	if !owner.Premium() { // as the runner does: a free owner's result is archived after the window
+		must(h.t, j.ScheduleArchive(j.CompletedAt().Add(h.jobs.Policy().FreeWindow)))
+	}
 	j, err = h.store.Update(ctx, j)
 	must(h.t, err)
 	return j
@@ -382,4 +463,20 @@ func (h *harness) fail(id domain.JobID, reason string) {
 	h.t.Helper()
 	h.mutate(id, func(j *domain.Job) error { return j.Claim(h.clock.Now(), time.Minute, 3) })
 	h.mutate(id, func(j *domain.Job) error { _, err := j.Fail(h.clock.Now(), reason, true, 3); return err })
+}
+
+func references(opts []any) []string {
+	for _, o := range opts {
+		if r, ok := o.(withReferences); ok {
+			return r
+		}
+	}
+	return nil
+}
+
+func (h *harness) job(id domain.JobID) *domain.Job {
+	h.t.Helper()
+	j, err := h.store.Get(context.Background(), id)
+	must(h.t, err)
+	return j
 }

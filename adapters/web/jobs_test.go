@@ -18,7 +18,7 @@ func TestUploadStreamsAndEnforcesTierLimit(t *testing.T) {
 	h := newHarness(t)
 	b := h.signIn("Ann", "ann@example.org", domain.TierFree)
 	page := b.get("/annotate")
-	if !strings.Contains(page.body, `action="/annotate"`) || !strings.Contains(page.body, "150 KB") || !strings.Contains(page.body, "sample.vcf") {
+	if !strings.Contains(page.body, `action="/annotate"`) || !strings.Contains(page.body, "150 KiB") || !strings.Contains(page.body, "sample.vcf") {
 		t.Fatalf("annotate page: %s", page.body)
 	}
 	id := b.submit("mine.vcf", sampleVCF)
@@ -39,8 +39,17 @@ func TestUploadStreamsAndEnforcesTierLimit(t *testing.T) {
 	before := h.objects.keys("inputs/")
 	big := bytes.Repeat([]byte("chr1\t1\t.\tA\tC\t.\t.\t.\n"), 151*1024/10)[:151*1024]
 	r := b.upload("/annotate", b.csrf, "big.vcf", big)
-	if r.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(r.body, "Upgrade to premium") || !strings.Contains(r.body, "150 KB") {
-		t.Fatalf("151 KB upload: %d %s", r.StatusCode, r.body)
+	// POST-redirect-GET: the refusal is a page of its own, so reloading it
+	// does not post the file again.
+	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/annotate?") {
+		t.Fatalf("151 KB upload: %d %s, want a redirect to the form", r.StatusCode, r.Header.Get("Location"))
+	}
+	for range 2 { // the page, and the page reloaded
+		r := b.get(r.Header.Get("Location"))
+		if r.StatusCode != 200 || !strings.Contains(r.body, "Upgrade to premium") ||
+			!strings.Contains(r.body, "the file is larger than 150 KiB; free accounts may submit up to 150 KiB — upgrade to premium for files up to 2 GiB") {
+			t.Fatalf("refusal page: %d %s", r.StatusCode, between(r.body, "<main", "</form>"))
+		}
 	}
 	if after := h.objects.keys("inputs/"); len(after) != len(before) {
 		t.Fatalf("refused upload left objects: %v", after)
@@ -50,8 +59,18 @@ func TestUploadStreamsAndEnforcesTierLimit(t *testing.T) {
 		t.Fatalf("refused upload made a job: %d jobs", len(list))
 	}
 	// Not a VCF.
-	if r := b.upload("/annotate", b.csrf, "notes.txt", []byte("hello")); r.StatusCode != 400 || !strings.Contains(r.body, "must end in .vcf") {
-		t.Fatalf("non-VCF: %d", r.StatusCode)
+	if r := b.upload("/annotate", b.csrf, "notes.txt", []byte("hello")); r.StatusCode != http.StatusSeeOther ||
+		!strings.Contains(b.get(r.Header.Get("Location")).body, "&#34;notes.txt&#34; must end in .vcf") {
+		t.Fatalf("non-VCF: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	// A refusal link says only what the form rebuilds from its facts.
+	for _, q := range []string{"refused=size&size=-3&plan=FREE", "refused=size&size=9&plan=GOLD", "refused=name&name=fine.vcf", "refused=<b>"} {
+		if r := b.get("/annotate?" + q); strings.Contains(r.body, `role="alert"`) {
+			t.Errorf("made-up refusal %q shown: %s", q, between(r.body, `role="alert"`, "</div>"))
+		}
+	}
+	if list, _, _ := h.jobs.List(context.Background(), b.userID(), "", 10); len(list) != 1 {
+		t.Fatalf("refusals made jobs: %d jobs", len(list))
 	}
 	// A premium user may send it.
 	p := h.signIn("Pat", "pat@example.org", domain.TierPremium)
@@ -184,7 +203,7 @@ func TestCompletedJobPage(t *testing.T) {
 		t.Fatalf("detail: %d", r.StatusCode)
 	}
 	for _, want := range []string{"COMPLETED", "Completed", "synthetic-test-ref", "<svg", "Variants by impact", "Variants by consequence",
-		"Variants by class", "top-genes", "GENE1", "Showing 1–50 of 120 variants", "Page 1 of 3", "/download/vcf", "/download/tsv",
+		"Variants by class", "top-genes", "GENE1", "Showing 1–50 of 120 rows", "Page 1 of 3", "/download/vcf", "/download/tsv",
 		"/download/jsonl", "downloadable until", "stop gained"} {
 		if !strings.Contains(r.body, want) {
 			t.Fatalf("detail page lacks %q", want)
@@ -192,7 +211,7 @@ func TestCompletedJobPage(t *testing.T) {
 	}
 	// Filter, sort and page server-side.
 	r = b.get("/annotations/" + string(id) + "?impact=HIGH&sort=position")
-	if !strings.Contains(r.body, "Showing 1–30 of 30 variants") || strings.Contains(r.body, "impact-moderate") {
+	if !strings.Contains(r.body, "Showing 1–30 of 30 rows") || strings.Contains(r.body, "impact-moderate") {
 		t.Fatalf("impact filter: %s", between(r.body, "variant-count", "</p>"))
 	}
 	r = b.get("/annotations/" + string(id) + "?sort=position&desc=1&page=3")
@@ -200,7 +219,7 @@ func TestCompletedJobPage(t *testing.T) {
 		t.Fatalf("desc page 3: %s", between(r.body, "variant-count", "</p>"))
 	}
 	r = b.get("/annotations/" + string(id) + "?gene=GENE3&known=known")
-	if !strings.Contains(r.body, "of 6 variants") {
+	if !strings.Contains(r.body, "of 6 rows") {
 		t.Fatalf("gene+known filter: %s", between(r.body, "variant-count", "</p>"))
 	}
 	// Downloads: VCF via presigned URL carries ANN.
@@ -211,6 +230,9 @@ func TestCompletedJobPage(t *testing.T) {
 	obj := b.get(dl.Header.Get("Location"))
 	if obj.StatusCode != 200 || !strings.Contains(obj.body, "ANN=G|") || !strings.Contains(obj.Header.Get("Content-Disposition"), "big-ish.annot.vcf") {
 		t.Fatalf("annotated VCF: %d %q", obj.StatusCode, obj.Header.Get("Content-Disposition"))
+	}
+	if ct := obj.Header.Get("Content-Type"); ct != "text/x-vcf; charset=utf-8" {
+		t.Fatalf("annotated VCF served as %q, want text/x-vcf (text/vcard is a contact card)", ct)
 	}
 	tsv := b.get("/annotations/" + string(id) + "/download/tsv")
 	if lines := strings.Count(tsv.body, "\n"); tsv.StatusCode != 200 || lines != 121 || !strings.HasPrefix(tsv.body, "CHROM\tPOS") {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gasproject/gas/adapters/engine"
 	"github.com/gasproject/gas/adapters/results"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -150,10 +151,10 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (i *instrumented) Annotate(ctx context.Context, in io.Reader, out io.Writer) (domain.Summary, error) {
+func (i *instrumented) AnnotateJob(ctx context.Context, in io.Reader, out io.Writer, job engine.Job) (domain.Summary, error) {
 	start := time.Now()
 	cr := &countingReader{r: in}
-	sum, err := i.Engine.Annotate(ctx, cr, out)
+	sum, err := i.Engine.AnnotateJob(ctx, cr, out, job)
 	i.m.annTime.Observe(time.Since(start).Seconds())
 	i.m.inBytes.Add(float64(cr.n))
 	if err != nil {

@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
+	"unicode"
 
 	"github.com/gorilla/mux"
 
@@ -22,6 +24,8 @@ func contextWithUser(ctx context.Context, u *domain.User) context.Context {
 type planData struct {
 	FreeLimit, MaxSize, Window string
 	LocalBilling               bool
+	// Base is the site's URL, for the API examples on About.
+	Base string
 	// SelfService says users change their own plan (the open upgrade
 	// policy); otherwise the operators do, and the page says so.
 	SelfService bool
@@ -38,7 +42,9 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) about(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "about", view{Title: "About", Nav: "about", Data: s.plan()})
+	d := s.plan()
+	d.Base = s.baseURL(r)
+	s.render(w, r, http.StatusOK, "about", view{Title: "About", Nav: "about", Data: d})
 }
 
 type signinData struct {
@@ -202,26 +208,28 @@ type profileData struct {
 	NewToken, NewTokenName string
 }
 
+// profile shows the profile and tokens; right after createToken it shows
+// the new token's secret, which the session carried here once.
 func (s *Server) profile(w http.ResponseWriter, r *http.Request) {
-	s.renderProfile(w, r, "", "")
-}
-
-func (s *Server) renderProfile(w http.ResponseWriter, r *http.Request, newToken, newName string) {
 	u := currentUser(r)
 	toks, err := s.d.Tokens.List(r.Context(), u.ID())
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "profile", view{Title: "Profile", Nav: "profile",
-		Data: profileData{Tokens: toks, NewToken: newToken, NewTokenName: newName}})
+	d := profileData{Tokens: toks}
+	flash := s.loadSession(r).takeFlash()
+	if name, secret, ok := parseReveal(flash); ok {
+		d.NewTokenName, d.NewToken, flash = name, secret, ""
+	}
+	s.render(w, r, http.StatusOK, "profile", view{Title: "Profile", Nav: "profile", Flash: flash, Data: d})
 }
 
 // createToken makes a personal API token and shows its secret exactly once.
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	u := currentUser(r)
 	name := strings.TrimSpace(r.PostForm.Get("name"))
-	if name == "" || len(name) > 64 {
+	if name == "" || len(name) > 64 || strings.ContainsFunc(name, unicode.IsControl) {
 		s.errorPage(w, r, http.StatusBadRequest, "Token not created", "Give the token a name of at most 64 characters.")
 		return
 	}
@@ -231,7 +239,10 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	s.renderProfile(w, r, secret, name)
+	// POST-redirect-GET: the secret rides the session (encrypted) to the
+	// profile page once, so reloading that page neither re-posts the form
+	// (a second token) nor shows the secret again.
+	s.redirectFlash(w, r, "/profile#new-token", revealFlash(name, secret))
 }
 
 func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) {
@@ -299,4 +310,14 @@ func (s *Server) redirectFlash(w http.ResponseWriter, r *http.Request, to, msg s
 	}
 	s.saveSession(w, sess)
 	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// redirectSubmitted redirects to a job just submitted with the news of
+// it, which the job's page drops should the job already have failed.
+func (s *Server) redirectSubmitted(w http.ResponseWriter, r *http.Request, j *domain.Job, msg string) {
+	sess := s.loadSession(r)
+	sess.flash(msg)
+	sess.flow.Submitted = j.ID()
+	s.saveSession(w, sess)
+	http.Redirect(w, r, "/annotations/"+url.PathEscape(string(j.ID())), http.StatusSeeOther)
 }

@@ -47,6 +47,7 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	},
 	"fmtBytes": domain.HumanBytes,
+	"num":      domain.Thousands,
 	"lower":    strings.ToLower,
 	"pct":      func(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) },
 	"duration": func(a, b time.Time) string { return humanDuration(b.Sub(a)) },
@@ -57,23 +58,17 @@ var funcs = template.FuncMap{
 		return strings.ReplaceAll(s, "_", " ")
 	},
 	"statusText": statusText,
+	"warnings":   shownWarnings,
+	"warnLabel":  warningLabel,
+	"af":         afText,
+	"stageTime":  stageTime,
 	"adminPath":  adminPath,
 	"badgeClass": badgeClass,
 }
 
 // statusText is the badge label: a completed job's storage state matters
 // more to the user than "COMPLETED" once it is archived or restoring.
-func statusText(j *domain.Job) string {
-	if j.Status() == domain.StatusCompleted {
-		switch j.Storage() {
-		case domain.StorageArchived:
-			return "ARCHIVED"
-		case domain.StorageRestoring:
-			return "RESTORING"
-		}
-	}
-	return string(j.Status())
-}
+func statusText(j *domain.Job) string { return j.State() }
 
 func badgeClass(j *domain.Job) string { return strings.ToLower(statusText(j)) }
 

@@ -5,21 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
-	"math"
 	"net/http"
-	"net/url"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/gasproject/gas/adapters/results"
 
-	"github.com/gasproject/gas/adapters/engine/export"
 	"github.com/gasproject/gas/adapters/vartable"
 	"github.com/gasproject/gas/domain"
-	"github.com/gasproject/gas/domain/jobs"
 )
 
 // indexCache keeps recently opened variant indexes (their dictionaries and
@@ -89,11 +82,6 @@ func (s *Server) openIndex(ctx context.Context, key string) (*vartable.Index, er
 	return ix, nil
 }
 
-type chart struct {
-	Title string
-	SVG   template.HTML
-}
-
 type detailData struct {
 	Job          *domain.Job
 	Decision     domain.DownloadDecision
@@ -105,6 +93,13 @@ type detailData struct {
 	Failure      string
 	FailureHint  string
 	Window       string
+	Deletable    bool
+	// References are the databases a re-run may use, the default first.
+	References []string
+	// Suspect says the input may not match its reference: BadRecords of
+	// its records disagree with it (REF, chromosome, end).
+	Suspect    bool
+	BadRecords int64
 	// Retryable offers the retry action: FAILED by the service, or
 	// RESTORING past its expected time.
 	Retryable bool
@@ -121,10 +116,16 @@ func (s *Server) annotation(w http.ResponseWriter, r *http.Request, j *domain.Jo
 		s.jobError(w, r, err)
 		return
 	}
-	d := detailData{Job: j, Decision: dec, Window: humanDuration(s.d.Jobs.Policy().FreeWindow),
-		Retryable: j.FailedByService() || j.RestoreOverdue(s.d.Clock.Now()), NoticeError: j.NoticeError()}
+	d := detailData{Job: j, Decision: dec, Window: humanDuration(s.d.Jobs.Policy().FreeWindow), Deletable: j.Deletable() == nil,
+		References: s.d.Jobs.References(), Retryable: j.FailedByService() || j.RestoreOverdue(s.d.Clock.Now()), NoticeError: j.NoticeError()}
+	if c := j.Counts(); j.Status() == domain.StatusCompleted && c.SuspectReference() {
+		d.Suspect, d.BadRecords = true, c.RefMismatches+c.UnknownChromosome+c.PastChromosomeEnd
+	}
 	if j.Status() == domain.StatusFailed {
 		d.Failure, d.FailureHint = failureText(j), failureHint(j)
+		// The failure is the news: a green "uploaded" banner left by the
+		// submission must not sit above it.
+		s.loadSession(r).dropSubmitted(j.ID())
 	}
 	if j.Status() == domain.StatusCompleted {
 		if sum, err := s.summary(r.Context(), j); err != nil {
@@ -132,7 +133,6 @@ func (s *Server) annotation(w http.ResponseWriter, r *http.Request, j *domain.Jo
 			d.SummaryError = "The summary of this job could not be read."
 		} else {
 			d.Summary = sum
-			d.Charts = summaryCharts(sum)
 		}
 		switch {
 		case dec.State != domain.DownloadAllowed:
@@ -141,14 +141,20 @@ func (s *Server) annotation(w http.ResponseWriter, r *http.Request, j *domain.Jo
 			d.TableNote = "This job has no variant index."
 		default:
 			tv, err := s.table(r, j)
-			if err != nil {
+			switch {
+			case errors.Is(err, vartable.ErrOldFormat):
+				d.TableNote = "This job's variant table was written by an older version of GAS; run the job again to see it."
+			case err != nil:
 				s.log.WarnContext(r.Context(), "variant table unavailable", "job", j.ID(), "err", err)
 				d.TableNote = "The variant table could not be read."
 			}
 			d.Table = tv
 		}
+		if d.Summary != nil {
+			d.Charts = summaryCharts(d.Summary, d.Table != nil)
+		}
 	}
-	s.render(w, r, http.StatusOK, "annotation", view{Title: j.InputName(), Nav: "annotations", Data: d})
+	s.render(w, r, http.StatusOK, "annotation", view{Title: j.Name(), Nav: "annotations", Data: d})
 }
 
 func (s *Server) summary(ctx context.Context, j *domain.Job) (*domain.Summary, error) {
@@ -160,292 +166,4 @@ func (s *Server) summary(ctx context.Context, j *domain.Job) (*domain.Summary, e
 		return nil, fmt.Errorf("summary of job %s: %w", j.ID(), err)
 	}
 	return &sum, nil
-}
-
-// tableView is the variant table's page model.
-type tableView struct {
-	Rows                         []vartable.Row
-	Total, From, To              int64
-	Page, Pages                  int64
-	Filter                       vartable.Filter
-	Filtered                     bool
-	Sort                         vartable.SortKey
-	Desc                         bool
-	Impacts, Consequences, Genes []vartable.ValueCount
-	PrevURL, NextURL, SubsetURL  string
-	base                         url.Values
-}
-
-const tablePageSize = 50
-
-// maxTablePage is the largest page number whose offset fits an int64.
-const maxTablePage = math.MaxInt64/tablePageSize + 1
-
-// tableQuery reads filter, sort and page from the query string.
-func tableQuery(q url.Values) (vartable.Filter, vartable.SortKey, bool, int64) {
-	f := vartable.Filter{Impact: q.Get("impact"), Consequence: q.Get("consequence"), Gene: strings.TrimSpace(q.Get("gene")), Known: q.Get("known")}
-	if f.Known != "known" && f.Known != "novel" {
-		f.Known = ""
-	}
-	key, err := vartable.ParseSortKey(q.Get("sort"))
-	if err != nil {
-		key = vartable.SortPosition
-	}
-	page, err := strconv.ParseInt(q.Get("page"), 10, 64)
-	switch {
-	case errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(q.Get("page"), "-"), page > maxTablePage:
-		page = maxTablePage // clamped to the last page once the total is known
-	case page < 1:
-		page = 1
-	}
-	return f, key, q.Get("desc") == "1", page
-}
-
-func (s *Server) table(r *http.Request, j *domain.Job) (*tableView, error) {
-	ix, err := s.openIndex(r.Context(), j.Results().Index)
-	if err != nil {
-		return nil, err
-	}
-	f, key, desc, page := tableQuery(r.URL.Query())
-	query := func() (vartable.Page, error) {
-		return ix.Query(r.Context(), vartable.Query{Filter: f, Sort: key, Desc: desc, Offset: (page - 1) * tablePageSize, Limit: tablePageSize})
-	}
-	pg, err := query()
-	if last := max(1, (pg.Total+tablePageSize-1)/tablePageSize); err == nil && page > last {
-		page = last // a page past the end shows the last one
-		pg, err = query()
-	}
-	if err != nil {
-		return nil, err
-	}
-	rows, err := vartable.ReadRows(r.Context(), s.ranger(j.Results().VCF), pg.Variants)
-	if err != nil {
-		return nil, err
-	}
-	base := url.Values{}
-	for k, v := range map[string]string{"impact": f.Impact, "consequence": f.Consequence, "gene": f.Gene, "known": f.Known} {
-		if v != "" {
-			base.Set(k, v)
-		}
-	}
-	tv := &tableView{Rows: rows, Total: pg.Total, Page: page, Pages: max(1, (pg.Total+tablePageSize-1)/tablePageSize),
-		Filter: f, Filtered: len(base) > 0, Sort: key, Desc: desc, base: base,
-		Impacts: ix.Values(vartable.FacetImpact), Consequences: nonEmpty(ix.Values(vartable.FacetConsequence)),
-		Genes: firstN(nonEmpty(ix.Values(vartable.FacetGene)), 2000)}
-	if len(rows) > 0 {
-		tv.From, tv.To = (page-1)*tablePageSize+1, (page-1)*tablePageSize+int64(len(rows))
-	}
-	pageURL := func(p int64) string {
-		v := tv.withSort(key, desc)
-		v.Set("page", strconv.FormatInt(p, 10))
-		return "?" + v.Encode() + "#variants"
-	}
-	if page > 1 {
-		tv.PrevURL = pageURL(page - 1)
-	}
-	if page < tv.Pages {
-		tv.NextURL = pageURL(page + 1)
-	}
-	tv.SubsetURL = "/annotations/" + url.PathEscape(string(j.ID())) + "/vartable.tsv?" + tv.withSort(key, desc).Encode()
-	return tv, nil
-}
-
-func (t *tableView) withSort(key vartable.SortKey, desc bool) url.Values {
-	v := url.Values{}
-	for k, vs := range t.base {
-		v[k] = vs
-	}
-	if key != vartable.SortPosition {
-		v.Set("sort", string(key))
-	}
-	if desc {
-		v.Set("desc", "1")
-	}
-	return v
-}
-
-// SortURL is the link of a column header: sort by it, or flip the order
-// when it is already the sort.
-func (t *tableView) SortURL(key string) string {
-	k := vartable.SortKey(key)
-	desc := false
-	if k == t.Sort {
-		desc = !t.Desc
-	}
-	return "?" + t.withSort(k, desc).Encode() + "#variants"
-}
-
-// AriaSort tells assistive technology how the column is sorted.
-func (t *tableView) AriaSort(key string) string {
-	if vartable.SortKey(key) != t.Sort {
-		return "none"
-	}
-	if t.Desc {
-		return "descending"
-	}
-	return "ascending"
-}
-
-func nonEmpty(vs []vartable.ValueCount) []vartable.ValueCount {
-	out := vs[:0:0]
-	for _, v := range vs {
-		if v.Value != "" {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-func firstN(vs []vartable.ValueCount, n int) []vartable.ValueCount {
-	if len(vs) > n {
-		return vs[:n]
-	}
-	return vs
-}
-
-// export streams the whole result in format f through the one export
-// schema (adapters/engine/export), as `gas annotate --format` writes it.
-func (s *Server) export(ctx context.Context, w http.ResponseWriter, j *domain.Job, f export.Format) error {
-	rc, err := s.d.Objects.Get(ctx, j.Results().VCF)
-	if err != nil {
-		http.Error(w, "result not available", http.StatusInternalServerError)
-		return err
-	}
-	defer rc.Close()
-	base := strings.TrimSuffix(jobs.AnnotatedName(j.InputName()), ".vcf")
-	w.Header().Set("Content-Type", f.ContentType())
-	w.Header().Set("Content-Disposition", attachment(base+"."+string(f)))
-	w.Header().Set("Cache-Control", "no-store")
-	return export.Convert(rc, w, f)
-}
-
-// subsetTSV streams the filtered, sorted table as TSV.
-func (s *Server) subsetTSV(w http.ResponseWriter, r *http.Request, j *domain.Job) {
-	j, d, err := s.d.Jobs.Download(r.Context(), currentUser(r).ID(), j.ID())
-	if err != nil {
-		s.jobError(w, r, err)
-		return
-	}
-	if d.State != domain.DownloadAllowed {
-		s.notDownloadable(w, r, d)
-		return
-	}
-	if j.Results().Index == "" {
-		s.errorPage(w, r, http.StatusNotFound, "No variant index", "This job has no variant index to filter.")
-		return
-	}
-	ix, err := s.openIndex(r.Context(), j.Results().Index)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	f, key, desc, _ := tableQuery(r.URL.Query())
-	w.Header().Set("Content-Type", export.TSV.ContentType())
-	w.Header().Set("Content-Disposition", attachment(strings.TrimSuffix(jobs.AnnotatedName(j.InputName()), ".vcf")+".subset.tsv"))
-	w.Header().Set("Cache-Control", "no-store")
-	out := export.NewWriter(w, export.TSV)
-	err = ix.Each(r.Context(), f, key, desc, 2000, func(vs []vartable.Variant) error {
-		rows, err := vartable.ReadRows(r.Context(), s.ranger(j.Results().VCF), vs)
-		if err != nil {
-			return err
-		}
-		for _, row := range rows {
-			if err := export.Rows([]byte(row.Line), row.Allele, out.Write); err != nil {
-				return fmt.Errorf("variant at %s:%d: %w", row.Chrom, row.Pos, err)
-			}
-		}
-		return nil
-	})
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		s.log.ErrorContext(r.Context(), "subset export failed", "job", j.ID(), "err", err)
-	}
-}
-
-// summaryCharts are the detail page's charts, rendered here as SVG.
-func summaryCharts(s *domain.Summary) []chart {
-	var out []chart
-	impact := orderedImpacts(s.ByImpact)
-	if len(impact) > 0 {
-		out = append(out, chart{"Impact", barChart("Variants by impact", impact, true)})
-	}
-	if c := domain.Sorted(s.ByConsequence); len(c) > 0 {
-		out = append(out, chart{"Consequences", barChart("Variants by consequence", firstCounted(c, 14), false)})
-	}
-	if c := domain.Sorted(s.ByClass); len(c) > 0 {
-		out = append(out, chart{"Variant classes", barChart("Variants by class", c, false)})
-	}
-	return out
-}
-
-func orderedImpacts(m map[string]int64) []domain.Counted {
-	var out []domain.Counted
-	for _, k := range []string{"HIGH", "MODERATE", "LOW", "MODIFIER"} {
-		if m[k] > 0 {
-			out = append(out, domain.Counted{Label: k, Count: m[k]})
-		}
-	}
-	for _, c := range domain.Sorted(m) {
-		switch c.Label {
-		case "HIGH", "MODERATE", "LOW", "MODIFIER":
-		default:
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func firstCounted(c []domain.Counted, n int) []domain.Counted {
-	if len(c) <= n {
-		return c
-	}
-	rest := domain.Counted{Label: "other"}
-	for _, x := range c[n-1:] {
-		rest.Count += x.Count
-	}
-	return append(c[:n-1:n-1], rest)
-}
-
-// barChart draws a horizontal bar chart. Every label and number is
-// escaped; the SVG has a title and role for screen readers, and each bar a
-// <title> with its exact count.
-func barChart(title string, data []domain.Counted, impactColours bool) template.HTML {
-	const (
-		width  = 520
-		labelW = 230
-		valueW = 70
-		barH   = 20
-		gap    = 6
-	)
-	var maxV int64 = 1
-	for _, d := range data {
-		maxV = max(maxV, d.Count)
-	}
-	height := len(data)*(barH+gap) + gap
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" role="img" aria-label="%s">`, width, height, template.HTMLEscapeString(title))
-	fmt.Fprintf(&b, `<title>%s</title>`, template.HTMLEscapeString(title))
-	for i, d := range data {
-		y := gap + i*(barH+gap)
-		w := int(math.Round(float64(width-labelW-valueW) * float64(d.Count) / float64(maxV)))
-		if d.Count > 0 && w < 2 {
-			w = 2
-		}
-		class := "bar"
-		if impactColours {
-			class += " bar-" + template.HTMLEscapeString(d.Label)
-		}
-		label := strings.ReplaceAll(d.Label, "_", " ")
-		if len(label) > 30 {
-			label = label[:29] + "…"
-		}
-		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`, labelW-8, y+barH-6, template.HTMLEscapeString(label))
-		fmt.Fprintf(&b, `<rect class="%s" x="%d" y="%d" width="%d" height="%d" rx="3"><title>%s: %d</title></rect>`,
-			class, labelW, y, w, barH, template.HTMLEscapeString(d.Label), d.Count)
-		fmt.Fprintf(&b, `<text class="val" x="%d" y="%d">%d</text>`, labelW+w+6, y+barH-6, d.Count)
-	}
-	b.WriteString(`</svg>`)
-	return template.HTML(b.String()) // built from escaped parts above
 }

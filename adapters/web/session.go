@@ -59,6 +59,9 @@ type flow struct {
 	Auth  *ports.AuthRequest `json:"a,omitempty"`
 	Next  string             `json:"n,omitempty"`
 	Flash string             `json:"f,omitempty"`
+	// Submitted marks Flash as the news that this job was submitted,
+	// which a page showing the job failed drops.
+	Submitted domain.JobID `json:"j,omitempty"`
 }
 
 // stored is the gas_session cookie: the session's secret, nothing else.
@@ -175,7 +178,7 @@ func (s *Server) signIn(ctx context.Context, sess *session, u domain.UserID) err
 	}
 	sess.User, sess.secret, sess.CSRF = u, secret, s.csrfOf(secret)
 	sess.signedIn, sess.signedOut = true, false
-	sess.flow = flow{Flash: sess.flow.Flash}
+	sess.flow = flow{Flash: sess.flow.Flash, Submitted: sess.flow.Submitted}
 	sess.changed = true
 	return nil
 }
@@ -194,17 +197,25 @@ func (s *Server) signOut(ctx context.Context, sess *session) error {
 }
 
 func (sess *session) flash(msg string) {
-	sess.flow.Flash = msg
+	sess.flow.Flash, sess.flow.Submitted = msg, ""
 	sess.changed = true
 }
 
 func (sess *session) takeFlash() string {
 	f := sess.flow.Flash
 	if f != "" {
-		sess.flow.Flash = ""
+		sess.flow.Flash, sess.flow.Submitted = "", ""
 		sess.changed = true
 	}
 	return f
+}
+
+// dropSubmitted forgets the flash if it is the news that job was
+// submitted; other news (a refused retry, say) stays for the page.
+func (sess *session) dropSubmitted(job domain.JobID) {
+	if sess.flow.Submitted == job && sess.flow.Flash != "" {
+		sess.takeFlash()
+	}
 }
 
 // csrfOK compares a submitted token with the session's in constant time.

@@ -68,3 +68,20 @@ func (s *Server) bearerUser(ctx context.Context, header string) (*domain.User, e
 	}
 	return s.d.Accounts.Profile(ctx, t.User)
 }
+
+// revealMark starts a flash that carries a new token to the profile page
+// (a NUL never occurs in a message or token name).
+const revealMark = "\x00new-token\x00"
+
+// revealFlash is the one-time flash that shows token name's secret.
+func revealFlash(name, secret string) string { return revealMark + name + "\x00" + secret }
+
+// parseReveal reads a revealFlash; ok is false for an ordinary message.
+func parseReveal(flash string) (name, secret string, ok bool) {
+	rest, ok := strings.CutPrefix(flash, revealMark)
+	if !ok {
+		return "", "", false
+	}
+	name, secret, ok = strings.Cut(rest, "\x00")
+	return name, secret, ok && strings.HasPrefix(secret, tokenPrefix)
+}

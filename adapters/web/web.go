@@ -37,8 +37,11 @@ import (
 // Jobs is the part of the jobs service (domain/jobs) the web layer drives.
 type Jobs interface {
 	NewUpload(ctx context.Context, user domain.UserID, redirect string) (ports.UploadForm, domain.JobID, error)
-	Submit(ctx context.Context, user domain.UserID, id domain.JobID, inputName string) (*domain.Job, error)
+	Submit(ctx context.Context, user domain.UserID, id domain.JobID, inputName string, opts domain.JobOptions) (*domain.Job, error)
 	Upload(ctx context.Context, user domain.UserID, inputName string, r io.Reader) (*domain.Job, error)
+	UploadWith(ctx context.Context, user domain.UserID, inputName string, opts domain.JobOptions, r io.Reader) (*domain.Job, error)
+	Rerun(ctx context.Context, user domain.UserID, id domain.JobID, opts domain.JobOptions) (*domain.Job, error)
+	References() []string
 	Get(ctx context.Context, user domain.UserID, id domain.JobID) (*domain.Job, error)
 	List(ctx context.Context, user domain.UserID, cursor string, limit int) ([]*domain.Job, string, error)
 	Cancel(ctx context.Context, user domain.UserID, id domain.JobID) error
@@ -46,6 +49,13 @@ type Jobs interface {
 	DownloadURL(ctx context.Context, j *domain.Job, d domain.DownloadDecision) (string, error)
 	Retry(ctx context.Context, user domain.UserID, id domain.JobID) (*domain.Job, error)
 	Policy() domain.Policy
+}
+
+// Manage is the owner's housekeeping of their jobs (domain/jobs.Manager).
+type Manage interface {
+	Delete(ctx context.Context, user domain.UserID, id domain.JobID) error
+	Rename(ctx context.Context, user domain.UserID, id domain.JobID, name string) (*domain.Job, error)
+	Search(ctx context.Context, user domain.UserID, f domain.JobFilter, cursor string, limit int) ([]*domain.Job, string, error)
 }
 
 // Accounts is the part of the accounts service (domain/accounts) the web
@@ -81,6 +91,7 @@ func (s Sample) Size() int64 { return int64(len(s.Data)) }
 // Deps are the services and ports the handlers use.
 type Deps struct {
 	Jobs     Jobs
+	Manage   Manage
 	Accounts Accounts
 	// Objects reads results: summary, log, index ranges, VCF and inputs.
 	Objects ports.ObjectStore
@@ -173,8 +184,8 @@ var ErrConfig = errors.New("invalid web configuration")
 // New builds the application. It fails on missing dependencies or a short
 // session key rather than serving an insecure or broken site.
 func New(d Deps, o Options) (*Server, error) {
-	if d.Jobs == nil || d.Accounts == nil || d.Objects == nil || d.Tokens == nil || d.Sessions == nil || d.Clock == nil {
-		return nil, fmt.Errorf("%w: jobs, accounts, objects, tokens, sessions and clock are required", ErrConfig)
+	if d.Jobs == nil || d.Manage == nil || d.Accounts == nil || d.Objects == nil || d.Tokens == nil || d.Sessions == nil || d.Clock == nil {
+		return nil, fmt.Errorf("%w: jobs, manage, accounts, objects, tokens, sessions and clock are required", ErrConfig)
 	}
 	if len(o.SessionKey) < 32 {
 		return nil, fmt.Errorf("%w: session key must be at least 32 bytes", ErrConfig)
@@ -292,9 +303,14 @@ func (s *Server) routes() http.Handler {
 	r.HandleFunc("/annotations/{id}/log", s.signedIn(s.withJob(s.logPage))).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/annotations/{id}/input", s.signedIn(s.withJob(s.inputFile))).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/annotations/{id}/download/{format}", s.signedIn(s.withJob(s.download))).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/annotations/{id}/variants.tsv", s.signedIn(s.withJob(s.subsetTSV))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/annotations/{id}/variants.{format}", s.signedIn(s.withJob(s.subset))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/annotations/{id}/variants/{ord:[0-9]+}", s.signedIn(s.withJob(s.variantPage))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/annotations/{id}/charts/{chart}.svg", s.signedIn(s.withJob(s.chartSVG))).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/annotations/{id}/cancel", s.form(s.signedIn(s.withJob(s.cancel)))).Methods(http.MethodPost)
 	r.HandleFunc("/annotations/{id}/retry", s.form(s.signedIn(s.withJob(s.retry)))).Methods(http.MethodPost)
+	r.HandleFunc("/annotations/{id}/delete", s.form(s.signedIn(s.withJob(s.deleteJob)))).Methods(http.MethodPost)
+	r.HandleFunc("/annotations/{id}/rename", s.form(s.signedIn(s.withJob(s.renameJob)))).Methods(http.MethodPost)
+	r.HandleFunc("/annotations/{id}/rerun", s.form(s.signedIn(s.withJob(s.rerunJob)))).Methods(http.MethodPost)
 
 	r.HandleFunc("/subscribe", s.signedIn(s.subscribePage)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/subscribe", s.form(s.signedIn(s.upgrade))).Methods(http.MethodPost)

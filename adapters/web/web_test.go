@@ -30,7 +30,7 @@ func TestPublicPagesAndSecurityHeaders(t *testing.T) {
 		}
 	}
 	home := b.get("/")
-	if !strings.Contains(home.body, "synthetic-test-ref") || !strings.Contains(home.body, "150 KB") {
+	if !strings.Contains(home.body, "synthetic-test-ref") || !strings.Contains(home.body, "150 KiB") {
 		t.Fatalf("home does not show reference and limits")
 	}
 	if strings.Contains(home.body, "<script>") || strings.Contains(home.body, " style=") || strings.Contains(home.body, "onclick") {
@@ -196,7 +196,7 @@ func TestSubscribeUpgradeAndCancel(t *testing.T) {
 	if !u.Premium() {
 		t.Fatal("not premium after upgrade")
 	}
-	if !strings.Contains(b.get("/annotate").body, "2 GB") {
+	if !strings.Contains(b.get("/annotate").body, "2 GiB") {
 		t.Fatal("premium limit not shown")
 	}
 	b.get("/subscribe")

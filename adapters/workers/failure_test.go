@@ -150,8 +150,8 @@ func TestZombieRunnerIsFencedOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, _ := w.receive(qAnnotate)
-	// Park the first worker before its Complete write (Get, Update, Get input, Put VCF, Put summary, Put log, Update).
-	inj := newInjector(0, 7)
+	// Park the first worker before its Complete write (Get, Update, Get input, Put VCF, Put index, Put summary, Put log, Update).
+	inj := newInjector(0, 8)
 	done := make(chan error, 1)
 	go func() { done <- w.ports(inj).handler(qAnnotate)(w.ctx, m) }()
 	<-inj.parked

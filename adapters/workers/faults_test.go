@@ -138,6 +138,13 @@ func (f *faultyJobs) ListByStorage(ctx context.Context, u domain.UserID, st doma
 	return f.s.ListByStorage(ctx, u, st)
 }
 
+func (f *faultyJobs) Delete(ctx context.Context, id domain.JobID, version int64) error {
+	if err := f.inj.call(ctx, "jobs.Delete"); err != nil {
+		return err
+	}
+	return f.s.Delete(ctx, id, version)
+}
+
 type faultyUsers struct {
 	s   ports.UserStore
 	inj *injector

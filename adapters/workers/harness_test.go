@@ -13,7 +13,9 @@ import (
 	"github.com/gasproject/gas/adapters/results"
 
 	"github.com/gasproject/gas/adapters/email"
+	"github.com/gasproject/gas/adapters/engine"
 	"github.com/gasproject/gas/adapters/tarball"
+	"github.com/gasproject/gas/adapters/vartable"
 
 	"github.com/gasproject/gas/adapters/memory"
 	"github.com/gasproject/gas/adapters/workers"
@@ -60,7 +62,6 @@ type world struct {
 	policy    domain.Policy
 	cfg       workers.Config
 	annotator *fakeAnnotator
-	indexer   results.Indexer
 	jobsSvc   *jobs.Service
 	accounts  *accounts.Service
 }
@@ -227,7 +228,7 @@ func (p portset) annotator() ports.Annotator { return p.w.annotatorOver(p.object
 
 // annotatorOver is the results adapter over the fake engine and objects.
 func (w *world) annotatorOver(objects ports.ObjectStore) ports.Annotator {
-	a, err := results.New(objects, w.annotator, w.indexer)
+	a, err := results.New(objects, results.Engines{w.annotator}, results.Options{})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -388,12 +389,15 @@ func inputFor(i int) string {
 }
 
 // fakeAnnotator is the engine's stand-in: the annotated VCF is the input
-// with a marker line; input containing NOT-A-VCF is refused as bad input.
+// with a marker line, each data line one table row; input containing
+// NOT-A-VCF is refused as bad input.
 type fakeAnnotator struct {
 	mu sync.Mutex
 	// during, if set, runs inside Annotate (to upgrade mid-run, block, fail).
 	during func(ctx context.Context, in string) error
-	runs   int
+	// tableErr, if set, is what handing rows to the variant table returns.
+	tableErr error
+	runs     int
 }
 
 func newFakeAnnotator() *fakeAnnotator { return &fakeAnnotator{} }
@@ -402,7 +406,7 @@ func annotated(input string) string { return "##gas-annotated=fake\n" + input }
 
 func (a *fakeAnnotator) Reference() string { return "fake-ref" }
 
-func (a *fakeAnnotator) Annotate(ctx context.Context, in io.Reader, out io.Writer) (domain.Summary, error) {
+func (a *fakeAnnotator) AnnotateJob(ctx context.Context, in io.Reader, out io.Writer, job engine.Job) (domain.Summary, error) {
 	b, err := io.ReadAll(in)
 	if err != nil {
 		return domain.Summary{}, err
@@ -410,7 +414,7 @@ func (a *fakeAnnotator) Annotate(ctx context.Context, in io.Reader, out io.Write
 	input := string(b)
 	a.mu.Lock()
 	a.runs++
-	during := a.during
+	during, tableErr := a.during, a.tableErr
 	a.mu.Unlock()
 	if during != nil {
 		if err := during(ctx, input); err != nil {
@@ -420,10 +424,27 @@ func (a *fakeAnnotator) Annotate(ctx context.Context, in io.Reader, out io.Write
 	if strings.Contains(input, "NOT-A-VCF") {
 		return domain.Summary{}, fmt.Errorf("%w: line 1: missing #CHROM header", ports.ErrBadInput)
 	}
-	if _, err := io.WriteString(out, annotated(input)); err != nil {
+	text := annotated(input)
+	header := strings.LastIndex(text, "#CHROM")
+	header += strings.IndexByte(text[header:], '\n') + 1
+	if err := job.Table.Start(&vartable.Vocabulary{Terms: []string{"missense_variant"}}, int64(header)); err != nil {
 		return domain.Summary{}, err
 	}
-	return domain.Summary{Reference: "fake-ref", Records: 1, Variants: 1, Transitions: 1,
+	if _, err := io.WriteString(out, text); err != nil {
+		return domain.Summary{}, err
+	}
+	var lines []vartable.Line
+	var entries []vartable.Entry
+	for off := header; off < len(text); {
+		n := strings.IndexByte(text[off:], '\n')
+		lines = append(lines, vartable.Line{Offset: int64(off), Length: n, Chrom: []byte("1"), Pos: 1, Entries: 1})
+		entries = append(entries, vartable.Entry{Terms: 1, Impact: vartable.ImpactModerate, Gene: -1})
+		off += n + 1
+	}
+	if err := errors.Join(tableErr, job.Table.Lines(lines, entries)); err != nil {
+		return domain.Summary{}, fmt.Errorf("variant table: %w", err)
+	}
+	return domain.Summary{Reference: "fake-ref", Records: int64(len(lines)), Variants: int64(len(lines)), Transitions: 1,
 		ByConsequence: map[string]int64{"missense_variant": 1}}, nil
 }
 

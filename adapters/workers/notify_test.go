@@ -62,8 +62,8 @@ func TestRedeliveredRequestMakesMissingFollowUps(t *testing.T) {
 	w.signIn("ada")
 	j, _ := w.jobsSvc.Upload(w.ctx, "ada", "a.vcf", strings.NewReader(inputFor(1)))
 	m, _ := w.receive(qAnnotate)
-	// Die right after the completion write (Get, Update, Get owner, Get input, Put VCF, Put summary, Put log, Update).
-	if err := w.ports(newInjector(9, 0)).handler(qAnnotate)(w.ctx, m); err == nil {
+	// Die right after the completion write (Get, Update, Get owner, Get input, Put VCF, Put index, Put summary, Put log, Get owner, Update).
+	if err := w.ports(newInjector(11, 0)).handler(qAnnotate)(w.ctx, m); err == nil {
 		t.Fatal("the crash was not reported")
 	}
 	if got := w.job(j.ID()); got.Status() != domain.StatusCompleted || w.stats(qNotify) != (ports.QueueStats{}) {

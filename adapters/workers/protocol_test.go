@@ -106,8 +106,8 @@ func TestFreeResultDownloadableInsideWindowThenArchived(t *testing.T) {
 	}
 	// The injector log has the Update before the Deletes; the store hook
 	// proves the Update was the ARCHIVED record.
-	if len(events) != 3 || !strings.HasPrefix(events[0], "recorded ARCHIVED") || events[1] != "jobs.Update" ||
-		events[2] != "objects.Delete "+keys.VCF {
+	if len(events) != 4 || !strings.HasPrefix(events[0], "recorded ARCHIVED") || events[1] != "jobs.Update" ||
+		events[2] != "objects.Delete "+keys.VCF || events[3] != "objects.Delete "+keys.Index {
 		t.Fatalf("archive steps out of order: %q", events)
 	}
 

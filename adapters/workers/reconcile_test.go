@@ -113,7 +113,7 @@ func TestReconcileRequestsJobsWhoseSubmitDied(t *testing.T) {
 	p2 := w.ports(inj2)
 	dying2, _ := jobs.NewService(p2.jobs, p2.users, p2.objects, p2.queue(qAnnotate), w.clock, memory.NewSequenceIDs("x"),
 		jobs.Config{Policy: w.policy, InputPrefix: "inputs/", ResultPrefix: "results/", Logger: discardLogger()})
-	if _, err := dying2.Submit(w.ctx, "ada", "presigned-1", "b.vcf"); err == nil {
+	if _, err := dying2.Submit(w.ctx, "ada", "presigned-1", "b.vcf", domain.JobOptions{}); err == nil {
 		t.Fatal("submit survived the crash")
 	}
 	all := w.allJobs()

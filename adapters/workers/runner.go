@@ -209,8 +209,22 @@ func (r *Runner) run(ctx context.Context, claimed *domain.Job) error {
 	if err != nil {
 		return r.fail(ctx, l, keys, err)
 	}
+	owner, err := r.p.Users.Get(ctx, claimed.Owner())
+	if err != nil { // a store fault: the run is retried like any other
+		return r.fail(ctx, l, keys, fmt.Errorf("load owner %s: %w", claimed.Owner(), err))
+	}
 	done, err := l.write(ctx, func(j *domain.Job) error {
-		return j.Complete(r.p.Clock.Now(), out.Keys, r.p.Annotator.Reference(), out.Summary.Counts())
+		now := r.p.Clock.Now()
+		if err := j.Complete(now, out.Keys, out.Reference, out.Summary.Counts()); err != nil {
+			return err
+		}
+		// The archive schedule is part of the completion: a free owner's
+		// results move to cold storage after the window, a premium owner's
+		// never do, whatever plan they choose later.
+		if r.c.cfg.Policy.Archives(owner.Tier()) {
+			return j.ScheduleArchive(j.CompletedAt().Add(r.c.cfg.Policy.FreeWindow))
+		}
+		return nil
 	})
 	if errors.Is(err, errLostLease) {
 		return r.lost(bg, claimed.ID(), keys)
@@ -270,16 +284,9 @@ func (r *Runner) followUp(ctx context.Context, j *domain.Job) error {
 	if j.Status() != domain.StatusCompleted && j.Status() != domain.StatusFailed {
 		return nil
 	}
-	if j.Status() == domain.StatusCompleted && j.Storage() == domain.StorageAvailable && j.ArchiveID() == "" {
-		owner, err := r.p.Users.Get(ctx, j.Owner())
-		if err != nil {
-			return fmt.Errorf("load owner: %w", err)
-		}
-		if r.c.cfg.Policy.Archives(owner.Tier()) {
-			due := j.CompletedAt().Add(r.c.cfg.Policy.FreeWindow)
-			if err := message.Schedule(ctx, r.p.Archives, message.ArchiveJob(j.ID(), due), r.p.Clock.Now()); err != nil {
-				return err
-			}
+	if due := j.ArchiveDue(); !due.IsZero() && j.Storage() == domain.StorageAvailable && j.ArchiveID() == "" {
+		if err := message.Schedule(ctx, r.p.Archives, message.ArchiveJob(j.ID(), due), r.p.Clock.Now()); err != nil {
+			return err
 		}
 	}
 	return message.Publish(ctx, r.p.Results, message.JobResult(j.ID(), j.Owner()))
@@ -305,7 +312,9 @@ func (r *Runner) produce(ctx context.Context, j *domain.Job, keys domain.ResultK
 	if err != nil {
 		return ports.Annotated{}, fmt.Errorf("load owner: %w", err)
 	}
-	out, err := r.p.Annotator.Annotate(ctx, j.InputKey(), keys, r.c.cfg.Policy.InputLimits(owner.Tier()))
+	out, err := r.p.Annotator.Annotate(ctx, ports.AnnotationRequest{
+		Input: j.InputKey(), Keys: keys, Options: j.Options(), Limits: r.c.cfg.Policy.InputLimits(owner.Tier()),
+	})
 	switch {
 	case errors.Is(err, ports.ErrNotFound):
 		return out, fmt.Errorf("%w: %s", ports.ErrBadInput, reasonMissing)

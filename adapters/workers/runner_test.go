@@ -1,7 +1,6 @@
 package workers_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gasproject/gas/adapters/vartable"
 	"github.com/gasproject/gas/adapters/workers"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/domain/jobs"
@@ -19,40 +19,20 @@ import (
 	"github.com/gasproject/gas/ports/mocks"
 )
 
-// lineIndexer is a stand-in for the variants indexer: it writes the byte
-// offset of every line, proving it saw the whole annotated VCF.
-type lineIndexer struct{ fail error }
-
-func (x lineIndexer) Index(ctx context.Context, vcf io.Reader, index io.Writer) error {
-	if x.fail != nil {
-		return x.fail
-	}
-	r := bufio.NewReader(vcf)
-	var off int64
-	for {
-		line, err := r.ReadString('\n')
-		if line != "" {
-			fmt.Fprintf(index, "%d\n", off)
-			off += int64(len(line))
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
 func TestIndexIsBuiltWhileTheResultStreamsAndTravelsThroughTheArchive(t *testing.T) {
 	w := newWorld(t)
-	w.indexer = lineIndexer{}
 	w.signIn("ada")
 	j := w.uploadAndRun("ada", 1)
 	keys := j.Results()
 	idx, ok := w.object(keys.Index)
-	if !ok || idx != "0\n21\n42\n64\n" {
-		t.Fatalf("index %q (exists %v) for %q", idx, ok, annotated(inputFor(1)))
+	if !ok {
+		t.Fatal("no index stored")
+	}
+	ix, err := vartable.Open(w.ctx, func(_ context.Context, off, n int64) (io.ReadCloser, error) {
+		return io.NopCloser(strings.NewReader(idx[off : off+n])), nil
+	}, int64(len(idx)))
+	if err != nil || ix.Len() != 1 {
+		t.Fatalf("index of %q: %v, %d rows", annotated(inputFor(1)), err, ix.Len())
 	}
 	w.passWindowAndArchive()
 	files, _ := w.archive.bundle(w.job(j.ID()).ArchiveID())
@@ -74,7 +54,7 @@ func TestIndexIsBuiltWhileTheResultStreamsAndTravelsThroughTheArchive(t *testing
 
 func TestIndexerFailureIsRetriedNotBlamedOnTheUser(t *testing.T) {
 	w := newWorld(t)
-	w.indexer = lineIndexer{fail: errors.New("index disk full")}
+	w.annotator.tableErr = errors.New("index disk full")
 	w.signIn("ada")
 	j, _ := w.jobsSvc.Upload(w.ctx, "ada", "a.vcf", strings.NewReader(inputFor(1)))
 	if ok, err := w.deliver(qAnnotate); !ok || err == nil || !strings.Contains(err.Error(), "index disk full") {

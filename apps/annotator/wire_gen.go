@@ -45,7 +45,7 @@ func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error
 		cleanup()
 		return nil, nil, err
 	}
-	engine, cleanup2, err := providers.RoleAnnotator(ctx, rt, clients)
+	engines, cleanup2, err := providers.RoleAnnotator(ctx, rt, clients)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -56,7 +56,7 @@ func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error
 		cleanup()
 		return nil, nil, err
 	}
-	annotator, err := providers.RoleResultsAnnotator(rt, objectStore, engine, scaleIn)
+	annotator, err := providers.RoleResultsAnnotator(rt, objectStore, engines, scaleIn)
 	if err != nil {
 		cleanup2()
 		cleanup()

@@ -24,7 +24,10 @@ import (
 )
 
 func init() {
-	commands["annotate"] = command{"annotate a VCF with consequences (ANN), HGVS and known variants", runAnnotate}
+	commands["annotate"] = command{summary: "annotate a VCF with consequences (ANN), HGVS and known variants",
+		usage: "annotate (--db REF.gasdb | --gff3 GENES.gff3[.gz] --fasta REF.fa[.gz]) [--known KNOWN.vcf.gz] [-o OUT.vcf[.gz]] [IN.vcf[.gz]]",
+		about: "Standard input and output are used when files are omitted. Exit codes: 0 success, 1 runtime failure,\n2 usage error, 3 malformed input.",
+		run:   runAnnotate}
 }
 
 // refFlags are the flags that choose a reference, shared by annotate and db build.
@@ -34,33 +37,13 @@ type refFlags struct {
 }
 
 func (r *refFlags) register(fs *flag.FlagSet, withDB bool) {
-	fs.StringVar(&r.gff3, "gff3", "", "gene models in GFF3 (plain or gzip)")
-	fs.StringVar(&r.gtf, "gtf", "", "gene models in GTF (instead of --gff3)")
-	fs.StringVar(&r.fasta, "fasta", "", "reference FASTA (plain or gzip; a .fai beside a plain one is used)")
-	fs.StringVar(&r.known, "known", "", "known variants VCF (bgzip+tabix or sorted) for IDs and allele frequencies")
-	fs.StringVar(&r.name, "name", "", "reference label (default: the FASTA file name)")
+	fs.StringVar(&r.gff3, "gff3", "", "gene models: a GFF3 `FILE` (plain or gzip)")
+	fs.StringVar(&r.gtf, "gtf", "", "gene models: a GTF `FILE` (instead of --gff3)")
+	fs.StringVar(&r.fasta, "fasta", "", "reference genome FASTA `FILE` (plain or gzip; a .fai beside a plain one is used)")
+	fs.StringVar(&r.known, "known", "", "known variants: a VCF `FILE` (bgzip+tabix or sorted) for IDs and allele frequencies")
+	fs.StringVar(&r.name, "name", "", "reference `NAME` shown with results (default: the FASTA file name)")
 	if withDB {
-		fs.StringVar(&r.db, "db", "", "annotation database built by `gas db build` (instead of --gff3/--fasta)")
-	}
-}
-
-// parseInterspersed parses flags that may come before or after positional
-// arguments, returning the positionals.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, fmt.Errorf("%w: %v", errUsage, err)
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if rest[0] == "--" {
-			return append(pos, rest[1:]...), nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
+		fs.StringVar(&r.db, "db", "", "annotation database `FILE` built by gas db build (instead of --gff3/--fasta)")
 	}
 }
 
@@ -177,27 +160,31 @@ func runAnnotate(ctx context.Context, args []string) error {
 	fs.SetOutput(io.Discard)
 	var rf refFlags
 	rf.register(fs, true)
-	var outPath, format, onError string
+	var outPath, format, onError, pick string
 	var maxLine, maxAllele, maxAlts, workers int
-	fs.StringVar(&outPath, "o", "", "output file (default stdout; .gz → BGZF)")
-	fs.StringVar(&outPath, "output", "", "same as -o")
-	fs.StringVar(&format, "format", "vcf", "output format: vcf, tsv or jsonl (JSON lines; json is accepted for it); tsv and jsonl share the export schema of the web downloads")
-	fs.StringVar(&onError, "on-error", "fail", "malformed lines: fail or skip")
+	fs.StringVar(&outPath, "o", "", "output `FILE` (default stdout; .gz → BGZF)")
+	fs.StringVar(&outPath, "output", "", "same as -o `FILE`")
+	fs.StringVar(&format, "format", "vcf", "output `FORMAT`: vcf, tsv or jsonl (JSON lines; json is accepted for it); tsv and jsonl share the export schema of the web downloads")
+	fs.StringVar(&onError, "on-error", "fail", "malformed lines (`MODE`): fail the run, or skip them and report them")
+	fs.StringVar(&pick, "pick", "all", "ANN entries written per allele, most severe first (`WHICH`): all, most-severe (one) or canonical (those on canonical transcripts, else the most severe)")
 	fs.IntVar(&maxLine, "max-line", 0, "longest accepted VCF line in bytes (default 1 MiB)")
 	fs.IntVar(&maxAllele, "max-allele", 0, "longest accepted allele (default 100000)")
 	fs.IntVar(&maxAlts, "max-alt-alleles", 0, "most ALT alleles per record (default 1000)")
 	fs.IntVar(&workers, "workers", 0, "annotating goroutines (default: CPUs)")
 	var cpuProfile, memProfile string
-	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) to this file")
-	fs.StringVar(&memProfile, "memprofile", "", "write a heap profile (pprof) to this file at the end")
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) to `FILE`")
+	fs.StringVar(&memProfile, "memprofile", "", "write a heap profile (pprof) to `FILE` at the end")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return fmt.Errorf("%w\nusage: gas annotate --gff3 GENES.gff3[.gz] --fasta REF.fa[.gz] [--known KNOWN.vcf.gz] [-o OUT.vcf[.gz]] [IN.vcf[.gz]]", err)
+		return err
 	}
 	if len(pos) > 1 {
 		return fmt.Errorf("%w: one input file at most, got %d", errUsage, len(pos))
 	}
 	opt := engine.Options{MaxLine: maxLine, MaxAllele: maxAllele, MaxAlts: maxAlts, Workers: workers}
+	if opt.Pick, err = engine.ParsePick(pick); err != nil {
+		return fmt.Errorf("%w: --pick: %v", errUsage, err)
+	}
 	switch onError {
 	case "fail":
 	case "skip":

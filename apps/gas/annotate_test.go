@@ -29,7 +29,7 @@ func TestAnnotateCLI(t *testing.T) {
 		t.Fatal("annotated VCF lacks ANN or KNOWN_AF")
 	}
 	db := filepath.Join(dir, "ref.gasdb")
-	if err := runDB(ctx, []string{"build", "--gff3", files.GFF3, "--fasta", files.FASTA, "--known", files.Known, "--name", "synth-small", "-o", db}); err != nil {
+	if err := dispatch(ctx, "db", []string{"build", "--gff3", files.GFF3, "--fasta", files.FASTA, "--known", files.Known, "--name", "synth-small", "-o", db}); err != nil {
 		t.Fatal(err)
 	}
 	out2 := filepath.Join(dir, "out2.vcf")
@@ -78,7 +78,7 @@ func TestAnnotateCLI(t *testing.T) {
 	if err := runAnnotate(ctx, []string{"--db", db, "--on-error", "skip", "-o", filepath.Join(dir, "x.vcf"), bad}); !errors.Is(err, errBadInput) {
 		t.Errorf("missing header is not skippable: %v", err)
 	}
-	if err := runDB(ctx, []string{"build", "--gff3", files.GFF3, "--fasta", files.FASTA}); !errors.Is(err, errUsage) {
+	if err := dispatch(ctx, "db", []string{"build", "--gff3", files.GFF3, "--fasta", files.FASTA}); !errors.Is(err, errUsage) {
 		t.Errorf("db build without -o: %v", err)
 	}
 }

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -17,67 +15,51 @@ import (
 )
 
 func init() {
-	commands["aws"] = command{"deploy GAS on AWS (release, deploy, destroy, template, bootstrap, env)", runAWS}
-}
-
-const awsUsage = `usage: gas aws <subcommand> [flags]
-
-subcommands:
-  release     build the roles for linux/amd64 and linux/arm64 and upload them,
-              with their SHA256SUMS, to a release bucket
-  deploy      create or update the CloudFormation stack of a whole deployment,
-              following its events, and print the site's URL and outputs
-  destroy     delete the stack (buckets and tables are kept unless
-              --delete-data)
-  template    print the CloudFormation template (YAML, or --json)
-  bootstrap   create (idempotently) the buckets, tables, queues, topics and
-              subscriptions of a deployment named by GAS_AWS_* variables,
-              without CloudFormation (roles run elsewhere, e.g. on moto)
-  env         list the environment variables of the AWS deployment`
-
-func runAWS(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return fmt.Errorf("%w: missing subcommand\n%s", errUsage, awsUsage)
-	}
-	switch args[0] {
-	case "bootstrap":
-		return runAWSBootstrap(ctx, args[1:], os.Stdout, os.Stderr)
-	case "template":
-		return runAWSTemplate(args[1:], os.Stdout, os.Stderr)
-	case "deploy":
-		return runAWSDeploy(ctx, args[1:], os.Stdout, os.Stderr)
-	case "destroy":
-		return runAWSDestroy(ctx, args[1:], os.Stdout, os.Stderr)
-	case "release":
-		return runAWSRelease(ctx, args[1:], os.Stdout, os.Stderr)
-	case "env":
-		return printAWSEnv(os.Stdout)
-	case "-h", "--help", "help":
-		fmt.Fprintln(os.Stdout, awsUsage)
-		return nil
-	}
-	return fmt.Errorf("%w: unknown subcommand %q\n%s", errUsage, args[0], awsUsage)
+	commands["aws"] = command{summary: "deploy and manage GAS on AWS", subs: map[string]command{
+		"release": {summary: "build the roles for linux/amd64 and linux/arm64 and upload them, with their SHA256SUMS, to a release bucket",
+			usage: "aws release [flags]",
+			run: func(ctx context.Context, args []string) error {
+				return runAWSRelease(ctx, args, os.Stdout, os.Stderr)
+			}},
+		"deploy": {summary: "create or update the CloudFormation stack of a whole deployment, following its events, and print the site's URL and outputs",
+			usage: "aws deploy [flags]",
+			run: func(ctx context.Context, args []string) error {
+				return runAWSDeploy(ctx, args, os.Stdout, os.Stderr)
+			}},
+		"destroy": {summary: "delete the stack (buckets and tables are kept unless --delete-data)", usage: "aws destroy [flags]",
+			run: func(ctx context.Context, args []string) error {
+				return runAWSDestroy(ctx, args, os.Stdout, os.Stderr)
+			}},
+		"template": {summary: "print the CloudFormation template (YAML, or --json)", usage: "aws template [flags]",
+			run: func(_ context.Context, args []string) error {
+				return runAWSTemplate(args, os.Stdout, os.Stderr)
+			}},
+		"bootstrap": {summary: "create (idempotently) the buckets, tables, queues, topics and subscriptions of a deployment, without CloudFormation",
+			usage: "aws bootstrap [flags]", about: "The deployment is named by GAS_AWS_* variables (gas aws env lists them); flags override them.",
+			run: func(ctx context.Context, args []string) error {
+				return runAWSBootstrap(ctx, args, os.Stdout, os.Stderr)
+			}},
+		"env": {summary: "list the environment variables of an AWS deployment (a Markdown table)", usage: "aws env",
+			run: func(_ context.Context, args []string) error {
+				if err := parseFlags(flag.NewFlagSet("aws env", flag.ContinueOnError), args); err != nil {
+					return err
+				}
+				return printAWSEnv(os.Stdout)
+			}},
+	}}
 }
 
 // runAWSBootstrap reads the deployment from the environment, lets flags
 // override the usual suspects, and converges the account on it.
 func runAWSBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("gas aws bootstrap", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	endpoint := fs.String("endpoint", "", "endpoint override, e.g. http://127.0.0.1:5000 for moto (default $GAS_AWS_ENDPOINT)")
-	region := fs.String("region", "", "AWS region (default $GAS_AWS_REGION or us-east-1)")
-	prefix := fs.String("prefix", "", "resource name prefix (default $GAS_AWS_PREFIX or gas-)")
-	cold := fs.String("cold-storage", "", "s3-glacier or glacier-vault (default $GAS_COLD_STORAGE or s3-glacier)")
+	fs := flag.NewFlagSet("aws bootstrap", flag.ContinueOnError)
+	endpoint := fs.String("endpoint", "", "endpoint `URL` override, e.g. http://127.0.0.1:5000 for moto (default $GAS_AWS_ENDPOINT)")
+	region := fs.String("region", "", "AWS `REGION` (default $GAS_AWS_REGION or us-east-1)")
+	prefix := fs.String("prefix", "", "resource name `PREFIX` (default $GAS_AWS_PREFIX or gas-)")
+	cold := fs.String("cold-storage", "", "cold storage `KIND`: s3-glacier or glacier-vault (default $GAS_COLD_STORAGE or s3-glacier)")
 	quiet := fs.Bool("q", false, "print nothing but errors")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: gas aws bootstrap [flags]\n\nVariables (flags override): run `gas aws env`.\n\nflags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
@@ -134,15 +116,6 @@ func runAWSBootstrap(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintf(w, "table\t%s\t\n", t)
 	}
 	return w.Flush()
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // printAWSEnv prints the variables as a Markdown table, ready for the README.

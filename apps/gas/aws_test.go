@@ -33,10 +33,10 @@ func TestAWSBootstrapTwice(t *testing.T) {
 }
 
 func TestAWSCommandUsage(t *testing.T) {
-	if err := runAWS(t.Context(), nil); !errors.Is(err, errUsage) {
+	if err := dispatch(t.Context(), "aws", nil); !errors.Is(err, errUsage) {
 		t.Fatalf("gas aws: %v, want a usage error", err)
 	}
-	if err := runAWS(t.Context(), []string{"frobnicate"}); !errors.Is(err, errUsage) {
+	if err := dispatch(t.Context(), "aws", []string{"frobnicate"}); !errors.Is(err, errUsage) {
 		t.Fatalf("gas aws frobnicate: %v, want a usage error", err)
 	}
 	var out, errOut bytes.Buffer

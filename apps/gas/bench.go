@@ -5,7 +5,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,14 +19,15 @@ import (
 )
 
 func init() {
-	commands["bench"] = command{"benchmark gas annotate against bcftools csq and SnpEff on synthetic genomes", runBench}
+	commands["bench"] = command{summary: "benchmark gas annotate against bcftools csq and SnpEff on synthetic genomes",
+		usage: benchUsage, about: benchAbout, run: runBench}
 }
 
-const benchUsage = `usage: gas bench [--sizes 10k,100k,1m] [--modes plain,bgzf] [--dir DIR] [--keep]
-                 [--gas PATH] [--bcftools PATH|none] [--snpeff PATH|none] [--snpeff-max N]
-                 [--repeat N] [--db]
+const benchUsage = `bench [--sizes 10k,100k,1m] [--modes plain,bgzf] [--dir DIR] [--keep]
+      [--gas PATH] [--bcftools PATH|none] [--snpeff PATH|none] [--snpeff-max N]
+      [--repeat N] [--db]`
 
-Generates the synthetic benchmark reference (20 Mb genome in 4 chromosomes,
+const benchAbout = `Generates the synthetic benchmark reference (20 Mb genome in 4 chromosomes,
 1,000 genes) and variant sets of the given sizes, then times gas annotate,
 bcftools csq -l and SnpEff (when installed) on the same files in the same
 run: wall time and peak RSS (wait4 rusage) of each, for plain and BGZF
@@ -46,19 +46,18 @@ type benchRow struct {
 
 func runBench(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	sizesFlag := fs.String("sizes", "10k,100k,1m", "variant counts (k/m suffixes)")
-	modesFlag := fs.String("modes", "plain,bgzf", "plain (VCF in and out) and/or bgzf (BGZF in and out)")
-	dir := fs.String("dir", "", "work directory (default: a temporary one, removed afterwards)")
+	sizesFlag := fs.String("sizes", "10k,100k,1m", "variant counts, a comma-separated `LIST` (k/m suffixes)")
+	modesFlag := fs.String("modes", "plain,bgzf", "`LIST` of plain (VCF in and out) and/or bgzf (BGZF in and out)")
+	dir := fs.String("dir", "", "work `DIR` (default: a temporary one, removed afterwards)")
 	keep := fs.Bool("keep", false, "keep the work directory")
-	gasBin := fs.String("gas", "", "gas binary to time (default: this one)")
-	bcftools := fs.String("bcftools", "bcftools", "bcftools binary, or none")
-	snpeff := fs.String("snpeff", "snpEff", "SnpEff launcher, or none")
+	gasBin := fs.String("gas", "", "gas binary `PATH` to time (default: this one)")
+	bcftools := fs.String("bcftools", "bcftools", "bcftools binary `PATH`, or none")
+	snpeff := fs.String("snpeff", "snpEff", "SnpEff launcher `PATH`, or none")
 	snpeffMax := fs.Int("snpeff-max", 1_000_000, "largest variant set given to SnpEff (it is slow)")
 	repeat := fs.Int("repeat", 1, "runs per measurement; the fastest is reported")
 	withDB := fs.Bool("db", false, "also time gas annotate --db (prebuilt database)")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v\n%s", errUsage, err, benchUsage)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	sizes, err := parseSizes(*sizesFlag)
 	if err != nil {

@@ -15,7 +15,10 @@ import (
 )
 
 func init() {
-	commands["backup"] = command{"copy a local data directory (its database online, with its objects and archives)", runBackup}
+	commands["backup"] = command{summary: "copy a local data directory (its database online, with its objects and archives)",
+		usage: "backup [--data DIR] OUT",
+		about: "OUT (which must not exist) becomes a data directory gas serve --data OUT can run on; the server may keep running.",
+		run:   runBackup}
 }
 
 // defaultDataDir is where `gas serve` keeps its data unless told: jobs and
@@ -41,10 +44,14 @@ func defaultDataDir() string {
 func runBackup(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	data := fs.String("data", defaultDataDir(), "data directory to back up")
+	data := fs.String("data", defaultDataDir(), "data `DIR` to back up")
+	showDefault(fs, "data", "$XDG_DATA_HOME/gas (~/.local/share/gas)")
 	pos, err := parseInterspersed(fs, args)
-	if err != nil || len(pos) != 1 {
-		return fmt.Errorf("%w: usage: gas backup [--data DIR] OUT", errUsage)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("%w: one output directory OUT, got %d arguments", errUsage, len(pos))
 	}
 	out := pos[0]
 	db := filepath.Join(*data, providers.DatabaseFile)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -13,35 +12,25 @@ import (
 )
 
 func init() {
-	commands["db"] = command{"build (`db build`) or download and build (`db fetch`) an annotation database", runDB}
-}
-
-// runDB dispatches `gas db build` here and `gas db fetch` to runDBFetch
-// (apps/gas/dbfetch.go).
-func runDB(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return fmt.Errorf("%w: gas db build|fetch [flags]", errUsage)
-	}
-	switch args[0] {
-	case "build":
-		return runDBBuild(ctx, args[1:])
-	case "fetch":
-		return runDBFetch(ctx, args[1:])
-	}
-	return fmt.Errorf("%w: unknown db subcommand %q (build or fetch)", errUsage, args[0])
+	commands["db"] = command{summary: "build or download and build an annotation database", subs: map[string]command{
+		"build": {summary: "build an annotation database from gene models (GFF3 or GTF) and a reference FASTA",
+			usage: "db build (--gff3 GENES.gff3[.gz] | --gtf GENES.gtf[.gz]) --fasta REF.fa[.gz] [--known KNOWN.vcf.gz] -o REF.gasdb",
+			run:   runDBBuild},
+		"fetch": {summary: "download a standard human reference (Ensembl or GENCODE), verify it and build its database",
+			usage: dbFetchUsage, about: dbFetchAbout, run: runDBFetch},
+	}}
 }
 
 func runDBBuild(_ context.Context, args []string) error {
 	fs := flag.NewFlagSet("db build", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	var rf refFlags
 	rf.register(fs, false)
 	var out string
-	fs.StringVar(&out, "o", "", "output database file (REF.gasdb)")
-	fs.StringVar(&out, "output", "", "same as -o")
+	fs.StringVar(&out, "o", "", "output database `FILE` (REF.gasdb)")
+	fs.StringVar(&out, "output", "", "same as -o `FILE`")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return fmt.Errorf("%w\nusage: gas db build --gff3 GENES.gff3[.gz] --fasta REF.fa[.gz] [--known KNOWN.vcf.gz] -o REF.gasdb", err)
+		return err
 	}
 	if len(pos) > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,10 +14,10 @@ import (
 	"github.com/gasproject/gas/adapters/engine/known"
 )
 
-const dbFetchUsage = `usage: gas db fetch [--source ensembl|gencode] [--assembly GRCh38|GRCh37] [--release N]
-                    [--mirror URL] [--dir DIR] [-o REF.gasdb] [--known] [--no-build]
+const dbFetchUsage = `db fetch [--source ensembl|gencode] [--assembly GRCh38|GRCh37] [--release N]
+         [--mirror URL] [--dir DIR] [-o REF.gasdb] [--known] [--no-build]`
 
-Downloads the gene models (GFF3) and genome FASTA of a standard human
+const dbFetchAbout = `Downloads the gene models (GFF3) and genome FASTA of a standard human
 reference, resuming interrupted transfers, verifies them against the
 provider's published checksums (Ensembl CHECKSUMS, GENCODE MD5SUMS) and
 builds the annotation database with gas db build.
@@ -28,23 +27,22 @@ gas-reference/<source>-<assembly>-<release>, OUT DIR/<same>.gasdb.`
 // runDBFetch implements `gas db fetch` (dispatched from db.go).
 func runDBFetch(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("db fetch", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	source := fs.String("source", "ensembl", "ensembl or gencode")
-	assembly := fs.String("assembly", "GRCh38", "GRCh38 or GRCh37")
+	source := fs.String("source", "ensembl", "`SOURCE`: ensembl or gencode")
+	assembly := fs.String("assembly", "GRCh38", "`ASSEMBLY`: GRCh38 or GRCh37")
 	release := fs.Int("release", 0, "provider release (default: Ensembl 113, GENCODE 47)")
-	mirror := fs.String("mirror", "", "base URL replacing the provider's (same layout below it)")
-	dir := fs.String("dir", "", "download directory")
+	mirror := fs.String("mirror", "", "base `URL` replacing the provider's (same layout below it)")
+	dir := fs.String("dir", "", "download `DIR`")
 	var out string
-	fs.StringVar(&out, "o", "", "output database (default DIR/<label>.gasdb)")
-	fs.StringVar(&out, "output", "", "same as -o")
+	fs.StringVar(&out, "o", "", "output database `FILE` (default DIR/<label>.gasdb)")
+	fs.StringVar(&out, "output", "", "same as -o `FILE`")
 	withKnown := fs.Bool("known", false, "also fetch Ensembl Variation's VCF (rsIDs; tens of GB) and index it")
 	noBuild := fs.Bool("no-build", false, "download and verify only")
 	attempts := fs.Int("attempts", 5, "tries per file before giving up (each resumes)")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v\n%s", errUsage, err, dbFetchUsage)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q\n%s", errUsage, fs.Arg(0), dbFetchUsage)
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
 	var plan download.Plan
 	var err error

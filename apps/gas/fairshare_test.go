@@ -208,7 +208,7 @@ func TestServeDecompressionBombsFailWithinBoundedMemory(t *testing.T) {
 	}
 	for _, id := range ids {
 		j, took := c.waitTerminal(id, 60*time.Second)
-		want := "The file is larger than 150 KB once decompressed; free accounts may annotate up to 150 KB of VCF per job — upgrade to premium for up to 16 GB."
+		want := "The file is larger than 150 KiB once decompressed; free accounts may annotate up to 150 KiB of VCF per job — upgrade to premium for up to 16 GiB."
 		if j.Status != "FAILED" || j.FailureReason != want {
 			t.Fatalf("bomb %s: %s %q, want FAILED %q", id, j.Status, j.FailureReason, want)
 		}

@@ -18,18 +18,21 @@ import (
 )
 
 func init() {
-	commands["load"] = command{"drive a running GAS with simulated researchers (web) or job submissions (jobs)", runLoad}
+	commands["load"] = command{summary: "drive a running GAS with simulated researchers (web) or job submissions (jobs)", subs: map[string]command{
+		"web": {summary: "simulated signed-in researchers browse the site (job list, job pages, plan page, home)",
+			usage: "load web --url URL [--users N] [--rate R] [--duration D] [--cookies FILE] [--json] [--plot FILE.svg] [--allow-remote]",
+			about: "N researchers send R requests per second in total. " + loadAbout,
+			run:   func(ctx context.Context, args []string) error { return runLoadWeb(ctx, args, os.Stdout) }},
+		"jobs": {summary: "submit a VCF through the JSON API at a rate and follow every job to completion",
+			usage: "load jobs --url URL --token T --file F [--rate R] [--duration D] [--arrivals poisson|constant]\n" +
+				"          [--seed N] [--max-wait D] [--trace FILE] [--json] [--plot FILE.svg] [--allow-remote]",
+			about: loadAbout,
+			run:   func(ctx context.Context, args []string) error { return runLoadJobs(ctx, args, os.Stdout) }},
+	}}
 }
 
-const loadUsage = `usage: gas load web  --url URL [--users N] [--rate R] [--duration D] [--cookies FILE] [--json] [--plot FILE.svg] [--allow-remote]
-       gas load jobs --url URL --token T --file F [--rate R] [--duration D] [--arrivals poisson|constant]
-                     [--seed N] [--max-wait D] [--trace FILE] [--json] [--plot FILE.svg] [--allow-remote]
-
-web: N signed-in researchers browse (job list, job pages, plan page,
-home) at R requests per second in total. jobs: submits F through the JSON
-API at R jobs per second and follows every job to completion. Both are
-built on vegeta, bounded in count and time, and refuse URLs that are not
-loopback unless --allow-remote is given. See docs/scaling.md.`
+const loadAbout = `Built on vegeta, bounded in count and time; URLs that are not loopback
+are refused unless --allow-remote is given. See docs/scaling.md.`
 
 // Bounds of a load run, so a typo cannot become a denial of service.
 const (
@@ -37,20 +40,6 @@ const (
 	maxLoadRate     = 5_000
 	maxLoadDuration = time.Hour
 )
-
-func runLoad(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return fmt.Errorf("%w\n%s", errUsage, loadUsage)
-	}
-	switch args[0] {
-	case "web":
-		return runLoadWeb(ctx, args[1:], os.Stdout)
-	case "jobs":
-		return runLoadJobs(ctx, args[1:], os.Stdout)
-	default:
-		return fmt.Errorf("%w: unknown load %q\n%s", errUsage, args[0], loadUsage)
-	}
-}
 
 // loadTarget checks the URL and the bounds shared by both loads.
 func loadTarget(raw string, allowRemote bool, rate float64, d time.Duration) (*url.URL, error) {

@@ -24,7 +24,7 @@ func TestLoadRefusesUnsafeOrIncompleteRuns(t *testing.T) {
 		{"jobs", "--url", "http://127.0.0.1:1", "--token", "t", "--file", "x.vcf", "--arrivals", "burst"},
 		{"nope"},
 	} {
-		if err := runLoad(context.Background(), args); !errors.Is(err, errUsage) {
+		if err := dispatch(context.Background(), "load", args); !errors.Is(err, errUsage) {
 			t.Errorf("gas load %v: %v, want a usage error", args, err)
 		}
 	}

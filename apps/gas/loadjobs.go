@@ -30,28 +30,28 @@ type loadJobsFlags struct {
 
 func parseLoadJobs(args []string) (loadJobsFlags, error) {
 	fs := flag.NewFlagSet("load jobs", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	var f loadJobsFlags
-	fs.StringVar(&f.url, "url", "http://127.0.0.1:8080", "site to load")
-	fs.StringVar(&f.token, "token", os.Getenv("GAS_TOKEN"), "personal API token (Profile page; env GAS_TOKEN)")
-	fs.StringVar(&f.file, "file", "", "VCF to submit, again and again")
+	fs.StringVar(&f.url, "url", "http://127.0.0.1:8080", "`URL` of the site to load")
+	fs.StringVar(&f.token, "token", os.Getenv("GAS_TOKEN"), "personal API `TOKEN` (Profile page)")
+	fs.StringVar(&f.file, "file", "", "VCF `FILE` to submit, again and again")
 	fs.Float64Var(&f.rate, "rate", 1, "jobs submitted per second")
 	fs.DurationVar(&f.duration, "duration", time.Minute, "how long to submit")
-	fs.StringVar(&f.arrivals, "arrivals", "poisson", "poisson (random gaps, as independent users) or constant")
+	fs.StringVar(&f.arrivals, "arrivals", "poisson", "`ARRIVALS`: poisson (random gaps, as independent users) or constant")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the Poisson arrivals")
 	fs.DurationVar(&f.maxWait, "max-wait", 10*time.Minute, "how long to follow jobs after the last submission")
-	fs.StringVar(&f.trace, "trace", "", "write every job's submitted, started and completed times as JSON lines")
+	fs.StringVar(&f.trace, "trace", "", "write every job's submitted, started and completed times as JSON lines to `FILE`")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object at the end")
-	fs.StringVar(&f.plot, "plot", "", "write an SVG of the backlog over time")
+	fs.StringVar(&f.plot, "plot", "", "write an SVG of the backlog over time to `FILE`")
 	fs.BoolVar(&f.allowRemote, "allow-remote", false, "allow a URL that is not loopback")
-	if err := fs.Parse(args); err != nil {
-		return f, fmt.Errorf("%w: %v\n%s", errUsage, err, loadUsage)
+	showDefault(fs, "token", "$GAS_TOKEN")
+	if err := parseFlags(fs, args); err != nil {
+		return f, err
 	}
 	switch {
 	case fs.NArg() > 0:
 		return f, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	case f.token == "" || f.file == "":
-		return f, fmt.Errorf("%w: --token and --file are required\n%s", errUsage, loadUsage)
+		return f, fmt.Errorf("%w: --token and --file are required", errUsage)
 	case f.arrivals != "poisson" && f.arrivals != "constant":
 		return f, fmt.Errorf("%w: --arrivals %q is not poisson or constant", errUsage, f.arrivals)
 	case f.maxWait <= 0 || f.maxWait > maxLoadDuration:

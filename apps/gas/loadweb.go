@@ -32,18 +32,17 @@ type loadWebFlags struct {
 
 func parseLoadWeb(args []string) (loadWebFlags, error) {
 	fs := flag.NewFlagSet("load web", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	var f loadWebFlags
-	fs.StringVar(&f.url, "url", "http://127.0.0.1:8080", "site to load")
+	fs.StringVar(&f.url, "url", "http://127.0.0.1:8080", "`URL` of the site to load")
 	fs.IntVar(&f.users, "users", 200, "simulated signed-in researchers")
 	fs.Float64Var(&f.rate, "rate", 25, "requests per second, all users together")
 	fs.DurationVar(&f.duration, "duration", time.Minute, "how long to send requests")
-	fs.StringVar(&f.cookies, "cookies", "", "file of gas_session cookie values, one per user (instead of the local-mode dev sign-in)")
+	fs.StringVar(&f.cookies, "cookies", "", "`FILE` of gas_session cookie values, one per user (instead of the local-mode dev sign-in)")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object at the end")
-	fs.StringVar(&f.plot, "plot", "", "write an SVG of latency and throughput over time")
+	fs.StringVar(&f.plot, "plot", "", "write an SVG of latency and throughput over time to `FILE`")
 	fs.BoolVar(&f.allowRemote, "allow-remote", false, "allow a URL that is not loopback")
-	if err := fs.Parse(args); err != nil {
-		return f, fmt.Errorf("%w: %v\n%s", errUsage, err, loadUsage)
+	if err := parseFlags(fs, args); err != nil {
+		return f, err
 	}
 	if fs.NArg() > 0 {
 		return f, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))

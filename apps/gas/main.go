@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"sort"
 	"syscall"
 )
 
@@ -29,60 +28,52 @@ var errUsage = errors.New("usage")
 // errBadInput marks malformed input data so main exits with exitBadInput.
 var errBadInput = errors.New("bad input")
 
-// command is one subcommand; each registers itself in an init function of
-// its own file so adding a subcommand touches no shared list.
-type command struct {
-	summary string
-	run     func(ctx context.Context, args []string) error
-}
-
-var commands = map[string]command{}
-
 func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
 func run(args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage()
-		if len(args) == 0 {
-			return exitUsage
-		}
+	if len(args) == 0 {
+		printUsage(os.Stderr)
+		return exitUsage
+	}
+	if isHelp(args[0]) {
+		printUsage(os.Stdout)
 		return exitOK
 	}
-	cmd, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(os.Stderr, "gas: unknown command %q\n\n", args[0])
-		usage()
+	path, cmd, rest, err := resolve(args)
+	var help *helpRequest
+	switch {
+	case errors.As(err, &help):
+		printHelp(os.Stdout, path, cmd, nil)
+		return exitOK
+	case err != nil && cmd.subs != nil:
+		fmt.Fprintf(os.Stderr, "gas: %v\n\n", err)
+		printHelp(os.Stderr, path, cmd, nil)
+		return exitUsage
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "gas: %v\n\n", err)
+		printUsage(os.Stderr)
 		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := cmd.run(ctx, args[1:])
+	err = cmd.run(ctx, rest)
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &help):
+		printHelp(os.Stdout, path, cmd, help.fs)
+		return exitOK
 	case errors.Is(err, errUsage):
-		fmt.Fprintf(os.Stderr, "gas %s: %v\n", args[0], err)
+		fmt.Fprintf(os.Stderr, "gas %s: %v\n(gas %s --help lists its flags)\n", path, err, path)
 		return exitUsage
 	case errors.Is(err, errBadInput):
-		fmt.Fprintf(os.Stderr, "gas %s: %v\n", args[0], err)
+		fmt.Fprintf(os.Stderr, "gas %s: %v\n", path, err)
 		return exitBadInput
 	default:
-		slog.Error("command failed", "command", args[0], "err", err)
-		fmt.Fprintf(os.Stderr, "gas %s: %v\n", args[0], err)
+		slog.Error("command failed", "command", path, "err", err)
+		fmt.Fprintf(os.Stderr, "gas %s: %v\n", path, err)
 		return exitFailure
-	}
-}
-
-func usage() {
-	fmt.Fprintln(os.Stderr, "usage: gas <command> [flags]\n\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(os.Stderr, "  %-10s %s\n", n, commands[n].summary)
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,16 +15,16 @@ import (
 )
 
 func init() {
-	commands["reconcile"] = command{"scan a deployment's jobs once and re-issue every message a failure lost (--dry-run: report only)", runReconcile}
+	commands["reconcile"] = command{summary: "scan a deployment's jobs once and re-issue every message a failure lost (--dry-run: report only)",
+		usage: "reconcile [--dry-run] [--json] [reconciler role flags]", about: reconcileAbout, run: runReconcile}
 }
 
-const reconcileUsage = `usage: gas reconcile [--dry-run] [--json] [reconciler role flags]
-
-Runs one pass of the reconciler (the reconciler role runs it every
+const reconcileAbout = `Runs one pass of the reconciler (the reconciler role runs it every
 GAS_RECONCILE_INTERVAL) against the deployment the GAS_* variables name,
-exactly as the roles read them (see docs/configuration.md): it scans every
-job with strongly consistent reads and re-issues what should have happened
-by now and did not (requests of stranded jobs, archives, thaws, restore
+exactly as the roles read them; the reconciler role's settings are also
+accepted as flags (docs/configuration.md lists them). It scans every job
+with strongly consistent reads and re-issues what should have happened by
+now and did not (requests of stranded jobs, archives, thaws, restore
 checks, notices). --dry-run reports what it would re-issue and changes
 nothing. It prints the count of each finding; repairs are logged on
 standard error.`
@@ -39,18 +38,10 @@ func runReconcile(ctx context.Context, args []string) error {
 // the report to stdout and logs to stderr.
 func reconcileWith(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	dryRun, asJSON, rest, err := reconcileFlags(args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(stdout, reconcileUsage)
-		return nil
-	}
 	if err != nil {
 		return err
 	}
 	c, err := role.Load(role.Reconciler, rest, getenv)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(stdout, reconcileUsage+"\n\n"+role.Usage(role.Reconciler))
-		return nil
-	}
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -68,8 +59,11 @@ func reconcileWith(ctx context.Context, args []string, getenv func(string) strin
 }
 
 // reconcileFlags takes gas reconcile's own flags out of args, leaving the
-// role's flags to role.Load.
+// role's flags to role.Load; -h or --help asks for the command's help.
 func reconcileFlags(args []string) (dryRun, asJSON bool, rest []string, err error) {
+	fs := flag.NewFlagSet("reconcile", flag.ContinueOnError)
+	fs.BoolVar(&dryRun, "dry-run", false, "report what would be re-issued and change nothing")
+	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	for _, a := range args {
 		switch a {
 		case "--dry-run", "-dry-run":
@@ -77,7 +71,7 @@ func reconcileFlags(args []string) (dryRun, asJSON bool, rest []string, err erro
 		case "--json", "-json":
 			asJSON = true
 		case "-h", "--help", "-help":
-			return false, false, nil, flag.ErrHelp
+			return false, false, nil, &helpRequest{fs}
 		default:
 			rest = append(rest, a)
 		}

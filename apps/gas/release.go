@@ -18,7 +18,7 @@ import (
 // publishes them, with their SHA256SUMS, to the release bucket, where the
 // stack's instances fetch them at boot.
 func runAWSRelease(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("gas aws release", flag.ContinueOnError)
+	fs := flag.NewFlagSet("aws release", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	af := addAWSFlags(fs)
 	bucket := fs.String("bucket", "", "release bucket (created, private and versioned, when absent)")
@@ -26,7 +26,7 @@ func runAWSRelease(ctx context.Context, args []string, stdout, stderr io.Writer)
 	platforms := fs.String("platforms", "linux/amd64,linux/arm64", "GOOS/GOARCH pairs to build")
 	replace := fs.Bool("replace", false, "publish over an existing version")
 	keep := fs.String("out", "", "keep the built binaries in this directory (default: a temporary one)")
-	if ok, err := parseFlags(fs, args); !ok {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if *bucket == "" || *version == "" {

@@ -30,7 +30,8 @@ import (
 )
 
 func init() {
-	commands["serve"] = command{"run the whole service locally: web app, annotators, archiver, restorer, notifier", runServe}
+	commands["serve"] = command{summary: "run the whole service locally: web app, annotators, archiver, restorer, notifier",
+		usage: "serve [flags]", about: "Open the printed URL and use the development sign-in. See docs/web.md.", run: runServe}
 }
 
 // serveConfig is `gas serve`'s command line.
@@ -44,7 +45,7 @@ type serveConfig struct {
 	Data             string
 	Ephemeral        bool
 	Cache            string
-	DB               string
+	DBs              []string
 	Known            string
 	Workers          int
 	MaxAlts          int
@@ -57,8 +58,6 @@ type serveConfig struct {
 	Pool             poolFlags
 }
 
-const serveUsage = "usage: gas serve [--addr 127.0.0.1:8080] [--data DIR | --ephemeral] [--window 5m] [--db REF.gasdb] [--known KNOWN.vcf.gz]"
-
 func parseServe(args []string) (serveConfig, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -69,31 +68,38 @@ func parseServe(args []string) (serveConfig, error) {
 	}
 	var c serveConfig
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
-	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve /healthz, /readyz and /metrics here, apart from the site (which serves no /metrics)")
-	fs.StringVar(&c.BaseURL, "base-url", "", "external URL of the site for links and redirects (default http://ADDR)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve /healthz, /readyz and /metrics at `ADDR`, apart from the site (which serves no /metrics)")
+	fs.StringVar(&c.BaseURL, "base-url", "", "external `URL` of the site for links and redirects (default http://ADDR)")
 	fs.DurationVar(&c.Window, "window", def.FreeWindow, "free download window before results are archived")
 	fs.DurationVar(&c.Lease, "lease", def.Lease, "an annotator's claim on a job: after a crash, jobs that were running start again once it lapses")
 	fs.IntVar(&c.MaxAttempts, "max-attempts", def.MaxAttempts, "runs of a job (interrupted or failing) before it is FAILED")
-	fs.StringVar(&c.Data, "data", defaultDataDir(), "data directory: users, jobs, results, archives, e-mails (see `gas backup`)")
+	fs.StringVar(&c.Data, "data", defaultDataDir(), "data `DIR`: users, jobs, results, archives, e-mails (see gas backup)")
 	fs.BoolVar(&c.Ephemeral, "ephemeral", false, "keep everything in memory and lose it on exit (tests, demos)")
-	fs.StringVar(&c.Cache, "cache", filepath.Join(cache, "gas"), "directory holding the default synthetic annotation database and its known-variants VCF")
-	fs.StringVar(&c.DB, "db", "", "annotation database to use instead of the default synthetic one (see `gas db build`)")
-	fs.StringVar(&c.Known, "known", "", "known-variants VCF (bgzip+tabix) for rsIDs and allele frequencies (default: the one the database recorded; none turns it off)")
+	fs.StringVar(&c.Cache, "cache", filepath.Join(cache, "gas"), "`DIR` holding the default synthetic annotation database and its known-variants VCF")
+	fs.Func("db", "annotation database `FILE` to use instead of the default synthetic one (built by gas db build); repeat it to offer several, the first the default", func(v string) error {
+		c.DBs = append(c.DBs, v)
+		return nil
+	})
+	fs.StringVar(&c.Known, "known", "", "known-variants VCF `FILE` (bgzip+tabix) for rsIDs and allele frequencies (default: the one the database recorded; none turns it off); with several --db, each uses its recorded one")
 	fs.IntVar(&c.Workers, "workers", 2*runtime.NumCPU(), "most jobs annotated at once (the pool's maximum, shared out among users: see Fair share in docs/web.md)")
 	fs.IntVar(&c.MaxAlts, "max-alt-alleles", engine.DefaultMaxAlts, "most ALT alleles one VCF record may list")
 	c.Pool.register(fs)
 	fs.DurationVar(&c.ExpeditedRestore, "expedited-restore", 20*time.Second, "how long an Expedited retrieval from the local archive takes")
 	fs.DurationVar(&c.StandardRestore, "standard-restore", 2*time.Minute, "how long a Standard retrieval from the local archive takes")
-	fs.StringVar(&c.OIDC.Issuer, "oidc-issuer", oidc.GlobusIssuer, "OpenID Connect issuer for sign-in")
-	fs.StringVar(&c.OIDC.ClientID, "oidc-client-id", os.Getenv("GAS_OIDC_CLIENT_ID"), "OIDC client id (enables Globus sign-in; env GAS_OIDC_CLIENT_ID)")
-	fs.StringVar(&c.OIDC.RedirectURL, "oidc-redirect", "", "OIDC redirect URL (default BASE-URL/auth/callback)")
+	fs.StringVar(&c.OIDC.Issuer, "oidc-issuer", oidc.GlobusIssuer, "OpenID Connect issuer `URL` for sign-in")
+	fs.StringVar(&c.OIDC.ClientID, "oidc-client-id", os.Getenv("GAS_OIDC_CLIENT_ID"), "OIDC client `ID` (enables Globus sign-in)")
+	fs.StringVar(&c.OIDC.RedirectURL, "oidc-redirect", "", "OIDC redirect `URL` (default BASE-URL/auth/callback)")
 	fs.BoolVar(&c.Quiet, "quiet", false, "log warnings and errors only")
-	fs.StringVar(&c.Upgrades, "upgrade-policy", string(domain.UpgradeOpen), "who changes plans: open (users themselves, no payment: local mode and demos) or admin (the operators in --admins, on the admin page)")
-	fs.StringVar(&c.Admins, "admins", "", "comma-separated user ids of the operators who may use the admin page (a dev sign-in's id is on its profile's API)")
+	fs.StringVar(&c.Upgrades, "upgrade-policy", string(domain.UpgradeOpen), "who changes plans (`POLICY`): open (users themselves, no payment: local mode and demos) or admin (the operators in --admins, on the admin page)")
+	fs.StringVar(&c.Admins, "admins", "", "comma-separated user `IDS` of the operators who may use the admin page (a dev sign-in's id is on its profile's API)")
+	showDefault(fs, "data", "$XDG_DATA_HOME/gas (~/.local/share/gas)")
+	showDefault(fs, "cache", "the user cache directory's gas (~/.cache/gas)")
+	showDefault(fs, "workers", "2 × CPUs")
+	showDefault(fs, "oidc-client-id", "$GAS_OIDC_CLIENT_ID")
 	c.OIDC.ClientSecret = os.Getenv("GAS_OIDC_CLIENT_SECRET")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return c, fmt.Errorf("%w\n%s", err, serveUsage)
+		return c, err
 	}
 	if len(pos) > 0 {
 		return c, fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
@@ -106,6 +112,9 @@ func parseServe(args []string) (serveConfig, error) {
 	}
 	if !c.Ephemeral && c.Data == "" {
 		return c, fmt.Errorf("%w: no data directory (set --data, XDG_DATA_HOME or HOME, or use --ephemeral)", errUsage)
+	}
+	if len(c.DBs) > 1 && c.Known != "" && c.Known != reference.NoKnown {
+		return c, fmt.Errorf("%w: --known names one source; with several --db each uses the one it recorded (or --known none)", errUsage)
 	}
 	return c, c.Pool.validate(c.Workers)
 }
@@ -185,7 +194,7 @@ func localListener(cfg serveConfig) (net.Listener, func(), error) {
 // policy from the flags, a short long-poll so SIGTERM drains idle workers
 // at once, and an annotator pool of --workers-min to --workers loops. Jobs
 // are counted by status for /metrics.
-func localRuntime(cfg serveConfig, l net.Listener, store providers.JobCounter) *role.Runtime {
+func localRuntime(cfg serveConfig, l net.Listener, store providers.JobCounter, ref *localRef) *role.Runtime {
 	p := domain.DefaultPolicy()
 	p.FreeWindow, p.Lease, p.MaxAttempts = cfg.Window, cfg.Lease, cfg.MaxAttempts
 	p.Upgrades = domain.UpgradePolicy(cfg.Upgrades)
@@ -197,7 +206,7 @@ func localRuntime(cfg serveConfig, l net.Listener, store providers.JobCounter) *
 	rt := &role.Runtime{Log: slog.Default(), Metrics: web.NewMetrics(), Config: role.Config{
 		Role: role.Local, Addr: l.Addr().String(), MetricsAddr: cfg.MetricsAddr, ShutdownGrace: 10 * time.Second, BaseURL: base, Policy: p,
 		Pipeline:    role.Pipeline{RunnerConcurrency: cfg.Workers, RunnerPool: localPool(cfg), Wait: 2 * time.Second},
-		DeadLetters: true, Web: role.WebSettings{Admins: role.SplitIDs(cfg.Admins)},
+		DeadLetters: true, Web: role.WebSettings{References: ref.Names(), Admins: role.SplitIDs(cfg.Admins)},
 	}}
 	rt.Metrics.CountJobs(store.Counts)
 	return rt
@@ -207,58 +216,84 @@ func localOptions(cfg serveConfig) providers.LocalOptions {
 	return providers.LocalOptions{ExpeditedRestore: cfg.ExpeditedRestore, StandardRestore: cfg.StandardRestore}
 }
 
-// localRef is the loaded annotation engine and the sample VCFs that match
-// its reference.
+// localRef is the loaded annotation engines (the default first) and the
+// sample VCFs that match the synthetic reference.
 type localRef struct {
-	Engine  *engine.Engine
-	Known   string // known-variants source in use ("" none)
-	Samples []web.Sample
+	Engines    []*engine.Engine
+	Known      []string            // known-variants source of each ("" none)
+	Provenance []domain.Provenance // what the logs say of each
+	Samples    []web.Sample
 }
 
-// localReference opens --db, or the default synthetic database that it
-// builds into --cache on first start (deterministic, so every machine gets
-// the same one, with a known-variants VCF and samples that share part of
-// it), through apps/internal/reference: --known wins, else the database's
-// recorded known-variants source when it is there. A job's annotation uses
-// every core, as gas annotate does: with several jobs at once the
-// scheduler shares the cores between them, and a lone job is not held to
-// half the machine.
+// Names are the references' names, the default first.
+func (r *localRef) Names() []string {
+	out := make([]string, len(r.Engines))
+	for i, e := range r.Engines {
+		out[i] = e.Reference()
+	}
+	return out
+}
+
+// localReference opens each --db, or the default synthetic database that
+// it builds into --cache on first start (deterministic, so every machine
+// gets the same one, with a known-variants VCF and samples that share part
+// of it), through apps/internal/reference: --known wins, else the
+// database's recorded known-variants source when it is there. A job's
+// annotation uses every core, as gas annotate does: with several jobs at
+// once the scheduler shares the cores between them, and a lone job is not
+// held to half the machine.
 func localReference(ctx context.Context, cfg serveConfig) (*localRef, func(), error) {
-	rc := reference.Config{DB: cfg.DB, Known: cfg.Known, MaxAlts: cfg.MaxAlts, Logger: slog.Default()}
+	dbs := cfg.DBs
 	var samples []syntheticSample
-	if cfg.DB == "" {
+	if len(dbs) == 0 {
 		start := time.Now()
 		var built bool
 		var err error
 		if samples, built, err = ensureSynthetic(cfg.Cache); err != nil {
 			return nil, nil, fmt.Errorf("default synthetic reference in %s: %w", cfg.Cache, err)
 		}
-		rc.DB = filepath.Join(cfg.Cache, syntheticDB)
+		dbs = []string{filepath.Join(cfg.Cache, syntheticDB)}
 		if built {
-			slog.Info("built the default synthetic annotation database", "path", rc.DB,
+			slog.Info("built the default synthetic annotation database", "path", dbs[0],
 				"took", time.Since(start).Round(time.Millisecond))
 		}
 	}
-	l, err := reference.Open(ctx, rc)
-	if err != nil {
-		if cfg.DB == "" {
-			err = fmt.Errorf("%w (delete %s to rebuild it)", err, rc.DB)
+	r := &localRef{}
+	var closers []func()
+	closeAll := func() {
+		for _, c := range closers {
+			c()
 		}
-		return nil, nil, err
 	}
-	if l.Known.Skipped != nil {
-		slog.Warn("annotating without known variants", "err", l.Known.Skipped)
+	for _, db := range dbs {
+		l, err := reference.Open(ctx, reference.Config{DB: db, Known: cfg.Known, MaxAlts: cfg.MaxAlts, Logger: slog.Default()})
+		if err != nil {
+			closeAll()
+			if len(cfg.DBs) == 0 {
+				err = fmt.Errorf("%w (delete %s to rebuild it)", err, db)
+			}
+			return nil, nil, err
+		}
+		closers = append(closers, l.Close)
+		if l.Known.Skipped != nil {
+			slog.Warn("annotating without known variants", "reference", l.Engine.Reference(), "err", l.Known.Skipped)
+		}
+		r.Engines, r.Known = append(r.Engines, l.Engine), append(r.Known, l.Known.Source)
+		r.Provenance = append(r.Provenance, l.Provenance())
 	}
-	r := &localRef{Engine: l.Engine, Known: l.Known.Source}
 	for _, s := range samples {
 		r.Samples = append(r.Samples, s.Sample)
 	}
-	return r, l.Close, nil
+	return r, closeAll, nil
 }
 
-// localAnnotator is the loaded engine, instrumented for /metrics.
-func localAnnotator(rt *role.Runtime, ref *localRef) results.Engine {
-	return rt.Metrics.InstrumentAnnotator(ref.Engine)
+// localAnnotator is the loaded engines, instrumented for /metrics.
+func localAnnotator(rt *role.Runtime, ref *localRef) results.Engines {
+	out := make(results.Engines, len(ref.Engines))
+	for i, e := range ref.Engines {
+		out[i] = results.About(rt.Metrics.InstrumentAnnotator(e), ref.Provenance[i])
+	}
+	return out
 }
 
 // localIdentity is Globus (or another OIDC issuer) sign-in when a client id
@@ -287,7 +322,7 @@ func localWebOptions(objects providers.LocalObjects, outbox providers.OutboxRead
 	return web.Options{
 		SessionKey: sec.Session, BaseURL: s.BaseURL, DevSignIn: true, StreamUploads: true, LocalBilling: true,
 		InputPrefix: s.InputPrefix, Outbox: outbox, Scaling: scalingStatus(rt),
-		Samples: ref.Samples, Reference: ref.Engine.Reference(), Logger: s.Logger, Admins: rt.Config.Web.Admins,
+		Samples: ref.Samples, Reference: ref.Names()[0], Logger: s.Logger, Admins: rt.Config.Web.Admins,
 		Mounts: map[string]http.Handler{presign.DefaultURLPrefix: objects.Handler()},
 	}
 }
@@ -306,7 +341,7 @@ func localRoleApp(rt *role.Runtime, srv *web.Server, ws providers.WorkerSet, bus
 // the AWS roles do (role.Runtime.Serve): stop taking work, let in-flight
 // work finish for a grace period, release what is left to PENDING.
 func (a *localApp) run(ctx context.Context) error {
-	slog.Info("GAS local mode ready", "url", a.Settings.BaseURL, "reference", a.Ref.Engine.Reference(), "known_variants", a.Ref.Known,
+	slog.Info("GAS local mode ready", "url", a.Settings.BaseURL, "references", a.Ref.Names(), "known_variants", a.Ref.Known,
 		"free_window", a.Settings.Policy.FreeWindow, "workers", len(a.App.Workers))
 	fmt.Fprintf(os.Stderr, "gas serve: listening on %s\n", a.Settings.BaseURL)
 	err := a.Runtime.ServeOn(ctx, a.Listener, a.App)

@@ -222,7 +222,7 @@ func TestServeEndToEndInChromium(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(".alert")), shot("03-refused-too-large"),
 	)
 	refused := runAction(t, tctx, chromedp.Text(chromedp.CSS(".alert")), srv)
-	if !strings.Contains(refused, "free accounts may submit up to 150 KB") || !strings.Contains(refused, "Upgrade to premium") {
+	if !strings.Contains(refused, "free accounts may submit up to 150 KiB") || !strings.Contains(refused, "Upgrade to premium") {
 		t.Fatalf("151 KB upload not refused with the limit and an upgrade offer: %q", refused)
 	}
 	do("upload",

@@ -25,8 +25,9 @@ const syntheticName = "GAS synthetic reference (small, seed 1)"
 
 // syntheticBase names the default reference's files in --cache. Its
 // version changes whenever their content does, so a cache written by an
-// older release is rebuilt instead of silently reused (v2: known variants).
-const syntheticBase = "synthetic-small-v2"
+// older release is rebuilt instead of silently reused (v2: known variants;
+// v3: canonical and MANE Select transcripts).
+const syntheticBase = "synthetic-small-v3"
 
 // syntheticDB and syntheticKnown are the default reference's files; the
 // database records the known-variants file by its bare name, which
@@ -51,7 +52,7 @@ var sampleSpecs = []struct {
 }{
 	{"sample-small.vcf", "annotates in a blink", 8 << 10},
 	{"sample-medium.vcf", "close to the free plan's limit", 120 << 10},
-	{"sample-over-free-limit.vcf", "just over 150 KB: free accounts are refused, premium accepted", 150<<10 + 1},
+	{"sample-over-free-limit.vcf", "just over 150 KiB: free accounts are refused, premium accepted", 150<<10 + 1},
 }
 
 // syntheticSample is a sample VCF with what the known-variants file says

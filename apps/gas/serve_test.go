@@ -43,7 +43,7 @@ func TestParseServeFlags(t *testing.T) {
 }
 
 // TestDefaultReferenceBuiltOnceAndSamples checks first start builds the
-// synthetic database and its indexed known-variants VCF into --data, later
+// synthetic database and its indexed known-variants VCF into --cache, later
 // starts load them, and the samples bracket the free limit.
 func TestDefaultReferenceBuiltOnceAndSamples(t *testing.T) {
 	dir := t.TempDir()
@@ -56,7 +56,7 @@ func TestDefaultReferenceBuiltOnceAndSamples(t *testing.T) {
 	defer close1()
 	t.Logf("first start (build + load): %v", time.Since(start).Round(time.Millisecond))
 	var stats []os.FileInfo
-	for _, name := range []string{"synthetic-small-v2.gasdb", "synthetic-small-v2-known.vcf.gz", "synthetic-small-v2-known.vcf.gz.tbi"} {
+	for _, name := range []string{"synthetic-small-v3.gasdb", "synthetic-small-v3-known.vcf.gz", "synthetic-small-v3-known.vcf.gz.tbi"} {
 		st, err := os.Stat(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatalf("%s not built: %v", name, err)
@@ -73,16 +73,16 @@ func TestDefaultReferenceBuiltOnceAndSamples(t *testing.T) {
 	}
 	defer close2()
 	t.Logf("later start (load): %v", time.Since(start).Round(time.Millisecond))
-	for i, name := range []string{"synthetic-small-v2.gasdb", "synthetic-small-v2-known.vcf.gz", "synthetic-small-v2-known.vcf.gz.tbi"} {
+	for i, name := range []string{"synthetic-small-v3.gasdb", "synthetic-small-v3-known.vcf.gz", "synthetic-small-v3-known.vcf.gz.tbi"} {
 		st, _ := os.Stat(filepath.Join(dir, name))
 		if !stats[i].ModTime().Equal(st.ModTime()) {
 			t.Fatalf("%s rebuilt on second start", name)
 		}
 	}
-	if r1.Engine.Reference() != syntheticName || r2.Engine.Reference() != syntheticName {
-		t.Fatalf("reference %q", r1.Engine.Reference())
+	if r1.Engines[0].Reference() != syntheticName || r2.Engines[0].Reference() != syntheticName {
+		t.Fatalf("reference %q", r1.Engines[0].Reference())
 	}
-	if want := filepath.Join(dir, "synthetic-small-v2-known.vcf.gz"); r1.Known != want || r2.Known != want {
+	if want := filepath.Join(dir, "synthetic-small-v3-known.vcf.gz"); r1.Known[0] != want || r2.Known[0] != want {
 		t.Fatalf("known-variants source %q, %q; want the recorded %s", r1.Known, r2.Known, want)
 	}
 	if len(r1.Samples) != 3 {
@@ -100,16 +100,16 @@ func TestDefaultReferenceBuiltOnceAndSamples(t *testing.T) {
 
 	// A missing index (or known file) is rebuilt on the next start; the
 	// database is left alone.
-	os.Remove(filepath.Join(dir, "synthetic-small-v2-known.vcf.gz.tbi"))
+	os.Remove(filepath.Join(dir, "synthetic-small-v3-known.vcf.gz.tbi"))
 	r3, close3, err := localReference(ctx, serveConfig{Cache: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer close3()
-	if _, err := os.Stat(filepath.Join(dir, "synthetic-small-v2-known.vcf.gz.tbi")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "synthetic-small-v3-known.vcf.gz.tbi")); err != nil {
 		t.Fatalf("index not rebuilt: %v", err)
 	}
-	if st, _ := os.Stat(filepath.Join(dir, "synthetic-small-v2.gasdb")); !stats[0].ModTime().Equal(st.ModTime()) {
+	if st, _ := os.Stat(filepath.Join(dir, "synthetic-small-v3.gasdb")); !stats[0].ModTime().Equal(st.ModTime()) {
 		t.Fatal("database rebuilt although only the index was missing")
 	}
 	if string(r3.Samples[1].Data) != string(r1.Samples[1].Data) {
@@ -135,7 +135,7 @@ func TestSamplesAnnotateWithKnownVariants(t *testing.T) {
 	}
 	for _, s := range samples {
 		var out bytes.Buffer
-		sum, err := r.Engine.Annotate(ctx, bytes.NewReader(s.Data), &out)
+		sum, err := r.Engines[0].Annotate(ctx, bytes.NewReader(s.Data), &out)
 		if err != nil {
 			t.Fatalf("%s: %v", s.Name, err)
 		}
@@ -193,20 +193,20 @@ func TestServeDBHonoursRecordedKnownVariants(t *testing.T) {
 	for _, c := range []struct {
 		known, want string
 	}{{"", knownPath}, {knownPath, knownPath}, {"none", ""}} {
-		r, closeRef, err := localReference(ctx, serveConfig{DB: db, Known: c.known})
+		r, closeRef, err := localReference(ctx, serveConfig{DBs: []string{db}, Known: c.known})
 		if err != nil {
 			t.Fatalf("--known %q: %v", c.known, err)
 		}
-		sum, err := r.Engine.Annotate(ctx, bytes.NewReader(sample), io.Discard)
+		sum, err := r.Engines[0].Annotate(ctx, bytes.NewReader(sample), io.Discard)
 		closeRef()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Known != c.want || (sum.Known > 0) != (c.want != "") || len(r.Samples) != 0 {
+		if r.Known[0] != c.want || (sum.Known > 0) != (c.want != "") || len(r.Samples) != 0 {
 			t.Fatalf("--known %q: source %q, %d known, %d samples", c.known, r.Known, sum.Known, len(r.Samples))
 		}
 	}
-	if _, _, err := localReference(ctx, serveConfig{DB: db, Known: filepath.Join(dir, "missing.vcf.gz")}); err == nil {
+	if _, _, err := localReference(ctx, serveConfig{DBs: []string{db}, Known: filepath.Join(dir, "missing.vcf.gz")}); err == nil {
 		t.Fatal("a missing --known file was accepted")
 	}
 	// A database whose recorded source is gone still serves, without
@@ -214,12 +214,12 @@ func TestServeDBHonoursRecordedKnownVariants(t *testing.T) {
 	moved := filepath.Join(t.TempDir(), "moved.gasdb")
 	b, _ := os.ReadFile(db)
 	os.WriteFile(moved, b, 0o644)
-	r, closeRef, err := localReference(ctx, serveConfig{DB: moved})
+	r, closeRef, err := localReference(ctx, serveConfig{DBs: []string{moved}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer closeRef()
-	if r.Known != "" {
+	if r.Known[0] != "" {
 		t.Fatalf("known source %q for a database moved away from it", r.Known)
 	}
 }
@@ -316,9 +316,15 @@ func TestLocalModeAnnotatesKnownVariants(t *testing.T) {
 	if !bytes.Contains(page, fmt.Appendf(nil, "<dt>Known</dt><dd>%d ", sum.Known)) {
 		t.Fatalf("detail page does not show %d known variants", sum.Known)
 	}
+	// A known row's Known cell names its rsID (or says yes); a novel one
+	// says novel.
 	_, filtered := get("/annotations/" + job.ID + "?known=known")
-	if n := bytes.Count(filtered, []byte("<td>yes</td>")); n == 0 || bytes.Contains(filtered, []byte("<td>novel</td>")) {
-		t.Fatalf("known filter: %d known rows (novel rows present: %v)", n, bytes.Contains(filtered, []byte("<td>novel</td>")))
+	novel := []byte(`<span class="muted">novel</span>`)
+	if n := bytes.Count(filtered, []byte(`<td><span class="mono small">rs`)) + bytes.Count(filtered, []byte("<td>yes</td>")); n == 0 || bytes.Contains(filtered, novel) {
+		t.Fatalf("known filter: %d known rows (novel rows present: %v)", n, bytes.Contains(filtered, novel))
+	}
+	if _, all := get("/annotations/" + job.ID); !bytes.Contains(all, novel) {
+		t.Fatal("the unfiltered table shows no novel row: the known filter test proves nothing")
 	}
 	t.Logf("local mode: %d of %d alleles known, %d records with rsID + KNOWN_AF", sum.Known, sum.Variants, withID)
 }

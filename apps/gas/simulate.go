@@ -15,35 +15,17 @@ import (
 )
 
 func init() {
-	commands["simulate"] = command{"simulate the autoscaled farms under a load (scaling) or calibrate job times (calibrate)", runSimulate}
-}
-
-const simulateUsage = `usage: gas simulate scaling --scenario NAME [--policy seed,target-tracking] [--seed N]
-                             [--per-variant DUR --per-job DUR] [--json] [--plot FILE.svg]
-       gas simulate calibrate [--workers N] [--repeat N] [--json]
-
-scaling runs a discrete-event simulation of a farm under a scenario, once
-per policy (comma-separated), with the same arrivals for each. Scenarios: %s.
-Policies: %s. calibrate times the real engine on the synthetic reference
-and prints the per-variant and per-job costs to pass back as --per-variant
-and --per-job. See docs/scaling.md.`
-
-func simulateHelp() string {
-	return fmt.Sprintf(simulateUsage, strings.Join(scalesim.Scenarios(), ", "), strings.Join(scalesim.Policies(), ", "))
-}
-
-func runSimulate(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return fmt.Errorf("%w\n%s", errUsage, simulateHelp())
-	}
-	switch args[0] {
-	case "scaling":
-		return runSimulateScaling(args[1:], os.Stdout)
-	case "calibrate":
-		return runCalibrate(ctx, args[1:], os.Stdout)
-	default:
-		return fmt.Errorf("%w: unknown subcommand %q\n%s", errUsage, args[0], simulateHelp())
-	}
+	commands["simulate"] = command{summary: "simulate the autoscaled farms under a load (scaling) or calibrate job times (calibrate)", subs: map[string]command{
+		"scaling": {summary: "run a discrete-event simulation of a farm under a scenario, once per policy, with the same arrivals for each",
+			usage: "simulate scaling --scenario NAME [--policy seed,target-tracking] [--seed N]\n" +
+				"                 [--per-variant DUR --per-job DUR] [--json] [--plot FILE.svg]",
+			about: "Scenarios: " + strings.Join(scalesim.Scenarios(), ", ") + ".\nPolicies: " + strings.Join(scalesim.Policies(), ", ") + ". See docs/scaling.md.",
+			run:   func(_ context.Context, args []string) error { return runSimulateScaling(args, os.Stdout) }},
+		"calibrate": {summary: "time the real engine on the synthetic reference and print the per-variant and per-job costs",
+			usage: "simulate calibrate [--workers N] [--repeat N] [--json]",
+			about: "Pass the figures back to gas simulate scaling as --per-variant and --per-job.",
+			run:   func(ctx context.Context, args []string) error { return runCalibrate(ctx, args, os.Stdout) }},
+	}}
 }
 
 // simulateFlags is gas simulate scaling's command line.
@@ -57,21 +39,20 @@ type simulateFlags struct {
 
 func parseSimulate(args []string) (simulateFlags, error) {
 	fs := flag.NewFlagSet("simulate scaling", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	var f simulateFlags
 	def := scalesim.DefaultCalibration
-	fs.StringVar(&f.scenario, "scenario", "", "scenario name")
-	policies := fs.String("policy", "seed,target-tracking", "policies to compare, comma-separated")
+	fs.StringVar(&f.scenario, "scenario", "", "scenario `NAME`")
+	policies := fs.String("policy", "seed,target-tracking", "policies to compare, a comma-separated `LIST`")
 	fs.Uint64Var(&f.seed, "seed", 1, "random seed: the same seed gives the same run")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object per policy, in an array")
-	fs.StringVar(&f.plot, "plot", "", "write an SVG of instances, load and delay over time")
+	fs.StringVar(&f.plot, "plot", "", "write an SVG of instances, load and delay over time to `FILE`")
 	fs.DurationVar(&f.cal.PerVariant, "per-variant", def.PerVariant, "annotation time per variant (gas simulate calibrate)")
 	fs.DurationVar(&f.cal.PerJob, "per-job", def.PerJob, "annotation time per job besides its variants")
 	fs.Float64Var(&f.cal.Jitter, "jitter", def.Jitter, "coefficient of variation of a job's time")
 	pos, err := parseInterspersed(fs, args)
 	switch {
 	case err != nil:
-		return f, fmt.Errorf("%w: %v\n%s", errUsage, err, simulateHelp())
+		return f, err
 	case len(pos) > 0:
 		return f, fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
 	case f.scenario == "":
@@ -167,12 +148,11 @@ func writePlot(path string, fig svgplot.Figure) error {
 
 func runCalibrate(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("simulate calibrate", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	workers := fs.Int("workers", 0, "engine goroutines (default: all cores, as an annotator uses them)")
 	repeat := fs.Int("repeat", 3, "runs per size; the fastest counts")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v\n%s", errUsage, err, simulateHelp())
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	c, err := calibrate(ctx, *workers, *repeat)
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -81,26 +80,24 @@ func (o templateOptions) generate() (*stack.Template, error) {
 	return t, nil
 }
 
-func parseFlags(fs *flag.FlagSet, args []string) (bool, error) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return false, nil
-		}
-		return false, fmt.Errorf("%w: %v", errUsage, err)
+// parseNoArgs parses a command's flags and refuses positional arguments.
+func parseNoArgs(fs *flag.FlagSet, args []string) error {
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
-		return false, fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
 	}
-	return true, nil
+	return nil
 }
 
 // runAWSTemplate prints the CloudFormation template.
 func runAWSTemplate(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("gas aws template", flag.ContinueOnError)
+	fs := flag.NewFlagSet("aws template", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	opts := addTemplateFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON instead of YAML")
-	if ok, err := parseFlags(fs, args); !ok {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	t, err := opts.generate()
@@ -149,7 +146,7 @@ var deployFlags = []struct{ flag, param, help string }{
 
 // runAWSDeploy creates or updates the stack, storing the secrets first.
 func runAWSDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("gas aws deploy", flag.ContinueOnError)
+	fs := flag.NewFlagSet("aws deploy", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	af := addAWSFlags(fs)
 	opts := addTemplateFlags(fs)
@@ -161,7 +158,7 @@ func runAWSDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	var extra paramList
 	fs.Var(&extra, "param", "Key=Value of any other template parameter (repeatable)")
 	poll := fs.Duration("poll", 5*time.Second, "how often stack events are read")
-	if ok, err := parseFlags(fs, args); !ok {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	c, err := af.config()
@@ -273,12 +270,12 @@ func (p *paramList) Set(v string) error {
 // runAWSDestroy deletes the stack; buckets and tables stay unless
 // --delete-data.
 func runAWSDestroy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("gas aws destroy", flag.ContinueOnError)
+	fs := flag.NewFlagSet("aws destroy", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	af := addAWSFlags(fs)
 	deleteData := fs.Bool("delete-data", false, "also delete the buckets (every object) and tables the stack retains")
 	poll := fs.Duration("poll", 5*time.Second, "how often stack events are read")
-	if ok, err := parseFlags(fs, args); !ok {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	c, err := af.config()

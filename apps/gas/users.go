@@ -15,24 +15,25 @@ import (
 )
 
 func init() {
-	commands["users"] = command{"list users and grant or revoke premium on a deployment (the admin upgrade policy)", runUsers}
+	commands["users"] = command{summary: "list users and grant or revoke premium on a deployment (the admin upgrade policy)", subs: map[string]command{
+		"list":   {summary: "list every user: id, plan, name, e-mail", usage: "users list", about: usersAbout, run: runUsers("list")},
+		"grant":  {summary: "make a user premium and restore their archived results", usage: "users grant USER_ID", about: usersAbout, run: runUsers("grant")},
+		"revoke": {summary: "return a user to the free plan", usage: "users revoke USER_ID", about: usersAbout, run: runUsers("revoke")},
+	}}
 }
 
-const usersUsage = `usage: gas users <subcommand>
-
-  list            every user: id, plan, name, e-mail
-  grant USER_ID   make the user premium and restore their archived results
-  revoke USER_ID  return the user to the free plan
-
-The deployment is the one the GAS_AWS_* variables name (see gas aws env);
+const usersAbout = `The deployment is the one the GAS_AWS_* variables name (see gas aws env);
 its web role's GAS_UPGRADE_POLICY=admin leaves plans to these commands and
 to the admin page of the operators in GAS_ADMINS.`
 
 // usersOperator is the accounts service of the configured deployment.
 type usersOperator func(ctx context.Context) (*accounts.Service, func(), error)
 
-func runUsers(ctx context.Context, args []string) error {
-	return users(ctx, args, os.Stdout, usersFromEnv(os.Getenv))
+// runUsers is `gas users SUB`.
+func runUsers(sub string) func(ctx context.Context, args []string) error {
+	return func(ctx context.Context, args []string) error {
+		return users(ctx, append([]string{sub}, args...), os.Stdout, usersFromEnv(os.Getenv))
+	}
 }
 
 // usersFromEnv opens the deployment the GAS_AWS_* variables name.
@@ -47,17 +48,24 @@ func usersFromEnv(getenv func(string) string) usersOperator {
 	}
 }
 
+// users runs subcommand args[0] (list, grant USER_ID, revoke USER_ID).
 func users(ctx context.Context, args []string, stdout io.Writer, open usersOperator) error {
-	fs := flag.NewFlagSet("gas users", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
-		return fmt.Errorf("%w: missing subcommand\n%s", errUsage, usersUsage)
-	}
-	sub, rest := fs.Arg(0), fs.Args()[1:]
 	want := map[string]int{"list": 0, "grant": 1, "revoke": 1}
+	if len(args) == 0 {
+		return fmt.Errorf("%w: missing subcommand (list, grant or revoke)", errUsage)
+	}
+	sub := args[0]
 	n, ok := want[sub]
-	if !ok || len(rest) != n {
-		return fmt.Errorf("%w: %s %v\n%s", errUsage, sub, rest, usersUsage)
+	if !ok {
+		return fmt.Errorf("%w: unknown subcommand %q (list, grant or revoke)", errUsage, sub)
+	}
+	fs := flag.NewFlagSet("users "+sub, flag.ContinueOnError)
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	rest := fs.Args()
+	if len(rest) != n {
+		return fmt.Errorf("%w: gas users %s takes %d argument(s), got %d", errUsage, sub, n, len(rest))
 	}
 	svc, cleanup, err := open(ctx)
 	if err != nil {

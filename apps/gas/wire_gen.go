@@ -36,10 +36,17 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 		return nil, nil, err
 	}
 	jobStore := sqlite.NewJobStore(db)
-	runtime := localRuntime(cfg, listener, jobStore)
+	mainLocalRef, cleanup3, err := localReference(ctx, cfg)
+	if err != nil {
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	runtime := localRuntime(cfg, listener, jobStore, mainLocalRef)
 	userStore := sqlite.NewUserStore(db)
 	secrets, err := providers.DataSecrets(dataDir)
 	if err != nil {
+		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
@@ -47,12 +54,14 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 	clock := providers.SystemClock()
 	objectStore, err := providers.DiskObjectStore(dataDir, secrets, clock)
 	if err != nil {
+		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	bus, err := providers.SQLiteMessages(ctx, db, jobStore, userStore, clock)
 	if err != nil {
+		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
@@ -61,6 +70,23 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 	settings := providers.RoleSettings(runtime)
 	service, err := providers.JobsService(jobStore, userStore, objectStore, bus, clock, iDs, settings)
 	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	providersLocalOptions := localOptions(cfg)
+	archive, cleanup4, err := providers.DiskArchive(ctx, dataDir, db, clock, bus, providersLocalOptions, settings)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	manager, err := providers.JobManager(jobStore, objectStore, archive, settings)
+	if err != nil {
+		cleanup4()
+		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
@@ -71,35 +97,35 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 	sessionStore := sqlite.NewSessionStore(db)
 	identityProvider, err := localIdentity(ctx, cfg, settings)
 	if err != nil {
+		cleanup4()
+		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	outbox, err := providers.SQLiteOutbox(db, clock)
 	if err != nil {
+		cleanup4()
+		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	outboxReader := providers.SQLiteOutboxReader(outbox)
-	mainLocalRef, cleanup3, err := localReference(ctx, cfg)
-	if err != nil {
-		cleanup2()
-		cleanup()
-		return nil, nil, err
-	}
 	options := localWebOptions(objectStore, outboxReader, secrets, mainLocalRef, runtime, settings)
-	server, err := providers.WebServer(runtime, service, accountsService, objectStore, tokenStore, sessionStore, clock, identityProvider, jobStore, bus, options)
+	server, err := providers.WebServer(runtime, service, manager, accountsService, objectStore, tokenStore, sessionStore, clock, identityProvider, jobStore, bus, options)
 	if err != nil {
+		cleanup4()
 		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	config := providers.RolePipelineConfig(runtime, settings)
-	engine := localAnnotator(runtime, mainLocalRef)
-	annotator, err := providers.ResultsAnnotator(objectStore, engine)
+	engines := localAnnotator(runtime, mainLocalRef)
+	annotator, err := providers.ResultsAnnotator(objectStore, engines)
 	if err != nil {
+		cleanup4()
 		cleanup3()
 		cleanup2()
 		cleanup()
@@ -107,14 +133,7 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 	}
 	runnerGroup, err := providers.RunnerWorkers(runtime, config, bus, jobStore, userStore, objectStore, annotator, clock)
 	if err != nil {
-		cleanup3()
-		cleanup2()
-		cleanup()
-		return nil, nil, err
-	}
-	providersLocalOptions := localOptions(cfg)
-	archive, cleanup4, err := providers.DiskArchive(ctx, dataDir, db, clock, bus, providersLocalOptions, settings)
-	if err != nil {
+		cleanup4()
 		cleanup3()
 		cleanup2()
 		cleanup()
@@ -196,16 +215,23 @@ func initEphemeral(ctx context.Context, cfg serveConfig) (*localApp, func(), err
 		return nil, nil, err
 	}
 	countedJobStore := providers.MemoryJobStore()
-	runtime := localRuntime(cfg, listener, countedJobStore)
+	mainLocalRef, cleanup2, err := localReference(ctx, cfg)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	runtime := localRuntime(cfg, listener, countedJobStore, mainLocalRef)
 	userStore := providers.MemoryUserStore()
 	objectStore, err := providers.MemoryObjectStore()
 	if err != nil {
+		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	clock := providers.SystemClock()
 	bus, err := providers.MemoryMessages(clock)
 	if err != nil {
+		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
@@ -213,6 +239,21 @@ func initEphemeral(ctx context.Context, cfg serveConfig) (*localApp, func(), err
 	settings := providers.RoleSettings(runtime)
 	service, err := providers.JobsService(countedJobStore, userStore, objectStore, bus, clock, iDs, settings)
 	if err != nil {
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	providersLocalOptions := localOptions(cfg)
+	archive, cleanup3, err := providers.MemoryArchive(clock, bus, providersLocalOptions, settings)
+	if err != nil {
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	manager, err := providers.JobManager(countedJobStore, objectStore, archive, settings)
+	if err != nil {
+		cleanup3()
+		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
@@ -222,49 +263,46 @@ func initEphemeral(ctx context.Context, cfg serveConfig) (*localApp, func(), err
 	sessionStore := providers.MemorySessions()
 	identityProvider, err := localIdentity(ctx, cfg, settings)
 	if err != nil {
+		cleanup3()
+		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	outbox, err := providers.MemoryOutbox(clock)
 	if err != nil {
+		cleanup3()
+		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	outboxReader := providers.MemoryOutboxReader(outbox)
 	secrets, err := providers.EphemeralSecrets()
 	if err != nil {
-		cleanup()
-		return nil, nil, err
-	}
-	mainLocalRef, cleanup2, err := localReference(ctx, cfg)
-	if err != nil {
+		cleanup3()
+		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	options := localWebOptions(objectStore, outboxReader, secrets, mainLocalRef, runtime, settings)
-	server, err := providers.WebServer(runtime, service, accountsService, objectStore, tokenStore, sessionStore, clock, identityProvider, countedJobStore, bus, options)
+	server, err := providers.WebServer(runtime, service, manager, accountsService, objectStore, tokenStore, sessionStore, clock, identityProvider, countedJobStore, bus, options)
 	if err != nil {
+		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	config := providers.RolePipelineConfig(runtime, settings)
-	engine := localAnnotator(runtime, mainLocalRef)
-	annotator, err := providers.ResultsAnnotator(objectStore, engine)
+	engines := localAnnotator(runtime, mainLocalRef)
+	annotator, err := providers.ResultsAnnotator(objectStore, engines)
 	if err != nil {
+		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	runnerGroup, err := providers.RunnerWorkers(runtime, config, bus, countedJobStore, userStore, objectStore, annotator, clock)
 	if err != nil {
-		cleanup2()
-		cleanup()
-		return nil, nil, err
-	}
-	providersLocalOptions := localOptions(cfg)
-	archive, cleanup3, err := providers.MemoryArchive(clock, bus, providersLocalOptions, settings)
-	if err != nil {
+		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err

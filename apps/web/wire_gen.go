@@ -50,6 +50,16 @@ func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error
 		cleanup()
 		return nil, nil, err
 	}
+	archive, err := providers.AWSArchive(ctx, clients, config)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	manager, err := providers.JobManager(jobStore, objectStore, archive, settings)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
 	billing := providers.MemoryBilling()
 	accountsService := providers.AccountsService(userStore, billing, bus, clock, settings)
 	tokenStore, err := providers.AWSTokenStore(clients, config)
@@ -68,7 +78,7 @@ func initialize(ctx context.Context, rt *role.Runtime) (*role.App, func(), error
 		return nil, nil, err
 	}
 	options := providers.RoleWebOptions(rt, settings)
-	server, err := providers.WebServer(rt, service, accountsService, objectStore, tokenStore, sessionStore, clock, identityProvider, jobStore, bus, options)
+	server, err := providers.WebServer(rt, service, manager, accountsService, objectStore, tokenStore, sessionStore, clock, identityProvider, jobStore, bus, options)
 	if err != nil {
 		cleanup()
 		return nil, nil, err

@@ -33,12 +33,16 @@ func (s *Service) Archive(ctx context.Context, id domain.JobID) error {
 	}
 	switch {
 	case j.Storage() == domain.StorageAvailable && j.ArchiveID() == "":
+		if j.ArchiveDue().IsZero() {
+			return nil // kept: completed while premium, or restored
+		}
 		premium, err := s.premium(ctx, j.Owner())
 		if err != nil {
 			return fmt.Errorf("archive job %s: %w", id, err)
 		}
 		if premium {
-			return nil // upgraded while the job ran or waited: keep it hot
+			// Upgraded while the job ran or waited: keep it hot, for good.
+			return s.keep(ctx, id)
 		}
 		if j, err = s.archiveHot(ctx, j); err != nil || j == nil {
 			return err
@@ -91,6 +95,11 @@ func (s *Service) archiveHot(ctx context.Context, j *domain.Job) (*domain.Job, e
 		case cur.Storage() != domain.StorageAvailable || cur.Results() != keys || cur.ArchiveID() != "":
 			s.dropOrphan(ctx, id, archiveID, cur) // restored, or changed entirely
 			return nil, nil
+		case cur.ArchiveDue().IsZero():
+			// Kept for good (the owner upgraded: the thaw forgot the
+			// schedule): no archiver records a copy of it any more.
+			s.dropOrphan(ctx, id, archiveID, cur)
+			return nil, nil
 		}
 		next := jobs.Clone(cur)
 		if err := next.Archived(archiveID); err != nil {
@@ -124,6 +133,17 @@ func (s *Service) archiveHot(ctx context.Context, j *domain.Job) (*domain.Job, e
 		}
 	}
 	return nil, fmt.Errorf("archive job %s: record archive: still conflicting: %w", id, ports.ErrConflict)
+}
+
+// keep forgets the archive schedule of a hot job whose owner is premium,
+// so the results stay hot if they later cancel premium, as the plan page
+// promises.
+func (s *Service) keep(ctx context.Context, id domain.JobID) error {
+	_, err := jobs.Mutate(ctx, s.jobs, id, func(j *domain.Job) (bool, error) { return j.KeepResults(), nil })
+	if err != nil {
+		return fmt.Errorf("keep job %s hot: %w", id, err)
+	}
+	return nil
 }
 
 // dropOrphan deletes an archive copy the job does not reference and never

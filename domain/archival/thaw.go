@@ -73,8 +73,14 @@ func (s *Service) fenceArchivers(ctx context.Context, user domain.UserID) error 
 		if j.ArchiveID() != "" {
 			continue
 		}
+		// The rewrite also forgets the job's archive schedule: a premium
+		// user's results are kept, even if they cancel premium later.
 		_, err := jobs.Mutate(ctx, s.jobs, j.ID(), func(cur *domain.Job) (bool, error) {
-			return cur.Storage() == domain.StorageAvailable && cur.ArchiveID() == "", nil
+			if cur.Storage() != domain.StorageAvailable || cur.ArchiveID() != "" {
+				return false, nil
+			}
+			cur.KeepResults()
+			return true, nil
 		})
 		if err != nil {
 			return fmt.Errorf("fence job %s: %w", j.ID(), err)

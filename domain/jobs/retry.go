@@ -10,15 +10,10 @@ import (
 	"github.com/gasproject/gas/ports/message"
 )
 
-// Errors of Retry.
-var (
-	// ErrNotRetryable: the job is neither FAILED through the service's
-	// fault nor RESTORING past its expected time.
-	ErrNotRetryable = errors.New("this job cannot be retried now")
-	// ErrInputGone: the uploaded file is no longer stored, so the job
-	// cannot run again; the user uploads it again instead.
-	ErrInputGone = errors.New("the uploaded file is no longer stored")
-)
+// ErrNotRetryable is Retry's refusal: the job is neither FAILED through
+// the service's fault nor RESTORING past its expected time. (An input no
+// longer stored is ErrInputGone, as for a re-run.)
+var ErrNotRetryable = errors.New("this job cannot be retried now")
 
 // WithRestoreChecks lets Retry ask the restorer to look again at a late
 // restore, through p (the restore-completions topic). Without it Retry

@@ -49,7 +49,11 @@ func TestDownloadDecidedOnceAtTheWindowEnd(t *testing.T) {
 	f := newFixture(t)
 	up, _ := f.svc.Upload(ctx, "free", "sample.vcf", strings.NewReader("x"))
 	done := f.finish(t, up.ID(), func(j *domain.Job) error {
-		return j.Complete(f.clock.Now(), domain.ResultKeys{VCF: "results/free/x/annotated.vcf"}, "ref", domain.Counts{})
+		if err := j.Complete(f.clock.Now(), domain.ResultKeys{VCF: "results/free/x/annotated.vcf"}, "ref", domain.Counts{}); err != nil {
+			return err
+		}
+		// as the runner does for a free owner: the window is the schedule
+		return j.ScheduleArchive(j.CompletedAt().Add(f.policy.FreeWindow))
 	})
 	end := done.CompletedAt().Add(f.policy.FreeWindow)
 	f.clock.Set(end.Add(-time.Nanosecond))

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,6 +33,9 @@ type Config struct {
 	UploadExpiry time.Duration
 	// DownloadExpiry is how long a presigned result URL stays valid (default 5 min).
 	DownloadExpiry time.Duration
+	// References name the annotation databases jobs may ask for, the
+	// default first; empty accepts any name (the annotator decides).
+	References []string
 	// Logger receives structured logs (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -45,6 +49,9 @@ var (
 	// ErrNotDownloadable: the results cannot be downloaded now; the
 	// DownloadDecision says why.
 	ErrNotDownloadable = errors.New("results are not downloadable now")
+	// ErrInputGone: a job's input is no longer stored (it expired or
+	// was deleted), so it cannot be annotated again.
+	ErrInputGone = errors.New("the uploaded file is no longer stored; upload it again")
 )
 
 // Service implements the job use cases against the ports.
@@ -90,6 +97,18 @@ func NewService(jobs ports.JobStore, users ports.UserStore, objects ports.Object
 // Policy is the tier rules in force, for pages that explain limits.
 func (s *Service) Policy() domain.Policy { return s.cfg.Policy }
 
+// References name the annotation databases jobs may ask for, the default
+// first (empty when the deployment did not say).
+func (s *Service) References() []string { return append([]string(nil), s.cfg.References...) }
+
+// checkOptions refuses a reference the deployment does not hold.
+func (s *Service) checkOptions(o domain.JobOptions) error {
+	if o.Reference == "" || len(s.cfg.References) == 0 || slices.Contains(s.cfg.References, o.Reference) {
+		return nil
+	}
+	return fmt.Errorf("%w %q (this deployment has %s)", ports.ErrUnknownReference, o.Reference, strings.Join(s.cfg.References, ", "))
+}
+
 func (s *Service) tier(ctx context.Context, user domain.UserID) (domain.Tier, error) {
 	u, err := s.users.Get(ctx, user)
 	if err != nil {
@@ -123,7 +142,7 @@ func (s *Service) NewUpload(ctx context.Context, user domain.UserID, redirect st
 // promise, not proof) and an oversize or non-VCF upload is deleted and
 // refused. Submitting the same id again returns the job and resends its
 // request while it is PENDING, so a retry after a failed send heals.
-func (s *Service) Submit(ctx context.Context, user domain.UserID, id domain.JobID, inputName string) (*domain.Job, error) {
+func (s *Service) Submit(ctx context.Context, user domain.UserID, id domain.JobID, inputName string, opts domain.JobOptions) (*domain.Job, error) {
 	if !validID(id) {
 		return nil, fmt.Errorf("submit: %w: job id %q", ErrInvalidRequest, id)
 	}
@@ -143,7 +162,7 @@ func (s *Service) Submit(ctx context.Context, user domain.UserID, id domain.JobI
 	if err != nil {
 		return nil, fmt.Errorf("submit job %s: %w", id, err)
 	}
-	if err := domain.ValidateInputName(inputName); err != nil {
+	if err := errors.Join(domain.ValidateInputName(inputName), s.checkOptions(opts)); err != nil {
 		return nil, s.refuse(ctx, id, key, err)
 	}
 	tier, err := s.tier(ctx, user)
@@ -153,7 +172,7 @@ func (s *Service) Submit(ctx context.Context, user domain.UserID, id domain.JobI
 	if err := s.cfg.Policy.CheckInputSize(tier, info.Size); err != nil {
 		return nil, s.refuse(ctx, id, key, err)
 	}
-	return s.create(ctx, id, user, inputName, key, info.Size)
+	return s.create(ctx, id, user, inputName, key, info.Size, opts)
 }
 
 // refuse deletes a refused upload so nothing of it is kept, and returns why.
@@ -164,8 +183,11 @@ func (s *Service) refuse(ctx context.Context, id domain.JobID, key string, why e
 	return fmt.Errorf("submit job %s: %w", id, why)
 }
 
-func (s *Service) create(ctx context.Context, id domain.JobID, user domain.UserID, name, key string, size int64) (*domain.Job, error) {
+func (s *Service) create(ctx context.Context, id domain.JobID, user domain.UserID, name, key string, size int64, opts domain.JobOptions) (*domain.Job, error) {
 	j, err := domain.NewJob(id, user, name, key, size, s.clock.Now())
+	if err == nil {
+		err = j.Choose(opts)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("submit job %s: %w", id, err)
 	}
@@ -201,9 +223,21 @@ func (s *Service) request(ctx context.Context, j *domain.Job) error {
 // new job's input key while counting bytes, and aborts the moment the tier
 // limit is passed, so an oversize body is neither buffered nor kept.
 func (s *Service) Upload(ctx context.Context, user domain.UserID, inputName string, r io.Reader) (*domain.Job, error) {
-	if err := domain.ValidateInputName(inputName); err != nil {
+	return s.UploadWith(ctx, user, inputName, domain.JobOptions{}, r)
+}
+
+// UploadWith is Upload with the submitter's choices (reference, malformed
+// lines).
+func (s *Service) UploadWith(ctx context.Context, user domain.UserID, inputName string, opts domain.JobOptions, r io.Reader) (*domain.Job, error) {
+	if err := errors.Join(domain.ValidateInputName(inputName), s.checkOptions(opts)); err != nil {
 		return nil, fmt.Errorf("upload: %w", err)
 	}
+	return s.store(ctx, user, inputName, opts, r)
+}
+
+// store stores r as a new job's input, refusing it the moment it passes
+// the user's size limit, and creates the job.
+func (s *Service) store(ctx context.Context, user domain.UserID, inputName string, opts domain.JobOptions, r io.Reader) (*domain.Job, error) {
 	tier, err := s.tier(ctx, user)
 	if err != nil {
 		return nil, fmt.Errorf("upload: %w", err)
@@ -222,13 +256,13 @@ func (s *Service) Upload(ctx context.Context, user domain.UserID, inputName stri
 		if derr := s.objects.Delete(ctx, key); derr != nil {
 			s.log.WarnContext(ctx, "could not delete refused upload", "job", id, "key", key, "err", derr)
 		}
-		return nil, fmt.Errorf("upload: %w", &domain.InputTooLargeError{Size: lr.n, Limit: limit, Tier: tier, AtLeast: lr.exceeded})
+		return nil, fmt.Errorf("upload: %w", s.cfg.Policy.TooLarge(tier, lr.n, lr.exceeded))
 	}
 	if err != nil {
 		_ = s.objects.Delete(ctx, key)
 		return nil, fmt.Errorf("upload: store input: %w", err)
 	}
-	j, err := s.create(ctx, id, user, inputName, key, info.Size)
+	j, err := s.create(ctx, id, user, inputName, key, info.Size, opts)
 	switch {
 	case err != nil && j == nil:
 		_ = s.objects.Delete(ctx, key)

@@ -29,7 +29,7 @@ type fixture struct {
 
 var ctx = context.Background()
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, configure ...func(*jobs.Config)) *fixture {
 	t.Helper()
 	f := &fixture{store: memory.NewJobStore(), users: memory.NewUserStore(), clock: memory.NewFakeClock(time.Time{})}
 	var err error
@@ -52,8 +52,11 @@ func newFixture(t *testing.T) *fixture {
 		f.published = append(f.published, m.Body)
 		return nil
 	}}
-	f.svc, err = jobs.NewService(f.store, f.users, f.objects, pub, f.clock, memory.NewSequenceIDs("job"),
-		jobs.Config{Policy: f.policy, InputPrefix: "inputs/", ResultPrefix: "results/"})
+	cfg := jobs.Config{Policy: f.policy, InputPrefix: "inputs/", ResultPrefix: "results/"}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	f.svc, err = jobs.NewService(f.store, f.users, f.objects, pub, f.clock, memory.NewSequenceIDs("job"), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +206,7 @@ func TestSubmitChecksUploadedSizeAndDeletesOversize(t *testing.T) {
 	if _, err := f.objects.Put(ctx, form.Key, strings.NewReader(strings.Repeat("x", 101))); err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.svc.Submit(ctx, "free", id, "a.vcf")
+	_, err = f.svc.Submit(ctx, "free", id, "a.vcf", domain.JobOptions{})
 	var tl *domain.InputTooLargeError
 	if !errors.As(err, &tl) || tl.Size != 101 || tl.Limit != 100 || tl.AtLeast {
 		t.Fatalf("oversize submit: %v", err)
@@ -222,29 +225,29 @@ func TestSubmitIsIdempotentAndHealsFailedPublish(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Submit(ctx, "free", id, "a.vcf"); !errors.Is(err, jobs.ErrNoUpload) {
+	if _, err := f.svc.Submit(ctx, "free", id, "a.vcf", domain.JobOptions{}); !errors.Is(err, jobs.ErrNoUpload) {
 		t.Fatalf("submit before upload: %v", err)
 	}
 	if _, err := f.objects.Put(ctx, jobs.InputKey("inputs/", "free", id), strings.NewReader("##vcf")); err != nil {
 		t.Fatal(err)
 	}
 	f.publish = func() error { return errors.New("topic down") }
-	if _, err := f.svc.Submit(ctx, "free", id, "a.vcf"); err == nil {
+	if _, err := f.svc.Submit(ctx, "free", id, "a.vcf", domain.JobOptions{}); err == nil {
 		t.Fatal("publish failure not reported")
 	}
 	f.publish = nil
-	j, err := f.svc.Submit(ctx, "free", id, "a.vcf")
+	j, err := f.svc.Submit(ctx, "free", id, "a.vcf", domain.JobOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	j2, err := f.svc.Submit(ctx, "free", id, "a.vcf")
+	j2, err := f.svc.Submit(ctx, "free", id, "a.vcf", domain.JobOptions{})
 	if err != nil || j2.ID() != j.ID() || j.InputSize() != 5 {
 		t.Fatalf("second submit: %v", err)
 	}
 	if n := len(f.requests(t)); n != 2 {
 		t.Fatalf("%d requests published, want one per successful submit of the pending job", n)
 	}
-	if _, err := f.svc.Submit(ctx, "premium", id, "a.vcf"); !errors.Is(err, ports.ErrNotFound) {
+	if _, err := f.svc.Submit(ctx, "premium", id, "a.vcf", domain.JobOptions{}); !errors.Is(err, ports.ErrNotFound) {
 		t.Fatalf("someone else's id: %v", err)
 	}
 }
@@ -254,13 +257,13 @@ func TestSubmitRefusesNonVCFAndDeletesUpload(t *testing.T) {
 	_, id, _ := f.svc.NewUpload(ctx, "free", "/")
 	key := jobs.InputKey("inputs/", "free", id)
 	f.objects.Put(ctx, key, strings.NewReader("x"))
-	if _, err := f.svc.Submit(ctx, "free", id, "a.csv"); !errors.Is(err, domain.ErrNotVCF) {
+	if _, err := f.svc.Submit(ctx, "free", id, "a.csv", domain.JobOptions{}); !errors.Is(err, domain.ErrNotVCF) {
 		t.Fatalf("got %v", err)
 	}
 	if _, err := f.objects.Head(ctx, key); !errors.Is(err, ports.ErrNotFound) {
 		t.Fatal("refused upload kept")
 	}
-	if _, err := f.svc.Submit(ctx, "free", "../etc", "a.vcf"); !errors.Is(err, jobs.ErrInvalidRequest) {
+	if _, err := f.svc.Submit(ctx, "free", "../etc", "a.vcf", domain.JobOptions{}); !errors.Is(err, jobs.ErrInvalidRequest) {
 		t.Fatalf("path-like id: %v", err)
 	}
 }

@@ -22,11 +22,12 @@ func pendingJob(t *testing.T, id domain.JobID, owner domain.UserID, at time.Time
 	if err != nil {
 		t.Fatalf("new job: %v", err)
 	}
+	must(t, j.Choose(domain.JobOptions{Reference: "GRCh38-test", SkipMalformed: true}))
 	return j
 }
 
 // contractCounts are headline numbers every store must keep with a job.
-var contractCounts = domain.Counts{Records: 12, Variants: 14, Skipped: 1, Known: 7, RefMismatches: 2, Transitions: 6,
+var contractCounts = domain.Counts{Records: 12, Variants: 14, Skipped: 1, Known: 7, RefMismatches: 2, UnknownChromosome: 1, PastChromosomeEnd: 1, Transitions: 6,
 	Transversions: 3, Top: []domain.Counted{{Label: "missense_variant", Count: 4}, {Label: "intron_variant", Count: 3}}}
 
 // jobIn makes a job in the given storage state by walking the lifecycle.
@@ -39,6 +40,10 @@ func jobIn(t *testing.T, id domain.JobID, owner domain.UserID, at time.Time, sta
 	must(t, j.Claim(at.Add(time.Second), time.Minute, 3))
 	must(t, j.Complete(at.Add(2*time.Second), domain.ResultKeys{VCF: "results/" + string(id) + ".vcf", Index: "i", Summary: "s", Log: "l"}, "GRCh38-test", contractCounts))
 	if state == domain.StorageAvailable {
+		// A free owner's result: its archive schedule is kept with it, and
+		// the name its owner gave it.
+		must(t, j.ScheduleArchive(at.Add(5*time.Minute)))
+		must(t, j.Rename("exome of patient 7 — ünïcode"))
 		return j
 	}
 	must(t, j.Archived("archive/"+string(id)))
@@ -436,6 +441,7 @@ func TestJobStore(t *testing.T, newStore func(t *testing.T) ports.JobStore) {
 			t.Fatalf("unknown user: %v %v", none, err)
 		}
 	})
+	testDelete(t, newStore)
 	testScan(t, newStore)
 }
 

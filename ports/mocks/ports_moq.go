@@ -25,6 +25,9 @@ var _ ports.JobStore = &JobStoreMock{}
 //			CreateFunc: func(ctx context.Context, job *domain.Job) error {
 //				panic("mock out the Create method")
 //			},
+//			DeleteFunc: func(ctx context.Context, id domain.JobID, version int64) error {
+//				panic("mock out the Delete method")
+//			},
 //			GetFunc: func(ctx context.Context, id domain.JobID) (*domain.Job, error) {
 //				panic("mock out the Get method")
 //			},
@@ -50,6 +53,9 @@ type JobStoreMock struct {
 	// CreateFunc mocks the Create method.
 	CreateFunc func(ctx context.Context, job *domain.Job) error
 
+	// DeleteFunc mocks the Delete method.
+	DeleteFunc func(ctx context.Context, id domain.JobID, version int64) error
+
 	// GetFunc mocks the Get method.
 	GetFunc func(ctx context.Context, id domain.JobID) (*domain.Job, error)
 
@@ -73,6 +79,15 @@ type JobStoreMock struct {
 			Ctx context.Context
 			// Job is the job argument value.
 			Job *domain.Job
+		}
+		// Delete holds details about calls to the Delete method.
+		Delete []struct {
+			// Ctx is the ctx argument value.
+			Ctx context.Context
+			// ID is the id argument value.
+			ID domain.JobID
+			// Version is the version argument value.
+			Version int64
 		}
 		// Get holds details about calls to the Get method.
 		Get []struct {
@@ -117,6 +132,7 @@ type JobStoreMock struct {
 		}
 	}
 	lockCreate        sync.RWMutex
+	lockDelete        sync.RWMutex
 	lockGet           sync.RWMutex
 	lockListByStorage sync.RWMutex
 	lockListByUser    sync.RWMutex
@@ -157,6 +173,46 @@ func (mock *JobStoreMock) CreateCalls() []struct {
 	mock.lockCreate.RLock()
 	calls = mock.calls.Create
 	mock.lockCreate.RUnlock()
+	return calls
+}
+
+// Delete calls DeleteFunc.
+func (mock *JobStoreMock) Delete(ctx context.Context, id domain.JobID, version int64) error {
+	if mock.DeleteFunc == nil {
+		panic("JobStoreMock.DeleteFunc: method is nil but JobStore.Delete was just called")
+	}
+	callInfo := struct {
+		Ctx     context.Context
+		ID      domain.JobID
+		Version int64
+	}{
+		Ctx:     ctx,
+		ID:      id,
+		Version: version,
+	}
+	mock.lockDelete.Lock()
+	mock.calls.Delete = append(mock.calls.Delete, callInfo)
+	mock.lockDelete.Unlock()
+	return mock.DeleteFunc(ctx, id, version)
+}
+
+// DeleteCalls gets all the calls that were made to Delete.
+// Check the length with:
+//
+//	len(mockedJobStore.DeleteCalls())
+func (mock *JobStoreMock) DeleteCalls() []struct {
+	Ctx     context.Context
+	ID      domain.JobID
+	Version int64
+} {
+	var calls []struct {
+		Ctx     context.Context
+		ID      domain.JobID
+		Version int64
+	}
+	mock.lockDelete.RLock()
+	calls = mock.calls.Delete
+	mock.lockDelete.RUnlock()
 	return calls
 }
 

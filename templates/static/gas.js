@@ -63,6 +63,44 @@
     setTimeout(poll, 2000);
   }
 
+  // A presigned upload posts to object storage, which takes only the fields
+  // its policy signs: the job's options ride a cookie to /annotate/uploaded.
+  var upload = document.getElementById("upload-form");
+  if (upload) {
+    upload.addEventListener("submit", function () {
+      var opts = [];
+      Array.prototype.forEach.call(upload.querySelectorAll("[data-option]"), function (el) {
+        if (el.type === "checkbox" && !el.checked) { return; }
+        opts.push(encodeURIComponent(el.getAttribute("data-option")) + "=" + encodeURIComponent(el.value));
+      });
+      if (opts.length) {
+        document.cookie = "gas_upload_options=" + encodeURIComponent(opts.join("&")) + "; path=/annotate; SameSite=Strict";
+      }
+    });
+  }
+
+  // Forms that cannot be undone ask first.
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-confirm]"), function (f) {
+    f.addEventListener("submit", function (e) {
+      if (!window.confirm(f.getAttribute("data-confirm"))) { e.preventDefault(); }
+    });
+  });
+
+  // humanBytes is domain.HumanBytes: binary units labelled KiB/MiB/GiB,
+  // the exact count below 1 KiB, and a size that is not a whole number of
+  // units never printed as one (150 KiB + 50 bytes is "150.05 KiB").
+  var humanBytes = function (n) {
+    if (n < 1024) { return n + " bytes"; }
+    var labels = ["KiB", "MiB", "GiB", "TiB"], div = 1024, i = 0;
+    while (n / div >= 1024 && i < labels.length - 1) { div *= 1024; i++; }
+    if (n % div === 0) { return (n / div) + " " + labels[i]; }
+    for (var prec = 1; prec <= 3; prec++) {
+      var s = (n / div).toFixed(prec);
+      if (!/\.0+$/.test(s)) { return s + " " + labels[i]; }
+    }
+    return n.toLocaleString("en-US") + " bytes";
+  };
+
   // Upload form: say at once when a file is over the plan's limit, and
   // remember the file name for the presigned (straight-to-storage) path.
   var file = document.getElementById("file");
@@ -74,10 +112,10 @@
       document.cookie = "gas_upload_name=" + encodeURIComponent(f.name) + "; path=/annotate; SameSite=Strict";
       var max = parseInt(file.getAttribute("data-max-size"), 10);
       if (max && f.size > max) {
-        hint.textContent = f.name + " is larger than your plan allows; the upload will be refused. Premium accepts larger files.";
+        hint.textContent = f.name + " is " + humanBytes(f.size) + ", more than your plan's " + humanBytes(max) + "; the upload will be refused. Premium accepts larger files.";
         hint.className = "hint bad";
       } else {
-        hint.textContent = f.name + " (" + Math.ceil(f.size / 1024) + " KB) is ready to upload.";
+        hint.textContent = f.name + " (" + humanBytes(f.size) + ") is ready to upload.";
         hint.className = "hint";
       }
     });

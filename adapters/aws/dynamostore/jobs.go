@@ -48,7 +48,9 @@ const (
 	aRetrievalID, aRetrievalTier, aRestoreBy    = "retrieval_id", "retrieval_tier", "restore_by"
 	aReference, aOrdering                       = "reference", "ordering"
 	aNoticeUntil, aNotifiedAt                   = "notice_until", "notified_at"
-	aCounts, aNoticeError, aServiceFailure      = "counts", "notice_error", "service_failure"
+	aCounts, aArchiveDue, aName                 = "counts", "archive_due", "name"
+	aOptions                                    = "options"
+	aNoticeError, aServiceFailure               = "notice_error", "service_failure"
 	// aWriteToken is the token of the conditional write that stored the
 	// item (see writeToken).
 	aWriteToken = "write_token"
@@ -105,6 +107,7 @@ func JobsTableSpec(name string) *dynamodb.CreateTableInput {
 
 // API is the part of the DynamoDB client the stores use.
 type API interface {
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
@@ -431,8 +434,14 @@ func jobItem(s domain.JobSnapshot) map[string]types.AttributeValue {
 		b, _ := json.Marshal(s.Counts) // numbers and strings only: cannot fail
 		it.s(aCounts, string(b))
 	}
+	if s.Options != (domain.JobOptions{}) {
+		b, _ := json.Marshal(s.Options) // plain data: cannot fail
+		it.s(aOptions, string(b))
+	}
 	it.t(aNoticeUntil, s.NoticeUntil)
 	it.t(aNotifiedAt, s.NotifiedAt)
+	it.t(aArchiveDue, s.ArchiveDue)
+	it.s(aName, s.Name)
 	it.s(aNoticeError, s.NoticeError)
 	if s.ServiceFailure {
 		it.n(aServiceFailure, 1)
@@ -508,12 +517,17 @@ func jobFromItem(it map[string]types.AttributeValue) (*domain.Job, error) {
 		Storage: domain.Storage(r.s(aStorage)), ArchiveID: r.s(aArchiveID), RetrievalID: r.s(aRetrievalID),
 		RetrievalTier: domain.RetrievalTier(r.s(aRetrievalTier)), RestoreBy: r.t(aRestoreBy),
 		Reference: r.s(aReference), Version: r.n(aVersion),
-		NoticeUntil: r.t(aNoticeUntil), NotifiedAt: r.t(aNotifiedAt),
-		NoticeError: r.s(aNoticeError), ServiceFailure: r.n(aServiceFailure) == 1,
+		NoticeUntil: r.t(aNoticeUntil), NotifiedAt: r.t(aNotifiedAt), ArchiveDue: r.t(aArchiveDue),
+		Name: r.s(aName), NoticeError: r.s(aNoticeError), ServiceFailure: r.n(aServiceFailure) == 1,
 	}
 	if c := r.s(aCounts); c != "" && r.err == nil {
 		if err := json.Unmarshal([]byte(c), &s.Counts); err != nil {
 			r.err = fmt.Errorf("attribute %s: %w", aCounts, err)
+		}
+	}
+	if o := r.s(aOptions); o != "" && r.err == nil {
+		if err := json.Unmarshal([]byte(o), &s.Options); err != nil {
+			r.err = fmt.Errorf("attribute %s: %w", aOptions, err)
 		}
 	}
 	if r.err != nil {

@@ -145,7 +145,8 @@ func (s *Store) bucketURL(bucket string) string {
 
 // PresignDownload makes a URL valid for expires that downloads key as
 // filename (Content-Disposition: attachment, RFC 2231-encoded when the name
-// is not ASCII).
+// is not ASCII) with the media type its extension names (ports.MediaType):
+// S3 would otherwise answer with the type the object was stored with.
 func (s *Store) PresignDownload(ctx context.Context, key, filename string, expires time.Duration) (string, error) {
 	if err := validateKey(key); err != nil {
 		return "", fmt.Errorf("presign download %s: %w", key, err)
@@ -154,7 +155,7 @@ func (s *Store) PresignDownload(ctx context.Context, key, filename string, expir
 		return "", fmt.Errorf("presign download %s: expiry %s must be within (0, %s]", key, expires, MaxPresignExpiry)
 	}
 	in := &s3.GetObjectInput{Bucket: aws.String(s.bucketFor(key)), Key: aws.String(key),
-		ResponseContentType: aws.String(ports.DownloadType(filename)), ResponseCacheControl: aws.String("private, no-store")}
+		ResponseContentType: aws.String(ports.MediaType(filename)), ResponseCacheControl: aws.String("private, no-store")}
 	if filename != "" {
 		in.ResponseContentDisposition = aws.String(ContentDisposition(filename))
 	}

@@ -245,7 +245,7 @@ func TestPresignedDownload(t *testing.T) {
 		t.Fatalf("response-content-disposition %q", cd)
 	}
 	// A VCF, not a contact card (text/vcard); never kept in a shared cache.
-	if ct, cc := pu.Query().Get("response-content-type"), pu.Query().Get("response-cache-control"); ct != "text/vcf" || cc != "private, no-store" {
+	if ct, cc := pu.Query().Get("response-content-type"), pu.Query().Get("response-cache-control"); ct != "text/x-vcf; charset=utf-8" || cc != "private, no-store" {
 		t.Fatalf("response-content-type %q, response-cache-control %q", ct, cc)
 	}
 	if !strings.Contains(pu.Query().Get("X-Amz-SignedHeaders"), "host") {

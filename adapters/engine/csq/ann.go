@@ -54,13 +54,14 @@ func appendSafeBytes(dst, s []byte) []byte {
 // Labels is the constant ANN text of every gene and transcript, rendered
 // once per reference so formatting an entry is a few copies.
 type Labels struct {
-	gene [][]byte // "Name|ID|"
-	tx   [][]byte // "Name|ID|transcript|TxID|Biotype|"
+	gene [][]byte  // "Name|ID|"
+	tx   [][]byte  // "Name|ID|transcript|TxID|Biotype|"
+	tags []Warning // per transcript: WarnCanonical, WarnMANESelect
 }
 
 // NewLabels renders the labels of ref.
 func NewLabels(ref *model.Reference) *Labels {
-	l := &Labels{gene: make([][]byte, len(ref.Genes)), tx: make([][]byte, len(ref.Transcripts))}
+	l := &Labels{gene: make([][]byte, len(ref.Genes)), tx: make([][]byte, len(ref.Transcripts)), tags: make([]Warning, len(ref.Transcripts))}
 	for i := range ref.Genes {
 		g := &ref.Genes[i]
 		b := appendSafe(nil, g.Name)
@@ -76,6 +77,12 @@ func NewLabels(ref *model.Reference) *Labels {
 		b = append(b, '|')
 		b = appendSafe(b, t.Biotype)
 		l.tx[i] = append(b, '|')
+		if t.Canonical() {
+			l.tags[i] |= WarnCanonical
+		}
+		if t.MANESelect() {
+			l.tags[i] |= WarnMANESelect
+		}
 	}
 	return l
 }
@@ -117,9 +124,36 @@ func (c *Caller) AppendANN(dst []byte, allele []byte, effs []Effect) []byte {
 			dst = appendInt(dst, e.Distance)
 		}
 		dst = append(dst, '|')
-		dst = appendWarnings(dst, e.Warn)
+		w := e.Warn
+		if e.Tx >= 0 {
+			w |= c.labels.tags[e.Tx]
+		}
+		dst = appendWarnings(dst, w)
 	}
 	return dst
+}
+
+// SortBySeverity puts one allele's effects most severe first (Severity),
+// keeping the predicted order among equals. The transcript tags are added
+// to each effect's warnings first (as AppendANN writes them), since they
+// decide ties. Alleles have a
+// handful of effects, so an insertion sort is the fastest.
+func (c *Caller) SortBySeverity(effs []Effect) {
+	for i := range effs {
+		if tx := effs[i].Tx; tx >= 0 {
+			effs[i].Warn |= c.labels.tags[tx]
+		}
+	}
+	for i := 1; i < len(effs); i++ {
+		e := effs[i]
+		k := Severity(e.Terms, e.Warn)
+		j := i
+		for j > 0 && Severity(effs[j-1].Terms, effs[j-1].Warn) > k {
+			effs[j] = effs[j-1]
+			j--
+		}
+		effs[j] = e
+	}
 }
 
 // appendTermsImpact writes the Annotation and Annotation_Impact fields.

@@ -4,8 +4,11 @@ import (
 	"github.com/gasproject/gas/adapters/engine/model"
 )
 
-// Warning flags printed in the ANN Warnings field.
-type Warning uint8
+// Warning flags printed in the ANN Warnings field (ERRORS/WARNINGS/INFO),
+// in SnpEff's vocabulary where it has a code. Besides problems they carry
+// two INFO flags naming the transcript as selected (canonical, MANE
+// Select), so ANN stays sixteen fields for every reader.
+type Warning uint16
 
 // Warnings.
 const (
@@ -23,13 +26,30 @@ const (
 	WarnNoSequence
 	// WarnNoChrom: the chromosome is not in the reference.
 	WarnNoChrom
+	// WarnPastEnd: the allele lies (partly) past the chromosome's end.
+	WarnPastEnd
+	// WarnCanonical: the entry's transcript is its gene's canonical one.
+	WarnCanonical
+	// WarnMANESelect: the entry's transcript is its gene's MANE Select one.
+	WarnMANESelect
+	numWarnings = iota
 )
 
-var warnNames = [...]string{
+var warnNames = [numWarnings]string{
 	"WARNING_REF_DOES_NOT_MATCH_GENOME", "WARNING_TRANSCRIPT_INCOMPLETE", "INFO_REALIGN_3_PRIME",
 	"INFO_SYMBOLIC_ALLELE_NOT_ANNOTATED", "INFO_STAR_ALLELE_NOT_ANNOTATED", "WARNING_SEQUENCE_NOT_AVAILABLE",
-	"ERROR_CHROMOSOME_NOT_FOUND",
+	"ERROR_CHROMOSOME_NOT_FOUND", "ERROR_OUT_OF_CHROMOSOME_RANGE", "INFO_CANONICAL", "INFO_MANE_SELECT",
 }
+
+// Tags are the warnings that describe the transcript rather than a problem.
+const Tags = WarnCanonical | WarnMANESelect
+
+// Problems are the warnings a researcher filters on: everything but the
+// transcript tags and the HGVS shift note.
+const Problems = Warning(1<<numWarnings-1) &^ (Tags | WarnShifted)
+
+// WarningNames lists the code of every warning bit, bit 0 first.
+func WarningNames() []string { return warnNames[:] }
 
 // span locates a string in Caller.text.
 type span struct{ a, b int32 }

@@ -147,6 +147,25 @@ func (t Term) Each(f func(Term)) {
 	}
 }
 
+// TermNames lists the SO name of every term bit, most severe (bit 0) first.
+func TermNames() []string { return termNames[:] }
+
+// Severity orders an allele's entries, most severe first: by its most
+// severe term (the lowest bit), then MANE Select before canonical before
+// other transcripts. The engine writes ANN in this order, so an allele's
+// first entry is its most severe one (the "most severe only" pick); ties
+// keep the order the entries were predicted in.
+func Severity(t Term, w Warning) uint32 {
+	k := uint32(bits.TrailingZeros32(uint32(t))) << 2
+	if w&WarnMANESelect == 0 {
+		k |= 2
+	}
+	if w&WarnCanonical == 0 {
+		k |= 1
+	}
+	return k
+}
+
 // TermByName maps an SO name back to its bit (0 when unknown).
 func TermByName(name string) Term {
 	for i := 0; i < numTerms; i++ {

@@ -12,7 +12,9 @@ package export
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 )
 
 // ErrFormat marks input that is not an annotated VCF.
@@ -42,6 +44,7 @@ const (
 	Text   Kind = iota
 	Int         // a JSON number; empty is null
 	Number      // a JSON number; empty or "." is null
+	Flag        // YES or empty in TSV, true or false in JSON
 )
 
 // Column is one column of the schema: its TSV header, its JSON key and
@@ -53,6 +56,18 @@ type Column struct {
 }
 
 func ann(i int) func(*Row) string { return func(r *Row) string { return r.Ann[i] } }
+
+// warned is a Flag column: whether the entry's Warnings field has code.
+func warned(code string) func(*Row) string {
+	return func(r *Row) string {
+		for w := range strings.SplitSeq(r.Ann[15], "&") {
+			if w == code {
+				return "YES"
+			}
+		}
+		return ""
+	}
+}
 
 // Columns is the export schema, in order.
 var Columns = []Column{
@@ -80,6 +95,8 @@ var Columns = []Column{
 	{"AA_pos", "aa_pos", Text, ann(13)},
 	{"Distance", "distance", Int, ann(14)},
 	{"Warnings", "warnings", Text, ann(15)},
+	{"Canonical", "canonical", Flag, warned("INFO_CANONICAL")},
+	{"MANE_Select", "mane_select", Flag, warned("INFO_MANE_SELECT")},
 }
 
 var tab = []byte{'\t'}
@@ -109,6 +126,40 @@ func Rows(line []byte, allele int, each func(*Row) error) error {
 		if err := allelesRows(&r, entries, len(alts) == 1, each); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// Entry fills r with entry ann (its index in the line's ANN list) of ALT
+// allele allele of an annotated VCF data line: the row the variant table
+// calls (allele, ann).
+func Entry(line []byte, allele, ann int, r *Row) error {
+	cols := bytes.SplitN(bytes.TrimRight(line, "\r\n"), tab, 9)
+	if len(cols) < 8 {
+		return errors.New("expected at least 8 columns")
+	}
+	alts := bytes.Split(cols[4], []byte{','})
+	if allele < 0 || allele >= len(alts) {
+		return fmt.Errorf("no ALT allele %d", allele)
+	}
+	*r = Row{Chrom: string(cols[0]), Pos: string(cols[1]), ID: string(cols[2]), Ref: string(cols[3]), Alt: string(alts[allele]),
+		Qual: string(cols[5]), Filter: string(cols[6])}
+	if afs := bytes.Split(info(cols[7], "KNOWN_AF"), []byte{','}); len(afs) == len(alts) && string(afs[allele]) != "." {
+		r.KnownAF = string(afs[allele])
+	}
+	entries := info(cols[7], "ANN")
+	for k := 0; k < ann; k++ {
+		i := bytes.IndexByte(entries, ',')
+		if i < 0 {
+			return fmt.Errorf("no ANN entry %d", ann)
+		}
+		entries = entries[i+1:]
+	}
+	if i := bytes.IndexByte(entries, ','); i >= 0 {
+		entries = entries[:i]
+	}
+	for k, v := range bytes.SplitN(entries, []byte{'|'}, annFields) {
+		r.Ann[k] = string(v)
 	}
 	return nil
 }

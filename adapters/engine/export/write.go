@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/gasproject/gas/adapters/engine/lineio"
+	"github.com/gasproject/gas/ports"
 )
 
 // Format is an export format.
@@ -33,13 +35,12 @@ func ParseFormat(s string) (Format, error) {
 	return "", fmt.Errorf("unknown export format %q (want tsv or jsonl)", s)
 }
 
-// ContentType is the media type a format is served as.
-func (f Format) ContentType() string {
-	if f == JSONL {
-		return "application/x-ndjson"
-	}
-	return "text/tab-separated-values; charset=utf-8"
-}
+// Ext is the file name extension of the format, with its dot.
+func (f Format) Ext() string { return "." + string(f) }
+
+// ContentType is the media type a format is served as (ports.MediaType of
+// its extension: JSON lines are application/x-ndjson, not JSON).
+func (f Format) ContentType() string { return ports.MediaType(f.Ext()) }
 
 // Writer writes rows in one format. Close flushes it.
 type Writer struct {
@@ -88,6 +89,8 @@ func (x *Writer) writeJSON(r *Row) error {
 		b = append(b, '"', ':')
 		v := c.Value(r)
 		switch {
+		case c.Kind == Flag:
+			b = strconv.AppendBool(b, v != "")
 		case c.Kind != Text && isNull(v):
 			b = append(b, "null"...)
 		case c.Kind != Text:

@@ -20,7 +20,18 @@ import (
 // magic starts every database file; the byte after it is the format version.
 const magic = "GASDB"
 
-const version = 1
+// Format versions. Version 2 has the same layout as 1; it says the
+// transcripts' flags carry the selection tags (model.FlagCanonical,
+// model.FlagMANESelect) read from the gene models. A version-1 database was
+// built without reading them: it still loads, with no transcript marked
+// canonical (Meta.Format tells callers to suggest a rebuild).
+const (
+	version       = 2
+	oldestVersion = 1
+)
+
+// TagsFormat is the first format whose transcripts carry selection tags.
+const TagsFormat = 2
 
 // ErrFormat marks a file that is not a valid database (or is damaged).
 var ErrFormat = errors.New("not a valid gasdb database")
@@ -51,6 +62,13 @@ func (w *writer) str(s string) {
 type Meta struct {
 	// Known is the known-variants source recorded at build time ("" if none).
 	Known string
+	// Format is the file's format version (set by ReadMeta; Write writes
+	// the current one). Below TagsFormat no transcript is marked canonical
+	// or MANE Select: rebuild the database to have them.
+	Format int
+	// Checksum is the file's CRC-32 (set by ReadMeta): with the name it
+	// identifies the exact reference a result was annotated against.
+	Checksum uint32
 }
 
 // Write stores ref (with its sequence) to w.
@@ -189,12 +207,19 @@ func ReadMeta(in io.Reader) (*model.Reference, Meta, error) {
 	if err != nil {
 		return nil, meta, err
 	}
+	meta.Format = int(b[len(magic)])
+	meta.Checksum = binary.LittleEndian.Uint32(b[len(b)-4:])
 	r := &reader{b: body, off: len(magic) + 1}
 	ref := &model.Reference{Name: r.str()}
 	meta.Known = r.str()
 	r.chroms(ref)
 	r.genes(ref)
 	r.transcripts(ref)
+	if meta.Format < TagsFormat {
+		for i := range ref.Transcripts {
+			ref.Transcripts[i].Flags &^= model.FlagCanonical | model.FlagMANESelect
+		}
+	}
 	if r.err != nil {
 		return nil, meta, r.err
 	}
@@ -226,8 +251,9 @@ func checkFile(b []byte) ([]byte, error) {
 	if len(b) < len(magic)+5 || string(b[:len(magic)]) != magic {
 		return nil, fmt.Errorf("%w: bad magic", ErrFormat)
 	}
-	if b[len(magic)] != version {
-		return nil, fmt.Errorf("%w: version %d, this build reads %d", ErrFormat, b[len(magic)], version)
+	if v := b[len(magic)]; v < oldestVersion || v > version {
+		return nil, fmt.Errorf("%w: format version %d; this build of GAS reads versions %d to %d (rebuild the database with this build's `gas db build`)",
+			ErrFormat, v, oldestVersion, version)
 	}
 	body := b[:len(b)-4]
 	if crc32.ChecksumIEEE(body) != binary.LittleEndian.Uint32(b[len(b)-4:]) {

@@ -2,9 +2,12 @@ package gasdb
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/gasproject/gas/adapters/engine/model"
@@ -106,5 +109,50 @@ func BenchmarkLoad250k(b *testing.B) {
 		if len(r2.Transcripts) != loadN {
 			b.Fatalf("loaded %d transcripts, want %d", len(r2.Transcripts), loadN)
 		}
+	}
+}
+
+// TestSelectionTagsAndOlderFormats: canonical and MANE Select flags survive
+// a round trip; a format-1 database (built before tags were read) still
+// loads, with no transcript marked, and says so; a newer format is refused
+// with a message naming the versions this build reads.
+func TestSelectionTagsAndOlderFormats(t *testing.T) {
+	r := bigRef(8)
+	r.Transcripts[0].Flags |= model.FlagCanonical | model.FlagMANESelect
+	r.Transcripts[5].Flags |= model.FlagCanonical
+	var b bytes.Buffer
+	if err := Write(&b, r, Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	r2, m, err := ReadMeta(bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Format != TagsFormat || m.Checksum == 0 {
+		t.Fatalf("meta %+v", m)
+	}
+	for i := range r2.Transcripts {
+		want := i == 0 || i == 5
+		if r2.Transcripts[i].Canonical() != want || r2.Transcripts[i].MANESelect() != (i == 0) {
+			t.Fatalf("transcript %d: canonical %v MANE %v", i, r2.Transcripts[i].Canonical(), r2.Transcripts[i].MANESelect())
+		}
+	}
+	withVersion := func(v byte) []byte {
+		old := bytes.Clone(b.Bytes())
+		old[len(magic)] = v
+		body := old[:len(old)-4]
+		binary.LittleEndian.PutUint32(old[len(old)-4:], crc32.ChecksumIEEE(body))
+		return old
+	}
+	r1, m1, err := ReadMeta(bytes.NewReader(withVersion(1)))
+	if err != nil {
+		t.Fatalf("format 1 refused: %v", err)
+	}
+	if m1.Format != 1 || r1.Transcripts[0].Canonical() || r1.Transcripts[0].MANESelect() {
+		t.Fatalf("format 1: meta %+v, transcript 0 flags %b", m1, r1.Transcripts[0].Flags)
+	}
+	_, err = Read(bytes.NewReader(withVersion(9)))
+	if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "format version 9; this build of GAS reads versions 1 to 2") {
+		t.Fatalf("format 9: %v", err)
 	}
 }

@@ -227,11 +227,30 @@ func (t *bTx) transcript() Transcript {
 	if strings.Contains(t.tags, "cds_end_NF") {
 		tr.Flags |= FlagEndIncomplete
 	}
+	tr.Flags |= selectionFlags(t.tags)
 	if len(t.cds) > 0 {
 		tr.CDSStart, tr.CDSEnd = t.cdsSpan()
 		tr.Phase = t.startPhase(tr.Strand, tr.CDSStart, tr.CDSEnd)
 	}
 	return tr
+}
+
+// selectionFlags reads the transcript-selection tags of a comma-separated
+// tag list in any flavour's spelling: Ensembl and GENCODE write
+// Ensembl_canonical and MANE_Select, NCBI RefSeq "RefSeq Select" and
+// "MANE Select". A MANE Select transcript is also canonical (Ensembl makes
+// it so from release 104; RefSeq Select includes every MANE Select).
+func selectionFlags(tags string) uint8 {
+	var f uint8
+	for tag := range strings.SplitSeq(tags, ",") {
+		switch strings.ToLower(strings.ReplaceAll(strings.TrimSpace(tag), " ", "_")) {
+		case "mane_select":
+			f |= FlagMANESelect | FlagCanonical
+		case "ensembl_canonical", "refseq_select", "canonical":
+			f |= FlagCanonical
+		}
+	}
+	return f
 }
 
 // cdsSpan is the genomic span of the CDS pieces.

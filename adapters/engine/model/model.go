@@ -54,7 +54,19 @@ const (
 	FlagStartIncomplete
 	// FlagEndIncomplete: the CDS is 3' incomplete (tagged cds_end_NF).
 	FlagEndIncomplete
+	// FlagCanonical: the gene's canonical transcript (Ensembl/GENCODE tag
+	// Ensembl_canonical, RefSeq "RefSeq Select"; MANE Select implies it).
+	FlagCanonical
+	// FlagMANESelect: the MANE Select transcript (tag MANE_Select, RefSeq
+	// "MANE Select"), the one Ensembl and RefSeq agree on.
+	FlagMANESelect
 )
+
+// Canonical reports whether the transcript is its gene's canonical one.
+func (t *Transcript) Canonical() bool { return t.Flags&FlagCanonical != 0 }
+
+// MANESelect reports whether the transcript is its gene's MANE Select one.
+func (t *Transcript) MANESelect() bool { return t.Flags&FlagMANESelect != 0 }
 
 // Transcript is one processed RNA: its exons in genomic order and, when it
 // codes, the genomic span of its CDS. Derived tables (cDNA offsets) are filled

@@ -427,10 +427,17 @@ func (r *Reference) GeneGap(chrom int32, start, end int32) (left, right, lo, hi 
 
 // Summary counts what the reference holds, for logs and tests.
 func (r *Reference) Summary() string {
-	var coding, bases int
+	var coding, canonical, mane, bases int
 	for i := range r.Transcripts {
-		if r.Transcripts[i].Coding() {
+		t := &r.Transcripts[i]
+		if t.Coding() {
 			coding++
+		}
+		if t.Canonical() {
+			canonical++
+		}
+		if t.MANESelect() {
+			mane++
 		}
 	}
 	for _, c := range r.Chroms {
@@ -438,6 +445,6 @@ func (r *Reference) Summary() string {
 			bases += len(s.Seq)
 		}
 	}
-	return fmt.Sprintf("%d chromosomes, %d genes, %d transcripts (%d coding), %d bases of sequence",
-		len(r.Chroms), len(r.Genes), len(r.Transcripts), coding, bases)
+	return fmt.Sprintf("%d chromosomes, %d genes, %d transcripts (%d coding, %d canonical, %d MANE Select), %d bases of sequence",
+		len(r.Chroms), len(r.Genes), len(r.Transcripts), coding, canonical, mane, bases)
 }

@@ -57,6 +57,19 @@ func transcriptType(biotype string) string {
 	}
 }
 
+// selectionTags are the tag attribute of a gene's ti-th transcript, as
+// Ensembl writes them: the first (main) transcript is the canonical one,
+// and for a coding gene also MANE Select.
+func selectionTags(ti int, t *Transcript) string {
+	switch {
+	case ti > 0:
+		return ""
+	case t.Coding():
+		return "tag=basic,Ensembl_canonical,MANE_Select;"
+	}
+	return "tag=basic,Ensembl_canonical;"
+}
+
 // WriteGFF3 writes the gene models in Ensembl's GFF3 layout (gene:,
 // transcript: and CDS: ID prefixes, biotype attributes, exon ranks, UTR
 // features, CDS phases), the flavour bcftools csq reads.
@@ -71,10 +84,10 @@ func (g *Genome) WriteGFF3(w io.Writer) error {
 			strand := string(gn.Strand)
 			fmt.Fprintf(bw, "%s\tsynth\t%s\t%d\t%d\t.\t%s\t.\tID=gene:%s;Name=%s;biotype=%s;gene_id=%s;version=1\n",
 				name, geneType(gn.Biotype), gn.Start, gn.End, strand, gn.ID, gn.Name, gn.Biotype, gn.ID)
-			for _, t := range gn.Transcripts {
+			for ti, t := range gn.Transcripts {
 				ts, te := t.Exons[0].Start, t.Exons[len(t.Exons)-1].End
-				fmt.Fprintf(bw, "%s\tsynth\t%s\t%d\t%d\t.\t%s\t.\tID=transcript:%s;Parent=gene:%s;Name=%s;biotype=%s;transcript_id=%s;version=1\n",
-					name, transcriptType(t.Biotype), ts, te, strand, t.ID, gn.ID, t.Name, t.Biotype, t.ID)
+				fmt.Fprintf(bw, "%s\tsynth\t%s\t%d\t%d\t.\t%s\t.\tID=transcript:%s;Parent=gene:%s;Name=%s;biotype=%s;%stranscript_id=%s;version=1\n",
+					name, transcriptType(t.Biotype), ts, te, strand, t.ID, gn.ID, t.Name, t.Biotype, selectionTags(ti, t), t.ID)
 				for k, e := range t.Exons {
 					rank := k + 1
 					if gn.Strand == '-' {

@@ -85,7 +85,7 @@ func TestRoleAnnotatorKnownVariantsFromS3(t *testing.T) {
 				t.Fatalf("%v\n%s", err, logs.String())
 			}
 			var out bytes.Buffer
-			sum, err := a.Annotate(ctx, bytes.NewReader(variants), &out)
+			sum, err := a[0].AnnotateJob(ctx, bytes.NewReader(variants), &out, engine.Job{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -88,7 +89,7 @@ func RoleAWSConfig(rt *role.Runtime) awsconfig.Config { return rt.Config.AWS }
 
 // RoleSettings are the services' settings from the role configuration.
 func RoleSettings(rt *role.Runtime) Settings {
-	return Settings{Policy: rt.Config.Policy, BaseURL: rt.Config.BaseURL, Logger: rt.Log}.withDefaults()
+	return Settings{Policy: rt.Config.Policy, BaseURL: rt.Config.BaseURL, References: rt.Config.Web.References, Logger: rt.Log}.withDefaults()
 }
 
 // RolePipelineConfig is the workers' configuration.
@@ -156,32 +157,51 @@ func RoleIdentity(ctx context.Context, rt *role.Runtime) (ports.IdentityProvider
 	return p, nil
 }
 
-// RoleAnnotator loads the annotation database once (a local path or an
-// s3://bucket/key object) with its known-variants source (GAS_KNOWN_VARIANTS,
-// else the one the database recorded, when reachable; an s3:// source is
-// downloaded once with its .tbi and removed at shutdown) and makes the
-// engine every job of this process is annotated with, instrumented for
-// /metrics. The rule is apps/internal/reference's, shared with `gas
-// annotate --db` and `gas serve`.
-func RoleAnnotator(ctx context.Context, rt *role.Runtime, cl *awsconfig.Clients) (results.Engine, func(), error) {
+// RoleAnnotator loads the annotation databases once (GAS_ANNOTATION_DB:
+// local paths or s3://bucket/key objects, the default first), each with
+// its known-variants source (GAS_KNOWN_VARIANTS, one per database, else
+// the one the database recorded, when reachable; an s3:// source is
+// downloaded once with its .tbi and removed at shutdown), and makes the
+// engines jobs are annotated with, instrumented for /metrics. The rule is
+// apps/internal/reference's, shared with `gas annotate --db` and `gas serve`.
+func RoleAnnotator(ctx context.Context, rt *role.Runtime, cl *awsconfig.Clients) (results.Engines, func(), error) {
 	ac := rt.Config.Annotator
-	start := time.Now()
-	l, err := reference.Open(ctx, reference.Config{DB: ac.Database, Known: ac.Known, Workers: ac.Workers, MaxAlts: ac.MaxAlts,
-		Remote: S3Remote(cl.S3), Logger: rt.Log})
-	if err != nil {
-		return nil, nil, err
+	dbs, knowns := strings.Split(ac.Database, ","), strings.Split(ac.Known, ",")
+	if ac.Known == "" || (len(knowns) == 1 && knowns[0] == reference.NoKnown) {
+		knowns = slices.Repeat(knowns[:1], len(dbs))
 	}
-	if l.Known.Skipped != nil {
-		rt.Log.Warn("annotating without known variants; set GAS_KNOWN_VARIANTS to a reachable source", "err", l.Known.Skipped.Error())
+	if len(knowns) != len(dbs) {
+		return nil, nil, fmt.Errorf("GAS_KNOWN_VARIANTS names %d sources for %d databases: give one per database (or none)", len(knowns), len(dbs))
 	}
-	rt.Log.Info("annotation database loaded", "source", ac.Database, "reference", l.Engine.Reference(),
-		"known_variants", l.Known.Source, "took", time.Since(start).Round(time.Millisecond).String())
-	a := rt.Metrics.InstrumentAnnotator(l.Engine)
-	if d := rt.Config.Hooks.AnnotateDelay; d > 0 {
-		rt.Log.Warn("test hook: annotations held before they start", "delay", d.String())
-		a = role.WithAnnotateDelay(a, d)
+	var engines results.Engines
+	var closers []func()
+	closeAll := func() {
+		for _, c := range closers {
+			c()
+		}
 	}
-	return a, l.Close, nil
+	for i, db := range dbs {
+		start := time.Now()
+		l, err := reference.Open(ctx, reference.Config{DB: strings.TrimSpace(db), Known: strings.TrimSpace(knowns[i]), Workers: ac.Workers,
+			MaxAlts: ac.MaxAlts, Remote: S3Remote(cl.S3), Logger: rt.Log})
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		closers = append(closers, l.Close)
+		if l.Known.Skipped != nil {
+			rt.Log.Warn("annotating without known variants; set GAS_KNOWN_VARIANTS to a reachable source", "err", l.Known.Skipped.Error())
+		}
+		rt.Log.Info("annotation database loaded", "source", db, "reference", l.Engine.Reference(),
+			"known_variants", l.Known.Source, "took", time.Since(start).Round(time.Millisecond).String())
+		a := rt.Metrics.InstrumentAnnotator(l.Engine)
+		if d := rt.Config.Hooks.AnnotateDelay; d > 0 {
+			rt.Log.Warn("test hook: annotations held before they start", "delay", d.String())
+			a = role.WithAnnotateDelay(a, d)
+		}
+		engines = append(engines, results.About(a, l.Provenance()))
+	}
+	return engines, closeAll, nil
 }
 
 // S3Remote reads s3://bucket/key sources for apps/internal/reference (nil
@@ -227,8 +247,8 @@ func RoleScaleIn(rt *role.Runtime, cl *awsconfig.Clients) (ports.ScaleIn, error)
 
 // RoleResultsAnnotator is ResultsAnnotator holding the instance's
 // scale-in protection while each job is annotated.
-func RoleResultsAnnotator(rt *role.Runtime, objects ports.ObjectStore, engine results.Engine, s ports.ScaleIn) (ports.Annotator, error) {
-	a, err := ResultsAnnotator(objects, engine)
+func RoleResultsAnnotator(rt *role.Runtime, objects ports.ObjectStore, engines results.Engines, s ports.ScaleIn) (ports.Annotator, error) {
+	a, err := ResultsAnnotator(objects, engines)
 	if err != nil || s == nil {
 		return a, err
 	}

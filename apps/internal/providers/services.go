@@ -24,7 +24,10 @@ type Settings struct {
 	ResultPrefix  string // default "results/"
 	ArchivePrefix string // default "archive/"
 	BaseURL       string
-	Logger        *slog.Logger
+	// References name the annotation databases jobs may ask for, the
+	// default first (none: any name is passed on to the annotators).
+	References []string
+	Logger     *slog.Logger
 }
 
 // withDefaults fills empty prefixes and the logger.
@@ -50,7 +53,7 @@ func Composer(s Settings) (ports.Composer, error) { return email.NewComposer(s.B
 // WebServicesSet provides the use-case services the web application
 // drives, from ports, the *message.Bus and Settings; ArchivalService is the
 // archive-side workers'. Every app (local mode, AWS roles) builds them so.
-var WebServicesSet = wire.NewSet(JobsService, AccountsService)
+var WebServicesSet = wire.NewSet(JobsService, JobManager, AccountsService)
 
 // JobsService is the job use cases; requests go straight to the annotate
 // queue, in their user's message group, and a late restore's retry to the
@@ -59,12 +62,18 @@ func JobsService(store ports.JobStore, users ports.UserStore, objects ports.Obje
 	clock ports.Clock, ids ports.IDs, s Settings) (*jobs.Service, error) {
 	s = s.withDefaults()
 	svc, err := jobs.NewService(store, users, objects, bus.Queue(message.QueueAnnotate), clock, ids, jobs.Config{
-		Policy: s.Policy, InputPrefix: s.InputPrefix, ResultPrefix: s.ResultPrefix, Logger: s.Logger,
+		Policy: s.Policy, InputPrefix: s.InputPrefix, ResultPrefix: s.ResultPrefix, References: s.References, Logger: s.Logger,
 	})
 	if err != nil {
 		return nil, err
 	}
 	return svc.WithRestoreChecks(bus.Topic(message.TopicRestoreCompletions)), nil
+}
+
+// JobManager is the owners' housekeeping of their jobs (delete with every
+// object, cold copies included; rename; search).
+func JobManager(store ports.JobStore, objects ports.ObjectStore, archive ports.Archive, s Settings) (*jobs.Manager, error) {
+	return jobs.NewManager(store, objects, archive, s.withDefaults().Logger)
 }
 
 // AccountsService is the profile and plan use cases under the policy's

@@ -19,13 +19,13 @@ var WebSet = wire.NewSet(WebServicesSet, WebServer)
 // WebServer is the web application. It is ready while the jobs table and
 // the annotate queue answer, and reports that queue's backlog (what users
 // wait on) in /metrics.
-func WebServer(rt *role.Runtime, js *jobs.Service, acc *accounts.Service, objects ports.ObjectStore, tokens ports.TokenStore,
+func WebServer(rt *role.Runtime, js *jobs.Service, jm *jobs.Manager, acc *accounts.Service, objects ports.ObjectStore, tokens ports.TokenStore,
 	sessions ports.SessionStore, clock ports.Clock, idp ports.IdentityProvider, store ports.JobStore, bus *message.Bus,
 	o web.Options) (*web.Server, error) {
 	annotate := bus.Queue(message.QueueAnnotate)
 	rt.Metrics.WatchQueue(message.QueueAnnotate, annotate)
 	return web.New(web.Deps{
-		Jobs: js, Accounts: acc, Objects: objects, Tokens: tokens, Sessions: sessions, Clock: clock, Identity: idp,
+		Jobs: js, Manage: jm, Accounts: acc, Objects: objects, Tokens: tokens, Sessions: sessions, Clock: clock, Identity: idp,
 		Metrics: rt.Metrics,
 		Ready:   rt.Ready(jobsReachable(store), queuesReachable(annotate)),
 	}, o)
@@ -38,7 +38,7 @@ func WebServer(rt *role.Runtime, js *jobs.Service, acc *accounts.Service, object
 func RoleWebOptions(rt *role.Runtime, s Settings) web.Options {
 	return web.Options{
 		SessionKey: rt.Config.Web.SessionKey, BaseURL: s.BaseURL, LocalBilling: true, InputPrefix: s.InputPrefix,
-		Reference: rt.Config.Web.Reference, Logger: rt.Log, MetricsToken: rt.Config.Web.MetricsToken,
+		Reference: first(rt.Config.Web.References), Logger: rt.Log, MetricsToken: rt.Config.Web.MetricsToken,
 		Admins: rt.Config.Web.Admins,
 	}
 }
@@ -47,3 +47,11 @@ func RoleWebOptions(rt *role.Runtime, s Settings) web.Options {
 // /healthz and /readyz, and /metrics to a scraper with GAS_METRICS_TOKEN
 // (or on GAS_METRICS_ADDR, apart from the site).
 func WebRoleApp(srv *web.Server) *role.App { return &role.App{Handler: srv} }
+
+// first is the first of names, "" when there are none.
+func first(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	return names[0]
+}

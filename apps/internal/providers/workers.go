@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/wire"
 
-	"github.com/gasproject/gas/adapters/vartable"
 	"github.com/gasproject/gas/adapters/workers"
 	"github.com/gasproject/gas/apps/internal/pool"
 	"github.com/gasproject/gas/apps/internal/role"
@@ -78,9 +77,10 @@ func runOf[W interface{ Run(context.Context) error }](w W, err error) (func(cont
 }
 
 // ResultsAnnotator annotates a job's input object into its result objects
-// with engine, indexing the annotated VCF as it streams.
-func ResultsAnnotator(objects ports.ObjectStore, engine results.Engine) (ports.Annotator, error) {
-	return results.New(objects, engine, vartable.NewIndexer())
+// with the engine of the job's reference, indexing the annotated VCF from
+// the rows the engine hands over as it streams.
+func ResultsAnnotator(objects ports.ObjectStore, engines results.Engines) (ports.Annotator, error) {
+	return results.New(objects, engines, results.Options{})
 }
 
 // RunnerWorkers builds the annotator runner, writing results with their

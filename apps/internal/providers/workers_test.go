@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gasproject/gas/adapters/engine"
+	"github.com/gasproject/gas/adapters/results"
 	"github.com/gasproject/gas/adapters/web"
 	"github.com/gasproject/gas/apps/internal/role"
 	"github.com/gasproject/gas/domain"
@@ -22,7 +24,7 @@ type copyAnnotator struct{}
 
 func (copyAnnotator) Reference() string { return "copy" }
 
-func (copyAnnotator) Annotate(_ context.Context, in io.Reader, out io.Writer) (domain.Summary, error) {
+func (copyAnnotator) AnnotateJob(_ context.Context, in io.Reader, out io.Writer, _ engine.Job) (domain.Summary, error) {
 	_, err := io.Copy(out, in)
 	return domain.Summary{}, err
 }
@@ -59,7 +61,7 @@ func workerSetFor(t *testing.T, r role.Name, deadLetters bool) (WorkerSet, *role
 		t.Fatal(err)
 	}
 	var ws WorkerSet
-	ann, err := ResultsAnnotator(objects, copyAnnotator{})
+	ann, err := ResultsAnnotator(objects, results.Engines{copyAnnotator{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/gasproject/gas/adapters/engine/gasdb"
 	"github.com/gasproject/gas/adapters/engine/known"
 	"github.com/gasproject/gas/adapters/engine/model"
+	"github.com/gasproject/gas/domain"
 )
 
 // NoKnown, given as the known-variants source, turns known-variant
@@ -73,6 +74,27 @@ type Loaded struct {
 	Engine *engine.Engine
 	// Known describes the known-variants source in use (or why none is).
 	Known *Known
+	// DB is the database's source and Meta what it recorded (its checksum).
+	DB      string
+	Meta    gasdb.Meta
+	workers int
+}
+
+// Provenance is what results' logs say of this engine: the database's
+// source and checksum, the known-variants source, the engine's settings.
+func (l *Loaded) Provenance() domain.Provenance {
+	// The file's name, not where it lies: with the checksum it names the
+	// database, and users' logs need not learn paths or buckets.
+	p := domain.Provenance{Database: path.Base(l.DB), Checksum: fmt.Sprintf("crc32:%08x", l.Meta.Checksum), Known: l.Known.Source}
+	workers := "all cores"
+	if l.workers > 0 {
+		workers = fmt.Sprint(l.workers)
+	}
+	p.Settings = append(p.Settings, domain.Setting{Name: "Engine goroutines per job", Value: workers})
+	if l.Known.Skipped != nil {
+		p.Settings = append(p.Settings, domain.Setting{Name: "Known variants skipped", Value: l.Known.Skipped.Error()})
+	}
+	return p
 }
 
 // Close releases the known-variants source (a downloaded copy is removed).
@@ -90,6 +112,14 @@ func Open(ctx context.Context, cfg Config) (*Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
+	if meta.Format < gasdb.TagsFormat {
+		log := cfg.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		log.Warn("annotation database built before GAS read canonical and MANE Select tags: no transcript is marked; rebuild it with gas db build",
+			"db", cfg.DB, "format", meta.Format)
+	}
 	k, err := OpenKnown(ctx, cfg.Known, meta.Known, cfg.DB, KnownOptions{Remote: cfg.Remote, Dir: cfg.Dir, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
@@ -99,7 +129,7 @@ func Open(ctx context.Context, cfg Config) (*Loaded, error) {
 		k.Close()
 		return nil, fmt.Errorf("annotation engine: %w", err)
 	}
-	return &Loaded{Engine: eng, Known: k}, nil
+	return &Loaded{Engine: eng, Known: k, DB: cfg.DB, Meta: meta, workers: cfg.Workers}, nil
 }
 
 // Read loads a gasdb database from a path or a remote object (streamed,

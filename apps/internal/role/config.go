@@ -85,8 +85,9 @@ type Pipeline struct {
 
 // AnnotatorSettings are the annotator role's own settings.
 type AnnotatorSettings struct {
-	// Database is the annotation database (gasdb) loaded once at start: a
-	// local path or an s3://bucket/key object.
+	// Database is the annotation databases (gasdb) loaded once at start,
+	// comma-separated, the default first: local paths or s3://bucket/key
+	// objects.
 	Database string
 	// Known is the known-variants VCF (rsIDs, allele frequencies): a path
 	// or an s3://bucket/key object downloaded once at start with its .tbi;
@@ -107,8 +108,10 @@ type WebSettings struct {
 	SessionKey []byte
 	// OIDC sign-in (Globus Auth by default).
 	OIDCIssuer, OIDCClientID, OIDCClientSecret, OIDCRedirectURL string
-	// Reference names the annotation database on every page.
-	Reference string
+	// References name the deployment's annotation databases (the
+	// annotators' GAS_ANNOTATION_DB, in order): the first, the default,
+	// is named on every page, and a job may ask for any of them.
+	References []string
 	// MetricsToken lets a scraper read the site's /metrics with it as a
 	// bearer token; without it the site serves no /metrics.
 	MetricsToken string

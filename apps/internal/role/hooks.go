@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gasproject/gas/adapters/engine"
 	"github.com/gasproject/gas/adapters/results"
 
 	"github.com/gasproject/gas/domain"
@@ -75,8 +76,8 @@ func WithAnnotateDelay(a results.Engine, d time.Duration) results.Engine {
 	return &SlowAnnotator{Engine: a, Delay: d}
 }
 
-// Annotate waits, then annotates; cancelling ctx ends the wait.
-func (s *SlowAnnotator) Annotate(ctx context.Context, in io.Reader, out io.Writer) (domain.Summary, error) {
+// AnnotateJob waits, then annotates; cancelling ctx ends the wait.
+func (s *SlowAnnotator) AnnotateJob(ctx context.Context, in io.Reader, out io.Writer, job engine.Job) (domain.Summary, error) {
 	t := time.NewTimer(s.Delay)
 	defer t.Stop()
 	select {
@@ -84,5 +85,5 @@ func (s *SlowAnnotator) Annotate(ctx context.Context, in io.Reader, out io.Write
 		return domain.Summary{}, ctx.Err()
 	case <-t.C:
 	}
-	return s.Engine.Annotate(ctx, in, out)
+	return s.Engine.AnnotateJob(ctx, in, out, job)
 }

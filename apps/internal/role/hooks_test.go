@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gasproject/gas/adapters/engine"
 	"github.com/gasproject/gas/adapters/memory"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/ports"
@@ -64,7 +65,7 @@ func TestSlowAnnotatorWaitsAndHonoursCancel(t *testing.T) {
 	a := WithAnnotateDelay(&gatedAnnotator{started: make(chan struct{}), release: make(chan struct{})}, time.Hour)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if _, err := a.Annotate(ctx, strings.NewReader(""), io.Discard); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := a.AnnotateJob(ctx, strings.NewReader(""), io.Discard, engine.Job{}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("delayed annotation not cancelled: %v", err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gasproject/gas/adapters/engine"
 	"github.com/gasproject/gas/adapters/results"
 
 	"github.com/gasproject/gas/adapters/memory"
@@ -196,7 +197,7 @@ type gatedAnnotator struct {
 
 func (g *gatedAnnotator) Reference() string { return "test-ref" }
 
-func (g *gatedAnnotator) Annotate(ctx context.Context, in io.Reader, out io.Writer) (domain.Summary, error) {
+func (g *gatedAnnotator) AnnotateJob(ctx context.Context, in io.Reader, out io.Writer, _ engine.Job) (domain.Summary, error) {
 	g.once.Do(func() { close(g.started) })
 	select {
 	case <-ctx.Done():
@@ -239,7 +240,7 @@ func newWorld(t *testing.T, grace time.Duration, wrap ...func(*Runtime, ports.An
 	ann := &gatedAnnotator{started: make(chan struct{}), release: make(chan struct{})}
 	requests := NewDrainQueue(annotate, 1)
 	var annotator ports.Annotator
-	annotator, err = results.New(objects, ann, nil)
+	annotator, err = results.New(objects, results.Engines{ann}, results.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/ports"
 )
 
@@ -87,10 +86,10 @@ func GuardAnnotator(a ports.Annotator, g *Guard) *GuardedAnnotator {
 }
 
 // Annotate annotates under the guard.
-func (a *GuardedAnnotator) Annotate(ctx context.Context, input string, keys domain.ResultKeys, limits domain.InputLimits) (ports.Annotated, error) {
+func (a *GuardedAnnotator) Annotate(ctx context.Context, r ports.AnnotationRequest) (ports.Annotated, error) {
 	done := a.guard.Hold(ctx)
 	defer done()
-	return a.Annotator.Annotate(ctx, input, keys, limits)
+	return a.Annotator.Annotate(ctx, r)
 }
 
 // watchTermination closes the returned channel once the group is

@@ -228,12 +228,13 @@ func Settings() []Setting {
 			apply: durationSetting(func(c *Config) *time.Duration { return &c.Pipeline.ReconcileGrace })},
 
 		{Env: "GAS_ANNOTATION_DB", Default: "(required)", Roles: []Name{Annotator},
-			Help:  "annotation database (gas db build) loaded once at start: a local path or s3://bucket/key",
+			Help: "annotation databases (gas db build) loaded once at start, comma-separated, the default first " +
+				"(jobs name the one they want): local paths or s3://bucket/key",
 			apply: stringSetting(func(c *Config) *string { return &c.Annotator.Database })},
 		{Env: "GAS_KNOWN_VARIANTS", Default: "recorded in the database", Roles: []Name{Annotator},
 			Help: "known-variants VCF (bgzip + tabix) for rsIDs and allele frequencies: a path or s3://bucket/key, downloaded once at start " +
 				"with its .tbi (built when absent); by default the source `gas db build --known` recorded, when reachable " +
-				"(a relative one next to the database); none turns it off",
+				"(a relative one next to the database); none turns it off; with several databases, one per database, comma-separated",
 			apply: stringSetting(func(c *Config) *string { return &c.Annotator.Known })},
 		{Env: "GAS_ANNOTATOR_WORKERS", Default: "0 (all cores)", Roles: []Name{Annotator}, Help: "engine goroutines annotating one job",
 			apply: intSetting(func(c *Config) *int { return &c.Annotator.Workers })},
@@ -271,8 +272,10 @@ func Settings() []Setting {
 		{Env: "GAS_METRICS_TOKEN", Default: "", Roles: []Name{Web},
 			Help:  "bearer token a scraper presents to read the public site's /metrics; without it the site serves none (use GAS_METRICS_ADDR)",
 			apply: stringSetting(func(c *Config) *string { return &c.Web.MetricsToken })},
-		{Env: "GAS_REFERENCE_NAME", Default: "", Roles: []Name{Web}, Help: "annotation database name shown on every page",
-			apply: stringSetting(func(c *Config) *string { return &c.Web.Reference })},
+		{Env: "GAS_REFERENCE_NAME", Default: "", Roles: []Name{Web},
+			Help: "names of the annotation databases the annotators hold, comma-separated, the default first: it is shown on every page, " +
+				"and a job may ask for any of them",
+			apply: func(c *Config, v string) error { c.Web.References = splitList(v); return nil }},
 
 		{Env: "GAS_TEST_REFUSE_EXPEDITED", Test: true, Roles: []Name{Thawer, Archiver},
 			Help:  "test only: refuse Expedited retrievals of archive keys containing this text (* for all) as AWS does without capacity",
@@ -299,9 +302,9 @@ const bootstrapOnly Name = "gas aws bootstrap"
 // awsRoles says which roles read each AWS variable; variables not listed
 // are read by every role.
 var awsRoles = map[string][]Name{
-	"GAS_ARCHIVE_BUCKET":       {Archiver, Thawer, Restorer},
-	"GAS_GLACIER_VAULT":        {Archiver, Thawer, Restorer},
-	"GAS_COLD_STORAGE":         {Archiver, Thawer, Restorer},
+	"GAS_ARCHIVE_BUCKET":       {Web, Archiver, Thawer, Restorer}, // web: deleting a job deletes its cold copy
+	"GAS_GLACIER_VAULT":        {Web, Archiver, Thawer, Restorer},
+	"GAS_COLD_STORAGE":         {Web, Archiver, Thawer, Restorer},
 	"GAS_TOKENS_TABLE":         {Web},
 	"GAS_SESSIONS_TABLE":       {Web},
 	"GAS_MAILER":               {Notifier},
@@ -319,6 +322,17 @@ func AWSSettings() []Setting {
 	var out []Setting
 	for _, v := range awsconfig.Variables() {
 		out = append(out, Setting{Env: v.Name, Default: v.Default, Roles: awsRoles[v.Name], Help: v.Meaning})
+	}
+	return out
+}
+
+// splitList reads a comma-separated list, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for item := range strings.SplitSeq(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
 	}
 	return out
 }

@@ -111,7 +111,7 @@ type fanout struct {
 func newFanout(n, depth int) *fanout {
 	f := &fanout{}
 	for range n {
-		f.readers = append(f.readers, &chunkReader{ch: make(chan []byte, depth), quit: make(chan struct{})})
+		f.readers = append(f.readers, &chunkReader{ch: make(chan []byte, depth), quit: make(chan struct{}), free: make(chan []byte, 4), alone: n == 1})
 	}
 	return f
 }
@@ -120,7 +120,7 @@ func (f *fanout) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	c := append([]byte(nil), p...) // the writer reuses p; readers share c
+	c := append(f.buffer(len(p)), p...) // the writer reuses p; readers share c
 	for _, r := range f.readers {
 		select {
 		case r.ch <- c:
@@ -129,6 +129,22 @@ func (f *fanout) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// buffer is an empty chunk buffer of at least n bytes: one its only
+// reader has finished with, or a new one. Recycling saves allocating (and
+// collecting) the whole stream once more in pieces.
+func (f *fanout) buffer(n int) []byte {
+	if len(f.readers) == 1 {
+		select {
+		case b := <-f.readers[0].free:
+			if cap(b) >= n {
+				return b[:0]
+			}
+		default:
+		}
+	}
+	return make([]byte, 0, n)
 }
 
 // close ends the stream: readers see err after the last chunk (io.EOF when
@@ -144,7 +160,10 @@ func (f *fanout) close(err error) {
 type chunkReader struct {
 	ch     chan []byte
 	cur    []byte
-	end    error // set by close before ch is closed
+	last   []byte      // the chunk cur is the rest of
+	free   chan []byte // chunks read to the end, for the writer to reuse
+	alone  bool        // the only reader, so a chunk read is free
+	end    error       // set by close before ch is closed
 	quit   chan struct{}
 	reason error // why the reader gave up; set before quit is closed
 	gone   bool
@@ -152,11 +171,18 @@ type chunkReader struct {
 
 func (r *chunkReader) Read(p []byte) (int, error) {
 	for len(r.cur) == 0 {
+		if r.alone && r.last != nil {
+			select {
+			case r.free <- r.last:
+			default:
+			}
+			r.last = nil
+		}
 		c, ok := <-r.ch
 		if !ok {
 			return 0, r.end
 		}
-		r.cur = c
+		r.cur, r.last = c, c
 	}
 	n := copy(p, r.cur)
 	r.cur = r.cur[n:]

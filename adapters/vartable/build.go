@@ -11,7 +11,6 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
-	"sync"
 )
 
 // BuildOptions tune a Builder.
@@ -80,10 +79,30 @@ type chunk struct {
 	n     int
 }
 
-// chunkRows keeps full-size chunk buffers between indexes: a server
-// indexing job after job would otherwise grow (and the collector reclaim)
-// a fresh one for each.
-var chunkRows = sync.Pool{New: func() any { return new([][numCols]uint32) }}
+// spareRows keeps a few chunk buffers between indexes: a server indexing
+// job after job would otherwise grow (and the collector reclaim) a fresh
+// one of up to 16 MiB for each. Not a sync.Pool: the collections a large
+// job triggers would empty one before the next job. Bounded, so at most
+// two buffers outlive their jobs.
+var spareRows = make(chan [][numCols]uint32, 2)
+
+// chunkBuffer is a spare chunk buffer, or none when there is no spare.
+func chunkBuffer() [][numCols]uint32 {
+	select {
+	case rows := <-spareRows:
+		return rows[:0]
+	default:
+		return nil
+	}
+}
+
+// keepChunkBuffer keeps rows for the next index if there is room.
+func keepChunkBuffer(rows [][numCols]uint32) {
+	select {
+	case spareRows <- rows:
+	default:
+	}
+}
 
 // facet is one facet's definition and running totals.
 type facet struct {
@@ -148,7 +167,7 @@ func (b *Builder) Start(v *Vocabulary, header int64) error {
 		return errors.New("variant index: a vocabulary of at most 32 terms and 32 warnings is required")
 	}
 	b.started, b.voc, b.header = true, v, header
-	b.chunk.rows = (*chunkRows.Get().(*[][numCols]uint32))[:0]
+	b.chunk.rows = chunkBuffer()
 	b.genes.code(nil) // "" is code 0: no gene
 	b.geneCode = make([]uint32, len(v.Genes))
 	b.facets = b.defineFacets()
@@ -294,6 +313,11 @@ func (b *Builder) add(l *Line, chrom uint16, e *Entry) error {
 	consOrder := uint32(len(b.voc.Terms))
 	if e.Terms != 0 {
 		consOrder = uint32(bits.TrailingZeros32(e.Terms))
+	}
+	if len(c.rows) == cap(c.rows) {
+		// Doubling, to the chunk's size at most: append grows a large
+		// slice by a quarter at a time, copying it over and over.
+		c.rows = slices.Grow(c.rows, min(max(2*cap(c.rows), 1<<10), b.opt.ChunkRows)-len(c.rows))
 	}
 	c.rows = append(c.rows, [numCols]uint32{uint32(min(e.Impact, ImpactHigh)), e.Terms, gene, known, uint32(e.Tags & 3), e.Warn, consOrder, afCode(e.AF)})
 	c.n++
@@ -520,8 +544,8 @@ func (b *Builder) writeDictionary(dict dictionary) error {
 // Close removes the temporary file, if any; call it whether or not
 // Finish succeeded.
 func (b *Builder) Close() error {
-	if rows := b.chunk.rows; cap(rows) > 0 && cap(rows) <= b.opt.ChunkRows {
-		chunkRows.Put(&rows)
+	if rows := b.chunk.rows; cap(rows) > 0 {
+		keepChunkBuffer(rows)
 	}
 	b.chunk.rows = nil
 	if b.spill == nil {

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/mail"
+	"strings"
 	"time"
 
 	"github.com/gasproject/gas/domain"
@@ -241,6 +243,28 @@ type Email struct {
 	Subject string
 	Text    string
 	HTML    string
+}
+
+// ErrInvalidEmail is wrapped when an e-mail cannot be sent as given.
+var ErrInvalidEmail = errors.New("invalid e-mail")
+
+// Validate is what every Mailer checks before sending e (the rules a mail
+// service applies, so the local outboxes refuse what SES would): one
+// recipient address — a RejectedError otherwise, since no retry can
+// deliver it — a subject without line breaks, and a body.
+func (e Email) Validate() error {
+	_, err := mail.ParseAddress(e.To)
+	switch {
+	case strings.TrimSpace(e.To) == "" || err != nil:
+		return fmt.Errorf("%w: %w", ErrInvalidEmail, &RejectedError{Reason: fmt.Sprintf("%q is not an e-mail address", e.To)})
+	case strings.TrimSpace(e.Subject) == "":
+		return fmt.Errorf("%w: no subject", ErrInvalidEmail)
+	case e.Text == "" && e.HTML == "":
+		return fmt.Errorf("%w: no body", ErrInvalidEmail)
+	case strings.ContainsAny(e.Subject, "\r\n"):
+		return fmt.Errorf("%w: subject contains a line break", ErrInvalidEmail)
+	}
+	return nil
 }
 
 // Mailer sends e-mail: SES or SMTP on AWS, the outbox page in local mode.

@@ -3,8 +3,6 @@ package memory
 import (
 	"context"
 	"fmt"
-	"net/mail"
-	"strings"
 	"sync"
 	"time"
 
@@ -56,14 +54,8 @@ func (o *Outbox) Send(ctx context.Context, e ports.Email) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("notify %s: %w", e.To, err)
 	}
-	if _, err := mail.ParseAddress(e.To); err != nil || strings.TrimSpace(e.To) == "" {
-		return fmt.Errorf("notify: %w", &ports.RejectedError{Reason: fmt.Sprintf("%q is not an e-mail address", e.To)})
-	}
-	if strings.TrimSpace(e.Subject) == "" {
-		return fmt.Errorf("notify %s: empty subject", e.To)
-	}
-	if e.Text == "" && e.HTML == "" {
-		return fmt.Errorf("notify %s: empty body", e.To)
+	if err := e.Validate(); err != nil {
+		return fmt.Errorf("notify: %w", err)
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()

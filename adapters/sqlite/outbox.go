@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net/mail"
-	"strings"
 	"time"
 
 	"github.com/gasproject/gas/domain"
@@ -50,11 +48,8 @@ func NewOutbox(db *DB, clock ports.Clock, keep int) (*Outbox, error) {
 // Send validates e as a mail service would (a valid recipient address, a
 // subject and a body) and keeps it.
 func (o *Outbox) Send(ctx context.Context, e ports.Email) error {
-	if _, err := mail.ParseAddress(e.To); err != nil || strings.TrimSpace(e.To) == "" {
-		return fmt.Errorf("send: %w", &ports.RejectedError{Reason: fmt.Sprintf("%q is not an e-mail address", e.To)})
-	}
-	if strings.TrimSpace(e.Subject) == "" || (e.Text == "" && e.HTML == "") {
-		return fmt.Errorf("send to %s: %w", e.To, &ports.RejectedError{Reason: "an e-mail needs a subject and a body"})
+	if err := e.Validate(); err != nil {
+		return fmt.Errorf("send: %w", err)
 	}
 	err := o.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO outbox (owner, to_addr, subject, text, html, sent_at) VALUES (?, ?, ?, ?, ?, ?)`,

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,27 +18,6 @@ import (
 
 	"github.com/gasproject/gas/ports"
 )
-
-// ErrInvalidEmail is wrapped when an e-mail cannot be sent as given.
-var ErrInvalidEmail = errors.New("invalid e-mail")
-
-// validate checks the recipient is one address and the message has a
-// subject and a body, the same rules as the memory outbox. A recipient
-// that is no address is refused for good (ports.ErrRejected).
-func validate(e ports.Email) error {
-	_, err := mail.ParseAddress(e.To)
-	switch {
-	case strings.TrimSpace(e.To) == "" || err != nil:
-		return fmt.Errorf("%w: %w", ErrInvalidEmail, &ports.RejectedError{Reason: fmt.Sprintf("%q is not an e-mail address", e.To)})
-	case strings.TrimSpace(e.Subject) == "":
-		return fmt.Errorf("%w: no subject", ErrInvalidEmail)
-	case e.Text == "" && e.HTML == "":
-		return fmt.Errorf("%w: no body", ErrInvalidEmail)
-	case strings.ContainsAny(e.Subject, "\r\n"):
-		return fmt.Errorf("%w: subject contains a line break", ErrInvalidEmail)
-	}
-	return nil
-}
 
 // SESAPI is the part of the SES v2 client the notifier uses.
 type SESAPI interface {
@@ -72,7 +50,7 @@ func NewSES(api SESAPI, from string) (*SES, error) {
 
 // Send sends e as a multipart (text and HTML) UTF-8 message.
 func (s *SES) Send(ctx context.Context, e ports.Email) error {
-	if err := validate(e); err != nil {
+	if err := e.Validate(); err != nil {
 		return fmt.Errorf("notify %s: %w", e.To, err)
 	}
 	to, _ := mail.ParseAddress(e.To) // validated above

@@ -54,7 +54,7 @@ func NewSMTP(addr, from, username, password string) (*SMTP, error) {
 
 // Send sends e as a multipart/alternative UTF-8 message.
 func (s *SMTP) Send(ctx context.Context, e ports.Email) error {
-	if err := validate(e); err != nil {
+	if err := e.Validate(); err != nil {
 		return fmt.Errorf("notify %s: %w", e.To, err)
 	}
 	to, _ := mail.ParseAddress(e.To) // validated above

@@ -103,7 +103,13 @@ type UserStore interface {
 type ObjectInfo struct {
 	Key     string
 	Size    int64
-	SHA256  string // hex; recorded on write, verified on restore
+	// SHA256 is the hex SHA-256 of the bytes where the store records one
+	// on write (S3, which verifies every read against it, and memory).
+	// The disk store records none: hashing every result as it streams
+	// would cost each job a CPU-bound pass over hundreds of megabytes for
+	// a digest only archiving uses, so the archiver (ports.Bundler) hashes
+	// what it bundles instead. Never a wrong digest: "" or the right one.
+	SHA256  string
 	ModTime time.Time
 }
 

@@ -44,7 +44,7 @@ func TestObjectStoreContract(t *testing.T) {
 		srv.Config.Handler = mux
 		srv.Start()
 		t.Cleanup(srv.Close)
-		return contract.ObjectStoreFixture{Store: store, HTTP: srv.Client(), EnforcesPresigned: true, ServesDownloadName: true, HashesPresignedUploads: true, Sleep: clock.Advance}
+		return contract.ObjectStoreFixture{Store: store, HTTP: srv.Client(), EnforcesPresigned: true, ServesDownloadName: true, Sleep: clock.Advance}
 	})
 }
 

@@ -3,7 +3,9 @@
 // and survive restarts and crashes.
 //
 // Every object is one file: its bytes, then a trailer describing them
-// (key, size, SHA-256, modification time). A write streams to a temporary
+// (key, size, modification time). Writes are not hashed (see
+// ports.ObjectInfo.SHA256): a trailer written by an older GAS may carry a
+// SHA-256, which is still reported. A write streams to a temporary
 // file in the same file system, fsyncs it, renames it over the object's
 // name and fsyncs the directory, so a crash at any moment leaves either
 // the old object or the new one, never a mix, and a reader that opened the
@@ -36,7 +38,7 @@ const trailerMagic = "GASOBJ1\n"
 type description struct {
 	Key     string    `json:"key"`
 	Size    int64     `json:"size"`
-	SHA256  string    `json:"sha256"`
+	SHA256  string    `json:"sha256,omitempty"`
 	ModTime time.Time `json:"mod_time"`
 }
 
@@ -85,18 +87,19 @@ func (f files) put(ctx context.Context, key string, r io.Reader, limit int64, no
 	if err != nil {
 		return info, err
 	}
+	w := newFileWriter(tmp)
 	defer func() {
 		if err != nil {
+			_ = w.w.wait() // no background sync may outlive the file
 			tmp.Close()
 			os.Remove(tmp.Name())
 		}
 	}()
-	w := newFileWriter(tmp)
-	n, sum, err := presign.CopyLimited(ctx, w, r, limit)
+	n, err := presign.CopyLimited(ctx, w, r, limit)
 	if err != nil {
 		return info, err
 	}
-	info = ports.ObjectInfo{Key: key, Size: n, SHA256: sum, ModTime: now.UTC()}
+	info = ports.ObjectInfo{Key: key, Size: n, ModTime: now.UTC()}
 	if err = writeTrailer(w, info); err != nil {
 		return info, err
 	}

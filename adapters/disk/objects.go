@@ -37,8 +37,9 @@ func NewObjectStore(dir string, c presign.Config) (*ObjectStore, error) {
 	return &ObjectStore{files: f, clock: c.Clock, signer: signer}, nil
 }
 
-// Put streams r to key, computing SHA-256 on the way. If r fails nothing is
-// stored and an existing object under key is left as it was.
+// Put streams r to key (without hashing it: see ports.ObjectInfo.SHA256).
+// If r fails nothing is stored and an existing object under key is left
+// as it was.
 func (s *ObjectStore) Put(ctx context.Context, key string, r io.Reader) (ports.ObjectInfo, error) {
 	return s.PutLimited(ctx, key, r, -1)
 }

@@ -3,6 +3,8 @@ package memory
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"hash/maphash"
 	"io"
 	"sync"
@@ -48,11 +50,12 @@ func (b *memBlobs) shard(key string) *memBlobShard {
 
 func (b *memBlobs) put(ctx context.Context, key string, r io.Reader, limit int64, now time.Time) (ports.ObjectInfo, error) {
 	var buf chunks
-	n, sum, err := presign.CopyLimited(ctx, &buf, r, limit)
+	h := sha256.New()
+	n, err := presign.CopyLimited(ctx, io.MultiWriter(&buf, h), r, limit)
 	if err != nil {
 		return ports.ObjectInfo{}, err
 	}
-	info := ports.ObjectInfo{Key: key, Size: n, SHA256: sum, ModTime: now}
+	info := ports.ObjectInfo{Key: key, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), ModTime: now}
 	data := buf.bytes(n)
 	sh := b.shard(key)
 	sh.mu.Lock()

@@ -123,7 +123,7 @@ func objectFixture(t *testing.T) contract.ObjectStoreFixture {
 	srv.Config.Handler = mux
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return contract.ObjectStoreFixture{Store: store, HTTP: srv.Client(), EnforcesPresigned: true, ServesDownloadName: true, HashesPresignedUploads: true, Sleep: clock.Advance}
+	return contract.ObjectStoreFixture{Store: store, HTTP: srv.Client(), EnforcesPresigned: true, ServesDownloadName: true, HashesPresignedUploads: true, HashesPuts: true, Sleep: clock.Advance}
 }
 
 func TestObjectStoreContract(t *testing.T) {

@@ -122,7 +122,11 @@ func (s *Signer) serveUpload(w http.ResponseWriter, r *http.Request, st Store) {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		http.Redirect(w, r, withQuery(pol.Redirect, url.Values{"key": {info.Key}, "sha256": {info.SHA256}}), http.StatusSeeOther)
+		q := url.Values{"key": {info.Key}}
+		if info.SHA256 != "" {
+			q.Set("sha256", info.SHA256)
+		}
+		http.Redirect(w, r, withQuery(pol.Redirect, q), http.StatusSeeOther)
 		return
 	}
 }
@@ -185,7 +189,7 @@ func (s *Signer) serveDownload(w http.ResponseWriter, r *http.Request, st Store)
 	if filename != "" {
 		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": filename}))
 	}
-	w.Header().Set("ETag", `"`+info.SHA256+`"`)
+	w.Header().Set("ETag", etag(info))
 	w.Header().Set("Cache-Control", "private, no-store")
 	http.ServeContent(w, r, "", info.ModTime, f)
 }
@@ -201,4 +205,14 @@ func withQuery(target string, add url.Values) string {
 	}
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// etag names an object's version: its SHA-256 where the store recorded
+// one, else its size and modification time (a put replaces an object
+// whole, with a new time).
+func etag(info ports.ObjectInfo) string {
+	if info.SHA256 != "" {
+		return `"` + info.SHA256 + `"`
+	}
+	return fmt.Sprintf(`"%x-%x"`, info.Size, info.ModTime.UnixNano())
 }

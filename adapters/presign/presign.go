@@ -138,7 +138,8 @@ type uploadPolicy struct {
 
 // Upload makes a form that lets a browser post one file of at most
 // maxSize bytes to key before expires passes; the handler enforces all of
-// it and redirects to redirect (with key and sha256 added to its query).
+// it and redirects to redirect (with key, and sha256 where the store
+// records one, added to its query).
 func (s *Signer) Upload(key string, maxSize int64, redirect string, expires time.Duration) (ports.UploadForm, error) {
 	if err := CheckKey(key); err != nil {
 		return ports.UploadForm{}, fmt.Errorf("presign upload %s: %w", key, err)
@@ -229,23 +230,39 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// CopyLimited copies r to w hashing as it goes, and fails with
-// ports.ErrTooLarge as soon as more than limit bytes (limit < 0: no limit)
-// have arrived, or with ctx's error once the caller gives up. It returns
-// the size and the hex SHA-256 every store records.
-func CopyLimited(ctx context.Context, w io.Writer, r io.Reader, limit int64) (int64, string, error) {
-	h := sha256.New()
+// ctxWriter fails writes once ctx is done.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}
+
+// CopyLimited copies r to w and fails with ports.ErrTooLarge as soon as
+// more than limit bytes (limit < 0: no limit) have arrived, or with ctx's
+// error once the caller gives up. It returns the size. Without a limit, a
+// reader that writes itself out (io.WriterTo: a stream of chunks) hands
+// w its chunks, saving a copy of every byte.
+func CopyLimited(ctx context.Context, w io.Writer, r io.Reader, limit int64) (int64, error) {
+	if wt, ok := r.(io.WriterTo); ok && limit < 0 {
+		return wt.WriteTo(ctxWriter{ctx, w})
+	}
 	src := io.Reader(ctxReader{ctx, r})
 	if limit >= 0 {
 		src = io.LimitReader(src, limit+1)
 	}
 	buf := make([]byte, 256<<10)
-	n, err := io.CopyBuffer(io.MultiWriter(w, h), src, buf)
+	n, err := io.CopyBuffer(w, src, buf)
 	if err != nil {
-		return n, "", err
+		return n, err
 	}
 	if limit >= 0 && n > limit {
-		return n, "", fmt.Errorf("%w: more than %d bytes", ports.ErrTooLarge, limit)
+		return n, fmt.Errorf("%w: more than %d bytes", ports.ErrTooLarge, limit)
 	}
-	return n, hex.EncodeToString(h.Sum(nil)), nil
+	return n, nil
 }

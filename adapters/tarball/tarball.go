@@ -41,8 +41,9 @@ type entry struct {
 // Bundle describes and opens the result VCF and index of keys (every
 // object-store call is made here, in order, before any byte is read) and
 // returns the tar streaming from them through a pipe: nothing is buffered
-// whole. Reading fails if an object's bytes do not match its recorded size
-// or checksum.
+// whole. An object whose store records no SHA-256 (ports.ObjectInfo) is
+// read once here to hash it, so every entry carries one. Reading fails if
+// an object's bytes do not match its size or checksum.
 func (b Bundler) Bundle(ctx context.Context, keys domain.ResultKeys) (io.ReadCloser, error) {
 	var files []entry
 	closeAll := func() {
@@ -59,6 +60,12 @@ func (b Bundler) Bundle(ctx context.Context, keys domain.ResultKeys) (io.ReadClo
 			closeAll()
 			return nil, fmt.Errorf("describe %s: %w", e.key, err)
 		}
+		if info.SHA256 == "" {
+			if info.SHA256, err = b.hash(ctx, e.key); err != nil {
+				closeAll()
+				return nil, err
+			}
+		}
 		r, err := b.objects.Get(ctx, e.key)
 		if err != nil {
 			closeAll()
@@ -72,6 +79,20 @@ func (b Bundler) Bundle(ctx context.Context, keys domain.ResultKeys) (io.ReadClo
 		pw.CloseWithError(write(pw, files))
 	}()
 	return pr, nil
+}
+
+// hash is the hex SHA-256 of key's bytes.
+func (b Bundler) hash(ctx context.Context, key string) (string, error) {
+	r, err := b.objects.Get(ctx, key)
+	if err != nil {
+		return "", fmt.Errorf("open %s: %w", key, err)
+	}
+	defer r.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return "", fmt.Errorf("hash %s: %w", key, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func write(w io.Writer, files []entry) error {

@@ -8,8 +8,11 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gasproject/gas/adapters/disk"
 	"github.com/gasproject/gas/adapters/memory"
+	"github.com/gasproject/gas/adapters/presign"
 	"github.com/gasproject/gas/adapters/tarball"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/ports"
@@ -20,12 +23,29 @@ var (
 	back = domain.ResultKeys{VCF: "r/u/j/r1/annotated.vcf", Index: "r/u/j/r1/annotated.idx"}
 )
 
+// stores are the results to bundle in a store that hashes what is put
+// (memory) and in one that records no digest (disk), whose objects the
+// bundler hashes itself.
+func stores(t *testing.T) map[string]ports.ObjectStore {
+	t.Helper()
+	d, err := disk.NewObjectStore(t.TempDir(), presign.Config{Clock: memory.NewFakeClock(time.Now())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]ports.ObjectStore{"Memory": store(t), "Disk": filled(t, d)}
+}
+
 func store(t *testing.T) *memory.ObjectStore {
 	t.Helper()
 	s, err := memory.NewObjectStore()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return filled(t, s)
+}
+
+func filled[S ports.ObjectStore](t *testing.T, s S) S {
+	t.Helper()
 	for k, v := range map[string]string{hot.VCF: "##fileformat=VCFv4.2\nchr1\t1\t.\tA\tC\n", hot.Index: "GASVIX01..."} {
 		if _, err := s.Put(context.Background(), k, strings.NewReader(v)); err != nil {
 			t.Fatal(err)
@@ -46,7 +66,13 @@ func read(t *testing.T, s ports.ObjectStore, key string) string {
 }
 
 func TestRoundTripIsByteIdentical(t *testing.T) {
-	ctx, s := context.Background(), store(t)
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) { roundTrip(t, s) })
+	}
+}
+
+func roundTrip(t *testing.T, s ports.ObjectStore) {
+	ctx := context.Background()
 	b := tarball.New(s)
 	rc, err := b.Bundle(ctx, hot)
 	if err != nil {
@@ -91,7 +117,13 @@ func tamper(t *testing.T, data []byte) []byte {
 }
 
 func TestUnbundleRefusesWhatWasNotArchived(t *testing.T) {
-	ctx, s := context.Background(), store(t)
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) { refusesTampered(t, s) })
+	}
+}
+
+func refusesTampered(t *testing.T, s ports.ObjectStore) {
+	ctx := context.Background()
 	b := tarball.New(s)
 	rc, _ := b.Bundle(ctx, hot)
 	data, _ := io.ReadAll(rc)

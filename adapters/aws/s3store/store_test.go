@@ -296,7 +296,7 @@ func TestObjectStoreContract(t *testing.T) {
 		// would have to be computed in the browser and signed into the
 		// policy), so Head reports "" for it; TestPresignedPOSTPolicy
 		// asserts the signed policy moto does not enforce.
-		return contract.ObjectStoreFixture{Store: s, Sleep: time.Sleep, HashesPresignedUploads: false}
+		return contract.ObjectStoreFixture{Store: s, Sleep: time.Sleep, HashesPresignedUploads: false, HashesPuts: true}
 	})
 }
 

@@ -1,19 +1,61 @@
 package disk
 
-import "golang.org/x/sys/unix"
+import (
+	"sync"
+	"sync/atomic"
 
-// writeback tracks how much of a file was written and starts the kernel's
-// writeback of each writebackEvery bytes (sync_file_range, without
-// waiting); a failure only means the final fsync does all the work.
+	"golang.org/x/sys/unix"
+)
+
+// writeback makes each writebackEvery bytes of a file durable in the
+// background (fdatasync on its own goroutine, one at a time) while the
+// rest still streams, so the fsync that ends a large write has only the
+// last megabytes left to flush. Starting the kernel's writeback alone
+// (sync_file_range) is not enough: the final flush still persisted the
+// whole file on the development VM, 0.5 ms per megabyte (100 ms for a
+// 191 MB result; 5 ms with the background syncs).
 type writeback struct {
 	fd           int
 	written, off int64
+	busy         atomic.Bool
+	wg           sync.WaitGroup
+	// err is a background sync's failure. Linux reports a write-back
+	// error to one fsync only, so it is kept for the final one to return.
+	err error
 }
 
 func (w *writeback) wrote(n int64) {
 	w.written += n
-	if w.written-w.off >= writebackEvery {
-		_ = unix.SyncFileRange(w.fd, w.off, w.written-w.off, unix.SYNC_FILE_RANGE_WRITE)
-		w.off = w.written
+	if w.written-w.off < writebackEvery || !w.busy.CompareAndSwap(false, true) {
+		return
+	}
+	w.off = w.written
+	w.wg.Go(func() {
+		if err := unix.Fdatasync(w.fd); err != nil && w.err == nil {
+			w.err = err
+		}
+		w.busy.Store(false)
+	})
+}
+
+// wait returns once no background sync runs, with the first one's error:
+// before the final fsync, and before the file is closed.
+func (w *writeback) wait() error {
+	w.wg.Wait()
+	return w.err
+}
+
+// drop takes a durable file of at least writebackEvery bytes out of the
+// page cache. Such an object (a result, an upload) is written once and
+// read later by ranges or not at all; cached, every job would grow the
+// page cache by its output, and each new cache page costs its first
+// touch — on a virtual machine a fault to the host: putting 191 MB cost
+// 0.066 CPU-s with its pages dropped and 0.20 (up to 0.4) with them kept
+// once the cache had grown (BenchmarkPutLarge). Its pages are clean after
+// the fsync, so letting them go costs nothing now. Small objects stay
+// cached.
+func (w *writeback) drop() {
+	if dropWritten && w.written >= writebackEvery {
+		_ = unix.Fadvise(w.fd, 0, 0, unix.FADV_DONTNEED)
 	}
 }

@@ -189,6 +189,28 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// WriteTo hands w the chunks as they come (io.Copy uses it), instead of
+// copying each into a reader's buffer first.
+func (r *chunkReader) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	for {
+		if len(r.cur) == 0 {
+			if _, err := r.Read(nil); err != nil { // next chunk, recycling the last
+				if err == io.EOF {
+					err = nil
+				}
+				return n, err
+			}
+		}
+		m, err := w.Write(r.cur)
+		n += int64(m)
+		r.cur = r.cur[m:]
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
 // done tells the writer this reader reads no more; writes then fail with
 // reason. Called once, by the reader's own goroutine.
 func (r *chunkReader) done(reason error) {

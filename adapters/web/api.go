@@ -152,7 +152,7 @@ func jobToJSON(j *domain.Job, d domain.DownloadDecision) jobJSON {
 // like the local-mode form.
 func (s *Server) apiSubmit(w http.ResponseWriter, r *http.Request, u *domain.User) {
 	r.Body = http.MaxBytesReader(w, r.Body, s.d.Jobs.Policy().MaxInputSize+(1<<20))
-	mr, err := r.MultipartReader()
+	mr, err := multipartBody(r)
 	if err != nil {
 		apiError(w, http.StatusBadRequest, "send the VCF as multipart/form-data in a field named \"file\"")
 		return

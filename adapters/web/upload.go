@@ -172,7 +172,7 @@ func (s *Server) streamUpload(w http.ResponseWriter, r *http.Request) {
 	u := currentUser(r)
 	sess := s.loadSession(r)
 	r.Body = http.MaxBytesReader(w, r.Body, s.d.Jobs.Policy().MaxInputSize+(1<<20))
-	mr, err := r.MultipartReader()
+	mr, err := multipartBody(r)
 	if err != nil {
 		s.errorPage(w, r, http.StatusBadRequest, "Bad upload", "The upload was not a multipart form.")
 		return

@@ -101,8 +101,8 @@ type UserStore interface {
 
 // ObjectInfo describes a stored object.
 type ObjectInfo struct {
-	Key     string
-	Size    int64
+	Key  string
+	Size int64
 	// SHA256 is the hex SHA-256 of the bytes where the store records one
 	// on write (S3, which verifies every read against it, and memory).
 	// The disk store records none: hashing every result as it streams

@@ -185,9 +185,10 @@ func (w *inOrder) add(b *batch, free chan<- *batch) {
 }
 
 func (w *inOrder) write(b *batch) {
+	n := int64(len(b.out))
 	if b.err != nil {
 		w.err = b.err
-	} else if _, err := w.out.Write(b.out); err != nil {
+	} else if err := w.emit(b); err != nil {
 		w.err = fmt.Errorf("write output: %w", err)
 	} else if w.table != nil {
 		for i := range b.lines {
@@ -197,7 +198,7 @@ func (w *inOrder) write(b *batch) {
 			w.err = fmt.Errorf("variant table: %w", err)
 		}
 	}
-	w.written += int64(len(b.out))
+	w.written += n
 	if w.err != nil {
 		w.cancel()
 	}
@@ -207,6 +208,28 @@ func (w *inOrder) write(b *batch) {
 		w.e.opt.Progress(w.records)
 		w.lastProgress = w.records
 	}
+}
+
+// BufferTaker is an output that takes the buffers written to it instead
+// of copying them (adapters/results' stream to object storage), so a
+// batch's annotated bytes are not copied once more on their way out.
+type BufferTaker interface {
+	// Take keeps p, which its caller no longer touches, and returns an
+	// empty buffer for the caller to reuse, or nil.
+	Take(p []byte) ([]byte, error)
+}
+
+// emit writes b's output: its buffer itself to a BufferTaker, which
+// hands back another for the batch.
+func (w *inOrder) emit(b *batch) error {
+	t, ok := w.out.(BufferTaker)
+	if !ok || len(b.out) == 0 {
+		_, err := w.out.Write(b.out)
+		return err
+	}
+	spare, err := t.Take(b.out)
+	b.out = spare[:0]
+	return err
 }
 
 // getBatch takes a batch from the Engine's pool or makes one.

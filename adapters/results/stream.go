@@ -131,6 +131,30 @@ func (f *fanout) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+var _ engine.BufferTaker = (*fanout)(nil)
+
+// Take queues p itself as a chunk (the engine hands over its batches'
+// buffers: engine.BufferTaker) and returns one the only reader has
+// finished with, for the engine's next batch.
+func (f *fanout) Take(p []byte) ([]byte, error) {
+	if len(f.readers) != 1 {
+		_, err := f.Write(p)
+		return p, err
+	}
+	r := f.readers[0]
+	select {
+	case r.ch <- p:
+	case <-r.quit:
+		return nil, r.reason
+	}
+	select {
+	case b := <-r.free:
+		return b, nil
+	default:
+		return nil, nil
+	}
+}
+
 // buffer is an empty chunk buffer of at least n bytes: one its only
 // reader has finished with, or a new one. Recycling saves allocating (and
 // collecting) the whole stream once more in pieces.

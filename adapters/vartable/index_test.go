@@ -503,27 +503,6 @@ func TestFilterQueryStringRoundTrip(t *testing.T) {
 	}
 }
 
-// BenchmarkBuild100k measures building the index of 100,000 lines (about
-// 250,000 rows) from handed-over rows, written to nowhere. Run with:
-// go test -run XXX -bench Build100k -benchmem ./adapters/vartable
-func BenchmarkBuild100k(b *testing.B) {
-	_, lines, entries, _ := synth(100_000, 7)
-	b.ReportMetric(float64(len(entries)), "rows/op")
-	for b.Loop() {
-		bl := NewBuilder(io.Discard, BuildOptions{})
-		if err := bl.Start(testVocab, 100); err != nil {
-			b.Fatal(err)
-		}
-		if err := bl.Lines(lines, entries); err != nil {
-			b.Fatal(err)
-		}
-		if err := bl.Finish(); err != nil {
-			b.Fatal(err)
-		}
-		bl.Close()
-	}
-}
-
 // TestLinesTooLargeForARowAreTheInputsProblem: more annotations or ALT
 // alleles on a line than a row can name is ErrLineTooLarge, naming it.
 func TestLinesTooLargeForARowAreTheInputsProblem(t *testing.T) {

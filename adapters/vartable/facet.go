@@ -1,0 +1,172 @@
+package vartable
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"slices"
+	"strings"
+)
+
+// facet is one facet's definition and running totals. Its rows are
+// counted as they are added, while their codes are at hand, so sorting a
+// chunk by it takes a single pass over its column.
+type facet struct {
+	name  Facet
+	multi bool     // a row has a set of codes (bit i: code i), not one
+	names []string // per code
+	order []uint32 // codes in sort order
+	rows  []int64  // per code
+	// alleles counts alleles per code (nil: not counted), each once: last
+	// is the last allele counted for the code.
+	alleles, last []int64
+	counts        []uint32 // per code: rows in the chunk
+}
+
+// newFacet is a facet with empty totals for its names.
+func newFacet(name Facet, multi, alleles bool, names []string, order []uint32) facet {
+	n := len(names)
+	f := facet{name: name, multi: multi, names: names, order: order, rows: make([]int64, n), counts: make([]uint32, n)}
+	if alleles {
+		f.alleles, f.last = make([]int64, n), make([]int64, n)
+		for i := range f.last {
+			f.last[i] = -1
+		}
+	}
+	return f
+}
+
+// grow makes room for codes up to n: genes, as rows name them.
+func (f *facet) grow(n int) {
+	for len(f.rows) < n {
+		f.rows, f.counts = append(f.rows, 0), append(f.counts, 0)
+		f.alleles, f.last = append(f.alleles, 0), append(f.last, -1)
+	}
+}
+
+// note counts a row of allele id with code. Branch-free: id is never
+// below last, so min(id-last, 1) is whether the allele is new for code.
+func (f *facet) note(code uint32, id int64) {
+	f.counts[code]++
+	f.alleles[code] += min(id-f.last[code], 1)
+	f.last[code] = id
+}
+
+// noteSet counts a row of allele id with the set of codes v.
+func (f *facet) noteSet(v uint32, id int64) {
+	for ; v != 0; v &= v - 1 {
+		f.note(uint32(bits.TrailingZeros32(v)), id)
+	}
+}
+
+// take ends the chunk: it adds the chunk's counts to the totals and
+// returns them, counting the next chunk afresh unless last.
+func (f *facet) take(last bool) []uint32 {
+	counts := f.counts
+	for code, n := range counts {
+		f.rows[code] += int64(n)
+	}
+	if !last {
+		f.counts = make([]uint32, len(counts))
+	}
+	return counts
+}
+
+// sort puts the postings of col (codes of rows from ordinal start) into
+// buf (reused) and returns them: ordinals grouped by code in the facet's
+// order, ascending within a code, as little-endian bytes. counts are
+// col's rows per code; next is scratch of a slot per code.
+func (f *facet) sort(col []uint32, counts []uint32, start int64, buf []byte, next []uint32) []byte {
+	total := 0
+	for _, code := range f.order {
+		next[code] = uint32(total)
+		total += int(counts[code])
+	}
+	buf = slices.Grow(buf[:0], total*postingSize)[:total*postingSize]
+	le, o := binary.LittleEndian, uint32(start)
+	if !f.multi {
+		for i, v := range col {
+			p := next[v]
+			next[v] = p + 1
+			le.PutUint32(buf[int(p)*postingSize:], o+uint32(i))
+		}
+		return buf
+	}
+	for i, v := range col {
+		for ; v != 0; v &= v - 1 {
+			code := bits.TrailingZeros32(v)
+			p := next[code]
+			next[code] = p + 1
+			le.PutUint32(buf[int(p)*postingSize:], o+uint32(i))
+		}
+	}
+	return buf
+}
+
+// values lists the facet's non-empty values in order with their counts
+// and posting starts.
+func (f *facet) values() []valueEntry {
+	out := []valueEntry{}
+	var start int64
+	for _, code := range f.order {
+		if f.rows[code] == 0 {
+			continue
+		}
+		v := valueEntry{Value: f.names[code], Code: code, Start: start, Count: f.rows[code]}
+		if f.alleles != nil {
+			v.Alleles = f.alleles[code]
+		}
+		out = append(out, v)
+		start += f.rows[code]
+	}
+	return out
+}
+
+// byName orders codes by their names, alphabetically with "" last. Names
+// are distinct, so codes given later fall into the same order.
+func byName(names []string) []uint32 {
+	o := ascending(len(names))
+	slices.SortFunc(o, func(x, y uint32) int {
+		a, c := names[x], names[y]
+		if (a == "") != (c == "") {
+			if a == "" {
+				return 1
+			}
+			return -1
+		}
+		return strings.Compare(a, c)
+	})
+	return o
+}
+
+func ascending(n int) []uint32 {
+	o := make([]uint32, n)
+	for i := range o {
+		o[i] = uint32(i)
+	}
+	return o
+}
+
+// The AF facet's names (none: the dictionary gives its values' codes)
+// and order, the same for every index.
+var (
+	afNames = make([]string, afCodes)
+	afOrder = ascending(afCodes)
+)
+
+// defineFacets lists the facets in file order, which is the chunk's
+// column order, with their value orders: impact most severe first,
+// consequences by severity, genes and warnings alphabetically (no gene
+// last), known before novel.
+func (b *Builder) defineFacets() [numCols]facet {
+	consOrder := append(slices.Clone(b.voc.Terms), "")
+	return [numCols]facet{
+		colImpact:    newFacet(FacetImpact, false, true, impactNames[:], []uint32{4, 3, 2, 1, 0}),
+		colTerms:     newFacet(FacetConsequence, true, true, b.voc.Terms, ascending(len(b.voc.Terms))),
+		colGene:      newFacet(FacetGene, false, true, b.genes.names, byName(b.genes.names)),
+		colKnown:     newFacet(FacetKnown, false, true, []string{Novel, Known}, []uint32{1, 0}),
+		colTags:      newFacet(FacetTranscript, true, true, []string{Canonical, MANESelect}, []uint32{0, 1}),
+		colWarn:      newFacet(FacetWarning, true, true, b.voc.Warnings, byName(b.voc.Warnings)),
+		colConsOrder: newFacet(facetConsOrder, false, false, consOrder, ascending(len(consOrder))),
+		colAF:        newFacet(facetAF, false, false, afNames, afOrder),
+	}
+}

@@ -137,7 +137,8 @@ func (b *Builder) Lines(lines []Line, entries []Entry) error {
 	if !b.started {
 		return errors.New("variant index: Lines before Start")
 	}
-	for _, l := range lines {
+	for li := range lines {
+		l := &lines[li]
 		es := entries[:l.Entries]
 		entries = entries[l.Entries:]
 		if len(es) == 0 {
@@ -155,7 +156,7 @@ func (b *Builder) Lines(lines []Line, entries []Entry) error {
 			return errors.New("variant index: more than 65535 chromosomes")
 		}
 		for i := range es {
-			if err := b.add(&l, uint16(chrom), &es[i]); err != nil {
+			if err := b.add(l, uint16(chrom), &es[i]); err != nil {
 				return err
 			}
 		}
@@ -173,20 +174,15 @@ func (b *Builder) add(l *Line, chrom uint16, e *Entry) error {
 	}
 	first := l.Offset != b.lastOffset || int(e.Allele) != b.lastAllele
 	b.lastOffset, b.lastAllele = l.Offset, int(e.Allele)
-	gene := b.gene(e.Gene)
-	r := record{offset: uint64(l.Offset), length: uint32(l.Length), pos: uint32(l.Pos), chrom: chrom,
-		allele: uint16(e.Allele), ann: uint16(e.Ann), impact: e.Impact, terms: e.Terms, gene: gene, warn: e.Warn, af: e.AF}
-	r.flags = uint8(e.Tags&3) * flagCanonical // TagCanonical, TagMANESelect are flagCanonical, flagMANE shifted
-	if e.Known {
-		r.flags |= flagKnown
-	}
 	if first {
-		r.flags |= flagFirst
 		b.alleles++
 	}
-	if err := b.putRecord(&r); err != nil {
+	gene := b.gene(e.Gene)
+	rec, err := b.recordSlot()
+	if err != nil {
 		return err
 	}
+	putRecord(rec, l, chrom, e, gene, rowFlags(e, first))
 	b.rows++
 	b.keep(e, gene, first)
 	if b.chunk.n == b.opt.ChunkRows {
@@ -208,6 +204,18 @@ func (b *Builder) gene(i int32) uint32 {
 		b.facets[colGene].grow(len(b.genes.names))
 	}
 	return code
+}
+
+// rowFlags are a row's record flags.
+func rowFlags(e *Entry, first bool) uint8 {
+	flags := uint8(e.Tags&3) * flagCanonical // TagCanonical, TagMANESelect as flagCanonical, flagMANE
+	if e.Known {
+		flags |= flagKnown
+	}
+	if first {
+		flags |= flagFirst
+	}
+	return flags
 }
 
 // keep puts a row's codes in the chunk and counts them.
@@ -236,23 +244,23 @@ func (b *Builder) keep(e *Entry, gene uint32, first bool) {
 	fs[colTerms].noteSet(e.Terms, id)
 	fs[colGene].note(gene, id)
 	fs[colKnown].note(known, id)
-	fs[colTags].noteSet(tags, id)
+	fs[colTags].noteIf(0, id, tags&1)
+	fs[colTags].noteIf(1, id, tags>>1)
 	fs[colWarn].noteSet(e.Warn, id)
 	fs[colConsOrder].counts[consOrder]++
 	fs[colAF].counts[af]++
 }
 
-// putRecord encodes r at the end of the records waiting to be written.
-func (b *Builder) putRecord(r *record) error {
+// recordSlot is room for a record after those waiting to be written.
+func (b *Builder) recordSlot() ([]byte, error) {
 	if len(b.recs) == cap(b.recs) {
 		if err := b.writeRecords(); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	n := len(b.recs)
 	b.recs = b.recs[:n+recordSize]
-	r.put(b.recs[n:])
-	return nil
+	return b.recs[n:], nil
 }
 
 func (b *Builder) writeRecords() error {

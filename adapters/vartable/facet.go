@@ -43,12 +43,19 @@ func (f *facet) grow(n int) {
 	}
 }
 
-// note counts a row of allele id with code. Branch-free: id is never
-// below last, so min(id-last, 1) is whether the allele is new for code.
-func (f *facet) note(code uint32, id int64) {
-	f.counts[code]++
-	f.alleles[code] += min(id-f.last[code], 1)
-	f.last[code] = id
+// note counts a row of allele id with code.
+func (f *facet) note(code uint32, id int64) { f.noteIf(code, id, 1) }
+
+// noteIf counts a row of allele id with code if has is 1 (not if 0),
+// without branches: the facets' codes come in no order a branch predictor
+// could learn. id is never below last, so min(id-last, 1) is whether the
+// allele is new for the code.
+func (f *facet) noteIf(code uint32, id int64, has uint32) {
+	mask := -int64(has)
+	d := id - f.last[code]
+	f.counts[code] += has
+	f.alleles[code] += min(d, 1) & mask
+	f.last[code] += d & mask
 }
 
 // noteSet counts a row of allele id with the set of codes v.
@@ -88,6 +95,23 @@ func (f *facet) sort(col []uint32, counts []uint32, start int64, buf []byte, nex
 			p := next[v]
 			next[v] = p + 1
 			le.PutUint32(buf[int(p)*postingSize:], o+uint32(i))
+		}
+		return buf
+	}
+	if len(f.names) <= 2 {
+		buf = slices.Grow(buf, postingSize)
+		trash := uint32(total)
+		for i, v := range col {
+			for code := range 2 {
+				bit := v >> code & 1
+				p := next[code]
+				q := trash
+				if bit != 0 {
+					q = p
+				}
+				next[code] = p + bit
+				le.PutUint32(buf[:total*postingSize+postingSize][int(q)*postingSize:], o+uint32(i))
+			}
 		}
 		return buf
 	}

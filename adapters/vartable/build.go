@@ -57,8 +57,6 @@ type Builder struct {
 	// recs are records not yet written: encoded in place, handed on
 	// maxPiece at a time.
 	recs []byte
-	// next is scratch for sorting a run by a facet: each code's next slot.
-	next []uint32
 	// readers read the runs' postings of one facet after the other.
 	readers []postings
 }
@@ -239,14 +237,14 @@ func (b *Builder) keep(e *Entry, gene uint32, first bool) {
 	c.cols[colImpact][i], c.cols[colTerms][i], c.cols[colGene][i], c.cols[colKnown][i] = impact, e.Terms, gene, known
 	c.cols[colTags][i], c.cols[colWarn][i], c.cols[colConsOrder][i], c.cols[colAF][i] = tags, e.Warn, consOrder, af
 	c.n++
-	fs, id := &b.facets, b.alleles-1
-	fs[colImpact].note(impact, id)
-	fs[colTerms].noteSet(e.Terms, id)
-	fs[colGene].note(gene, id)
-	fs[colKnown].note(known, id)
-	fs[colTags].noteIf(0, id, tags&1)
-	fs[colTags].noteIf(1, id, tags>>1)
-	fs[colWarn].noteSet(e.Warn, id)
+	fs, a := &b.facets, uint32(b.alleles) // rows < 2³², so alleles are too
+	fs[colImpact].note(impact, a)
+	fs[colTerms].noteSet(e.Terms, a)
+	fs[colGene].note(gene, a)
+	fs[colKnown].note(known, a)
+	fs[colTags].noteIf(0, a, tags&1)
+	fs[colTags].noteIf(1, a, tags>>1)
+	fs[colWarn].noteSet(e.Warn, a)
 	fs[colConsOrder].counts[consOrder]++
 	fs[colAF].counts[af]++
 }
@@ -317,14 +315,13 @@ func (b *Builder) spillRun(r *run) error {
 	return nil
 }
 
-// sort sorts the chunk, run r, by facet i into the builder's buffer.
+// sort sorts the chunk, run r, by facet i into the chunk's buffer.
 func (b *Builder) sort(r *run, i int) []byte {
-	f := &b.facets[i]
-	if len(b.next) < len(f.names) {
-		b.next = make([]uint32, len(f.names))
+	f, c := &b.facets[i], b.chunk
+	if len(c.next) < len(f.names) {
+		c.next = make([]uint32, len(f.names))
 	}
-	c := b.chunk
-	c.sorted = f.sort(c.cols[i][:r.rows], r.counts[i], r.start, c.sorted, b.next)
+	c.sorted = f.sort(c.cols[i][:r.rows], r.counts[i], r.start, c.sorted, c.next)
 	return c.sorted
 }
 

@@ -26,9 +26,10 @@ type chunk struct {
 	cols  [numCols][]uint32 // all of the same length: the rows there is room for
 	first []uint64          // allele-start bits, one word per 64 rows of room
 	n     int               // rows held
-	// sorted is the postings of the facet last sorted: each run's, one
-	// facet after the other.
+	// sorted is the postings of the facet last sorted (each run's, one
+	// facet after the other), next the scratch that sorting takes.
 	sorted []byte
+	next   []uint32
 }
 
 // spareChunks keeps a few chunks between indexes: a server indexing job

@@ -16,21 +16,22 @@ type facet struct {
 	names []string // per code
 	order []uint32 // codes in sort order
 	rows  []int64  // per code
-	// alleles counts alleles per code (nil: not counted), each once: last
-	// is the last allele counted for the code.
-	alleles, last []int64
-	counts        []uint32 // per code: rows in the chunk
+	// alleles counts alleles per code (nil: not counted).
+	alleles []alleleCount
+	counts  []uint32 // per code: rows in the chunk
 }
+
+// alleleCount is the alleles with a row with a code: n of them, the last
+// numbered last (alleles are numbered from 1, 0: none yet), so that each
+// counts once.
+type alleleCount struct{ n, last uint32 }
 
 // newFacet is a facet with empty totals for its names.
 func newFacet(name Facet, multi, alleles bool, names []string, order []uint32) facet {
 	n := len(names)
 	f := facet{name: name, multi: multi, names: names, order: order, rows: make([]int64, n), counts: make([]uint32, n)}
 	if alleles {
-		f.alleles, f.last = make([]int64, n), make([]int64, n)
-		for i := range f.last {
-			f.last[i] = -1
-		}
+		f.alleles = make([]alleleCount, n)
 	}
 	return f
 }
@@ -38,30 +39,29 @@ func newFacet(name Facet, multi, alleles bool, names []string, order []uint32) f
 // grow makes room for codes up to n: genes, as rows name them.
 func (f *facet) grow(n int) {
 	for len(f.rows) < n {
-		f.rows, f.counts = append(f.rows, 0), append(f.counts, 0)
-		f.alleles, f.last = append(f.alleles, 0), append(f.last, -1)
+		f.rows, f.counts, f.alleles = append(f.rows, 0), append(f.counts, 0), append(f.alleles, alleleCount{})
 	}
 }
 
-// note counts a row of allele id with code.
-func (f *facet) note(code uint32, id int64) { f.noteIf(code, id, 1) }
+// note counts a row of allele a with code.
+func (f *facet) note(code, a uint32) { f.noteIf(code, a, 1) }
 
-// noteIf counts a row of allele id with code if has is 1 (not if 0),
+// noteIf counts a row of allele a with code if has is 1 (not if 0),
 // without branches: the facets' codes come in no order a branch predictor
-// could learn. id is never below last, so min(id-last, 1) is whether the
+// could learn. a is never below last, so min(a-last, 1) is whether the
 // allele is new for the code.
-func (f *facet) noteIf(code uint32, id int64, has uint32) {
-	mask := -int64(has)
-	d := id - f.last[code]
+func (f *facet) noteIf(code, a, has uint32) {
+	c, mask := &f.alleles[code], -has
+	d := a - c.last
 	f.counts[code] += has
-	f.alleles[code] += min(d, 1) & mask
-	f.last[code] += d & mask
+	c.n += min(d, 1) & mask
+	c.last += d & mask
 }
 
-// noteSet counts a row of allele id with the set of codes v.
-func (f *facet) noteSet(v uint32, id int64) {
+// noteSet counts a row of allele a with the set of codes v.
+func (f *facet) noteSet(v, a uint32) {
 	for ; v != 0; v &= v - 1 {
-		f.note(uint32(bits.TrailingZeros32(v)), id)
+		f.note(uint32(bits.TrailingZeros32(v)), a)
 	}
 }
 
@@ -129,7 +129,11 @@ func (f *facet) sort(col []uint32, counts []uint32, start int64, buf []byte, nex
 // values lists the facet's non-empty values in order with their counts
 // and posting starts.
 func (f *facet) values() []valueEntry {
-	out := []valueEntry{}
+	n := 0
+	for _, rows := range f.rows {
+		n += min(int(rows), 1)
+	}
+	out := make([]valueEntry, 0, n)
 	var start int64
 	for _, code := range f.order {
 		if f.rows[code] == 0 {
@@ -137,7 +141,7 @@ func (f *facet) values() []valueEntry {
 		}
 		v := valueEntry{Value: f.names[code], Code: code, Start: start, Count: f.rows[code]}
 		if f.alleles != nil {
-			v.Alleles = f.alleles[code]
+			v.Alleles = int64(f.alleles[code].n)
 		}
 		out = append(out, v)
 		start += f.rows[code]

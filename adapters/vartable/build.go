@@ -175,12 +175,20 @@ func (b *Builder) add(l *Line, chrom uint16, e *Entry) error {
 	if first {
 		b.alleles++
 	}
-	gene := b.gene(e.Gene)
-	rec, err := b.recordSlot()
-	if err != nil {
-		return err
+	gene := uint32(0) // none
+	if uint32(e.Gene) < uint32(len(b.geneCode)) {
+		if gene = b.geneCode[e.Gene]; gene == 0 {
+			gene = b.newGene(e.Gene)
+		}
 	}
-	putRecord(rec, l, chrom, e, gene, rowFlags(e, first))
+	if len(b.recs) == cap(b.recs) {
+		if err := b.writeRecords(); err != nil {
+			return err
+		}
+	}
+	n := len(b.recs)
+	b.recs = b.recs[:n+recordSize]
+	putRecord(b.recs[n:], l, chrom, e, gene, rowFlags(e, first))
 	b.rows++
 	b.keep(e, gene, first)
 	if b.chunk.n == b.opt.ChunkRows {
@@ -189,18 +197,12 @@ func (b *Builder) add(l *Line, chrom uint16, e *Entry) error {
 	return nil
 }
 
-// gene is the code of a Vocabulary.Genes index (0: none), given as rows
-// first name it.
-func (b *Builder) gene(i int32) uint32 {
-	if i < 0 || int(i) >= len(b.geneCode) {
-		return 0
-	}
-	code := b.geneCode[i]
-	if code == 0 {
-		code = b.genes.code([]byte(b.voc.Genes[i]))
-		b.geneCode[i] = code
-		b.facets[colGene].grow(len(b.genes.names))
-	}
+// newGene gives a code to gene i of the Vocabulary as a row first names
+// it.
+func (b *Builder) newGene(i int32) uint32 {
+	code := b.genes.code([]byte(b.voc.Genes[i]))
+	b.geneCode[i] = code
+	b.facets[colGene].grow(len(b.genes.names))
 	return code
 }
 
@@ -247,18 +249,6 @@ func (b *Builder) keep(e *Entry, gene uint32, first bool) {
 	fs[colWarn].noteSet(e.Warn, a)
 	fs[colConsOrder].counts[consOrder]++
 	fs[colAF].counts[af]++
-}
-
-// recordSlot is room for a record after those waiting to be written.
-func (b *Builder) recordSlot() ([]byte, error) {
-	if len(b.recs) == cap(b.recs) {
-		if err := b.writeRecords(); err != nil {
-			return nil, err
-		}
-	}
-	n := len(b.recs)
-	b.recs = b.recs[:n+recordSize]
-	return b.recs[n:], nil
 }
 
 func (b *Builder) writeRecords() error {

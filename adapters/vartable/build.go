@@ -17,7 +17,8 @@ type BuildOptions struct {
 	// system's temporary directory).
 	TempDir string
 	// ChunkRows is how many rows are kept in memory before they are sorted
-	// and spilled (default 1<<19, about 20 MB); a multiple of 64.
+	// and spilled (default 1<<19: 10 MB of codes, and the postings of the
+	// facet being sorted); a multiple of 64.
 	ChunkRows int
 }
 
@@ -37,6 +38,8 @@ type Builder struct {
 	voc     *Vocabulary
 	header  int64
 	started bool
+	// termBits and warnBits are the Entry bits the vocabulary names.
+	termBits, warnBits uint32
 
 	chroms codes
 	// genes codes the gene names rows have, "" (no gene) first, as they
@@ -119,6 +122,7 @@ func (b *Builder) Start(v *Vocabulary, header int64) error {
 		return errors.New("variant index: a vocabulary of at most 32 terms and 32 warnings is required")
 	}
 	b.started, b.voc, b.header = true, v, header
+	b.termBits, b.warnBits = uint32(1<<len(v.Terms)-1), uint32(1<<len(v.Warnings)-1)
 	b.chunk = newChunk()
 	b.recs = make([]byte, 0, maxPiece/recordSize*recordSize)
 	b.genes.code(nil) // "" is code 0: no gene
@@ -166,6 +170,9 @@ func (b *Builder) Lines(lines []Line, entries []Entry) error {
 func (b *Builder) add(l *Line, chrom uint16, e *Entry) error {
 	if b.rows >= math.MaxUint32 {
 		return fmt.Errorf("variant index: more than %d rows", uint64(math.MaxUint32))
+	}
+	if e.Terms&^b.termBits != 0 || e.Warn&^b.warnBits != 0 {
+		return fmt.Errorf("variant index: line at %d: terms %#x or warnings %#x outside the vocabulary", l.Offset, e.Terms, e.Warn)
 	}
 	if b.rows%blockRows == 0 {
 		b.blocks = append(b.blocks, b.alleles)
@@ -221,7 +228,7 @@ func rowFlags(e *Entry, first bool) uint8 {
 // keep puts a row's codes in the chunk and counts them.
 func (b *Builder) keep(e *Entry, gene uint32, first bool) {
 	c := b.chunk
-	if c.n == len(c.cols[0]) {
+	if c.n == len(c.wide[colTerms]) {
 		c.grow(b.opt.ChunkRows)
 	}
 	i := c.n
@@ -236,8 +243,14 @@ func (b *Builder) keep(e *Entry, gene uint32, first bool) {
 	if e.Terms != 0 {
 		consOrder = uint32(bits.TrailingZeros32(e.Terms))
 	}
-	c.cols[colImpact][i], c.cols[colTerms][i], c.cols[colGene][i], c.cols[colKnown][i] = impact, e.Terms, gene, known
-	c.cols[colTags][i], c.cols[colWarn][i], c.cols[colConsOrder][i], c.cols[colAF][i] = tags, e.Warn, consOrder, af
+	c.small[colImpact][i] = uint8(impact)
+	c.small[colKnown][i] = uint8(known)
+	c.small[colTags][i] = uint8(tags)
+	c.small[colConsOrder][i] = uint8(consOrder)
+	c.wide[colTerms][i] = e.Terms
+	c.wide[colGene][i] = gene
+	c.wide[colWarn][i] = e.Warn
+	c.wide[colAF][i] = af
 	c.n++
 	fs, a := &b.facets, uint32(b.alleles) // rows < 2³², so alleles are too
 	fs[colImpact].note(impact, a)
@@ -263,8 +276,9 @@ func (b *Builder) writeRecords() error {
 // spilled right away, one facet at a time through the same buffer; the
 // last stays in the chunk until Finish writes it.
 func (b *Builder) flush(last bool) error {
-	g := &b.facets[colGene]
-	g.names, g.order = b.genes.names, byName(b.genes.names)
+	if g := &b.facets[colGene]; len(g.order) != len(b.genes.names) {
+		g.names, g.order = b.genes.names, byName(b.genes.names)
+	}
 	c := b.chunk
 	r := &run{rows: c.n, start: b.rows - int64(c.n), counts: make([][]uint32, numCols)}
 	for i := range b.facets {
@@ -311,7 +325,11 @@ func (b *Builder) sort(r *run, i int) []byte {
 	if len(c.next) < len(f.names) {
 		c.next = make([]uint32, len(f.names))
 	}
-	c.sorted = f.sort(c.cols[i][:r.rows], r.counts[i], r.start, c.sorted, c.next)
+	if narrow&(1<<i) != 0 {
+		c.sorted = sortColumn(f, c.small[i][:r.rows], r.counts[i], r.start, c.sorted, c.next)
+	} else {
+		c.sorted = sortColumn(f, c.wide[i][:r.rows], r.counts[i], r.start, c.sorted, c.next)
+	}
 	return c.sorted
 }
 

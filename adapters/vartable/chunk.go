@@ -19,11 +19,16 @@ const (
 	numCols
 )
 
+// narrow marks the columns of codes under 256, kept in a byte each.
+const narrow = 1<<colImpact | 1<<colKnown | 1<<colTags | 1<<colConsOrder
+
 // chunk holds the codes of the rows not yet sorted, a column per facet:
 // sorting by a facet then reads its own codes only, one after the other,
-// instead of striding over every row's eight.
+// instead of striding over every row's eight. A column is in small if
+// narrow, else in wide.
 type chunk struct {
-	cols  [numCols][]uint32 // all of the same length: the rows there is room for
+	small [numCols][]uint8  // all of the same length: the rows there is room for
+	wide  [numCols][]uint32 // likewise
 	first []uint64          // allele-start bits, one word per 64 rows of room
 	n     int               // rows held
 	// sorted is the postings of the facet last sorted (each run's, one
@@ -34,9 +39,9 @@ type chunk struct {
 
 // spareChunks keeps a few chunks between indexes: a server indexing job
 // after job would otherwise grow (and the collector reclaim) a fresh one
-// of up to 16 MiB (and its postings buffer) for each. Not a sync.Pool: the collections a large job
-// triggers would empty one before the next job. Bounded, so at most two
-// chunks outlive their jobs.
+// of up to 10 MiB, and its postings buffer, for each. Not a sync.Pool:
+// the collections a large job triggers would empty one before the next
+// job. Bounded, so at most two chunks outlive their jobs.
 var spareChunks = make(chan *chunk, 2)
 
 // newChunk is a spare chunk, emptied, or a new one.
@@ -64,9 +69,13 @@ func keepChunk(c *chunk) {
 // over. Columns stay multiples of 64 rows long (limit is one), a word of
 // allele-start bits each.
 func (c *chunk) grow(limit int) {
-	n := min(max(2*len(c.cols[0]), 1<<10), limit)
-	for k, col := range c.cols {
-		c.cols[k] = slices.Grow(col, n-len(col))[:n]
+	n := min(max(2*len(c.wide[colTerms]), 1<<10), limit)
+	for k := range numCols {
+		if narrow&(1<<k) != 0 {
+			c.small[k] = slices.Grow(c.small[k], n-len(c.small[k]))[:n]
+		} else {
+			c.wide[k] = slices.Grow(c.wide[k], n-len(c.wide[k]))[:n]
+		}
 	}
 	c.first = slices.Grow(c.first, n/64-len(c.first))[:n/64]
 }

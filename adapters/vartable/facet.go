@@ -78,52 +78,68 @@ func (f *facet) take(last bool) []uint32 {
 	return counts
 }
 
-// sort puts the postings of col (codes of rows from ordinal start) into
-// buf (reused) and returns them: ordinals grouped by code in the facet's
-// order, ascending within a code, as little-endian bytes. counts are
-// col's rows per code; next is scratch of a slot per code.
-func (f *facet) sort(col []uint32, counts []uint32, start int64, buf []byte, next []uint32) []byte {
+// sortColumn puts the postings of col (codes of rows from ordinal start)
+// into buf (reused) and returns them: ordinals grouped by code in the
+// facet's order, ascending within a code, as little-endian bytes. counts
+// are col's rows per code; next is scratch of a slot per code.
+func sortColumn[T uint8 | uint32](f *facet, col []T, counts []uint32, start int64, buf []byte, next []uint32) []byte {
 	total := 0
 	for _, code := range f.order {
 		next[code] = uint32(total)
 		total += int(counts[code])
 	}
-	buf = slices.Grow(buf[:0], total*postingSize)[:total*postingSize]
-	le, o := binary.LittleEndian, uint32(start)
-	if !f.multi {
-		for i, v := range col {
-			p := next[v]
-			next[v] = p + 1
-			le.PutUint32(buf[int(p)*postingSize:], o+uint32(i))
-		}
-		return buf
+	// A slot more, for scatterPairs.
+	buf = slices.Grow(buf[:0], (total+1)*postingSize)[:(total+1)*postingSize]
+	switch {
+	case !f.multi:
+		scatter(col, next, buf, uint32(start))
+	case len(f.names) == 2:
+		scatterPairs(col, next, buf, uint32(start))
+	default:
+		scatterSets(col, next, buf, uint32(start))
 	}
-	if len(f.names) <= 2 {
-		buf = slices.Grow(buf, postingSize)
-		trash := uint32(total)
-		for i, v := range col {
-			for code := range 2 {
-				bit := v >> code & 1
-				p := next[code]
-				q := trash
-				if bit != 0 {
-					q = p
-				}
-				next[code] = p + bit
-				le.PutUint32(buf[:total*postingSize+postingSize][int(q)*postingSize:], o+uint32(i))
-			}
-		}
-		return buf
+	return buf[:total*postingSize]
+}
+
+// scatter puts each row's ordinal, o for the first, at its code's next
+// slot.
+func scatter[T uint8 | uint32](col []T, next []uint32, buf []byte, o uint32) {
+	for i, v := range col {
+		p := next[v]
+		next[v] = p + 1
+		binary.LittleEndian.PutUint32(buf[int(p)*postingSize:], o+uint32(i))
 	}
+}
+
+// scatterSets does it for every code of each row's set.
+func scatterSets[T uint8 | uint32](col []T, next []uint32, buf []byte, o uint32) {
 	for i, v := range col {
 		for ; v != 0; v &= v - 1 {
-			code := bits.TrailingZeros32(v)
+			code := bits.TrailingZeros32(uint32(v))
 			p := next[code]
 			next[code] = p + 1
-			le.PutUint32(buf[int(p)*postingSize:], o+uint32(i))
+			binary.LittleEndian.PutUint32(buf[int(p)*postingSize:], o+uint32(i))
 		}
 	}
-	return buf
+}
+
+// scatterPairs does it for sets of two codes, without a branch on the
+// bits (the predictor cannot learn them): a code a row lacks gets the
+// ordinal in the spare slot past the postings instead.
+func scatterPairs[T uint8 | uint32](col []T, next []uint32, buf []byte, o uint32) {
+	spare := uint32(len(buf)/postingSize - 1)
+	for i, v := range col {
+		for code := range 2 {
+			has := uint32(v >> code & 1)
+			p := next[code]
+			at := spare
+			if has != 0 {
+				at = p
+			}
+			next[code] = p + has
+			binary.LittleEndian.PutUint32(buf[int(at)*postingSize:], o+uint32(i))
+		}
+	}
 }
 
 // values lists the facet's non-empty values in order with their counts

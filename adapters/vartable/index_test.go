@@ -519,6 +519,21 @@ func TestLinesTooLargeForARowAreTheInputsProblem(t *testing.T) {
 	}
 }
 
+// TestEntriesOutsideTheVocabularyAreRefused: a term or warning bit the
+// vocabulary does not name is an error, not a crash.
+func TestEntriesOutsideTheVocabularyAreRefused(t *testing.T) {
+	for _, e := range []Entry{{Terms: 1 << len(testTerms)}, {Terms: 1, Warn: 1 << 31}} {
+		b := NewBuilder(io.Discard, BuildOptions{})
+		if err := b.Start(testVocab, 10); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Lines([]Line{{Offset: 10, Length: 5, Chrom: []byte("chr2"), Pos: 77, Entries: 1}}, []Entry{e}); err == nil {
+			t.Fatalf("%+v: no error", e)
+		}
+		b.Close()
+	}
+}
+
 // TestBuilderMemoryIsBounded builds the index of 3,000,000 rows (what
 // a million variants give) handed over 10,000 at a time, with the
 // collector set to keep the heap near the live data: the heap grows by

@@ -9,8 +9,6 @@ import (
 	"io"
 	"math"
 	"math/bits"
-	"slices"
-	"strings"
 )
 
 // BuildOptions tune a Builder.
@@ -19,7 +17,8 @@ type BuildOptions struct {
 	// system's temporary directory).
 	TempDir string
 	// ChunkRows is how many rows are kept in memory before they are sorted
-	// and spilled (default 1<<19, about 20 MB); a multiple of 64.
+	// and spilled (default 1<<19: 10 MB of codes, and the postings of the
+	// facet being sorted); a multiple of 64.
 	ChunkRows int
 }
 
@@ -39,6 +38,8 @@ type Builder struct {
 	voc     *Vocabulary
 	header  int64
 	started bool
+	// termBits and warnBits are the Entry bits the vocabulary names.
+	termBits, warnBits uint32
 
 	chroms codes
 	// genes codes the gene names rows have, "" (no gene) first, as they
@@ -47,82 +48,35 @@ type Builder struct {
 	// code (0: not seen yet).
 	genes    codes
 	geneCode []uint32
-	facets   []*facet
+	facets   [numCols]facet
 
 	rows, alleles int64
 	lastOffset    int64
 	lastAllele    int
 	blocks        []int64
-	chunk         chunk
-	chunkAlleles  int64 // alleles started before the chunk's first row
+	chunk         *chunk
 	runs          []*run
 	spill         *spillFile
-	recBuf        [recordSize]byte
-}
-
-// chunk columns: one uint32 per row each.
-const (
-	colImpact = iota
-	colTerms
-	colGene
-	colKnown
-	colTags
-	colWarn
-	colConsOrder
-	colAF
-	numCols
-)
-
-type chunk struct {
-	rows  [][numCols]uint32 // per row, its code in every column
-	first []uint64          // allele-start bits
-	n     int
-}
-
-// spareRows keeps a few chunk buffers between indexes: a server indexing
-// job after job would otherwise grow (and the collector reclaim) a fresh
-// one of up to 16 MiB for each. Not a sync.Pool: the collections a large
-// job triggers would empty one before the next job. Bounded, so at most
-// two buffers outlive their jobs.
-var spareRows = make(chan [][numCols]uint32, 2)
-
-// chunkBuffer is a spare chunk buffer, or none when there is no spare.
-func chunkBuffer() [][numCols]uint32 {
-	select {
-	case rows := <-spareRows:
-		return rows[:0]
-	default:
-		return nil
-	}
-}
-
-// keepChunkBuffer keeps rows for the next index if there is room.
-func keepChunkBuffer(rows [][numCols]uint32) {
-	select {
-	case spareRows <- rows:
-	default:
-	}
-}
-
-// facet is one facet's definition and running totals.
-type facet struct {
-	name          Facet
-	col           int
-	multi         bool
-	names         []string // per code
-	order         []uint32 // codes in sort order
-	rows, alleles []int64  // per code; alleles nil when not counted
-	last          []int64  // per code: the last allele counted
+	// recs are records not yet written: encoded in place, handed on
+	// maxPiece at a time.
+	recs []byte
+	// readers read the runs' postings of one facet after the other.
+	readers []postings
 }
 
 // codes assigns dense first-seen codes to names.
 type codes struct {
 	names []string
 	index map[string]uint32
+	last  uint32 // the code last given: lines come chromosome by chromosome
 }
 
 func (c *codes) code(name []byte) uint32 {
+	if int(c.last) < len(c.names) && c.names[c.last] == string(name) {
+		return c.last
+	}
 	if v, ok := c.index[string(name)]; ok {
+		c.last = v
 		return v
 	}
 	if c.index == nil {
@@ -132,6 +86,7 @@ func (c *codes) code(name []byte) uint32 {
 	v := uint32(len(c.names))
 	c.names = append(c.names, s)
 	c.index[s] = v
+	c.last = v
 	return v
 }
 
@@ -167,7 +122,9 @@ func (b *Builder) Start(v *Vocabulary, header int64) error {
 		return errors.New("variant index: a vocabulary of at most 32 terms and 32 warnings is required")
 	}
 	b.started, b.voc, b.header = true, v, header
-	b.chunk.rows = chunkBuffer()
+	b.termBits, b.warnBits = uint32(1<<len(v.Terms)-1), uint32(1<<len(v.Warnings)-1)
+	b.chunk = newChunk()
+	b.recs = make([]byte, 0, maxPiece/recordSize*recordSize)
 	b.genes.code(nil) // "" is code 0: no gene
 	b.geneCode = make([]uint32, len(v.Genes))
 	b.facets = b.defineFacets()
@@ -177,68 +134,13 @@ func (b *Builder) Start(v *Vocabulary, header int64) error {
 	return nil
 }
 
-// byName orders codes by their names, alphabetically with "" last. Names
-// are distinct, so codes given later fall into the same order.
-func byName(names []string) []uint32 {
-	o := make([]uint32, len(names))
-	for i := range o {
-		o[i] = uint32(i)
-	}
-	slices.SortFunc(o, func(x, y uint32) int {
-		a, c := names[x], names[y]
-		if (a == "") != (c == "") {
-			if a == "" {
-				return 1
-			}
-			return -1
-		}
-		return strings.Compare(a, c)
-	})
-	return o
-}
-
-// defineFacets lists the facets in file order with their value orders:
-// impact most severe first, consequences by severity, genes and warnings
-// alphabetically (no gene last), known before novel.
-func (b *Builder) defineFacets() []*facet {
-	ascending := func(n int) []uint32 {
-		o := make([]uint32, n)
-		for i := range o {
-			o[i] = uint32(i)
-		}
-		return o
-	}
-	af := make([]string, afCodes)
-	consOrder := append(slices.Clone(b.voc.Terms), "")
-	fs := []*facet{
-		{name: FacetImpact, col: colImpact, names: impactNames[:], order: []uint32{4, 3, 2, 1, 0}},
-		{name: FacetConsequence, col: colTerms, multi: true, names: b.voc.Terms, order: ascending(len(b.voc.Terms))},
-		{name: FacetGene, col: colGene, names: b.genes.names, order: byName(b.genes.names)},
-		{name: FacetKnown, col: colKnown, names: []string{Novel, Known}, order: []uint32{1, 0}},
-		{name: FacetTranscript, col: colTags, multi: true, names: []string{Canonical, MANESelect}, order: []uint32{0, 1}},
-		{name: FacetWarning, col: colWarn, multi: true, names: b.voc.Warnings, order: byName(b.voc.Warnings)},
-		{name: facetConsOrder, col: colConsOrder, names: consOrder, order: ascending(len(consOrder))},
-		{name: facetAF, col: colAF, names: af, order: ascending(afCodes)},
-	}
-	for _, f := range fs {
-		f.rows = make([]int64, len(f.names))
-		if f.name != facetConsOrder && f.name != facetAF {
-			f.alleles = make([]int64, len(f.names))
-			f.last = make([]int64, len(f.names))
-			for i := range f.last {
-				f.last[i] = -1
-			}
-		}
-	}
-	return fs
-}
-
 // Lines indexes written lines: one row per entry, in the order given.
 func (b *Builder) Lines(lines []Line, entries []Entry) error {
 	if !b.started {
 		return errors.New("variant index: Lines before Start")
 	}
-	for _, l := range lines {
+	for li := range lines {
+		l := &lines[li]
 		es := entries[:l.Entries]
 		entries = entries[l.Entries:]
 		if len(es) == 0 {
@@ -256,7 +158,7 @@ func (b *Builder) Lines(lines []Line, entries []Entry) error {
 			return errors.New("variant index: more than 65535 chromosomes")
 		}
 		for i := range es {
-			if err := b.add(&l, uint16(chrom), &es[i]); err != nil {
+			if err := b.add(l, uint16(chrom), &es[i]); err != nil {
 				return err
 			}
 		}
@@ -269,44 +171,71 @@ func (b *Builder) add(l *Line, chrom uint16, e *Entry) error {
 	if b.rows >= math.MaxUint32 {
 		return fmt.Errorf("variant index: more than %d rows", uint64(math.MaxUint32))
 	}
+	if e.Terms&^b.termBits != 0 || e.Warn&^b.warnBits != 0 {
+		return fmt.Errorf("variant index: line at %d: terms %#x or warnings %#x outside the vocabulary", l.Offset, e.Terms, e.Warn)
+	}
 	if b.rows%blockRows == 0 {
 		b.blocks = append(b.blocks, b.alleles)
 	}
 	first := l.Offset != b.lastOffset || int(e.Allele) != b.lastAllele
 	b.lastOffset, b.lastAllele = l.Offset, int(e.Allele)
-	gene := uint32(0)
-	if e.Gene >= 0 && int(e.Gene) < len(b.geneCode) {
-		if gene = b.geneCode[e.Gene]; gene == 0 {
-			gene = b.genes.code([]byte(b.voc.Genes[e.Gene]))
-			b.geneCode[e.Gene] = gene
-		}
-	}
-	r := record{offset: uint64(l.Offset), length: uint32(l.Length), pos: uint32(l.Pos), chrom: chrom,
-		allele: uint16(e.Allele), ann: uint16(e.Ann), impact: e.Impact, terms: e.Terms, gene: gene, warn: e.Warn, af: e.AF}
-	if e.Known {
-		r.flags |= flagKnown
-	}
-	if e.Tags&TagCanonical != 0 {
-		r.flags |= flagCanonical
-	}
-	if e.Tags&TagMANESelect != 0 {
-		r.flags |= flagMANE
-	}
-	c := &b.chunk
 	if first {
-		r.flags |= flagFirst
 		b.alleles++
-		if c.n/64 >= len(c.first) {
-			c.first = append(c.first, make([]uint64, c.n/64+1-len(c.first))...)
+	}
+	gene := uint32(0) // none
+	if uint32(e.Gene) < uint32(len(b.geneCode)) {
+		if gene = b.geneCode[e.Gene]; gene == 0 {
+			gene = b.newGene(e.Gene)
 		}
-		c.first[c.n/64] |= 1 << (c.n % 64)
 	}
-	r.put(b.recBuf[:])
-	if _, err := b.out.Write(b.recBuf[:]); err != nil {
-		return fmt.Errorf("write record: %w", err)
+	if len(b.recs) == cap(b.recs) {
+		if err := b.writeRecords(); err != nil {
+			return err
+		}
 	}
+	n := len(b.recs)
+	b.recs = b.recs[:n+recordSize]
+	putRecord(b.recs[n:], l, chrom, e, gene, rowFlags(e, first))
 	b.rows++
-	known := uint32(0)
+	b.keep(e, gene, first)
+	if b.chunk.n == b.opt.ChunkRows {
+		return b.flush(false)
+	}
+	return nil
+}
+
+// newGene gives a code to gene i of the Vocabulary as a row first names
+// it.
+func (b *Builder) newGene(i int32) uint32 {
+	code := b.genes.code([]byte(b.voc.Genes[i]))
+	b.geneCode[i] = code
+	b.facets[colGene].grow(len(b.genes.names))
+	return code
+}
+
+// rowFlags are a row's record flags.
+func rowFlags(e *Entry, first bool) uint8 {
+	flags := uint8(e.Tags&3) * flagCanonical // TagCanonical, TagMANESelect as flagCanonical, flagMANE
+	if e.Known {
+		flags |= flagKnown
+	}
+	if first {
+		flags |= flagFirst
+	}
+	return flags
+}
+
+// keep puts a row's codes in the chunk and counts them.
+func (b *Builder) keep(e *Entry, gene uint32, first bool) {
+	c := b.chunk
+	if c.n == len(c.wide[colTerms]) {
+		c.grow(b.opt.ChunkRows)
+	}
+	i := c.n
+	if first {
+		c.first[i/64] |= 1 << (i % 64)
+	}
+	impact, known, tags, af := uint32(min(e.Impact, ImpactHigh)), uint32(0), uint32(e.Tags&3), afCode(e.AF)
 	if e.Known {
 		known = 1
 	}
@@ -314,116 +243,94 @@ func (b *Builder) add(l *Line, chrom uint16, e *Entry) error {
 	if e.Terms != 0 {
 		consOrder = uint32(bits.TrailingZeros32(e.Terms))
 	}
-	if len(c.rows) == cap(c.rows) {
-		// Doubling, to the chunk's size at most: append grows a large
-		// slice by a quarter at a time, copying it over and over.
-		c.rows = slices.Grow(c.rows, min(max(2*cap(c.rows), 1<<10), b.opt.ChunkRows)-len(c.rows))
-	}
-	c.rows = append(c.rows, [numCols]uint32{uint32(min(e.Impact, ImpactHigh)), e.Terms, gene, known, uint32(e.Tags & 3), e.Warn, consOrder, afCode(e.AF)})
+	c.small[colImpact][i] = uint8(impact)
+	c.small[colKnown][i] = uint8(known)
+	c.small[colTags][i] = uint8(tags)
+	c.small[colConsOrder][i] = uint8(consOrder)
+	c.wide[colTerms][i] = e.Terms
+	c.wide[colGene][i] = gene
+	c.wide[colWarn][i] = e.Warn
+	c.wide[colAF][i] = af
 	c.n++
-	if c.n == b.opt.ChunkRows {
-		return b.flush(false)
+	fs, a := &b.facets, uint32(b.alleles) // rows < 2³², so alleles are too
+	fs[colImpact].note(impact, a)
+	fs[colTerms].noteSet(e.Terms, a)
+	fs[colGene].note(gene, a)
+	fs[colKnown].note(known, a)
+	fs[colTags].noteIf(0, a, tags&1)
+	fs[colTags].noteIf(1, a, tags>>1)
+	fs[colWarn].noteSet(e.Warn, a)
+	fs[colConsOrder].counts[consOrder]++
+	fs[colAF].counts[af]++
+}
+
+func (b *Builder) writeRecords() error {
+	if _, err := b.out.Write(b.recs); err != nil {
+		return fmt.Errorf("write records: %w", err)
 	}
+	b.recs = b.recs[:0]
 	return nil
 }
 
-// flush sorts the chunk into a run: spilled to the temporary file, or kept
-// in memory when it is the last one.
+// flush ends the chunk as a run. All but the last run are sorted and
+// spilled right away, one facet at a time through the same buffer; the
+// last stays in the chunk until Finish writes it.
 func (b *Builder) flush(last bool) error {
-	b.syncGenes()
-	c := &b.chunk
-	words := (c.n + 63) / 64
-	c.first = append(c.first, make([]uint64, max(0, words-len(c.first)))...)[:words]
-	r := &run{rows: c.n, first: c.first, facets: make([]runFacet, len(b.facets))}
-	start := b.rows - int64(c.n)
-	for i, f := range b.facets {
-		r.facets[i] = f.sortChunk(c, start, b.chunkAlleles)
+	if g := &b.facets[colGene]; len(g.order) != len(b.genes.names) {
+		g.names, g.order = b.genes.names, byName(b.genes.names)
 	}
-	b.chunkAlleles = b.alleles
-	if !last {
-		if b.spill == nil {
-			sp, err := newSpill(b.opt.TempDir)
-			if err != nil {
-				return err
-			}
-			b.spill = sp
+	c := b.chunk
+	r := &run{rows: c.n, start: b.rows - int64(c.n), counts: make([][]uint32, numCols)}
+	for i := range b.facets {
+		r.counts[i] = b.facets[i].take(last)
+	}
+	b.runs = append(b.runs, r)
+	if last {
+		return nil
+	}
+	if err := b.spillRun(r); err != nil {
+		return err
+	}
+	c.n = 0
+	clear(c.first)
+	return nil
+}
+
+// spillRun writes the chunk's bitmap and postings to the spill file as
+// run r.
+func (b *Builder) spillRun(r *run) error {
+	if b.spill == nil {
+		sp, err := newSpill(b.opt.TempDir)
+		if err != nil {
+			return err
 		}
-		if err := b.spill.write(r); err != nil {
+		b.spill = sp
+	}
+	var err error
+	if r.bitmapAt, err = b.spill.write(b.chunk.bitmap()); err != nil {
+		return err
+	}
+	r.at = make([]int64, numCols)
+	for i := range b.facets {
+		if r.at[i], err = b.spill.write(b.sort(r, i)); err != nil {
 			return err
 		}
 	}
-	b.runs = append(b.runs, r)
-	c.rows = c.rows[:0]
-	if !last {
-		c.first = make([]uint64, 0, len(c.first))
-	}
-	c.n = 0
 	return nil
 }
 
-// syncGenes brings the gene facet up to the genes seen so far: their
-// names, per-code totals and order.
-func (b *Builder) syncGenes() {
-	f := b.facets[slices.IndexFunc(b.facets, func(f *facet) bool { return f.name == FacetGene })]
-	n := len(b.genes.names)
-	if len(f.names) == n {
-		return
+// sort sorts the chunk, run r, by facet i into the chunk's buffer.
+func (b *Builder) sort(r *run, i int) []byte {
+	f, c := &b.facets[i], b.chunk
+	if len(c.next) < len(f.names) {
+		c.next = make([]uint32, len(f.names))
 	}
-	for len(f.rows) < n {
-		f.rows, f.alleles, f.last = append(f.rows, 0), append(f.alleles, 0), append(f.last, -1)
+	if narrow&(1<<i) != 0 {
+		c.sorted = sortColumn(f, c.small[i][:r.rows], r.counts[i], r.start, c.sorted, c.next)
+	} else {
+		c.sorted = sortColumn(f, c.wide[i][:r.rows], r.counts[i], r.start, c.sorted, c.next)
 	}
-	f.names, f.order = b.genes.names, byName(b.genes.names)
-}
-
-// sortChunk counts the chunk's codes (rows and alleles) into the facet's
-// totals and returns the chunk's postings: ordinals grouped by code in
-// the facet's order, ascending within a code.
-func (f *facet) sortChunk(c *chunk, start, alleleBase int64) runFacet {
-	counts := make([]uint32, len(f.names))
-	id := alleleBase - 1
-	note := func(code uint32) {
-		counts[code]++
-		if f.alleles != nil && f.last[code] != id {
-			f.last[code] = id
-			f.alleles[code]++
-		}
-	}
-	for i := range c.rows {
-		v := c.rows[i][f.col]
-		if c.first[i/64]&(1<<(i%64)) != 0 {
-			id++
-		}
-		if !f.multi {
-			note(v)
-			continue
-		}
-		for x := v; x != 0; x &= x - 1 {
-			note(uint32(bits.TrailingZeros32(x)))
-		}
-	}
-	next := make([]uint32, len(f.names))
-	var total uint32
-	for _, code := range f.order {
-		next[code] = total
-		total += counts[code]
-		f.rows[code] += int64(counts[code])
-	}
-	perm := make([]uint32, total)
-	for i := range c.rows {
-		v := c.rows[i][f.col]
-		o := uint32(start) + uint32(i)
-		if !f.multi {
-			perm[next[v]] = o
-			next[v]++
-			continue
-		}
-		for x := v; x != 0; x &= x - 1 {
-			code := bits.TrailingZeros32(x)
-			perm[next[code]] = o
-			next[code]++
-		}
-	}
-	return runFacet{counts: counts, mem: perm}
+	return c.sorted
 }
 
 // Finish writes the bitmap, the postings, the dictionary and the footer
@@ -438,13 +345,17 @@ func (b *Builder) Finish() error {
 	if err := b.flush(true); err != nil {
 		return err
 	}
+	if err := b.writeRecords(); err != nil {
+		return err
+	}
 	dict := dictionary{Version: version, Rows: b.rows, Alleles: b.alleles, Header: b.header,
 		Chroms: orEmpty(b.chroms.names), Terms: b.voc.Terms, Warnings: b.voc.Warnings, Genes: b.genes.names,
 		AlleleBlocks: orEmptyInts(b.blocks), Bitmap: b.out.n}
 	if err := b.writeBitmap(); err != nil {
 		return err
 	}
-	for i, f := range b.facets {
+	for i := range b.facets {
+		f := &b.facets[i]
 		entry := facetEntry{Name: f.name, Offset: b.out.n, Values: f.values()}
 		if err := b.writePostings(i, f); err != nil {
 			return fmt.Errorf("write %s postings: %w", f.name, err)
@@ -454,69 +365,66 @@ func (b *Builder) Finish() error {
 	return b.writeDictionary(dict)
 }
 
-// values lists the facet's non-empty values in order with their counts
-// and posting starts.
-func (f *facet) values() []valueEntry {
-	out := []valueEntry{}
-	var start int64
-	for _, code := range f.order {
-		if f.rows[code] == 0 {
-			continue
-		}
-		v := valueEntry{Value: f.names[code], Code: code, Start: start, Count: f.rows[code]}
-		if f.alleles != nil {
-			v.Alleles = f.alleles[code]
-		}
-		out = append(out, v)
-		start += f.rows[code]
-	}
-	return out
-}
-
 func (b *Builder) writeBitmap() error {
-	var buf [8]byte
 	for _, r := range b.runs {
-		words, err := b.spill.bitmap(r)
+		words, err := b.bitmap(r)
 		if err != nil {
 			return err
 		}
-		for _, w := range words[:(r.rows+63)/64] {
-			binary.LittleEndian.PutUint64(buf[:], w)
-			if _, err := b.out.Write(buf[:]); err != nil {
-				return fmt.Errorf("write allele bitmap: %w", err)
-			}
+		if _, err := b.out.Write(words); err != nil {
+			return fmt.Errorf("write allele bitmap: %w", err)
 		}
 	}
 	return nil
+}
+
+// bitmap is run r's allele-start bits: the chunk's for the last run.
+func (b *Builder) bitmap(r *run) ([]byte, error) {
+	if r.at == nil {
+		return b.chunk.bitmap(), nil
+	}
+	return b.spill.bitmap(r)
 }
 
 // writePostings writes facet i's postings: for each value in order, its
 // ordinals from every run in turn.
 func (b *Builder) writePostings(i int, f *facet) error {
-	readers, err := b.spill.readers(b.runs, i)
-	if err != nil {
-		return err
-	}
-	var buf [4096]byte
+	readers := b.postings(i)
 	for _, code := range f.order {
 		for k, r := range b.runs {
 			n := 0
-			if counts := r.facets[i].counts; int(code) < len(counts) { // a gene first seen after the run
-				n = int(counts[code])
+			if counts := r.counts[i]; int(code) < len(counts) { // a gene first seen after the run
+				n = int(counts[code]) * postingSize
 			}
 			for n > 0 {
-				m := min(n, len(buf)/postingSize)
-				if err := readers[k].next(buf[:m*postingSize]); err != nil {
+				p, err := readers[k].next(n)
+				if err != nil {
 					return err
 				}
-				if _, err := b.out.Write(buf[:m*postingSize]); err != nil {
+				if _, err := b.out.Write(p); err != nil {
 					return err
 				}
-				n -= m
+				n -= len(p)
 			}
 		}
 	}
 	return nil
+}
+
+// postings opens every run's postings of facet i: the spilled ones' in
+// the spill file, the last one's sorted now.
+func (b *Builder) postings(i int) []postings {
+	if len(b.readers) < len(b.runs) {
+		b.readers = make([]postings, len(b.runs))
+	}
+	for k, r := range b.runs {
+		if r.at != nil {
+			b.readers[k].open(b.spill, r, i)
+		} else {
+			b.readers[k].mem = b.sort(r, i)
+		}
+	}
+	return b.readers[:len(b.runs)]
 }
 
 func (b *Builder) writeDictionary(dict dictionary) error {
@@ -544,10 +452,10 @@ func (b *Builder) writeDictionary(dict dictionary) error {
 // Close removes the temporary file, if any; call it whether or not
 // Finish succeeded.
 func (b *Builder) Close() error {
-	if rows := b.chunk.rows; cap(rows) > 0 {
-		keepChunkBuffer(rows)
+	if b.chunk != nil {
+		keepChunk(b.chunk)
+		b.chunk = nil
 	}
-	b.chunk.rows = nil
 	if b.spill == nil {
 		return nil
 	}

@@ -124,19 +124,21 @@ type record struct {
 	af          float32 // NaN: unknown
 }
 
-func (r *record) put(b []byte) {
+// putRecord encodes a row's record in b (getRecord reads it back),
+// straight from what the builder is handed.
+func putRecord(b []byte, l *Line, chrom uint16, e *Entry, gene uint32, flags uint8) {
 	le := binary.LittleEndian
-	le.PutUint64(b[0:], r.offset)
-	le.PutUint32(b[8:], r.length)
-	le.PutUint32(b[12:], r.pos)
-	le.PutUint16(b[16:], r.chrom)
-	le.PutUint16(b[18:], r.allele)
-	le.PutUint16(b[20:], r.ann)
-	b[22], b[23] = byte(r.impact), r.flags
-	le.PutUint32(b[24:], r.terms)
-	le.PutUint32(b[28:], r.gene)
-	le.PutUint32(b[32:], r.warn)
-	le.PutUint32(b[36:], math.Float32bits(r.af))
+	le.PutUint64(b[0:], uint64(l.Offset))
+	le.PutUint32(b[8:], uint32(l.Length))
+	le.PutUint32(b[12:], uint32(l.Pos))
+	le.PutUint16(b[16:], chrom)
+	le.PutUint16(b[18:], uint16(e.Allele))
+	le.PutUint16(b[20:], uint16(e.Ann))
+	b[22], b[23] = byte(e.Impact), flags
+	le.PutUint32(b[24:], e.Terms)
+	le.PutUint32(b[28:], gene)
+	le.PutUint32(b[32:], e.Warn)
+	le.PutUint32(b[36:], math.Float32bits(e.AF))
 }
 
 func getRecord(b []byte) record {

@@ -503,27 +503,6 @@ func TestFilterQueryStringRoundTrip(t *testing.T) {
 	}
 }
 
-// BenchmarkBuild100k measures building the index of 100,000 lines (about
-// 250,000 rows) from handed-over rows, written to nowhere. Run with:
-// go test -run XXX -bench Build100k -benchmem ./adapters/vartable
-func BenchmarkBuild100k(b *testing.B) {
-	_, lines, entries, _ := synth(100_000, 7)
-	b.ReportMetric(float64(len(entries)), "rows/op")
-	for b.Loop() {
-		bl := NewBuilder(io.Discard, BuildOptions{})
-		if err := bl.Start(testVocab, 100); err != nil {
-			b.Fatal(err)
-		}
-		if err := bl.Lines(lines, entries); err != nil {
-			b.Fatal(err)
-		}
-		if err := bl.Finish(); err != nil {
-			b.Fatal(err)
-		}
-		bl.Close()
-	}
-}
-
 // TestLinesTooLargeForARowAreTheInputsProblem: more annotations or ALT
 // alleles on a line than a row can name is ErrLineTooLarge, naming it.
 func TestLinesTooLargeForARowAreTheInputsProblem(t *testing.T) {
@@ -535,6 +514,21 @@ func TestLinesTooLargeForARowAreTheInputsProblem(t *testing.T) {
 		err := b.Lines([]Line{{Offset: 10, Length: 5, Chrom: []byte("chr2"), Pos: 77, Entries: 1}}, []Entry{e})
 		if !errors.Is(err, ErrLineTooLarge) || !strings.Contains(err.Error(), "chr2:77") {
 			t.Fatalf("%+v: %v", e, err)
+		}
+		b.Close()
+	}
+}
+
+// TestEntriesOutsideTheVocabularyAreRefused: a term or warning bit the
+// vocabulary does not name is an error, not a crash.
+func TestEntriesOutsideTheVocabularyAreRefused(t *testing.T) {
+	for _, e := range []Entry{{Terms: 1 << len(testTerms)}, {Terms: 1, Warn: 1 << 31}} {
+		b := NewBuilder(io.Discard, BuildOptions{})
+		if err := b.Start(testVocab, 10); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Lines([]Line{{Offset: 10, Length: 5, Chrom: []byte("chr2"), Pos: 77, Entries: 1}}, []Entry{e}); err == nil {
+			t.Fatalf("%+v: no error", e)
 		}
 		b.Close()
 	}

@@ -2,31 +2,26 @@ package vartable
 
 import (
 	"bufio"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
 )
 
-// run is one sorted chunk of rows: in memory (the last one) or spilled.
+// run is one chunk of rows sorted by every facet: spilled, or (the last
+// one) still in the chunk, sorted facet by facet as Finish writes them.
 type run struct {
 	rows     int
-	first    []uint64 // allele-start bits, while in memory
-	bitmapAt int64    // in the spill file
-	facets   []runFacet
-}
-
-// runFacet is a run's postings of one facet.
-type runFacet struct {
-	counts   []uint32 // per code
-	mem      []uint32 // the postings, while in memory
-	at, size int64    // in the spill file
+	start    int64      // the ordinal of its first row
+	counts   [][]uint32 // per facet, its rows per code
+	bitmapAt int64      // in the spill file
+	at       []int64    // per facet, where its postings are in the spill file; nil: not spilled
 }
 
 // spillFile holds spilled runs; it is removed when the builder closes.
+// Runs go in whole (a bitmap, a facet's postings) at a time, so it is
+// written without a buffer.
 type spillFile struct {
 	f *os.File
-	w *bufio.Writer
 	n int64
 }
 
@@ -35,103 +30,76 @@ func newSpill(dir string) (*spillFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("variant index spill file: %w", err)
 	}
-	return &spillFile{f: f, w: bufio.NewWriterSize(f, 256<<10)}, nil
+	return &spillFile{f: f}, nil
 }
 
-// write spills r and drops its in-memory copies.
-func (s *spillFile) write(r *run) error {
-	var buf [8]byte
-	r.bitmapAt = s.n
-	for _, w := range r.first {
-		binary.LittleEndian.PutUint64(buf[:], w)
-		if _, err := s.w.Write(buf[:]); err != nil {
-			return fmt.Errorf("spill variant index: %w", err)
-		}
+// write appends p and returns where it starts.
+func (s *spillFile) write(p []byte) (int64, error) {
+	at := s.n
+	n, err := s.f.Write(p)
+	s.n += int64(n)
+	if err != nil {
+		return 0, fmt.Errorf("spill variant index: %w", err)
 	}
-	s.n += int64(len(r.first)) * 8
-	r.first = nil
-	for i := range r.facets {
-		rf := &r.facets[i]
-		rf.at = s.n
-		for _, o := range rf.mem {
-			binary.LittleEndian.PutUint32(buf[:4], o)
-			if _, err := s.w.Write(buf[:4]); err != nil {
-				return fmt.Errorf("spill variant index: %w", err)
-			}
-		}
-		rf.size = int64(len(rf.mem)) * postingSize
-		s.n += rf.size
-		rf.mem = nil
-	}
-	return nil
+	return at, nil
 }
 
-// bitmap returns r's allele-start words (read back when spilled).
-func (s *spillFile) bitmap(r *run) ([]uint64, error) {
-	if r.first != nil || s == nil {
-		return r.first, nil
-	}
-	if err := s.w.Flush(); err != nil {
-		return nil, fmt.Errorf("spill variant index: %w", err)
-	}
+// bitmap reads back r's allele-start bits.
+func (s *spillFile) bitmap(r *run) ([]byte, error) {
 	b := make([]byte, (r.rows+63)/64*8)
 	if _, err := s.f.ReadAt(b, r.bitmapAt); err != nil {
 		return nil, fmt.Errorf("read spilled variant index: %w", err)
 	}
-	words := make([]uint64, len(b)/8)
-	for i := range words {
-		words[i] = binary.LittleEndian.Uint64(b[i*8:])
-	}
-	return words, nil
+	return b, nil
 }
 
-// postingReader hands out one run's postings of one facet in order, as
-// little-endian bytes.
-type postingReader interface {
-	next(dst []byte) error
+// maxPiece bounds what one write of postings hands on: the stream the
+// index goes to queues each write as a chunk.
+const maxPiece = 64 << 10
+
+// postings hands out one run's postings of one facet in order, as
+// little-endian bytes: the last run's from memory, a spilled one's read
+// back through r into buf.
+type postings struct {
+	mem []byte
+	r   *bufio.Reader
+	buf []byte
 }
 
-type memPostings struct{ p []uint32 }
-
-func (m *memPostings) next(dst []byte) error {
-	n := len(dst) / postingSize
-	if n > len(m.p) {
-		return io.ErrUnexpectedEOF
-	}
-	for i, o := range m.p[:n] {
-		binary.LittleEndian.PutUint32(dst[i*postingSize:], o)
-	}
-	m.p = m.p[n:]
-	return nil
-}
-
-type filePostings struct{ r *bufio.Reader }
-
-func (f *filePostings) next(dst []byte) error {
-	_, err := io.ReadFull(f.r, dst)
-	if err != nil {
-		return fmt.Errorf("read spilled variant index: %w", err)
-	}
-	return nil
-}
-
-// readers opens every run's postings of facet i.
-func (s *spillFile) readers(runs []*run, i int) ([]postingReader, error) {
-	if s != nil {
-		if err := s.w.Flush(); err != nil {
-			return nil, fmt.Errorf("spill variant index: %w", err)
+// next returns the next of n bytes of postings, at most maxPiece of them;
+// they are valid until the next call.
+func (p *postings) next(n int) ([]byte, error) {
+	n = min(n, maxPiece)
+	if p.r == nil {
+		if n > len(p.mem) {
+			return nil, io.ErrUnexpectedEOF
 		}
+		b := p.mem[:n]
+		p.mem = p.mem[n:]
+		return b, nil
 	}
-	out := make([]postingReader, len(runs))
-	for k, r := range runs {
-		rf := r.facets[i]
-		if rf.mem != nil || s == nil {
-			out[k] = &memPostings{rf.mem}
-			continue
-		}
-		out[k] = &filePostings{bufio.NewReaderSize(io.NewSectionReader(s.f, rf.at, rf.size), 64<<10)}
+	if len(p.buf) < n {
+		p.buf = make([]byte, maxPiece)
 	}
-	return out, nil
+	if _, err := io.ReadFull(p.r, p.buf[:n]); err != nil {
+		return nil, fmt.Errorf("read spilled variant index: %w", err)
+	}
+	return p.buf[:n], nil
+}
+
+// open points p at a spilled run's postings of facet i, reusing its
+// reader.
+func (p *postings) open(s *spillFile, r *run, i int) {
+	var size int64
+	for _, n := range r.counts[i] {
+		size += int64(n) * postingSize
+	}
+	sr := io.NewSectionReader(s.f, r.at[i], size)
+	if p.r == nil {
+		p.r = bufio.NewReaderSize(sr, maxPiece)
+	} else {
+		p.r.Reset(sr)
+	}
 }
 
 func (s *spillFile) close() error {

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// BenchmarkPutLarge puts 191 MB objects (a 1M-variant job's result) in
+// BenchmarkPutLarge puts 191 MB objects (above dropAbove) (a 1M-variant job's result) in
 // chunks as the annotator streams them, each under a new key as jobs do,
 // with their pages kept in the cache (the peer) and dropped once durable
 // (the store's behaviour), in one run. It reports CPU seconds per put:

@@ -13,6 +13,11 @@ const writebackEvery = 8 << 20
 // (writeback.drop); benchmarks turn it off to measure the peer.
 var dropWritten = true
 
+// dropAbove is the size above which a written object leaves the page
+// cache. Smaller ones stay: an upload is read back at once by the
+// annotator, and a small job's results by the pages that show them.
+const dropAbove = 64 << 20
+
 // directWrite is the size from which a write skips the buffer: a
 // result's chunks are large already, and copying them once more costs a
 // pass over every byte.

@@ -30,21 +30,11 @@ func benchFiles(b *testing.B) (gff, fa, vcf []byte) {
 		}
 		return read("ref/genes.gff3"), read("ref/genome.fa"), read("variants-" + n + ".vcf")
 	}
-	g, err := synth.New(synth.Benchmark(100_000))
+	set, err := synth.InMemory(synth.Benchmark(100_000))
 	if err != nil {
 		b.Fatal(err)
 	}
-	var gb, fb, vb bytes.Buffer
-	if err := g.WriteGFF3(&gb); err != nil {
-		b.Fatal(err)
-	}
-	if err := g.WriteFASTA(&fb); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := g.WriteVariants(&vb, synth.VariantOptions{}); err != nil {
-		b.Fatal(err)
-	}
-	return gb.Bytes(), fb.Bytes(), vb.Bytes()
+	return set.GFF3, set.FASTA, set.VCF
 }
 
 // BenchmarkAnnotate times the annotation pipeline on the benchmark set

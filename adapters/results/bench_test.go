@@ -10,8 +10,6 @@ import (
 	"testing"
 
 	"github.com/gasproject/gas/adapters/disk"
-	"github.com/gasproject/gas/adapters/engine"
-	"github.com/gasproject/gas/adapters/engine/synth"
 	"github.com/gasproject/gas/adapters/memory"
 	"github.com/gasproject/gas/adapters/presign"
 	"github.com/gasproject/gas/adapters/results"
@@ -35,32 +33,12 @@ func BenchmarkJobResults(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	g, err := synth.New(synth.Benchmark(n))
-	if err != nil {
-		b.Fatal(err)
-	}
-	var gb, fb, vb bytes.Buffer
-	for _, w := range []func() error{
-		func() error { return g.WriteGFF3(&gb) }, func() error { return g.WriteFASTA(&fb) },
-		func() error { _, err := g.WriteVariants(&vb, synth.VariantOptions{}); return err },
-	} {
-		if err := w(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	ref, err := engine.BuildReference(engine.Sources{Name: "bench", Genes: &gb, FASTA: &fb})
-	if err != nil {
-		b.Fatal(err)
-	}
-	eng, err := engine.New(ref, engine.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	eng, vcf := benchEngine(b, n)
 	ctx := context.Background()
 	b.Run("engine", func(b *testing.B) {
-		b.SetBytes(int64(vb.Len()))
+		b.SetBytes(int64(len(vcf)))
 		for range b.N {
-			if _, err := eng.Annotate(ctx, bytes.NewReader(vb.Bytes()), io.Discard); err != nil {
+			if _, err := eng.Annotate(ctx, bytes.NewReader(vcf), io.Discard); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -70,14 +48,14 @@ func BenchmarkJobResults(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := objects.Put(ctx, "in", bytes.NewReader(vb.Bytes())); err != nil {
+		if _, err := objects.Put(ctx, "in", bytes.NewReader(vcf)); err != nil {
 			b.Fatal(err)
 		}
 		a, err := results.New(objects, results.Engines{eng}, results.Options{Index: vartable.BuildOptions{TempDir: b.TempDir()}})
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.SetBytes(int64(vb.Len()))
+		b.SetBytes(int64(len(vcf)))
 		b.ResetTimer()
 		for range b.N {
 			keys := domain.ResultKeys{VCF: "r/out.vcf", Index: "r/out.idx", Summary: "r/s.json", Log: "r/s.log"}

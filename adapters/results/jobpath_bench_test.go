@@ -32,44 +32,23 @@ func BenchmarkJobPath(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("GAS_BENCH_VARIANTS")); err == nil && v > 0 {
 		n = v
 	}
-	g, err := synth.New(synth.Benchmark(n))
-	if err != nil {
-		b.Fatal(err)
-	}
-	var gff, fa, vcf bytes.Buffer
-	if err := g.WriteGFF3(&gff); err != nil {
-		b.Fatal(err)
-	}
-	if err := g.WriteFASTA(&fa); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := g.WriteVariants(&vcf, synth.VariantOptions{}); err != nil {
-		b.Fatal(err)
-	}
-	ref, err := engine.BuildReference(engine.Sources{Name: "bench", Genes: &gff, FASTA: &fa})
-	if err != nil {
-		b.Fatal(err)
-	}
-	eng, err := engine.New(ref, engine.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	eng, vcf := benchEngine(b, n)
 	ctx := context.Background()
 	b.Run("engine", func(b *testing.B) {
-		b.SetBytes(int64(vcf.Len()))
+		b.SetBytes(int64(len(vcf)))
 		defer reportCPU(b)()
 		for b.Loop() {
-			if _, err := eng.AnnotateJob(ctx, bytes.NewReader(vcf.Bytes()), io.Discard, engine.Job{}); err != nil {
+			if _, err := eng.AnnotateJob(ctx, bytes.NewReader(vcf), io.Discard, engine.Job{}); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("job", func(b *testing.B) {
-		b.SetBytes(int64(vcf.Len()))
+		b.SetBytes(int64(len(vcf)))
 		defer reportCPU(b)()
 		for b.Loop() {
 			b.StopTimer()
-			objects := &drain{input: vcf.Bytes(), sizes: map[string]int64{}}
+			objects := &drain{input: vcf, sizes: map[string]int64{}}
 			a, err := results.New(objects, results.Engines{eng}, results.Options{})
 			if err != nil {
 				b.Fatal(err)
@@ -83,6 +62,25 @@ func BenchmarkJobPath(b *testing.B) {
 			b.StartTimer()
 		}
 	})
+}
+
+// benchEngine is an engine on the benchmark reference (synth.Benchmark)
+// and n of its variants as a VCF.
+func benchEngine(b *testing.B, n int) (*engine.Engine, []byte) {
+	b.Helper()
+	set, err := synth.InMemory(synth.Benchmark(n))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ref, err := engine.BuildReference(engine.Sources{Name: "bench", Genes: bytes.NewReader(set.GFF3), FASTA: bytes.NewReader(set.FASTA)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	eng, err := engine.New(ref, engine.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return eng, set.VCF
 }
 
 // reportCPU reports the process's CPU seconds (user and system) per

@@ -83,21 +83,11 @@ func (r *recorder) Lines(lines []vartable.Line, entries []vartable.Entry) error 
 // reference and records the rows the engine hands over.
 func recordEngineRows(b *testing.B, n int) *recorder {
 	b.Helper()
-	g, err := synth.New(synth.Benchmark(n))
+	set, err := synth.InMemory(synth.Benchmark(n))
 	if err != nil {
 		b.Fatal(err)
 	}
-	var gff, fa, vcf bytes.Buffer
-	if err := g.WriteGFF3(&gff); err != nil {
-		b.Fatal(err)
-	}
-	if err := g.WriteFASTA(&fa); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := g.WriteVariants(&vcf, synth.VariantOptions{}); err != nil {
-		b.Fatal(err)
-	}
-	ref, err := engine.BuildReference(engine.Sources{Name: "bench", Genes: &gff, FASTA: &fa})
+	ref, err := engine.BuildReference(engine.Sources{Name: "bench", Genes: bytes.NewReader(set.GFF3), FASTA: bytes.NewReader(set.FASTA)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -106,7 +96,7 @@ func recordEngineRows(b *testing.B, n int) *recorder {
 		b.Fatal(err)
 	}
 	rec := &recorder{}
-	if _, err := eng.AnnotateJob(context.Background(), &vcf, io.Discard, engine.Job{Table: rec}); err != nil {
+	if _, err := eng.AnnotateJob(context.Background(), bytes.NewReader(set.VCF), io.Discard, engine.Job{Table: rec}); err != nil {
 		b.Fatal(err)
 	}
 	return rec

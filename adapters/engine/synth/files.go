@@ -2,6 +2,7 @@ package synth
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -136,4 +137,30 @@ func create(path string, gz bool) (io.Writer, func() error, error) {
 		}
 		return err
 	}, nil
+}
+
+// Set is a genome's annotation, sequence and variants in memory.
+type Set struct {
+	GFF3, FASTA, VCF []byte
+}
+
+// InMemory generates cfg's annotation, sequence and variants (default
+// VariantOptions) into memory: what benchmarks annotate without touching
+// the disk.
+func InMemory(cfg Config) (Set, error) {
+	g, err := New(cfg)
+	if err != nil {
+		return Set{}, err
+	}
+	var gff, fa, vcf bytes.Buffer
+	if err := g.WriteGFF3(&gff); err != nil {
+		return Set{}, err
+	}
+	if err := g.WriteFASTA(&fa); err != nil {
+		return Set{}, err
+	}
+	if _, err := g.WriteVariants(&vcf, VariantOptions{}); err != nil {
+		return Set{}, err
+	}
+	return Set{GFF3: gff.Bytes(), FASTA: fa.Bytes(), VCF: vcf.Bytes()}, nil
 }

@@ -178,52 +178,14 @@ func (s *JobStore) ListByUser(ctx context.Context, user domain.UserID, cursor st
 // ListByStorage returns user's completed jobs whose results are in state,
 // newest first, from the partial storage index.
 func (s *JobStore) ListByStorage(ctx context.Context, user domain.UserID, state domain.Storage) ([]*domain.Job, error) {
-	rows, err := s.db.query(ctx, `SELECT id, version, snapshot FROM jobs WHERE owner = ? AND storage = ? AND status = 'COMPLETED'
-		ORDER BY submitted DESC, id DESC`, user, state)
-	if err != nil {
-		return nil, fmt.Errorf("list %s jobs of %s: %w", state, user, err)
-	}
-	defer rows.Close()
-	var out []*domain.Job
-	for rows.Next() {
-		var id string
-		var version int64
-		var js sql.RawBytes
-		if err := rows.Scan(&id, &version, &js); err != nil {
-			return nil, fmt.Errorf("list %s jobs of %s: %w", state, user, err)
-		}
-		j, err := s.decode(id, version, js)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, j)
-	}
-	return out, rows.Err()
+	return s.jobs(ctx, fmt.Sprintf("list %s jobs of %s", state, user), `SELECT id, version, snapshot FROM jobs
+		WHERE owner = ? AND storage = ? AND status = 'COMPLETED' ORDER BY submitted DESC, id DESC`, user, state)
 }
 
 // InStatus lists every job in status, oldest first, from the status index:
 // local mode's start looks for PENDING jobs whose request a crash lost.
 func (s *JobStore) InStatus(ctx context.Context, status domain.Status) ([]*domain.Job, error) {
-	rows, err := s.db.query(ctx, `SELECT id, version, snapshot FROM jobs WHERE status = ? ORDER BY submitted, id`, status)
-	if err != nil {
-		return nil, fmt.Errorf("list %s jobs: %w", status, err)
-	}
-	defer rows.Close()
-	var out []*domain.Job
-	for rows.Next() {
-		var id string
-		var version int64
-		var js sql.RawBytes
-		if err := rows.Scan(&id, &version, &js); err != nil {
-			return nil, fmt.Errorf("list %s jobs: %w", status, err)
-		}
-		j, err := s.decode(id, version, js)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, j)
-	}
-	return out, rows.Err()
+	return s.jobs(ctx, fmt.Sprintf("list %s jobs", status), `SELECT id, version, snapshot FROM jobs WHERE status = ? ORDER BY submitted, id`, status)
 }
 
 // Owners lists the users who have a job in status and results storage
@@ -369,9 +331,15 @@ func (s *JobStore) Scan(ctx context.Context, visit func(*domain.Job) error) erro
 }
 
 func (s *JobStore) scanAfter(ctx context.Context, after string) ([]*domain.Job, error) {
-	rows, err := s.db.query(ctx, `SELECT id, version, snapshot FROM jobs WHERE id > ? ORDER BY id LIMIT ?`, after, scanPage)
+	return s.jobs(ctx, "scan jobs", `SELECT id, version, snapshot FROM jobs WHERE id > ? ORDER BY id LIMIT ?`, after, scanPage)
+}
+
+// jobs runs q, which selects id, version and snapshot, and decodes every
+// row it returns; what says what was asked, for errors.
+func (s *JobStore) jobs(ctx context.Context, what, q string, args ...any) ([]*domain.Job, error) {
+	rows, err := s.db.query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("scan jobs: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []*domain.Job
@@ -380,7 +348,7 @@ func (s *JobStore) scanAfter(ctx context.Context, after string) ([]*domain.Job, 
 		var version int64
 		var js sql.RawBytes
 		if err := rows.Scan(&id, &version, &js); err != nil {
-			return nil, fmt.Errorf("scan jobs: %w", err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		j, err := s.decode(id, version, js)
 		if err != nil {

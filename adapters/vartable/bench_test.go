@@ -16,17 +16,7 @@ func BenchmarkBuild100k(b *testing.B) {
 	_, lines, entries, _ := synth(100_000, 7)
 	start := cpuTime()
 	for b.Loop() {
-		bl := NewBuilder(io.Discard, BuildOptions{})
-		if err := bl.Start(testVocab, 100); err != nil {
-			b.Fatal(err)
-		}
-		if err := bl.Lines(lines, entries); err != nil {
-			b.Fatal(err)
-		}
-		if err := bl.Finish(); err != nil {
-			b.Fatal(err)
-		}
-		bl.Close()
+		buildAll(b, io.Discard, BuildOptions{}, testVocab, 100, lines, entries)
 	}
 	b.ReportMetric(float64(cpuTime()-start)/float64(b.N)/float64(len(entries)), "cpu-ns/row")
 	b.ReportMetric(float64(len(entries)), "rows/op")
@@ -37,4 +27,21 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// buildAll writes the index of lines and entries, handed over in one
+// batch, to w.
+func buildAll(tb testing.TB, w io.Writer, opt BuildOptions, v *Vocabulary, header int64, lines []Line, entries []Entry) {
+	tb.Helper()
+	b := NewBuilder(w, opt)
+	defer b.Close()
+	if err := b.Start(v, header); err != nil {
+		tb.Fatal(err)
+	}
+	if err := b.Lines(lines, entries); err != nil {
+		tb.Fatal(err)
+	}
+	if err := b.Finish(); err != nil {
+		tb.Fatal(err)
+	}
 }

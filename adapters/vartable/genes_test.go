@@ -27,17 +27,7 @@ func TestGenesFirstSeenInLaterRuns(t *testing.T) {
 	var one []byte
 	for _, chunk := range []int{0, 64} {
 		var out bytes.Buffer
-		b := NewBuilder(&out, BuildOptions{ChunkRows: chunk, TempDir: t.TempDir()})
-		if err := b.Start(vocab, int64(bytes.Index(vcf, []byte("\nchr"))+1)); err != nil {
-			t.Fatal(err)
-		}
-		if err := b.Lines(lines, entries); err != nil {
-			t.Fatal(err)
-		}
-		if err := b.Finish(); err != nil {
-			t.Fatal(err)
-		}
-		b.Close()
+		buildAll(t, &out, BuildOptions{ChunkRows: chunk, TempDir: t.TempDir()}, vocab, int64(bytes.Index(vcf, []byte("\nchr"))+1), lines, entries)
 		if one == nil {
 			one = out.Bytes()
 		} else if !bytes.Equal(out.Bytes(), one) {
@@ -80,17 +70,7 @@ func BenchmarkBuildSmallJobLargeReference(b *testing.B) {
 	var out countingDiscard
 	for b.Loop() {
 		out = 0
-		bl := NewBuilder(&out, BuildOptions{})
-		if err := bl.Start(vocab, 100); err != nil {
-			b.Fatal(err)
-		}
-		if err := bl.Lines(lines, entries); err != nil {
-			b.Fatal(err)
-		}
-		if err := bl.Finish(); err != nil {
-			b.Fatal(err)
-		}
-		bl.Close()
+		buildAll(b, &out, BuildOptions{}, vocab, 100, lines, entries)
 	}
 	b.ReportMetric(float64(out), "index-B")
 }

@@ -13,7 +13,10 @@ import (
 // last megabytes left to flush. Starting the kernel's writeback alone
 // (sync_file_range) is not enough: the final flush still persisted the
 // whole file on the development VM, 0.5 ms per megabyte (100 ms for a
-// 191 MB result; 5 ms with the background syncs).
+// 191 MB result; 5 ms with the background syncs). Once a file has
+// passed dropAbove, each background sync also lets go of the pages it
+// made durable (see drop), so the cache does not grow with the file and
+// the final step has only the tail left to drop.
 type writeback struct {
 	fd           int
 	written, off int64
@@ -22,6 +25,9 @@ type writeback struct {
 	// err is a background sync's failure. Linux reports a write-back
 	// error to one fsync only, so it is kept for the final one to return.
 	err error
+	// dropped is how much of the file, from its start, has left the
+	// page cache; set by the background syncs, read after wait.
+	dropped int64
 }
 
 func (w *writeback) wrote(n int64) {
@@ -30,9 +36,15 @@ func (w *writeback) wrote(n int64) {
 		return
 	}
 	w.off = w.written
+	upto := w.off
 	w.wg.Go(func() {
-		if err := unix.Fdatasync(w.fd); err != nil && w.err == nil {
+		err := unix.Fdatasync(w.fd)
+		if err != nil && w.err == nil {
 			w.err = err
+		}
+		if err == nil && dropWritten && upto > dropAbove {
+			_ = unix.Fadvise(w.fd, w.dropped, upto-w.dropped, unix.FADV_DONTNEED)
+			w.dropped = upto
 		}
 		w.busy.Store(false)
 	})
@@ -46,7 +58,7 @@ func (w *writeback) wait() error {
 }
 
 // drop takes a durable file of more than dropAbove bytes out of the page
-// cache. Such an object (a large job's result and index) is written once
+// cache (what the background syncs have not dropped already). Such an object (a large job's result and index) is written once
 // and read later by ranges or not at all; cached, every job would grow
 // the page cache by its output, and each new cache page costs its first
 // touch — on a virtual machine a fault to the host: putting 191 MB cost
@@ -55,6 +67,6 @@ func (w *writeback) wait() error {
 // the fsync, so letting them go costs nothing now.
 func (w *writeback) drop() {
 	if dropWritten && w.written > dropAbove {
-		_ = unix.Fadvise(w.fd, 0, 0, unix.FADV_DONTNEED)
+		_ = unix.Fadvise(w.fd, w.dropped, 0, unix.FADV_DONTNEED)
 	}
 }

@@ -62,13 +62,16 @@ func (a *Annotator) stream(ctx context.Context, eng Engine, in io.Reader, req po
 	defer b.Close()
 	sum, annErr := eng.AnnotateJob(ctx, in, vcf.w, engine.Job{SkipMalformed: req.Options.SkipMalformed, Table: b})
 	clock.done("read, annotate and write the VCF")
+	// The VCF is complete (or failed) now: its upload makes its last
+	// megabytes durable while the index is finished.
+	vcfFailed := vcf.failed.Load()
+	vcf.w.close(annErr) // nil: the upload reads EOF after a complete VCF
 	var idxErr error
 	if annErr == nil {
 		idxErr = b.Finish()
 		clock.done("finish the variant index")
 	}
-	vcfFailed, idxFailed := vcf.failed.Load(), idx.failed.Load()
-	vcf.w.close(annErr) // nil: the upload reads EOF after a complete VCF
+	idxFailed := idx.failed.Load()
 	idx.w.close(errors.Join(annErr, idxErr))
 	stored, indexed := <-vcf.done, <-idx.done
 	clock.done("store the VCF and index")
@@ -111,7 +114,7 @@ type fanout struct {
 func newFanout(n, depth int) *fanout {
 	f := &fanout{}
 	for range n {
-		f.readers = append(f.readers, &chunkReader{ch: make(chan []byte, depth), quit: make(chan struct{}), free: make(chan []byte, 4), alone: n == 1})
+		f.readers = append(f.readers, &chunkReader{ch: make(chan []byte, depth), quit: make(chan struct{}), free: make(chan []byte, depth), alone: n == 1})
 	}
 	return f
 }
@@ -185,7 +188,7 @@ type chunkReader struct {
 	ch     chan []byte
 	cur    []byte
 	last   []byte      // the chunk cur is the rest of
-	free   chan []byte // chunks read to the end, for the writer to reuse
+	free   chan []byte // chunks read to the end, for the writer to reuse (room for a whole queue: none is dropped to be allocated anew)
 	alone  bool        // the only reader, so a chunk read is free
 	end    error       // set by close before ch is closed
 	quit   chan struct{}

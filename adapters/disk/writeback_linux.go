@@ -58,13 +58,14 @@ func (w *writeback) wait() error {
 }
 
 // drop takes a durable file of more than dropAbove bytes out of the page
-// cache (what the background syncs have not dropped already). Such an object (a large job's result and index) is written once
-// and read later by ranges or not at all; cached, every job would grow
-// the page cache by its output, and each new cache page costs its first
-// touch — on a virtual machine a fault to the host: putting 191 MB cost
-// 0.066 CPU-s with its pages dropped and 0.20 (up to 0.4) with them kept
-// once the cache had grown (BenchmarkPutLarge). Its pages are clean after
-// the fsync, so letting them go costs nothing now.
+// cache (what the background syncs have not dropped already). Such an
+// object (a large job's result and index) is written once and read later
+// by ranges or not at all; cached, every job would grow the page cache by
+// its output, and each new cache page costs its first touch — on a
+// virtual machine a fault to the host: putting 191 MB cost 0.066 CPU-s
+// with its pages dropped and 0.20 (up to 0.4) with them kept once the
+// cache had grown (BenchmarkPutLarge). Its pages are clean after the
+// fsync, so letting them go costs nothing now.
 func (w *writeback) drop() {
 	if dropWritten && w.written > dropAbove {
 		_ = unix.Fadvise(w.fd, w.dropped, 0, unix.FADV_DONTNEED)

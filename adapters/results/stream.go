@@ -188,7 +188,7 @@ type chunkReader struct {
 	ch     chan []byte
 	cur    []byte
 	last   []byte      // the chunk cur is the rest of
-	free   chan []byte // chunks read to the end, for the writer to reuse (room for a whole queue: none is dropped to be allocated anew)
+	free   chan []byte // chunks read to the end, for the writer to reuse (as many as the queue holds: none is dropped)
 	alone  bool        // the only reader, so a chunk read is free
 	end    error       // set by close before ch is closed
 	quit   chan struct{}

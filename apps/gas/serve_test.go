@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -327,4 +328,23 @@ func TestLocalModeAnnotatesKnownVariants(t *testing.T) {
 		t.Fatal("the unfiltered table shows no novel row: the known filter test proves nothing")
 	}
 	t.Logf("local mode: %d of %d alleles known, %d records with rsID + KNOWN_AF", sum.Known, sum.Variants, withID)
+}
+
+// TestSpareProcAddsOneUnlessSet: local mode runs one P more than CPUs
+// (see spareProc), but GOMAXPROCS set by the operator wins.
+func TestSpareProcAddsOneUnlessSet(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	t.Setenv("GOMAXPROCS", "")
+	os.Unsetenv("GOMAXPROCS")
+	before := runtime.GOMAXPROCS(0)
+	spareProc()
+	if got := runtime.GOMAXPROCS(0); got != before+1 {
+		t.Fatalf("GOMAXPROCS %d after spareProc, want %d", got, before+1)
+	}
+	t.Setenv("GOMAXPROCS", "1")
+	runtime.GOMAXPROCS(1)
+	spareProc()
+	if got := runtime.GOMAXPROCS(0); got != 1 {
+		t.Fatalf("GOMAXPROCS %d after spareProc with GOMAXPROCS=1 set, want 1", got)
+	}
 }

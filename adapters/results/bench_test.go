@@ -12,6 +12,7 @@ import (
 
 	"github.com/gasproject/gas/adapters/disk"
 	"github.com/gasproject/gas/adapters/engine"
+	"github.com/gasproject/gas/adapters/engine/enginetest"
 	"github.com/gasproject/gas/adapters/memory"
 	"github.com/gasproject/gas/adapters/presign"
 	"github.com/gasproject/gas/adapters/results"
@@ -37,7 +38,7 @@ func BenchmarkJobResults(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	eng, vcf := benchEngine(b, n)
+	eng, vcf := enginetest.Benchmark(b, n)
 	ctx := context.Background()
 	b.Run("engine", func(b *testing.B) {
 		b.SetBytes(int64(len(vcf)))

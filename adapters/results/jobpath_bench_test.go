@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/gasproject/gas/adapters/engine"
-	"github.com/gasproject/gas/adapters/engine/synth"
+	"github.com/gasproject/gas/adapters/engine/enginetest"
 	"github.com/gasproject/gas/adapters/results"
 	"github.com/gasproject/gas/ports"
 )
@@ -32,7 +32,7 @@ func BenchmarkJobPath(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("GAS_BENCH_VARIANTS")); err == nil && v > 0 {
 		n = v
 	}
-	eng, vcf := benchEngine(b, n)
+	eng, vcf := enginetest.Benchmark(b, n)
 	ctx := context.Background()
 	b.Run("engine", func(b *testing.B) {
 		b.SetBytes(int64(len(vcf)))
@@ -62,25 +62,6 @@ func BenchmarkJobPath(b *testing.B) {
 			b.StartTimer()
 		}
 	})
-}
-
-// benchEngine is an engine on the benchmark reference (synth.Benchmark)
-// and n of its variants as a VCF.
-func benchEngine(b *testing.B, n int) (*engine.Engine, []byte) {
-	b.Helper()
-	set, err := synth.InMemory(synth.Benchmark(n))
-	if err != nil {
-		b.Fatal(err)
-	}
-	ref, err := engine.BuildReference(engine.Sources{Name: "bench", Genes: bytes.NewReader(set.GFF3), FASTA: bytes.NewReader(set.FASTA)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	eng, err := engine.New(ref, engine.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return eng, set.VCF
 }
 
 // reportCPU reports the process's CPU seconds (user and system) per

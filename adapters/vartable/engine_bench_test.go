@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/gasproject/gas/adapters/engine"
-	"github.com/gasproject/gas/adapters/engine/synth"
+	"github.com/gasproject/gas/adapters/engine/enginetest"
 	"github.com/gasproject/gas/adapters/vartable"
 )
 
@@ -83,20 +83,9 @@ func (r *recorder) Lines(lines []vartable.Line, entries []vartable.Entry) error 
 // reference and records the rows the engine hands over.
 func recordEngineRows(b *testing.B, n int) *recorder {
 	b.Helper()
-	set, err := synth.InMemory(synth.Benchmark(n))
-	if err != nil {
-		b.Fatal(err)
-	}
-	ref, err := engine.BuildReference(engine.Sources{Name: "bench", Genes: bytes.NewReader(set.GFF3), FASTA: bytes.NewReader(set.FASTA)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	eng, err := engine.New(ref, engine.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	eng, vcf := enginetest.Benchmark(b, n)
 	rec := &recorder{}
-	if _, err := eng.AnnotateJob(context.Background(), bytes.NewReader(set.VCF), io.Discard, engine.Job{Table: rec}); err != nil {
+	if _, err := eng.AnnotateJob(context.Background(), bytes.NewReader(vcf), io.Discard, engine.Job{Table: rec}); err != nil {
 		b.Fatal(err)
 	}
 	return rec

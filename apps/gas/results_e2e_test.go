@@ -109,7 +109,7 @@ func TestResultsInChromium(t *testing.T) {
 	bar := text(`(() => { const a = document.querySelector("#chart-consequence a.bar-link"); return a.querySelector("rect title").textContent })()`)
 	want, _ := strconv.ParseInt(strings.ReplaceAll(bar[strings.LastIndex(bar, ": ")+2:], ",", ""), 10, 64)
 	do("click a chart bar",
-		chromedp.Click(chromedp.CSS("#chart-consequence a.bar-link rect")),
+		clickToLoad(chromedp.CSS("#chart-consequence a.bar-link rect")),
 		chromedp.WaitVisible(chromedp.ID("variant-count")),
 	)
 	if loc := runAction(t, tctx, chromedp.Location(), srv); !strings.Contains(loc, "?consequence=") {
@@ -126,12 +126,12 @@ func TestResultsInChromium(t *testing.T) {
 	if unit != "rows" {
 		t.Fatalf("default view counts %s", unit)
 	}
-	do("most severe only", chromedp.Click(chromedp.ID("view-most-severe")), chromedp.WaitVisible(chromedp.ID("variant-count")), shot("22-most-severe"))
+	do("most severe only", clickToLoad(chromedp.ID("view-most-severe")), chromedp.WaitVisible(chromedp.ID("variant-count")), shot("22-most-severe"))
 	alleles, unit := count()
 	if unit != "alleles" || alleles >= rows || alleles == 0 {
 		t.Fatalf("most severe only: %d %s of %d rows", alleles, unit, rows)
 	}
-	do("back to every transcript", chromedp.Click(chromedp.ID("view-transcripts")), chromedp.WaitVisible(chromedp.ID("variant-count")))
+	do("back to every transcript", clickToLoad(chromedp.ID("view-transcripts")), chromedp.WaitVisible(chromedp.ID("variant-count")))
 	if n, unit := count(); n != rows || unit != "rows" {
 		t.Fatalf("toggled back: %d %s, want %d rows", n, unit, rows)
 	}
@@ -139,7 +139,7 @@ func TestResultsInChromium(t *testing.T) {
 	// Canonical only, chosen in the filter form.
 	do("canonical only",
 		chromedp.SetValue(chromedp.ID("f-tx"), "canonical"),
-		chromedp.Click(chromedp.ID("apply-filters")),
+		clickToLoad(chromedp.ID("apply-filters")),
 		chromedp.WaitVisible(chromedp.ID("variant-count")), shot("23-canonical"),
 	)
 	canon, _ := count()
@@ -228,7 +228,7 @@ func TestResultsInChromium(t *testing.T) {
 		chromedp.SetUploadFiles(chromedp.ID("file"), []string{wrongPath}),
 		chromedp.Click(chromedp.ID("submit-upload")),
 		chromedp.WaitVisible(chromedp.ID("reference-warning")), shot("28-wrong-reference"),
-		chromedp.Click(chromedp.CSS(`#reference-warning a[href="?warning=any#variants"]`)),
+		clickToLoad(chromedp.CSS(`#reference-warning a[href="?warning=any#variants"]`)),
 		chromedp.WaitVisible(chromedp.ID("variant-count")), shot("29-warnings"),
 	)
 	if n, _ := count(); n != 6 {

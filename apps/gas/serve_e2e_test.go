@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -152,6 +153,17 @@ func shot(name string) chromedp.Action[chromedp.Void] {
 }
 
 // runAction runs one value-returning action.
+// clickToLoad clicks sel and returns once the page the click leads to has
+// loaded. A plain Click returns as the navigation starts, so a next step
+// could match an element of the page being left, or start a query on a
+// document that is then replaced and wait for it forever.
+func clickToLoad[S chromedp.Selectable](sel S) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(sel))(ctx, t)
+		return chromedp.Void{}, err
+	}
+}
+
 func runAction[T any](t *testing.T, ctx context.Context, a chromedp.Action[T], srv *gasServer) T {
 	t.Helper()
 	v, err := chromedp.Run(ctx, a)
@@ -211,7 +223,7 @@ func TestServeEndToEndInChromium(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("dev-signin")), shot("02-signin"),
 		chromedp.SetValue(chromedp.ID("dev-name"), "Rosalind Franklin"),
 		chromedp.SetValue(chromedp.ID("dev-email"), "rosalind@example.org"),
-		chromedp.Click(chromedp.ID("dev-signin")),
+		clickToLoad(chromedp.ID("dev-signin")),
 		chromedp.WaitVisible(chromedp.CSS("main h1")),
 	)
 	do("refused upload",

@@ -16,7 +16,6 @@ import (
 	"github.com/gasproject/gas/adapters/memory"
 	"github.com/gasproject/gas/adapters/presign"
 	"github.com/gasproject/gas/adapters/results"
-	"github.com/gasproject/gas/adapters/vartable"
 	"github.com/gasproject/gas/domain"
 	"github.com/gasproject/gas/ports"
 )
@@ -72,7 +71,7 @@ func benchResultsDisk(b *testing.B, eng *engine.Engine, vcf []byte) {
 	if _, err := objects.Put(ctx, "in", bytes.NewReader(vcf)); err != nil {
 		b.Fatal(err)
 	}
-	a, err := results.New(objects, results.Engines{eng}, results.Options{Index: vartable.BuildOptions{TempDir: b.TempDir()}})
+	a, err := results.New(objects, results.Engines{eng}, results.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

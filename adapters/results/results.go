@@ -39,7 +39,7 @@ type Engines []Engine
 
 // Options tune an Annotator.
 type Options struct {
-	// Index tunes the variant-index builder (where a large index spills).
+	// Index tunes the variant-index builder (the rows of a run).
 	Index vartable.BuildOptions
 }
 

@@ -13,25 +13,21 @@ import (
 
 // BuildOptions tune a Builder.
 type BuildOptions struct {
-	// TempDir is where a large index spills its sorted runs ("": the
-	// system's temporary directory).
-	TempDir string
 	// ChunkRows is how many rows are kept in memory before they are sorted
-	// and spilled (default 1<<19: 10 MB of codes, and the postings of the
-	// facet being sorted); a multiple of 64.
+	// and written as a run (default 1<<19: 10 MB of codes, and the
+	// postings of the facet being sorted); a multiple of 64.
 	ChunkRows int
 }
 
 // Builder writes the variant index of an annotated VCF from the rows the
 // annotator hands over as it writes the VCF (it is the engine's Sink), so
-// nothing parses the VCF again. The index streams out front to back:
-// records as rows arrive, then the allele-start bitmap, the facets'
-// postings and the dictionary. Memory is bounded whatever the result's
-// size: rows wait in a chunk of ChunkRows; a full chunk is sorted by every
-// facet into a run spilled to a temporary file, and the runs are
-// concatenated value by value at the end (each run's ordinals follow the
-// previous run's, so that is the sorted order). A result that fits one
-// chunk never touches the disk.
+// nothing parses the VCF again. The index streams out front to back, a
+// run at a time: records as rows arrive; when ChunkRows rows have come
+// (or at Finish), their allele-start bitmap and their postings sorted by
+// every facet; at the end the dictionary. Memory is bounded whatever the
+// result's size (one chunk of codes), nothing is written twice, and
+// Finish has only the last run's postings left to sort and write while
+// the VCF's upload ends.
 type Builder struct {
 	out     *countingWriter
 	opt     BuildOptions
@@ -56,13 +52,24 @@ type Builder struct {
 	blocks        []int64
 	chunk         *chunk
 	runs          []*run
-	spill         *spillFile
+	// layout is where each run went; runAt is where the chunk's first
+	// record goes.
+	layout []runEntry
+	runAt  int64
 	// recs are records not yet written: encoded in place, handed on
 	// maxPiece at a time.
 	recs []byte
-	// readers read the runs' postings of one facet after the other.
-	readers []postings
 }
+
+// run is one chunk of rows once written: its rows per code of every
+// facet, for the dictionary.
+type run struct {
+	counts [][]uint32 // per facet, its rows per code
+}
+
+// maxPiece bounds what one write hands on: the stream the index goes to
+// queues each write as a chunk.
+const maxPiece = 64 << 10
 
 // codes assigns dense first-seen codes to names.
 type codes struct {
@@ -177,6 +184,9 @@ func (b *Builder) add(l *Line, chrom uint16, e *Entry) error {
 	if b.rows%blockRows == 0 {
 		b.blocks = append(b.blocks, b.alleles)
 	}
+	if b.chunk.n == 0 {
+		b.runAt = b.out.n + int64(len(b.recs))
+	}
 	first := l.Offset != b.lastOffset || int(e.Allele) != b.lastAllele
 	b.lastOffset, b.lastAllele = l.Offset, int(e.Allele)
 	if first {
@@ -272,70 +282,72 @@ func (b *Builder) writeRecords() error {
 	return nil
 }
 
-// flush ends the chunk as a run. All but the last run are sorted and
-// spilled right away, one facet at a time through the same buffer; the
-// last stays in the chunk until Finish writes it.
+// flush ends the chunk as a run and writes it: its pending records, its
+// allele-start bitmap and its postings, facet by facet through the same
+// buffer.
 func (b *Builder) flush(last bool) error {
 	if g := &b.facets[colGene]; len(g.order) != len(b.genes.names) {
 		g.names, g.order = b.genes.names, byName(b.genes.names)
 	}
 	c := b.chunk
-	r := &run{rows: c.n, start: b.rows - int64(c.n), counts: make([][]uint32, numCols)}
+	r := &run{counts: make([][]uint32, numCols)}
 	for i := range b.facets {
 		r.counts[i] = b.facets[i].take(last)
 	}
-	b.runs = append(b.runs, r)
-	if last {
-		return nil
+	if c.n == 0 {
+		return nil // an empty index, or rows a multiple of ChunkRows
 	}
-	if err := b.spillRun(r); err != nil {
+	b.runs = append(b.runs, r)
+	if err := b.writeRecords(); err != nil {
 		return err
 	}
+	e := runEntry{Records: b.runAt, Bitmap: b.out.n, Postings: make([]int64, numCols)}
+	if _, err := b.out.Write(c.bitmap()); err != nil {
+		return fmt.Errorf("write allele bitmap: %w", err)
+	}
+	for i := range b.facets {
+		e.Postings[i] = b.out.n
+		if err := b.writePieces(b.sort(c.n, r.counts[i], i)); err != nil {
+			return fmt.Errorf("write %s postings: %w", b.facets[i].name, err)
+		}
+	}
+	b.layout = append(b.layout, e)
 	c.n = 0
 	clear(c.first)
 	return nil
 }
 
-// spillRun writes the chunk's bitmap and postings to the spill file as
-// run r.
-func (b *Builder) spillRun(r *run) error {
-	if b.spill == nil {
-		sp, err := newSpill(b.opt.TempDir)
-		if err != nil {
+// writePieces writes p maxPiece at a time.
+func (b *Builder) writePieces(p []byte) error {
+	for len(p) > 0 {
+		n := min(len(p), maxPiece)
+		if _, err := b.out.Write(p[:n]); err != nil {
 			return err
 		}
-		b.spill = sp
-	}
-	var err error
-	if r.bitmapAt, err = b.spill.write(b.chunk.bitmap()); err != nil {
-		return err
-	}
-	r.at = make([]int64, numCols)
-	for i := range b.facets {
-		if r.at[i], err = b.spill.write(b.sort(r, i)); err != nil {
-			return err
-		}
+		p = p[n:]
 	}
 	return nil
 }
 
-// sort sorts the chunk, run r, by facet i into the chunk's buffer.
-func (b *Builder) sort(r *run, i int) []byte {
+// sort sorts the chunk's rows rows, with counts per code, by facet i
+// into the chunk's buffer.
+func (b *Builder) sort(rows int, counts []uint32, i int) []byte {
 	f, c := &b.facets[i], b.chunk
 	if len(c.next) < len(f.names) {
 		c.next = make([]uint32, len(f.names))
 	}
+	start := b.rows - int64(rows)
 	if narrow&(1<<i) != 0 {
-		c.sorted = sortColumn(f, c.small[i][:r.rows], r.counts[i], r.start, c.sorted, c.next)
+		c.sorted = sortColumn(f, c.small[i][:rows], counts, start, c.sorted, c.next)
 	} else {
-		c.sorted = sortColumn(f, c.wide[i][:r.rows], r.counts[i], r.start, c.sorted, c.next)
+		c.sorted = sortColumn(f, c.wide[i][:rows], counts, start, c.sorted, c.next)
 	}
 	return c.sorted
 }
 
-// Finish writes the bitmap, the postings, the dictionary and the footer
-// (an empty index when nothing was started). The index is complete only
-// when it returns nil.
+// Finish writes the last run, the dictionary and the footer (an empty
+// index when nothing was started). The index is complete only when it
+// returns nil.
 func (b *Builder) Finish() error {
 	if !b.started {
 		if err := b.Start(&Vocabulary{}, 0); err != nil {
@@ -345,86 +357,14 @@ func (b *Builder) Finish() error {
 	if err := b.flush(true); err != nil {
 		return err
 	}
-	if err := b.writeRecords(); err != nil {
-		return err
-	}
 	dict := dictionary{Version: version, Rows: b.rows, Alleles: b.alleles, Header: b.header,
 		Chroms: orEmpty(b.chroms.names), Terms: b.voc.Terms, Warnings: b.voc.Warnings, Genes: b.genes.names,
-		AlleleBlocks: orEmptyInts(b.blocks), Bitmap: b.out.n}
-	if err := b.writeBitmap(); err != nil {
-		return err
-	}
+		AlleleBlocks: orEmpty(b.blocks), RunRows: int64(b.opt.ChunkRows), Runs: orEmpty(b.layout)}
 	for i := range b.facets {
 		f := &b.facets[i]
-		entry := facetEntry{Name: f.name, Offset: b.out.n, Values: f.values()}
-		if err := b.writePostings(i, f); err != nil {
-			return fmt.Errorf("write %s postings: %w", f.name, err)
-		}
-		dict.Facets = append(dict.Facets, entry)
+		dict.Facets = append(dict.Facets, facetEntry{Name: f.name, Values: f.values(b.runs, i)})
 	}
 	return b.writeDictionary(dict)
-}
-
-func (b *Builder) writeBitmap() error {
-	for _, r := range b.runs {
-		words, err := b.bitmap(r)
-		if err != nil {
-			return err
-		}
-		if _, err := b.out.Write(words); err != nil {
-			return fmt.Errorf("write allele bitmap: %w", err)
-		}
-	}
-	return nil
-}
-
-// bitmap is run r's allele-start bits: the chunk's for the last run.
-func (b *Builder) bitmap(r *run) ([]byte, error) {
-	if r.at == nil {
-		return b.chunk.bitmap(), nil
-	}
-	return b.spill.bitmap(r)
-}
-
-// writePostings writes facet i's postings: for each value in order, its
-// ordinals from every run in turn.
-func (b *Builder) writePostings(i int, f *facet) error {
-	readers := b.postings(i)
-	for _, code := range f.order {
-		for k, r := range b.runs {
-			n := 0
-			if counts := r.counts[i]; int(code) < len(counts) { // a gene first seen after the run
-				n = int(counts[code]) * postingSize
-			}
-			for n > 0 {
-				p, err := readers[k].next(n)
-				if err != nil {
-					return err
-				}
-				if _, err := b.out.Write(p); err != nil {
-					return err
-				}
-				n -= len(p)
-			}
-		}
-	}
-	return nil
-}
-
-// postings opens every run's postings of facet i: the spilled ones' in
-// the spill file, the last one's sorted now.
-func (b *Builder) postings(i int) []postings {
-	if len(b.readers) < len(b.runs) {
-		b.readers = make([]postings, len(b.runs))
-	}
-	for k, r := range b.runs {
-		if r.at != nil {
-			b.readers[k].open(b.spill, r, i)
-		} else {
-			b.readers[k].mem = b.sort(r, i)
-		}
-	}
-	return b.readers[:len(b.runs)]
 }
 
 func (b *Builder) writeDictionary(dict dictionary) error {
@@ -449,31 +389,20 @@ func (b *Builder) writeDictionary(dict dictionary) error {
 	return nil
 }
 
-// Close removes the temporary file, if any; call it whether or not
-// Finish succeeded.
+// Close lets the builder's memory go to the next index; call it whether
+// or not Finish succeeded.
 func (b *Builder) Close() error {
 	if b.chunk != nil {
 		keepChunk(b.chunk)
 		b.chunk = nil
 	}
-	if b.spill == nil {
-		return nil
-	}
-	err := b.spill.close()
-	b.spill = nil
-	return err
+	return nil
 }
 
-func orEmpty(s []string) []string {
+// orEmpty is s, or an empty slice for the dictionary's JSON (not null).
+func orEmpty[T any](s []T) []T {
 	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-func orEmptyInts(s []int64) []int64 {
-	if s == nil {
-		return []int64{}
+		return []T{}
 	}
 	return s
 }

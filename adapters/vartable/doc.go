@@ -8,25 +8,33 @@
 // The package is pure: it sees storage only through the Ranger function, so
 // the same code serves object storage, files and tests.
 //
-// File layout (format 2, little-endian), written strictly front to back
-// so it can be produced through a pipe:
+// File layout (format 3, little-endian), written strictly front to back
+// so it can be produced through a pipe, a run of rows at a time (runs of
+// BuildOptions.ChunkRows rows, the last shorter):
 //
-//	"GASVIX02"                       8-byte magic
-//	records                          N fixed-size 40-byte records in VCF order, one per row
-//	                                 (one ANN entry of one ALT allele): line offset and
+//	"GASVIX03"                       8-byte magic
+//	per run:
+//	  records                        its rows' fixed-size 40-byte records in VCF order, one per
+//	                                 row (one ANN entry of one ALT allele): line offset and
 //	                                 length, position, chromosome, allele and ANN index,
 //	                                 impact, flags, term and warning bits, gene, AF
-//	allele bitmap                    one bit per row, set on each allele's first row
-//	postings, one region per facet   N or more uint32 ordinals each: impact, consequence,
-//	                                 gene, known, transcript, warning, consequence order, AF
+//	  allele bitmap                  one bit per row, set on each allele's first row
+//	  postings, one region per facet its rows' ordinals (uint32) grouped by value in the
+//	                                 facet's order: impact, consequence, gene, known,
+//	                                 transcript, warning, consequence order, AF
 //	dictionary                       JSON: chromosome, consequence, warning and gene
-//	                                 names, allele blocks, and per facet where each
-//	                                 value's postings start
-//	footer                           dictionary offset (uint64), length (uint64), "GASVIXE2"
+//	                                 names, allele blocks, where each run's regions are,
+//	                                 and per facet value its rows in table order and in
+//	                                 each run
+//	footer                           dictionary offset (uint64), length (uint64), "GASVIXE3"
 //
-// Each facet's postings list the rows of one value contiguously and in VCF
-// order, so one facet value's posting list is a single byte range (a
-// filter), and a single-valued facet's region is the table sorted by that
-// facet (a sort). A row appears once per term, tag or warning it carries
-// in the multi-valued facets (consequence, transcript, warning).
+// A facet value's posting list in table order is its rows of each run in
+// turn (every run's ordinals follow the previous run's), so a filter reads
+// one range per run, and a single-valued facet's postings read value by
+// value are the table sorted by that facet (a sort). A row appears once
+// per term, tag or warning it carries in the multi-valued facets
+// (consequence, transcript, warning). Writing run by run lets the index
+// stream with the VCF: nothing is written twice, and when the VCF ends
+// only the last run's postings are left to sort and write. Format 2 (one
+// run, offsets in other dictionary fields) is still read.
 package vartable

@@ -142,9 +142,9 @@ func scatterPairs[T uint8 | uint32](col []T, next []uint32, buf []byte, o uint32
 	}
 }
 
-// values lists the facet's non-empty values in order with their counts
-// and posting starts.
-func (f *facet) values() []valueEntry {
+// values lists the facet's non-empty values in order with their counts,
+// posting starts and rows in each of runs (the facet is runs' i-th).
+func (f *facet) values(runs []*run, i int) []valueEntry {
 	n := 0
 	for _, rows := range f.rows {
 		n += min(int(rows), 1)
@@ -158,6 +158,11 @@ func (f *facet) values() []valueEntry {
 		v := valueEntry{Value: f.names[code], Code: code, Start: start, Count: f.rows[code]}
 		if f.alleles != nil {
 			v.Alleles = int64(f.alleles[code].n)
+		}
+		for k, r := range runs {
+			if counts := r.counts[i]; int(code) < len(counts) && counts[code] > 0 { // a gene first seen after the run
+				v.Runs = append(v.Runs, [2]int64{int64(k), int64(counts[code])})
+			}
 		}
 		out = append(out, v)
 		start += f.rows[code]

@@ -8,8 +8,9 @@ import (
 
 // On-disk constants. They are the format: changing one needs a new magic.
 const (
-	headerMagic = "GASVIX02"
-	footerMagic = "GASVIXE2"
+	headerMagic = "GASVIX03"
+	footerMagic = "GASVIXE3"
+	v2Magic     = "GASVIXE2" // the footer of format 2 (one run), still read
 	oldMagic    = "GASVIXE1" // the footer of format 1 (one record per allele)
 	headerSize  = 8
 	footerSize  = 24
@@ -18,7 +19,7 @@ const (
 	// blockRows is the granularity of Dictionary.AlleleBlocks: paging the
 	// one-row-per-allele view reads one bitmap block of this many rows.
 	blockRows = 1 << 16
-	version   = 2
+	version   = 3
 )
 
 // Errors callers can match.
@@ -164,9 +165,9 @@ func afCode(af float32) uint32 {
 // afCodes is the size of the AF facet's code space.
 const afCodes = 1<<15 + 2
 
-// dictionary is the JSON section: the names behind the records' codes, the
-// regions after the records and, per facet, where each value's postings
-// start.
+// dictionary is the JSON section: the names behind the records' codes,
+// where each run's regions are and, per facet, each value's rows in
+// table order and in each run.
 type dictionary struct {
 	Version  int      `json:"version"`
 	Rows     int64    `json:"rows"`
@@ -176,25 +177,41 @@ type dictionary struct {
 	Terms    []string `json:"terms"`
 	Warnings []string `json:"warnings"`
 	Genes    []string `json:"genes"`
-	// Bitmap is the offset of the allele-start bitmap (one bit per row,
-	// set on each allele's first row, in 64-bit little-endian words);
 	// AlleleBlocks[i] is the number of alleles starting before row
 	// i×blockRows.
-	Bitmap       int64        `json:"bitmap"`
-	AlleleBlocks []int64      `json:"allele_blocks"`
-	Facets       []facetEntry `json:"facets"`
+	AlleleBlocks []int64 `json:"allele_blocks"`
+	// RunRows is the rows of every run but the last (a multiple of 64);
+	// Runs says where each run's regions are. Format 2 has neither: its
+	// one run's records follow the header, Bitmap is its bitmap and each
+	// facet's Offset its postings.
+	RunRows int64        `json:"run_rows,omitempty"`
+	Runs    []runEntry   `json:"runs,omitempty"`
+	Bitmap  int64        `json:"bitmap,omitempty"`
+	Facets  []facetEntry `json:"facets"`
+}
+
+// runEntry locates one run: its records, its allele-start bitmap (one
+// bit per row, set on each allele's first row, in 64-bit little-endian
+// words) and, per facet in file order, its postings.
+type runEntry struct {
+	Records  int64   `json:"records"`
+	Bitmap   int64   `json:"bitmap"`
+	Postings []int64 `json:"postings"`
 }
 
 type facetEntry struct {
 	Name   Facet        `json:"name"`
-	Offset int64        `json:"offset"` // byte offset of the facet's postings
-	Values []valueEntry `json:"values"` // in sort order
+	Offset int64        `json:"offset,omitempty"` // format 2: byte offset of the facet's postings
+	Values []valueEntry `json:"values"`           // in sort order
 }
 
 type valueEntry struct {
 	Value   string `json:"value"`
 	Code    uint32 `json:"code"`  // the rows' code for the value
-	Start   int64  `json:"start"` // index of the first posting
+	Start   int64  `json:"start"` // index of its first posting in table order
 	Count   int64  `json:"count"` // rows
 	Alleles int64  `json:"alleles,omitempty"`
+	// Runs are the runs with rows of the value and how many, by run:
+	// a run's postings of a facet list its values in the facet's order.
+	Runs [][2]int64 `json:"runs,omitempty"`
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// TestGenesFirstSeenInLaterRuns: a gene first met after runs were spilled
+// TestGenesFirstSeenInLaterRuns: a gene first met after runs were written
 // (here every run brings genes that sort before the earlier ones) is
 // counted, filtered and sorted as if the index were one run, and the
 // dictionary names only the genes rows have.
@@ -24,16 +24,13 @@ func TestGenesFirstSeenInLaterRuns(t *testing.T) {
 			entries[i].Gene, model[i].gene = -1, ""
 		}
 	}
-	var one []byte
 	for _, chunk := range []int{0, 64} {
 		var out bytes.Buffer
-		buildAll(t, &out, BuildOptions{ChunkRows: chunk, TempDir: t.TempDir()}, vocab, int64(bytes.Index(vcf, []byte("\nchr"))+1), lines, entries)
-		if one == nil {
-			one = out.Bytes()
-		} else if !bytes.Equal(out.Bytes(), one) {
-			t.Fatalf("chunks of %d rows: the index differs from one run's", chunk)
-		}
+		buildAll(t, &out, BuildOptions{ChunkRows: chunk}, vocab, int64(bytes.Index(vcf, []byte("\nchr"))+1), lines, entries)
 		ix, _ := open(t, out.Bytes())
+		if chunk > 0 && len(ix.dict.Runs) < 10 {
+			t.Fatalf("chunks of %d rows: %d runs", chunk, len(ix.dict.Runs))
+		}
 		if want := append([]string{""}, genes...); !slices.Equal(ix.dict.Genes, want) {
 			t.Fatalf("dictionary genes %v, want %v", ix.dict.Genes, want)
 		}

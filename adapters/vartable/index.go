@@ -81,6 +81,7 @@ func (v ValueCount) In(mostSevere bool) int64 {
 type Index struct {
 	src    Ranger
 	dict   dictionary
+	lay    *layout
 	facets map[Facet]*facetEntry
 	values map[Facet]map[string]*valueEntry
 
@@ -108,8 +109,11 @@ func Open(ctx context.Context, src Ranger, size int64) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open variant index: %w", err)
 	}
+	want := version
 	switch string(foot[16:]) {
 	case footerMagic:
+	case v2Magic:
+		want = 2
 	case oldMagic:
 		return nil, ErrOldFormat
 	default:
@@ -127,19 +131,23 @@ func Open(ctx context.Context, src Ranger, size int64) (*Index, error) {
 	if err := json.Unmarshal(js, &ix.dict); err != nil {
 		return nil, fmt.Errorf("%w: dictionary: %v", ErrCorrupt, err)
 	}
-	if err := ix.check(dOff); err != nil {
+	if ix.dict.Version != want {
+		return nil, fmt.Errorf("%w: dictionary of version %d in a file of version %d", ErrCorrupt, ix.dict.Version, want)
+	}
+	if err := ix.check(); err != nil {
+		return nil, err
+	}
+	if ix.lay, err = newLayout(&ix.dict, dOff); err != nil {
 		return nil, err
 	}
 	return ix, nil
 }
 
-// check validates the dictionary against the file's layout, so a damaged
-// index fails here rather than with wrong rows.
-func (ix *Index) check(dOff int64) error {
+// check validates the dictionary's counts (newLayout its regions), so a
+// damaged index fails here rather than with wrong rows.
+func (ix *Index) check() error {
 	d := &ix.dict
-	bitmapEnd := d.Bitmap + (d.Rows+63)/64*8
-	if d.Version != version || d.Rows < 0 || d.Rows > math.MaxUint32 || headerSize+d.Rows*recordSize != d.Bitmap ||
-		bitmapEnd > dOff || int64(len(d.AlleleBlocks)) != (d.Rows+blockRows-1)/blockRows || len(d.Terms) > 32 || len(d.Warnings) > 32 {
+	if d.Rows < 0 || d.Rows > math.MaxUint32 || int64(len(d.AlleleBlocks)) != (d.Rows+blockRows-1)/blockRows || len(d.Terms) > 32 || len(d.Warnings) > 32 {
 		return fmt.Errorf("%w: dictionary describes %d rows", ErrCorrupt, d.Rows)
 	}
 	for i := range d.Facets {
@@ -154,9 +162,6 @@ func (ix *Index) check(dOff int64) error {
 			}
 			m[v.Value] = v
 			sum += v.Count
-		}
-		if f.Offset < bitmapEnd || f.Offset+sum*postingSize > dOff {
-			return fmt.Errorf("%w: facet %s postings outside the file", ErrCorrupt, f.Name)
 		}
 		ix.values[f.Name] = m
 	}
@@ -188,18 +193,76 @@ func (ix *Index) Values(f Facet) []ValueCount {
 	return out
 }
 
-// postings reads count posting ordinals of facet f from index start.
+// postings reads count posting ordinals of facet f from index start (in
+// table order): one range read per run they are in, side by side.
 func (ix *Index) postings(ctx context.Context, f Facet, start, count int64) ([]uint32, error) {
-	fe := ix.facets[f]
-	b, err := readRange(ctx, ix.src, fe.Offset+start*postingSize, count*postingSize)
+	pieces := ix.lay.ranges(f, start, count)
+	spans, err := ix.readSpans(ctx, pieces, postingSize)
 	if err != nil {
 		return nil, fmt.Errorf("read %s postings: %w", f, err)
 	}
-	out := make([]uint32, count)
-	for i := range out {
-		out[i] = binary.LittleEndian.Uint32(b[i*postingSize:])
+	out := make([]uint32, 0, count)
+	for _, p := range pieces {
+		sp := spans[p.run]
+		b := sp.b[p.at-sp.at:]
+		for i := range p.n {
+			o := binary.LittleEndian.Uint32(b[i*postingSize:])
+			if int64(o) >= ix.dict.Rows {
+				return nil, fmt.Errorf("%w: %s posting %d of %d rows", ErrCorrupt, f, o, ix.dict.Rows)
+			}
+			out = append(out, o)
+		}
+	}
+	if int64(len(out)) != count {
+		return nil, fmt.Errorf("%w: %s postings %d+%d past the facet's end", ErrCorrupt, f, start, count)
 	}
 	return out, nil
+}
+
+// span is the bytes of one run's pieces, from at.
+type span struct {
+	at, end int64
+	b       []byte
+}
+
+// maxReads bounds the range reads one query has in flight.
+const maxReads = 8
+
+// readSpans reads, per run, the one range that holds its pieces (of
+// items of size bytes), at most maxReads at a time.
+func (ix *Index) readSpans(ctx context.Context, pieces []piece, size int64) (map[int]*span, error) {
+	spans := map[int]*span{}
+	for _, p := range pieces {
+		sp := spans[p.run]
+		if sp == nil {
+			sp = &span{at: p.at, end: p.at}
+			spans[p.run] = sp
+		}
+		sp.at, sp.end = min(sp.at, p.at), max(sp.end, p.at+p.n*size)
+	}
+	if len(spans) == 1 {
+		for _, sp := range spans {
+			var err error
+			sp.b, err = readRange(ctx, ix.src, sp.at, sp.end-sp.at)
+			return spans, err
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(spans))
+	slots := make(chan struct{}, maxReads)
+	for _, sp := range spans {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			var err error
+			if sp.b, err = readRange(ctx, ix.src, sp.at, sp.end-sp.at); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return spans, <-errs
 }
 
 func (ix *Index) cached(key string) ([]uint32, bool) {
@@ -232,17 +295,17 @@ func (ix *Index) store(key string, ids []uint32) {
 }
 
 // records reads the records of the given ordinals (ascending), coalescing
-// nearby ones into single range reads.
+// nearby ones of a run into single range reads.
 func (ix *Index) records(ctx context.Context, sorted []uint32) (map[uint32]record, error) {
 	got := make(map[uint32]record, len(sorted))
 	const gap = 128 // records; reading a few KiB of unwanted bytes beats another request
 	for i := 0; i < len(sorted); {
 		j := i + 1
-		for j < len(sorted) && sorted[j]-sorted[j-1] <= gap {
+		for j < len(sorted) && sorted[j]-sorted[j-1] <= gap && ix.lay.sameRun(int64(sorted[i]), int64(sorted[j])) {
 			j++
 		}
 		first, last := int64(sorted[i]), int64(sorted[j-1])
-		b, err := readRange(ctx, ix.src, headerSize+first*recordSize, (last-first+1)*recordSize)
+		b, err := readRange(ctx, ix.src, ix.lay.record(first), (last-first+1)*recordSize)
 		if err != nil {
 			return nil, fmt.Errorf("read variant records: %w", err)
 		}

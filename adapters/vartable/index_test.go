@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -282,7 +281,7 @@ func TestQueriesMatchBruteForce(t *testing.T) {
 	ctx := context.Background()
 	vcf, lines, entries, model := synth(3000, 1)
 	for _, chunk := range []int{0, 64, 1000} {
-		ix, _ := open(t, build(t, vcf, lines, entries, BuildOptions{ChunkRows: chunk, TempDir: t.TempDir()}))
+		ix, _ := open(t, build(t, vcf, lines, entries, BuildOptions{ChunkRows: chunk}))
 		if ix.Len() != int64(len(model)) || ix.Alleles() != int64(model[len(model)-1].alleleID+1) {
 			t.Fatalf("Len %d, Alleles %d; model %d rows", ix.Len(), ix.Alleles(), len(model))
 		}
@@ -360,22 +359,6 @@ func TestCountsAreTheTablesCounts(t *testing.T) {
 	}
 	if n < 40 {
 		t.Fatalf("only %d values checked", n)
-	}
-}
-
-// TestSpillWritesTheSameIndex: runs spilled to disk and merged give the
-// same bytes as one chunk in memory, and the spill file is removed.
-func TestSpillWritesTheSameIndex(t *testing.T) {
-	vcf, lines, entries, _ := synth(5000, 3)
-	dir := t.TempDir()
-	one := build(t, vcf, lines, entries, BuildOptions{TempDir: dir})
-	for _, chunk := range []int{64, 640, 4096} {
-		if got := build(t, vcf, lines, entries, BuildOptions{TempDir: dir, ChunkRows: chunk}); !bytes.Equal(got, one) {
-			t.Fatalf("chunks of %d rows: index differs (%d vs %d bytes)", chunk, len(got), len(one))
-		}
-	}
-	if left, _ := os.ReadDir(dir); len(left) != 0 {
-		t.Fatalf("spill files left behind: %v", left)
 	}
 }
 
@@ -538,15 +521,15 @@ func TestEntriesOutsideTheVocabularyAreRefused(t *testing.T) {
 // a million variants give) handed over 10,000 at a time, with the
 // collector set to keep the heap near the live data: the heap grows by
 // less than 64 MB, where keeping the rows' codes alone would take 96 MB
-// (and the whole index without spilling 234 MB). While a run is spilled
-// the chunk (16 MB) and its sorted postings (about as much) are live at
+// (and the whole index in memory 234 MB). While a run is written the
+// chunk (16 MB) and its sorted postings (about as much) are live at
 // once; whether the collector has yet reclaimed the previous run's
 // postings when the heap is sampled moves the figure between 35 and
 // 50 MB, so the bound leaves room for that and no more.
 func TestBuilderMemoryIsBounded(t *testing.T) {
 	const rows, batch = 3_000_000, 10_000
 	defer debug.SetGCPercent(debug.SetGCPercent(20))
-	b := NewBuilder(io.Discard, BuildOptions{TempDir: t.TempDir()})
+	b := NewBuilder(io.Discard, BuildOptions{})
 	defer b.Close()
 	if err := b.Start(testVocab, 100); err != nil {
 		t.Fatal(err)

@@ -276,15 +276,23 @@ func (ix *Index) afBelow(ctx context.Context, x float64) ([]uint32, error) {
 	return ids, nil
 }
 
-// bitmapWords reads the allele-start bitmap's words [w0, w1).
+// bitmapWords reads the allele-start bitmap's words [w0, w1): one range
+// read per run they are in.
 func (ix *Index) bitmapWords(ctx context.Context, w0, w1 int64) ([]uint64, error) {
-	b, err := readRange(ctx, ix.src, ix.dict.Bitmap+w0*8, (w1-w0)*8)
+	if w0 < 0 || w0 > w1 || w1 > (ix.dict.Rows+63)/64 {
+		return nil, fmt.Errorf("%w: allele bitmap words %d to %d of %d rows", ErrCorrupt, w0, w1, ix.dict.Rows)
+	}
+	pieces := ix.lay.bitmapRanges(w0, w1)
+	spans, err := ix.readSpans(ctx, pieces, 8)
 	if err != nil {
 		return nil, fmt.Errorf("read allele bitmap: %w", err)
 	}
-	out := make([]uint64, w1-w0)
-	for i := range out {
-		out[i] = binary.LittleEndian.Uint64(b[i*8:])
+	out := make([]uint64, 0, w1-w0)
+	for _, p := range pieces {
+		b := spans[p.run].b
+		for i := range p.n {
+			out = append(out, binary.LittleEndian.Uint64(b[i*8:]))
+		}
 	}
 	return out, nil
 }
@@ -295,6 +303,9 @@ func (ix *Index) bitmapWords(ctx context.Context, w0, w1 int64) ([]uint64, error
 func (ix *Index) firstPerAllele(ctx context.Context, ids []uint32) ([]uint32, error) {
 	if len(ids) == 0 {
 		return ids, nil
+	}
+	if !slices.IsSorted(ids) {
+		return nil, fmt.Errorf("%w: a posting list out of order", ErrCorrupt)
 	}
 	w0, w1 := int64(ids[0])/64, int64(ids[len(ids)-1])/64+1
 	words, err := ix.bitmapWords(ctx, w0, w1)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"mime"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"slices"
@@ -55,15 +54,18 @@ func (s *Server) guard(next http.Handler) http.Handler {
 	})
 }
 
-// multipartBody reads r's multipart form through a 256 KiB buffer: the
-// multipart parser's own 4 KiB one would pull a large upload from the
-// connection a few kilobytes (a system call) at a time.
-func multipartBody(r *http.Request) (*multipart.Reader, error) {
+// maxBoundary bounds a form's boundary (RFC 2046 allows 70 characters).
+const maxBoundary = 256
+
+// multipartBody reads r's multipart form through a 256 KiB buffer: a
+// large upload is pulled from the connection and searched for its
+// boundary a window of that size at a time (formReader).
+func multipartBody(r *http.Request) (*formReader, error) {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || !strings.HasPrefix(mt, "multipart/") || params["boundary"] == "" {
+	if err != nil || !strings.HasPrefix(mt, "multipart/") || params["boundary"] == "" || len(params["boundary"]) > maxBoundary {
 		return nil, http.ErrNotMultipart
 	}
-	return multipart.NewReader(bufio.NewReaderSize(r.Body, 256<<10), params["boundary"]), nil
+	return newFormReader(bufio.NewReaderSize(r.Body, 256<<10), params["boundary"]), nil
 }
 
 // uploadBody is a streaming upload's body: its read deadline moves on by

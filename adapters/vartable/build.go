@@ -51,20 +51,19 @@ type Builder struct {
 	lastAllele    int
 	blocks        []int64
 	chunk         *chunk
-	runs          []*run
-	// layout is where each run went; runAt is where the chunk's first
-	// record goes.
-	layout []runEntry
-	runAt  int64
+	runs          []run
+	// runAt is where the chunk's first record goes.
+	runAt int64
 	// recs are records not yet written: encoded in place, handed on
 	// maxPiece at a time.
 	recs []byte
 }
 
-// run is one chunk of rows once written: its rows per code of every
-// facet, for the dictionary.
+// run is one chunk of rows once written, for the dictionary: where its
+// regions went, and its rows per code of every facet.
 type run struct {
-	counts [][]uint32 // per facet, its rows per code
+	at     runEntry
+	counts [][]uint32
 }
 
 // maxPiece bounds what one write hands on: the stream the index goes to
@@ -290,28 +289,27 @@ func (b *Builder) flush(last bool) error {
 		g.names, g.order = b.genes.names, byName(b.genes.names)
 	}
 	c := b.chunk
-	r := &run{counts: make([][]uint32, numCols)}
+	r := run{counts: make([][]uint32, numCols)}
 	for i := range b.facets {
 		r.counts[i] = b.facets[i].take(last)
 	}
 	if c.n == 0 {
 		return nil // an empty index, or rows a multiple of ChunkRows
 	}
-	b.runs = append(b.runs, r)
 	if err := b.writeRecords(); err != nil {
 		return err
 	}
-	e := runEntry{Records: b.runAt, Bitmap: b.out.n, Postings: make([]int64, numCols)}
+	r.at = runEntry{Records: b.runAt, Bitmap: b.out.n, Postings: make([]int64, numCols)}
 	if _, err := b.out.Write(c.bitmap()); err != nil {
 		return fmt.Errorf("write allele bitmap: %w", err)
 	}
 	for i := range b.facets {
-		e.Postings[i] = b.out.n
+		r.at.Postings[i] = b.out.n
 		if err := b.writePieces(b.sort(c.n, r.counts[i], i)); err != nil {
 			return fmt.Errorf("write %s postings: %w", b.facets[i].name, err)
 		}
 	}
-	b.layout = append(b.layout, e)
+	b.runs = append(b.runs, r)
 	c.n = 0
 	clear(c.first)
 	return nil
@@ -359,7 +357,10 @@ func (b *Builder) Finish() error {
 	}
 	dict := dictionary{Version: version, Rows: b.rows, Alleles: b.alleles, Header: b.header,
 		Chroms: orEmpty(b.chroms.names), Terms: b.voc.Terms, Warnings: b.voc.Warnings, Genes: b.genes.names,
-		AlleleBlocks: orEmpty(b.blocks), RunRows: int64(b.opt.ChunkRows), Runs: orEmpty(b.layout)}
+		AlleleBlocks: orEmpty(b.blocks), RunRows: int64(b.opt.ChunkRows), Runs: []runEntry{}}
+	for _, r := range b.runs {
+		dict.Runs = append(dict.Runs, r.at)
+	}
 	for i := range b.facets {
 		f := &b.facets[i]
 		dict.Facets = append(dict.Facets, facetEntry{Name: f.name, Values: f.values(b.runs, i)})

@@ -144,7 +144,7 @@ func scatterPairs[T uint8 | uint32](col []T, next []uint32, buf []byte, o uint32
 
 // values lists the facet's non-empty values in order with their counts,
 // posting starts and rows in each of runs (the facet is runs' i-th).
-func (f *facet) values(runs []*run, i int) []valueEntry {
+func (f *facet) values(runs []run, i int) []valueEntry {
 	n := 0
 	for _, rows := range f.rows {
 		n += min(int(rows), 1)

@@ -18,30 +18,23 @@ type formPartRead struct{ name, file, content string }
 // readForm reads every part with formReader through a buffer of size
 // bytes.
 func readForm(body []byte, boundary string, size int) ([]formPartRead, error) {
-	fr := newFormReader(bufio.NewReaderSize(bytes.NewReader(body), size), boundary)
-	var out []formPartRead
-	for {
-		p, err := fr.NextPart()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return out, err
-		}
-		b, err := io.ReadAll(p)
-		out = append(out, formPartRead{p.FormName(), p.FileName(), string(b)})
-		if err != nil {
-			return out, err
-		}
-	}
+	return readParts(newFormReader(bufio.NewReaderSize(bytes.NewReader(body), size), boundary).NextPart)
 }
 
 // readStdlib reads them with mime/multipart, the reference.
 func readStdlib(body []byte, boundary string) ([]formPartRead, error) {
-	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	return readParts(multipart.NewReader(bytes.NewReader(body), boundary).NextPart)
+}
+
+// readParts reads the parts next hands out until io.EOF.
+func readParts[P interface {
+	io.Reader
+	FormName() string
+	FileName() string
+}](next func() (P, error)) ([]formPartRead, error) {
 	var out []formPartRead
 	for {
-		p, err := mr.NextPart()
+		p, err := next()
 		if errors.Is(err, io.EOF) {
 			return out, nil
 		}

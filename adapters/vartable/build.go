@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"math/bits"
+	"slices"
 )
 
 // BuildOptions tune a Builder.
@@ -305,7 +306,7 @@ func (b *Builder) flush(last bool) error {
 	}
 	for i := range b.facets {
 		r.at.Postings[i] = b.out.n
-		if err := b.writePieces(b.sort(c.n, r.counts[i], i)); err != nil {
+		if err := b.writeFacet(c.n, r.counts[i], i); err != nil {
 			return fmt.Errorf("write %s postings: %w", b.facets[i].name, err)
 		}
 	}
@@ -313,6 +314,31 @@ func (b *Builder) flush(last bool) error {
 	c.n = 0
 	clear(c.first)
 	return nil
+}
+
+// writeFacet sorts the chunk's rows by facet i and writes their postings,
+// but for values every row of the run has: their postings would be the
+// run's ordinals in order, which the dictionary's count of the value in
+// the run already says (a result without known variants has every row
+// novel and of unknown AF).
+func (b *Builder) writeFacet(rows int, counts []uint32, i int) error {
+	f := &b.facets[i]
+	if !f.multi && slices.Contains(counts, uint32(rows)) {
+		return nil // one value: nothing to sort
+	}
+	p, at := b.sort(rows, counts, i), 0
+	for _, code := range f.order {
+		n := int(counts[code]) * postingSize
+		if int(counts[code]) == rows {
+			if err := b.writePieces(p[:at]); err != nil {
+				return err
+			}
+			p, at = p[at+n:], 0
+			continue
+		}
+		at += n
+	}
+	return b.writePieces(p)
 }
 
 // writePieces writes p maxPiece at a time.

@@ -21,7 +21,10 @@
 //	  allele bitmap                  one bit per row, set on each allele's first row
 //	  postings, one region per facet its rows' ordinals (uint32) grouped by value in the
 //	                                 facet's order: impact, consequence, gene, known,
-//	                                 transcript, warning, consequence order, AF
+//	                                 transcript, warning, consequence order, AF; a value
+//	                                 every row of the run has stores none (they are the
+//	                                 run's ordinals: without known variants every row is
+//	                                 novel, of unknown AF)
 //	dictionary                       JSON: chromosome, consequence, warning and gene
 //	                                 names, allele blocks, where each run's regions are,
 //	                                 and per facet value its rows in table order and in

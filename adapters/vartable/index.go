@@ -203,6 +203,12 @@ func (ix *Index) postings(ctx context.Context, f Facet, start, count int64) ([]u
 	}
 	out := make([]uint32, 0, count)
 	for _, p := range pieces {
+		if p.at < 0 { // a value every row of the run has
+			for o := range p.n {
+				out = append(out, uint32(p.ord+o))
+			}
+			continue
+		}
 		sp := spans[p.run]
 		b := sp.b[p.at-sp.at:]
 		for i := range p.n {
@@ -233,6 +239,9 @@ const maxReads = 8
 func (ix *Index) readSpans(ctx context.Context, pieces []piece, size int64) (map[int]*span, error) {
 	spans := map[int]*span{}
 	for _, p := range pieces {
+		if p.at < 0 {
+			continue // not stored
+		}
 		sp := spans[p.run]
 		if sp == nil {
 			sp = &span{at: p.at, end: p.at}

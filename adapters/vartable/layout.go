@@ -11,22 +11,26 @@ import (
 type layout struct {
 	runRows int64
 	runs    []runEntry
+	// implicit: a value every row of a run has has no postings there,
+	// they are the run's ordinals (format 3).
+	implicit bool
 	// pieces are, per facet, its postings in table order as byte ranges:
 	// a value's rows in one run each (adjacent ones merged).
 	pieces map[Facet][]piece
 }
 
 // piece is n postings from posting index start, at byte offset at, in a
-// run's postings.
+// run's postings; or, when at < 0, the n ordinals from ord.
 type piece struct {
 	start, n, at int64
 	run          int
+	ord          int64
 }
 
 // newLayout checks the dictionary's runs against the file (dOff: where
 // the dictionary starts) and maps them; format 2 becomes one run.
 func newLayout(d *dictionary, dOff int64) (*layout, error) {
-	l := &layout{runRows: d.RunRows, runs: d.Runs, pieces: map[Facet][]piece{}}
+	l := &layout{runRows: d.RunRows, runs: d.Runs, implicit: d.Version >= 3, pieces: map[Facet][]piece{}}
 	if d.Version == 2 {
 		l.runRows = max((d.Rows+63)/64*64, 64)
 		run := runEntry{Records: headerSize, Bitmap: d.Bitmap}
@@ -71,7 +75,9 @@ func (l *layout) check(d *dictionary, dOff int64) error {
 					return fmt.Errorf("facet %s value %q: run %d of %d", f.Name, v.Value, rn[0], len(l.runs))
 				}
 				last, sum = rn[0], sum+rn[1]
-				postings[rn[0]][i] += rn[1]
+				if !l.whole(d, rn) {
+					postings[rn[0]][i] += rn[1]
+				}
 			}
 			if sum != v.Count {
 				return fmt.Errorf("facet %s value %q: %d rows in runs, %d in all", f.Name, v.Value, sum, v.Count)
@@ -80,7 +86,7 @@ func (l *layout) check(d *dictionary, dOff int64) error {
 	}
 	end := int64(headerSize)
 	for r, run := range l.runs {
-		rows := min(l.runRows, d.Rows-int64(r)*l.runRows)
+		rows := l.rows(d, int64(r))
 		if len(run.Postings) != len(d.Facets) || run.Records < end || run.Records+rows*recordSize > run.Bitmap {
 			return fmt.Errorf("run %d's records", r)
 		}
@@ -98,19 +104,31 @@ func (l *layout) check(d *dictionary, dOff int64) error {
 	return nil
 }
 
+// rows is the number of rows of run r.
+func (l *layout) rows(d *dictionary, r int64) int64 { return min(l.runRows, d.Rows-r*l.runRows) }
+
+// whole reports whether a value's rows in a run, rn, are all the run's
+// and so not stored.
+func (l *layout) whole(d *dictionary, rn [2]int64) bool {
+	return l.implicit && rn[1] == l.rows(d, rn[0])
+}
+
 // facetPieces lists facet i's postings in table order: for each value,
 // its rows in each run, which sit in that run's postings after the rows
-// of the values before it.
+// of the values before it (or are the run's, when it has no others).
 func (l *layout) facetPieces(d *dictionary, i int) []piece {
 	inRun := make([]int64, len(l.runs))
 	var out []piece
 	for _, v := range d.Facets[i].Values {
 		start := v.Start
 		for _, rn := range v.Runs {
-			p := piece{start: start, n: rn[1], at: l.runs[rn[0]].Postings[i] + inRun[rn[0]]*postingSize, run: int(rn[0])}
-			inRun[rn[0]] += rn[1]
+			p := piece{start: start, n: rn[1], at: -1, run: int(rn[0]), ord: rn[0] * l.runRows}
+			if !l.whole(d, rn) {
+				p.at = l.runs[rn[0]].Postings[i] + inRun[rn[0]]*postingSize
+				inRun[rn[0]] += rn[1]
+			}
 			start += rn[1]
-			if k := len(out) - 1; k >= 0 && out[k].run == p.run && out[k].at+out[k].n*postingSize == p.at && out[k].start+out[k].n == p.start {
+			if k := len(out) - 1; k >= 0 && p.at >= 0 && out[k].run == p.run && out[k].at+out[k].n*postingSize == p.at && out[k].start+out[k].n == p.start {
 				out[k].n += p.n
 				continue
 			}
@@ -137,7 +155,11 @@ func (l *layout) ranges(f Facet, start, count int64) []piece {
 		p := ps[i]
 		skip := start - p.start
 		n := min(p.n-skip, end-start)
-		out = append(out, piece{start: start, n: n, at: p.at + skip*postingSize, run: p.run})
+		q := piece{start: start, n: n, at: -1, run: p.run, ord: p.ord + skip}
+		if p.at >= 0 {
+			q.at = p.at + skip*postingSize
+		}
+		out = append(out, q)
 		start += n
 	}
 	return out

@@ -70,4 +70,3 @@ func (r *randomReads) Read(p []byte) (int, error) {
 	r.b = r.b[n:]
 	return n, nil
 }
-

@@ -118,23 +118,27 @@ func (a *Annotator) Annotate(ctx context.Context, req ports.AnnotationRequest) (
 	return ports.Annotated{Keys: req.Keys, Summary: sum, Reference: eng.Reference()}, nil
 }
 
-// storeSummary writes the summary JSON and its readable log.
+// storeSummary writes the summary JSON and its readable log, side by
+// side: each put waits for its own flush to the disk.
 func (a *Annotator) storeSummary(ctx context.Context, sum domain.Summary, req ports.AnnotationRequest) error {
 	js, err := json.Marshal(sum)
 	if err != nil {
 		return fmt.Errorf("encode summary: %w", err)
 	}
-	if _, err := a.objects.Put(ctx, req.Keys.Summary, bytes.NewReader(js)); err != nil {
-		return fmt.Errorf("store summary: %w", err)
-	}
 	var log bytes.Buffer
 	if err := WriteLog(&log, sum, req.Options); err != nil {
 		return fmt.Errorf("render log: %w", err)
 	}
-	if _, err := a.objects.Put(ctx, req.Keys.Log, &log); err != nil {
-		return fmt.Errorf("store log: %w", err)
+	logStored := stage(func() error {
+		if _, err := a.objects.Put(ctx, req.Keys.Log, &log); err != nil {
+			return fmt.Errorf("store log: %w", err)
+		}
+		return nil
+	})
+	if _, err := a.objects.Put(ctx, req.Keys.Summary, bytes.NewReader(js)); err != nil {
+		return errors.Join(fmt.Errorf("store summary: %w", err), <-logStored)
 	}
-	return nil
+	return <-logStored
 }
 
 // ReadSummary reads a stored summary (at most maxSummary bytes).

@@ -352,7 +352,8 @@ func TestFailuresSayWhoseFaultAndWhere(t *testing.T) {
 		!strings.HasPrefix(err.Error(), "bad input: line too large for the variant table: the line at chr1:1 has 65537 annotations") {
 		t.Errorf("a line too large for the table: %v", err)
 	}
-	for substr, want := range map[string]string{".idx": "store index: disk full", ".vcf": "store result: disk full", "s.json": "store summary: disk full"} {
+	for substr, want := range map[string]string{".idx": "store index: disk full", ".vcf": "store result: disk full", "s.json": "store summary: disk full",
+		"s.log": "store log: disk full"} {
 		a, _ := results.New(failingPuts{store(t, []byte("##fileformat=VCFv4.2\n")), substr}, results.Engines{copying{}}, results.Options{})
 		if _, err := a.Annotate(context.Background(), ports.AnnotationRequest{Input: "in", Keys: keys}); err == nil ||
 			errors.Is(err, ports.ErrBadInput) || !strings.Contains(err.Error(), want) {

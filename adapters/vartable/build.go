@@ -61,10 +61,12 @@ type Builder struct {
 }
 
 // run is one chunk of rows once written, for the dictionary: where its
-// regions went, and its rows per code of every facet.
+// regions went, its rows per code of every facet, and per facet the codes
+// whose rows are consecutive ordinals from a first (not listed).
 type run struct {
 	at     runEntry
 	counts [][]uint32
+	firsts []map[uint32]int64
 }
 
 // maxPiece bounds what one write hands on: the stream the index goes to
@@ -290,7 +292,7 @@ func (b *Builder) flush(last bool) error {
 		g.names, g.order = b.genes.names, byName(b.genes.names)
 	}
 	c := b.chunk
-	r := run{counts: make([][]uint32, numCols)}
+	r := run{counts: make([][]uint32, numCols), firsts: make([]map[uint32]int64, numCols)}
 	for i := range b.facets {
 		r.counts[i] = b.facets[i].take(last)
 	}
@@ -306,7 +308,7 @@ func (b *Builder) flush(last bool) error {
 	}
 	for i := range b.facets {
 		r.at.Postings[i] = b.out.n
-		if err := b.writeFacet(c.n, r.counts[i], i); err != nil {
+		if err := b.writeFacet(&r, c.n, i); err != nil {
 			return fmt.Errorf("write %s postings: %w", b.facets[i].name, err)
 		}
 	}
@@ -316,27 +318,33 @@ func (b *Builder) flush(last bool) error {
 	return nil
 }
 
-// writeFacet sorts the chunk's rows by facet i and writes their postings,
-// but for values every row of the run has: their postings would be the
-// run's ordinals in order, which the dictionary's count of the value in
-// the run already says (a result without known variants has every row
-// novel and of unknown AF).
-func (b *Builder) writeFacet(rows int, counts []uint32, i int) error {
-	f := &b.facets[i]
-	if !f.multi && slices.Contains(counts, uint32(rows)) {
-		return nil // one value: nothing to sort
+// writeFacet sorts the chunk's rows, run r, by facet i and writes their
+// postings, but for the values whose rows in the run are consecutive
+// ordinals (minRange or more): the dictionary gives their first. Without
+// known variants every row is novel and of unknown AF (one value, the
+// whole run), and a gene's rows mostly follow one another.
+func (b *Builder) writeFacet(r *run, rows, i int) error {
+	f, counts := &b.facets[i], r.counts[i]
+	r.firsts[i] = map[uint32]int64{}
+	if code := slices.Index(counts, uint32(rows)); code >= 0 && !f.multi {
+		r.firsts[i][uint32(code)] = b.rows - int64(rows) // one value: nothing to sort
+		return nil
 	}
 	p, at := b.sort(rows, counts, i), 0
 	for _, code := range f.order {
-		n := int(counts[code]) * postingSize
-		if int(counts[code]) == rows {
-			if err := b.writePieces(p[:at]); err != nil {
-				return err
+		n := int(counts[code])
+		if n >= minRange {
+			first := binary.LittleEndian.Uint32(p[at:])
+			if binary.LittleEndian.Uint32(p[at+(n-1)*postingSize:])-first == uint32(n-1) {
+				if err := b.writePieces(p[:at]); err != nil {
+					return err
+				}
+				p, at = p[at+n*postingSize:], 0
+				r.firsts[i][code] = int64(first)
+				continue
 			}
-			p, at = p[at+n:], 0
-			continue
 		}
-		at += n
+		at += n * postingSize
 	}
 	return b.writePieces(p)
 }

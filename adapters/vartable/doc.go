@@ -22,13 +22,14 @@
 //	  postings, one region per facet its rows' ordinals (uint32) grouped by value in the
 //	                                 facet's order: impact, consequence, gene, known,
 //	                                 transcript, warning, consequence order, AF; a value
-//	                                 every row of the run has stores none (they are the
-//	                                 run's ordinals: without known variants every row is
-//	                                 novel, of unknown AF)
+//	                                 whose rows in the run are 16 or more consecutive
+//	                                 ordinals lists none (the dictionary gives the first:
+//	                                 a gene's rows mostly follow one another, and without
+//	                                 known variants every row is novel, of unknown AF)
 //	dictionary                       JSON: chromosome, consequence, warning and gene
 //	                                 names, allele blocks, where each run's regions are,
 //	                                 and per facet value its rows in table order and in
-//	                                 each run
+//	                                 each run (with the first, when consecutive)
 //	footer                           dictionary offset (uint64), length (uint64), "GASVIXE3"
 //
 // A facet value's posting list in table order is its rows of each run in

@@ -160,9 +160,15 @@ func (f *facet) values(runs []run, i int) []valueEntry {
 			v.Alleles = int64(f.alleles[code].n)
 		}
 		for k, r := range runs {
-			if counts := r.counts[i]; int(code) < len(counts) && counts[code] > 0 { // a gene first seen after the run
-				v.Runs = append(v.Runs, [2]int64{int64(k), int64(counts[code])})
+			counts := r.counts[i]
+			if int(code) >= len(counts) || counts[code] == 0 { // a gene first seen after the run
+				continue
 			}
+			rn := []int64{int64(k), int64(counts[code])}
+			if first, ok := r.firsts[i][code]; ok {
+				rn = append(rn, first)
+			}
+			v.Runs = append(v.Runs, rn)
 		}
 		out = append(out, v)
 		start += f.rows[code]

@@ -20,6 +20,10 @@ const (
 	// one-row-per-allele view reads one bitmap block of this many rows.
 	blockRows = 1 << 16
 	version   = 3
+	// minRange is the fewest consecutive rows of a value in a run given
+	// as a range rather than listed: three numbers in the dictionary
+	// cost more than a few postings.
+	minRange = 16
 )
 
 // Errors callers can match.
@@ -211,7 +215,9 @@ type valueEntry struct {
 	Start   int64  `json:"start"` // index of its first posting in table order
 	Count   int64  `json:"count"` // rows
 	Alleles int64  `json:"alleles,omitempty"`
-	// Runs are the runs with rows of the value and how many, by run:
-	// a run's postings of a facet list its values in the facet's order.
-	Runs [][2]int64 `json:"runs,omitempty"`
+	// Runs are the runs with rows of the value, by run: [run, rows], its
+	// rows listed in the run's postings of the facet (values in the
+	// facet's order); or [run, rows, first] when they are consecutive
+	// ordinals from first (at least minRange of them), listed nowhere.
+	Runs [][]int64 `json:"runs,omitempty"`
 }

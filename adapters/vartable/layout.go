@@ -11,9 +11,6 @@ import (
 type layout struct {
 	runRows int64
 	runs    []runEntry
-	// implicit: a value every row of a run has has no postings there,
-	// they are the run's ordinals (format 3).
-	implicit bool
 	// pieces are, per facet, its postings in table order as byte ranges:
 	// a value's rows in one run each (adjacent ones merged).
 	pieces map[Facet][]piece
@@ -30,7 +27,7 @@ type piece struct {
 // newLayout checks the dictionary's runs against the file (dOff: where
 // the dictionary starts) and maps them; format 2 becomes one run.
 func newLayout(d *dictionary, dOff int64) (*layout, error) {
-	l := &layout{runRows: d.RunRows, runs: d.Runs, implicit: d.Version >= 3, pieces: map[Facet][]piece{}}
+	l := &layout{runRows: d.RunRows, runs: d.Runs, pieces: map[Facet][]piece{}}
 	if d.Version == 2 {
 		l.runRows = max((d.Rows+63)/64*64, 64)
 		run := runEntry{Records: headerSize, Bitmap: d.Bitmap}
@@ -43,7 +40,7 @@ func newLayout(d *dictionary, dOff int64) (*layout, error) {
 		for i := range d.Facets {
 			for j := range d.Facets[i].Values {
 				v := &d.Facets[i].Values[j]
-				v.Runs = [][2]int64{{0, v.Count}}
+				v.Runs = [][]int64{{0, v.Count}}
 			}
 		}
 	}
@@ -71,11 +68,11 @@ func (l *layout) check(d *dictionary, dOff int64) error {
 			var sum int64
 			last := int64(-1)
 			for _, rn := range v.Runs {
-				if rn[0] <= last || rn[0] >= int64(len(l.runs)) || rn[1] <= 0 {
-					return fmt.Errorf("facet %s value %q: run %d of %d", f.Name, v.Value, rn[0], len(l.runs))
+				if !l.validRun(d, rn, last) {
+					return fmt.Errorf("facet %s value %q: rows in runs %v", f.Name, v.Value, rn)
 				}
 				last, sum = rn[0], sum+rn[1]
-				if !l.whole(d, rn) {
+				if len(rn) == 2 {
 					postings[rn[0]][i] += rn[1]
 				}
 			}
@@ -107,23 +104,29 @@ func (l *layout) check(d *dictionary, dOff int64) error {
 // rows is the number of rows of run r.
 func (l *layout) rows(d *dictionary, r int64) int64 { return min(l.runRows, d.Rows-r*l.runRows) }
 
-// whole reports whether a value's rows in a run, rn, are all the run's
-// and so not stored.
-func (l *layout) whole(d *dictionary, rn [2]int64) bool {
-	return l.implicit && rn[1] == l.rows(d, rn[0])
+// validRun checks a value's rows in a run, rn (after run last): a run
+// there is, some rows, and a range of them inside the run.
+func (l *layout) validRun(d *dictionary, rn []int64, last int64) bool {
+	if len(rn) < 2 || len(rn) > 3 || rn[0] <= last || rn[0] >= int64(len(l.runs)) || rn[1] <= 0 {
+		return false
+	}
+	from := rn[0] * l.runRows
+	return len(rn) == 2 || (rn[2] >= from && rn[2]+rn[1] <= from+l.rows(d, rn[0]))
 }
 
 // facetPieces lists facet i's postings in table order: for each value,
 // its rows in each run, which sit in that run's postings after the rows
-// of the values before it (or are the run's, when it has no others).
+// of the values before it, or are a range of ordinals.
 func (l *layout) facetPieces(d *dictionary, i int) []piece {
 	inRun := make([]int64, len(l.runs))
 	var out []piece
 	for _, v := range d.Facets[i].Values {
 		start := v.Start
 		for _, rn := range v.Runs {
-			p := piece{start: start, n: rn[1], at: -1, run: int(rn[0]), ord: rn[0] * l.runRows}
-			if !l.whole(d, rn) {
+			p := piece{start: start, n: rn[1], at: -1, run: int(rn[0])}
+			if len(rn) == 3 {
+				p.ord = rn[2]
+			} else {
 				p.at = l.runs[rn[0]].Postings[i] + inRun[rn[0]]*postingSize
 				inRun[rn[0]] += rn[1]
 			}

@@ -22,10 +22,10 @@
 //	  postings, one region per facet its rows' ordinals (uint32) grouped by value in the
 //	                                 facet's order: impact, consequence, gene, known,
 //	                                 transcript, warning, consequence order, AF; a value
-//	                                 whose rows in the run are 16 or more consecutive
-//	                                 ordinals lists none (the dictionary gives the first:
-//	                                 a gene's rows mostly follow one another, and without
-//	                                 known variants every row is novel, of unknown AF)
+//	                                 whose rows in the run are consecutive ordinals, 16 or
+//	                                 more or all the run's, lists none (the dictionary gives
+//	                                 the first: a gene's rows mostly follow one another, and
+//	                                 without known variants every row is novel, of unknown AF)
 //	dictionary                       JSON: chromosome, consequence, warning and gene
 //	                                 names, allele blocks, where each run's regions are,
 //	                                 and per facet value its rows in table order and in

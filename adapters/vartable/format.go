@@ -218,6 +218,7 @@ type valueEntry struct {
 	// Runs are the runs with rows of the value, by run: [run, rows], its
 	// rows listed in the run's postings of the facet (values in the
 	// facet's order); or [run, rows, first] when they are consecutive
-	// ordinals from first (at least minRange of them), listed nowhere.
+	// ordinals from first (at least minRange of them, or all the run's),
+	// listed nowhere.
 	Runs [][]int64 `json:"runs,omitempty"`
 }

@@ -203,7 +203,7 @@ func (ix *Index) postings(ctx context.Context, f Facet, start, count int64) ([]u
 	}
 	out := make([]uint32, 0, count)
 	for _, p := range pieces {
-		if p.at < 0 { // a value every row of the run has
+		if p.at < 0 { // a range of ordinals, listed nowhere
 			for o := range p.n {
 				out = append(out, uint32(p.ord+o))
 			}
@@ -249,11 +249,13 @@ func (ix *Index) readSpans(ctx context.Context, pieces []piece, size int64) (map
 		}
 		sp.at, sp.end = min(sp.at, p.at), max(sp.end, p.at+p.n*size)
 	}
-	if len(spans) == 1 {
+	read := func(sp *span) (err error) {
+		sp.b, err = readRange(ctx, ix.src, sp.at, sp.end-sp.at)
+		return err
+	}
+	if len(spans) == 1 { // one run: no goroutine
 		for _, sp := range spans {
-			var err error
-			sp.b, err = readRange(ctx, ix.src, sp.at, sp.end-sp.at)
-			return spans, err
+			return spans, read(sp)
 		}
 	}
 	var wg sync.WaitGroup
@@ -263,8 +265,7 @@ func (ix *Index) readSpans(ctx context.Context, pieces []piece, size int64) (map
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			var err error
-			if sp.b, err = readRange(ctx, ix.src, sp.at, sp.end-sp.at); err != nil {
+			if err := read(sp); err != nil {
 				errs <- err
 			}
 		})

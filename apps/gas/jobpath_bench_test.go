@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/gasproject/gas/adapters/engine/synth"
 )
 
@@ -33,7 +35,10 @@ import (
 // costs the next writer); it reports the fastest of each,
 // their ratio and each server's peak RSS (VmHWM, /proc). It also
 // logs the CPU time each side used (the server's from /proc): on a shared
-// machine that ratio moves less than the wall-clock one.
+// machine that ratio moves less than the wall-clock one; and, on Linux,
+// how long the data's disk was busy during each durable job and how much
+// it took (sqlite-device-busy-s, from /sys/dev/block): the other resource
+// a durable job is bound by.
 //
 //	go test -run '^$' -bench JobPath -benchtime 5x ./apps/gas
 func BenchmarkJobPath(b *testing.B) {
@@ -54,6 +59,7 @@ func BenchmarkJobPath(b *testing.B) {
 	annotate, annotateCPU := time.Duration(1<<63-1), time.Duration(1<<63-1)
 	best, bestCPU := map[string]time.Duration{}, map[string]time.Duration{}
 	var annotateRSS int64
+	var device deviceUse // what the durable jobs asked of the data's disk, summed
 	for i := range max(b.N, 1) {
 		syscall.Sync()
 		out := filepath.Join(dir, fmt.Sprintf("out-%d.vcf", i))
@@ -66,9 +72,12 @@ func BenchmarkJobPath(b *testing.B) {
 		for _, mode := range modes {
 			syscall.Sync()
 			pid := servers[mode].cmd.Process.Pid
-			cpu0 := cpuSeconds(pid)
+			cpu0, dev0 := cpuSeconds(pid), readDevice(dir)
 			d := timeJob(b, clients[mode], input)
 			cpu := time.Duration((cpuSeconds(pid) - cpu0) * float64(time.Second))
+			if mode == "sqlite" {
+				device = device.add(readDevice(dir).since(dev0))
+			}
 			if i == 0 || d < best[mode] {
 				best[mode] = d
 			}
@@ -76,6 +85,11 @@ func BenchmarkJobPath(b *testing.B) {
 				bestCPU[mode] = cpu
 			}
 		}
+	}
+	if n := float64(max(b.N, 1)); device.ok {
+		busy, mb := device.busy.Seconds()/n, float64(device.written)/n/1e6
+		b.ReportMetric(busy, "sqlite-device-busy-s")
+		b.Logf("durable jobs: the disk was busy %.2f s of each and took %.0f MB (/sys/block stat)", busy, mb)
 	}
 	b.ReportMetric(annotate.Seconds(), "gas-annotate-s")
 	b.Logf("gas annotate: %.2f s (%.2f s CPU), %d MB peak RSS", annotate.Seconds(), annotateCPU.Seconds(), annotateRSS>>10)
@@ -89,6 +103,40 @@ func BenchmarkJobPath(b *testing.B) {
 			mode, best[mode].Seconds(), best[mode].Seconds()/annotate.Seconds(), bestCPU[mode].Seconds(),
 			bestCPU[mode].Seconds()/annotateCPU.Seconds(), rss>>10)
 	}
+}
+
+// deviceUse is what a block device did: its busy time (the stat file's
+// io_ticks) and the bytes written to it; ok when it could be read.
+type deviceUse struct {
+	busy    time.Duration
+	written int64
+	ok      bool
+}
+
+// readDevice reads the counters of the block device holding dir, from
+// Linux's /sys/dev/block/MAJOR:MINOR/stat (ok false elsewhere).
+func readDevice(dir string) deviceUse {
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return deviceUse{}
+	}
+	dev := uint64(st.Dev)
+	raw, err := os.ReadFile(fmt.Sprintf("/sys/dev/block/%d:%d/stat", unix.Major(dev), unix.Minor(dev)))
+	f := strings.Fields(string(raw))
+	if err != nil || len(f) < 10 {
+		return deviceUse{}
+	}
+	sectors, _ := strconv.ParseInt(f[6], 10, 64)
+	ticks, _ := strconv.ParseInt(f[9], 10, 64)
+	return deviceUse{busy: time.Duration(ticks) * time.Millisecond, written: sectors * 512, ok: true}
+}
+
+func (u deviceUse) since(before deviceUse) deviceUse {
+	return deviceUse{busy: u.busy - before.busy, written: u.written - before.written, ok: u.ok && before.ok}
+}
+
+func (u deviceUse) add(v deviceUse) deviceUse {
+	return deviceUse{busy: u.busy + v.busy, written: u.written + v.written, ok: v.ok}
 }
 
 // benchInput writes the benchmark genome, its annotation database and a

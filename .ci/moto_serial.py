@@ -8,6 +8,13 @@ annotators racing for one job). This wrapper takes one lock around every
 DynamoDB request (they are short); other services, SQS long polls
 included, stay concurrent. Usage is moto_server's: -H HOST -p PORT.
 
+Its SQS backend likewise checks that a message is visible and marks it
+received without a lock, so two concurrent ReceiveMessage calls can both
+take the same message (the queue contract's ConcurrentReceiversNeverShare
+caught it once in CI); real SQS hides a received message from every other
+receiver. Receives are made atomic here: each scan of a queue runs under
+one lock, and a long poll waits for messages between scans, outside it.
+
 GET /gas-moto/ses/messages lists the e-mails SES sent (source and raw
 MIME), which the end-to-end tests read: moto's own /moto-api/data.json
 has them too, but serializes every service's state to do so, which takes
@@ -18,6 +25,7 @@ import json
 
 import argparse
 import threading
+import time
 
 from werkzeug.serving import run_simple
 
@@ -38,6 +46,28 @@ class SerialDynamoDB(DomainDispatcherApplication):
             with self.dynamodb:
                 return super().__call__(environ, start_response)
         return super().__call__(environ, start_response)
+
+
+def atomic_receives():
+    """Makes each SQS receive's scan of its queue atomic (see above)."""
+    from moto.sqs.models import SQSBackend
+
+    scan = SQSBackend.receive_message
+    lock = threading.Lock()
+
+    def receive_message(self, queue_name, count, wait_seconds_timeout, visibility_timeout, message_attribute_names=None):
+        deadline = time.time() + (wait_seconds_timeout or 0)
+        while True:
+            with lock:
+                got = scan(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
+            if got or not wait_seconds_timeout or time.time() >= deadline:
+                return got
+            started = time.time()
+            self.get_queue(queue_name).wait_for_messages(min(1, max(0.0, deadline - started)))
+            if time.time() - started < 0.01:
+                time.sleep(0.05)  # visible messages none may take yet (a FIFO group in flight)
+
+    SQSBackend.receive_message = receive_message
 
 
 def sent_messages(start_response):
@@ -61,6 +91,7 @@ def main():
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, default=5000)
     args = parser.parse_args()
+    atomic_receives()
     run_simple(args.host, args.port, SerialDynamoDB(create_backend_app), threaded=True)
 
 

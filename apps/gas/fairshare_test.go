@@ -104,7 +104,7 @@ func cut(vcf []byte, n int) []byte {
 }
 
 // rss reads a process's resident set now and its peak, in bytes.
-func rss(t *testing.T, pid int) (now, peak int64) {
+func rss(t testing.TB, pid int) (now, peak int64) {
 	t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {

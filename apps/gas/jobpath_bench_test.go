@@ -63,7 +63,7 @@ func BenchmarkJobPath(b *testing.B) {
 	best, bestCPU := map[string]time.Duration{}, map[string]time.Duration{}
 	paired := map[string][]float64{} // each job over the gas annotate run just before it
 	var annotateRSS int64
-	var device deviceUse // what the durable jobs asked of the data's disk, summed
+	device := deviceUse{ok: true} // what the durable jobs asked of the data's disk, summed
 	for i := range max(b.N, 1) {
 		syscall.Sync()
 		out := filepath.Join(dir, fmt.Sprintf("out-%d.vcf", i))
@@ -138,12 +138,14 @@ func readDevice(dir string) deviceUse {
 	return deviceUse{busy: time.Duration(ticks) * time.Millisecond, written: sectors * 512, ok: true}
 }
 
+// since is what the device did between before and u.
 func (u deviceUse) since(before deviceUse) deviceUse {
 	return deviceUse{busy: u.busy - before.busy, written: u.written - before.written, ok: u.ok && before.ok}
 }
 
+// add sums two uses; the sum is known only if both are.
 func (u deviceUse) add(v deviceUse) deviceUse {
-	return deviceUse{busy: u.busy + v.busy, written: u.written + v.written, ok: v.ok}
+	return deviceUse{busy: u.busy + v.busy, written: u.written + v.written, ok: u.ok && v.ok}
 }
 
 // benchInput writes the benchmark genome, its annotation database and a
@@ -233,16 +235,9 @@ func timeJob(b testing.TB, c *loadClient, path string) time.Duration {
 
 // peakRSS is a process's peak resident set (VmHWM) in KiB.
 func peakRSS(b testing.TB, pid int) int64 {
-	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		b.Fatal(err)
+	_, peak := rss(b, pid)
+	if peak == 0 {
+		b.Fatal("no VmHWM in /proc status")
 	}
-	for _, l := range strings.Split(string(st), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			n, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
-			return n
-		}
-	}
-	b.Fatal("no VmHWM in /proc status")
-	return 0
+	return peak >> 10
 }

@@ -227,3 +227,23 @@ func TestConcurrentWritesCommitTogetherYetFailAlone(t *testing.T) {
 		t.Fatalf("cancelled write stored: %v", err)
 	}
 }
+
+// Reads run without their context's cancellation (watching it cost more
+// than the read), so one whose context has already ended must still stop
+// with the context's error rather than run.
+func TestReadsRefuseAnEndedContext(t *testing.T) {
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "gas.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	jobs := sqlite.NewJobStore(db)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := jobs.Get(ctx, "j1"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("get with a cancelled context: got %v, want context.Canceled", err)
+	}
+	if _, err := jobs.Get(t.Context(), "j1"); !errors.Is(err, ports.ErrNotFound) {
+		t.Fatalf("get with a live context: got %v, want ErrNotFound", err)
+	}
+}

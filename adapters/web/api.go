@@ -246,10 +246,6 @@ func (s *Server) decide(j *domain.Job, u *domain.User) domain.DownloadDecision {
 	return domain.DecideDownload(j, u, s.d.Jobs.Policy(), s.d.Clock.Now())
 }
 
-func (s *Server) apiGet(w http.ResponseWriter, r *http.Request, u *domain.User, j *domain.Job) {
-	writeJSON(w, http.StatusOK, jobToJSON(j, s.decide(j, u)))
-}
-
 // apiResult streams the annotated VCF, or says why it cannot (409 with the
 // download decision).
 func (s *Server) apiResult(w http.ResponseWriter, r *http.Request, u *domain.User, j *domain.Job) {

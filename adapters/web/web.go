@@ -176,6 +176,8 @@ type Server struct {
 	flows      *securecookie.SecureCookie
 	csrfKey    []byte
 	cspDefault string
+	// waiting counts the API requests waiting for a job's end, per user.
+	waiting waiters
 }
 
 // ErrConfig is returned by New for unusable dependencies or options.

@@ -18,6 +18,9 @@ type BuildOptions struct {
 	// and written as a run (default 1<<19: 10 MB of codes, and the
 	// postings of the facet being sorted); a multiple of 64.
 	ChunkRows int
+	// format is the file format written: 4, or 3 to test that older
+	// indexes are still read.
+	format int
 }
 
 // Builder writes the variant index of an annotated VCF from the rows the
@@ -58,6 +61,12 @@ type Builder struct {
 	// recs are records not yet written: encoded in place, handed on
 	// maxPiece at a time.
 	recs []byte
+	// blocks4 is where each block of the chunk's rows starts in its
+	// records (format 4), runBytes how many bytes of records the chunk
+	// has so far; enc encodes each row against the one before.
+	blocks4  []uint32
+	runBytes int64
+	enc      rowEncoder
 }
 
 // run is one chunk of rows once written, for the dictionary: where its
@@ -116,6 +125,9 @@ func NewBuilder(w io.Writer, opt BuildOptions) *Builder {
 		opt.ChunkRows = 1 << 19
 	}
 	opt.ChunkRows = (opt.ChunkRows + 63) &^ 63
+	if opt.format == 0 {
+		opt.format = version
+	}
 	return &Builder{out: &countingWriter{w: bufio.NewWriterSize(w, 64<<10)}, opt: opt, lastOffset: -1}
 }
 
@@ -137,7 +149,7 @@ func (b *Builder) Start(v *Vocabulary, header int64) error {
 	b.genes.code(nil) // "" is code 0: no gene
 	b.geneCode = make([]uint32, len(v.Genes))
 	b.facets = b.defineFacets()
-	if _, err := io.WriteString(b.out, headerMagic); err != nil {
+	if _, err := io.WriteString(b.out, magics[b.opt.format].header); err != nil {
 		return fmt.Errorf("write index header: %w", err)
 	}
 	return nil
@@ -200,18 +212,43 @@ func (b *Builder) add(l *Line, chrom uint16, e *Entry) error {
 			gene = b.newGene(e.Gene)
 		}
 	}
-	if len(b.recs) == cap(b.recs) {
+	if cap(b.recs)-len(b.recs) < maxRowBytes {
 		if err := b.writeRecords(); err != nil {
 			return err
 		}
 	}
-	n := len(b.recs)
-	b.recs = b.recs[:n+recordSize]
-	putRecord(b.recs[n:], l, chrom, e, gene, rowFlags(e, first))
+	if err := b.putRow(l, chrom, e, gene, rowFlags(e, first)); err != nil {
+		return err
+	}
 	b.rows++
 	b.keep(e, gene, first)
 	if b.chunk.n == b.opt.ChunkRows {
 		return b.flush(false)
+	}
+	return nil
+}
+
+// putRow encodes a row's record after those pending: 40 bytes in format
+// 3, a row of its block in format 4.
+func (b *Builder) putRow(l *Line, chrom uint16, e *Entry, gene uint32, flags uint8) error {
+	n := len(b.recs)
+	if b.opt.format == 3 {
+		b.recs = b.recs[:n+recordSize]
+		putRecord(b.recs[n:], l, chrom, e, gene, flags)
+		return nil
+	}
+	if b.chunk.n%rowBlock == 0 {
+		b.blocks4 = append(b.blocks4, uint32(b.runBytes))
+		b.enc.restart()
+	}
+	r := b.enc.next()
+	r.offset, r.length, r.pos, r.chrom = uint64(l.Offset), uint32(l.Length), uint32(l.Pos), chrom
+	r.allele, r.ann, r.impact, r.flags = uint16(e.Allele), uint16(e.Ann), e.Impact, flags
+	r.terms, r.gene, r.warn, r.af = e.Terms, gene, e.Warn, e.AF
+	b.recs = b.enc.appendRow(b.recs)
+	b.runBytes += int64(len(b.recs) - n)
+	if b.runBytes > math.MaxUint32 {
+		return errors.New("variant index: a run's rows take more than 4 GiB")
 	}
 	return nil
 }
@@ -302,7 +339,13 @@ func (b *Builder) flush(last bool) error {
 	if err := b.writeRecords(); err != nil {
 		return err
 	}
-	r.at = runEntry{Records: b.runAt, Bitmap: b.out.n, Postings: make([]int64, numCols)}
+	r.at = runEntry{Records: b.runAt, Postings: make([]int64, numCols)}
+	if b.opt.format != 3 {
+		if err := b.writeBlocks(&r.at); err != nil {
+			return err
+		}
+	}
+	r.at.Bitmap = b.out.n
 	if _, err := b.out.Write(c.bitmap()); err != nil {
 		return fmt.Errorf("write allele bitmap: %w", err)
 	}
@@ -315,6 +358,21 @@ func (b *Builder) flush(last bool) error {
 	b.runs = append(b.runs, r)
 	c.n = 0
 	clear(c.first)
+	return nil
+}
+
+// writeBlocks writes the run's block table (format 4): where each block
+// of its rows starts in its records, then where they end.
+func (b *Builder) writeBlocks(at *runEntry) error {
+	tab := make([]byte, 0, 4*(len(b.blocks4)+1))
+	for _, o := range append(b.blocks4, uint32(b.runBytes)) {
+		tab = binary.LittleEndian.AppendUint32(tab, o)
+	}
+	at.Blocks = b.out.n
+	b.blocks4, b.runBytes = b.blocks4[:0], 0
+	if err := b.writePieces(tab); err != nil {
+		return fmt.Errorf("write block table: %w", err)
+	}
 	return nil
 }
 
@@ -389,7 +447,7 @@ func (b *Builder) Finish() error {
 	if err := b.flush(true); err != nil {
 		return err
 	}
-	dict := dictionary{Version: version, Rows: b.rows, Alleles: b.alleles, Header: b.header,
+	dict := dictionary{Version: b.opt.format, Rows: b.rows, Alleles: b.alleles, Header: b.header,
 		Chroms: orEmpty(b.chroms.names), Terms: b.voc.Terms, Warnings: b.voc.Warnings, Genes: b.genes.names,
 		AlleleBlocks: orEmpty(b.blocks), RunRows: int64(b.opt.ChunkRows), Runs: []runEntry{}}
 	for _, r := range b.runs {
@@ -414,7 +472,7 @@ func (b *Builder) writeDictionary(dict dictionary) error {
 	var foot [footerSize]byte
 	binary.LittleEndian.PutUint64(foot[0:], uint64(at))
 	binary.LittleEndian.PutUint64(foot[8:], uint64(len(js)))
-	copy(foot[16:], footerMagic)
+	copy(foot[16:], magics[b.opt.format].footer)
 	if _, err := b.out.Write(foot[:]); err != nil {
 		return fmt.Errorf("write index footer: %w", err)
 	}

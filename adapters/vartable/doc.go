@@ -8,16 +8,20 @@
 // The package is pure: it sees storage only through the Ranger function, so
 // the same code serves object storage, files and tests.
 //
-// File layout (format 3, little-endian), written strictly front to back
+// File layout (format 4, little-endian), written strictly front to back
 // so it can be produced through a pipe, a run of rows at a time (runs of
 // BuildOptions.ChunkRows rows, the last shorter):
 //
-//	"GASVIX03"                       8-byte magic
+//	"GASVIX04"                       8-byte magic
 //	per run:
-//	  records                        its rows' fixed-size 40-byte records in VCF order, one per
-//	                                 row (one ANN entry of one ALT allele): line offset and
-//	                                 length, position, chromosome, allele and ANN index,
-//	                                 impact, flags, term and warning bits, gene, AF
+//	  records                        its rows in VCF order, one per row (one ANN entry of one
+//	                                 ALT allele): line offset and length, position,
+//	                                 chromosome, allele and ANN index, impact, flags, term
+//	                                 and warning bits, gene, AF; in blocks of 64 rows, each
+//	                                 row in varints as its difference from the row before
+//	                                 in the block (rowcode.go): about 12 bytes a row
+//	  block table                    where each block starts in the records (uint32), then
+//	                                 where they end: a row is read with its block alone
 //	  allele bitmap                  one bit per row, set on each allele's first row
 //	  postings, one region per facet its rows' ordinals (uint32) grouped by value in the
 //	                                 facet's order: impact, consequence, gene, known,
@@ -30,7 +34,7 @@
 //	                                 names, allele blocks, where each run's regions are,
 //	                                 and per facet value its rows in table order and in
 //	                                 each run (with the first, when consecutive)
-//	footer                           dictionary offset (uint64), length (uint64), "GASVIXE3"
+//	footer                           dictionary offset (uint64), length (uint64), "GASVIXE4"
 //
 // A facet value's posting list in table order is its rows of each run in
 // turn (every run's ordinals follow the previous run's), so a filter reads
@@ -39,6 +43,7 @@
 // per term, tag or warning it carries in the multi-valued facets
 // (consequence, transcript, warning). Writing run by run lets the index
 // stream with the VCF: nothing is written twice, and when the VCF ends
-// only the last run's postings are left to sort and write. Format 2 (one
-// run, offsets in other dictionary fields) is still read.
+// only the last run's postings are left to sort and write. Format 3
+// (fixed 40-byte records, no block table) and format 2 (format 3 in one
+// run, offsets in other dictionary fields) are still read.
 package vartable

@@ -8,8 +8,6 @@ import (
 
 // On-disk constants. They are the format: changing one needs a new magic.
 const (
-	headerMagic = "GASVIX03"
-	footerMagic = "GASVIXE3"
 	v2Magic     = "GASVIXE2" // the footer of format 2 (one run), still read
 	oldMagic    = "GASVIXE1" // the footer of format 1 (one record per allele)
 	headerSize  = 8
@@ -19,12 +17,19 @@ const (
 	// blockRows is the granularity of Dictionary.AlleleBlocks: paging the
 	// one-row-per-allele view reads one bitmap block of this many rows.
 	blockRows = 1 << 16
-	version   = 3
+	version   = 4
 	// minRange is the fewest consecutive rows of a value in a run given
 	// as a range rather than listed: three numbers in the dictionary
 	// cost more than a few postings.
 	minRange = 16
 )
+
+// magics are the header and footer of each format written: 3 (fixed
+// 40-byte records) and 4 (rows in blocks of varints, rowcode.go).
+var magics = map[int]struct{ header, footer string }{
+	3: {"GASVIX03", "GASVIXE3"},
+	4: {"GASVIX04", "GASVIXE4"},
+}
 
 // Errors callers can match.
 var (
@@ -198,7 +203,11 @@ type dictionary struct {
 // bit per row, set on each allele's first row, in 64-bit little-endian
 // words) and, per facet in file order, its postings.
 type runEntry struct {
-	Records  int64   `json:"records"`
+	Records int64 `json:"records"`
+	// Blocks is where the run's block table starts (format 4): a uint32
+	// per block of rowBlock rows, the byte its rows start at in the
+	// records, then where the records end.
+	Blocks   int64   `json:"blocks,omitempty"`
 	Bitmap   int64   `json:"bitmap"`
 	Postings []int64 `json:"postings"`
 }

@@ -88,6 +88,8 @@ type Index struct {
 	mu        sync.Mutex
 	cache     []cacheEntry
 	cacheSize int64
+	// tables are the runs' block tables read so far (format 4), under mu.
+	tables map[int64][]uint32
 }
 
 type cacheEntry struct {
@@ -109,9 +111,12 @@ func Open(ctx context.Context, src Ranger, size int64) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open variant index: %w", err)
 	}
-	want := version
+	want := 0
 	switch string(foot[16:]) {
-	case footerMagic:
+	case magics[4].footer:
+		want = 4
+	case magics[3].footer:
+		want = 3
 	case v2Magic:
 		want = 2
 	case oldMagic:
@@ -307,6 +312,9 @@ func (ix *Index) store(key string, ids []uint32) {
 // records reads the records of the given ordinals (ascending), coalescing
 // nearby ones of a run into single range reads.
 func (ix *Index) records(ctx context.Context, sorted []uint32) (map[uint32]record, error) {
+	if ix.dict.Version >= 4 {
+		return ix.blockRecords(ctx, sorted)
+	}
 	got := make(map[uint32]record, len(sorted))
 	const gap = 128 // records; reading a few KiB of unwanted bytes beats another request
 	for i := 0; i < len(sorted); {

@@ -2,12 +2,14 @@ package vartable
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
 // layout maps the table's rows and postings to byte ranges of the file:
-// rows are in runs of runRows, each run with its records, bitmap and
-// postings (format 3); format 2 is read as one run.
+// rows are in runs of runRows, each run with its records (and, format
+// 4, their block table), bitmap and postings; format 2 is read as one
+// run.
 type layout struct {
 	runRows int64
 	runs    []runEntry
@@ -84,7 +86,7 @@ func (l *layout) check(d *dictionary, dOff int64) error {
 	end := int64(headerSize)
 	for r, run := range l.runs {
 		rows := l.rows(d, int64(r))
-		if len(run.Postings) != len(d.Facets) || run.Records < end || run.Records+rows*recordSize > run.Bitmap {
+		if len(run.Postings) != len(d.Facets) || run.Records < end || recordsEnd(d, run, rows) > run.Bitmap {
 			return fmt.Errorf("run %d's records", r)
 		}
 		end = run.Bitmap + (rows+63)/64*8
@@ -99,6 +101,19 @@ func (l *layout) check(d *dictionary, dOff int64) error {
 		}
 	}
 	return nil
+}
+
+// recordsEnd is where the records of a run of rows end: rows of 40
+// bytes, or (format 4) the block table after rows of at least 4 bytes
+// (past any bitmap when the table cannot be after them).
+func recordsEnd(d *dictionary, run runEntry, rows int64) int64 {
+	if d.Version < 4 {
+		return run.Records + rows*recordSize
+	}
+	if run.Blocks-run.Records < 4*rows || run.Blocks-run.Records > math.MaxUint32 {
+		return math.MaxInt64
+	}
+	return run.Blocks + 4*((rows+rowBlock-1)/rowBlock+1)
 }
 
 // rows is the number of rows of run r.

@@ -22,14 +22,18 @@ func TestRunsAnswerAsOneRun(t *testing.T) {
 	if len(ref.dict.Runs) != 1 {
 		t.Fatalf("the default chunk wrote %d runs", len(ref.dict.Runs))
 	}
-	v2, _ := open(t, asFormat2(t, one))
-	indexes := map[string]*Index{"format 2": v2}
+	one3 := build(t, vcf, lines, entries, BuildOptions{format: 3})
+	v2, _ := open(t, asFormat2(t, one3))
+	v3, _ := open(t, one3)
+	indexes := map[string]*Index{"format 2": v2, "format 3": v3}
 	for _, chunk := range []int{64, 640, blockRows + 64} {
-		ix, _ := open(t, build(t, vcf, lines, entries, BuildOptions{ChunkRows: chunk}))
-		if len(ix.dict.Runs) < 2 {
-			t.Fatalf("chunks of %d rows: %d runs", chunk, len(ix.dict.Runs))
+		for _, format := range []int{3, 4} {
+			ix, _ := open(t, build(t, vcf, lines, entries, BuildOptions{ChunkRows: chunk, format: format}))
+			if len(ix.dict.Runs) < 2 || ix.dict.Version != format {
+				t.Fatalf("chunks of %d rows: %d runs of format %d", chunk, len(ix.dict.Runs), ix.dict.Version)
+			}
+			indexes[fmt.Sprintf("format %d, chunks of %d", format, chunk)] = ix
 		}
-		indexes[fmt.Sprintf("chunks of %d", chunk)] = ix
 	}
 	ctx := context.Background()
 	for name, ix := range indexes {
@@ -55,10 +59,20 @@ func TestRunsAnswerAsOneRun(t *testing.T) {
 
 // TestRunsReadOneRangeEach: a filter over many values (AF below a
 // threshold reads every bucket under it) reads one range per run, not
-// one per value and run.
+// one per value and run. (A format 4 index reads each run's block
+// table once, at its first query there; a server keeps the Index.)
 func TestRunsReadOneRangeEach(t *testing.T) {
+	for _, format := range []int{3, 4} {
+		t.Run(fmt.Sprint("format ", format), func(t *testing.T) { testRunsReadOneRangeEach(t, format) })
+	}
+}
+
+func testRunsReadOneRangeEach(t *testing.T, format int) {
 	vcf, lines, entries, _ := synth(20_000, 3)
-	ix, mr := open(t, build(t, vcf, lines, entries, BuildOptions{ChunkRows: 4096}))
+	ix, mr := open(t, build(t, vcf, lines, entries, BuildOptions{ChunkRows: 4096, format: format}))
+	if _, err := ix.Query(context.Background(), Query{Filter: Filter{AFBelow: 0.5}, Limit: 10}); err != nil {
+		t.Fatal(err)
+	}
 	runs := int64(len(ix.dict.Runs))
 	var below int64 // (value, run) pieces of the buckets under 0.5
 	for _, v := range ix.dict.Facets[colAF].Values {
@@ -155,11 +169,13 @@ func TestDamagedIndexNeverPanics(t *testing.T) {
 	}
 }
 
-// damageSeeds are indexes of one run and of many, and one in format 2.
+// damageSeeds are indexes of one run and of many in formats 4 and 3,
+// and one in format 2.
 func damageSeeds(t testing.TB) [][]byte {
 	vcf, lines, entries, _ := synth(300, 5)
-	one := build(t, vcf, lines, entries, BuildOptions{})
-	return [][]byte{one, asFormat2(t, one), build(t, vcf, lines, entries, BuildOptions{ChunkRows: 64})}
+	one3 := build(t, vcf, lines, entries, BuildOptions{format: 3})
+	return [][]byte{build(t, vcf, lines, entries, BuildOptions{}), one3, asFormat2(t, one3),
+		build(t, vcf, lines, entries, BuildOptions{ChunkRows: 64}), build(t, vcf, lines, entries, BuildOptions{ChunkRows: 64, format: 3})}
 }
 
 func queryDamaged(b []byte) {

@@ -191,9 +191,10 @@ func (db *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 // start a goroutine per statement to watch a cancellable context, and
 // waking them cost more than the read itself: a job's status over the
 // API took 450 µs of server CPU, most of it the scheduler's (on a
-// virtual machine a thread's wake-up is dear). Every read is an indexed
-// lookup or a page of at most a few hundred rows (milliseconds), so it
-// finishes about as soon as a cancelled one would have stopped.
+// virtual machine a thread's wake-up is dear). Reads are indexed lookups,
+// pages (a search reads at most 2,000 jobs) and the housekeeping's scans
+// by status: milliseconds, so one finishes about as soon as a cancelled
+// one would have stopped.
 func readContext(ctx context.Context) (context.Context, error) {
 	if err := ctx.Err(); err != nil {
 		return ctx, err

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,21 +15,8 @@ import (
 func TestAPIWithTokens(t *testing.T) {
 	h := newHarness(t)
 	b := h.signIn("Ann", "ann@example.org", domain.TierFree)
-	tok := b.newToken("script")
-	call := func(method, path string, body io.Reader, ctype string) resp {
-		req, _ := http.NewRequest(method, h.ts.URL+path, body)
-		if tok != "" {
-			req.Header.Set("Authorization", "Bearer "+tok)
-		}
-		if ctype != "" {
-			req.Header.Set("Content-Type", ctype)
-		}
-		r, err := http.DefaultClient.Do(req)
-		must(t, err)
-		defer r.Body.Close()
-		bb, _ := io.ReadAll(r.Body)
-		return resp{r, string(bb)}
-	}
+	api := &apiCall{h, b.newToken("script")}
+	call := api.do
 	me := call("GET", "/api/v1/me", nil, "")
 	if me.StatusCode != 200 || !strings.Contains(me.body, `"email":"ann@example.org"`) {
 		t.Fatalf("me: %d %s", me.StatusCode, me.body)
@@ -94,16 +80,16 @@ func TestAPIWithTokens(t *testing.T) {
 		t.Fatalf("non-VCF API upload: %d", r.StatusCode)
 	}
 	// No token, bad token, revoked token: 401; the API ignores cookies.
-	saved := tok
-	tok = ""
+	saved := api.tok
+	api.tok = ""
 	if r := call("GET", "/api/v1/jobs", nil, ""); r.StatusCode != 401 || r.Header.Get("WWW-Authenticate") == "" {
 		t.Fatalf("no token: %d", r.StatusCode)
 	}
-	tok = "gas_forged"
+	api.tok = "gas_forged"
 	if r := call("GET", "/api/v1/jobs", nil, ""); r.StatusCode != 401 {
 		t.Fatalf("forged token: %d", r.StatusCode)
 	}
-	tok = saved
+	api.tok = saved
 	req, _ := http.NewRequest(http.MethodGet, h.ts.URL+"/api/v1/me", nil)
 	if r := b.do(req); r.StatusCode != 401 {
 		t.Fatalf("API accepted a session cookie: %d", r.StatusCode)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -21,19 +20,7 @@ func TestAPIJobOptionsAndRerun(t *testing.T) {
 	h := newHarness(t, withReferences{"synthetic-test-ref", "other-ref"})
 	h.extra = append(h.extra, namedTrivialEngine{name: "other-ref"})
 	b := h.signIn("Ann", "ann@example.org", domain.TierFree)
-	tok := b.newToken("script")
-	call := func(method, path string, body io.Reader, ctype string) resp {
-		req, _ := http.NewRequest(method, h.ts.URL+path, body)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		if ctype != "" {
-			req.Header.Set("Content-Type", ctype)
-		}
-		r, err := http.DefaultClient.Do(req)
-		must(t, err)
-		defer r.Body.Close()
-		bb, _ := io.ReadAll(r.Body)
-		return resp{r, string(bb)}
-	}
+	call := (&apiCall{h, b.newToken("script")}).do
 	if r := call("GET", "/api/v1/references", nil, ""); r.StatusCode != 200 ||
 		r.body != `{"references":["synthetic-test-ref","other-ref"],"default":"synthetic-test-ref"}`+"\n" {
 		t.Fatalf("references: %d %q", r.StatusCode, r.body)

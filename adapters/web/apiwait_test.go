@@ -3,7 +3,6 @@ package web_test
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -13,26 +12,7 @@ import (
 	"github.com/gasproject/gas/domain"
 )
 
-// apiCall makes authenticated API requests to the harness.
-type apiCall struct {
-	h   *harness
-	tok string
-}
-
-func (c apiCall) do(method, path string, body io.Reader, ctype string) resp {
-	req, _ := http.NewRequest(method, c.h.ts.URL+path, body)
-	req.Header.Set("Authorization", "Bearer "+c.tok)
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	r, err := http.DefaultClient.Do(req)
-	must(c.h.t, err)
-	defer r.Body.Close()
-	b, _ := io.ReadAll(r.Body)
-	return resp{r, string(b)}
-}
-
-func (c apiCall) submit() string {
+func (c *apiCall) submit() string {
 	var buf bytes.Buffer
 	ct := multipartWriter(&buf, nil, "file", "wait.vcf", []byte(sampleVCF))
 	sub := c.do("POST", "/api/v1/jobs", &buf, ct)
@@ -57,7 +37,7 @@ func statusOf(t *testing.T, r resp) string {
 // whose job does not end answers at the end of its wait, unchanged.
 func TestAPIWaitAnswersWhenTheJobEnds(t *testing.T) {
 	h := newHarness(t)
-	c := apiCall{h, h.signIn("Ann", "ann@example.org", domain.TierPremium).newToken("script")}
+	c := &apiCall{h, h.signIn("Ann", "ann@example.org", domain.TierPremium).newToken("script")}
 	id := c.submit()
 
 	start := time.Now()
@@ -96,7 +76,7 @@ func TestAPIWaitAnswersWhenTheJobEnds(t *testing.T) {
 
 func TestAPIWaitRefusesBadWaitsAndTooManyWaiters(t *testing.T) {
 	h := newHarness(t)
-	c := apiCall{h, h.signIn("Ann", "ann@example.org", domain.TierPremium).newToken("script")}
+	c := &apiCall{h, h.signIn("Ann", "ann@example.org", domain.TierPremium).newToken("script")}
 	id := c.submit()
 	for _, w := range []string{"soon", "-1s", "31s", "1h"} {
 		r := c.do("GET", "/api/v1/jobs/"+id+"?wait="+w, nil, "")
@@ -115,7 +95,7 @@ func TestAPIWaitRefusesBadWaitsAndTooManyWaiters(t *testing.T) {
 	if r.StatusCode != http.StatusTooManyRequests || !strings.Contains(r.body, "at most 8") {
 		t.Errorf("ninth waiter: %d %s", r.StatusCode, r.body)
 	}
-	bob := apiCall{h, h.signIn("Bob", "bob@example.org", domain.TierFree).newToken("script")}
+	bob := &apiCall{h, h.signIn("Bob", "bob@example.org", domain.TierFree).newToken("script")}
 	bid := bob.submit()
 	if got := statusOf(t, bob.do("GET", "/api/v1/jobs/"+bid+"?wait=100ms", nil, "")); got != "PENDING" {
 		t.Errorf("another user's wait: %s", got)

@@ -3,6 +3,7 @@ package web_test
 import (
 	"io"
 	"mime/multipart"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -47,4 +48,26 @@ func mustURL(s string) *url.URL {
 		panic(err)
 	}
 	return u
+}
+
+// apiCall makes API requests to the harness with a bearer token (none
+// when tok is empty).
+type apiCall struct {
+	h   *harness
+	tok string
+}
+
+func (c *apiCall) do(method, path string, body io.Reader, ctype string) resp {
+	req, _ := http.NewRequest(method, c.h.ts.URL+path, body)
+	if c.tok != "" {
+		req.Header.Set("Authorization", "Bearer "+c.tok)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	r, err := http.DefaultClient.Do(req)
+	must(c.h.t, err)
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
+	return resp{r, string(b)}
 }

@@ -34,13 +34,6 @@ const (
 	extraAF
 )
 
-// rowState is the row a decoder read before, which the next is read
-// against; the zero value starts a block.
-type rowState struct {
-	started bool
-	r       record
-}
-
 // rowEncoder holds the row before, which the next is encoded against:
 // the builder fills next() in place, and appendRow encodes it.
 type rowEncoder struct {
@@ -138,13 +131,13 @@ var errBlock = errors.New("undecodable row block")
 // decodeBlock decodes the n rows of a block, which must fill b exactly.
 func decodeBlock(b []byte, n int, out []record) ([]record, error) {
 	d := rowDecoder{b: b}
-	var prev rowState
-	for range n {
-		r, err := d.row(&prev)
+	var prev record
+	for i := range n {
+		r, err := d.row(i > 0, &prev)
 		if err != nil {
 			return out, err
 		}
-		out = append(out, r)
+		out, prev = append(out, r), r
 	}
 	if len(d.b) != 0 {
 		return out, errBlock
@@ -189,15 +182,16 @@ func (d *rowDecoder) byte() byte {
 	return c
 }
 
-func (d *rowDecoder) row(prev *rowState) (record, error) {
+// row reads a row after p (the row before, when started), the inverse
+// of appendRow.
+func (d *rowDecoder) row(started bool, p *record) (record, error) {
 	h := d.byte()
 	r := record{flags: h & 0x0f, af: float32(math.NaN())}
-	p := &prev.r
-	if !prev.started && h&(rowSameTerms|rowSameGene) != 0 || !prev.started && h&rowNewLine == 0 {
+	if !started && h&(rowSameTerms|rowSameGene) != 0 || !started && h&rowNewLine == 0 {
 		return r, errBlock
 	}
 	if h&rowNewLine != 0 {
-		if prev.started {
+		if started {
 			r.offset = p.offset + uint64(p.length) + 1 + uint64(d.varint())
 			r.pos = uint32(int64(p.pos) + d.varint())
 		} else {
@@ -232,6 +226,5 @@ func (d *rowDecoder) row(prev *rowState) (record, error) {
 			d.b = d.b[4:]
 		}
 	}
-	prev.started, prev.r = true, r
 	return r, d.err
 }

@@ -76,6 +76,14 @@ func (e *Engine) run(ctx context.Context, br *bufio.Reader, first []byte, firstL
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	inflight := e.opt.Workers*2 + 1
+	if job.Table != nil {
+		// The in-order stage indexes every batch too, and now and then
+		// falls behind the workers: with two batches each in flight they
+		// then wait for it, a core idle. Four each absorb that (a 1M-
+		// variant job on two cores: median 0.370 against 0.380 s, the
+		// server's CPU 10 ms less; eight each gain nothing more).
+		inflight = e.opt.Workers*4 + 1
+	}
 	// Batches come from the Engine's pool as the reader needs them (a
 	// small job takes one), circulate through free, and go back to the
 	// pool when the run ends.

@@ -16,7 +16,8 @@ import (
 // is over, with the job as it then is. A script learns of the end within
 // milliseconds without polling: each poll is a whole request (token, user
 // and job read, about 0.3 ms of server CPU in local mode), while the
-// waiting request re-reads the job alone, ever less often.
+// waiting request re-reads the job alone, ever less often, or when the
+// job store tells of a change (Options.JobChanged).
 const (
 	// maxWait is the longest wait asked for, under load balancers' idle
 	// timeouts (60 s on an ALB by default).
@@ -79,9 +80,10 @@ func (ws *waiters) leave(u domain.UserID) {
 var errTooManyWaiters = fmt.Errorf("at most %d requests of a user may wait at once", maxWaiters)
 
 // awaitEnd re-reads j until its status is terminal, wait has passed or
-// the request ends, and returns the job as last read. A failed read ends
-// the wait with the job as it was (a deleted job is then gone at the
-// next request).
+// the request ends, and returns the job as last read. It re-reads when
+// the job store says the job changed (Options.JobChanged, local mode),
+// and at waitInterval in any case. A failed read ends the wait with the
+// job as it was (a deleted job is then gone at the next request).
 func (s *Server) awaitEnd(ctx context.Context, u *domain.User, j *domain.Job, wait time.Duration) (*domain.Job, error) {
 	if j.Status().Terminal() || wait == 0 {
 		return j, nil
@@ -91,14 +93,18 @@ func (s *Server) awaitEnd(ctx context.Context, u *domain.User, j *domain.Job, wa
 	}
 	defer s.waiting.leave(u.ID())
 	start := time.Now()
-	t := time.NewTimer(waitInterval(0))
+	t := time.NewTimer(s.waitInterval(0))
 	defer t.Stop()
 	for {
+		changed, release := s.watchJob(j.ID())
 		select {
 		case <-ctx.Done():
+			release()
 			return j, nil
 		case <-t.C:
+		case <-changed:
 		}
+		release()
 		next, err := s.d.Jobs.Get(ctx, u.ID(), j.ID())
 		if err != nil {
 			if !isNotFound(err) && !errors.Is(err, context.Canceled) {
@@ -111,8 +117,26 @@ func (s *Server) awaitEnd(ctx context.Context, u *domain.User, j *domain.Job, wa
 		if j.Status().Terminal() || elapsed >= wait {
 			return j, nil
 		}
-		t.Reset(min(waitInterval(elapsed), wait-elapsed))
+		t.Reset(min(s.waitInterval(elapsed), wait-elapsed))
 	}
+}
+
+// waitInterval is the time between re-reads: a second where the job
+// store tells of changes (they are for what it cannot see), waitInterval
+// elsewhere.
+func (s *Server) waitInterval(elapsed time.Duration) time.Duration {
+	if s.o.JobChanged != nil {
+		return time.Second
+	}
+	return waitInterval(elapsed)
+}
+
+// watchJob is Options.JobChanged, or a channel that never fires.
+func (s *Server) watchJob(id domain.JobID) (<-chan struct{}, func()) {
+	if s.o.JobChanged == nil {
+		return nil, func() {}
+	}
+	return s.o.JobChanged(id)
 }
 
 // apiGet answers a job's JSON, after waiting for its end if asked to.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gasproject/gas/adapters/web"
 	"github.com/gasproject/gas/domain"
 )
 
@@ -103,5 +104,41 @@ func TestAPIWaitRefusesBadWaitsAndTooManyWaiters(t *testing.T) {
 	wg.Wait()
 	if got := statusOf(t, c.do("GET", "/api/v1/jobs/"+id+"?wait=10ms", nil, "")); got != "PENDING" {
 		t.Errorf("after the waiters left: %s", got)
+	}
+}
+
+// Where the job store tells of changes (Options.JobChanged, local mode),
+// a waiting GET answers at the change, not at its next re-read, which is
+// a second away there.
+func TestAPIWaitWakesWhenTheStoreTellsOfAChange(t *testing.T) {
+	changed := make(chan struct{})
+	var watched sync.WaitGroup
+	watched.Add(1)
+	var once sync.Once
+	h := newHarness(t, func(o *web.Options, _ *web.Deps) {
+		o.JobChanged = func(domain.JobID) (<-chan struct{}, func()) {
+			once.Do(watched.Done)
+			return changed, func() {}
+		}
+	})
+	c := &apiCall{h, h.signIn("Ann", "ann@example.org", domain.TierPremium).newToken("script")}
+	id := c.submit()
+
+	done := make(chan resp)
+	start := time.Now()
+	go func() { done <- c.do("GET", "/api/v1/jobs/"+id+"?wait=30s", nil, "") }()
+	watched.Wait()
+	h.complete(domain.JobID(id))
+	close(changed)
+	select {
+	case r := <-done:
+		if got := statusOf(t, r); got != "COMPLETED" {
+			t.Fatalf("woken at the change, got %s", got)
+		}
+		if waited := time.Since(start); waited > 700*time.Millisecond {
+			t.Fatalf("answered %v into the wait: at a re-read, not at the change", waited)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a waiting request did not answer when its job changed")
 	}
 }

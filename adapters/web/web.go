@@ -134,6 +134,11 @@ type Options struct {
 	// Scaling, when set, enables the /scaling status page of an elastic
 	// annotator pool (local mode).
 	Scaling func() ScalingStatus
+	// JobChanged, when set, returns a channel closed at a job's next
+	// change, and the func to call once no longer waiting: a GET that
+	// waits for the job's end (?wait=) then learns of it at once. Only
+	// where every change goes through one process (local mode).
+	JobChanged func(domain.JobID) (<-chan struct{}, func())
 	// Samples are offered on the upload page.
 	Samples []Sample
 	// Reference names the annotation database, shown on every page.

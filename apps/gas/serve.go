@@ -334,12 +334,13 @@ func localIdentity(ctx context.Context, cfg serveConfig, s providers.Settings) (
 // localWebOptions make a single-machine site: the session key of the data
 // directory (or of the process, with --ephemeral), the dev sign-in,
 // uploads streamed through the app, the outbox page, the pool's scaling
-// page, the reference's samples and the object store's presigned handler.
+// page, the reference's samples, the object store's presigned handler,
+// and waits that wake as the job store changes.
 func localWebOptions(objects providers.LocalObjects, outbox providers.OutboxReader, sec providers.Secrets, ref *localRef,
-	rt *role.Runtime, s providers.Settings) web.Options {
+	jobs *providers.WatchedJobStore, rt *role.Runtime, s providers.Settings) web.Options {
 	return web.Options{
 		SessionKey: sec.Session, BaseURL: s.BaseURL, DevSignIn: true, StreamUploads: true, LocalBilling: true,
-		InputPrefix: s.InputPrefix, Outbox: outbox, Scaling: scalingStatus(rt),
+		InputPrefix: s.InputPrefix, Outbox: outbox, Scaling: scalingStatus(rt), JobChanged: jobs.Watch,
 		Samples: ref.Samples, Reference: ref.Names()[0], Logger: s.Logger, Admins: rt.Config.Web.Admins,
 		Mounts: map[string]http.Handler{presign.DefaultURLPrefix: objects.Handler()},
 	}

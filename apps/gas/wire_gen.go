@@ -43,6 +43,7 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 		return nil, nil, err
 	}
 	runtime := localRuntime(cfg, listener, jobStore, mainLocalRef)
+	watchedJobStore := providers.WatchSQLiteJobs(jobStore)
 	userStore := sqlite.NewUserStore(db)
 	secrets, err := providers.DataSecrets(dataDir)
 	if err != nil {
@@ -68,7 +69,7 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 	}
 	iDs := providers.RandomIDs()
 	settings := providers.RoleSettings(runtime)
-	service, err := providers.JobsService(jobStore, userStore, objectStore, bus, clock, iDs, settings)
+	service, err := providers.JobsService(watchedJobStore, userStore, objectStore, bus, clock, iDs, settings)
 	if err != nil {
 		cleanup3()
 		cleanup2()
@@ -83,7 +84,7 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 		cleanup()
 		return nil, nil, err
 	}
-	manager, err := providers.JobManager(jobStore, objectStore, archive, settings)
+	manager, err := providers.JobManager(watchedJobStore, objectStore, archive, settings)
 	if err != nil {
 		cleanup4()
 		cleanup3()
@@ -112,8 +113,8 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 		return nil, nil, err
 	}
 	outboxReader := providers.SQLiteOutboxReader(outbox)
-	options := localWebOptions(objectStore, outboxReader, secrets, mainLocalRef, runtime, settings)
-	server, err := providers.WebServer(runtime, service, manager, accountsService, objectStore, tokenStore, sessionStore, clock, identityProvider, jobStore, bus, options)
+	options := localWebOptions(objectStore, outboxReader, secrets, mainLocalRef, watchedJobStore, runtime, settings)
+	server, err := providers.WebServer(runtime, service, manager, accountsService, objectStore, tokenStore, sessionStore, clock, identityProvider, watchedJobStore, bus, options)
 	if err != nil {
 		cleanup4()
 		cleanup3()
@@ -131,7 +132,7 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 		cleanup()
 		return nil, nil, err
 	}
-	runnerGroup, err := providers.RunnerWorkers(runtime, config, bus, jobStore, userStore, objectStore, annotator, clock)
+	runnerGroup, err := providers.RunnerWorkers(runtime, config, bus, watchedJobStore, userStore, objectStore, annotator, clock)
 	if err != nil {
 		cleanup4()
 		cleanup3()
@@ -139,7 +140,7 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 		cleanup()
 		return nil, nil, err
 	}
-	archivalService, err := providers.ArchivalService(jobStore, userStore, objectStore, archive, bus, clock, settings)
+	archivalService, err := providers.ArchivalService(watchedJobStore, userStore, objectStore, archive, bus, clock, settings)
 	if err != nil {
 		cleanup4()
 		cleanup3()
@@ -163,7 +164,7 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 		cleanup()
 		return nil, nil, err
 	}
-	notifierGroup, err := providers.NotifierWorkers(runtime, config, bus, jobStore, userStore, composer, outbox, clock)
+	notifierGroup, err := providers.NotifierWorkers(runtime, config, bus, watchedJobStore, userStore, composer, outbox, clock)
 	if err != nil {
 		cleanup4()
 		cleanup3()
@@ -171,7 +172,7 @@ func initLocal(ctx context.Context, cfg serveConfig) (*localApp, func(), error) 
 		cleanup()
 		return nil, nil, err
 	}
-	reconcilerGroup, err := providers.ReconcilerWorkers(runtime, config, bus, jobStore, userStore, clock)
+	reconcilerGroup, err := providers.ReconcilerWorkers(runtime, config, bus, watchedJobStore, userStore, clock)
 	if err != nil {
 		cleanup4()
 		cleanup3()
@@ -221,6 +222,7 @@ func initEphemeral(ctx context.Context, cfg serveConfig) (*localApp, func(), err
 		return nil, nil, err
 	}
 	runtime := localRuntime(cfg, listener, countedJobStore, mainLocalRef)
+	watchedJobStore := providers.WatchMemoryJobs(countedJobStore)
 	userStore := providers.MemoryUserStore()
 	objectStore, err := providers.MemoryObjectStore()
 	if err != nil {
@@ -237,7 +239,7 @@ func initEphemeral(ctx context.Context, cfg serveConfig) (*localApp, func(), err
 	}
 	iDs := providers.RandomIDs()
 	settings := providers.RoleSettings(runtime)
-	service, err := providers.JobsService(countedJobStore, userStore, objectStore, bus, clock, iDs, settings)
+	service, err := providers.JobsService(watchedJobStore, userStore, objectStore, bus, clock, iDs, settings)
 	if err != nil {
 		cleanup2()
 		cleanup()
@@ -250,7 +252,7 @@ func initEphemeral(ctx context.Context, cfg serveConfig) (*localApp, func(), err
 		cleanup()
 		return nil, nil, err
 	}
-	manager, err := providers.JobManager(countedJobStore, objectStore, archive, settings)
+	manager, err := providers.JobManager(watchedJobStore, objectStore, archive, settings)
 	if err != nil {
 		cleanup3()
 		cleanup2()
@@ -283,8 +285,8 @@ func initEphemeral(ctx context.Context, cfg serveConfig) (*localApp, func(), err
 		cleanup()
 		return nil, nil, err
 	}
-	options := localWebOptions(objectStore, outboxReader, secrets, mainLocalRef, runtime, settings)
-	server, err := providers.WebServer(runtime, service, manager, accountsService, objectStore, tokenStore, sessionStore, clock, identityProvider, countedJobStore, bus, options)
+	options := localWebOptions(objectStore, outboxReader, secrets, mainLocalRef, watchedJobStore, runtime, settings)
+	server, err := providers.WebServer(runtime, service, manager, accountsService, objectStore, tokenStore, sessionStore, clock, identityProvider, watchedJobStore, bus, options)
 	if err != nil {
 		cleanup3()
 		cleanup2()
@@ -300,14 +302,14 @@ func initEphemeral(ctx context.Context, cfg serveConfig) (*localApp, func(), err
 		cleanup()
 		return nil, nil, err
 	}
-	runnerGroup, err := providers.RunnerWorkers(runtime, config, bus, countedJobStore, userStore, objectStore, annotator, clock)
+	runnerGroup, err := providers.RunnerWorkers(runtime, config, bus, watchedJobStore, userStore, objectStore, annotator, clock)
 	if err != nil {
 		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
-	archivalService, err := providers.ArchivalService(countedJobStore, userStore, objectStore, archive, bus, clock, settings)
+	archivalService, err := providers.ArchivalService(watchedJobStore, userStore, objectStore, archive, bus, clock, settings)
 	if err != nil {
 		cleanup3()
 		cleanup2()
@@ -328,14 +330,14 @@ func initEphemeral(ctx context.Context, cfg serveConfig) (*localApp, func(), err
 		cleanup()
 		return nil, nil, err
 	}
-	notifierGroup, err := providers.NotifierWorkers(runtime, config, bus, countedJobStore, userStore, composer, outbox, clock)
+	notifierGroup, err := providers.NotifierWorkers(runtime, config, bus, watchedJobStore, userStore, composer, outbox, clock)
 	if err != nil {
 		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
-	reconcilerGroup, err := providers.ReconcilerWorkers(runtime, config, bus, countedJobStore, userStore, clock)
+	reconcilerGroup, err := providers.ReconcilerWorkers(runtime, config, bus, watchedJobStore, userStore, clock)
 	if err != nil {
 		cleanup3()
 		cleanup2()

@@ -9,6 +9,10 @@ import (
 // syncs.
 const writebackEvery = 8 << 20
 
+// writebackKick is how much an object file receives before it is handed
+// to the device, without waiting (see writeback).
+const writebackKick = 1 << 20
+
 // dropWritten says large objects leave the page cache once durable
 // (writeback.drop); benchmarks turn it off to measure the peer.
 var dropWritten = true

@@ -148,7 +148,7 @@ func writePlot(path string, fig svgplot.Figure) error {
 
 func runCalibrate(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("simulate calibrate", flag.ContinueOnError)
-	workers := fs.Int("workers", 0, "engine goroutines (default: all cores, as an annotator uses them)")
+	workers := fs.Int("workers", 0, "engine goroutines (default: one per core)")
 	repeat := fs.Int("repeat", 3, "runs per size; the fastest counts")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parseFlags(fs, args); err != nil {

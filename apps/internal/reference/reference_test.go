@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -271,5 +272,27 @@ func TestOpenRemote(t *testing.T) {
 			l.Close()
 			t.Errorf("%+v accepted", c)
 		}
+	}
+}
+
+// An annotator left to choose runs one engine goroutine more than the
+// cores (JobWorkers), and its results' logs say how many; a number given
+// is kept.
+func TestJobWorkersDefaultToOneMoreThanTheCores(t *testing.T) {
+	if got, want := JobWorkers(0), runtime.GOMAXPROCS(0)+1; got != want {
+		t.Errorf("JobWorkers(0) = %d, want %d", got, want)
+	}
+	if got := JobWorkers(5); got != 5 {
+		t.Errorf("JobWorkers(5) = %d", got)
+	}
+	l := &Loaded{Known: &Known{}, workers: JobWorkers(0)}
+	var got string
+	for _, s := range l.Provenance().Settings {
+		if s.Name == "Engine goroutines per job" {
+			got = s.Value
+		}
+	}
+	if want := fmt.Sprint(runtime.GOMAXPROCS(0) + 1); got != want {
+		t.Errorf("provenance says %q engine goroutines, want %s", got, want)
 	}
 }

@@ -56,7 +56,7 @@ type Config struct {
 	// reachable.
 	Known string
 	// Workers is the engine's annotating goroutines per job (0: one more
-	// than the cores, see JobWorkers).
+	// than GOMAXPROCS, see JobWorkers).
 	Workers int
 	// MaxAlts is the most ALT alleles a record may list (0: the engine's
 	// default, engine.DefaultMaxAlts).
@@ -132,14 +132,15 @@ func Open(ctx context.Context, cfg Config) (*Loaded, error) {
 }
 
 // JobWorkers is a job's engine goroutines: n, or for 0 one more than the
-// cores. An annotator's engine shares the cores with the job's index
-// builder and its stores' writes and syncs, so with one worker per core a
-// core idles whenever a worker waits (for a batch, for the in-order
-// stage, in a system call). On two cores a 1M-variant job's median went
-// from 0.387 to 0.375 s and from 0.352 to 0.335 s with the extra worker
-// (16 alternating pairs, twice), and two extra gained nothing more.
-// `gas annotate`, which does none of that work, gains nothing from it
-// (0.29–0.30 s either way) and keeps one per core.
+// Go processors (GOMAXPROCS). An annotator's engine shares them with the
+// job's index builder and its stores' writes and syncs, so with one
+// worker per processor one idles whenever a worker waits (for a batch,
+// for the in-order stage, in a system call). In `gas serve` on two cores
+// (three processors, see serve.go), a 1M-variant job's median went from
+// 0.387 to 0.375 s and from 0.352 to 0.335 s with four workers instead of
+// three (16 alternating pairs, twice), and five gained nothing more.
+// `gas annotate`, which does none of that work, gains nothing from an
+// extra worker (0.29–0.30 s either way) and keeps one per processor.
 func JobWorkers(n int) int {
 	if n > 0 {
 		return n

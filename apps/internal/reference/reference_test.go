@@ -276,9 +276,9 @@ func TestOpenRemote(t *testing.T) {
 }
 
 // An annotator left to choose runs one engine goroutine more than the
-// cores (JobWorkers), and its results' logs say how many; a number given
+// Go processors (JobWorkers), and its results' logs say how many; a number given
 // is kept.
-func TestJobWorkersDefaultToOneMoreThanTheCores(t *testing.T) {
+func TestJobWorkersDefaultToOneMoreThanTheProcessors(t *testing.T) {
 	if got, want := JobWorkers(0), runtime.GOMAXPROCS(0)+1; got != want {
 		t.Errorf("JobWorkers(0) = %d, want %d", got, want)
 	}

@@ -95,7 +95,7 @@ type AnnotatorSettings struct {
 	// turns known variants off.
 	Known string
 	// Workers is the engine's annotating goroutines per job (0: one more
-	// than the cores, reference.JobWorkers).
+	// than GOMAXPROCS, reference.JobWorkers).
 	Workers int
 	// MaxAlts is the most ALT alleles one record may list (0: the engine's
 	// default); a record with more fails its job, naming its line.

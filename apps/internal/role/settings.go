@@ -236,7 +236,7 @@ func Settings() []Setting {
 				"with its .tbi (built when absent); by default the source `gas db build --known` recorded, when reachable " +
 				"(a relative one next to the database); none turns it off; with several databases, one per database, comma-separated",
 			apply: stringSetting(func(c *Config) *string { return &c.Annotator.Known })},
-		{Env: "GAS_ANNOTATOR_WORKERS", Default: "0 (one more than the cores)", Roles: []Name{Annotator}, Help: "engine goroutines annotating one job",
+		{Env: "GAS_ANNOTATOR_WORKERS", Default: "0 (GOMAXPROCS + 1)", Roles: []Name{Annotator}, Help: "engine goroutines annotating one job",
 			apply: intSetting(func(c *Config) *int { return &c.Annotator.Workers })},
 		{Env: "GAS_MAX_ALT_ALLELES", Default: strconv.Itoa(engine.DefaultMaxAlts), Roles: []Name{Annotator},
 			Help:  "most ALT alleles one VCF record may list; a record with more fails its job as bad input naming the line",

@@ -93,18 +93,26 @@ func (s *Server) awaitEnd(ctx context.Context, u *domain.User, j *domain.Job, wa
 	}
 	defer s.waiting.leave(u.ID())
 	start := time.Now()
-	t := time.NewTimer(s.waitInterval(0))
+	// Each read happens while watching, so a change during or after it
+	// wakes the next wait. The caller read j before the first watch, so
+	// a watched wait reads once at once.
+	changed, release := s.watchJob(j.ID())
+	defer func() { release() }()
+	first := s.waitInterval(0)
+	if s.o.JobChanged != nil {
+		first = 0
+	}
+	t := time.NewTimer(first)
 	defer t.Stop()
 	for {
-		changed, release := s.watchJob(j.ID())
 		select {
 		case <-ctx.Done():
-			release()
 			return j, nil
 		case <-t.C:
 		case <-changed:
 		}
 		release()
+		changed, release = s.watchJob(j.ID())
 		next, err := s.d.Jobs.Get(ctx, u.ID(), j.ID())
 		if err != nil {
 			if !isNotFound(err) && !errors.Is(err, context.Canceled) {

@@ -112,12 +112,17 @@ func TestAPIWaitRefusesBadWaitsAndTooManyWaiters(t *testing.T) {
 // a second away there.
 func TestAPIWaitWakesWhenTheStoreTellsOfAChange(t *testing.T) {
 	changed := make(chan struct{})
-	var watched sync.WaitGroup
+	var watched sync.WaitGroup // until the wait has read the job once and waits, watching
 	watched.Add(1)
-	var once sync.Once
+	var mu sync.Mutex
+	calls := 0
 	h := newHarness(t, func(o *web.Options, _ *web.Deps) {
 		o.JobChanged = func(domain.JobID) (<-chan struct{}, func()) {
-			once.Do(watched.Done)
+			mu.Lock()
+			defer mu.Unlock()
+			if calls++; calls == 2 {
+				watched.Done()
+			}
 			return changed, func() {}
 		}
 	})

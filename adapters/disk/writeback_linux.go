@@ -21,7 +21,7 @@ import (
 // (sync_file_range, which waits for nothing): the syncs then find them
 // written or on their way, and an upload's final fsync has a megabyte at
 // most left to write instead of up to writebackEvery (38 MB uploads:
-// median 201 after 44–46 ms instead of 48–49, three runs of alternating
+// median 201 after 44–46 ms instead of 48–49, two runs of alternating
 // builds; BenchmarkPutLarge 153 against 162 ms per 191 MB, CPU no more).
 type writeback struct {
 	fd           int
